@@ -1,0 +1,106 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// errorBody is the contract's standard error body (§2).
+type errorBody struct {
+	ErrorLabel string            `json:"error_label"`
+	ErrorScope string            `json:"error_scope"`
+	ErrorRef   string            `json:"error_ref"`
+	Message    string            `json:"message"`
+	StatusCode int               `json:"status_code"`
+	Params     map[string]string `json:"params"`
+}
+
+const refAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newErrorRef returns ERR- and ten Crockford base32 characters (50 random
+// bits): unique enough that a user quoting it finds exactly one log line.
+func newErrorRef() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	out := make([]byte, 0, 14)
+	out = append(out, "ERR-"...)
+	for _, c := range b {
+		out = append(out, refAlphabet[c&31])
+	}
+	return string(out)
+}
+
+// toAppErr maps any error to the client-visible error. Unknown errors are
+// bugs: INTERNAL_ERROR, cause logged, never shown.
+func toAppErr(err error) *apperr.Error {
+	if e, ok := apperr.As(err); ok {
+		return e
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return apperr.TooLarge("body must NOT be larger than %d bytes", mbe.Limit)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.NotFound("not found")
+	}
+	return apperr.Internal(err)
+}
+
+// writeError renders err in the standard body and logs it with its error_ref.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := toAppErr(err)
+	ref := newErrorRef()
+	params := e.Params
+	if params == nil {
+		params = map[string]string{}
+	}
+	attrs := []any{"error_ref", ref, "status", e.Status, "label", e.Label, "method", r.Method, "path", r.URL.Path,
+		"message", e.Message}
+	if rc := reqCtxFrom(r); rc != nil && rc.principal != nil {
+		attrs = append(attrs, "workspace_uid", rc.principal.WorkspaceUID)
+	}
+	if e.Status >= 500 {
+		attrs = append(attrs, "cause", errString(e.Cause))
+		s.log.Error("request failed", attrs...)
+	} else {
+		s.log.Info("request rejected", attrs...)
+	}
+	if e.Status == http.StatusTooManyRequests {
+		if ra := w.Header().Get("Retry-After"); ra == "" {
+			w.Header().Set("Retry-After", "1")
+		}
+	}
+	if e.Status == http.StatusMethodNotAllowed && params["allow"] != "" {
+		w.Header().Set("Allow", params["allow"])
+	}
+	writeJSON(w, e.Status, errorBody{ErrorLabel: e.Label, ErrorScope: e.Scope, ErrorRef: ref, Message: e.Message,
+		StatusCode: e.Status, Params: params})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		slog.Error("encode response", "error", err)
+		status = http.StatusInternalServerError
+		body = []byte(`{"error_label":"INTERNAL_ERROR","error_scope":"server","error_ref":"` + newErrorRef() +
+			`","message":"internal error","status_code":500,"params":{}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

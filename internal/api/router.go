@@ -1,0 +1,283 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/auth"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/ratelimit"
+	"github.com/firstmate-oss/firstmate/internal/validate"
+)
+
+// Prefixes: /v4 is canonical (Captain Data), /v1 is the Edges alias.
+var prefixes = []string{"/v4", "/v1"}
+
+// Body size limits per route group.
+const (
+	smallBody = 64 << 10  // identities, members, settings
+	liveBody  = 1 << 20   // live actions
+	bulkBody  = 128 << 20 // async submissions of up to 100,000 inputs
+)
+
+// Route is one entry of the route table: the single place that says what a
+// route needs (permission, rate-limit group, body limit and schema) and what
+// the OpenAPI document shows for it.
+type Route struct {
+	Method string
+	// Path is relative to the /v4 prefix, in net/http pattern syntax.
+	Path    string
+	Perm    auth.Permission
+	Group   string // API rate-limit group; "" when not limited
+	MaxBody int64  // 0 when the route takes no body
+	Body    map[string]any
+	Query   []Param
+	Summary string
+	Tag     string
+	// Response documents the 2xx body.
+	Response map[string]any
+	Status   int // 2xx status, 200 when zero
+	// BodyOptional lets a body-taking route be called with no body at all.
+	BodyOptional bool
+
+	handle func(*rctx) error
+	schema *validate.Schema
+}
+
+// Param documents a query parameter.
+type Param struct {
+	Name   string
+	Schema map[string]any
+}
+
+func compileRoutes(routes []*Route) error {
+	for _, rt := range routes {
+		if rt.Body == nil {
+			continue
+		}
+		sch, err := validate.Compile(rt.Method+" "+rt.Path, rt.Body)
+		if err != nil {
+			return fmt.Errorf("api: route %s %s: %w", rt.Method, rt.Path, err)
+		}
+		rt.schema = sch
+	}
+	return nil
+}
+
+type ctxKey struct{}
+
+// rctx is the per-request state handlers work with.
+type rctx struct {
+	s         *Server
+	w         http.ResponseWriter
+	r         *http.Request
+	route     *Route
+	principal *model.Principal
+	body      []byte
+}
+
+func reqCtxFrom(r *http.Request) *rctx {
+	rc, _ := r.Context().Value(ctxKey{}).(*rctx)
+	return rc
+}
+
+func (c *rctx) ctx() context.Context { return c.r.Context() }
+
+// P is the authenticated principal; only valid on non-public routes.
+func (c *rctx) P() model.Principal { return *c.principal }
+
+func (c *rctx) path(name string) string { return c.r.PathValue(name) }
+
+// decode validates the body against the route's schema, then fills dst.
+func (c *rctx) decode(dst any) error {
+	if len(c.body) == 0 && c.route.BodyOptional {
+		return nil
+	}
+	v, aerr := validate.DecodeJSON(c.body)
+	if aerr != nil {
+		return aerr
+	}
+	if c.route.schema != nil {
+		if aerr := c.route.schema.Validate("body", v); aerr != nil {
+			return aerr
+		}
+	}
+	if err := json.Unmarshal(c.body, dst); err != nil {
+		return apperr.BadInput("body does not match the expected shape: %v", err)
+	}
+	return nil
+}
+
+func (c *rctx) json(status int, v any) error {
+	writeJSON(c.w, status, v)
+	return nil
+}
+
+func (c *rctx) ok(v any) error {
+	status := c.route.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	return c.json(status, v)
+}
+
+// queryInt reads an integer query parameter within bounds.
+func (c *rctx) queryInt(name string, def, min, max int) (int, error) {
+	raw := c.r.URL.Query().Get(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return 0, apperr.BadParameters("querystring/%s must be integer", name)
+	}
+	if n < min {
+		return 0, apperr.BadParameters("querystring/%s must be >= %d", name, min)
+	}
+	if n > max {
+		return 0, apperr.BadParameters("querystring/%s must be <= %d", name, max)
+	}
+	return n, nil
+}
+
+func (c *rctx) queryBool(name string) (bool, error) {
+	switch strings.ToLower(c.r.URL.Query().Get(name)) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, apperr.BadParameters("querystring/%s must be boolean", name)
+}
+
+func (s *Server) buildMux() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		h := s.routeHandler(rt)
+		if strings.HasPrefix(rt.Path, "!") { // unprefixed operator routes
+			mux.Handle(rt.Method+" "+rt.Path[1:], h)
+			continue
+		}
+		for _, p := range prefixes {
+			mux.Handle(rt.Method+" "+p+rt.Path, h)
+		}
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.fallback(mux, w, r) })
+	return s.observe(s.recoverPanics(mux))
+}
+
+// fallback answers requests no route pattern matched: 405 when the path
+// exists under another method, 404 otherwise, both in the standard body.
+func (s *Server) fallback(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		s.writeError(w, r, apperr.MethodNotAllowed("method %s is not allowed on %s", r.Method, r.URL.Path).
+			With("allow", strings.Join(allow, ", ")))
+		return
+	}
+	s.writeError(w, r, apperr.NotFound("no route for %s %s", r.Method, r.URL.Path))
+}
+
+// routeHandler runs the per-route middleware in a fixed order: body limit,
+// authentication, permission, API rate limit, then the handler.
+func (s *Server) routeHandler(rt *Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := &rctx{s: s, w: w, route: rt}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rc))
+		rc.r = r
+		if err := s.runRoute(rc); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) runRoute(rc *rctx) error {
+	rt, r := rc.route, rc.r
+	if rt.Perm != auth.Public {
+		key := r.Header.Get("X-API-Key")
+		p, err := s.Workspaces.Authenticate(r.Context(), key)
+		if err != nil {
+			return err
+		}
+		rc.principal = &p
+		if !auth.Allows(p.Role, rt.Perm) {
+			return apperr.Forbidden("the %s role may not %s %s", p.Role, r.Method, r.URL.Path)
+		}
+		if rt.Group != "" {
+			if err := s.rateLimit(rc); err != nil {
+				return err
+			}
+		}
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		if rt.MaxBody == 0 {
+			// Routes without a body still drain a small one (clients often send {}).
+			rt := io.LimitReader(r.Body, smallBody+1)
+			b, err := io.ReadAll(rt)
+			if err != nil {
+				return apperr.BadInput("could not read the request body")
+			}
+			if len(b) > smallBody {
+				return apperr.TooLarge("body must NOT be larger than %d bytes", smallBody)
+			}
+			rc.body = b
+		} else {
+			b, err := io.ReadAll(http.MaxBytesReader(rc.w, r.Body, rt.MaxBody))
+			if err != nil {
+				return toAppErr(err)
+			}
+			rc.body = b
+		}
+	}
+	if rt.MaxBody > 0 && len(rc.body) == 0 && !rt.BodyOptional {
+		return apperr.BadInput("body must be valid JSON (empty body)")
+	}
+	return rt.handle(rc)
+}
+
+func (s *Server) rateLimit(rc *rctx) error {
+	p := rc.principal
+	plan := s.Workspaces.Plan(p.Plan)
+	if plan.Unlimited() {
+		return nil
+	}
+	now := s.Now()
+	d, err := s.Limiter.Allow(rc.ctx(), p.WorkspaceID, rc.route.Group,
+		ratelimit.Tier{PerSecond: plan.RatePerSecond, PerMinute: plan.RatePerMinute}, now)
+	if err != nil {
+		return err
+	}
+	h := rc.w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(d.Reset.Unix(), 10))
+	h.Set("X-RateLimit-Type", rc.route.Group)
+	if !d.Allowed {
+		secs := int((d.RetryAfter + time.Second - 1) / time.Second)
+		h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		return apperr.RateLimited("API rate limit of %d requests exceeded for %s; retry after %d s",
+			d.Limit, rc.route.Group, max(secs, 1)).With("retry_after", strconv.Itoa(max(secs, 1)))
+	}
+	return nil
+}
+
+func (c *rctx) badQuery(name, msg string) error {
+	return apperr.BadParameters("querystring/%s %s", name, msg)
+}

@@ -1,0 +1,115 @@
+package api
+
+import "github.com/firstmate-oss/firstmate/internal/auth"
+
+// Rate-limit groups (X-RateLimit-Type).
+const (
+	groupWorkspace  = "workspace"
+	groupIdentities = "identities"
+)
+
+// allRoutes is the route table. Paths are relative to /v4 (and /v1); a path
+// starting with "!" is served as is, without a prefix.
+func (s *Server) allRoutes() []*Route {
+	uidPath := "/identities/{uid}"
+	integPath := uidPath + "/integrations/{integration}"
+	return []*Route{
+		// Operations.
+		{Method: "GET", Path: "!/healthz", Perm: auth.Public, Tag: "operations", Summary: "Liveness probe", Response: healthDoc, handle: s.healthz},
+		{Method: "GET", Path: "!/readyz", Perm: auth.Public, Tag: "operations", Summary: "Readiness probe: the database answers", Response: healthDoc, handle: s.readyz},
+		{Method: "GET", Path: "!/metrics", Perm: auth.Public, Tag: "operations", Summary: "Prometheus metrics", handle: s.metricsHandler},
+		{Method: "GET", Path: "/openapi.json", Perm: auth.Public, Tag: "operations", Summary: "This OpenAPI 3.1 document", handle: s.openapi},
+
+		// Workspace.
+		{Method: "GET", Path: "/workspaces", Perm: auth.Read, Group: groupWorkspace, Tag: "workspace",
+			Summary: "The caller's workspace, plan, credits and identity licences", Response: workspaceDoc, handle: s.getWorkspace},
+		{Method: "GET", Path: "/workspaces/settings", Perm: auth.Operate, Group: groupWorkspace, Tag: "workspace",
+			Summary: "Webhook URL, callback signing secret and Smart Limit overrides", Response: settingsDoc, handle: s.getSettings},
+		{Method: "PUT", Path: "/workspaces/settings", Perm: auth.Operate, Group: groupWorkspace, Tag: "workspace", MaxBody: smallBody,
+			Body: settingsBody, Summary: "Update settings; rotate the callback signing secret", Response: settingsDoc, handle: s.putSettings},
+
+		// Members, invitations and keys.
+		{Method: "GET", Path: "/members", Perm: auth.Read, Group: groupWorkspace, Tag: "members", Summary: "List members",
+			Response: arrayOf(memberDoc), handle: s.listMembers},
+		{Method: "POST", Path: "/members", Perm: auth.Own, Group: groupWorkspace, Tag: "members", MaxBody: smallBody,
+			Body: object(obj{"email": strLen(3, 254), "role": enum("owner", "ops", "user")}, "email", "role"), Status: 201,
+			Summary: "Invite a member; returns a one-time invitation token", Response: invitationDoc, handle: s.inviteMember},
+		{Method: "PATCH", Path: "/members/{uid}", Perm: auth.Own, Group: groupWorkspace, Tag: "members", MaxBody: smallBody,
+			Body: object(obj{"role": enum("owner", "ops", "user")}, "role"), Summary: "Change a member's role",
+			Response: memberDoc, handle: s.patchMember},
+		{Method: "DELETE", Path: "/members/{uid}", Perm: auth.Own, Group: groupWorkspace, Tag: "members",
+			Summary: "Remove a member and their keys", Response: memberDoc, handle: s.deleteMember},
+		{Method: "POST", Path: "/invitations/{token}/accept", Perm: auth.Public, Tag: "members", MaxBody: smallBody,
+			Body: object(obj{"name": strLen(0, 200), "password": strLen(10, 128)}, "password"), Status: 201,
+			Summary: "Accept an invitation, choosing a dashboard password; returns the first API key", Response: acceptedDoc,
+			handle: s.acceptInvitation},
+		{Method: "GET", Path: "/api-keys", Perm: auth.Self, Group: groupWorkspace, Tag: "members", Summary: "The caller's API keys",
+			Response: arrayOf(apiKeyDoc), handle: s.listKeys},
+		{Method: "POST", Path: "/api-keys", Perm: auth.Self, Group: groupWorkspace, Tag: "members", MaxBody: smallBody, BodyOptional: true,
+			Body: object(obj{"name": strLen(0, 100)}), Status: 201, Summary: "Create an API key; the key is shown once",
+			Response: apiKeyDoc, handle: s.createKey},
+		{Method: "DELETE", Path: "/api-keys/{uid}", Perm: auth.Self, Group: groupWorkspace, Tag: "members",
+			Summary: "Revoke one of the caller's API keys", Response: apiKeyDoc, handle: s.revokeKey},
+
+		// Identities.
+		{Method: "GET", Path: "/identities", Perm: auth.Read, Group: groupIdentities, Tag: "identities",
+			Query:   []Param{{"query", str()}, {"page", integer(1, 1_000_000)}, {"retrieve_accounts", boolean()}},
+			Summary: "List identities, 50 per page", Response: arrayOf(identityDoc), handle: s.listIdentities},
+		{Method: "POST", Path: "/identities", Perm: auth.Operate, Group: groupIdentities, Tag: "identities", MaxBody: smallBody,
+			Body: identityCreateBody, Summary: "Create an identity", Response: identityDoc, handle: s.createIdentity},
+		{Method: "GET", Path: uidPath, Perm: auth.Read, Group: groupIdentities, Tag: "identities", Summary: "Get an identity",
+			Response: identityDoc, handle: s.getIdentity},
+		{Method: "PUT", Path: uidPath, Perm: auth.Operate, Group: groupIdentities, Tag: "identities", MaxBody: smallBody,
+			Body: identityUpdateBody, Summary: "Rename an identity or change its time zone", Response: identityDoc, handle: s.putIdentity},
+		{Method: "DELETE", Path: uidPath, Perm: auth.Operate, Group: groupIdentities, Tag: "identities",
+			Summary: "Delete an identity with its integrations and stored credentials", Response: identityDoc, handle: s.deleteIdentity},
+		{Method: "POST", Path: uidPath + "/generate-login-links", Perm: auth.Operate, Group: groupIdentities, Tag: "identities",
+			Summary: "Fresh 48-hour links to the hosted connect page", Response: loginLinksDoc, handle: s.loginLinks},
+		{Method: "POST", Path: uidPath + "/login-links", Perm: auth.Operate, Group: groupIdentities, Tag: "identities",
+			Summary: "Alias of generate-login-links", Response: loginLinksDoc, handle: s.loginLinks},
+		{Method: "GET", Path: "/login-links/{token}", Perm: auth.Public, Tag: "identities",
+			Summary: "Check whether a login link is still usable", Response: loginLinkDoc, handle: s.verifyLoginLink},
+
+		// Integrations.
+		{Method: "POST", Path: integPath, Perm: auth.Operate, Group: groupIdentities, Tag: "integrations", MaxBody: smallBody,
+			Body: connectBody, Summary: "Connect or update the identity's account on a platform", Response: integrationDoc,
+			handle: s.connectIntegration},
+		{Method: "GET", Path: integPath, Perm: auth.Read, Group: groupIdentities, Tag: "integrations",
+			Summary: "Get an integration", Response: integrationDoc, handle: s.getIntegration},
+		{Method: "DELETE", Path: integPath, Perm: auth.Operate, Group: groupIdentities, Tag: "integrations",
+			Summary: "Disconnect an integration and erase its stored credentials", Response: integrationDoc, handle: s.deleteIntegration},
+	}
+}
+
+var (
+	settingsBody = object(obj{
+		"webhook_url":              uriString(),
+		"logo_url":                 uriString(),
+		"rotate_callback_secret":   boolean(),
+		"engagement_enabled":       boolean(),
+		"auto_resume_on_reconnect": boolean(),
+		"smart_limit_overrides":    obj{"type": "object"},
+	})
+	identityCreateBody = object(obj{
+		"name":     strLen(3, 200),
+		"timezone": strLen(1, 64),
+		"type":     enum("standard", "engagement"),
+	}, "name")
+	identityUpdateBody = object(obj{
+		"name":     strLen(3, 200),
+		"timezone": strLen(1, 64),
+		"type":     enum("standard", "engagement"),
+	})
+	connectBody = object(obj{
+		"auth_data": obj{
+			"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1,
+			"properties": obj{
+				"cookies": obj{"type": "object", "required": []string{"li_at"}, "additionalProperties": strLen(0, 8192),
+					"properties": obj{"li_at": strLen(1, 8192), "li_a": strLen(0, 8192)}},
+				"basic": object(obj{"username": strLen(1, 320), "password": strLen(1, 1024)}, "username", "password"),
+				"token": strLen(1, 4096),
+			},
+		},
+		"account_name": strLen(0, 200),
+	}, "auth_data")
+)

@@ -1,0 +1,72 @@
+// Package api is the HTTP surface: routes, middleware (auth, permissions, API
+// rate limits, body limits, errors) and thin handlers that decode, call a
+// domain package and encode. Domain rules live elsewhere.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/firstmate-oss/firstmate/internal/identity"
+	"github.com/firstmate-oss/firstmate/internal/ratelimit"
+	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/workspace"
+)
+
+// Deps are the domain services the API calls.
+type Deps struct {
+	DB         *store.DB
+	Workspaces *workspace.Service
+	Identities *identity.Service
+	Limiter    ratelimit.Limiter
+	Log        *slog.Logger
+	// Version is reported by the OpenAPI document.
+	Version string
+	// Now is the clock (tests may replace it).
+	Now func() time.Time
+}
+
+type Server struct {
+	Deps
+	log     *slog.Logger
+	routes  []*Route
+	handler http.Handler
+	metrics *metrics
+	// Registry holds the server's Prometheus metrics (served at /metrics).
+	Registry *prometheus.Registry
+}
+
+// New builds the server and its routes. Route schemas are compiled here, so a
+// broken schema fails at start-up, not on a request.
+func New(d Deps) (*Server, error) {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Server{Deps: d, log: d.Log, Registry: prometheus.NewRegistry()}
+	s.metrics = newMetrics(s.Registry)
+	s.routes = s.allRoutes()
+	if err := compileRoutes(s.routes); err != nil {
+		return nil, err
+	}
+	s.handler = s.buildMux()
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Routes returns the route table (for the OpenAPI document and for tests).
+func (s *Server) Routes() []*Route { return s.routes }
+
+// ready checks the database for /readyz.
+func (s *Server) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return s.DB.Ping(ctx)
+}

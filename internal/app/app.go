@@ -1,0 +1,152 @@
+// Package app wires Firstmate together from its configuration: database,
+// keyring, domain services and the HTTP server. The binary and the
+// integration tests both start Firstmate through it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/api"
+	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/identity"
+	"github.com/firstmate-oss/firstmate/internal/ratelimit"
+	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/workspace"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/app.Version=...".
+var Version = "dev"
+
+type App struct {
+	Cfg        config.Config
+	Log        *slog.Logger
+	DB         *store.DB
+	Keys       *secret.Keyring
+	Plans      map[string]config.Plan
+	Workspaces *workspace.Service
+	Identities *identity.Service
+	API        *api.Server
+}
+
+// Open connects to the database, migrates it and builds the services.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "firstmate-data"
+	}
+	plans, err := config.LoadPlans(cfg.PlansFile)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &App{Cfg: cfg, Log: log, DB: db, Keys: keys, Plans: plans}
+	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret}
+	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL()}
+	var limiter ratelimit.Limiter = ratelimit.NewMemory()
+	if db.Dialect == store.Postgres {
+		// Several nodes may share this database: count in it.
+		limiter = ratelimit.SQL{DB: db.Write}
+	}
+	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter,
+		Log: log, Version: Version})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func loadKeys(cfg config.Config) (*secret.Keyring, error) {
+	if cfg.SecretKey != "" {
+		return secret.Parse(cfg.SecretKey)
+	}
+	return secret.LoadOrCreateFile(filepath.Join(cfg.DataDir, "secret.key"))
+}
+
+// newSigningSecret makes a Standard Webhooks secret: whsec_ + 32 random bytes.
+func newSigningSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+// PublicURL is the configured public base URL or one derived from Addr.
+func (a *App) PublicURL() string {
+	if a.Cfg.PublicURL != "" {
+		return strings.TrimRight(a.Cfg.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(a.Cfg.Addr)
+	if err != nil {
+		return "http://127.0.0.1:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func (a *App) Close() error { return a.DB.Close() }
+
+// Serve listens on Addr until ctx ends, then shuts down gracefully: the
+// listener closes at once and in-flight requests get up to 30 s to finish.
+// ready, when not nil, receives the bound address once listening.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.Cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // large async submissions
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+// Package identity manages identities (the builder's end users), their
+// integrations (connected platform accounts, with sealed credentials) and the
+// login links that let an end user connect an account themselves.
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/auth"
+	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/schedule"
+	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// LoginLinkTTL is how long a hosted connect link works.
+const LoginLinkTTL = 48 * time.Hour
+
+// DefaultTimezone applies when an identity is created without one.
+const DefaultTimezone = "Europe/Paris"
+
+// PageSize is the page length of GET /identities.
+const PageSize = 50
+
+type Service struct {
+	DB    *store.DB
+	Keys  *secret.Keyring
+	Plans func(name string) config.Plan
+	// PublicURL is the externally reachable base URL, for login links.
+	PublicURL string
+}
+
+// New is what creating an identity takes.
+type New struct {
+	Name     string
+	Timezone string
+	Type     string
+}
+
+func validateName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if utf8.RuneCountInString(name) < 3 {
+		return "", apperr.BadInput("body/name must NOT have fewer than 3 characters")
+	}
+	if utf8.RuneCountInString(name) > 200 {
+		return "", apperr.BadInput("body/name must NOT have more than 200 characters")
+	}
+	return name, nil
+}
+
+func validateTimezone(tz string) (string, error) {
+	if tz == "" {
+		return DefaultTimezone, nil
+	}
+	if !schedule.CanonicalZone(tz) {
+		return "", apperr.BadInput("body/timezone must be a canonical IANA time zone name (got %q)", tz)
+	}
+	return tz, nil
+}
+
+// Create adds an identity within the plan's licence count and returns it with
+// fresh login links.
+func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.Identity, map[string]string, error) {
+	name, err := validateName(in.Name)
+	if err != nil {
+		return model.Identity{}, nil, err
+	}
+	tz, err := validateTimezone(in.Timezone)
+	if err != nil {
+		return model.Identity{}, nil, err
+	}
+	typ := in.Type
+	if typ == "" {
+		typ = model.IdentityStandard
+	}
+	if typ != model.IdentityStandard && typ != model.IdentityEngagement {
+		return model.Identity{}, nil, apperr.BadInput("body/type must be equal to one of the allowed values: standard, engagement")
+	}
+	var out model.Identity
+	var links map[string]string
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		ws, err := store.GetWorkspace(ctx, tx, p.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		if typ == model.IdentityEngagement && !ws.EngagementEnabled {
+			return apperr.NoAccess("engagement identities are not enabled for this workspace")
+		}
+		if s.DB.Dialect == store.Postgres {
+			// Count and insert under a per-workspace lock so that concurrent
+			// creations cannot both take the last licence.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, p.WorkspaceID); err != nil {
+				return err
+			}
+		}
+		n, err := store.CountIdentities(ctx, tx, p.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		if limit := s.Plans(ws.Plan).Identities; n >= limit {
+			return apperr.NoAccess("the %s plan includes %d identities and all are in use", ws.Plan, limit)
+		}
+		out, err = store.InsertIdentity(ctx, tx, model.Identity{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID,
+			Name: name, Timezone: tz, Type: typ})
+		if err != nil {
+			return err
+		}
+		out.WorkspaceUID = ws.UID
+		links, err = s.newLinks(ctx, tx, out.ID)
+		return err
+	})
+	return out, links, err
+}
+
+// Get returns an identity of the caller's workspace with its integrations.
+func (s *Service) Get(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
+	id, err := s.lookup(ctx, s.DB.Read, workspaceID, uid)
+	if err != nil {
+		return id, err
+	}
+	ints, err := store.IntegrationsOf(ctx, s.DB.Read, workspaceID, []int64{id.ID})
+	id.Integrations = ints[id.ID]
+	return id, err
+}
+
+func (s *Service) lookup(ctx context.Context, q store.Querier, workspaceID int64, uid string) (model.Identity, error) {
+	id, err := store.GetIdentity(ctx, q, workspaceID, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return id, apperr.NotFound("identity %s not found", uid)
+	}
+	return id, err
+}
+
+// List pages identities (page from 1), with their integrations when asked.
+func (s *Service) List(ctx context.Context, workspaceID int64, query string, page int, withIntegrations bool) ([]model.Identity, error) {
+	if page < 1 {
+		page = 1
+	}
+	ids, err := store.ListIdentities(ctx, s.DB.Read, workspaceID, query, PageSize, (page-1)*PageSize)
+	if err != nil || !withIntegrations || len(ids) == 0 {
+		return ids, err
+	}
+	keys := make([]int64, len(ids))
+	for i, id := range ids {
+		keys[i] = id.ID
+	}
+	ints, err := store.IntegrationsOf(ctx, s.DB.Read, workspaceID, keys)
+	for i := range ids {
+		ids[i].Integrations = ints[ids[i].ID]
+	}
+	return ids, err
+}
+
+// Update changes name and time zone; the type is immutable.
+type Update struct {
+	Name     *string
+	Timezone *string
+	Type     *string
+}
+
+func (s *Service) Update(ctx context.Context, workspaceID int64, uid string, u Update) (model.Identity, error) {
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.lookup(ctx, tx, workspaceID, uid)
+		if err != nil {
+			return err
+		}
+		if u.Type != nil && *u.Type != id.Type {
+			return apperr.BadInput("body/type is immutable: this identity is %s", id.Type)
+		}
+		name, tz := id.Name, id.Timezone
+		if u.Name != nil {
+			if name, err = validateName(*u.Name); err != nil {
+				return err
+			}
+		}
+		if u.Timezone != nil {
+			if tz, err = validateTimezone(*u.Timezone); err != nil {
+				return err
+			}
+		}
+		return store.UpdateIdentity(ctx, tx, id.ID, name, tz)
+	})
+	if err != nil {
+		return model.Identity{}, err
+	}
+	return s.Get(ctx, workspaceID, uid)
+}
+
+// Delete removes an identity with its integrations and their sealed secrets.
+func (s *Service) Delete(ctx context.Context, workspaceID int64, uid string) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.lookup(ctx, tx, workspaceID, uid)
+		if err != nil {
+			return err
+		}
+		return store.DeleteIdentity(ctx, tx, id.ID)
+	})
+}
+
+// GenerateLoginLinks returns fresh 48-hour links for the identity.
+func (s *Service) GenerateLoginLinks(ctx context.Context, workspaceID int64, uid string) (map[string]string, error) {
+	var links map[string]string
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.lookup(ctx, tx, workspaceID, uid)
+		if err != nil {
+			return err
+		}
+		links, err = s.newLinks(ctx, tx, id.ID)
+		return err
+	})
+	return links, err
+}
+
+func (s *Service) newLinks(ctx context.Context, tx *sql.Tx, identityID int64) (map[string]string, error) {
+	token, hash := auth.NewToken()
+	if err := store.InsertLoginLink(ctx, tx, identityID, "linkedin", hash,
+		store.Millis(time.Now().Add(LoginLinkTTL))); err != nil {
+		return nil, err
+	}
+	return map[string]string{"linkedin": strings.TrimRight(s.PublicURL, "/") + "/connect/" + token}, nil
+}
+
+// LoginLinkState is what verifying a link tells.
+type LoginLinkState struct {
+	IdentityID int64
+	Platform   string
+	ExpiresAt  time.Time
+	Valid      bool
+	Reason     string // "expired", "used" or "" when valid
+}
+
+// VerifyLoginLink checks a token without using it up.
+func (s *Service) VerifyLoginLink(ctx context.Context, token string) (LoginLinkState, error) {
+	l, err := store.GetLoginLink(ctx, s.DB.Read, auth.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return LoginLinkState{}, apperr.NotFound("login link not found")
+	}
+	if err != nil {
+		return LoginLinkState{}, err
+	}
+	st := LoginLinkState{IdentityID: l.IdentityID, Platform: l.Platform, ExpiresAt: store.Time(l.ExpiresAt), Valid: true}
+	switch {
+	case l.UsedAt.Valid:
+		st.Valid, st.Reason = false, "used"
+	case store.Now() >= l.ExpiresAt:
+		st.Valid, st.Reason = false, "expired"
+	}
+	return st, nil
+}

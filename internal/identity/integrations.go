@@ -1,0 +1,176 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// Platforms an identity can connect, and the LinkedIn level each implies.
+var integrationLevels = map[string]string{
+	"linkedin":       "",
+	"salesnavigator": "Sales Navigator",
+	"recruiterlite":  "Recruiter Lite",
+	"hubspot":        "",
+}
+
+// KnownIntegration reports whether name is a connectable integration.
+func KnownIntegration(name string) bool {
+	_, ok := integrationLevels[name]
+	return ok
+}
+
+// Credentials are what gets sealed. They never leave this package and the
+// executing worker in clear.
+type Credentials struct {
+	AuthType string            `json:"auth_type"`
+	Cookies  map[string]string `json:"cookies,omitempty"`
+	Username string            `json:"username,omitempty"`
+	Password string            `json:"password,omitempty"`
+	Token    string            `json:"token,omitempty"`
+}
+
+// Connect is the body of POST /identities/{uid}/integrations/{integration}.
+type Connect struct {
+	Cookies     map[string]string
+	Username    string
+	Password    string
+	Token       string
+	AccountName string
+	SetupSource string // API unless a hosted page or extension connects
+}
+
+func (c Connect) credentials(platform string) (Credentials, error) {
+	set := 0
+	if c.Cookies != nil {
+		set++
+	}
+	if c.Username != "" || c.Password != "" {
+		set++
+	}
+	if c.Token != "" {
+		set++
+	}
+	if set != 1 {
+		return Credentials{}, apperr.BadInput("body/auth_data must hold exactly one of cookies, basic or token")
+	}
+	switch {
+	case c.Cookies != nil:
+		if platform == "hubspot" {
+			return Credentials{}, apperr.BadInput("body/auth_data: hubspot connects with a token")
+		}
+		if strings.TrimSpace(c.Cookies["li_at"]) == "" {
+			return Credentials{}, apperr.BadInput("body/auth_data/cookies must have required property 'li_at'")
+		}
+		return Credentials{AuthType: "COOKIES", Cookies: c.Cookies}, nil
+	case c.Token != "":
+		return Credentials{AuthType: "APIKEY", Token: c.Token}, nil
+	default:
+		if platform == "hubspot" {
+			return Credentials{}, apperr.BadInput("body/auth_data: hubspot connects with a token")
+		}
+		if c.Username == "" || c.Password == "" {
+			return Credentials{}, apperr.BadInput("body/auth_data/basic must have required properties 'username' and 'password'")
+		}
+		return Credentials{AuthType: "BASIC", Username: c.Username, Password: c.Password}, nil
+	}
+}
+
+// ConnectIntegration upserts the identity's one integration for a platform.
+// Its status stays PENDING until the platform confirms the account.
+func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, identityUID, platform string, c Connect) (model.Integration, error) {
+	if !KnownIntegration(platform) {
+		return model.Integration{}, apperr.NotFound("unknown integration %q", platform)
+	}
+	cred, err := c.credentials(platform)
+	if err != nil {
+		return model.Integration{}, err
+	}
+	plain, err := json.Marshal(cred)
+	if err != nil {
+		return model.Integration{}, err
+	}
+	source := c.SetupSource
+	if source == "" {
+		source = "API"
+	}
+	var out model.Integration
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.lookup(ctx, tx, workspaceID, identityUID)
+		if err != nil {
+			return err
+		}
+		uid := uuid.NewString()
+		if cur, err := store.GetIntegration(ctx, tx, workspaceID, id.ID, platform); err == nil {
+			uid = cur.UID
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		// The integration uid is the additional data: a ciphertext copied onto
+		// another row does not decrypt.
+		kid, sealed := s.Keys.Seal(plain, []byte(uid))
+		out, err = store.UpsertIntegration(ctx, tx, model.Integration{UID: uid, WorkspaceID: workspaceID, IdentityID: id.ID,
+			Platform: platform, Name: c.AccountName, AuthType: cred.AuthType, SetupSource: source,
+			Level: integrationLevels[platform], Status: model.StatusPending, Meta: "{}", SecretKID: kid, Secret: sealed})
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) Integration(ctx context.Context, workspaceID int64, identityUID, platform string) (model.Integration, error) {
+	if !KnownIntegration(platform) {
+		return model.Integration{}, apperr.NotFound("unknown integration %q", platform)
+	}
+	id, err := s.lookup(ctx, s.DB.Read, workspaceID, identityUID)
+	if err != nil {
+		return model.Integration{}, err
+	}
+	g, err := store.GetIntegration(ctx, s.DB.Read, workspaceID, id.ID, platform)
+	if errors.Is(err, store.ErrNotFound) {
+		return g, apperr.NotFound("identity %s has no %s integration", identityUID, platform)
+	}
+	return g, err
+}
+
+// DeleteIntegration removes the integration and erases its sealed secret.
+func (s *Service) DeleteIntegration(ctx context.Context, workspaceID int64, identityUID, platform string) (model.Integration, error) {
+	var g model.Integration
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if !KnownIntegration(platform) {
+			return apperr.NotFound("unknown integration %q", platform)
+		}
+		id, err := s.lookup(ctx, tx, workspaceID, identityUID)
+		if err != nil {
+			return err
+		}
+		g, err = store.GetIntegration(ctx, tx, workspaceID, id.ID, platform)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.NotFound("identity %s has no %s integration", identityUID, platform)
+		}
+		if err != nil {
+			return err
+		}
+		return store.DeleteIntegration(ctx, tx, g.ID)
+	})
+	return g, err
+}
+
+// OpenCredentials decrypts an integration's credentials for the worker that
+// executes an action. Nothing else calls it.
+func (s *Service) OpenCredentials(g model.Integration) (Credentials, error) {
+	plain, err := s.Keys.Open(g.SecretKID, g.Secret, []byte(g.UID))
+	if err != nil {
+		return Credentials{}, err
+	}
+	var c Credentials
+	err = json.Unmarshal(plain, &c)
+	return c, err
+}

@@ -1,0 +1,126 @@
+// Package model holds the plain data types shared by the store, the domain
+// packages and the API. No behaviour lives here.
+package model
+
+import "time"
+
+// Roles of workspace members.
+const (
+	RoleOwner = "owner"
+	RoleOps   = "ops"
+	RoleUser  = "user"
+)
+
+type Workspace struct {
+	ID                int64
+	UID               string
+	Name              string
+	Plan              string
+	WebhookURL        string
+	LogoURL           string
+	SigningSecret     string // decrypted whsec_ secret; only filled when asked for
+	EngagementEnabled bool
+	AutoResume        bool
+	LimitOverrides    string // JSON object of Smart Limit overrides
+	PeriodStart       time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+type Member struct {
+	ID          int64
+	UID         string
+	WorkspaceID int64
+	Email       string
+	Name        string
+	Role        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type Invitation struct {
+	ID          int64
+	UID         string
+	WorkspaceID int64
+	Email       string
+	Role        string
+	ExpiresAt   time.Time
+	AcceptedAt  *time.Time
+	CreatedAt   time.Time
+}
+
+type APIKey struct {
+	ID          int64
+	UID         string
+	WorkspaceID int64
+	MemberID    int64
+	Name        string
+	Prefix      string
+	CreatedAt   time.Time
+	RevokedAt   *time.Time
+}
+
+// Principal is who a request acts as: the member behind an API key.
+type Principal struct {
+	KeyID         int64
+	KeyUID        string
+	MemberID      int64
+	MemberUID     string
+	Role          string
+	WorkspaceID   int64
+	WorkspaceUID  string
+	WorkspaceName string
+	Plan          string
+}
+
+// Identity types.
+const (
+	IdentityStandard   = "standard"
+	IdentityEngagement = "engagement"
+)
+
+type Identity struct {
+	ID           int64
+	UID          string
+	WorkspaceID  int64
+	WorkspaceUID string
+	Name         string
+	Timezone     string
+	Type         string
+	Managed      bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Integrations []Integration
+}
+
+// Integration statuses.
+const (
+	StatusValid        = "VALID"
+	StatusInvalid      = "INVALID"
+	StatusPending      = "PENDING"
+	StatusLimitReached = "LIMIT_REACHED"
+)
+
+type Integration struct {
+	ID               int64
+	UID              string
+	WorkspaceID      int64
+	IdentityID       int64
+	IdentityUID      string
+	Platform         string
+	Name             string
+	Permalink        string
+	AuthType         string
+	SetupSource      string
+	IsShared         bool
+	Level            string
+	Status           string
+	Checkpoint       string // checkpoint type, "" when none
+	Error            string
+	Meta             string // JSON object
+	SecretKID        string
+	Secret           []byte // ciphertext; never leaves the store layer in clear
+	FirstConnectedAt *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}

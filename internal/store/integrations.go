@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+const integrationCols = `g.id, g.uid, g.workspace_id, g.identity_id, i.uid, g.platform, g.name, g.permalink, g.auth_type,
+	g.setup_source, g.is_shared, g.level, g.status, g.checkpoint, g.error, g.meta, g.secret_kid, g.secret,
+	g.first_connected_at, g.created_at, g.updated_at`
+
+const integrationFrom = ` FROM integrations g JOIN identities i ON i.id = g.identity_id `
+
+func scanIntegration(row interface{ Scan(...any) error }) (model.Integration, error) {
+	var g model.Integration
+	var first sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&g.ID, &g.UID, &g.WorkspaceID, &g.IdentityID, &g.IdentityUID, &g.Platform, &g.Name, &g.Permalink,
+		&g.AuthType, &g.SetupSource, &g.IsShared, &g.Level, &g.Status, &g.Checkpoint, &g.Error, &g.Meta, &g.SecretKID,
+		&g.Secret, &first, &created, &updated)
+	g.FirstConnectedAt, g.CreatedAt, g.UpdatedAt = NullTime(first), Time(created), Time(updated)
+	return g, notFound(err)
+}
+
+// UpsertIntegration connects or updates the one integration an identity has
+// per platform. The uid and created_at of an existing row are kept.
+func UpsertIntegration(ctx context.Context, q Querier, g model.Integration) (model.Integration, error) {
+	now := Now()
+	var first sql.NullInt64
+	if g.FirstConnectedAt != nil {
+		first = sql.NullInt64{Int64: Millis(*g.FirstConnectedAt), Valid: true}
+	}
+	_, err := q.ExecContext(ctx, `
+		INSERT INTO integrations (uid, workspace_id, identity_id, platform, name, permalink, auth_type, setup_source,
+			is_shared, level, status, checkpoint, error, meta, secret_kid, secret, first_connected_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+		ON CONFLICT (identity_id, platform) DO UPDATE SET
+			name = excluded.name, permalink = excluded.permalink, auth_type = excluded.auth_type,
+			setup_source = excluded.setup_source, is_shared = excluded.is_shared, level = excluded.level,
+			status = excluded.status, checkpoint = excluded.checkpoint, error = excluded.error, meta = excluded.meta,
+			secret_kid = excluded.secret_kid, secret = excluded.secret,
+			first_connected_at = COALESCE(integrations.first_connected_at, excluded.first_connected_at),
+			updated_at = excluded.updated_at`,
+		g.UID, g.WorkspaceID, g.IdentityID, g.Platform, g.Name, g.Permalink, g.AuthType, g.SetupSource, g.IsShared,
+		g.Level, g.Status, g.Checkpoint, g.Error, g.Meta, g.SecretKID, g.Secret, first, now)
+	if err != nil {
+		return g, err
+	}
+	return GetIntegration(ctx, q, g.WorkspaceID, g.IdentityID, g.Platform)
+}
+
+// GetIntegration finds an identity's integration for a platform, scoped to a workspace.
+func GetIntegration(ctx context.Context, q Querier, workspaceID, identityID int64, platform string) (model.Integration, error) {
+	return scanIntegration(q.QueryRowContext(ctx, `SELECT `+integrationCols+integrationFrom+`
+		WHERE g.workspace_id = $1 AND g.identity_id = $2 AND g.platform = $3`, workspaceID, identityID, platform))
+}
+
+// IntegrationsOf lists the integrations of the given identities (one workspace).
+func IntegrationsOf(ctx context.Context, q Querier, workspaceID int64, identityIDs []int64) (map[int64][]model.Integration, error) {
+	out := map[int64][]model.Integration{}
+	if len(identityIDs) == 0 {
+		return out, nil
+	}
+	// One query for the whole page of identities rather than one per identity.
+	args := []any{workspaceID}
+	in := ""
+	for i, id := range identityIDs {
+		if i > 0 {
+			in += ","
+		}
+		args = append(args, id)
+		in += "$" + strconv.Itoa(len(args))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+integrationCols+integrationFrom+`
+		WHERE g.workspace_id = $1 AND g.identity_id IN (`+in+`) ORDER BY g.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g, err := scanIntegration(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[g.IdentityID] = append(out[g.IdentityID], g)
+	}
+	return out, rows.Err()
+}
+
+// DeleteIntegration removes the row and with it the sealed secret.
+func DeleteIntegration(ctx context.Context, q Querier, id int64) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM integrations WHERE id = $1`, id)
+	return err
+}
+
+// SetIntegrationStatus records a status change.
+func SetIntegrationStatus(ctx context.Context, q Querier, id int64, status, checkpoint, errMsg string) error {
+	_, err := q.ExecContext(ctx, `UPDATE integrations SET status = $2, checkpoint = $3, error = $4, updated_at = $5 WHERE id = $1`,
+		id, status, checkpoint, errMsg, Now())
+	return err
+}

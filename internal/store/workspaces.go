@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+// Querier is what both *sql.DB and *sql.Tx offer.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ErrNotFound is returned when a row does not exist in the asked workspace.
+var ErrNotFound = errors.New("store: not found")
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// NewWorkspace is what creating a workspace needs; the secret is already sealed.
+type NewWorkspace struct {
+	UID, Name, Plan string
+	SecretKID       string
+	Secret          []byte
+}
+
+func InsertWorkspace(ctx context.Context, q Querier, w NewWorkspace) (int64, error) {
+	now := Now()
+	var id int64
+	err := q.QueryRowContext(ctx, `
+		INSERT INTO workspaces (uid, name, plan, signing_secret_kid, signing_secret, period_start, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6, $6)
+		RETURNING id`,
+		w.UID, w.Name, w.Plan, w.SecretKID, w.Secret, now).Scan(&id)
+	return id, err
+}
+
+const workspaceCols = `id, uid, name, plan, webhook_url, logo_url, engagement_enabled, auto_resume,
+	limit_overrides, period_start, created_at, updated_at`
+
+func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error) {
+	var w model.Workspace
+	var period, created, updated int64
+	err := row.Scan(&w.ID, &w.UID, &w.Name, &w.Plan, &w.WebhookURL, &w.LogoURL, &w.EngagementEnabled,
+		&w.AutoResume, &w.LimitOverrides, &period, &created, &updated)
+	w.PeriodStart, w.CreatedAt, w.UpdatedAt = Time(period), Time(created), Time(updated)
+	return w, notFound(err)
+}
+
+func GetWorkspace(ctx context.Context, q Querier, id int64) (model.Workspace, error) {
+	return scanWorkspace(q.QueryRowContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE id = $1`, id))
+}
+
+func CountWorkspaces(ctx context.Context, q Querier) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM workspaces`).Scan(&n)
+	return n, err
+}
+
+// WorkspaceSecret returns the sealed callback signing secret.
+func WorkspaceSecret(ctx context.Context, q Querier, id int64) (kid string, sealed []byte, err error) {
+	err = q.QueryRowContext(ctx, `SELECT signing_secret_kid, signing_secret FROM workspaces WHERE id = $1`, id).
+		Scan(&kid, &sealed)
+	return kid, sealed, notFound(err)
+}
+
+// WorkspaceSettings are the member-editable settings.
+type WorkspaceSettings struct {
+	WebhookURL        string
+	LogoURL           string
+	EngagementEnabled bool
+	AutoResume        bool
+	LimitOverrides    string
+}
+
+func UpdateWorkspaceSettings(ctx context.Context, q Querier, id int64, s WorkspaceSettings) error {
+	_, err := q.ExecContext(ctx, `
+		UPDATE workspaces SET webhook_url = $2, logo_url = $3, engagement_enabled = $4, auto_resume = $5,
+			limit_overrides = $6, updated_at = $7
+		WHERE id = $1`,
+		id, s.WebhookURL, s.LogoURL, s.EngagementEnabled, s.AutoResume, s.LimitOverrides, Now())
+	return err
+}
+
+func RotateWorkspaceSecret(ctx context.Context, q Querier, id int64, kid string, sealed []byte) error {
+	_, err := q.ExecContext(ctx, `UPDATE workspaces SET signing_secret_kid = $2, signing_secret = $3, updated_at = $4 WHERE id = $1`,
+		id, kid, sealed, Now())
+	return err
+}
+
+func SetWorkspacePlan(ctx context.Context, q Querier, id int64, plan string) error {
+	_, err := q.ExecContext(ctx, `UPDATE workspaces SET plan = $2, updated_at = $3 WHERE id = $1`, id, plan, Now())
+	return err
+}

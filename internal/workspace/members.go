@@ -1,0 +1,200 @@
+package workspace
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/auth"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+func (s *Service) Members(ctx context.Context, workspaceID int64) ([]model.Member, error) {
+	return store.ListMembers(ctx, s.DB.Read, workspaceID)
+}
+
+func (s *Service) Member(ctx context.Context, workspaceID int64, uid string) (model.Member, error) {
+	m, err := store.GetMember(ctx, s.DB.Read, workspaceID, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return m, apperr.NotFound("member %s not found", uid)
+	}
+	return m, err
+}
+
+// Invite records an invitation and returns its one-time token.
+func (s *Service) Invite(ctx context.Context, p model.Principal, email, role string) (model.Invitation, string, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return model.Invitation{}, "", err
+	}
+	if !auth.ValidRole(role) {
+		return model.Invitation{}, "", apperr.BadInput("body/role must be equal to one of the allowed values: owner, ops, user")
+	}
+	token, hash := auth.NewToken()
+	inv := model.Invitation{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID, Email: email, Role: role,
+		ExpiresAt: time.Now().Add(InvitationTTL).UTC()}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		members, err := store.ListMembers(ctx, tx, p.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if m.Email == email {
+				return apperr.Conflict("%s is already a member of this workspace", email)
+			}
+		}
+		inv, err = store.InsertInvitation(ctx, tx, inv, hash, p.MemberID)
+		return err
+	})
+	return inv, token, err
+}
+
+// Accepted is the outcome of accepting an invitation: the new member and
+// their first API key, shown once.
+type Accepted struct {
+	Member model.Member
+	APIKey string
+}
+
+// Accept turns an invitation into a member. The invitee chooses their own
+// name and dashboard password; the token works once.
+func (s *Service) Accept(ctx context.Context, token, name, password string) (Accepted, error) {
+	if len(password) < 10 || len(password) > 128 {
+		return Accepted{}, apperr.BadInput("body/password must be 10 to 128 characters long")
+	}
+	pwHash, err := auth.HashPassword(password)
+	if err != nil {
+		return Accepted{}, err
+	}
+	key, display, keyHash := auth.NewAPIKey()
+	var out Accepted
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		inv, err := store.ClaimInvitation(ctx, tx, auth.HashToken(token))
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.NotFound("invitation not found, already used, or expired")
+		}
+		if err != nil {
+			return err
+		}
+		m, err := store.InsertMember(ctx, tx, model.Member{UID: uuid.NewString(), WorkspaceID: inv.WorkspaceID,
+			Email: inv.Email, Name: name, Role: inv.Role}, pwHash)
+		if store.IsUniqueViolation(err) {
+			return apperr.Conflict("%s is already a member of this workspace", inv.Email)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := store.InsertAPIKey(ctx, tx, model.APIKey{UID: uuid.NewString(), WorkspaceID: inv.WorkspaceID,
+			MemberID: m.ID, Name: "first key", Prefix: display}, keyHash); err != nil {
+			return err
+		}
+		out.Member = m
+		return nil
+	})
+	out.APIKey = key
+	return out, err
+}
+
+// ChangeRole changes a member's role; the last owner cannot be demoted.
+func (s *Service) ChangeRole(ctx context.Context, workspaceID int64, uid, role string) (model.Member, error) {
+	if !auth.ValidRole(role) {
+		return model.Member{}, apperr.BadInput("body/role must be equal to one of the allowed values: owner, ops, user")
+	}
+	var out model.Member
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		m, err := store.GetMember(ctx, tx, workspaceID, uid)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.NotFound("member %s not found", uid)
+		}
+		if err != nil {
+			return err
+		}
+		if m.Role == model.RoleOwner && role != model.RoleOwner {
+			if err := s.ensureAnotherOwner(ctx, tx, workspaceID); err != nil {
+				return err
+			}
+		}
+		if err := store.SetMemberRole(ctx, tx, m.ID, role); err != nil {
+			return err
+		}
+		out, err = store.GetMember(ctx, tx, workspaceID, uid)
+		return err
+	})
+	return out, err
+}
+
+// Remove deletes a member and their keys; the last owner cannot be removed.
+func (s *Service) Remove(ctx context.Context, workspaceID int64, uid string) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		m, err := store.GetMember(ctx, tx, workspaceID, uid)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.NotFound("member %s not found", uid)
+		}
+		if err != nil {
+			return err
+		}
+		if m.Role == model.RoleOwner {
+			if err := s.ensureAnotherOwner(ctx, tx, workspaceID); err != nil {
+				return err
+			}
+		}
+		return store.DeleteMember(ctx, tx, m.ID)
+	})
+}
+
+// ensureAnotherOwner runs inside the write transaction, so two concurrent
+// demotions cannot both see "two owners left".
+func (s *Service) ensureAnotherOwner(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
+	if s.DB.Dialect == store.Postgres {
+		// Serialise owner changes per workspace on PostgreSQL; SQLite already
+		// serialises every write transaction.
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, workspaceID); err != nil {
+			return err
+		}
+	}
+	n, err := store.CountOwners(ctx, tx, workspaceID)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return apperr.Conflict("the last owner of a workspace cannot be removed or demoted")
+	}
+	return nil
+}
+
+// Keys.
+
+func (s *Service) APIKeys(ctx context.Context, p model.Principal) ([]model.APIKey, error) {
+	return store.ListAPIKeys(ctx, s.DB.Read, p.MemberID)
+}
+
+// CreateAPIKey returns the stored key and the key itself, shown once.
+func (s *Service) CreateAPIKey(ctx context.Context, p model.Principal, name string) (model.APIKey, string, error) {
+	key, display, hash := auth.NewAPIKey()
+	var k model.APIKey
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		k, err = store.InsertAPIKey(ctx, tx, model.APIKey{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID,
+			MemberID: p.MemberID, Name: name, Prefix: display}, hash)
+		return err
+	})
+	return k, key, err
+}
+
+func (s *Service) RevokeAPIKey(ctx context.Context, p model.Principal, uid string) error {
+	var ok bool
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		ok, err = store.RevokeAPIKey(ctx, tx, p.MemberID, uid)
+		return err
+	})
+	if err == nil && !ok {
+		return apperr.NotFound("API key %s not found", uid)
+	}
+	return err
+}
