@@ -30,18 +30,14 @@ func DecodeJSON(data []byte) (any, *apperr.Error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, apperr.BadInput("body must be valid JSON (empty body)").With("reason", "empty")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, jsonError(err, dec.InputOffset())
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		e := apperr.BadInput("body must be valid JSON (unexpected data after the top-level value at offset %d)", dec.InputOffset())
-		return nil, e.With("reason", "trailing_data")
-	}
-	if bad, ok := checkValue(v, 0); !ok {
-		return nil, withParams(apperr.BadInput("%s", join("body", bad.path)+" "+bad.msg), join("body", bad.path), bad.keyword, nil)
+	v, serr := parseJSON(data)
+	if serr != nil {
+		reason := "syntax"
+		if serr.offset >= len(data) {
+			reason = "truncated"
+		}
+		return nil, apperr.BadInput("body must be valid JSON (%s at offset %d)", serr.msg, serr.offset).
+			With("reason", reason).With("offset", strconv.Itoa(serr.offset))
 	}
 	return v, nil
 }
@@ -151,7 +147,8 @@ func checkValue(v any, depth int) (badValue, bool) {
 	return badValue{}, true
 }
 
-// numberOK accepts JSON number syntax with a bounded length and exponent.
+// numberOK accepts JSON number syntax with a bounded length and exponent
+// (json.Number values built by callers are checked too, not only parsed ones).
 func numberOK(s string) bool {
 	if len(s) == 0 || len(s) > maxNumberLen {
 		return false

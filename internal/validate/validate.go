@@ -12,6 +12,7 @@ package validate
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -30,6 +31,7 @@ const (
 type Schema struct {
 	name string
 	sch  *jsonschema.Schema
+	fast *fastNode // nil when the schema is outside the fast subset
 }
 
 // Name is the name given to Compile.
@@ -90,6 +92,14 @@ func Compile(name string, schema any, opts ...Option) (*Schema, error) {
 		c.AssertFormat()
 		// ajv-formats knows "url" as an absolute URL; the reference uses it.
 		c.RegisterFormat(&jsonschema.Format{Name: "url", Validate: validateAbsURL})
+		// "uri" is re-registered so that the fast path and the general
+		// validator share one definition.
+		c.RegisterFormat(&jsonschema.Format{Name: "uri", Validate: func(v any) error {
+			if s, ok := v.(string); ok && !isURI(s) {
+				return fmt.Errorf("not an absolute URI")
+			}
+			return nil
+		}})
 	}
 	loc := "mem://firstmate/" + url.PathEscape(name) + ".json"
 	if err := c.AddResource(loc, doc); err != nil {
@@ -99,7 +109,7 @@ func Compile(name string, schema any, opts ...Option) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validate: schema %q: %w", name, err)
 	}
-	return &Schema{name: name, sch: sch}, nil
+	return &Schema{name: name, sch: sch, fast: compileFast(doc, cfg.assertFormat)}, nil
 }
 
 // MustCompile is Compile for package-level schemas written in the code.
@@ -110,6 +120,8 @@ func MustCompile(name string, schema any, opts ...Option) *Schema {
 	}
 	return s
 }
+
+func netipParse(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
 
 func validateAbsURL(v any) error {
 	s, ok := v.(string)
@@ -143,6 +155,9 @@ func (s *Schema) Valid(v any) bool {
 	if _, ok := checkValue(v, 0); !ok {
 		return false
 	}
+	if s.fast != nil && s.fast.check(v) == fastValid {
+		return true
+	}
 	ok := true
 	func() {
 		defer func() {
@@ -157,13 +172,32 @@ func (s *Schema) Valid(v any) bool {
 
 // ValidateAs is Validate with the label chosen by the caller: LabelBadInput
 // (scope input) or LabelBadParameters (scope param).
-func (s *Schema) ValidateAs(label, prefix string, v any) (out *apperr.Error) {
+func (s *Schema) ValidateAs(label, prefix string, v any) *apperr.Error {
+	if bad, ok := checkValue(v, 0); !ok {
+		mk := apperr.BadInput
+		if label == LabelBadParameters {
+			mk = apperr.BadParameters
+		}
+		return withParams(mk("%s", join(prefix, bad.path)+" "+bad.msg), join(prefix, bad.path), bad.keyword, nil)
+	}
+	return s.validateChecked(label, prefix, v)
+}
+
+// ValidateDecoded is ValidateAs for a value that DecodeJSON produced (or a
+// part of one): DecodeJSON has already refused what the validator must not
+// see, so the walk over the value is skipped. Hot path of 100,000-input
+// batches.
+func (s *Schema) ValidateDecoded(label, prefix string, v any) *apperr.Error {
+	return s.validateChecked(label, prefix, v)
+}
+
+func (s *Schema) validateChecked(label, prefix string, v any) (out *apperr.Error) {
+	if s.fast != nil && s.fast.check(v) == fastValid {
+		return nil
+	}
 	mk := apperr.BadInput
 	if label == LabelBadParameters {
 		mk = apperr.BadParameters
-	}
-	if bad, ok := checkValue(v, 0); !ok {
-		return withParams(mk("%s", join(prefix, bad.path)+" "+bad.msg), join(prefix, bad.path), bad.keyword, nil)
 	}
 	defer func() {
 		// The validator is third-party code fed with hostile input; a panic

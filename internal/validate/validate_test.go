@@ -330,3 +330,29 @@ func TestReferencePatternsCompile(t *testing.T) {
 	}
 	_ = regexp.QuoteMeta
 }
+
+func TestFastPathAgrees(t *testing.T) {
+	s := mustCompile(t, fastSubsetSchema)
+	if s.fast == nil {
+		t.Fatal("no fast path")
+	}
+	for _, b := range []string{
+		`{"u":"https://x.y/z"}`, `{"e":"a"}`, `{"e":null,"u":"HTTP://x"}`, `{"u":"ftp://x"}`, `{"u":"https://[::1]/"}`,
+		`{"u":"https://[zz::1]/"}`, `{"e":"c"}`, `{}`, `{"u":"https://x","i":1.0}`, `{"u":"https://x","i":1e2}`,
+		`{"u":"https://x","s":["","a"]}`, `{"u":"https://x","c":"éé"}`, `{"u":"https://x","c":"abc"}`, `{"u":"https://x","z":1}`,
+	} {
+		v := decode(t, b)
+		fast := s.fast.check(v) == fastValid
+		full := s.sch.Validate(v) == nil
+		if fast && !full {
+			t.Errorf("%s: fast path accepts, validator rejects", b)
+		}
+		if full != (s.Validate("body", v) == nil) {
+			t.Errorf("%s: Validate disagrees with the validator", b)
+		}
+	}
+	// Schemas outside the subset get no fast path.
+	if mustCompile(t, `{"type":"integer","minimum":1}`).fast != nil {
+		t.Error("minimum should disable the fast path")
+	}
+}
