@@ -180,6 +180,24 @@ func TestNextDST(t *testing.T) {
 		{"ny quarter from second pass", "*/15 1-3 * * *", "America/New_York", "2026-11-01T01:20:00-05:00", []string{
 			"2026-11-01T02:00:00-05:00",
 		}},
+		// America/Havana springs forward at midnight (00:00 -> 01:00 on Sunday
+		// 14 March 2010). robfig/cron's Next returned Sunday 01:00 for a
+		// Saturday cron here, and loops forever for some crons in such zones.
+		{"havana saturday 01:00", "0 1 * * 6", "America/Havana", "2010-03-13T23:59:58-05:00", []string{
+			"2010-03-20T01:00:00-04:00",
+		}},
+		// Havana in 2026: midnight is skipped on Sunday 8 March and repeated on
+		// Sunday 1 November.
+		{"havana midnight", "0 0 * * *", "America/Havana", "2026-03-07T12:00:00-05:00", []string{
+			"2026-03-09T00:00:00-04:00",
+		}},
+		{"havana midnight fall", "0 0 * * *", "America/Havana", "2026-10-31T12:00:00-04:00", []string{
+			"2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00",
+		}},
+		// Pacific/Apia skipped 30 December 2011 entirely.
+		{"apia skipped day", "0 12 * * *", "Pacific/Apia", "2011-12-29T00:00:00-10:00", []string{
+			"2011-12-29T12:00:00-10:00", "2011-12-31T12:00:00+14:00",
+		}},
 		// Asia/Tokyo has no DST; "after" is exactly a firing, which is excluded.
 		{"tokyo weekdays", "0 9 * * 1-5", "Asia/Tokyo", "2026-01-01T00:00:00Z", []string{
 			"2026-01-02T09:00:00+09:00", "2026-01-05T09:00:00+09:00", "2026-01-06T09:00:00+09:00",
