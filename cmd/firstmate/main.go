@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -71,6 +73,7 @@ other environment:
   FIRSTMATE_PLANS_FILE        JSON file of plans overlaying the built-in ones
   FIRSTMATE_BOOTSTRAP_API_KEY fixes the first owner's key on an empty database
   FIRSTMATE_LOG_LEVEL         debug, info, warn or error (default info)
+  FIRSTMATE_PPROF_ADDR        serve net/http/pprof on this address (off by default)
 `
 
 func env(name, def string) string {
@@ -112,6 +115,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if addr := os.Getenv("FIRSTMATE_PPROF_ADDR"); addr != "" {
+		servePprof(addr, log)
+	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -142,6 +148,22 @@ Try it:
 			fmt.Fprintf(stdout, "Firstmate is running at %s (database: %s)\n", base, a.DB.Dialect)
 		}
 	})
+}
+
+// servePprof exposes net/http/pprof on its own listener, only when
+// FIRSTMATE_PPROF_ADDR is set (bench/ uses it to profile the server). It is
+// off by default and never on the API's address.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		log.Warn("pprof enabled", "addr", addr)
+		if err := http.ListenAndServe(addr, mux); err != nil {
+			log.Error("pprof listener", "error", err)
+		}
+	}()
 }
 
 func migrate(args []string, stdout, stderr io.Writer) error {

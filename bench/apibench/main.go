@@ -1,0 +1,727 @@
+// Command apibench measures the API core on SQLite and on PostgreSQL, in one
+// run, against the real firstmate binary started as a separate process:
+//
+//   - an authenticated GET /v4/identities/{uid} (one integration connected,
+//     so the read includes the join);
+//   - POST /v4/identities;
+//   - a bare net/http handler answering the same bytes as the GET, in its own
+//     process too (this program re-executed), as the baseline;
+//   - the GET again with a developer-plan key, to show the API rate limiter
+//     engaging (429s are counted apart, not as errors).
+//
+// Each case runs closed-loop keep-alive HTTP/1.1 clients for a warm-up and
+// then a fixed measured duration. It prints a Markdown table (requests/s,
+// exact p50/p99 from every recorded latency, errors, the server's peak RSS),
+// the authenticated-read/bare ratio per database, the idle RSS after start,
+// and PASS/MISS against the targets. It never fails on a missed target.
+//
+//	go run ./bench/apibench [-duration 10s] [-warmup 2s] [-clients 32]
+//	    [-postgres-url postgres://...] [-databases sqlite,postgres] [-pprof-dir DIR]
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/firstmate-oss/firstmate/internal/auth"
+)
+
+const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// Targets of issue 2.
+const (
+	targetReadRatio   = 0.30
+	targetSQLiteP99   = 10 * time.Millisecond
+	targetIdleRSSKiB  = 60 * 1024
+	developerPlanRate = 200
+)
+
+type options struct {
+	duration    time.Duration
+	warmup      time.Duration
+	clients     int
+	postgresURL string
+	databases   []string
+	firstmate   string
+	pprofDir    string
+	keep        bool
+}
+
+func main() {
+	// Re-executed as the bare baseline server.
+	if len(os.Args) > 1 && os.Args[1] == "-bare" {
+		if err := bareMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "apibench bare:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	var dbs string
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration of each case")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each case (not measured)")
+	flag.IntVar(&o.clients, "clients", 32, "concurrent keep-alive clients")
+	flag.StringVar(&o.postgresURL, "postgres-url", envOr("FIRSTMATE_BENCH_DATABASE_URL", defaultPostgresURL),
+		"PostgreSQL server; a fresh schema is created in it and dropped afterwards")
+	flag.StringVar(&dbs, "databases", "sqlite,postgres", "databases to measure, comma-separated")
+	flag.StringVar(&o.firstmate, "firstmate-bin", "", "prebuilt firstmate binary (default: go build ./cmd/firstmate)")
+	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write server CPU profiles of the GET and POST cases here "+
+		"(starts the server with FIRSTMATE_PPROF_ADDR)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (data dirs, server logs)")
+	flag.Parse()
+	o.databases = strings.Split(dbs, ",")
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "apibench:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "apibench: "+format+"\n", args...)
+}
+
+// caseResult is one row of the table.
+type caseResult struct {
+	db, name string
+	load     loadResult
+	peakKiB  int64
+	// cpu is the server's CPU time during the measured window.
+	cpu  time.Duration
+	note string
+}
+
+// cpuPerReq is the server's CPU time per measured request, in µs.
+func (c *caseResult) cpuPerReq() float64 {
+	if c.load.total() == 0 {
+		return 0
+	}
+	return float64(c.cpu.Microseconds()) / float64(c.load.total())
+}
+
+// dbReport is everything measured on one database.
+type dbReport struct {
+	db          string
+	idleRSSKiB  int64
+	bare, get   *caseResult
+	post, limit *caseResult
+	created     int
+	hwmKiB      int64
+	err         error
+}
+
+func run(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tmp, err := os.MkdirTemp("", "apibench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		logf("keeping %s", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	bin := o.firstmate
+	if bin == "" {
+		bin = filepath.Join(tmp, "firstmate")
+		if err := buildFirstmate(ctx, bin); err != nil {
+			return err
+		}
+	}
+	if o.pprofDir != "" {
+		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
+			return err
+		}
+	}
+	started := time.Now()
+	var reports []*dbReport
+	for _, db := range o.databases {
+		db = strings.TrimSpace(db)
+		if db != "sqlite" && db != "postgres" {
+			return fmt.Errorf("unknown database %q (want sqlite or postgres)", db)
+		}
+		rep := benchDatabase(ctx, o, bin, tmp, db)
+		if rep.err != nil {
+			logf("%s: %v", db, rep.err)
+		}
+		reports = append(reports, rep)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	printReport(os.Stdout, o, reports, time.Since(started))
+	for _, r := range reports {
+		if r.err != nil {
+			return fmt.Errorf("%s could not be measured", r.db)
+		}
+	}
+	return nil
+}
+
+func buildFirstmate(ctx context.Context, out string) error {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	logf("building firstmate (go build -o %s ./cmd/firstmate)", out)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/firstmate")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build firstmate: %w", err)
+	}
+	return nil
+}
+
+// childEnv is this process's environment without FIRSTMATE_* settings, so
+// that nothing from the caller's shell changes the server under test.
+func childEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FIRSTMATE_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// postgresSchema creates a fresh schema and returns a URL that uses it, and
+// a function that drops it.
+func postgresSchema(ctx context.Context, base string) (string, func(), error) {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "apibench_" + hex.EncodeToString(b)
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(cctx, base)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres unreachable: %w", err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(cctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
+	drop := func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(dctx, base)
+		if err != nil {
+			logf("could not drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(dctx)
+		if _, err := c.Exec(dctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			logf("could not drop schema %s: %v", schema, err)
+		}
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbReport {
+	rep := &dbReport{db: db}
+	rep.err = func() error {
+		dataDir := filepath.Join(tmp, db+"-data")
+		var dbURL string
+		if db == "postgres" {
+			u, drop, err := postgresSchema(ctx, o.postgresURL)
+			if err != nil {
+				return err
+			}
+			defer drop()
+			dbURL = u
+		}
+		devKey, _, _ := auth.NewAPIKey()
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		args := []string{"serve", "--data-dir", dataDir, "--addr", addr}
+		common := []string{"--data-dir", dataDir}
+		if dbURL != "" {
+			args = append(args, "--database-url", dbURL)
+			common = append(common, "--database-url", dbURL)
+		}
+		env := childEnv("FIRSTMATE_BOOTSTRAP_API_KEY=" + devKey)
+		var pprofAddr string
+		if o.pprofDir != "" {
+			if pprofAddr, err = freeAddr(); err != nil {
+				return err
+			}
+			env = append(env, "FIRSTMATE_PPROF_ADDR="+pprofAddr)
+		}
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		logf("%s: starting firstmate on %s", db, addr)
+		srv, err := startServer(ctx, "firstmate", cmd, addr, filepath.Join(tmp, db+"-firstmate.log"), "/healthz")
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+
+		// Idle RSS: after start (migrations done, demo workspace created,
+		// listening), before any load.
+		time.Sleep(time.Second)
+		if rep.idleRSSKiB, _, err = procMem(srv.pid()); err != nil {
+			return err
+		}
+
+		// The throughput cases use an unlimited-plan workspace.
+		wsArgs := append([]string{"workspace", "create", "--name", "Bench unlimited", "--plan", "unlimited",
+			"--owner-email", "bench@example.com", "--json"}, common...)
+		wsCmd := exec.CommandContext(ctx, bin, wsArgs...)
+		wsCmd.Env = childEnv()
+		wsCmd.Stderr = os.Stderr
+		out, err := wsCmd.Output()
+		if err != nil {
+			return fmt.Errorf("firstmate workspace create: %w", err)
+		}
+		var ws struct {
+			APIKey string `json:"api_key"`
+			Plan   string `json:"plan"`
+		}
+		if err := json.Unmarshal(out, &ws); err != nil || ws.APIKey == "" || ws.Plan != "unlimited" {
+			return fmt.Errorf("firstmate workspace create printed %q (%v)", out, err)
+		}
+
+		uidU, bodyU, err := setupIdentity(srv.base, ws.APIKey)
+		if err != nil {
+			return fmt.Errorf("set up the unlimited workspace's identity: %w", err)
+		}
+		uidD, bodyD, err := setupIdentity(srv.base, devKey)
+		if err != nil {
+			return fmt.Errorf("set up the developer workspace's identity: %w", err)
+		}
+		logf("%s: identity %s (%d bytes of JSON, one linkedin integration)", db, uidU, len(bodyU))
+
+		// Baseline: the bare handler, in its own process, same bytes.
+		rep.bare, err = bareCase(ctx, o, tmp, db, uidU, bodyU)
+		if err != nil {
+			return err
+		}
+
+		getPath := "/v4/identities/" + uidU
+		rep.get = measure(ctx, o, db, "GET /v4/identities/{uid}", srv, pprofAddr,
+			func(int, int) (*http.Request, error) { return authed(http.MethodGet, srv.base+getPath, ws.APIKey, nil) },
+			exact(http.StatusOK, bodyU))
+
+		before, err := countIdentities(srv.base, ws.APIKey)
+		if err != nil {
+			return err
+		}
+		rep.post = measure(ctx, o, db, "POST /v4/identities", srv, pprofAddr,
+			func(w, seq int) (*http.Request, error) {
+				body := fmt.Sprintf(`{"name":"Bench identity %d-%d","timezone":"Europe/Paris"}`, w, seq)
+				return authed(http.MethodPost, srv.base+"/v4/identities", ws.APIKey, []byte(body))
+			},
+			func(status int, body []byte) outcome {
+				if status/100 == 2 && bytes.HasPrefix(body, []byte(`{"uid":`)) {
+					return okResp
+				}
+				return errResp
+			})
+		after, err := countIdentities(srv.base, ws.APIKey)
+		if err != nil {
+			return err
+		}
+		rep.created = after - before
+		rep.post.note = fmt.Sprintf("%d identities in the workspace at the end", after)
+
+		devPath := "/v4/identities/" + uidD
+		rep.limit = measure(ctx, o, db, "GET /v4/identities/{uid}, developer plan (200 req/s)", srv, "",
+			func(int, int) (*http.Request, error) { return authed(http.MethodGet, srv.base+devPath, devKey, nil) },
+			func(status int, body []byte) outcome {
+				if status == http.StatusTooManyRequests {
+					return limitedResp
+				}
+				return exact(http.StatusOK, bodyD)(status, body)
+			})
+		_, rep.hwmKiB, _ = procMem(srv.pid())
+		return ctx.Err()
+	}()
+	return rep
+}
+
+// exact accepts only status want with exactly the expected bytes.
+func exact(want int, body []byte) func(int, []byte) outcome {
+	return func(status int, got []byte) outcome {
+		if status == want && bytes.Equal(got, body) {
+			return okResp
+		}
+		return errResp
+	}
+}
+
+func authed(method, u, key string, body []byte) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-API-Key", key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// call makes one setup request and decodes a 2xx JSON answer.
+func call(method, u, key string, body any, into any) ([]byte, error) {
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return nil, err
+		}
+	}
+	req, err := authed(method, u, key, raw)
+	if err != nil {
+		return nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode/100 != 2 {
+		return data, fmt.Errorf("%s %s: status %d: %s", method, u, res.StatusCode, data)
+	}
+	if into != nil {
+		if err := json.Unmarshal(data, into); err != nil {
+			return data, fmt.Errorf("%s %s: %w", method, u, err)
+		}
+	}
+	return data, nil
+}
+
+// setupIdentity creates an identity with a LinkedIn integration and returns
+// its uid and the exact bytes GET /v4/identities/{uid} answers.
+func setupIdentity(base, key string) (string, []byte, error) {
+	var id struct{ UID string }
+	if _, err := call(http.MethodPost, base+"/v4/identities", key,
+		map[string]any{"name": "Bench identity", "timezone": "Europe/Paris"}, &id); err != nil {
+		return "", nil, err
+	}
+	if _, err := call(http.MethodPost, base+"/v4/identities/"+id.UID+"/integrations/linkedin", key,
+		map[string]any{"auth_data": map[string]any{"cookies": map[string]string{"li_at": "bench-li-at-cookie"}},
+			"account_name": "Bench account"}, nil); err != nil {
+		return "", nil, err
+	}
+	var got struct {
+		Integrations []json.RawMessage `json:"integrations"`
+	}
+	body, err := call(http.MethodGet, base+"/v4/identities/"+id.UID, key, nil, &got)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(got.Integrations) != 1 {
+		return "", nil, fmt.Errorf("identity has %d integrations, want 1: %s", len(got.Integrations), body)
+	}
+	return id.UID, body, nil
+}
+
+// countIdentities reads the workspace's identity count (users_synced).
+func countIdentities(base, key string) (int, error) {
+	var ws struct {
+		UsersSynced *int `json:"users_synced"`
+	}
+	if _, err := call(http.MethodGet, base+"/v4/workspaces", key, nil, &ws); err != nil {
+		return 0, err
+	}
+	if ws.UsersSynced == nil {
+		return 0, errors.New("GET /v4/workspaces: no users_synced")
+	}
+	return *ws.UsersSynced, nil
+}
+
+// measure runs one case against srv, sampling its RSS, and fetches a CPU
+// profile of the measured window when pprofAddr is set.
+func measure(ctx context.Context, o options, db, name string, srv *server, pprofAddr string,
+	newReq func(w, seq int) (*http.Request, error), check func(int, []byte) outcome) *caseResult {
+	logf("%s: %s: %d clients, %v warm-up + %v", db, name, o.clients, o.warmup, o.duration)
+	client := newClient(o.clients)
+	defer client.CloseIdleConnections()
+	var profDone chan struct{}
+	if pprofAddr != "" {
+		profDone = make(chan struct{})
+		go func() {
+			defer close(profDone)
+			time.Sleep(o.warmup)
+			secs := max(1, int(o.duration.Seconds())-1)
+			file := filepath.Join(o.pprofDir, db+"-"+slug(name)+".pprof")
+			if err := fetchProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), file); err != nil {
+				logf("cpu profile: %v", err)
+			} else {
+				logf("cpu profile: %s", file)
+			}
+		}()
+	}
+	cpuc := make(chan time.Duration, 1)
+	go func() {
+		// The server's CPU time over the measured window only.
+		time.Sleep(o.warmup)
+		a, _ := procCPU(srv.pid())
+		time.Sleep(o.duration)
+		b, _ := procCPU(srv.pid())
+		cpuc <- b - a
+	}()
+	rss := sampleRSS(srv.pid(), 20*time.Millisecond)
+	res := runLoad(ctx, client, loadSpec{clients: o.clients, warmup: o.warmup, dur: o.duration, newRequest: newReq, check: check})
+	peak := rss.stop()
+	if profDone != nil {
+		<-profDone
+	}
+	if res.firstError != "" {
+		logf("%s: %s: first error: %s", db, name, res.firstError)
+	}
+	return &caseResult{db: db, name: name, load: res, peakKiB: peak, cpu: <-cpuc}
+}
+
+func fetchProfile(u, file string) error {
+	res, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: status %d", u, res.StatusCode)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func slug(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// bareCase runs the baseline: this program re-executed with -bare, serving
+// body on GET /v4/identities/{uid}.
+func bareCase(ctx context.Context, o options, tmp, db, uid string, body []byte) (*caseResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(tmp, db+"-bare-body.json")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-bare", "-addr", addr, "-body", file)
+	cmd.Env = childEnv()
+	srv, err := startServer(ctx, "bare handler", cmd, addr, filepath.Join(tmp, db+"-bare.log"), "/healthz")
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	u := srv.base + "/v4/identities/" + uid
+	return measure(ctx, o, db, "bare net/http handler, same bytes", srv, "",
+		func(int, int) (*http.Request, error) { return http.NewRequest(http.MethodGet, u, nil) },
+		exact(http.StatusOK, body)), nil
+}
+
+// bareMain is the baseline server: net/http with the firstmate server's
+// timeouts, answering the recorded bytes with the same headers.
+func bareMain(args []string) error {
+	fs := flag.NewFlagSet("bare", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	file := fs.String("body", "", "file holding the response body")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	body, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	length := strconv.Itoa(len(body))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v4/identities/{uid}", func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", length)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func mib(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+
+func passMiss(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration) {
+	src := "prebuilt " + o.firstmate
+	if o.firstmate == "" {
+		commit, _ := exec.Command("git", "describe", "--always", "--dirty").Output()
+		src = "built from the working tree at " + strings.TrimSpace(string(commit))
+	}
+	fmt.Fprintf(w, "go run ./bench/apibench: %s, %s/%s, %d CPUs, %d clients (keep-alive HTTP/1.1), %v warm-up + %v measured per case, firstmate %s, run took %v\n\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.clients, o.warmup, o.duration,
+		src, took.Round(time.Second))
+	fmt.Fprintln(w, "| database | case | req/s | 2xx/s | p50 | p99 | errors | 429s | peak RSS | server CPU/req |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range reports {
+		if r.err != nil && r.bare == nil {
+			fmt.Fprintf(w, "| %s | not measured: %s | | | | | | | | |\n", r.db, strings.ReplaceAll(r.err.Error(), "\n", " "))
+			continue
+		}
+		for _, c := range []*caseResult{r.bare, r.get, r.post, r.limit} {
+			if c == nil {
+				continue
+			}
+			l := c.load
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %s | %s | %d | %d | %s | %.0f µs |\n", c.db, c.name, l.reqPerSec(),
+				l.okPerSec(), ms(l.p(0.50)), ms(l.p(0.99)), l.errors, l.limited, mib(c.peakKiB), c.cpuPerReq())
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Peak RSS is the highest VmRSS sampled every 20 ms during the case (warm-up included); the firstmate")
+	fmt.Fprintln(w, "process serves the GET, POST and developer-plan cases in turn, so its peak carries over from case to case.")
+	fmt.Fprintln(w, "Server CPU/req is the server process's user+system CPU time over the measured window divided by the")
+	fmt.Fprintln(w, "requests answered (PostgreSQL's own backends are not included). The load generator shares the same CPUs.")
+	fmt.Fprintln(w)
+	for _, r := range reports {
+		if r.idleRSSKiB > 0 {
+			fmt.Fprintf(w, "- %s: idle RSS after start %s; VmHWM at the end %s", r.db, mib(r.idleRSSKiB), mib(r.hwmKiB))
+			if r.post != nil {
+				fmt.Fprintf(w, "; POST created %d identities (%s)", r.created, r.post.note)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Targets:")
+	fmt.Fprintln(w)
+	for _, r := range reports {
+		if r.bare != nil && r.get != nil {
+			ratio := r.get.load.reqPerSec() / r.bare.load.reqPerSec()
+			fmt.Fprintf(w, "- %s: authenticated read / bare handler = %.0f / %.0f req/s = %.1f%% (target >= %.0f%%): %s\n",
+				r.db, r.get.load.reqPerSec(), r.bare.load.reqPerSec(), 100*ratio, 100*targetReadRatio,
+				passMiss(ratio >= targetReadRatio))
+		}
+	}
+	for _, r := range reports {
+		if r.db != "sqlite" {
+			continue
+		}
+		for _, c := range []*caseResult{r.get, r.post} {
+			if c != nil {
+				p99 := c.load.p(0.99)
+				fmt.Fprintf(w, "- sqlite: %s p99 = %s (target < %s): %s\n", c.name, ms(p99), ms(targetSQLiteP99),
+					passMiss(p99 < targetSQLiteP99))
+			}
+		}
+	}
+	for _, r := range reports {
+		if r.idleRSSKiB > 0 {
+			fmt.Fprintf(w, "- %s: idle RSS after start = %s (target < %s): %s\n", r.db, mib(r.idleRSSKiB),
+				mib(targetIdleRSSKiB), passMiss(r.idleRSSKiB < targetIdleRSSKiB))
+		}
+	}
+	for _, r := range reports {
+		if r.limit != nil {
+			l := r.limit.load
+			fmt.Fprintf(w, "- %s: developer plan: %.0f 2xx/s for a %d req/s limit, %d answers 429 (limiter engaged: %s)\n",
+				r.db, l.okPerSec(), developerPlanRate, l.limited, yesNo(l.limited > 0))
+		}
+	}
+	fmt.Fprintln(w, "  (these clients ignore Retry-After; rejected requests still count against the 200/s and 12,000/min")
+	fmt.Fprintln(w, "  windows, so once the minute window is spent every request gets 429 until the next minute starts)")
+	for _, r := range reports {
+		for _, c := range []*caseResult{r.bare, r.get, r.post, r.limit} {
+			if c != nil && c.load.errors > 0 {
+				fmt.Fprintf(w, "- WARNING %s %s: %d errors, first: %s\n", c.db, c.name, c.load.errors, c.load.firstError)
+			}
+		}
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
