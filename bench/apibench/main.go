@@ -160,7 +160,7 @@ func run(o options) error {
 			return err
 		}
 	}
-	started := time.Now()
+	started, loadBefore := time.Now(), loadAvg()
 	var reports []*dbReport
 	for _, db := range o.databases {
 		db = strings.TrimSpace(db)
@@ -176,7 +176,7 @@ func run(o options) error {
 			return ctx.Err()
 		}
 	}
-	printReport(os.Stdout, o, reports, time.Since(started))
+	printReport(os.Stdout, o, reports, time.Since(started), loadBefore+" before, "+loadAvg()+" after")
 	for _, r := range reports {
 		if r.err != nil {
 			return fmt.Errorf("%s could not be measured", r.db)
@@ -632,15 +632,25 @@ func passMiss(ok bool) string {
 	return "MISS"
 }
 
-func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration) {
+// loadAvg is the 1-minute load average: on a shared box, other work
+// competes with the server and the clients for the same CPUs.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
+
+func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration, load string) {
 	src := "prebuilt " + o.firstmate
 	if o.firstmate == "" {
 		commit, _ := exec.Command("git", "describe", "--always", "--dirty").Output()
 		src = "built from the working tree at " + strings.TrimSpace(string(commit))
 	}
-	fmt.Fprintf(w, "go run ./bench/apibench: %s, %s/%s, %d CPUs, %d clients (keep-alive HTTP/1.1), %v warm-up + %v measured per case, firstmate %s, run took %v\n\n",
+	fmt.Fprintf(w, "go run ./bench/apibench: %s, %s/%s, %d CPUs, %d clients (keep-alive HTTP/1.1), %v warm-up + %v measured per case, firstmate %s, run took %v, 1-min load average %s\n\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.clients, o.warmup, o.duration,
-		src, took.Round(time.Second))
+		src, took.Round(time.Second), load)
 	fmt.Fprintln(w, "| database | case | req/s | 2xx/s | p50 | p99 | errors | 429s | peak RSS | server CPU/req |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range reports {
