@@ -362,3 +362,16 @@ func isURI(s string) bool {
 }
 
 func isAbsURL(s string) bool { return validateAbsURL(s) == nil }
+
+// HasFastPath reports whether valid values skip the general validator.
+func (s *Schema) HasFastPath() bool { return s.fast != nil }
+
+// FastPathAgrees reports whether the fast path and the general validator
+// agree on v in the only direction that matters: the fast path never
+// accepts a value the general validator rejects. For tests.
+func (s *Schema) FastPathAgrees(v any) bool {
+	if s.fast == nil || s.fast.check(v) != fastValid {
+		return true
+	}
+	return s.sch.Validate(v) == nil
+}
