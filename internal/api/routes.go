@@ -6,6 +6,9 @@ import "github.com/firstmate-oss/firstmate/internal/auth"
 const (
 	groupWorkspace  = "workspace"
 	groupIdentities = "identities"
+	groupActions    = "actions"
+	groupLive       = "live"
+	groupRuns       = "runs"
 )
 
 // allRoutes is the route table. Paths are relative to /v4 (and /v1); a path
@@ -69,6 +72,24 @@ func (s *Server) allRoutes() []*Route {
 			Summary: "Alias of generate-login-links", Response: loginLinksDoc, handle: s.loginLinks},
 		{Method: "GET", Path: "/login-links/{token}", Perm: auth.Public, Tag: "identities",
 			Summary: "Check whether a login link is still usable", Response: loginLinkDoc, handle: s.verifyLoginLink},
+
+		{Method: "GET", Path: uidPath + "/actions/{slug}/limits", Perm: auth.Read, Group: groupIdentities, Tag: "identities",
+			Summary: "The identity's Smart Limit windows for every key the action consumes", Response: arrayOf(limitStatusDoc),
+			handle: s.identityLimits},
+		{Method: "PUT", Path: uidPath + "/limits", Perm: auth.Operate, Group: groupIdentities, Tag: "identities", MaxBody: smallBody,
+			Body: limitOverridesBody, Summary: "Override the identity's Smart Limit maxima (key: number, or key: {24h|7d|30d: number})",
+			Response: limitOverridesBody, handle: s.putIdentityLimits},
+
+		// Actions.
+		{Method: "GET", Path: "/actions", Perm: auth.Read, Group: groupActions, Tag: "actions",
+			Summary: "The action catalogue", Response: arrayOf(obj{"type": "object"}), handle: s.listActions},
+		{Method: "GET", Path: "/actions/{slug}", Perm: auth.Read, Group: groupActions, Tag: "actions",
+			Summary: "One action: schemas, paging, bounds, credit ratio, Smart Limits", Response: obj{"type": "object"}, handle: s.getAction},
+		{Method: "POST", Path: "/actions/{slug}/run/live", Perm: auth.Operate, Group: groupLive, Tag: "actions", MaxBody: liveBody,
+			Query:   []Param{{"page", integer(1, 1_000_000)}, {"cursor", str()}},
+			Summary: "Run an action live: the bare output object, or an array for list actions", handle: s.runLive},
+		{Method: "GET", Path: "/workspaces/consumption", Perm: auth.Read, Group: groupWorkspace, Tag: "workspace",
+			Summary: "Credits of the current period, by action", Response: consumptionDoc, handle: s.consumption},
 
 		// Integrations.
 		{Method: "POST", Path: integPath, Perm: auth.Operate, Group: groupIdentities, Tag: "integrations", MaxBody: smallBody,

@@ -67,8 +67,17 @@ var (
 		"timezone": str(), "type": enum("standard", "engagement"), "integrations": arrayOf(integrationDoc),
 		"identity_login_links": obj{"type": "object", "additionalProperties": str()},
 	})
-	loginLinksDoc = object(obj{"identity_login_links": obj{"type": "object", "additionalProperties": str()}})
-	loginLinkDoc  = object(obj{"valid": boolean(), "reason": str(), "platform": str(), "expires_at": dateTime()})
-	acceptedDoc   = object(obj{"member": memberDoc, "api_key": str()})
-	healthDoc     = object(obj{"status": str()})
+	loginLinksDoc  = object(obj{"identity_login_links": obj{"type": "object", "additionalProperties": str()}})
+	loginLinkDoc   = object(obj{"valid": boolean(), "reason": str(), "platform": str(), "expires_at": dateTime()})
+	acceptedDoc    = object(obj{"member": memberDoc, "api_key": str()})
+	healthDoc      = object(obj{"status": str()})
+	limitStatusDoc = object(obj{"key": str(), "max_limit": obj{"type": "integer"}, "consumed": obj{"type": "integer"},
+		"remaining": obj{"type": "integer"}, "available_at": nullable(dateTime()), "window": enum("24h", "7d", "30d")})
+	limitOverridesBody = obj{"type": "object", "maxProperties": 16, "additionalProperties": obj{
+		"oneOf": []any{integer(0, 1_000_000_000), obj{"type": "object", "additionalProperties": integer(0, 1_000_000_000),
+			"propertyNames": enum("24h", "7d", "30d")}}}}
+	consumptionDoc = object(obj{"credits_left": obj{"type": "number"}, "credits_max": obj{"type": "number"},
+		"credits_used": obj{"type": "number"}, "current_month_start": dateTime(), "current_month_end": dateTime(),
+		"consumptions": arrayOf(object(obj{"action_slug": str(), "credits_used": obj{"type": "number"},
+			"runs": obj{"type": "integer"}, "results": obj{"type": "integer"}}))})
 )

@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -23,7 +25,11 @@ type Deps struct {
 	Workspaces *workspace.Service
 	Identities *identity.Service
 	Limiter    ratelimit.Limiter
-	Log        *slog.Logger
+	Engine     *engine.Engine
+	Ledger     *credits.Ledger
+	// PublicURL is the externally reachable base URL (pagination links).
+	PublicURL string
+	Log       *slog.Logger
 	// Version is reported by the OpenAPI document.
 	Version string
 	// Now is the clock (tests may replace it).

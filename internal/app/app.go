@@ -18,7 +18,12 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/identity"
+	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/platform"
 	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -36,6 +41,9 @@ type App struct {
 	Plans      map[string]config.Plan
 	Workspaces *workspace.Service
 	Identities *identity.Service
+	Ledger     *credits.Ledger
+	Limits     *limits.Limiter
+	Engine     *engine.Engine
 	API        *api.Server
 }
 
@@ -66,13 +74,19 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a := &App{Cfg: cfg, Log: log, DB: db, Keys: keys, Plans: plans}
 	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret}
 	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL()}
+	a.Ledger = &credits.Ledger{DB: db, Plans: a.Workspaces.Plan}
+	a.Workspaces.CreditsUsed = a.Ledger.Used
+	a.Limits = &limits.Limiter{DB: db}
+	a.Engine = &engine.Engine{DB: db, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
+		Drivers: map[string]platform.Driver{}, Client: a.clientFor}
+	a.Identities.Verify = a.Engine.Verify
 	var limiter ratelimit.Limiter = ratelimit.NewMemory()
 	if db.Dialect == store.Postgres {
 		// Several nodes may share this database: count in it.
 		limiter = ratelimit.SQL{DB: db.Write}
 	}
 	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter,
-		Log: log, Version: Version})
+		Engine: a.Engine, Ledger: a.Ledger, PublicURL: a.PublicURL(), Log: log, Version: Version})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -149,4 +163,14 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	}
 	return nil
+}
+
+// upstreamClient is shared by identities until each gets its own proxy.
+var upstreamClient = &http.Client{Timeout: 45 * time.Second, Transport: &http.Transport{
+	MaxIdleConns: 256, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
+}}
+
+// clientFor returns the HTTP client an identity's traffic leaves through.
+func (a *App) clientFor(ctx context.Context, id *model.Identity) (*http.Client, error) {
+	return upstreamClient, nil
 }

@@ -37,6 +37,10 @@ type Service struct {
 	Plans func(name string) config.Plan
 	// PublicURL is the externally reachable base URL, for login links.
 	PublicURL string
+	// Verify checks new credentials with the platform; nil leaves them PENDING.
+	Verify Verifier
+	// OnStatus is told of every integration status change (webhooks).
+	OnStatus func(ctx context.Context, g model.Integration, previous string)
 }
 
 // New is what creating an identity takes.

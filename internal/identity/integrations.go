@@ -103,10 +103,20 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 		source = "API"
 	}
 	var out model.Integration
+	var id model.Identity
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		id, err := s.lookup(ctx, tx, workspaceID, identityUID)
+		var err error
+		id, err = s.lookup(ctx, tx, workspaceID, identityUID)
 		if err != nil {
 			return err
+		}
+		if s.DB.Dialect == store.Postgres {
+			// Serialise connects of one identity: two concurrent first connects
+			// would seal with different uids (the AAD), and the second upsert
+			// would store its ciphertext on the first one's row.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM identities WHERE id = $1 FOR UPDATE`, id.ID); err != nil {
+				return err
+			}
 		}
 		uid := uuid.NewString()
 		if cur, err := store.GetIntegration(ctx, tx, workspaceID, id.ID, platform); err == nil {
@@ -122,7 +132,10 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 			Level: integrationLevels[platform], Status: model.StatusPending, Meta: "{}", SecretKID: kid, Secret: sealed})
 		return err
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	return s.verify(ctx, id, out, cred)
 }
 
 func (s *Service) Integration(ctx context.Context, workspaceID int64, identityUID, platform string) (model.Integration, error) {

@@ -124,3 +124,61 @@ type Integration struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
+
+// Run statuses.
+const (
+	RunCreated          = "CREATED"
+	RunInvalid          = "INVALID"
+	RunQueued           = "QUEUED"
+	RunScheduled        = "SCHEDULED"
+	RunBlocked          = "BLOCKED"
+	RunStopped          = "STOPPED"
+	RunRunning          = "RUNNING"
+	RunFailed           = "FAILED"
+	RunPartialSucceeded = "PARTIAL_SUCCEEDED"
+	RunSucceeded        = "SUCCEEDED"
+)
+
+// RunTerminal reports whether a run status is final.
+func RunTerminal(status string) bool {
+	switch status {
+	case RunSucceeded, RunPartialSucceeded, RunFailed, RunStopped, RunInvalid:
+		return true
+	}
+	return false
+}
+
+// RunError is a run's last_error.
+type RunError struct {
+	Label   string            `json:"label"`
+	Message string            `json:"message"`
+	Params  map[string]string `json:"params,omitempty"`
+}
+
+type Run struct {
+	ID              int64
+	UID             string
+	WorkspaceID     int64
+	WorkspaceUID    string
+	MemberUID       string
+	ActionName      string
+	ExecutionMode   string // LIVE or ASYNC
+	Status          string
+	IdentityMode    string
+	IdentityUIDs    []string
+	Parameters      string // JSON object
+	CallbackURL     string
+	CallbackOn      string
+	InputCount      int
+	OutputCount     int
+	FailedCount     int
+	RetryCount      int
+	CreditsUsed     int64 // millicredits
+	LastError       *RunError
+	PostponedUntil  *time.Time
+	ScheduledRunUID string
+	StartedAt       *time.Time
+	FinishedAt      *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}

@@ -61,7 +61,7 @@ func GetWorkspace(ctx context.Context, q Querier, id int64) (model.Workspace, er
 
 func CountWorkspaces(ctx context.Context, q Querier) (int, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM workspaces`).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM workspaces WHERE NOT operator_pool`).Scan(&n)
 	return n, err
 }
 

@@ -1,0 +1,282 @@
+// Package apitest starts Firstmate in-process for integration tests, on
+// SQLite always and on PostgreSQL whenever it is reachable (a fresh schema per
+// test). Set FIRSTMATE_TEST_DATABASE_URL to choose the server, and
+// FIRSTMATE_REQUIRE_POSTGRES=1 to make its absence a failure (CI does).
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/firstmate-oss/firstmate/internal/app"
+	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/secret"
+)
+
+// DefaultPostgresURL is the local server used when nothing else is set.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func postgresURL() string {
+	if u := os.Getenv("FIRSTMATE_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultPostgresURL
+}
+
+var (
+	pgOnce sync.Once
+	pgErr  error
+)
+
+// PostgresAvailable reports whether the test PostgreSQL answers.
+func PostgresAvailable() error {
+	pgOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, postgresURL())
+		if err != nil {
+			pgErr = err
+			return
+		}
+		pgErr = c.Ping(ctx)
+		c.Close(ctx)
+	})
+	return pgErr
+}
+
+// Dialects lists the databases to run a test against. Without PostgreSQL
+// the list is just SQLite, unless FIRSTMATE_REQUIRE_POSTGRES=1.
+func Dialects(t testing.TB) []string {
+	out := []string{"sqlite"}
+	if err := PostgresAvailable(); err != nil {
+		if os.Getenv("FIRSTMATE_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("PostgreSQL is required but unreachable at %s: %v", postgresURL(), err)
+		}
+		t.Logf("PostgreSQL unreachable (%v): running on SQLite only", err)
+		return out
+	}
+	return append(out, "postgres")
+}
+
+// ForEachDialect runs fn as a subtest per database.
+func ForEachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
+	for _, d := range Dialects(t) {
+		t.Run(d, func(t *testing.T) { fn(t, d) })
+	}
+}
+
+// Store describes where a test's data lives, so a test can reopen it.
+type Store struct {
+	Dialect     string
+	DataDir     string
+	DatabaseURL string
+	SecretKey   string
+}
+
+// NewStore prepares an empty database: a temp dir for SQLite, a fresh schema
+// for PostgreSQL (dropped when the test ends).
+func NewStore(t testing.TB, dialect string) Store {
+	t.Helper()
+	st := Store{Dialect: dialect, DataDir: t.TempDir(), SecretKey: secret.NewSpec("k1")}
+	if dialect == "postgres" {
+		if err := PostgresAvailable(); err != nil {
+			t.Fatalf("postgres: %v", err)
+		}
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		schema := "fmtest_" + hex.EncodeToString(b)
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, postgresURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+			t.Fatal(err)
+		}
+		c.Close(ctx)
+		t.Cleanup(func() {
+			c, err := pgx.Connect(ctx, postgresURL())
+			if err == nil {
+				_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+				c.Close(ctx)
+			}
+		})
+		u, _ := url.Parse(postgresURL())
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		st.DatabaseURL = u.String()
+	}
+	return st
+}
+
+// Config returns a Firstmate configuration for the store.
+func (st Store) Config() config.Config {
+	return config.Config{Addr: "127.0.0.1:0", DataDir: st.DataDir, DatabaseURL: st.DatabaseURL, SecretKey: st.SecretKey,
+		LogLevel: "warn"}
+}
+
+// Env is a running in-process Firstmate.
+type Env struct {
+	T        testing.TB
+	Store    Store
+	App      *app.App
+	Server   *httptest.Server
+	URL      string
+	Logs     *SyncBuffer
+	OwnerKey string
+}
+
+// SyncBuffer collects log output safely from many goroutines.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Start opens Firstmate on a fresh store and creates a developer-plan
+// workspace whose owner key is OwnerKey.
+func Start(t testing.TB, dialect string) *Env {
+	return StartOn(t, NewStore(t, dialect))
+}
+
+// StartOn opens Firstmate on an existing store (for restart tests).
+func StartOn(t testing.TB, st Store) *Env {
+	t.Helper()
+	logs := &SyncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a, err := app.Open(context.Background(), st.Config(), log)
+	if err != nil {
+		t.Fatalf("open app: %v", err)
+	}
+	srv := httptest.NewServer(a.API)
+	e := &Env{T: t, Store: st, App: a, Server: srv, URL: srv.URL, Logs: logs}
+	t.Cleanup(e.Close)
+	return e
+}
+
+var closeOnce sync.Map
+
+// Close stops the server and closes the database (idempotent).
+func (e *Env) Close() {
+	if _, done := closeOnce.LoadOrStore(e, true); done {
+		return
+	}
+	e.Server.Close()
+	e.App.Close()
+}
+
+// NewWorkspace creates a workspace on plan and returns its owner's key.
+func (e *Env) NewWorkspace(name, plan string) string {
+	e.T.Helper()
+	c, err := e.App.Workspaces.Create(context.Background(), name, plan, strings.ToLower(strings.ReplaceAll(name, " ", ""))+"@example.com", "")
+	if err != nil {
+		e.T.Fatalf("create workspace: %v", err)
+	}
+	return c.APIKey
+}
+
+// Resp is a decoded response.
+type Resp struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic value.
+func (r Resp) JSON() any {
+	var v any
+	_ = json.Unmarshal(r.Body, &v)
+	return v
+}
+
+// Obj decodes an object body.
+func (r Resp) Obj() map[string]any {
+	m, _ := r.JSON().(map[string]any)
+	return m
+}
+
+// Arr decodes an array body.
+func (r Resp) Arr() []any {
+	a, _ := r.JSON().([]any)
+	return a
+}
+
+// Label is the error_label of an error body.
+func (r Resp) Label() string {
+	s, _ := r.Obj()["error_label"].(string)
+	return s
+}
+
+// Do sends a request. body may be nil, a string/[]byte (sent raw) or any
+// value (JSON-encoded). path is relative to the server, e.g. "/v4/identities".
+func (e *Env) Do(method, path, key string, body any) Resp {
+	e.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return Resp{Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+// Must asserts a status and returns the response.
+func (e *Env) Must(status int, method, path, key string, body any) Resp {
+	e.T.Helper()
+	r := e.Do(method, path, key, body)
+	if r.Status != status {
+		e.T.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, status, r.Body)
+	}
+	return r
+}

@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// Step is one upstream page of one input.
+type Step struct {
+	Action *catalog.Action
+	Input  map[string]any
+	Params map[string]any
+	Page   int
+	Token  string
+}
+
+// Done is a page fetched by one account.
+type Done struct {
+	Page    platform.Page
+	Account *store.Account // nil for actions that need no identity
+}
+
+// CallOptions tune how a page call picks its account.
+type CallOptions struct {
+	Mode string
+	// Wait lets the call wait (bounded by Engine.LockWait) for a busy
+	// account when every candidate is busy.
+	Wait bool
+}
+
+// Call fetches one page with the first candidate that is free, within its
+// Smart Limits and still connected. An expired session marks the
+// integration INVALID and moves on to the next candidate.
+func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt CallOptions) (Done, error) {
+	drv, err := e.driver(st.Action)
+	if err != nil {
+		return Done{}, err
+	}
+	call := platform.Call{Action: st.Action, Input: st.Input, Params: st.Params, Page: max(st.Page, 1), Token: st.Token,
+		PageSize: st.Action.PageSize}
+	if !st.Action.NeedsIdentity {
+		hc, err := e.Client(ctx, nil)
+		if err != nil {
+			return Done{}, err
+		}
+		pg, err := drv.Run(ctx, hc, platform.Credentials{}, call)
+		return Done{Page: pg}, err
+	}
+	if len(cands) == 0 {
+		return Done{}, apperr.NoValidAccount("no identity with a valid integration can run %s", st.Action.Slug)
+	}
+	var refused *limits.Refused
+	var lastErr error
+	tried := 0
+	pending := append([]store.Account(nil), cands...)
+	for len(pending) > 0 {
+		// Take the first free account; when all are busy, wait for the first.
+		idx, release := -1, func() {}
+		for i, acc := range pending {
+			if rel, ok := e.locks.try(acc.Integration.ID); ok {
+				idx, release = i, rel
+				break
+			}
+		}
+		if idx < 0 {
+			if !opt.Wait {
+				return Done{}, errBusy
+			}
+			wait := e.LockWait
+			if wait == 0 {
+				wait = 10 * time.Second
+			}
+			rel, ok := e.locks.wait(ctx, pending[0].Integration.ID, wait)
+			if !ok {
+				return Done{}, errBusy
+			}
+			idx, release = 0, rel
+		}
+		acc := pending[idx]
+		pending = append(pending[:idx], pending[idx+1:]...)
+		tried++
+		pg, err := e.callAccount(ctx, drv, acc, call)
+		release()
+		var r *limits.Refused
+		switch {
+		case err == nil:
+			return Done{Page: pg, Account: &acc}, nil
+		case errors.As(err, &r):
+			if refused == nil || r.AvailableAt.Before(refused.AvailableAt) {
+				refused = r
+			}
+			continue
+		case platform.IsSessionExpired(err):
+			lastErr = err
+			continue
+		default:
+			return Done{Account: &acc}, err
+		}
+	}
+	if refused != nil {
+		return Done{}, apperr.LimitReached(refused.AvailableAt.UTC().Format(time.RFC3339),
+			"smart limit %s reached for every usable identity; capacity frees up at %s", refused.Key,
+			refused.AvailableAt.UTC().Format(time.RFC3339)).With("limit_key", refused.Key)
+	}
+	if lastErr != nil {
+		return Done{}, lastErr
+	}
+	return Done{}, apperr.NoValidAccount("no identity could run %s", call.Action.Slug)
+}
+
+// ErrBusy: every candidate account is running another call.
+var errBusy = apperr.RateLimited("the identity's account is busy with another call; retry shortly").With("reason", "account_busy")
+
+// IsBusy reports the account-busy refusal.
+func IsBusy(err error) bool { return errors.Is(err, errBusy) }
+
+// callAccount runs the page on one locked account: limits, credentials,
+// driver. Limit consumption is released when the call did not reach the
+// platform or failed there without effect.
+func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store.Account, call platform.Call) (platform.Page, error) {
+	la := e.limitAccount(ctx, acc)
+	ids, err := e.Limits.Consume(ctx, la, needs(call.Action), e.now())
+	if err != nil {
+		return platform.Page{}, err
+	}
+	cred, err := e.credentials(acc.Integration)
+	if err != nil {
+		_ = e.Limits.Release(context.WithoutCancel(ctx), ids)
+		return platform.Page{}, err
+	}
+	hc, err := e.Client(ctx, &acc.Identity)
+	if err != nil {
+		_ = e.Limits.Release(context.WithoutCancel(ctx), ids)
+		return platform.Page{}, err
+	}
+	pg, err := drv.Run(ctx, hc, cred, call)
+	if err != nil {
+		_ = e.Limits.Release(context.WithoutCancel(ctx), ids)
+		if platform.IsSessionExpired(err) {
+			msg := "the platform session expired; reconnect the account"
+			e.markInvalid(context.WithoutCancel(ctx), acc.Integration, "NOT_CONNECTED", msg)
+		}
+		return pg, err
+	}
+	return pg, nil
+}

@@ -1,0 +1,279 @@
+// Package engine runs actions: it picks the account that runs a call
+// (identity modes), holds the per-account lock, applies Smart Limits, calls
+// the platform driver through the identity's HTTP client, and charges
+// credits for the results. Live runs and async batches share it. It knows
+// nothing about HTTP requests.
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/identity"
+	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// ManagedFactor is the credit multiplier of identity_mode "managed".
+const ManagedFactor = 1.5
+
+// Identity modes.
+const (
+	ModeDirect  = "direct"
+	ModeAuto    = "auto"
+	ModeManaged = "managed"
+)
+
+type Engine struct {
+	DB         *store.DB
+	Keys       *secret.Keyring
+	Identities *identity.Service
+	Ledger     *credits.Ledger
+	Limits     *limits.Limiter
+	// Drivers by platform family: "linkedin" (also Sales Navigator and
+	// Recruiter Lite), "googlemaps", "tripadvisor", "thefork", "hubspot".
+	Drivers map[string]platform.Driver
+	// Client returns the HTTP client an identity's upstream traffic goes
+	// through (its dedicated proxy). Nil identity: actions that need none.
+	Client func(ctx context.Context, id *model.Identity) (*http.Client, error)
+	// OnIntegrationInvalid is told when a call finds a session expired, after
+	// the integration is marked INVALID (webhooks, blocking runs).
+	OnIntegrationInvalid func(ctx context.Context, g model.Integration, label, message string)
+	// LockWait bounds how long a call waits for a busy account.
+	LockWait time.Duration
+	Now      func() time.Time
+
+	locks accountLocks
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// family is the driver family of an action's platform.
+func family(a *catalog.Action) string {
+	switch a.Platform {
+	case "linkedin", "salesnavigator", "recruiterlite":
+		return "linkedin"
+	}
+	return a.Platform
+}
+
+func (e *Engine) driver(a *catalog.Action) (platform.Driver, error) {
+	d, ok := e.Drivers[family(a)]
+	if !ok {
+		return nil, apperr.Config(424, "INTEGRATION_ERROR", "no driver is configured for %s", family(a))
+	}
+	return d, nil
+}
+
+// integrationPlatforms are the integration names that can serve an action.
+func integrationPlatforms(a *catalog.Action) []string {
+	switch a.Integration {
+	case "linkedin", "salesnavigator", "recruiterlite":
+		return []string{"linkedin", "salesnavigator", "recruiterlite"}
+	case "":
+		return nil
+	}
+	return []string{a.Integration}
+}
+
+// levelFits says whether a LinkedIn account's level serves the action.
+func levelFits(a *catalog.Action, g model.Integration) bool {
+	switch a.Integration {
+	case "salesnavigator":
+		return g.Level == "Sales Navigator"
+	case "recruiterlite":
+		return g.Level == "Recruiter Lite"
+	}
+	return true
+}
+
+// Candidates resolves the identity mode to the ordered list of accounts that
+// may run the action.
+func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string) ([]store.Account, error) {
+	if mode == "" {
+		mode = ModeDirect
+	}
+	q := store.AccountQuery{WorkspaceID: p.WorkspaceID, Platforms: integrationPlatforms(a)}
+	switch mode {
+	case ModeDirect:
+		if len(uids) == 0 {
+			return nil, apperr.BadInput("body/identity_ids must NOT have fewer than 1 items when identity_mode is direct")
+		}
+		if err := e.checkUIDs(ctx, p.WorkspaceID, uids); err != nil {
+			return nil, err
+		}
+		q.IdentityUIDs = uids
+	case ModeAuto:
+		if len(uids) > 0 {
+			if err := e.checkUIDs(ctx, p.WorkspaceID, uids); err != nil {
+				return nil, err
+			}
+			q.IdentityUIDs = uids
+		}
+	case ModeManaged:
+		if !a.ManagedAllowed() {
+			return nil, apperr.BadInput("identity_mode managed is allowed for extraction and search actions only; %s is %s", a.Slug, a.Kind)
+		}
+		q.Pool = true
+	default:
+		return nil, apperr.BadInput("body/identity_mode must be equal to one of the allowed values: direct, auto, managed")
+	}
+	accounts, err := store.Accounts(ctx, e.DB.Read, q)
+	if err != nil {
+		return nil, err
+	}
+	fit := accounts[:0]
+	for _, acc := range accounts {
+		if levelFits(a, acc.Integration) {
+			fit = append(fit, acc)
+		}
+	}
+	if len(fit) == 0 {
+		if a.Integration == "salesnavigator" || a.Integration == "recruiterlite" {
+			if len(accounts) > 0 || e.hasAnyValid(ctx, q) {
+				return nil, apperr.Upstream("SN_ACCOUNT_UPGRADE", "%s needs a %s account", a.Slug, levelName(a))
+			}
+		}
+		return nil, apperr.NoValidAccount("no identity with a valid %s integration can run %s", a.Integration, a.Slug)
+	}
+	if mode == ModeDirect {
+		// Keep the client's order.
+		rank := map[string]int{}
+		for i, u := range uids {
+			if _, ok := rank[u]; !ok {
+				rank[u] = i
+			}
+		}
+		sort.SliceStable(fit, func(i, j int) bool { return rank[fit[i].Identity.UID] < rank[fit[j].Identity.UID] })
+	} else {
+		// Most remaining Smart Limit capacity first.
+		score := make(map[int64]float64, len(fit))
+		for _, acc := range fit {
+			s, err := e.Limits.Remaining(ctx, e.limitAccount(ctx, acc), a.LimitKeys, e.now())
+			if err != nil {
+				return nil, err
+			}
+			score[acc.Integration.ID] = s
+		}
+		sort.SliceStable(fit, func(i, j int) bool { return score[fit[i].Integration.ID] > score[fit[j].Integration.ID] })
+	}
+	return dedupeIdentities(fit), nil
+}
+
+func levelName(a *catalog.Action) string {
+	if a.Integration == "recruiterlite" {
+		return "Recruiter Lite"
+	}
+	return "Sales Navigator"
+}
+
+func (e *Engine) hasAnyValid(ctx context.Context, q store.AccountQuery) bool {
+	q.Platforms = []string{"linkedin", "salesnavigator", "recruiterlite"}
+	acc, err := store.Accounts(ctx, e.DB.Read, q)
+	return err == nil && len(acc) > 0
+}
+
+// dedupeIdentities keeps one account per identity (its best-fitting one).
+func dedupeIdentities(accs []store.Account) []store.Account {
+	seen := map[int64]bool{}
+	out := accs[:0]
+	for _, a := range accs {
+		if seen[a.Identity.ID] {
+			continue
+		}
+		seen[a.Identity.ID] = true
+		out = append(out, a)
+	}
+	return out
+}
+
+// checkUIDs makes unknown or foreign identity uids a 404, never revealing
+// whether they exist in another workspace.
+func (e *Engine) checkUIDs(ctx context.Context, workspaceID int64, uids []string) error {
+	found, err := store.IdentityUIDsIn(ctx, e.DB.Read, workspaceID, uids)
+	if err != nil {
+		return err
+	}
+	for _, u := range uids {
+		if !found[u] {
+			return apperr.NotFound("identity %s not found", u).With("identity_uid", u)
+		}
+	}
+	return nil
+}
+
+// limitAccount builds the Smart Limit view of an account.
+func (e *Engine) limitAccount(ctx context.Context, acc store.Account) limits.Account {
+	la := limits.Account{IdentityID: acc.Identity.ID, Level: acc.Integration.Level, FirstConnected: acc.Integration.FirstConnectedAt}
+	if acc.Identity.Managed {
+		la.FirstConnected = nil // pool accounts are warmed up
+	}
+	la.Identity, _ = limits.ParseOverrides(acc.Overrides)
+	if w, err := store.GetWorkspace(ctx, e.DB.Read, acc.Identity.WorkspaceID); err == nil {
+		la.Workspace, _ = limits.ParseOverrides(w.LimitOverrides)
+	}
+	return la
+}
+
+// perResult is the price of one result in millicredits.
+func perResult(a *catalog.Action, mode string) int64 {
+	ratio := a.CreditRatio
+	if mode == ModeManaged {
+		ratio *= ManagedFactor
+	}
+	return credits.Milli(ratio)
+}
+
+// needs is what one upstream call consumes.
+func needs(a *catalog.Action) []limits.Need {
+	out := make([]limits.Need, 0, len(a.LimitKeys))
+	for _, k := range a.LimitKeys {
+		out = append(out, limits.Need{Key: k, N: 1})
+	}
+	return out
+}
+
+// credentials opens an integration's sealed credentials for the driver.
+func (e *Engine) credentials(g model.Integration) (platform.Credentials, error) {
+	c, err := e.Identities.OpenCredentials(g)
+	if err != nil {
+		return platform.Credentials{}, err
+	}
+	return platform.Credentials{AuthType: c.AuthType, Cookies: c.Cookies, Username: c.Username, Password: c.Password,
+		Token: c.Token}, nil
+}
+
+// markInvalid records an expired session on the integration.
+func (e *Engine) markInvalid(ctx context.Context, g model.Integration, label, message string) {
+	if err := e.DB.Tx(ctx, func(tx *sql.Tx) error {
+		return store.SetIntegrationStatus(ctx, tx, g.ID, model.StatusInvalid, "", label)
+	}); err != nil {
+		return
+	}
+	if e.OnIntegrationInvalid != nil {
+		e.OnIntegrationInvalid(ctx, g, label, message)
+	}
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+var errNoCandidate = errors.New("engine: no candidate account")

@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// LimitStatus reports, for every key the action consumes, the identity's
+// Smart Limit windows. An identity with no connected account reports the
+// Classic defaults.
+func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID string, a *catalog.Action) ([]limits.Status, error) {
+	id, err := store.GetIdentity(ctx, e.DB.Read, p.WorkspaceID, identityUID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.NotFound("identity %s not found", identityUID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	acc := store.Account{Identity: id}
+	accs, err := store.Accounts(ctx, e.DB.Read, store.AccountQuery{WorkspaceID: p.WorkspaceID, IdentityUIDs: []string{id.UID},
+		Platforms: integrationPlatforms(a), Statuses: []string{model.StatusValid, model.StatusInvalid, model.StatusPending,
+			model.StatusLimitReached}})
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range accs {
+		if levelFits(a, x.Integration) {
+			acc = x
+			break
+		}
+	}
+	if acc.Overrides == "" {
+		acc.Overrides, _ = store.IdentityLimitOverrides(ctx, e.DB.Read, id.ID)
+	}
+	return e.Limits.Report(ctx, e.limitAccount(ctx, acc), a.LimitKeys, e.now())
+}
+
+// SetIdentityOverrides stores an identity's Smart Limit overrides.
+func (e *Engine) SetIdentityOverrides(ctx context.Context, p model.Principal, identityUID, overrides string) error {
+	return e.DB.Tx(ctx, func(tx *sql.Tx) error {
+		id, err := store.GetIdentity(ctx, tx, p.WorkspaceID, identityUID)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.NotFound("identity %s not found", identityUID)
+		}
+		if err != nil {
+			return err
+		}
+		return store.SetIdentityLimitOverrides(ctx, tx, id.ID, overrides)
+	})
+}

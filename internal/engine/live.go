@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// LiveTimeout bounds one live call end to end.
+const LiveTimeout = 60 * time.Second
+
+// Live is one live call.
+type Live struct {
+	Principal model.Principal
+	Action    *catalog.Action
+	Request   *catalog.LiveRequest
+	// Page (from 1) or Cursor select the page; both empty means page 1.
+	Page   int
+	Cursor string
+}
+
+// LiveResult is what the HTTP layer sends back.
+type LiveResult struct {
+	// Body is the bare output object, or an array for list actions.
+	Body   any
+	RunUID string
+	// Page is the page served; NextPage/PrevPage are 0 when there is none.
+	Page, NextPage, PrevPage int
+	// NextCursor is set for cursor-paged actions when there is a next page.
+	NextCursor string
+}
+
+// RunLive executes a live call and records it as a LIVE run.
+func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, LiveTimeout)
+	defer cancel()
+	a, req := l.Action, l.Request
+	reqHash := requestHash(a.Slug, req.Input.Values, req.Parameters)
+	page, token := l.Page, ""
+	if l.Cursor != "" {
+		c, err := e.openCursor(l.Cursor, a.Slug, reqHash, e.now())
+		if err != nil {
+			return LiveResult{}, err
+		}
+		page, token = c.Page, c.Token
+	}
+	if page < 1 {
+		page = 1
+	}
+	started := e.now()
+	run := model.Run{UID: uuid.NewString(), WorkspaceID: l.Principal.WorkspaceID, MemberUID: l.Principal.MemberUID,
+		ActionName: a.Slug, ExecutionMode: "LIVE", IdentityMode: req.IdentityMode, IdentityUIDs: req.IdentityIDs,
+		Parameters: jsonString(req.Parameters), InputCount: 1, StartedAt: &started}
+
+	res, err := e.live(ctx, l, &run, page, token, reqHash)
+	finished := e.now()
+	run.FinishedAt = &finished
+	if err != nil {
+		run.Status = model.RunFailed
+		if ae, ok := apperr.As(err); ok {
+			run.LastError = &model.RunError{Label: ae.Label, Message: ae.Message, Params: ae.Params}
+		} else {
+			run.LastError = &model.RunError{Label: "INTERNAL_ERROR", Message: "internal error"}
+		}
+		run.FailedCount = 1
+	} else {
+		run.Status = model.RunSucceeded
+	}
+	if _, rerr := e.recordRun(context.WithoutCancel(ctx), run); rerr != nil && err == nil {
+		return LiveResult{}, rerr
+	}
+	res.RunUID = run.UID
+	return res, err
+}
+
+func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, token, reqHash string) (LiveResult, error) {
+	a, req := l.Action, l.Request
+	per := perResult(a, req.IdentityMode)
+	if per > 0 {
+		left, err := e.Ledger.Left(ctx, l.Principal.WorkspaceID)
+		if err != nil {
+			return LiveResult{}, err
+		}
+		if left < per {
+			return LiveResult{}, apperr.NoAccess("no credits left in this period")
+		}
+	}
+	var cands []store.Account
+	if a.NeedsIdentity {
+		var err error
+		if cands, err = e.Candidates(ctx, l.Principal, a, req.IdentityMode, req.IdentityIDs); err != nil {
+			return LiveResult{}, err
+		}
+	}
+	done, err := e.Call(ctx, cands, Step{Action: a, Input: req.Input.Values, Params: req.Parameters, Page: page, Token: token},
+		CallOptions{Mode: req.IdentityMode, Wait: true})
+	if done.Account != nil {
+		run.IdentityUIDs = []string{done.Account.Identity.UID}
+	}
+	if err != nil {
+		return LiveResult{}, err
+	}
+	results := done.Page.Results
+	if mr := maxResults(a.LiveMaxResults.Present, req.Parameters); mr > 0 && len(results) > mr {
+		results = results[:mr]
+	}
+	charged, err := e.Ledger.Charge(ctx, credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Key: "live:" + run.UID,
+		RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per})
+	if err != nil {
+		return LiveResult{}, err
+	}
+	if charged.Paid < len(results) {
+		if charged.Paid == 0 {
+			return LiveResult{}, apperr.NoAccess("no credits left in this period")
+		}
+		results = results[:charged.Paid]
+	}
+	run.OutputCount, run.CreditsUsed = len(results), charged.Amount
+
+	out := LiveResult{Page: page}
+	if a.ListOutput {
+		body := make([]any, len(results))
+		for i, r := range results {
+			body[i] = r
+		}
+		out.Body = body
+		if len(results) > 0 && done.Page.More {
+			out.NextPage = page + 1
+			if a.CursorPaging {
+				out.NextCursor = e.sealCursor(cursor{Slug: a.Slug, Request: reqHash, Page: page + 1,
+					Token: done.Page.NextToken, Expires: e.now().Add(CursorTTL).Unix()})
+			}
+		}
+		if page > 1 {
+			out.PrevPage = page - 1
+		}
+		return out, nil
+	}
+	if len(results) == 0 {
+		return LiveResult{}, apperr.Upstream("NO_RESULT", "the platform returned no result for this input")
+	}
+	out.Body = results[0]
+	return out, nil
+}
+
+func maxResults(present bool, params map[string]any) int {
+	if !present {
+		return 0
+	}
+	switch v := params["max_results"].(type) {
+	case float64:
+		return int(v)
+	case int:
+		return v
+	case int64:
+		return int(v)
+	case json.Number:
+		n, _ := v.Int64()
+		return int(n)
+	}
+	return 0
+}
+
+// recordRun stores a finished run.
+func (e *Engine) recordRun(ctx context.Context, r model.Run) (model.Run, error) {
+	var out model.Run
+	err := e.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = store.InsertRun(ctx, tx, store.NewRun{Run: r})
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,365 @@
+// Package limits implements Smart Limits: per-identity counters over sliding
+// windows that keep platform accounts below the thresholds at which a
+// platform restricts them. Consumption is recorded as events and counted
+// over 24-hour, 7-day and 30-day windows; a check-and-record runs in one
+// write transaction (row-locked on PostgreSQL), so concurrent calls and
+// several nodes never overshoot.
+package limits
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// Limit keys.
+const (
+	ProfileVisits      = "profile_visits"
+	ConnectionRequests = "connection_requests"
+	Messages           = "messages"
+	InMails            = "inmails"
+	ProfileEnrichments = "profile_enrichments"
+	SearchPages        = "search_pages"
+	CompanyEnrichments = "company_enrichments"
+	ContactInfo        = "contact_info"
+)
+
+// Keys lists every limit key.
+var Keys = []string{ProfileVisits, ConnectionRequests, Messages, InMails, ProfileEnrichments, SearchPages,
+	CompanyEnrichments, ContactInfo}
+
+// Window is one bound: at most Max units per Period.
+type Window struct {
+	Max    int
+	Period time.Duration
+}
+
+const (
+	Day   = 24 * time.Hour
+	Week  = 7 * Day
+	Month = 30 * Day
+)
+
+// WindowName is how the API names a period.
+func WindowName(d time.Duration) string {
+	switch d {
+	case Day:
+		return "24h"
+	case Week:
+		return "7d"
+	case Month:
+		return "30d"
+	}
+	return d.String()
+}
+
+func windowByName(name string) (time.Duration, bool) {
+	switch name {
+	case "24h", "day":
+		return Day, true
+	case "7d", "week":
+		return Week, true
+	case "30d", "month":
+		return Month, true
+	}
+	return 0, false
+}
+
+// Defaults returns the default windows per key for an account level
+// (contract §8).
+func Defaults(level string) map[string][]Window {
+	sn := level == "Sales Navigator" || level == "Recruiter Lite"
+	pick := func(classic, salesNav int) int {
+		if sn {
+			return salesNav
+		}
+		return classic
+	}
+	inmail := 5
+	switch {
+	case sn:
+		inmail = 50
+	case level == "Premium":
+		inmail = 15
+	}
+	return map[string][]Window{
+		ProfileVisits:      {{pick(80, 500), Day}},
+		ConnectionRequests: {{pick(25, 30), Day}, {pick(100, 150), Week}},
+		Messages:           {{pick(150, 250), Day}},
+		InMails:            {{inmail, Month}},
+		ProfileEnrichments: {{pick(1400, 2100), Day}},
+		SearchPages:        {{pick(450, 950), Day}},
+		CompanyEnrichments: {{10000, Day}},
+		ContactInfo:        {{250, Day}},
+	}
+}
+
+// Overrides replace default maxima. The JSON form, per workspace or per
+// identity, maps a key to a number (its first window) or to an object of
+// window names ("24h", "7d", "30d") to numbers.
+type Overrides map[string]map[time.Duration]int
+
+// ParseOverrides reads the JSON form; it rejects unknown keys and windows.
+func ParseOverrides(raw string) (Overrides, error) {
+	out := Overrides{}
+	if raw == "" || raw == "{}" {
+		return out, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, fmt.Errorf("smart limit overrides must be an object")
+	}
+	known := map[string]bool{}
+	for _, k := range Keys {
+		known[k] = true
+	}
+	for key, v := range m {
+		if !known[key] {
+			return nil, fmt.Errorf("unknown smart limit key %q", key)
+		}
+		var n float64
+		if err := json.Unmarshal(v, &n); err == nil {
+			if n < 0 || n != math.Trunc(n) || n > 1e9 {
+				return nil, fmt.Errorf("smart limit %s must be a non-negative integer", key)
+			}
+			out[key] = map[time.Duration]int{0: int(n)} // 0: the key's first window
+			continue
+		}
+		var w map[string]float64
+		if err := json.Unmarshal(v, &w); err != nil {
+			return nil, fmt.Errorf("smart limit %s must be a number or an object of windows", key)
+		}
+		out[key] = map[time.Duration]int{}
+		for name, n := range w {
+			d, ok := windowByName(name)
+			if !ok {
+				return nil, fmt.Errorf("smart limit %s: unknown window %q (use 24h, 7d or 30d)", key, name)
+			}
+			if n < 0 || n != math.Trunc(n) || n > 1e9 {
+				return nil, fmt.Errorf("smart limit %s must be a non-negative integer", key)
+			}
+			out[key][d] = int(n)
+		}
+	}
+	return out, nil
+}
+
+// Account is what limits depend on for one identity.
+type Account struct {
+	IdentityID int64
+	Level      string
+	// FirstConnected starts the 5-day ramp-up; nil means no ramp (e.g. a
+	// managed pool account already warmed up).
+	FirstConnected *time.Time
+	Workspace      Overrides
+	Identity       Overrides
+}
+
+// Effective returns the windows for key after overrides and ramp-up.
+func (a Account) Effective(key string, now time.Time) []Window {
+	base := Defaults(a.Level)[key]
+	out := make([]Window, len(base))
+	copy(out, base)
+	for _, ov := range []Overrides{a.Workspace, a.Identity} {
+		for d, n := range ov[key] {
+			for i := range out {
+				if (d == 0 && i == 0) || out[i].Period == d {
+					out[i].Max = n
+				}
+			}
+		}
+	}
+	if a.FirstConnected != nil {
+		// Day 1 runs at 1/5 of capacity, day 5 at full capacity.
+		day := int(now.Sub(*a.FirstConnected)/Day) + 1
+		if day < 5 {
+			for i := range out {
+				out[i].Max = out[i].Max * max(day, 1) / 5
+			}
+		}
+	}
+	return out
+}
+
+// Need is a consumption: N units of Key.
+type Need struct {
+	Key string
+	N   int
+}
+
+type Limiter struct {
+	DB *store.DB
+}
+
+// Refused explains a refusal: capacity frees up at AvailableAt.
+type Refused struct {
+	Key         string
+	AvailableAt time.Time
+}
+
+func (r *Refused) Error() string {
+	return fmt.Sprintf("smart limit %s reached until %s", r.Key, r.AvailableAt.Format(time.RFC3339))
+}
+
+// Consume records the needs when every window of every key has room, and
+// returns the ids of the recorded events (for Release). Otherwise it records
+// nothing and returns a *Refused.
+func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time.Time) ([]int64, error) {
+	if len(needs) == 0 {
+		return nil, nil
+	}
+	var ids []int64
+	err := l.DB.Tx(ctx, func(tx *sql.Tx) error {
+		ids = nil
+		if l.DB.Dialect == store.Postgres {
+			// One identity's consumption is serialised across nodes.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM identities WHERE id = $1 FOR UPDATE`, a.IdentityID); err != nil {
+				return err
+			}
+		}
+		var refused *Refused
+		for _, need := range needs {
+			for _, w := range a.Effective(need.Key, now) {
+				at, ok, err := room(ctx, tx, a.IdentityID, need, w, now)
+				if err != nil {
+					return err
+				}
+				if !ok && (refused == nil || at.After(refused.AvailableAt)) {
+					refused = &Refused{Key: need.Key, AvailableAt: at}
+				}
+			}
+		}
+		if refused != nil {
+			return refused
+		}
+		ms := store.Millis(now)
+		for _, need := range needs {
+			var id int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, $3, $4) RETURNING id`,
+				a.IdentityID, need.Key, need.N, ms).Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// room checks one window. When full, it finds the moment enough of the
+// window's events age out to fit the need.
+func room(ctx context.Context, tx *sql.Tx, identityID int64, need Need, w Window, now time.Time) (time.Time, bool, error) {
+	if need.N > w.Max {
+		// Never fits; report the end of a full window as the earliest retry.
+		return now.Add(w.Period), false, nil
+	}
+	since := store.Millis(now.Add(-w.Period))
+	var used int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3`,
+		identityID, need.Key, since).Scan(&used); err != nil {
+		return time.Time{}, false, err
+	}
+	if used+need.N <= w.Max {
+		return time.Time{}, true, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT n, at FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3 ORDER BY at`,
+		identityID, need.Key, since)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	defer rows.Close()
+	excess := used + need.N - w.Max
+	for rows.Next() {
+		var n int
+		var at int64
+		if err := rows.Scan(&n, &at); err != nil {
+			return time.Time{}, false, err
+		}
+		excess -= n
+		if excess <= 0 {
+			return store.Time(at).Add(w.Period), false, nil
+		}
+	}
+	return now.Add(w.Period), false, rows.Err()
+}
+
+// Release undoes a consumption whose call did not happen (e.g. the platform
+// was unreachable).
+func (l *Limiter) Release(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return l.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM limit_events WHERE id = $1`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Status is one window's state, as GET .../limits reports it.
+type Status struct {
+	Key         string     `json:"key"`
+	MaxLimit    int        `json:"max_limit"`
+	Consumed    int        `json:"consumed"`
+	Remaining   int        `json:"remaining"`
+	AvailableAt *time.Time `json:"available_at"`
+	Window      string     `json:"window"`
+}
+
+// Report returns the state of every window of the given keys.
+func (l *Limiter) Report(ctx context.Context, a Account, keys []string, now time.Time) ([]Status, error) {
+	var out []Status
+	sorted := append([]string(nil), keys...)
+	sort.Strings(sorted)
+	for _, key := range sorted {
+		for _, w := range a.Effective(key, now) {
+			var used int
+			if err := l.DB.Read.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3`,
+				a.IdentityID, key, store.Millis(now.Add(-w.Period))).Scan(&used); err != nil {
+				return nil, err
+			}
+			st := Status{Key: key, MaxLimit: w.Max, Consumed: used, Remaining: max(0, w.Max-used), Window: WindowName(w.Period)}
+			if st.Remaining == 0 {
+				var oldest int64
+				err := l.DB.Read.QueryRowContext(ctx, `SELECT COALESCE(MIN(at), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3`,
+					a.IdentityID, key, store.Millis(now.Add(-w.Period))).Scan(&oldest)
+				if err != nil {
+					return nil, err
+				}
+				t := now
+				if oldest > 0 {
+					t = store.Time(oldest).Add(w.Period)
+				}
+				st.AvailableAt = &t
+			}
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// Remaining is the smallest remaining share across the given keys' windows,
+// as a fraction of capacity, for ranking identities in auto mode.
+func (l *Limiter) Remaining(ctx context.Context, a Account, keys []string, now time.Time) (float64, error) {
+	best := 1.0
+	st, err := l.Report(ctx, a, keys, now)
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range st {
+		if s.MaxLimit == 0 {
+			return 0, nil
+		}
+		best = math.Min(best, float64(s.Remaining)/float64(s.MaxLimit))
+	}
+	return best, nil
+}

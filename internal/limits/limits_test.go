@@ -1,0 +1,187 @@
+package limits_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/firstmate-oss/firstmate/internal/apitest"
+	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+func open(t *testing.T, dialect string) (*store.DB, int64) {
+	t.Helper()
+	st := apitest.NewStore(t, dialect)
+	ctx := context.Background()
+	db, err := store.Open(ctx, st.DatabaseURL, st.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i", WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, id.ID
+}
+
+// 200 parallel calls against 25 remaining yield exactly 25 successes.
+func TestConsumeExactUnderConcurrency(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, identityID := open(t, dialect)
+		l := &limits.Limiter{DB: db}
+		acc := limits.Account{IdentityID: identityID, Level: "Classic"} // 25 connection requests a day
+		now := time.Now()
+		var ok, refused atomic.Int64
+		var wg sync.WaitGroup
+		for i := 0; i < 200; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := l.Consume(context.Background(), acc, []limits.Need{{Key: limits.ConnectionRequests, N: 1}}, now)
+				var r *limits.Refused
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.As(err, &r):
+					refused.Add(1)
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 25 || refused.Load() != 175 {
+			t.Fatalf("%d successes, %d refusals; want 25 and 175", ok.Load(), refused.Load())
+		}
+	})
+}
+
+func TestWindowsRampUpOverridesAndAvailability(t *testing.T) {
+	db, identityID := open(t, "sqlite")
+	l := &limits.Limiter{DB: db}
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	first := t0
+	acc := limits.Account{IdentityID: identityID, Level: "Classic", FirstConnected: &first}
+	// Day 1 of the ramp-up: 1/5 of 80 profile visits.
+	if w := acc.Effective(limits.ProfileVisits, t0); w[0].Max != 16 {
+		t.Fatalf("day-1 capacity %d, want 16", w[0].Max)
+	}
+	if w := acc.Effective(limits.ProfileVisits, t0.Add(4*limits.Day)); w[0].Max != 80 {
+		t.Fatalf("day-5 capacity %d, want 80", w[0].Max)
+	}
+	ov, err := limits.ParseOverrides(`{"profile_visits": 3, "connection_requests": {"7d": 4}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc.Identity = ov
+	acc.FirstConnected = nil
+	for i := 0; i < 3; i++ {
+		if _, err := l.Consume(ctx, acc, []limits.Need{{Key: limits.ProfileVisits, N: 1}}, t0.Add(time.Duration(i)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = l.Consume(ctx, acc, []limits.Need{{Key: limits.ProfileVisits, N: 1}}, t0.Add(5*time.Hour))
+	var r *limits.Refused
+	if !errors.As(err, &r) || !r.AvailableAt.Equal(t0.Add(limits.Day)) {
+		t.Fatalf("want refusal until %s, got %v", t0.Add(limits.Day), err)
+	}
+	// The oldest visit leaves the window 24 h after it was made.
+	if _, err := l.Consume(ctx, acc, []limits.Need{{Key: limits.ProfileVisits, N: 1}}, t0.Add(limits.Day+time.Second)); err != nil {
+		t.Fatalf("after the window slid: %v", err)
+	}
+	// The weekly window: 4 connection requests per 7 days despite 25 a day.
+	for i := 0; i < 4; i++ {
+		if _, err := l.Consume(ctx, acc, []limits.Need{{Key: limits.ConnectionRequests, N: 1}}, t0.Add(time.Duration(i)*limits.Day)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Consume(ctx, acc, []limits.Need{{Key: limits.ConnectionRequests, N: 1}}, t0.Add(5*limits.Day)); !errors.As(err, &r) ||
+		!r.AvailableAt.Equal(t0.Add(limits.Week)) {
+		t.Fatalf("weekly window: %v", err)
+	}
+	// A multi-key need records nothing when one key is full.
+	before, _ := l.Report(ctx, acc, []string{limits.Messages}, t0.Add(5*limits.Day))
+	_, err = l.Consume(ctx, acc, []limits.Need{{Key: limits.Messages, N: 1}, {Key: limits.ConnectionRequests, N: 1}}, t0.Add(5*limits.Day))
+	after, _ := l.Report(ctx, acc, []string{limits.Messages}, t0.Add(5*limits.Day))
+	if !errors.As(err, &r) || before[0].Consumed != after[0].Consumed {
+		t.Fatalf("partial consumption: %v, %v -> %v", err, before, after)
+	}
+	if _, err := limits.ParseOverrides(`{"nope": 1}`); err == nil {
+		t.Fatal("unknown key accepted")
+	}
+	if _, err := limits.ParseOverrides(`{"messages": {"1h": 1}}`); err == nil {
+		t.Fatal("unknown window accepted")
+	}
+}
+
+// Property: against a model of the window, random consumptions at random
+// times never exceed the limit within any 24 h window, and a refusal only
+// happens when the window is full.
+func TestLimiterProperties(t *testing.T) {
+	db, _ := open(t, "sqlite")
+	l := &limits.Limiter{DB: db}
+	var seq atomic.Int64
+	rapid.Check(t, func(rt *rapid.T) {
+		id, err := store.InsertIdentity(context.Background(), db.Write, model.Identity{UID: fmt.Sprint("p", seq.Add(1)),
+			WorkspaceID: 1, Name: "ident", Timezone: "UTC", Type: "standard"})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		identityID := id.ID
+		ov, _ := limits.ParseOverrides(`{"messages": ` + rapid.SampledFrom([]string{"1", "3", "5"}).Draw(rt, "max") + `}`)
+		acc := limits.Account{IdentityID: identityID, Level: "Classic", Identity: ov}
+		max := acc.Effective(limits.Messages, time.Now())[0].Max
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		var events []time.Time
+		for i, n := 0, rapid.IntRange(1, 30).Draw(rt, "n"); i < n; i++ {
+			now = now.Add(time.Duration(rapid.IntRange(0, 20*60).Draw(rt, "gap_min")) * time.Minute)
+			inWindow := 0
+			for _, e := range events {
+				if e.After(now.Add(-limits.Day)) {
+					inWindow++
+				}
+			}
+			ids, err := l.Consume(context.Background(), acc, []limits.Need{{Key: limits.Messages, N: 1}}, now)
+			var r *limits.Refused
+			switch {
+			case err == nil:
+				if inWindow+1 > max {
+					rt.Fatalf("over-consumed: %d in window, max %d", inWindow+1, max)
+				}
+				events = append(events, now)
+				if rapid.Bool().Draw(rt, "release") {
+					if err := l.Release(context.Background(), ids); err != nil {
+						rt.Fatal(err)
+					}
+					events = events[:len(events)-1]
+				}
+			case errors.As(err, &r):
+				if inWindow < max {
+					rt.Fatalf("refused with %d of %d used", inWindow, max)
+				}
+				if !r.AvailableAt.After(now) {
+					rt.Fatalf("available_at %s not after now %s", r.AvailableAt, now)
+				}
+			default:
+				rt.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+// Account is an identity with one of its integrations: what runs an action.
+type Account struct {
+	Identity    model.Identity
+	Integration model.Integration
+	// Overrides are the identity's Smart Limit overrides (JSON).
+	Overrides string
+}
+
+// AccountQuery selects accounts able to run an action.
+type AccountQuery struct {
+	// WorkspaceID scopes the search; ignored when Pool is set.
+	WorkspaceID int64
+	// Pool selects the operator's managed pool instead of a workspace.
+	Pool bool
+	// IdentityUIDs restricts to these identities (nil: all).
+	IdentityUIDs []string
+	Platforms    []string
+	// Statuses to include; nil means VALID only.
+	Statuses []string
+}
+
+// Accounts lists identity+integration pairs matching q, ordered by identity id.
+func Accounts(ctx context.Context, q Querier, aq AccountQuery) ([]Account, error) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	list := func(vals []string) string {
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			ph[i] = arg(v)
+		}
+		return strings.Join(ph, ", ")
+	}
+	var where []string
+	if aq.Pool {
+		where = append(where, "w.operator_pool AND i.managed")
+	} else {
+		where = append(where, "i.workspace_id = "+arg(aq.WorkspaceID))
+	}
+	if aq.IdentityUIDs != nil {
+		if len(aq.IdentityUIDs) == 0 {
+			return nil, nil
+		}
+		where = append(where, "i.uid IN ("+list(aq.IdentityUIDs)+")")
+	}
+	if len(aq.Platforms) > 0 {
+		where = append(where, "g.platform IN ("+list(aq.Platforms)+")")
+	}
+	statuses := aq.Statuses
+	if statuses == nil {
+		statuses = []string{model.StatusValid}
+	}
+	where = append(where, "g.status IN ("+list(statuses)+")")
+	rows, err := q.QueryContext(ctx, `
+		SELECT `+identityCols+`, i.limit_overrides, `+integrationCols+`
+		FROM integrations g
+		JOIN identities i ON i.id = g.identity_id
+		JOIN workspaces w ON w.id = i.workspace_id
+		WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY i.id, g.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		var a Account
+		var id model.Identity
+		var g model.Integration
+		var created, updated int64
+		var gfirst sql.NullInt64
+		var gcreated, gupdated int64
+		if err := rows.Scan(&id.ID, &id.UID, &id.WorkspaceID, &id.WorkspaceUID, &id.Name, &id.Timezone, &id.Type,
+			&id.Managed, &created, &updated, &a.Overrides,
+			&g.ID, &g.UID, &g.WorkspaceID, &g.IdentityID, &g.IdentityUID, &g.Platform, &g.Name, &g.Permalink,
+			&g.AuthType, &g.SetupSource, &g.IsShared, &g.Level, &g.Status, &g.Checkpoint, &g.Error, &g.Meta,
+			&g.SecretKID, &g.Secret, &gfirst, &gcreated, &gupdated); err != nil {
+			return nil, err
+		}
+		id.CreatedAt, id.UpdatedAt = Time(created), Time(updated)
+		g.FirstConnectedAt, g.CreatedAt, g.UpdatedAt = NullTime(gfirst), Time(gcreated), Time(gupdated)
+		a.Identity, a.Integration = id, g
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// IdentityUIDsIn returns which of uids exist in the workspace.
+func IdentityUIDsIn(ctx context.Context, q Querier, workspaceID int64, uids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(uids) == 0 {
+		return out, nil
+	}
+	args := []any{workspaceID}
+	ph := make([]string, len(uids))
+	for i, u := range uids {
+		args = append(args, u)
+		ph[i] = "$" + strconv.Itoa(len(args))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT uid FROM identities WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out[u] = true
+	}
+	return out, rows.Err()
+}
+
+// MarkIntegrationConnected records a successful platform validation: status
+// VALID, the detected level and account, and the first connection time (the
+// start of the Smart Limit ramp-up) if it was not set.
+func MarkIntegrationConnected(ctx context.Context, q Querier, id int64, level, name, permalink, meta string) error {
+	now := Now()
+	_, err := q.ExecContext(ctx, `
+		UPDATE integrations SET status = 'VALID', checkpoint = '', error = '', level = $2, name = $3, permalink = $4,
+			meta = $5, first_connected_at = COALESCE(first_connected_at, $6), updated_at = $6
+		WHERE id = $1`, id, level, name, permalink, meta, now)
+	return err
+}
+
+// SetIdentityLimitOverrides stores an identity's Smart Limit overrides (JSON).
+func SetIdentityLimitOverrides(ctx context.Context, q Querier, id int64, overrides string) error {
+	_, err := q.ExecContext(ctx, `UPDATE identities SET limit_overrides = $2, updated_at = $3 WHERE id = $1`, id, overrides, Now())
+	return err
+}
+
+// IdentityLimitOverrides reads them.
+func IdentityLimitOverrides(ctx context.Context, q Querier, id int64) (string, error) {
+	var s string
+	err := q.QueryRowContext(ctx, `SELECT limit_overrides FROM identities WHERE id = $1`, id).Scan(&s)
+	return s, notFound(err)
+}

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+const runCols = `r.id, r.uid, r.workspace_id, w.uid, r.member_uid, r.action_name, r.execution_mode, r.status, r.identity_mode,
+	r.identity_uids, r.parameters, r.callback_url, r.callback_on, r.input_count, r.output_count, r.failed_count,
+	r.retry_count, r.credits_used, r.last_error, r.postponed_until, r.scheduled_run_uid, r.started_at, r.finished_at,
+	r.created_at, r.updated_at`
+
+const runFrom = ` FROM runs r JOIN workspaces w ON w.id = r.workspace_id `
+
+func scanRun(row interface{ Scan(...any) error }) (model.Run, error) {
+	var r model.Run
+	var ids, lastErr string
+	var postponed, started, finished sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&r.ID, &r.UID, &r.WorkspaceID, &r.WorkspaceUID, &r.MemberUID, &r.ActionName, &r.ExecutionMode,
+		&r.Status, &r.IdentityMode, &ids, &r.Parameters, &r.CallbackURL, &r.CallbackOn, &r.InputCount, &r.OutputCount,
+		&r.FailedCount, &r.RetryCount, &r.CreditsUsed, &lastErr, &postponed, &r.ScheduledRunUID, &started, &finished,
+		&created, &updated)
+	if err != nil {
+		return r, notFound(err)
+	}
+	_ = json.Unmarshal([]byte(ids), &r.IdentityUIDs)
+	if lastErr != "" {
+		r.LastError = &model.RunError{}
+		_ = json.Unmarshal([]byte(lastErr), r.LastError)
+	}
+	r.PostponedUntil, r.StartedAt, r.FinishedAt = NullTime(postponed), NullTime(started), NullTime(finished)
+	r.CreatedAt, r.UpdatedAt = Time(created), Time(updated)
+	return r, nil
+}
+
+// EncodeRunError renders a last_error for storage ("" for none).
+func EncodeRunError(e *model.RunError) string {
+	if e == nil {
+		return ""
+	}
+	b, _ := json.Marshal(e)
+	return string(b)
+}
+
+// NewRun is what inserting a run takes; sealed callback headers are optional.
+type NewRun struct {
+	Run                model.Run
+	CallbackHeadersKID string
+	CallbackHeaders    []byte
+	IdempotencyKey     string
+}
+
+// InsertRun stores a run and fills its id.
+func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
+	r := n.Run
+	now := Now()
+	ids, _ := json.Marshal(nonNil(r.IdentityUIDs))
+	var started, finished sql.NullInt64
+	if r.StartedAt != nil {
+		started = sql.NullInt64{Int64: Millis(*r.StartedAt), Valid: true}
+	}
+	if r.FinishedAt != nil {
+		finished = sql.NullInt64{Int64: Millis(*r.FinishedAt), Valid: true}
+	}
+	var idem sql.NullString
+	if n.IdempotencyKey != "" {
+		idem = sql.NullString{String: n.IdempotencyKey, Valid: true}
+	}
+	params := r.Parameters
+	if params == "" {
+		params = "{}"
+	}
+	err := q.QueryRowContext(ctx, `
+		INSERT INTO runs (uid, workspace_id, member_uid, action_name, execution_mode, status, identity_mode, identity_uids,
+			parameters, callback_url, callback_on, callback_headers_kid, callback_headers, input_count, output_count,
+			failed_count, credits_used, last_error, scheduled_run_uid, idempotency_key, started_at, finished_at,
+			created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)
+		RETURNING id`,
+		r.UID, r.WorkspaceID, r.MemberUID, r.ActionName, r.ExecutionMode, r.Status, r.IdentityMode, string(ids),
+		params, r.CallbackURL, r.CallbackOn, n.CallbackHeadersKID, n.CallbackHeaders, r.InputCount, r.OutputCount,
+		r.FailedCount, r.CreditsUsed, EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, now).Scan(&r.ID)
+	r.CreatedAt, r.UpdatedAt = Time(now), Time(now)
+	return r, err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// GetRun finds a run by uid inside one workspace only.
+func GetRun(ctx context.Context, q Querier, workspaceID int64, uid string) (model.Run, error) {
+	return scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+runFrom+`WHERE r.workspace_id = $1 AND r.uid = $2`, workspaceID, uid))
+}
+
+// GetRunByID is for workers, which carry ids in job arguments.
+func GetRunByID(ctx context.Context, q Querier, id int64) (model.Run, error) {
+	return scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+runFrom+`WHERE r.id = $1`, id))
+}
+
+// GetRunByIdempotencyKey finds the run an earlier submission with the same key created.
+func GetRunByIdempotencyKey(ctx context.Context, q Querier, workspaceID int64, key string) (model.Run, error) {
+	return scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+runFrom+`WHERE r.workspace_id = $1 AND r.idempotency_key = $2`,
+		workspaceID, key))
+}
+
+// RunFilter is GET /runs' query.
+type RunFilter struct {
+	Status, ActionName, ExecutionMode, UID, UserUID, ScheduledRunUID []string
+	Limit, Offset                                                    int
+	// Sort is a column name, "-" prefixed for descending.
+	Sort string
+}
+
+// RunSortColumns are the columns GET /runs may sort on.
+var RunSortColumns = map[string]string{
+	"created_at": "r.created_at", "updated_at": "r.updated_at", "started_at": "r.started_at",
+	"finished_at": "r.finished_at", "status": "r.status", "action_name": "r.action_name", "id": "r.id",
+}
+
+func ListRuns(ctx context.Context, q Querier, workspaceID int64, f RunFilter) ([]model.Run, error) {
+	args := []any{workspaceID}
+	where := []string{"r.workspace_id = $1"}
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			args = append(args, v)
+			ph[i] = "$" + strconv.Itoa(len(args))
+		}
+		where = append(where, col+" IN ("+strings.Join(ph, ", ")+")")
+	}
+	in("r.status", f.Status)
+	in("r.action_name", f.ActionName)
+	in("r.execution_mode", f.ExecutionMode)
+	in("r.uid", f.UID)
+	in("r.member_uid", f.UserUID)
+	in("r.scheduled_run_uid", f.ScheduledRunUID)
+	order := "r.created_at DESC, r.id DESC"
+	if f.Sort != "" {
+		desc := strings.HasPrefix(f.Sort, "-")
+		if col, ok := RunSortColumns[strings.TrimPrefix(f.Sort, "-")]; ok {
+			dir := " ASC"
+			if desc {
+				dir = " DESC"
+			}
+			order = col + dir + ", r.id" + dir
+		}
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := q.QueryContext(ctx, `SELECT `+runCols+runFrom+`WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.Run{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
