@@ -25,7 +25,7 @@
 //	defer release()
 //	res := sender.Send(ctx, delivery.Request{...}) // at most Timeout (15 s)
 //	// record the attempt (status, http_status, duration, error)
-//	if at, retry := schedule.NextAttempt(attempt, res, now); retry {
+//	if at, retry := retries.NextAttempt(attempt, res, now); retry { // retries: a delivery.Schedule
 //		return river.JobSnooze(at.Sub(now)) // or schedule a new job at `at`
 //	}
 //	// otherwise mark the delivery SUCCESS or FAILED
