@@ -47,6 +47,9 @@ type Charge struct {
 	Results int
 	// PerResult is the price of one result in millicredits (ratio x mode factor).
 	PerResult int64
+	// AllOrNothing pays for every result or for none (async batches keep
+	// an input whole rather than cut its results).
+	AllOrNothing bool
 }
 
 // Charged says how many of the results were paid for; the caller returns only
@@ -75,6 +78,21 @@ func (l *Ledger) Charge(ctx context.Context, c Charge) (Charged, error) {
 func (l *Ledger) charge(ctx context.Context, c Charge) (Charged, error) {
 	var out Charged
 	err := l.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = l.ChargeTx(ctx, tx, c)
+		return err
+	})
+	return out, err
+}
+
+// ChargeTx charges inside the caller's transaction, so that the charge and
+// what it pays for (stored outputs) commit or roll back together.
+func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, error) {
+	if c.Results <= 0 {
+		return Charged{}, nil
+	}
+	var out Charged
+	err := func() error {
 		var results int
 		var amount int64
 		err := tx.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, c.Key).
@@ -98,9 +116,15 @@ func (l *Ledger) charge(ctx context.Context, c Charge) (Charged, error) {
 			}
 			if int64(paid) > affordable {
 				paid = int(affordable)
+				if c.AllOrNothing {
+					paid = 0
+				}
 			}
 		}
 		out = Charged{Paid: paid, Amount: int64(paid) * c.PerResult}
+		if paid == 0 {
+			return nil // nothing paid, nothing recorded: the key stays free for a retry
+		}
 		if out.Amount > 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE credit_balances SET used = used + $3 WHERE workspace_id = $1 AND period_start = $2`,
 				c.WorkspaceID, period, out.Amount); err != nil {
@@ -112,7 +136,7 @@ func (l *Ledger) charge(ctx context.Context, c Charge) (Charged, error) {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			c.WorkspaceID, period, c.Key, c.RunUID, c.Action, paid, out.Amount, store.Now())
 		return err
-	})
+	}()
 	return out, err
 }
 
