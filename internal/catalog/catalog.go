@@ -3,7 +3,16 @@
 // tools/catalog-gen, facts only), what Firstmate decides about it (platform,
 // kind, credits, Smart Limits: actions.go), and the request decoders that
 // turn a live, async or schedule body into a normalized, validated request.
+//
+// actions_gen.go is generated; never edit it. After a reference update:
+//
+//	go generate ./internal/catalog
+//
+// then run the tests: they compare every generated fact with the reference,
+// check the file is fresh, and that no reference prose leaked in.
 package catalog
+
+//go:generate go run ../../tools/catalog-gen -ref ../../../shared/reference/captaindata-v4-actions.openapi.json -out actions_gen.go
 
 import (
 	"fmt"

@@ -52,7 +52,7 @@ func TestLiveMessages(t *testing.T) {
 		{`{"input":{"linkedin_profile_url":"` + profile + `","extra":1}}`, "BAD_INPUT", "body/input must NOT have additional properties (extra)"},
 		{`{"input":{"linkedin_profile_url":"` + profile + `"},"identity_mode":"robot"}`, "BAD_INPUT",
 			"body/identity_mode must be equal to one of the allowed values: direct, auto, managed"},
-		{`{"input":{"linkedin_profile_url":"` + profile + `"},"identity_ids":"abc"}`, "BAD_INPUT", "body/identity_ids must be array,null"},
+		{`{"input":{"linkedin_profile_url":"` + profile + `"},"identity_ids":"abc"}`, "BAD_INPUT", "body/identity_ids must be array"},
 		{`{"input":{"linkedin_profile_url":"` + profile + `"},"parameters":{"skills":"yes"}}`, "BAD_PARAMETERS", "body/parameters/skills must be boolean"},
 		{`{"input":{"linkedin_profile_url":"` + profile + `"},"parameters":{"nope":true}}`, "BAD_PARAMETERS", "body/parameters must NOT have additional properties (nope)"},
 		{`{"input":{"linkedin_profile_url":"` + profile + `"},"parameters":null}`, "BAD_PARAMETERS", "body/parameters must be object"},

@@ -173,9 +173,18 @@ func rank(k jsonschema.ErrorKind) int {
 func describe(e *jsonschema.ValidationError) (msg, keyword string, params map[string]string) {
 	switch k := e.ErrorKind.(type) {
 	case *kind.Type:
-		want := append([]string(nil), k.Want...)
-		// Ajv lists "null" last in a union ("string,null").
-		sort.SliceStable(want, func(i, j int) bool { return want[j] == "null" && want[i] != "null" })
+		// "null" is left unsaid when other types are allowed: nearly every
+		// union here comes from OpenAPI's "nullable", and Ajv words those
+		// as the plain type ("must be string").
+		want := make([]string, 0, len(k.Want))
+		for _, w := range k.Want {
+			if w != "null" {
+				want = append(want, w)
+			}
+		}
+		if len(want) == 0 {
+			want = append(want, "null")
+		}
 		return "must be " + strings.Join(want, ","), "type", nil
 	case *kind.Required:
 		p := firstOr(k.Missing, "")

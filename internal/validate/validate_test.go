@@ -66,7 +66,7 @@ func TestAjvMessages(t *testing.T) {
 		{`{` + okInput + `,"name":"ab"}`, "body/name must NOT have fewer than 3 characters"},
 		{`{` + okInput + `,"name":"abcdefghijkl"}`, "body/name must NOT have more than 10 characters"},
 		{`{` + okInput + `,"identity_mode":"nope"}`, "body/identity_mode must be equal to one of the allowed values: direct, auto, managed"},
-		{`{` + okInput + `,"identity_mode":5}`, "body/identity_mode must be string,null"},
+		{`{` + okInput + `,"identity_mode":5}`, "body/identity_mode must be string"},
 		{`{` + okInput + `,"inputs":[{"url":"https://a"},{"url":"http://b"}]}`, `body/inputs/1/url must match pattern "^https://"`},
 		{`{` + okInput + `,"inputs":[{"url":"https://a"},{},{"url":"https://a"},{}]}`, "body/inputs must NOT have more than 3 items"},
 		{`{` + okInput + `,"inputs":[]}`, "body/inputs must NOT have fewer than 1 items"},
