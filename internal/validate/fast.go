@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/json"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -354,7 +355,7 @@ func isURI(s string) bool {
 		if !strings.Contains(u.Host, "[") || !strings.Contains(u.Host, "]") {
 			return false
 		}
-		if _, err := netipParse(h); err != nil {
+		if _, err := netip.ParseAddr(h); err != nil {
 			return false
 		}
 	}

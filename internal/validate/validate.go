@@ -12,7 +12,6 @@ package validate
 import (
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -121,8 +120,6 @@ func MustCompile(name string, schema any, opts ...Option) *Schema {
 	return s
 }
 
-func netipParse(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
-
 func validateAbsURL(v any) error {
 	s, ok := v.(string)
 	if !ok {
@@ -178,7 +175,8 @@ func (s *Schema) ValidateAs(label, prefix string, v any) *apperr.Error {
 		if label == LabelBadParameters {
 			mk = apperr.BadParameters
 		}
-		return withParams(mk("%s", join(prefix, bad.path)+" "+bad.msg), join(prefix, bad.path), bad.keyword, nil)
+		path := join(prefix, bad.path)
+		return withParams(mk("%s", strings.TrimSpace(path+" "+bad.msg)), path, bad.keyword, nil)
 	}
 	return s.validateChecked(label, prefix, v)
 }

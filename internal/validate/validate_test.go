@@ -356,3 +356,11 @@ func TestFastPathAgrees(t *testing.T) {
 		t.Error("minimum should disable the fast path")
 	}
 }
+
+func TestHostileValueAtRootWithoutPrefix(t *testing.T) {
+	s := mustCompile(t, `{"type":"number"}`)
+	e := s.Validate("", json.Number("1e999999"))
+	if e == nil || e.Message != "must be a number of reasonable size" {
+		t.Fatalf("got %v", e)
+	}
+}
