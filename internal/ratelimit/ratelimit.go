@@ -94,10 +94,12 @@ func (m *Memory) Allow(_ context.Context, workspaceID int64, group string, tier 
 		w = &window{}
 		sh.m[memKey{workspaceID, group}] = w
 	}
-	if w.secStart != sec {
+	// Windows only move forward: a request that read the clock before the
+	// current window opened counts in it rather than reopening its own.
+	if sec > w.secStart {
 		w.secStart, w.secCount = sec, 0
 	}
-	if w.minStart != min {
+	if min > w.minStart {
 		w.minStart, w.minCount = min, 0
 	}
 	w.secCount++
@@ -108,7 +110,8 @@ func (m *Memory) Allow(_ context.Context, workspaceID int64, group string, tier 
 }
 
 // SQL counts in the rate_windows table with one upsert per request, so every
-// node sharing the database sees the same counts.
+// node sharing the database sees the same counts. Requests wait for the row
+// lock in no particular order, so the windows only move forward (see Memory).
 type SQL struct {
 	DB *sql.DB
 }
@@ -120,10 +123,10 @@ func (l SQL) Allow(ctx context.Context, workspaceID int64, group string, tier Ti
 		INSERT INTO rate_windows AS r (workspace_id, grp, sec_start, sec_count, min_start, min_count)
 		VALUES ($1, $2, $3, 1, $4, 1)
 		ON CONFLICT (workspace_id, grp) DO UPDATE SET
-			sec_count = CASE WHEN r.sec_start = excluded.sec_start THEN r.sec_count + 1 ELSE 1 END,
-			sec_start = excluded.sec_start,
-			min_count = CASE WHEN r.min_start = excluded.min_start THEN r.min_count + 1 ELSE 1 END,
-			min_start = excluded.min_start
+			sec_count = CASE WHEN excluded.sec_start > r.sec_start THEN 1 ELSE r.sec_count + 1 END,
+			sec_start = CASE WHEN excluded.sec_start > r.sec_start THEN excluded.sec_start ELSE r.sec_start END,
+			min_count = CASE WHEN excluded.min_start > r.min_start THEN 1 ELSE r.min_count + 1 END,
+			min_start = CASE WHEN excluded.min_start > r.min_start THEN excluded.min_start ELSE r.min_start END
 		RETURNING sec_count, min_count`, workspaceID, group, sec, min).Scan(&secCount, &minCount)
 	if err != nil {
 		return Decision{}, err
