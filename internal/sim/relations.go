@@ -381,5 +381,13 @@ func (s *Server) miniFor(name string, me, p int) Mini {
 	m.Distance, _ = s.distance(name, me, p)
 	sc := s.w.sharedConnections(me, p)
 	m.SharedCount = &sc
+	if m.Distance != "DISTANCE_1" && m.Distance != "SELF" {
+		// a few of the shared connections, taken from the viewer's own
+		n := s.w.nConnections(me)
+		for i := 0; i < min(sc, 3); i++ {
+			k := int(hashOf(s.w.seed, uint64(me), uint64(p), uint64(i), 0x5c) % uint64(n))
+			m.SharedURLs = append(m.SharedURLs, personURL(s.w.handle(s.w.connAt(me, k))))
+		}
+	}
 	return m
 }

@@ -941,23 +941,24 @@ func (w *World) comment(slot, k int, commenter int) Comment {
 
 // Mini is the compact profile card that lists and searches carry.
 type Mini struct {
-	EntityURN        string `json:"entityUrn"`
-	MemberID         int64  `json:"memberId"`
-	PublicIdentifier string `json:"publicIdentifier"`
-	ProfileURL       string `json:"profileUrl"`
-	SalesNavID       string `json:"salesNavId"`
-	FirstName        string `json:"firstName"`
-	LastName         string `json:"lastName"`
-	Headline         string `json:"headline"`
-	Occupation       string `json:"occupation"`
-	CompanyName      string `json:"companyName"`
-	CompanyID        int64  `json:"companyId"`
-	CompanyURL       string `json:"companyUrl"`
-	Location         string `json:"location"`
-	ProfilePicture   string `json:"profilePicture"`
-	Distance         string `json:"memberDistance,omitempty"`
-	SharedCount      *int   `json:"sharedConnectionsCount,omitempty"`
-	Industry         string `json:"industry,omitempty"`
+	EntityURN        string   `json:"entityUrn"`
+	MemberID         int64    `json:"memberId"`
+	PublicIdentifier string   `json:"publicIdentifier"`
+	ProfileURL       string   `json:"profileUrl"`
+	SalesNavID       string   `json:"salesNavId"`
+	FirstName        string   `json:"firstName"`
+	LastName         string   `json:"lastName"`
+	Headline         string   `json:"headline"`
+	Occupation       string   `json:"occupation"`
+	CompanyName      string   `json:"companyName"`
+	CompanyID        int64    `json:"companyId"`
+	CompanyURL       string   `json:"companyUrl"`
+	Location         string   `json:"location"`
+	ProfilePicture   string   `json:"profilePicture"`
+	Distance         string   `json:"memberDistance,omitempty"`
+	SharedCount      *int     `json:"sharedConnectionsCount,omitempty"`
+	SharedURLs       []string `json:"sharedConnectionUrls,omitempty"`
+	Industry         string   `json:"industry,omitempty"`
 }
 
 func (w *World) mini(p Person) Mini {
