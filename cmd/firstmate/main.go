@@ -167,7 +167,7 @@ func servePprof(addr string, log *slog.Logger) {
 }
 
 func migrate(args []string, stdout, stderr io.Writer) error {
-	var cfg config.Config
+	cfg := config.Config{Operator: true}
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	commonFlags(fs, &cfg)
@@ -187,7 +187,7 @@ func workspaceCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New("usage: firstmate workspace create --name N --plan P --owner-email E [--json]")
 	}
-	var cfg config.Config
+	cfg := config.Config{Operator: true}
 	fs := flag.NewFlagSet("workspace create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	commonFlags(fs, &cfg)

@@ -65,7 +65,7 @@ func (s *Server) runLive(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	base := s.PublicURL + c.r.URL.Path
+	base := s.PublicURL() + c.r.URL.Path
 	if res.NextCursor != "" {
 		c.w.Header().Set("X-Pagination-Next", base+"?cursor="+url.QueryEscape(res.NextCursor))
 	} else if res.NextPage > 0 {

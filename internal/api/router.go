@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
@@ -100,9 +102,17 @@ func (c *rctx) decode(dst any) error {
 	if len(c.body) == 0 && c.route.BodyOptional {
 		return nil
 	}
+	// JSON text is UTF-8 (RFC 8259); encoding/json would silently replace bad
+	// bytes, and PostgreSQL refuses them (and NUL) in text columns.
+	if !utf8.Valid(c.body) {
+		return apperr.BadInput("body must be valid UTF-8").With("reason", "encoding")
+	}
 	v, aerr := validate.DecodeJSON(c.body)
 	if aerr != nil {
 		return aerr
+	}
+	if path, ok := findNUL(v, "body"); ok {
+		return apperr.BadInput("%s must NOT contain NUL characters", path).With("path", path)
 	}
 	if c.route.schema != nil {
 		if aerr := c.route.schema.Validate("body", v); aerr != nil {
@@ -157,9 +167,46 @@ func (c *rctx) queryBool(name string) (bool, error) {
 	return false, apperr.BadParameters("querystring/%s must be boolean", name)
 }
 
+// overlapping lists routes whose patterns net/http refuses to register side
+// by side (GET /runs/callbacks/{uid} and GET /runs/{uid}/status both match
+// /runs/callbacks/status). They are served by one pattern that dispatches on
+// the path; the literal segment wins, as a client would expect.
+var overlapping = map[string]bool{
+	"GET /runs/callbacks/{uid}": true, "GET /runs/{uid}/status": true, "GET /runs/{uid}/outputs": true,
+}
+
+func (s *Server) runsDispatcher() http.Handler {
+	handlers := map[string]http.Handler{}
+	for _, rt := range s.routes {
+		if overlapping[rt.Method+" "+rt.Path] {
+			handlers[rt.Path] = s.routeHandler(rt)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, b := r.PathValue("a"), r.PathValue("b")
+		switch {
+		case a == "callbacks":
+			r.SetPathValue("uid", b)
+			handlers["/runs/callbacks/{uid}"].ServeHTTP(w, r)
+		case b == "status" || b == "outputs":
+			r.SetPathValue("uid", a)
+			handlers["/runs/{uid}/"+b].ServeHTTP(w, r)
+		default:
+			s.writeError(w, r, apperr.NotFound("no route for %s %s", r.Method, r.URL.Path))
+		}
+	})
+}
+
 func (s *Server) buildMux() http.Handler {
 	mux := http.NewServeMux()
+	runs := s.runsDispatcher()
+	for _, p := range prefixes {
+		mux.Handle("GET "+p+"/runs/{a}/{b}", runs)
+	}
 	for _, rt := range s.routes {
+		if overlapping[rt.Method+" "+rt.Path] {
+			continue
+		}
 		h := s.routeHandler(rt)
 		if strings.HasPrefix(rt.Path, "!") { // unprefixed operator routes
 			mux.Handle(rt.Method+" "+rt.Path[1:], h)
@@ -226,6 +273,9 @@ func (s *Server) runRoute(rc *rctx) error {
 			}
 		}
 	}
+	if err := checkURLText(r); err != nil {
+		return err
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		if rt.MaxBody == 0 {
 			// Routes without a body still drain a small one (clients often send {}).
@@ -280,4 +330,65 @@ func (s *Server) rateLimit(rc *rctx) error {
 
 func (c *rctx) badQuery(name, msg string) error {
 	return apperr.BadParameters("querystring/%s %s", name, msg)
+}
+
+// badText is text no stored value can hold: NUL or invalid UTF-8.
+func badText(s string) bool { return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) }
+
+// checkURLText refuses NUL and invalid UTF-8 in path values (no such uid
+// exists: 404) and in query values (400) before they reach a query, where
+// PostgreSQL would fail on them.
+func checkURLText(r *http.Request) error {
+	if badText(r.URL.Path) {
+		return apperr.NotFound("no resource at this path: it holds NUL characters or invalid UTF-8")
+	}
+	for name, vals := range r.URL.Query() {
+		for _, v := range vals {
+			if badText(v) || badText(name) {
+				return apperr.BadParameters("querystring/%s must NOT contain NUL characters or invalid UTF-8",
+					strings.ToValidUTF8(strings.ReplaceAll(name, "\x00", ""), "?")).With("reason", "encoding")
+			}
+		}
+	}
+	return nil
+}
+
+// findNUL reports the first string (key or value) of a decoded JSON value
+// that holds a NUL character, as an Ajv-style path.
+func findNUL(v any, path string) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return path, strings.IndexByte(x, 0) >= 0
+	case map[string]any:
+		for k, c := range x {
+			if strings.IndexByte(k, 0) >= 0 {
+				return path, true
+			}
+			if p, ok := findNUL(c, path+"/"+k); ok {
+				return p, true
+			}
+		}
+	case []any:
+		for i, c := range x {
+			if p, ok := findNUL(c, path+"/"+strconv.Itoa(i)); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
 }

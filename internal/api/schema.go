@@ -81,3 +81,33 @@ var (
 		"consumptions": arrayOf(object(obj{"action_slug": str(), "credits_used": obj{"type": "number"},
 			"runs": obj{"type": "integer"}, "results": obj{"type": "integer"}}))})
 )
+
+var (
+	asyncDoc = object(obj{"run_uid": str(), "run_id": obj{"type": "integer"}, "workspace_uid": str(), "user_uid": str(),
+		"action_name": str(), "status": str(), "postponed_until": nullable(dateTime()), "created_at": dateTime(),
+		"updated_at": dateTime()})
+	runErrorDoc = nullable(obj{"type": "object", "properties": obj{"label": str(), "message": str(),
+		"params": obj{"type": "object", "additionalProperties": str()}}})
+	runDoc = object(obj{
+		"id": obj{"type": "integer"}, "uid": str(), "action_name": str(), "status": enum(runStatuses...),
+		"execution_mode": enum("LIVE", "ASYNC"), "user_uid": str(), "workspace_uid": str(), "retry_count": obj{"type": "integer"},
+		"postponed_until": nullable(dateTime()), "output_count": obj{"type": "integer"}, "input_count": obj{"type": "integer"},
+		"last_error": runErrorDoc, "parameters": obj{"type": "object"},
+		"callback":          nullable(obj{"type": "object", "properties": obj{"url": str(), "on": enum("all", "final")}}),
+		"scheduled_run_uid": nullable(str()), "started_at": nullable(dateTime()), "finished_at": nullable(dateTime()),
+		"created_at": dateTime(), "updated_at": dateTime(),
+	})
+	runStatusDoc = object(obj{"uid": str(), "status": enum(runStatuses...), "postponed_until": nullable(dateTime()),
+		"input_count": obj{"type": "integer"}, "output_count": obj{"type": "integer"}, "last_error": runErrorDoc,
+		"updated_at": dateTime()})
+	deliveryDoc = object(obj{
+		"uid": str(), "parent_uid": nullable(str()), "run_uid": str(), "batch_uid": nullable(str()),
+		"callback_ref_uid": str(), "webhook_id": str(), "event": str(), "workspace_uid": str(),
+		"status": enum("PENDING", "RUNNING", "FAILED", "SUCCESS"), "callback_url": str(), "url": str(),
+		"http_status": nullable(obj{"type": "integer"}), "retry_count": obj{"type": "integer"},
+		"next_attempt_at": nullable(dateTime()), "last_error": nullable(str()), "created_at": dateTime(), "updated_at": dateTime(),
+	})
+	runListQuery = []Param{{"status", str()}, {"action_name", str()}, {"execution_mode", str()}, {"uid", str()},
+		{"user_uid", str()}, {"workspace_uid", str()}, {"scheduled_run_uid", str()}, {"limit", integer(1, 100)},
+		{"offset", integer(0, 1<<30)}, {"sort", str()}}
+)

@@ -12,9 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/ratelimit"
+	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/store"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
@@ -27,8 +29,10 @@ type Deps struct {
 	Limiter    ratelimit.Limiter
 	Engine     *engine.Engine
 	Ledger     *credits.Ledger
+	Runs       *runs.Service
+	Dispatch   *dispatch.Dispatcher
 	// PublicURL is the externally reachable base URL (pagination links).
-	PublicURL string
+	PublicURL func() string
 	Log       *slog.Logger
 	// Version is reported by the OpenAPI document.
 	Version string

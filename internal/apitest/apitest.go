@@ -176,6 +176,10 @@ func StartOn(t testing.TB, st Store) *Env {
 		t.Fatalf("open app: %v", err)
 	}
 	srv := httptest.NewServer(a.API)
+	a.Cfg.PublicURL = srv.URL
+	if err := a.Jobs.Start(context.Background()); err != nil {
+		t.Fatalf("start jobs: %v", err)
+	}
 	e := &Env{T: t, Store: st, App: a, Server: srv, URL: srv.URL, Logs: logs}
 	t.Cleanup(e.Close)
 	return e
@@ -189,6 +193,9 @@ func (e *Env) Close() {
 		return
 	}
 	e.Server.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = e.App.Jobs.Stop(ctx)
 	e.App.Close()
 }
 

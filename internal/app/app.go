@@ -14,18 +14,23 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/identity"
+	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
 	"github.com/firstmate-oss/firstmate/internal/ratelimit"
+	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/sim"
 	"github.com/firstmate-oss/firstmate/internal/store"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
@@ -44,7 +49,17 @@ type App struct {
 	Ledger     *credits.Ledger
 	Limits     *limits.Limiter
 	Engine     *engine.Engine
+	Runs       *runs.Service
+	Dispatch   *dispatch.Dispatcher
+	Jobs       *jobs.Jobs
 	API        *api.Server
+
+	// Sim is the embedded simulator (nil when an external one or none is used).
+	Sim       *sim.Server
+	SimURL    string
+	simServer *http.Server
+
+	boundAddr atomic.Value // string: the address Serve listens on
 }
 
 // Open connects to the database, migrates it and builds the services.
@@ -73,20 +88,37 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a := &App{Cfg: cfg, Log: log, DB: db, Keys: keys, Plans: plans}
 	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret}
-	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL()}
+	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL}
 	a.Ledger = &credits.Ledger{DB: db, Plans: a.Workspaces.Plan}
 	a.Workspaces.CreditsUsed = a.Ledger.Used
 	a.Limits = &limits.Limiter{DB: db}
 	a.Engine = &engine.Engine{DB: db, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
 		Drivers: map[string]platform.Driver{}, Client: a.clientFor}
 	a.Identities.Verify = a.Engine.Verify
+	if !cfg.Operator {
+		if err := a.startSimulator(); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := a.openJobs(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory()
 	if db.Dialect == store.Postgres {
 		// Several nodes may share this database: count in it.
 		limiter = ratelimit.SQL{DB: db.Write}
 	}
+	if !cfg.Operator {
+		if err := a.SeedManagedPool(ctx); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("seed the managed pool: %w", err)
+		}
+	}
 	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter,
-		Engine: a.Engine, Ledger: a.Ledger, PublicURL: a.PublicURL(), Log: log, Version: Version})
+		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, PublicURL: a.PublicURL, Log: log,
+		Version: Version})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -110,12 +142,17 @@ func newSigningSecret() string {
 	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }
 
-// PublicURL is the configured public base URL or one derived from Addr.
+// PublicURL is the configured public base URL or one derived from the
+// address the server listens on.
 func (a *App) PublicURL() string {
 	if a.Cfg.PublicURL != "" {
 		return strings.TrimRight(a.Cfg.PublicURL, "/")
 	}
-	host, port, err := net.SplitHostPort(a.Cfg.Addr)
+	addr := a.Cfg.Addr
+	if b, ok := a.boundAddr.Load().(string); ok {
+		addr = b
+	}
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "http://127.0.0.1:8080"
 	}
@@ -125,7 +162,10 @@ func (a *App) PublicURL() string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-func (a *App) Close() error { return a.DB.Close() }
+func (a *App) Close() error {
+	a.stopSimulator()
+	return a.DB.Close()
+}
 
 // Serve listens on Addr until ctx ends, then shuts down gracefully: the
 // listener closes at once and in-flight requests get up to 30 s to finish.
@@ -143,6 +183,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	a.boundAddr.Store(ln.Addr().String())
+	if err := a.Jobs.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("start jobs: %w", err)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
@@ -158,6 +203,13 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
+	}
+	// Jobs stop after the HTTP server: running chunks finish and commit;
+	// whatever is cut short is rescued by River after a restart.
+	jctx, jcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer jcancel()
+	if err := a.Jobs.Stop(jctx); err != nil {
+		a.Log.Warn("stopping jobs", "error", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -21,4 +21,6 @@ type Config struct {
 	BootstrapAPIKey string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// Operator runs a one-shot subcommand: no simulator, no seeding.
+	Operator bool
 }

@@ -115,13 +115,13 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 		if len(uids) == 0 {
 			return nil, apperr.BadInput("body/identity_ids must NOT have fewer than 1 items when identity_mode is direct")
 		}
-		if err := e.checkUIDs(ctx, p.WorkspaceID, uids); err != nil {
+		if err := e.CheckIdentityUIDs(ctx, p.WorkspaceID, uids); err != nil {
 			return nil, err
 		}
 		q.IdentityUIDs = uids
 	case ModeAuto:
 		if len(uids) > 0 {
-			if err := e.checkUIDs(ctx, p.WorkspaceID, uids); err != nil {
+			if err := e.CheckIdentityUIDs(ctx, p.WorkspaceID, uids); err != nil {
 				return nil, err
 			}
 			q.IdentityUIDs = uids
@@ -203,9 +203,9 @@ func dedupeIdentities(accs []store.Account) []store.Account {
 	return out
 }
 
-// checkUIDs makes unknown or foreign identity uids a 404, never revealing
+// CheckIdentityUIDs makes unknown or foreign identity uids a 404, never revealing
 // whether they exist in another workspace.
-func (e *Engine) checkUIDs(ctx context.Context, workspaceID int64, uids []string) error {
+func (e *Engine) CheckIdentityUIDs(ctx context.Context, workspaceID int64, uids []string) error {
 	found, err := store.IdentityUIDsIn(ctx, e.DB.Read, workspaceID, uids)
 	if err != nil {
 		return err
@@ -231,8 +231,8 @@ func (e *Engine) limitAccount(ctx context.Context, acc store.Account) limits.Acc
 	return la
 }
 
-// perResult is the price of one result in millicredits.
-func perResult(a *catalog.Action, mode string) int64 {
+// PerResult is the price of one result in millicredits.
+func PerResult(a *catalog.Action, mode string) int64 {
 	ratio := a.CreditRatio
 	if mode == ModeManaged {
 		ratio *= ManagedFactor

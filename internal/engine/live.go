@@ -84,7 +84,7 @@ func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
 
 func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, token, reqHash string) (LiveResult, error) {
 	a, req := l.Action, l.Request
-	per := perResult(a, req.IdentityMode)
+	per := PerResult(a, req.IdentityMode)
 	if per > 0 {
 		left, err := e.Ledger.Left(ctx, l.Principal.WorkspaceID)
 		if err != nil {
@@ -110,7 +110,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 		return LiveResult{}, err
 	}
 	results := done.Page.Results
-	if mr := maxResults(a.LiveMaxResults.Present, req.Parameters); mr > 0 && len(results) > mr {
+	if mr := MaxResults(a.LiveMaxResults.Present, req.Parameters); mr > 0 && len(results) > mr {
 		results = results[:mr]
 	}
 	charged, err := e.Ledger.Charge(ctx, credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Key: "live:" + run.UID,
@@ -152,7 +152,8 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	return out, nil
 }
 
-func maxResults(present bool, params map[string]any) int {
+// MaxResults reads the max_results parameter when the mode has one (0: none).
+func MaxResults(present bool, params map[string]any) int {
 	if !present {
 		return 0
 	}

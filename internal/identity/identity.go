@@ -36,7 +36,7 @@ type Service struct {
 	Keys  *secret.Keyring
 	Plans func(name string) config.Plan
 	// PublicURL is the externally reachable base URL, for login links.
-	PublicURL string
+	PublicURL func() string
 	// Verify checks new credentials with the platform; nil leaves them PENDING.
 	Verify Verifier
 	// OnStatus is told of every integration status change (webhooks).
@@ -230,7 +230,7 @@ func (s *Service) newLinks(ctx context.Context, tx *sql.Tx, identityID int64) (m
 		store.Millis(time.Now().Add(LoginLinkTTL))); err != nil {
 		return nil, err
 	}
-	return map[string]string{"linkedin": strings.TrimRight(s.PublicURL, "/") + "/connect/" + token}, nil
+	return map[string]string{"linkedin": strings.TrimRight(s.PublicURL(), "/") + "/connect/" + token}, nil
 }
 
 // LoginLinkState is what verifying a link tells.

@@ -182,3 +182,39 @@ type Run struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }
+
+// Delivery kinds and statuses.
+const (
+	DeliveryCallback = "callback"
+	DeliveryWebhook  = "webhook"
+
+	DeliveryPending = "PENDING"
+	DeliveryRunning = "RUNNING"
+	DeliveryFailed  = "FAILED"
+	DeliverySuccess = "SUCCESS"
+)
+
+// Delivery is one outbound POST (a run callback or an integration webhook)
+// with its retry state.
+type Delivery struct {
+	ID            int64
+	UID           string
+	ParentUID     string
+	Kind          string
+	WorkspaceID   int64
+	WorkspaceUID  string
+	RunID         int64 // 0 for webhooks
+	RunUID        string
+	BatchUID      string
+	RefUID        string // callback_ref_uid / webhook-id, stable across retries and replays
+	Event         string
+	URL           string
+	Payload       string
+	Status        string
+	HTTPStatus    *int
+	RetryCount    int
+	NextAttemptAt *time.Time
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}

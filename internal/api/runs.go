@@ -1,0 +1,316 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/runs"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// runView is the run object (contract §6); callback headers never appear.
+type runView struct {
+	ID              int64           `json:"id"`
+	UID             string          `json:"uid"`
+	ActionName      string          `json:"action_name"`
+	Status          string          `json:"status"`
+	ExecutionMode   string          `json:"execution_mode"`
+	UserUID         string          `json:"user_uid"`
+	WorkspaceUID    string          `json:"workspace_uid"`
+	RetryCount      int             `json:"retry_count"`
+	PostponedUntil  *time.Time      `json:"postponed_until"`
+	OutputCount     int             `json:"output_count"`
+	InputCount      int             `json:"input_count"`
+	LastError       *model.RunError `json:"last_error"`
+	Parameters      json.RawMessage `json:"parameters"`
+	Callback        *callbackView   `json:"callback"`
+	ScheduledRunUID *string         `json:"scheduled_run_uid"`
+	StartedAt       *time.Time      `json:"started_at"`
+	FinishedAt      *time.Time      `json:"finished_at"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+}
+
+type callbackView struct {
+	URL string `json:"url"`
+	On  string `json:"on"`
+}
+
+func viewRun(r model.Run) runView {
+	v := runView{ID: r.ID, UID: r.UID, ActionName: r.ActionName, Status: r.Status, ExecutionMode: r.ExecutionMode,
+		UserUID: r.MemberUID, WorkspaceUID: r.WorkspaceUID, RetryCount: r.RetryCount, PostponedUntil: r.PostponedUntil,
+		OutputCount: r.OutputCount, InputCount: r.InputCount, LastError: r.LastError, Parameters: json.RawMessage(r.Parameters),
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if len(v.Parameters) == 0 {
+		v.Parameters = json.RawMessage("{}")
+	}
+	if r.CallbackURL != "" {
+		v.Callback = &callbackView{URL: r.CallbackURL, On: r.CallbackOn}
+	}
+	if r.ScheduledRunUID != "" {
+		v.ScheduledRunUID = &r.ScheduledRunUID
+	}
+	return v
+}
+
+func (s *Server) runAsync(c *rctx) error {
+	a, err := action(c)
+	if err != nil {
+		return err
+	}
+	req, err := a.DecodeAsync(c.body)
+	if err != nil {
+		return err
+	}
+	key := c.r.Header.Get("Idempotency-Key")
+	if len(key) > 255 {
+		return apperr.BadInput("the Idempotency-Key header must NOT be longer than 255 characters")
+	}
+	r, err := s.Runs.Submit(c.ctx(), runs.Submission{Principal: c.P(), Action: a, Request: req, IdempotencyKey: key})
+	if err != nil {
+		return err
+	}
+	return c.ok(obj{"run_uid": r.UID, "run_id": r.ID, "workspace_uid": r.WorkspaceUID, "user_uid": r.MemberUID,
+		"action_name": r.ActionName, "status": r.Status, "postponed_until": r.PostponedUntil, "created_at": r.CreatedAt,
+		"updated_at": r.UpdatedAt})
+}
+
+// listQuery reads repeated filters: status[]=A&status[]=B, status=A,B or status=A&status=B.
+func (c *rctx) listQuery(name string) []string {
+	q := c.r.URL.Query()
+	var out []string
+	for _, key := range []string{name, name + "[]"} {
+		for _, v := range q[key] {
+			for _, part := range strings.Split(v, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					out = append(out, part)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (c *rctx) sortQuery(allowed map[string]string) (string, error) {
+	s := c.r.URL.Query().Get("sort")
+	if s == "" {
+		return "", nil
+	}
+	if _, ok := allowed[strings.TrimPrefix(s, "-")]; !ok {
+		names := make([]string, 0, len(allowed))
+		for k := range allowed {
+			names = append(names, k)
+		}
+		return "", apperr.BadParameters("querystring/sort must be one of %s, optionally prefixed with -", strings.Join(sorted(names), ", "))
+	}
+	return s, nil
+}
+
+var runStatuses = []string{"CREATED", "INVALID", "QUEUED", "SCHEDULED", "BLOCKED", "STOPPED", "RUNNING", "FAILED",
+	"PARTIAL_SUCCEEDED", "SUCCEEDED"}
+
+func checkEnum(name string, vals, allowed []string) error {
+	for _, v := range vals {
+		if !contains(allowed, v) {
+			return apperr.BadParameters("querystring/%s must be equal to one of the allowed values: %s", name, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+func (s *Server) listRuns(c *rctx) error {
+	limit, err := c.queryInt("limit", 10, 1, 100)
+	if err != nil {
+		return err
+	}
+	offset, err := c.queryInt("offset", 0, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	sort, err := c.sortQuery(store.RunSortColumns)
+	if err != nil {
+		return err
+	}
+	f := store.RunFilter{Status: c.listQuery("status"), ActionName: c.listQuery("action_name"),
+		ExecutionMode: c.listQuery("execution_mode"), UID: c.listQuery("uid"), UserUID: c.listQuery("user_uid"),
+		ScheduledRunUID: c.listQuery("scheduled_run_uid"), Limit: limit, Offset: offset, Sort: sort}
+	if err := checkEnum("status", f.Status, runStatuses); err != nil {
+		return err
+	}
+	if err := checkEnum("execution_mode", f.ExecutionMode, []string{"LIVE", "ASYNC"}); err != nil {
+		return err
+	}
+	if ws := c.listQuery("workspace_uid"); len(ws) > 0 && !(len(ws) == 1 && ws[0] == c.P().WorkspaceUID) {
+		return c.ok([]runView{}) // another workspace's runs are never visible
+	}
+	rs, err := s.Runs.List(c.ctx(), c.P().WorkspaceID, f)
+	if err != nil {
+		return err
+	}
+	out := make([]runView, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, viewRun(r))
+	}
+	return c.ok(out)
+}
+
+func (s *Server) runUID(c *rctx) string {
+	if uid := c.path("uid"); uid != "" {
+		return uid
+	}
+	return c.r.URL.Query().Get("uid") // legacy /v4/api/runs/get?uid=
+}
+
+func (s *Server) getRun(c *rctx) error {
+	r, err := s.Runs.Get(c.ctx(), c.P().WorkspaceID, s.runUID(c))
+	if err != nil {
+		return err
+	}
+	return c.ok(viewRun(r))
+}
+
+func (s *Server) runStatus(c *rctx) error {
+	r, err := s.Runs.Get(c.ctx(), c.P().WorkspaceID, c.path("uid"))
+	if err != nil {
+		return err
+	}
+	return c.ok(obj{"uid": r.UID, "status": r.Status, "postponed_until": r.PostponedUntil, "input_count": r.InputCount,
+		"output_count": r.OutputCount, "last_error": r.LastError, "updated_at": r.UpdatedAt})
+}
+
+func (s *Server) runOutputs(c *rctx) error {
+	limit, err := c.queryInt("limit", 10, 1, 100)
+	if err != nil {
+		return err
+	}
+	offset, err := c.queryInt("offset", 0, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	rows, err := s.Runs.Outputs(c.ctx(), c.P().WorkspaceID, c.path("uid"), limit, offset)
+	if err != nil {
+		return err
+	}
+	out := make([]json.RawMessage, len(rows))
+	for i, r := range rows {
+		out[i] = json.RawMessage(r)
+	}
+	return c.ok(out)
+}
+
+func (s *Server) cancelRun(c *rctx) error {
+	r, err := s.Runs.Cancel(c.ctx(), c.P().WorkspaceID, c.path("uid"))
+	if err != nil {
+		return err
+	}
+	return c.ok(viewRun(r))
+}
+
+func (s *Server) resumeRun(c *rctx) error {
+	r, err := s.Runs.Resume(c.ctx(), c.P().WorkspaceID, c.path("uid"))
+	if err != nil {
+		return err
+	}
+	return c.ok(viewRun(r))
+}
+
+// Deliveries.
+
+type deliveryView struct {
+	UID          string     `json:"uid"`
+	ParentUID    *string    `json:"parent_uid"`
+	RunUID       *string    `json:"run_uid,omitempty"`
+	BatchUID     *string    `json:"batch_uid,omitempty"`
+	RefUID       string     `json:"callback_ref_uid,omitempty"`
+	WebhookID    string     `json:"webhook_id,omitempty"`
+	Event        string     `json:"event,omitempty"`
+	WorkspaceUID string     `json:"workspace_uid"`
+	Status       string     `json:"status"`
+	URL          string     `json:"callback_url,omitempty"`
+	WebhookURL   string     `json:"url,omitempty"`
+	HTTPStatus   *int       `json:"http_status"`
+	RetryCount   int        `json:"retry_count"`
+	NextAttempt  *time.Time `json:"next_attempt_at"`
+	LastError    *string    `json:"last_error"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+}
+
+func viewDelivery(d model.Delivery) deliveryView {
+	v := deliveryView{UID: d.UID, WorkspaceUID: d.WorkspaceUID, Status: d.Status, HTTPStatus: d.HTTPStatus,
+		RetryCount: d.RetryCount, NextAttempt: d.NextAttemptAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	if d.ParentUID != "" {
+		v.ParentUID = &d.ParentUID
+	}
+	if d.LastError != "" {
+		v.LastError = &d.LastError
+	}
+	if d.Kind == model.DeliveryCallback {
+		v.RunUID, v.BatchUID, v.RefUID, v.URL = &d.RunUID, &d.BatchUID, d.RefUID, d.URL
+		if d.BatchUID == "" {
+			v.BatchUID = nil
+		}
+	} else {
+		v.WebhookID, v.Event, v.WebhookURL = d.RefUID, d.Event, d.URL
+	}
+	return v
+}
+
+var deliveryStatuses = []string{"PENDING", "RUNNING", "FAILED", "SUCCESS"}
+
+func (s *Server) listDeliveries(kind string, maxLimit int) func(*rctx) error {
+	return func(c *rctx) error {
+		limit, err := c.queryInt("limit", 10, 1, maxLimit)
+		if err != nil {
+			return err
+		}
+		offset, err := c.queryInt("offset", 0, 0, 1<<30)
+		if err != nil {
+			return err
+		}
+		sort, err := c.sortQuery(store.DeliverySortColumns)
+		if err != nil {
+			return err
+		}
+		f := store.DeliveryFilter{Kind: kind, Status: c.listQuery("status"), RunUID: c.listQuery("run_uid"), Limit: limit,
+			Offset: offset, Sort: sort}
+		if err := checkEnum("status", f.Status, deliveryStatuses); err != nil {
+			return err
+		}
+		ds, err := store.ListDeliveries(c.ctx(), s.DB.Read, c.P().WorkspaceID, f)
+		if err != nil {
+			return err
+		}
+		out := make([]deliveryView, 0, len(ds))
+		for _, d := range ds {
+			out = append(out, viewDelivery(d))
+		}
+		return c.ok(out)
+	}
+}
+
+func (s *Server) getDelivery(kind string) func(*rctx) error {
+	return func(c *rctx) error {
+		d, err := store.GetDelivery(c.ctx(), s.DB.Read, c.P().WorkspaceID, kind, c.path("uid"))
+		if err != nil {
+			if err == store.ErrNotFound {
+				return apperr.NotFound("delivery %s not found", c.path("uid"))
+			}
+			return err
+		}
+		return c.ok(viewDelivery(d))
+	}
+}
+
+func (s *Server) replayDelivery(kind string) func(*rctx) error {
+	return func(c *rctx) error {
+		d, err := s.Dispatch.Replay(c.ctx(), c.P().WorkspaceID, kind, c.path("uid"))
+		if err != nil {
+			return err
+		}
+		return c.ok(viewDelivery(d))
+	}
+}

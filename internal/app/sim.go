@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/identity"
+	"github.com/firstmate-oss/firstmate/internal/platform/simdriver"
+	"github.com/firstmate-oss/firstmate/internal/sim"
+)
+
+// startSimulator wires the platform drivers. By default Firstmate runs the
+// bundled simulator in-process on a loopback port, so every action works
+// offline. FIRSTMATE_SIM_URL points at a simulator running elsewhere
+// (`firstmate sim`); FIRSTMATE_SIM=off starts none.
+func (a *App) startSimulator() error {
+	url := os.Getenv("FIRSTMATE_SIM_URL")
+	if url == "" && os.Getenv("FIRSTMATE_SIM") != "off" {
+		latency, _ := time.ParseDuration(os.Getenv("FIRSTMATE_SIM_LATENCY"))
+		seed, _ := strconv.ParseInt(os.Getenv("FIRSTMATE_SIM_SEED"), 10, 64)
+		s, err := sim.New(sim.Config{Seed: seed, Latency: latency, DataFile: filepath.Join(a.Cfg.DataDir, "sim-writes.jsonl")})
+		if err != nil {
+			return fmt.Errorf("simulator: %w", err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("simulator: %w", err)
+		}
+		srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		a.Sim, a.simServer = s, srv
+		url = "http://" + ln.Addr().String()
+	}
+	if url == "" {
+		return nil
+	}
+	a.SimURL = url
+	d := simdriver.New(url)
+	for _, fam := range simdriver.Families() {
+		a.Engine.Drivers[fam] = d
+	}
+	return nil
+}
+
+func (a *App) stopSimulator() {
+	if a.simServer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.simServer.Shutdown(ctx)
+		_ = a.Sim.Close()
+	}
+}
+
+// SeedManagedPool fills an empty managed pool with the simulator's managed
+// sandbox accounts, so identity_mode "managed" works on a fresh install.
+func (a *App) SeedManagedPool(ctx context.Context) error {
+	if a.SimURL == "" {
+		return nil
+	}
+	pool, err := a.Identities.PoolPrincipal(ctx, func() []byte { return []byte(newSigningSecret()) })
+	if err != nil {
+		return err
+	}
+	n, err := a.Identities.ManagedIdentityCount(ctx, pool)
+	if err != nil || n > 0 {
+		return err
+	}
+	for i, cookie := range sim.ManagedCookies() {
+		if _, err := a.Identities.AddPoolAccount(ctx, pool, fmt.Sprintf("Managed sandbox %d", i+1), "linkedin",
+			identity.Connect{Cookies: map[string]string{"li_at": cookie}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+// Package dispatch sends stored deliveries (run callbacks and integration
+// webhooks): it signs each attempt with the workspace secret, keeps one slow
+// receiver from holding up others, records every attempt and schedules the
+// next one on the retry schedule. The wire work (signing, SSRF-safe dialing,
+// timeouts) is the delivery package's.
+package dispatch
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// Queue schedules delivery attempts in the caller's transaction.
+type Queue interface {
+	Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error
+}
+
+type Dispatcher struct {
+	DB       *store.DB
+	Keys     *secret.Keyring
+	Sender   *delivery.Sender
+	Schedule delivery.Schedule
+	// Hosts bounds in-flight attempts per (workspace, receiver host), so a
+	// slow receiver occupies a few workers at most; the rest are deferred.
+	Hosts *delivery.HostLimiter
+	Queue Queue
+	// SigningSecret returns a workspace's whsec_ secret.
+	SigningSecret func(ctx context.Context, workspaceID int64) (string, error)
+	Now           func() time.Time
+	// Parallel is how many attempts one batch sends at once.
+	Parallel int
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+type attempt struct {
+	d   model.Delivery
+	res delivery.Result
+	// skip is set when the delivery is not sent (already final, or its run
+	// was cancelled); reason goes to last_error.
+	skip   bool
+	reason string
+}
+
+// Deliver makes one attempt for each of the deliveries that still needs
+// one. Deliveries whose receiver is saturated are deferred by a second.
+func (d *Dispatcher) Deliver(ctx context.Context, ids []int64) error {
+	ds, err := store.GetDeliveriesByID(ctx, d.DB.Read, ids)
+	if err != nil {
+		return err
+	}
+	var todo []*attempt
+	var deferred []int64
+	releases := map[int64]func(){}
+	secrets := map[int64]string{}
+	headers := map[int64]map[string]string{}
+	for _, dl := range ds {
+		if dl.Status == model.DeliverySuccess || dl.Status == model.DeliveryFailed {
+			continue // final already: a repeated job changes nothing
+		}
+		a := &attempt{d: dl}
+		todo = append(todo, a)
+		if dl.Kind == model.DeliveryCallback && dl.RunID != 0 {
+			if st, err := runStatus(ctx, d.DB.Read, dl.RunID); err != nil {
+				return err
+			} else if st == model.RunStopped && dl.Event != "final" {
+				a.skip, a.reason = true, "run cancelled: no further callbacks"
+				continue
+			}
+		}
+		rel, ok := d.Hosts.TryAcquire(fmt.Sprint(dl.WorkspaceID, "|", delivery.HostKey(dl.URL)))
+		if !ok {
+			todo = todo[:len(todo)-1]
+			deferred = append(deferred, dl.ID)
+			continue
+		}
+		releases[dl.ID] = rel
+		if _, ok := secrets[dl.WorkspaceID]; !ok {
+			s, err := d.SigningSecret(ctx, dl.WorkspaceID)
+			if err != nil {
+				d.releaseAll(releases)
+				return err
+			}
+			secrets[dl.WorkspaceID] = s
+		}
+		if dl.RunID != 0 {
+			if _, ok := headers[dl.RunID]; !ok {
+				h, err := d.runHeaders(ctx, dl.RunID)
+				if err != nil {
+					d.releaseAll(releases)
+					return err
+				}
+				headers[dl.RunID] = h
+			}
+		}
+	}
+	parallel := max(d.Parallel, 1)
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, a := range todo {
+		if a.skip {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(a *attempt) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer releases[a.d.ID]()
+			a.res = d.Sender.Send(ctx, delivery.Request{URL: a.d.URL, Headers: headers[a.d.RunID], Body: []byte(a.d.Payload),
+				ID: a.d.RefUID, Secret: secrets[a.d.WorkspaceID]})
+		}(a)
+	}
+	wg.Wait()
+	return d.record(context.WithoutCancel(ctx), todo, deferred)
+}
+
+func (d *Dispatcher) releaseAll(rel map[int64]func()) {
+	for _, r := range rel {
+		r()
+	}
+}
+
+// record stores every attempt's outcome and schedules what comes next.
+func (d *Dispatcher) record(ctx context.Context, todo []*attempt, deferred []int64) error {
+	now := d.now()
+	retries := map[int64][]int64{} // unix ms -> ids
+	return d.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for _, a := range todo {
+			upd := store.DeliveryAttempt{Retries: a.d.RetryCount}
+			switch {
+			case a.skip:
+				upd.Status, upd.Error = model.DeliveryFailed, a.reason
+			case a.res.Success():
+				upd.Status, upd.HTTPStatus = model.DeliverySuccess, a.res.HTTPStatus
+			default:
+				upd.HTTPStatus, upd.Error = a.res.HTTPStatus, resultError(a.res)
+				upd.Retries = a.d.RetryCount + 1
+				next, again := d.Schedule.NextAttempt(upd.Retries, a.res, now)
+				if again {
+					ms := store.Millis(next)
+					upd.Status, upd.NextAt = model.DeliveryPending, &ms
+					retries[ms] = append(retries[ms], a.d.ID)
+				} else {
+					upd.Status = model.DeliveryFailed
+				}
+			}
+			if err := store.UpdateDelivery(ctx, tx, a.d.ID, upd); err != nil {
+				return err
+			}
+		}
+		for ms, ids := range retries {
+			if err := d.Queue.Deliveries(ctx, tx, ids, store.Time(ms)); err != nil {
+				return err
+			}
+		}
+		if len(deferred) > 0 {
+			return d.Queue.Deliveries(ctx, tx, deferred, now.Add(time.Second))
+		}
+		return nil
+	})
+}
+
+func resultError(r delivery.Result) string {
+	if r.Err != nil {
+		return r.Err.Error()
+	}
+	return fmt.Sprintf("receiver answered HTTP %d", r.HTTPStatus)
+}
+
+func runStatus(ctx context.Context, q store.Querier, runID int64) (string, error) {
+	var st string
+	err := q.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = $1`, runID).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.RunStopped, nil
+	}
+	return st, err
+}
+
+// runHeaders opens a run's sealed callback headers.
+func (d *Dispatcher) runHeaders(ctx context.Context, runID int64) (map[string]string, error) {
+	kid, sealed, err := store.RunCallbackHeaders(ctx, d.DB.Read, runID)
+	if err != nil || len(sealed) == 0 {
+		return nil, err
+	}
+	plain, err := d.Keys.Open(kid, sealed, []byte("callback-headers"))
+	if err != nil {
+		return nil, err
+	}
+	var h map[string]string
+	return h, json.Unmarshal(plain, &h)
+}
+
+// Replay sends a delivery again as a new child record with the same
+// ref uid (callback_ref_uid / webhook-id), whatever its state.
+func (d *Dispatcher) Replay(ctx context.Context, workspaceID int64, kind, uid string) (model.Delivery, error) {
+	var child model.Delivery
+	err := d.DB.Tx(ctx, func(tx *sql.Tx) error {
+		orig, err := store.GetDelivery(ctx, tx, workspaceID, kind, uid)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.NotFound("delivery %s not found", uid)
+		}
+		if err != nil {
+			return err
+		}
+		child = orig
+		child.UID, child.ParentUID = uuid.NewString(), orig.UID
+		id, err := store.InsertDelivery(ctx, tx, child)
+		if err != nil {
+			return err
+		}
+		if err := d.Queue.Deliveries(ctx, tx, []int64{id}, time.Time{}); err != nil {
+			return err
+		}
+		child, err = store.GetDelivery(ctx, tx, workspaceID, kind, child.UID)
+		return err
+	})
+	return child, err
+}

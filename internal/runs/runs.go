@@ -1,0 +1,54 @@
+// Package runs is the async run lifecycle: submission (inputs stored durably
+// in one transaction), admission under the plan's concurrency cap, the work
+// of one chunk of inputs, completion, cancel and resume, and the callbacks
+// each batch produces. Job scheduling is behind the Queue interface (River
+// implements it); the state lives in Firstmate's own tables.
+package runs
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/engine"
+	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// ChunkSize is how many inputs one job works.
+const ChunkSize = 25
+
+// MaxInputAttempts bounds transient failures per input before it is
+// recorded as failed.
+const MaxInputAttempts = 5
+
+// Queue enqueues work in the caller's transaction, so a job exists exactly
+// when the state it works on is committed.
+type Queue interface {
+	// Chunks enqueues the work of the given chunks of a run.
+	Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error
+	// Deliveries enqueues the sending of deliveries at a time (zero: now).
+	Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error
+}
+
+type Service struct {
+	DB     *store.DB
+	Keys   *secret.Keyring
+	Engine *engine.Engine
+	Ledger *credits.Ledger
+	Plans  func(name string) config.Plan
+	Queue  Queue
+	// Callbacks checks callback URLs at submission (SSRF policy).
+	Callbacks delivery.Policy
+	Now       func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}

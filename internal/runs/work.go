@@ -1,0 +1,347 @@
+package runs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/engine"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// Outcome tells the job layer what to do after a chunk.
+type Outcome struct {
+	// Retry asks for the chunk to run again after the delay (transient
+	// errors, Smart Limit postponement, a busy account).
+	Retry time.Duration
+}
+
+// inputResult is what working one input produced, before it is committed.
+type inputResult struct {
+	in      store.Input
+	results []map[string]any
+	err     *apperr.Error // permanent failure
+}
+
+// WorkChunk works the pending inputs of one chunk, then commits their
+// outputs, charges, callbacks and the run's progress in one transaction.
+// Running it twice for the same chunk changes nothing the second time: only
+// inputs still PENDING at commit are recorded.
+func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcome, error) {
+	run, err := store.GetRunByID(ctx, s.DB.Read, runID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Outcome{}, nil // deleted with its workspace
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	if run.Status != model.RunRunning {
+		return Outcome{}, nil // cancelled, blocked or finished: resume re-enqueues
+	}
+	a, ok := catalog.Get(run.ActionName)
+	if !ok {
+		return Outcome{}, s.block(ctx, run, apperr.Config(400, "INVALID_ACTION", "action %s no longer exists", run.ActionName))
+	}
+	inputs, err := store.PendingInputs(ctx, s.DB.Read, runID, chunk)
+	if err != nil || len(inputs) == 0 {
+		return Outcome{}, err
+	}
+	var params map[string]any
+	_ = json.Unmarshal([]byte(run.Parameters), &params)
+	p := model.Principal{WorkspaceID: run.WorkspaceID, WorkspaceUID: run.WorkspaceUID, MemberUID: run.MemberUID}
+
+	var cands []store.Account
+	if a.NeedsIdentity {
+		cands, err = s.Engine.Candidates(ctx, p, a, run.IdentityMode, run.IdentityUIDs)
+		if err != nil {
+			if blocking(err) {
+				return Outcome{}, s.block(ctx, run, err)
+			}
+			return Outcome{}, err
+		}
+	}
+	per := engine.PerResult(a, run.IdentityMode)
+	maxResults := engine.MaxResults(a.AsyncMaxResults.Present, params)
+
+	// Stop fetching well before the job's deadline so that what was fetched
+	// is committed; the rest runs in the next pass.
+	commitCtx := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-10*time.Second))
+		defer cancel()
+	}
+	var done []inputResult
+	var transient []store.Input
+	var out Outcome
+	var blockErr error
+	for _, in := range inputs {
+		if ctx.Err() != nil {
+			break
+		}
+		var values map[string]any
+		_ = json.Unmarshal([]byte(in.Input), &values)
+		results, err := s.fetch(ctx, a, cands, values, params, maxResults, run.IdentityMode)
+		var ae *apperr.Error
+		switch {
+		case err == nil:
+			done = append(done, inputResult{in: in, results: results})
+			continue
+		case apperr.Is(err, "LIMIT_REACHED"):
+			out.Retry = untilParam(err, s.now())
+		case engine.IsBusy(err):
+			out.Retry = 2 * time.Second
+		case blocking(err):
+			blockErr = err
+		case platform.Transient(err) || errors.Is(err, context.DeadlineExceeded):
+			if in.Attempts+1 >= MaxInputAttempts {
+				ae, _ = apperr.As(err)
+				if ae == nil {
+					ae = apperr.Upstream("GENERIC_ERROR", "%v", err)
+				}
+				done = append(done, inputResult{in: in, err: ae})
+				continue
+			}
+			transient = append(transient, in)
+			continue
+		default:
+			var ok bool
+			if ae, ok = apperr.As(err); !ok {
+				return Outcome{}, err // a bug: let the job retry and log it
+			}
+			done = append(done, inputResult{in: in, err: ae})
+			continue
+		}
+		break // postponed, busy or blocked: stop this chunk here
+	}
+	if len(transient) > 0 && out.Retry == 0 {
+		out.Retry = backoff(transient[0].Attempts)
+	}
+	if ctx.Err() != nil && out.Retry == 0 {
+		out.Retry = time.Millisecond
+	}
+	if err := s.commit(commitCtx, run, a, per, done, transient, blockErr, out); err != nil {
+		return Outcome{}, err
+	}
+	return out, nil
+}
+
+// fetch collects an input's results, page after page, up to max_results.
+func (s *Service) fetch(ctx context.Context, a *catalog.Action, cands []store.Account, input, params map[string]any,
+	maxResults int, mode string) ([]map[string]any, error) {
+	var all []map[string]any
+	token := ""
+	for page := 1; ; page++ {
+		d, err := s.Engine.Call(ctx, cands, engine.Step{Action: a, Input: input, Params: params, Page: page, Token: token},
+			engine.CallOptions{Mode: mode, Wait: true})
+		if err != nil {
+			if len(all) > 0 && !platform.Transient(err) && !apperr.Is(err, "LIMIT_REACHED") {
+				return all, nil // later pages failing permanently keep what was fetched
+			}
+			return nil, err
+		}
+		all = append(all, d.Page.Results...)
+		if maxResults > 0 && len(all) >= maxResults {
+			return all[:maxResults], nil
+		}
+		if !a.ListOutput || !d.Page.More || len(d.Page.Results) == 0 || a.PageSize == 0 {
+			return all, nil
+		}
+		token = d.Page.NextToken
+	}
+}
+
+// blocking errors need the user: no valid account, or no credits.
+func blocking(err error) bool {
+	switch {
+	case apperr.Is(err, "NO_VALID_ACCOUNT_CONFIGURED"), apperr.Is(err, "NOT_CONNECTED"),
+		apperr.Is(err, "SN_ACCOUNT_UPGRADE"), apperr.Is(err, "NO_ACCESS"), apperr.Is(err, "NOT_FOUND"):
+		return true
+	}
+	return false
+}
+
+func untilParam(err error, now time.Time) time.Duration {
+	if ae, ok := apperr.As(err); ok {
+		if t, perr := time.Parse(time.RFC3339, ae.Params["postponed_until"]); perr == nil && t.After(now) {
+			return t.Sub(now) + time.Second
+		}
+	}
+	return time.Minute
+}
+
+func backoff(attempts int) time.Duration {
+	d := time.Second << min(attempts, 6)
+	return min(d, time.Minute)
+}
+
+// commit records a chunk's work atomically.
+func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, per int64, done []inputResult,
+	transient []store.Input, blockErr error, out Outcome) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if s.DB.Dialect == store.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM runs WHERE id = $1 FOR UPDATE`, run.ID); err != nil {
+				return err
+			}
+		}
+		cur, err := store.GetRunByID(ctx, tx, run.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != model.RunRunning {
+			return nil // cancelled meanwhile: keep nothing of this pass
+		}
+		for _, in := range transient {
+			if err := store.BumpInputAttempts(ctx, tx, in.ID); err != nil {
+				return err
+			}
+		}
+		var outputs, failed, finished int
+		var spent int64
+		var deliveries []int64
+		var creditBlock error
+		for _, r := range done {
+			batch := uuid.NewString()
+			status, errJSON := "DONE", ""
+			results := r.results
+			if r.err != nil {
+				status = "FAILED"
+				errJSON = store.EncodeRunError(&model.RunError{Label: r.err.Label, Message: r.err.Message, Params: r.err.Params})
+			} else if len(results) > 0 {
+				ch, err := s.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: run.WorkspaceID, RunUID: run.UID,
+					Key: fmt.Sprintf("run:%s:%d", run.UID, r.in.Idx), Action: a.Slug, Results: len(results), PerResult: per,
+					AllOrNothing: true})
+				if err != nil {
+					return err
+				}
+				if ch.Paid < len(results) {
+					creditBlock = apperr.NoAccess("no credits left in this period")
+					break
+				}
+				spent += ch.Amount
+			}
+			ok, err := store.FinishInput(ctx, tx, r.in.ID, status, len(results), errJSON, batch)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue // already recorded by an earlier pass
+			}
+			finished++
+			if r.err != nil {
+				failed++
+			} else {
+				outputs += len(results)
+				rows := make([]store.NewOutput, len(results))
+				for i, res := range results {
+					b, _ := json.Marshal(res)
+					rows[i] = store.NewOutput{InputIdx: r.in.Idx, Seq: i, BatchUID: batch, Data: string(b)}
+				}
+				if err := store.InsertOutputs(ctx, tx, run.ID, rows); err != nil {
+					return err
+				}
+			}
+			if run.CallbackURL != "" && run.CallbackOn != catalog.CallbackOnFinal {
+				id, err := s.batchCallback(ctx, tx, run, r, batch)
+				if err != nil {
+					return err
+				}
+				if id != 0 {
+					deliveries = append(deliveries, id)
+				}
+			}
+		}
+		pending, err := store.RunProgress(ctx, tx, run.ID, outputs, failed, finished, spent, len(transient))
+		if err != nil {
+			return err
+		}
+		if creditBlock != nil {
+			blockErr = creditBlock
+		}
+		switch {
+		case pending == 0:
+			id, err := s.finish(ctx, tx, run.ID)
+			if err != nil {
+				return err
+			}
+			if id != 0 {
+				deliveries = append(deliveries, id)
+			}
+		case blockErr != nil:
+			if err := s.blockTx(ctx, tx, run, blockErr); err != nil {
+				return err
+			}
+		case out.Retry > 0:
+			until := store.Millis(s.now().Add(out.Retry))
+			if err := store.SetRunPostponed(ctx, tx, run.ID, &until); err != nil {
+				return err
+			}
+		default:
+			if cur.PostponedUntil != nil {
+				if err := store.SetRunPostponed(ctx, tx, run.ID, nil); err != nil {
+					return err
+				}
+			}
+		}
+		if len(deliveries) > 0 {
+			return s.Queue.Deliveries(ctx, tx, deliveries, time.Time{})
+		}
+		return nil
+	})
+}
+
+// finish closes a run whose inputs are all recorded, queues its final
+// callback and frees its concurrency slot.
+func (s *Service) finish(ctx context.Context, tx *sql.Tx, runID int64) (int64, error) {
+	r, err := store.GetRunByID(ctx, tx, runID)
+	if err != nil {
+		return 0, err
+	}
+	status := model.RunSucceeded
+	switch {
+	case r.FailedCount == r.InputCount:
+		status = model.RunFailed
+	case r.FailedCount > 0:
+		status = model.RunPartialSucceeded
+	}
+	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunRunning}, status, "")
+	if err != nil || !ok {
+		return 0, err
+	}
+	r.Status = status
+	var id int64
+	if r.CallbackURL != "" {
+		if id, err = s.finalCallback(ctx, tx, r); err != nil {
+			return 0, err
+		}
+	}
+	return id, s.promote(ctx, tx, r.WorkspaceID)
+}
+
+// block moves a run to BLOCKED with the error that needs the user.
+func (s *Service) block(ctx context.Context, run model.Run, cause error) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error { return s.blockTx(ctx, tx, run, cause) })
+}
+
+func (s *Service) blockTx(ctx context.Context, tx *sql.Tx, run model.Run, cause error) error {
+	ae, ok := apperr.As(cause)
+	if !ok {
+		ae = apperr.Internal(cause)
+	}
+	last := store.EncodeRunError(&model.RunError{Label: ae.Label, Message: ae.Message, Params: ae.Params})
+	ok, err := store.SetRunStatus(ctx, tx, run.ID, []string{model.RunRunning}, model.RunBlocked, last)
+	if err != nil || !ok {
+		return err
+	}
+	return s.promote(ctx, tx, run.WorkspaceID)
+}

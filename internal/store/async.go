@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// Rows per multi-row INSERT: well under both databases' bound-parameter limits.
+const insertBatch = 400
+
+// NewInput is one async input to store.
+type NewInput struct {
+	Idx        int
+	Chunk      int
+	Input      string // JSON object
+	CustomData string // JSON, "" for none
+}
+
+// InsertInputs stores a run's inputs with multi-row INSERTs.
+func InsertInputs(ctx context.Context, q Querier, runID int64, in []NewInput) error {
+	now := Now()
+	for start := 0; start < len(in); start += insertBatch {
+		end := min(start+insertBatch, len(in))
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO run_inputs (run_id, idx, chunk, input, custom_data, updated_at) VALUES `)
+		args := make([]any, 0, (end-start)*6)
+		for i, x := range in[start:end] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			n := len(args)
+			sb.WriteString("($" + strconv.Itoa(n+1) + ", $" + strconv.Itoa(n+2) + ", $" + strconv.Itoa(n+3) + ", $" +
+				strconv.Itoa(n+4) + ", $" + strconv.Itoa(n+5) + ", $" + strconv.Itoa(n+6) + ")")
+			var cd sql.NullString
+			if x.CustomData != "" {
+				cd = sql.NullString{String: x.CustomData, Valid: true}
+			}
+			args = append(args, runID, x.Idx, x.Chunk, x.Input, cd, now)
+		}
+		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Input is a stored input.
+type Input struct {
+	ID         int64
+	Idx        int
+	Input      string
+	CustomData sql.NullString
+	Attempts   int
+}
+
+// PendingInputs lists a chunk's inputs still to work, in order.
+func PendingInputs(ctx context.Context, q Querier, runID int64, chunk int) ([]Input, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, idx, input, custom_data, attempts FROM run_inputs
+		WHERE run_id = $1 AND chunk = $2 AND status = 'PENDING' ORDER BY idx`, runID, chunk)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Input
+	for rows.Next() {
+		var in Input
+		if err := rows.Scan(&in.ID, &in.Idx, &in.Input, &in.CustomData, &in.Attempts); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// PendingChunks lists the chunks of a run that still have work.
+func PendingChunks(ctx context.Context, q Querier, runID int64) ([]int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT chunk FROM run_inputs WHERE run_id = $1 AND status = 'PENDING' ORDER BY chunk`, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var c int
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// FinishInput records an input's outcome, but only if it is still pending:
+// a worker that runs twice finishes nothing twice. It reports whether it did.
+func FinishInput(ctx context.Context, q Querier, id int64, status string, results int, errJSON, batchUID string) (bool, error) {
+	res, err := q.ExecContext(ctx, `UPDATE run_inputs SET status = $2, result_count = $3, error = $4, batch_uid = $5, updated_at = $6
+		WHERE id = $1 AND status = 'PENDING'`, id, status, results, errJSON, batchUID, Now())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// BumpInputAttempts counts a transient failure.
+func BumpInputAttempts(ctx context.Context, q Querier, id int64) error {
+	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = attempts + 1, updated_at = $2 WHERE id = $1`, id, Now())
+	return err
+}
+
+// ResetInputAttempts gives every pending input of a resumed run fresh attempts.
+func ResetInputAttempts(ctx context.Context, q Querier, runID int64) error {
+	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = 0 WHERE run_id = $1 AND status = 'PENDING'`, runID)
+	return err
+}
+
+// NewOutput is one result row.
+type NewOutput struct {
+	InputIdx int
+	Seq      int
+	BatchUID string
+	Data     string
+}
+
+func InsertOutputs(ctx context.Context, q Querier, runID int64, out []NewOutput) error {
+	now := Now()
+	for start := 0; start < len(out); start += insertBatch {
+		end := min(start+insertBatch, len(out))
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO run_outputs (run_id, input_idx, seq, batch_uid, data, created_at) VALUES `)
+		args := make([]any, 0, (end-start)*6)
+		for i, o := range out[start:end] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			n := len(args)
+			sb.WriteString("($" + strconv.Itoa(n+1) + ", $" + strconv.Itoa(n+2) + ", $" + strconv.Itoa(n+3) + ", $" +
+				strconv.Itoa(n+4) + ", $" + strconv.Itoa(n+5) + ", $" + strconv.Itoa(n+6) + ")")
+			args = append(args, runID, o.InputIdx, o.Seq, o.BatchUID, o.Data, now)
+		}
+		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Outputs pages a run's results in the order they were stored.
+func Outputs(ctx context.Context, q Querier, runID int64, limit, offset int) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT data FROM run_outputs WHERE run_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, runID, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RunProgress applies a chunk's counts to its run and returns how many
+// inputs remain pending.
+func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, finished int, credits int64, retries int) (int, error) {
+	var pending int
+	err := q.QueryRowContext(ctx, `UPDATE runs SET output_count = output_count + $2, failed_count = failed_count + $3,
+			pending_count = pending_count - $4, credits_used = credits_used + $5, retry_count = retry_count + $6, updated_at = $7
+		WHERE id = $1 RETURNING pending_count`, runID, outputs, failed, finished, credits, retries, Now()).Scan(&pending)
+	return pending, err
+}
+
+// SetRunStatus moves a run from one of the given statuses to status; it
+// reports whether the transition happened (compare-and-set).
+func SetRunStatus(ctx context.Context, q Querier, runID int64, from []string, status string, lastError string) (bool, error) {
+	args := []any{runID, status, Now(), lastError}
+	ph := make([]string, len(from))
+	for i, f := range from {
+		args = append(args, f)
+		ph[i] = "$" + strconv.Itoa(len(args))
+	}
+	extra := ""
+	switch {
+	case status == "RUNNING":
+		extra = ", started_at = COALESCE(started_at, $3), postponed_until = NULL"
+	case isTerminal(status):
+		extra = ", finished_at = $3, postponed_until = NULL"
+	}
+	res, err := q.ExecContext(ctx, `UPDATE runs SET status = $2, updated_at = $3, last_error = CASE WHEN $4 = '' THEN last_error ELSE $4 END`+
+		extra+` WHERE id = $1 AND status IN (`+strings.Join(ph, ", ")+`)`, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func isTerminal(s string) bool {
+	switch s {
+	case "SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED", "STOPPED", "INVALID":
+		return true
+	}
+	return false
+}
+
+// SetRunPostponed records when a Smart Limit lets a run continue (nil clears it).
+func SetRunPostponed(ctx context.Context, q Querier, runID int64, until *int64) error {
+	var v sql.NullInt64
+	if until != nil {
+		v = sql.NullInt64{Int64: *until, Valid: true}
+	}
+	_, err := q.ExecContext(ctx, `UPDATE runs SET postponed_until = $2, updated_at = $3 WHERE id = $1`, runID, v, Now())
+	return err
+}
+
+// RunningCount counts a workspace's runs holding a concurrency slot.
+func RunningCount(ctx context.Context, q Querier, workspaceID int64) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE workspace_id = $1 AND execution_mode = 'ASYNC' AND status = 'RUNNING'`,
+		workspaceID).Scan(&n)
+	return n, err
+}
+
+// OldestQueued returns the next QUEUED async run of a workspace, or 0.
+func OldestQueued(ctx context.Context, q Querier, workspaceID int64) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM runs WHERE workspace_id = $1 AND execution_mode = 'ASYNC' AND status = 'QUEUED'
+		ORDER BY id LIMIT 1`, workspaceID).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return id, err
+}
+
+// RunCallbackHeaders returns a run's sealed callback headers.
+func RunCallbackHeaders(ctx context.Context, q Querier, runID int64) (kid string, sealed []byte, err error) {
+	err = q.QueryRowContext(ctx, `SELECT callback_headers_kid, callback_headers FROM runs WHERE id = $1`, runID).Scan(&kid, &sealed)
+	return kid, sealed, notFound(err)
+}

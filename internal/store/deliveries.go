@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+const deliveryCols = `d.id, d.uid, d.parent_uid, d.kind, d.workspace_id, w.uid, COALESCE(d.run_id, 0), COALESCE(r.uid, ''),
+	d.batch_uid, d.ref_uid, d.event, d.url, d.payload, d.status, d.http_status, d.retry_count, d.next_attempt_at,
+	d.last_error, d.created_at, d.updated_at`
+
+const deliveryFrom = ` FROM deliveries d JOIN workspaces w ON w.id = d.workspace_id LEFT JOIN runs r ON r.id = d.run_id `
+
+func scanDelivery(row interface{ Scan(...any) error }) (model.Delivery, error) {
+	var d model.Delivery
+	var status sql.NullInt64
+	var next sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&d.ID, &d.UID, &d.ParentUID, &d.Kind, &d.WorkspaceID, &d.WorkspaceUID, &d.RunID, &d.RunUID, &d.BatchUID,
+		&d.RefUID, &d.Event, &d.URL, &d.Payload, &d.Status, &status, &d.RetryCount, &next, &d.LastError, &created, &updated)
+	if status.Valid {
+		s := int(status.Int64)
+		d.HTTPStatus = &s
+	}
+	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = NullTime(next), Time(created), Time(updated)
+	return d, notFound(err)
+}
+
+// InsertDelivery stores a delivery. An original (no parent) whose ref_uid
+// already exists is not stored again: it returns id 0.
+func InsertDelivery(ctx context.Context, q Querier, d model.Delivery) (int64, error) {
+	now := Now()
+	var runID sql.NullInt64
+	if d.RunID != 0 {
+		runID = sql.NullInt64{Int64: d.RunID, Valid: true}
+	}
+	var id int64
+	err := q.QueryRowContext(ctx, `
+		INSERT INTO deliveries (uid, parent_uid, kind, workspace_id, run_id, batch_uid, ref_uid, event, url, payload, status,
+			next_attempt_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $11, $11)
+		ON CONFLICT DO NOTHING
+		RETURNING id`,
+		d.UID, d.ParentUID, d.Kind, d.WorkspaceID, runID, d.BatchUID, d.RefUID, d.Event, d.URL, d.Payload, now).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return id, err
+}
+
+// GetDeliveriesByID loads deliveries for a worker.
+func GetDeliveriesByID(ctx context.Context, q Querier, ids []int64) ([]model.Delivery, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args[i] = id
+		ph[i] = "$" + strconv.Itoa(i+1)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE d.id IN (`+strings.Join(ph, ", ")+`) ORDER BY d.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []model.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// GetDelivery finds a delivery by uid inside one workspace only.
+func GetDelivery(ctx context.Context, q Querier, workspaceID int64, kind, uid string) (model.Delivery, error) {
+	return scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE d.workspace_id = $1 AND d.kind = $2 AND d.uid = $3`,
+		workspaceID, kind, uid))
+}
+
+// DeliveryAttempt records the outcome of one attempt.
+type DeliveryAttempt struct {
+	Status     string
+	HTTPStatus int // 0: no answer
+	Retries    int
+	NextAt     *int64
+	Error      string
+}
+
+// UpdateDelivery records an attempt's outcome.
+func UpdateDelivery(ctx context.Context, q Querier, id int64, a DeliveryAttempt) error {
+	var hs, next sql.NullInt64
+	if a.HTTPStatus != 0 {
+		hs = sql.NullInt64{Int64: int64(a.HTTPStatus), Valid: true}
+	}
+	if a.NextAt != nil {
+		next = sql.NullInt64{Int64: *a.NextAt, Valid: true}
+	}
+	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = $2, http_status = $3, retry_count = $4, next_attempt_at = $5,
+		last_error = $6, updated_at = $7 WHERE id = $1`, id, a.Status, hs, a.Retries, next, a.Error, Now())
+	return err
+}
+
+// DeliveryFilter is the query of the delivery lists.
+type DeliveryFilter struct {
+	Kind          string
+	Status        []string
+	RunUID        []string
+	Limit, Offset int
+	Sort          string
+}
+
+// DeliverySortColumns are the sortable columns.
+var DeliverySortColumns = map[string]string{"created_at": "d.created_at", "updated_at": "d.updated_at", "status": "d.status",
+	"retry_count": "d.retry_count"}
+
+func ListDeliveries(ctx context.Context, q Querier, workspaceID int64, f DeliveryFilter) ([]model.Delivery, error) {
+	args := []any{workspaceID, f.Kind}
+	where := []string{"d.workspace_id = $1", "d.kind = $2"}
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			args = append(args, v)
+			ph[i] = "$" + strconv.Itoa(len(args))
+		}
+		where = append(where, col+" IN ("+strings.Join(ph, ", ")+")")
+	}
+	in("d.status", f.Status)
+	in("r.uid", f.RunUID)
+	order := "d.created_at DESC, d.id DESC"
+	if col, ok := DeliverySortColumns[strings.TrimPrefix(f.Sort, "-")]; ok {
+		dir := " ASC"
+		if strings.HasPrefix(f.Sort, "-") {
+			dir = " DESC"
+		}
+		order = col + dir + ", d.id" + dir
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := q.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
