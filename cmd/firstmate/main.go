@@ -44,6 +44,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(args, stdout, stderr)
 	case "workspace":
 		return workspaceCmd(args, stdout, stderr)
+	case "sim":
+		return simCmd(args, stdout, stderr)
+	case "pool":
+		return poolCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "firstmate", app.Version)
 		return nil
@@ -60,6 +64,9 @@ commands:
   serve                 serve the API (default)
   migrate               apply database migrations and exit
   workspace create      create a workspace: --name N --plan P --owner-email E
+  sim                   run the platform simulator alone: --addr, --seed, --data-file, --latency
+  sim accounts [--json] print the simulator's sandbox accounts
+  pool add|list|remove  manage the managed-identity pool (identity_mode "managed")
   version               print the version
 
 common flags (and environment variables):

@@ -20,11 +20,15 @@ import (
 // offline. FIRSTMATE_SIM_URL points at a simulator running elsewhere
 // (`firstmate sim`); FIRSTMATE_SIM=off starts none.
 func (a *App) startSimulator() error {
+	return a.startSimulatorWith(filepath.Join(a.Cfg.DataDir, "sim-writes.jsonl"))
+}
+
+func (a *App) startSimulatorWith(dataFile string) error {
 	url := os.Getenv("FIRSTMATE_SIM_URL")
 	if url == "" && os.Getenv("FIRSTMATE_SIM") != "off" {
 		latency, _ := time.ParseDuration(os.Getenv("FIRSTMATE_SIM_LATENCY"))
 		seed, _ := strconv.ParseInt(os.Getenv("FIRSTMATE_SIM_SEED"), 10, 64)
-		s, err := sim.New(sim.Config{Seed: seed, Latency: latency, DataFile: filepath.Join(a.Cfg.DataDir, "sim-writes.jsonl")})
+		s, err := sim.New(sim.Config{Seed: seed, Latency: latency, DataFile: dataFile})
 		if err != nil {
 			return fmt.Errorf("simulator: %w", err)
 		}
@@ -79,4 +83,14 @@ func (a *App) SeedManagedPool(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// UseSimulatorForOperator wires the drivers for a one-shot operator command
+// that must talk to the platform (validating a pool account): the external
+// simulator when FIRSTMATE_SIM_URL is set, else a private in-memory one.
+func (a *App) UseSimulatorForOperator() error {
+	if a.SimURL != "" {
+		return nil
+	}
+	return a.startSimulatorWith("")
 }
