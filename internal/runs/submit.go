@@ -32,18 +32,48 @@ type Submission struct {
 // Submit validates what the schema cannot (callback URL policy, identities),
 // then stores the run and all its inputs in one transaction and admits it.
 func (s *Service) Submit(ctx context.Context, sub Submission) (model.Run, error) {
-	a, req := sub.Action, sub.Request
-	if err := s.CheckCallback(req.Callback); err != nil {
-		return model.Run{}, err
-	}
-	if err := s.checkIdentities(ctx, sub.Principal, a, req.IdentityMode, req.IdentityIDs); err != nil {
+	if err := s.checkSubmission(ctx, sub); err != nil {
 		return model.Run{}, err
 	}
 	if sub.IdempotencyKey != "" {
-		if r, err := store.GetRunByIdempotencyKey(ctx, s.DB.Read, sub.Principal.WorkspaceID, sub.IdempotencyKey); err == nil {
+		if r, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey); err == nil {
 			return r, nil
 		}
 	}
+	var out model.Run
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.insert(ctx, tx, sub)
+		return err
+	})
+	if err != nil && sub.IdempotencyKey != "" && store.IsUniqueViolation(err) {
+		// A concurrent submission with the same key won: return its run.
+		return store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+	}
+	return out, err
+}
+
+// SubmitTx is Submit inside the caller's transaction, so that a schedule
+// firing claims its schedule and creates its run in one commit. Validation
+// errors (*apperr.Error) come before any write. IdempotencyKey is stored but
+// not looked up: the caller's transaction decides uniqueness.
+func (s *Service) SubmitTx(ctx context.Context, tx *sql.Tx, sub Submission) (model.Run, error) {
+	if err := s.checkSubmission(ctx, sub); err != nil {
+		return model.Run{}, err
+	}
+	return s.insert(ctx, tx, sub)
+}
+
+func (s *Service) checkSubmission(ctx context.Context, sub Submission) error {
+	if err := s.CheckCallback(sub.Request.Callback); err != nil {
+		return err
+	}
+	return s.checkIdentities(ctx, sub.Principal, sub.Action, sub.Request.IdentityMode, sub.Request.IdentityIDs)
+}
+
+// insert stores the run and its inputs and admits it, in tx.
+func (s *Service) insert(ctx context.Context, tx *sql.Tx, sub Submission) (model.Run, error) {
+	a, req := sub.Action, sub.Request
 	inputs := make([]store.NewInput, len(req.Inputs))
 	for i, in := range req.Inputs {
 		b, err := json.Marshal(in.Values)
@@ -70,31 +100,22 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (model.Run, error)
 		h, _ := json.Marshal(req.Callback.Headers)
 		kid, sealed = s.Keys.Seal(h, []byte("callback-headers"))
 	}
-	var out model.Run
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		r, err := store.InsertRun(ctx, tx, store.NewRun{Run: run, CallbackHeadersKID: kid, CallbackHeaders: sealed,
-			IdempotencyKey: sub.IdempotencyKey})
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET pending_count = $2, chunk_count = $3 WHERE id = $1`,
-			r.ID, len(inputs), (len(inputs)+ChunkSize-1)/ChunkSize); err != nil {
-			return err
-		}
-		if err := store.InsertInputs(ctx, tx, r.ID, inputs); err != nil {
-			return err
-		}
-		if _, err := s.admit(ctx, tx, r.ID, sub.Principal.WorkspaceID); err != nil {
-			return err
-		}
-		out, err = store.GetRunByID(ctx, tx, r.ID)
-		return err
-	})
-	if err != nil && sub.IdempotencyKey != "" && store.IsUniqueViolation(err) {
-		// A concurrent submission with the same key won: return its run.
-		return store.GetRunByIdempotencyKey(ctx, s.DB.Read, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+	r, err := store.InsertRun(ctx, tx, store.NewRun{Run: run, CallbackHeadersKID: kid, CallbackHeaders: sealed,
+		IdempotencyKey: sub.IdempotencyKey})
+	if err != nil {
+		return model.Run{}, err
 	}
-	return out, err
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET pending_count = $2, chunk_count = $3 WHERE id = $1`,
+		r.ID, len(inputs), (len(inputs)+ChunkSize-1)/ChunkSize); err != nil {
+		return model.Run{}, err
+	}
+	if err := store.InsertInputs(ctx, tx, r.ID, inputs); err != nil {
+		return model.Run{}, err
+	}
+	if _, err := s.admit(ctx, tx, r.ID, sub.Principal.WorkspaceID); err != nil {
+		return model.Run{}, err
+	}
+	return store.GetRunByID(ctx, tx, r.ID)
 }
 
 // CheckCallback applies the SSRF policy to a callback at submission time.
