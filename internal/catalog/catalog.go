@@ -74,6 +74,9 @@ type Action struct {
 
 	CreditRatio float64
 	LimitKeys   []string
+	// Extension: a Firstmate action the vendor reference does not have
+	// (actions_hubspot.go).
+	Extension bool
 
 	Inputs  []Field
 	Outputs []Field
@@ -139,8 +142,8 @@ func Get(slug string) (*Action, bool) {
 }
 
 func build() error {
-	bySlug = make(map[string]*Action, len(generated))
-	for _, g := range generated {
+	bySlug = make(map[string]*Action, len(generated)+len(extensions))
+	for _, g := range append(generated[:len(generated):len(generated)], extensions...) {
 		a, err := newAction(g)
 		if err != nil {
 			return fmt.Errorf("%s: %w", g.Slug, err)
@@ -160,6 +163,9 @@ func build() error {
 func newAction(g *genAction) (*Action, error) {
 	h, ok := hand[g.Slug]
 	if !ok {
+		h, ok = extensionHand[g.Slug]
+	}
+	if !ok {
 		return nil, fmt.Errorf("no hand-written entry in actions.go")
 	}
 	platform, integration, needs := platformOf(g.Slug)
@@ -177,7 +183,8 @@ func newAction(g *genAction) (*Action, error) {
 		LiveInput:       g.LiveHasInput,
 		AcceptsIdentity: g.LiveIdentity.IDs, AcceptsIdentityMode: g.LiveIdentity.Mode,
 		CreditRatio: h.ratio, LimitKeys: append([]string(nil), h.limits...),
-		gen: g,
+		Extension: extensionHand[g.Slug].kind != "",
+		gen:       g,
 	}
 	a.liveParams, a.asyncParams, a.scheduleParams = g.LiveParams.clone(), g.AsyncParams.clone(), g.SchedParams.clone()
 	for _, o := range overrides {

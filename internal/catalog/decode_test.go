@@ -389,13 +389,17 @@ func TestClassification(t *testing.T) {
 			if a.Slug != "linkedin-peopleid-from-salesnavigatorid" && (a.Integration != "linkedin" || !a.NeedsIdentity) {
 				t.Errorf("%s: integration %q", a.Slug, a.Integration)
 			}
+		case "hubspot":
+			if a.Integration != "hubspot" || !a.NeedsIdentity || a.Kind != KindCRM || len(a.LimitKeys) != 0 || a.ManagedAllowed() {
+				t.Errorf("%s: hubspot action %+v", a.Slug, a)
+			}
 		default:
 			t.Errorf("%s: platform %q", a.Slug, a.Platform)
 		}
-		if a.Kind != KindExtract && a.Kind != KindSearch && a.Kind != KindOutreach {
+		if a.Kind != KindExtract && a.Kind != KindSearch && a.Kind != KindOutreach && a.Kind != KindCRM {
 			t.Errorf("%s: kind %q", a.Slug, a.Kind)
 		}
-		if strings.Contains(a.Slug, "-search-") && a.Kind != KindSearch {
+		if strings.Contains(a.Slug, "-search-") && a.Kind != KindSearch && a.Kind != KindCRM {
 			t.Errorf("%s: a search that is not one", a.Slug)
 		}
 		for _, k := range a.LimitKeys {

@@ -36,6 +36,7 @@ func (a *Action) Describe() map[string]any {
 			"schedule": a.AcceptsIdentityIn("schedule").describe(),
 		},
 		"managed_identities": a.ManagedAllowed(),
+		"extension":          a.Extension,
 	}
 	if a.RequiredAlternatives != nil {
 		alts := make([]any, len(a.RequiredAlternatives))

@@ -322,7 +322,12 @@ func TestEverySlugLive(t *testing.T) {
 	defer func() { strict = false }()
 	e := newEnv(t, sim.Config{Seed: 1})
 	f := e.fixture(cookie("sim_salesnav"))
-	all := catalog.All()
+	var all []*catalog.Action
+	for _, a := range catalog.All() {
+		if a.Integration != "hubspot" { // the hubspot driver's (internal/platform/hubspot)
+			all = append(all, a)
+		}
+	}
 	if len(all) < 60 || len(handlers) != len(all) {
 		t.Fatalf("catalogue has %d actions, the driver handles %d", len(all), len(handlers))
 	}
