@@ -32,7 +32,7 @@ type Submission struct {
 // Submit validates what the schema cannot (callback URL policy, identities),
 // then stores the run and all its inputs in one transaction and admits it.
 func (s *Service) Submit(ctx context.Context, sub Submission) (model.Run, error) {
-	if err := s.checkSubmission(ctx, sub); err != nil {
+	if err := s.CheckSubmission(ctx, sub); err != nil {
 		return model.Run{}, err
 	}
 	if sub.IdempotencyKey != "" {
@@ -58,13 +58,16 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (model.Run, error)
 // errors (*apperr.Error) come before any write. IdempotencyKey is stored but
 // not looked up: the caller's transaction decides uniqueness.
 func (s *Service) SubmitTx(ctx context.Context, tx *sql.Tx, sub Submission) (model.Run, error) {
-	if err := s.checkSubmission(ctx, sub); err != nil {
+	if err := s.CheckSubmission(ctx, sub); err != nil {
 		return model.Run{}, err
 	}
 	return s.insert(ctx, tx, sub)
 }
 
-func (s *Service) checkSubmission(ctx context.Context, sub Submission) error {
+// CheckSubmission is the validation Submit does before writing: the
+// callback URL policy and the identities. Schedules call it at creation so
+// that a schedule is refused up front, not at its first firing.
+func (s *Service) CheckSubmission(ctx context.Context, sub Submission) error {
 	if err := s.CheckCallback(sub.Request.Callback); err != nil {
 		return err
 	}
