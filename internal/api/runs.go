@@ -280,7 +280,7 @@ func (s *Server) listDeliveries(kind string, maxLimit int) func(*rctx) error {
 		if err := checkEnum("status", f.Status, deliveryStatuses); err != nil {
 			return err
 		}
-		ds, err := store.ListDeliveries(c.ctx(), s.DB.Read, c.P().WorkspaceID, f)
+		ds, err := store.ListDeliveries(c.ctx(), s.DB.R, c.P().WorkspaceID, f)
 		if err != nil {
 			return err
 		}
@@ -294,7 +294,7 @@ func (s *Server) listDeliveries(kind string, maxLimit int) func(*rctx) error {
 
 func (s *Server) getDelivery(kind string) func(*rctx) error {
 	return func(c *rctx) error {
-		d, err := store.GetDelivery(c.ctx(), s.DB.Read, c.P().WorkspaceID, kind, c.path("uid"))
+		d, err := store.GetDelivery(c.ctx(), s.DB.R, c.P().WorkspaceID, kind, c.path("uid"))
 		if err != nil {
 			if err == store.ErrNotFound {
 				return apperr.NotFound("delivery %s not found", c.path("uid"))

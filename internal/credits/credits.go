@@ -166,13 +166,13 @@ func (l *Ledger) lockBalance(ctx context.Context, tx *sql.Tx, workspaceID int64)
 
 // Balance reports the current period's grant and use, in millicredits.
 func (l *Ledger) Balance(ctx context.Context, workspaceID int64) (max, used int64, err error) {
-	w, err := store.GetWorkspace(ctx, l.DB.Read, workspaceID)
+	w, err := store.GetWorkspace(ctx, l.DB.R, workspaceID)
 	if err != nil {
 		return 0, 0, err
 	}
 	start, _ := workspace.Period(w.PeriodStart, l.now())
 	max = Milli(float64(l.Plans(w.Plan).CreditsPerPeriod))
-	err = l.DB.Read.QueryRowContext(ctx, `SELECT COALESCE(SUM(used), 0) FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`,
+	err = l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(used), 0) FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`,
 		workspaceID, store.Millis(start)).Scan(&used)
 	return max, used, err
 }
@@ -186,7 +186,7 @@ func (l *Ledger) Left(ctx context.Context, workspaceID int64) (int64, error) {
 // Used sums the credits charged since a period start (for GET /workspaces).
 func (l *Ledger) Used(ctx context.Context, workspaceID int64, since time.Time) (float64, error) {
 	var used int64
-	err := l.DB.Read.QueryRowContext(ctx, `SELECT COALESCE(SUM(used), 0) FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`,
+	err := l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(used), 0) FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`,
 		workspaceID, store.Millis(since)).Scan(&used)
 	return Credits(used), err
 }
@@ -201,7 +201,7 @@ type Consumption struct {
 
 // ByAction breaks a period's charges down by action.
 func (l *Ledger) ByAction(ctx context.Context, workspaceID int64, since time.Time) ([]Consumption, error) {
-	rows, err := l.DB.Read.QueryContext(ctx, `
+	rows, err := l.DB.R.QueryContext(ctx, `
 		SELECT action_slug, SUM(amount), COUNT(DISTINCT run_uid), SUM(results)
 		FROM credit_charges WHERE workspace_id = $1 AND period_start = $2
 		GROUP BY action_slug ORDER BY action_slug`, workspaceID, store.Millis(since))

@@ -58,18 +58,19 @@ type attempt struct {
 	// was cancelled); reason goes to last_error.
 	skip   bool
 	reason string
+	// deferred is set when the receiver stayed saturated: no attempt made.
+	deferred bool
 }
 
 // Deliver makes one attempt for each of the deliveries that still needs
 // one. Deliveries whose receiver is saturated are deferred by a second.
 func (d *Dispatcher) Deliver(ctx context.Context, ids []int64) error {
-	ds, err := store.GetDeliveriesByID(ctx, d.DB.Read, ids)
+	ds, err := store.GetDeliveriesByID(ctx, d.DB.R, ids)
 	if err != nil {
 		return err
 	}
 	var todo []*attempt
 	var deferred []int64
-	releases := map[int64]func(){}
 	secrets := map[int64]string{}
 	headers := map[int64]map[string]string{}
 	for _, dl := range ds {
@@ -79,24 +80,16 @@ func (d *Dispatcher) Deliver(ctx context.Context, ids []int64) error {
 		a := &attempt{d: dl}
 		todo = append(todo, a)
 		if dl.Kind == model.DeliveryCallback && dl.RunID != 0 {
-			if st, err := runStatus(ctx, d.DB.Read, dl.RunID); err != nil {
+			if st, err := runStatus(ctx, d.DB.R, dl.RunID); err != nil {
 				return err
 			} else if st == model.RunStopped && dl.Event != "final" {
 				a.skip, a.reason = true, "run cancelled: no further callbacks"
 				continue
 			}
 		}
-		rel, ok := d.Hosts.TryAcquire(fmt.Sprint(dl.WorkspaceID, "|", delivery.HostKey(dl.URL)))
-		if !ok {
-			todo = todo[:len(todo)-1]
-			deferred = append(deferred, dl.ID)
-			continue
-		}
-		releases[dl.ID] = rel
 		if _, ok := secrets[dl.WorkspaceID]; !ok {
 			s, err := d.SigningSecret(ctx, dl.WorkspaceID)
 			if err != nil {
-				d.releaseAll(releases)
 				return err
 			}
 			secrets[dl.WorkspaceID] = s
@@ -105,7 +98,6 @@ func (d *Dispatcher) Deliver(ctx context.Context, ids []int64) error {
 			if _, ok := headers[dl.RunID]; !ok {
 				h, err := d.runHeaders(ctx, dl.RunID)
 				if err != nil {
-					d.releaseAll(releases)
 					return err
 				}
 				headers[dl.RunID] = h
@@ -124,18 +116,47 @@ func (d *Dispatcher) Deliver(ctx context.Context, ids []int64) error {
 		go func(a *attempt) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			defer releases[a.d.ID]()
+			// The host slot is taken just before sending, not for the whole
+			// batch up front: taking 50 at once left a fast receiver's slots
+			// held by one job while every other job deferred its batch.
+			release, ok := d.acquireHost(ctx, fmt.Sprint(a.d.WorkspaceID, "|", delivery.HostKey(a.d.URL)))
+			if !ok {
+				a.deferred = true
+				return
+			}
+			defer release()
 			a.res = d.Sender.Send(ctx, delivery.Request{URL: a.d.URL, Headers: headers[a.d.RunID], Body: []byte(a.d.Payload),
 				ID: a.d.RefUID, Secret: secrets[a.d.WorkspaceID]})
 		}(a)
 	}
 	wg.Wait()
+	done := todo[:0]
+	for _, a := range todo {
+		if a.deferred {
+			deferred = append(deferred, a.d.ID)
+		} else {
+			done = append(done, a)
+		}
+	}
+	todo = done
 	return d.record(context.WithoutCancel(ctx), todo, deferred)
 }
 
-func (d *Dispatcher) releaseAll(rel map[int64]func()) {
-	for _, r := range rel {
-		r()
+// hostWait is how long an attempt waits for a slot of a saturated receiver
+// before it is deferred: long enough for a fast receiver's slots to turn
+// over, short enough that a slow one holds no worker.
+const hostWait = 250 * time.Millisecond
+
+func (d *Dispatcher) acquireHost(ctx context.Context, key string) (func(), bool) {
+	end := time.Now().Add(hostWait)
+	for {
+		if rel, ok := d.Hosts.TryAcquire(key); ok {
+			return rel, true
+		}
+		if time.Now().After(end) || ctx.Err() != nil {
+			return nil, false
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -197,7 +218,7 @@ func runStatus(ctx context.Context, q store.Querier, runID int64) (string, error
 
 // runHeaders opens a run's sealed callback headers.
 func (d *Dispatcher) runHeaders(ctx context.Context, runID int64) (map[string]string, error) {
-	kid, sealed, err := store.RunCallbackHeaders(ctx, d.DB.Read, runID)
+	kid, sealed, err := store.RunCallbackHeaders(ctx, d.DB.R, runID)
 	if err != nil || len(sealed) == 0 {
 		return nil, err
 	}

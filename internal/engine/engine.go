@@ -7,7 +7,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -52,7 +51,9 @@ type Engine struct {
 	OnIntegrationInvalid func(ctx context.Context, g model.Integration, label, message string)
 	// LockWait bounds how long a call waits for a busy account.
 	LockWait time.Duration
-	Now      func() time.Time
+	// LiveTimeout bounds one live call end to end (0: DefaultLiveTimeout).
+	LiveTimeout time.Duration
+	Now         func() time.Time
 
 	locks accountLocks
 }
@@ -134,7 +135,7 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 	default:
 		return nil, apperr.BadInput("body/identity_mode must be equal to one of the allowed values: direct, auto, managed")
 	}
-	accounts, err := store.Accounts(ctx, e.DB.Read, q)
+	accounts, err := store.Accounts(ctx, e.DB.R, q)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +186,7 @@ func levelName(a *catalog.Action) string {
 
 func (e *Engine) hasAnyValid(ctx context.Context, q store.AccountQuery) bool {
 	q.Platforms = []string{"linkedin", "salesnavigator", "recruiterlite"}
-	acc, err := store.Accounts(ctx, e.DB.Read, q)
+	acc, err := store.Accounts(ctx, e.DB.R, q)
 	return err == nil && len(acc) > 0
 }
 
@@ -206,7 +207,7 @@ func dedupeIdentities(accs []store.Account) []store.Account {
 // CheckIdentityUIDs makes unknown or foreign identity uids a 404, never revealing
 // whether they exist in another workspace.
 func (e *Engine) CheckIdentityUIDs(ctx context.Context, workspaceID int64, uids []string) error {
-	found, err := store.IdentityUIDsIn(ctx, e.DB.Read, workspaceID, uids)
+	found, err := store.IdentityUIDsIn(ctx, e.DB.R, workspaceID, uids)
 	if err != nil {
 		return err
 	}
@@ -225,16 +226,18 @@ func (e *Engine) limitAccount(ctx context.Context, acc store.Account) limits.Acc
 		la.FirstConnected = nil // pool accounts are warmed up
 	}
 	la.Identity, _ = limits.ParseOverrides(acc.Overrides)
-	if w, err := store.GetWorkspace(ctx, e.DB.Read, acc.Identity.WorkspaceID); err == nil {
+	if w, err := store.GetWorkspace(ctx, e.DB.R, acc.Identity.WorkspaceID); err == nil {
 		la.Workspace, _ = limits.ParseOverrides(w.LimitOverrides)
 	}
 	return la
 }
 
-// PerResult is the price of one result in millicredits.
+// PerResult is the price of one result in millicredits. The managed factor
+// pays for the pool's accounts: actions that run without an account ignore
+// identities, mode included.
 func PerResult(a *catalog.Action, mode string) int64 {
 	ratio := a.CreditRatio
-	if mode == ModeManaged {
+	if mode == ModeManaged && a.NeedsIdentity {
 		ratio *= ManagedFactor
 	}
 	return credits.Milli(ratio)
@@ -259,11 +262,11 @@ func (e *Engine) credentials(g model.Integration) (platform.Credentials, error) 
 		Token: c.Token}, nil
 }
 
-// markInvalid records an expired session on the integration.
+// markInvalid records an expired session on the integration: INVALID, and
+// one AUTH_EXPIRED webhook however many calls find it expired (the hook too
+// runs only for the call that changed the status).
 func (e *Engine) markInvalid(ctx context.Context, g model.Integration, label, message string) {
-	if err := e.DB.Tx(ctx, func(tx *sql.Tx) error {
-		return store.SetIntegrationStatus(ctx, tx, g.ID, model.StatusInvalid, "", label)
-	}); err != nil {
+	if changed, err := e.Identities.ExpireSession(ctx, g, label); err != nil || !changed {
 		return
 	}
 	if e.OnIntegrationInvalid != nil {

@@ -16,7 +16,7 @@ import (
 // Smart Limit windows. An identity with no connected account reports the
 // Classic defaults.
 func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID string, a *catalog.Action) ([]limits.Status, error) {
-	id, err := store.GetIdentity(ctx, e.DB.Read, p.WorkspaceID, identityUID)
+	id, err := store.GetIdentity(ctx, e.DB.R, p.WorkspaceID, identityUID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apperr.NotFound("identity %s not found", identityUID)
 	}
@@ -24,7 +24,7 @@ func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID
 		return nil, err
 	}
 	acc := store.Account{Identity: id}
-	accs, err := store.Accounts(ctx, e.DB.Read, store.AccountQuery{WorkspaceID: p.WorkspaceID, IdentityUIDs: []string{id.UID},
+	accs, err := store.Accounts(ctx, e.DB.R, store.AccountQuery{WorkspaceID: p.WorkspaceID, IdentityUIDs: []string{id.UID},
 		Platforms: integrationPlatforms(a), Statuses: []string{model.StatusValid, model.StatusInvalid, model.StatusPending,
 			model.StatusLimitReached}})
 	if err != nil {
@@ -37,7 +37,7 @@ func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID
 		}
 	}
 	if acc.Overrides == "" {
-		acc.Overrides, _ = store.IdentityLimitOverrides(ctx, e.DB.Read, id.ID)
+		acc.Overrides, _ = store.IdentityLimitOverrides(ctx, e.DB.R, id.ID)
 	}
 	return e.Limits.Report(ctx, e.limitAccount(ctx, acc), a.LimitKeys, e.now())
 }

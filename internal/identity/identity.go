@@ -39,8 +39,18 @@ type Service struct {
 	PublicURL func() string
 	// Verify checks new credentials with the platform; nil leaves them PENDING.
 	Verify Verifier
-	// OnStatus is told of every integration status change (webhooks).
+	// OnStatus is told, after commit, of every integration transition that
+	// causes a webhook event (see transition.go): a status change, or an
+	// authentication attempt even when the status stays. A deleted
+	// integration comes with Status StatusDeleted.
 	OnStatus func(ctx context.Context, g model.Integration, previous string)
+	// Queue enqueues webhook deliveries in the transaction of the change.
+	Queue DeliveryQueue
+	// HealthInterval spaces health checks of VALID integrations (0:
+	// DefaultHealthInterval).
+	HealthInterval time.Duration
+	// Proxies gives each identity its own egress proxy; nil: none.
+	Proxies ProxyAssigner
 }
 
 // New is what creating an identity takes.
@@ -119,6 +129,9 @@ func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.
 			return err
 		}
 		out.WorkspaceUID = ws.UID
+		if err := s.assignProxy(ctx, tx, &out); err != nil {
+			return err
+		}
 		links, err = s.newLinks(ctx, tx, out.ID)
 		return err
 	})
@@ -127,11 +140,14 @@ func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.
 
 // Get returns an identity of the caller's workspace with its integrations.
 func (s *Service) Get(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
-	id, err := s.lookup(ctx, s.DB.Read, workspaceID, uid)
+	id, err := s.lookup(ctx, s.DB.R, workspaceID, uid)
 	if err != nil {
 		return id, err
 	}
-	ints, err := store.IntegrationsOf(ctx, s.DB.Read, workspaceID, []int64{id.ID})
+	if err := s.describeProxies(ctx, s.DB.Read, &id); err != nil {
+		return id, err
+	}
+	ints, err := store.IntegrationsOf(ctx, s.DB.R, workspaceID, []int64{id.ID})
 	id.Integrations = ints[id.ID]
 	return id, err
 }
@@ -149,7 +165,10 @@ func (s *Service) List(ctx context.Context, workspaceID int64, query string, pag
 	if page < 1 {
 		page = 1
 	}
-	ids, err := store.ListIdentities(ctx, s.DB.Read, workspaceID, query, PageSize, (page-1)*PageSize)
+	ids, err := store.ListIdentities(ctx, s.DB.R, workspaceID, query, PageSize, (page-1)*PageSize)
+	if err == nil {
+		err = s.describeProxyList(ctx, s.DB.Read, ids)
+	}
 	if err != nil || !withIntegrations || len(ids) == 0 {
 		return ids, err
 	}
@@ -157,7 +176,7 @@ func (s *Service) List(ctx context.Context, workspaceID int64, query string, pag
 	for i, id := range ids {
 		keys[i] = id.ID
 	}
-	ints, err := store.IntegrationsOf(ctx, s.DB.Read, workspaceID, keys)
+	ints, err := store.IntegrationsOf(ctx, s.DB.R, workspaceID, keys)
 	for i := range ids {
 		ids[i].Integrations = ints[ids[i].ID]
 	}
@@ -191,6 +210,9 @@ func (s *Service) Update(ctx context.Context, workspaceID int64, uid string, u U
 				return err
 			}
 		}
+		if err := s.reassignProxy(ctx, tx, id, tz); err != nil {
+			return err
+		}
 		return store.UpdateIdentity(ctx, tx, id.ID, name, tz)
 	})
 	if err != nil {
@@ -200,14 +222,38 @@ func (s *Service) Update(ctx context.Context, workspaceID int64, uid string, u U
 }
 
 // Delete removes an identity with its integrations and their sealed secrets.
+// Each integration deleted with it sends DELETED.
 func (s *Service) Delete(ctx context.Context, workspaceID int64, uid string) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	var changes []Change
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		changes = changes[:0]
 		id, err := s.lookup(ctx, tx, workspaceID, uid)
 		if err != nil {
 			return err
 		}
+		ints, err := store.IntegrationsOf(ctx, tx, workspaceID, []int64{id.ID})
+		if err != nil {
+			return err
+		}
+		for _, g := range ints[id.ID] {
+			ch, err := s.transition(ctx, tx, id.ID, g.Platform, CauseDelete, func(cur *model.Integration) error {
+				if cur == nil {
+					return nil
+				}
+				return store.DeleteIntegration(ctx, tx, cur.ID)
+			})
+			if err != nil {
+				return err
+			}
+			changes = append(changes, ch)
+		}
 		return store.DeleteIdentity(ctx, tx, id.ID)
 	})
+	if err != nil {
+		return err
+	}
+	s.notify(ctx, changes...)
+	return nil
 }
 
 // GenerateLoginLinks returns fresh 48-hour links for the identity.
@@ -244,7 +290,7 @@ type LoginLinkState struct {
 
 // VerifyLoginLink checks a token without using it up.
 func (s *Service) VerifyLoginLink(ctx context.Context, token string) (LoginLinkState, error) {
-	l, err := store.GetLoginLink(ctx, s.DB.Read, auth.HashToken(token))
+	l, err := store.GetLoginLink(ctx, s.DB.R, auth.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return LoginLinkState{}, apperr.NotFound("login link not found")
 	}

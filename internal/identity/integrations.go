@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -85,7 +86,9 @@ func (c Connect) credentials(platform string) (Credentials, error) {
 }
 
 // ConnectIntegration upserts the identity's one integration for a platform.
-// Its status stays PENDING until the platform confirms the account.
+// The platform is asked first; the new credentials and its verdict (VALID,
+// INVALID, or PENDING when it could not be asked) are then stored in one
+// transaction with the webhook event of the attempt.
 func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, identityUID, platform string, c Connect) (model.Integration, error) {
 	if !KnownIntegration(platform) {
 		return model.Integration{}, apperr.NotFound("unknown integration %q", platform)
@@ -102,8 +105,12 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 	if source == "" {
 		source = "API"
 	}
-	var out model.Integration
-	var id model.Identity
+	id, err := s.lookup(ctx, s.DB.Read, workspaceID, identityUID)
+	if err != nil {
+		return model.Integration{}, err
+	}
+	v := s.verify(ctx, id, platform, c.AccountName, cred)
+	var ch Change
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		id, err = s.lookup(ctx, tx, workspaceID, identityUID)
@@ -118,44 +125,53 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 				return err
 			}
 		}
-		uid := uuid.NewString()
-		if cur, err := store.GetIntegration(ctx, tx, workspaceID, id.ID, platform); err == nil {
-			uid = cur.UID
-		} else if !errors.Is(err, store.ErrNotFound) {
+		ch, err = s.transition(ctx, tx, id.ID, platform, CauseAuth, func(cur *model.Integration) error {
+			uid := uuid.NewString()
+			if cur != nil {
+				uid = cur.UID
+			}
+			// The integration uid is the additional data: a ciphertext copied
+			// onto another row does not decrypt.
+			kid, sealed := s.Keys.Seal(plain, []byte(uid))
+			g := model.Integration{UID: uid, WorkspaceID: workspaceID, IdentityID: id.ID, Platform: platform,
+				Name: v.Name, Permalink: v.Permalink, AuthType: cred.AuthType, SetupSource: source, Level: v.Level,
+				Status: v.Status, Error: v.Error, Meta: v.Meta, SecretKID: kid, Secret: sealed}
+			if v.Status == model.StatusValid {
+				now := time.Now()
+				g.FirstConnectedAt = &now // the start of the Smart Limit ramp-up, if not set yet
+			}
+			_, err := store.UpsertIntegration(ctx, tx, g)
 			return err
-		}
-		// The integration uid is the additional data: a ciphertext copied onto
-		// another row does not decrypt.
-		kid, sealed := s.Keys.Seal(plain, []byte(uid))
-		out, err = store.UpsertIntegration(ctx, tx, model.Integration{UID: uid, WorkspaceID: workspaceID, IdentityID: id.ID,
-			Platform: platform, Name: c.AccountName, AuthType: cred.AuthType, SetupSource: source,
-			Level: integrationLevels[platform], Status: model.StatusPending, Meta: "{}", SecretKID: kid, Secret: sealed})
+		})
 		return err
 	})
 	if err != nil {
-		return out, err
+		return model.Integration{}, err
 	}
-	return s.verify(ctx, id, out, cred)
+	s.notify(ctx, ch)
+	return *ch.After, nil
 }
 
 func (s *Service) Integration(ctx context.Context, workspaceID int64, identityUID, platform string) (model.Integration, error) {
 	if !KnownIntegration(platform) {
 		return model.Integration{}, apperr.NotFound("unknown integration %q", platform)
 	}
-	id, err := s.lookup(ctx, s.DB.Read, workspaceID, identityUID)
+	id, err := s.lookup(ctx, s.DB.R, workspaceID, identityUID)
 	if err != nil {
 		return model.Integration{}, err
 	}
-	g, err := store.GetIntegration(ctx, s.DB.Read, workspaceID, id.ID, platform)
+	g, err := store.GetIntegration(ctx, s.DB.R, workspaceID, id.ID, platform)
 	if errors.Is(err, store.ErrNotFound) {
 		return g, apperr.NotFound("identity %s has no %s integration", identityUID, platform)
 	}
 	return g, err
 }
 
-// DeleteIntegration removes the integration and erases its sealed secret.
+// DeleteIntegration removes the integration and erases its sealed secret;
+// it sends DELETED.
 func (s *Service) DeleteIntegration(ctx context.Context, workspaceID int64, identityUID, platform string) (model.Integration, error) {
 	var g model.Integration
+	var ch Change
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if !KnownIntegration(platform) {
 			return apperr.NotFound("unknown integration %q", platform)
@@ -164,16 +180,20 @@ func (s *Service) DeleteIntegration(ctx context.Context, workspaceID int64, iden
 		if err != nil {
 			return err
 		}
-		g, err = store.GetIntegration(ctx, tx, workspaceID, id.ID, platform)
-		if errors.Is(err, store.ErrNotFound) {
-			return apperr.NotFound("identity %s has no %s integration", identityUID, platform)
-		}
-		if err != nil {
-			return err
-		}
-		return store.DeleteIntegration(ctx, tx, g.ID)
+		ch, err = s.transition(ctx, tx, id.ID, platform, CauseDelete, func(cur *model.Integration) error {
+			if cur == nil || cur.WorkspaceID != workspaceID {
+				return apperr.NotFound("identity %s has no %s integration", identityUID, platform)
+			}
+			g = *cur
+			return store.DeleteIntegration(ctx, tx, cur.ID)
+		})
+		return err
 	})
-	return g, err
+	if err != nil {
+		return g, err
+	}
+	s.notify(ctx, ch)
+	return g, nil
 }
 
 // OpenCredentials decrypts an integration's credentials for the worker that

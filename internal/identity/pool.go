@@ -77,7 +77,7 @@ func (s *Service) AddPoolAccount(ctx context.Context, pool model.Principal, name
 
 // PoolAccounts lists the pool with each account's integration status.
 func (s *Service) PoolAccounts(ctx context.Context, pool model.Principal) ([]PoolAccount, error) {
-	rows, err := s.DB.Read.QueryContext(ctx, `SELECT uid FROM identities WHERE workspace_id = $1 AND managed ORDER BY id`, pool.WorkspaceID)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT uid FROM identities WHERE workspace_id = $1 AND managed ORDER BY id`, pool.WorkspaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +119,6 @@ func (s *Service) RemovePoolAccount(ctx context.Context, pool model.Principal, u
 // ManagedIdentityCount is handy for start-up seeding.
 func (s *Service) ManagedIdentityCount(ctx context.Context, pool model.Principal) (int, error) {
 	var n int
-	err := s.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE workspace_id = $1 AND managed`, pool.WorkspaceID).Scan(&n)
+	err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE workspace_id = $1 AND managed`, pool.WorkspaceID).Scan(&n)
 	return n, err
 }

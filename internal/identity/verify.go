@@ -2,13 +2,11 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/model"
-	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // Verified is what the platform says about a connected account.
@@ -27,41 +25,40 @@ var ErrUnverifiable = errors.New("identity: no platform driver to verify this in
 // the identity's own egress). The engine provides it.
 type Verifier func(ctx context.Context, id model.Identity, platform string, cred Credentials) (Verified, error)
 
-// verify validates a freshly stored integration and records the outcome:
-// VALID with the detected level, or INVALID with the platform's error label.
-// Errors that say nothing about the credentials (the platform or the proxy
-// being down) leave it PENDING.
-func (s *Service) verify(ctx context.Context, id model.Identity, g model.Integration, cred Credentials) (model.Integration, error) {
+// verdict is what the platform said of new credentials, as stored.
+type verdict struct {
+	Status, Error, Level, Name, Permalink, Meta string
+}
+
+// verify asks the platform about new credentials: VALID with the detected
+// level and account, or INVALID with the platform's error label. Errors
+// that say nothing about the credentials (the platform or the proxy being
+// down), and platforms no driver can check, leave them PENDING. It stores
+// nothing: ConnectIntegration records the verdict with its webhook event.
+func (s *Service) verify(ctx context.Context, id model.Identity, platform, accountName string, cred Credentials) verdict {
+	out := verdict{Status: model.StatusPending, Level: integrationLevels[platform], Name: accountName, Meta: "{}"}
 	if s.Verify == nil {
-		return g, nil
+		return out
 	}
-	v, verr := s.Verify(ctx, id, g.Platform, cred)
+	v, verr := s.Verify(ctx, id, platform, cred)
 	if errors.Is(verr, ErrUnverifiable) {
-		return g, nil
+		return out
 	}
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if verr == nil {
-			level := v.Level
-			if level == "" {
-				level = g.Level
-			}
-			meta, _ := json.Marshal(map[string]string{"account_name": v.Name, "external_id": v.ExternalID})
-			return store.MarkIntegrationConnected(ctx, tx, g.ID, level, v.Name, v.Permalink, string(meta))
+	if verr == nil {
+		if v.Level != "" {
+			out.Level = v.Level
 		}
-		ae, ok := apperr.As(verr)
-		if !ok || ae.Status >= 500 || transientLabel(ae.Label) {
-			return store.SetIntegrationStatus(ctx, tx, g.ID, model.StatusPending, "", labelOf(verr))
-		}
-		return store.SetIntegrationStatus(ctx, tx, g.ID, model.StatusInvalid, "", ae.Label)
-	})
-	if err != nil {
-		return g, err
+		meta, _ := json.Marshal(map[string]string{"account_name": v.Name, "external_id": v.ExternalID})
+		out.Status, out.Name, out.Permalink, out.Meta = model.StatusValid, v.Name, v.Permalink, string(meta)
+		return out
 	}
-	out, err := store.GetIntegration(ctx, s.DB.Read, g.WorkspaceID, g.IdentityID, g.Platform)
-	if err == nil && s.OnStatus != nil && out.Status != g.Status {
-		s.OnStatus(ctx, out, g.Status)
+	ae, ok := apperr.As(verr)
+	if !ok || ae.Status >= 500 || transientLabel(ae.Label) {
+		out.Error = labelOf(verr)
+		return out
 	}
-	return out, err
+	out.Status, out.Error = model.StatusInvalid, ae.Label
+	return out
 }
 
 func transientLabel(label string) bool {

@@ -38,7 +38,7 @@ type inputResult struct {
 // Running it twice for the same chunk changes nothing the second time: only
 // inputs still PENDING at commit are recorded.
 func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcome, error) {
-	run, err := store.GetRunByID(ctx, s.DB.Read, runID)
+	run, err := store.GetRunByID(ctx, s.DB.R, runID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Outcome{}, nil // deleted with its workspace
 	}
@@ -52,7 +52,7 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	if !ok {
 		return Outcome{}, s.block(ctx, run, apperr.Config(400, "INVALID_ACTION", "action %s no longer exists", run.ActionName))
 	}
-	inputs, err := store.PendingInputs(ctx, s.DB.Read, runID, chunk)
+	inputs, err := store.PendingInputs(ctx, s.DB.R, runID, chunk)
 	if err != nil || len(inputs) == 0 {
 		return Outcome{}, err
 	}
@@ -218,11 +218,28 @@ func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, 
 				status = "FAILED"
 				errJSON = store.EncodeRunError(&model.RunError{Label: r.err.Label, Message: r.err.Message, Params: r.err.Params})
 			} else if len(results) > 0 {
+				// Charge only what this pass records: an input an earlier
+				// pass finished (a worker that ran twice) is skipped below,
+				// and must not be paid for again, nor paid for when the
+				// earlier pass recorded it as failed. The run row is locked
+				// (or the database has one writer), so this check holds.
+				var st string
+				if err := tx.QueryRowContext(ctx, `SELECT status FROM run_inputs WHERE id = $1`, r.in.ID).Scan(&st); err != nil {
+					return err
+				}
+				if st != "PENDING" {
+					continue
+				}
 				ch, err := s.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: run.WorkspaceID, RunUID: run.UID,
 					Key: fmt.Sprintf("run:%s:%d", run.UID, r.in.Idx), Action: a.Slug, Results: len(results), PerResult: per,
 					AllOrNothing: true})
 				if err != nil {
 					return err
+				}
+				if ch.Repeat {
+					// Charged and recorded together by an earlier pass (a
+					// worker that ran twice): count nothing again.
+					continue
 				}
 				if ch.Paid < len(results) {
 					creditBlock = apperr.NoAccess("no credits left in this period")

@@ -45,6 +45,11 @@ type DB struct {
 	Pool    *pgxpool.Pool
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
+	// R runs reads like Read, with prepared statements reused across calls.
+	// Hot read paths (authentication, lookups) use it.
+	R Querier
+
+	cache *stmtCache
 }
 
 // Open connects to databaseURL when it is a postgres:// URL, and otherwise to
@@ -86,7 +91,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(0)
-	return &DB{Dialect: SQLite, Write: w, Read: r, Path: path}, nil
+	db := &DB{Dialect: SQLite, Write: w, Read: r, Path: path, cache: newStmtCache(r)}
+	db.R = db.cache
+	return db, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -94,8 +101,8 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: parse database URL: %w", err)
 	}
-	if cfg.MaxConns < 16 {
-		cfg.MaxConns = 16
+	if cfg.MaxConns < 20 {
+		cfg.MaxConns = 20
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -108,7 +115,16 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: connect postgres %s: %w", redactURL(dsn), err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	return &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool}, nil
+	// database/sql must queue for connections itself: if it may open more
+	// than pgx holds, idle database/sql connections keep pgx connections
+	// while new opens block in pgx forever. A few pgx connections stay free
+	// for River's LISTEN. And it keeps them idle rather than handing each
+	// back to pgx after every query (the default keeps only 2).
+	open := int(cfg.MaxConns) - 4
+	db.SetMaxOpenConns(open)
+	db.SetMaxIdleConns(open)
+	// pgx already caches prepared statements per connection.
+	return &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool, R: db}, nil
 }
 
 func redactURL(raw string) string {
@@ -121,6 +137,9 @@ func redactURL(raw string) string {
 
 // Close releases every connection.
 func (db *DB) Close() error {
+	if db.cache != nil {
+		db.cache.close()
+	}
 	err := db.Write.Close()
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())
@@ -149,7 +168,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return err
 	}
 	dialect := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	// Migrations from parallel branches may land with interleaved numbers.
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	if db.Dialect == Postgres {
 		dialect = goose.DialectPostgres
 		locker, err := lock.NewPostgresSessionLocker()

@@ -49,7 +49,7 @@ func addMonths(t time.Time, n int) time.Time {
 }
 
 func (s *Service) Info(ctx context.Context, workspaceID int64, now time.Time) (Info, error) {
-	w, err := store.GetWorkspace(ctx, s.DB.Read, workspaceID)
+	w, err := store.GetWorkspace(ctx, s.DB.R, workspaceID)
 	if err != nil {
 		return Info{}, err
 	}
@@ -61,7 +61,7 @@ func (s *Service) Info(ctx context.Context, workspaceID int64, now time.Time) (I
 			return Info{}, err
 		}
 	}
-	n, err := store.CountIdentities(ctx, s.DB.Read, workspaceID)
+	n, err := store.CountIdentities(ctx, s.DB.R, workspaceID)
 	if err != nil {
 		return Info{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -33,6 +34,9 @@ type Service struct {
 	// CreditsUsed sums the credits charged since the period start; the
 	// credit ledger provides it. Nil reports zero.
 	CreditsUsed func(ctx context.Context, workspaceID int64, since time.Time) (float64, error)
+	// WebhookPolicy is the operator's SSRF policy (the callbacks' one),
+	// applied to the integration webhook URL; nil checks its syntax only.
+	WebhookPolicy *delivery.Policy
 }
 
 // Created is the result of creating a workspace: its owner and the owner's
@@ -95,7 +99,7 @@ func (s *Service) Create(ctx context.Context, name, plan, ownerEmail, fixedKey s
 // EnsureDemo creates the demo workspace when the database holds none. It
 // reports whether it created one.
 func (s *Service) EnsureDemo(ctx context.Context, fixedKey string) (Created, bool, error) {
-	n, err := store.CountWorkspaces(ctx, s.DB.Read)
+	n, err := store.CountWorkspaces(ctx, s.DB.R)
 	if err != nil || n > 0 {
 		return Created{}, false, err
 	}
@@ -111,7 +115,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (model.Principal
 	if !auth.LooksLikeKey(key) {
 		return model.Principal{}, apperr.Unauthorized("invalid API key")
 	}
-	p, err := store.PrincipalByKeyHash(ctx, s.DB.Read, auth.HashToken(key))
+	p, err := store.PrincipalByKeyHash(ctx, s.DB.R, auth.HashToken(key))
 	if errors.Is(err, store.ErrNotFound) {
 		return p, apperr.Unauthorized("invalid or revoked API key")
 	}
@@ -128,7 +132,7 @@ func (s *Service) Plan(name string) config.Plan {
 }
 
 func (s *Service) Get(ctx context.Context, workspaceID int64) (model.Workspace, error) {
-	return store.GetWorkspace(ctx, s.DB.Read, workspaceID)
+	return store.GetWorkspace(ctx, s.DB.R, workspaceID)
 }
 
 // Settings is what GET/PUT /workspaces/settings exchange.
@@ -142,7 +146,7 @@ type Settings struct {
 }
 
 func (s *Service) Settings(ctx context.Context, workspaceID int64) (Settings, error) {
-	w, err := store.GetWorkspace(ctx, s.DB.Read, workspaceID)
+	w, err := store.GetWorkspace(ctx, s.DB.R, workspaceID)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -156,7 +160,7 @@ func (s *Service) Settings(ctx context.Context, workspaceID int64) (Settings, er
 
 // SigningSecret decrypts the workspace's callback signing secret.
 func (s *Service) SigningSecret(ctx context.Context, workspaceID int64) (string, error) {
-	kid, sealed, err := store.WorkspaceSecret(ctx, s.DB.Read, workspaceID)
+	kid, sealed, err := store.WorkspaceSecret(ctx, s.DB.R, workspaceID)
 	if err != nil {
 		return "", err
 	}
@@ -178,6 +182,11 @@ type SettingsUpdate struct {
 }
 
 func (s *Service) UpdateSettings(ctx context.Context, workspaceID int64, u SettingsUpdate) (Settings, error) {
+	if u.WebhookURL != nil {
+		if err := s.checkWebhookURL(*u.WebhookURL); err != nil {
+			return Settings{}, err
+		}
+	}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		w, err := store.GetWorkspace(ctx, tx, workspaceID)
 		if err != nil {
