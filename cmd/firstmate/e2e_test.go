@@ -369,7 +369,7 @@ func TestE2ECommands(t *testing.T) {
 	if _, stderr := runCmd(t, false, []string{"frobnicate"}); !strings.Contains(stderr, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %s", stderr)
 	}
-	if _, stderr := runCmd(t, false, []string{"migrate", "--database-url", "mysql://x"}); !strings.Contains(stderr, "unsupported database URL") {
+	if _, stderr := runCmd(t, false, []string{"migrate", "--database-url", "mysql://x", "--data-dir", t.TempDir()}); !strings.Contains(stderr, "unsupported database URL") {
 		t.Errorf("bad database URL: %s", stderr)
 	}
 	if _, stderr := runCmd(t, false, []string{"workspace", "create", "--data-dir", t.TempDir()}); !strings.Contains(stderr, "required") {
