@@ -61,7 +61,8 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 	tried := 0
 	pending := append([]store.Account(nil), cands...)
 	for len(pending) > 0 {
-		// Take the first free account; when all are busy, wait for the first.
+		// Take the first free account; when all are busy, wait for whichever
+		// frees up first.
 		idx, release := -1, func() {}
 		for i, acc := range pending {
 			if rel, ok := e.locks.try(acc.Integration.ID); ok {
@@ -77,11 +78,15 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 			if wait == 0 {
 				wait = 10 * time.Second
 			}
-			rel, ok := e.locks.wait(ctx, pending[0].Integration.ID, wait)
+			ids := make([]int64, len(pending))
+			for i, acc := range pending {
+				ids[i] = acc.Integration.ID
+			}
+			i, rel, ok := e.locks.waitAny(ctx, ids, wait)
 			if !ok {
 				return Done{}, errBusy
 			}
-			idx, release = 0, rel
+			idx, release = i, rel
 		}
 		acc := pending[idx]
 		pending = append(pending[:idx], pending[idx+1:]...)

@@ -16,11 +16,12 @@ const CursorTTL = 24 * time.Hour
 // cursor is the state behind an opaque pagination cursor. It is sealed with
 // the server keyring (AES-GCM): clients can neither read nor forge it.
 type cursor struct {
-	Slug    string `json:"s"`
-	Request string `json:"h"` // hash of the request it continues
-	Page    int    `json:"p"`
-	Token   string `json:"t,omitempty"` // the platform's own page token
-	Expires int64  `json:"x"`
+	Slug      string `json:"s"`
+	Workspace int64  `json:"w"` // a cursor only works in the workspace that got it
+	Request   string `json:"h"` // hash of the request it continues
+	Page      int    `json:"p"`
+	Token     string `json:"t,omitempty"` // the platform's own page token
+	Expires   int64  `json:"x"`
 }
 
 var cursorAD = []byte("firstmate-cursor-v1")
@@ -37,9 +38,9 @@ func (e *Engine) sealCursor(c cursor) string {
 	return base64.RawURLEncoding.EncodeToString(append([]byte(kid+"."), ct...))
 }
 
-func (e *Engine) openCursor(raw string, slug, reqHash string, now time.Time) (cursor, error) {
+func (e *Engine) openCursor(raw string, workspaceID int64, slug, reqHash string, now time.Time) (cursor, error) {
 	bad := apperr.BadParameters("querystring/cursor is not a valid cursor for this request")
-	data, err := base64.RawURLEncoding.DecodeString(raw)
+	data, err := base64.RawURLEncoding.Strict().DecodeString(raw)
 	if err != nil || len(raw) > 4096 {
 		return cursor{}, bad
 	}
@@ -52,7 +53,7 @@ func (e *Engine) openCursor(raw string, slug, reqHash string, now time.Time) (cu
 		return cursor{}, bad
 	}
 	var c cursor
-	if json.Unmarshal(pt, &c) != nil || c.Slug != slug || c.Request != reqHash {
+	if json.Unmarshal(pt, &c) != nil || c.Slug != slug || c.Workspace != workspaceID || c.Request != reqHash {
 		return cursor{}, bad
 	}
 	if now.Unix() > c.Expires {

@@ -15,8 +15,9 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
-// LiveTimeout bounds one live call end to end.
-const LiveTimeout = 60 * time.Second
+// DefaultLiveTimeout bounds one live call end to end unless
+// Engine.LiveTimeout says otherwise.
+const DefaultLiveTimeout = 60 * time.Second
 
 // Live is one live call.
 type Live struct {
@@ -41,13 +42,17 @@ type LiveResult struct {
 
 // RunLive executes a live call and records it as a LIVE run.
 func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, LiveTimeout)
+	timeout := e.LiveTimeout
+	if timeout <= 0 {
+		timeout = DefaultLiveTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	a, req := l.Action, l.Request
 	reqHash := requestHash(a.Slug, req.Input.Values, req.Parameters)
 	page, token := l.Page, ""
 	if l.Cursor != "" {
-		c, err := e.openCursor(l.Cursor, a.Slug, reqHash, e.now())
+		c, err := e.openCursor(l.Cursor, l.Principal.WorkspaceID, a.Slug, reqHash, e.now())
 		if err != nil {
 			return LiveResult{}, err
 		}
@@ -136,7 +141,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 		if len(results) > 0 && done.Page.More {
 			out.NextPage = page + 1
 			if a.CursorPaging {
-				out.NextCursor = e.sealCursor(cursor{Slug: a.Slug, Request: reqHash, Page: page + 1,
+				out.NextCursor = e.sealCursor(cursor{Slug: a.Slug, Workspace: l.Principal.WorkspaceID, Request: reqHash, Page: page + 1,
 					Token: done.Page.NextToken, Expires: e.now().Add(CursorTTL).Unix()})
 			}
 		}

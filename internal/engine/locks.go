@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -39,17 +40,23 @@ func (l *accountLocks) try(id int64) (release func(), ok bool) {
 	}
 }
 
-// wait takes the lock, waiting at most d.
-func (l *accountLocks) wait(ctx context.Context, id int64, d time.Duration) (release func(), ok bool) {
-	c := l.slot(id)
+// waitAny takes whichever of the locks frees up first, waiting at most d. It
+// returns the index of the id it took.
+func (l *accountLocks) waitAny(ctx context.Context, ids []int64, d time.Duration) (idx int, release func(), ok bool) {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case c <- struct{}{}:
-		return func() { <-c }, true
-	case <-t.C:
-		return nil, false
-	case <-ctx.Done():
-		return nil, false
+	slots := make([]chan struct{}, len(ids))
+	cases := make([]reflect.SelectCase, 0, len(ids)+2)
+	for i, id := range ids {
+		slots[i] = l.slot(id)
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectSend, Chan: reflect.ValueOf(slots[i]), Send: reflect.ValueOf(struct{}{})})
 	}
+	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(t.C)},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+	chosen, _, _ := reflect.Select(cases)
+	if chosen >= len(ids) {
+		return -1, nil, false
+	}
+	c := slots[chosen]
+	return chosen, func() { <-c }, true
 }

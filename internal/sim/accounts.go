@@ -88,6 +88,12 @@ func Accounts() []Account {
 		a.ViewLimit, a.InviteLimit, a.MessageLimit, a.SearchLimit = 0, 0, 0, 0
 		as = append(as, a)
 	}
+	// Recruiter Lite searches allow managed identities too: the pool needs
+	// one account at that level, or they could never run managed.
+	mr := base("managed_recruiter", "sim_managed_recruiter", "", LevelRecruiter, "managed",
+		"Ready Recruiter Lite account for the managed pool; no hidden thresholds.")
+	mr.ViewLimit, mr.InviteLimit, mr.MessageLimit, mr.SearchLimit = 0, 0, 0, 0
+	as = append(as, mr)
 	cp := func(name, typ, code, desc string) Account {
 		a := base(name, "", name+"@sim.test", LevelPremium, "ready", desc)
 		a.Checkpoint, a.Code = typ, code
