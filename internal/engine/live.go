@@ -90,19 +90,22 @@ func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
 func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, token, reqHash string) (LiveResult, error) {
 	a, req := l.Action, l.Request
 	per := PerResult(a, req.IdentityMode)
-	if per > 0 {
-		left, err := e.Ledger.Left(ctx, l.Principal.WorkspaceID)
-		if err != nil {
+	if per > 0 && a.Kind != catalog.KindOutreach {
+		if err := e.needCredits(ctx, l.Principal.WorkspaceID, per); err != nil {
 			return LiveResult{}, err
-		}
-		if left < per {
-			return LiveResult{}, apperr.NoAccess("no credits left in this period")
 		}
 	}
 	var cands []store.Account
 	if a.NeedsIdentity {
 		var err error
 		if cands, err = e.Candidates(ctx, l.Principal, a, req.IdentityMode, req.IdentityIDs); err != nil {
+			return LiveResult{}, err
+		}
+	}
+	if a.Kind == catalog.KindOutreach {
+		// Checked once the accounts are known: engagement identities run
+		// outreach for free.
+		if err := e.needCredits(ctx, l.Principal.WorkspaceID, maxPrice(a, req.IdentityMode, cands)); err != nil {
 			return LiveResult{}, err
 		}
 	}
@@ -118,16 +121,18 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	if mr := MaxResults(a.LiveMaxResults.Present, req.Parameters); mr > 0 && len(results) > mr {
 		results = results[:mr]
 	}
+	per = Price(a, req.IdentityMode, done.Account)
 	charged, err := e.Ledger.Charge(ctx, credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Key: "live:" + run.UID,
 		RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per})
 	if err != nil {
 		return LiveResult{}, err
 	}
+	truncated := false
 	if charged.Paid < len(results) {
 		if charged.Paid == 0 {
 			return LiveResult{}, apperr.NoAccess("no credits left in this period")
 		}
-		results = results[:charged.Paid]
+		results, truncated = results[:charged.Paid], true
 	}
 	run.OutputCount, run.CreditsUsed = len(results), charged.Amount
 
@@ -138,7 +143,10 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 			body[i] = r
 		}
 		out.Body = body
-		if len(results) > 0 && done.Page.More {
+		// A page cut short by the balance gets no next link: following it
+		// would skip the unpaid results. The same page can be asked again
+		// once credits return.
+		if len(results) > 0 && done.Page.More && !truncated {
 			out.NextPage = page + 1
 			if a.CursorPaging {
 				out.NextCursor = e.sealCursor(cursor{Slug: a.Slug, Workspace: l.Principal.WorkspaceID, Request: reqHash, Page: page + 1,
