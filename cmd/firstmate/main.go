@@ -48,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return simCmd(args, stdout, stderr)
 	case "pool":
 		return poolCmd(args, stdout, stderr)
+	case "proxies":
+		return proxiesCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "firstmate", app.Version)
 		return nil
@@ -67,6 +69,7 @@ commands:
   sim                   run the platform simulator alone: --addr, --seed, --data-file, --latency
   sim accounts [--json] print the simulator's sandbox accounts
   pool add|list|remove  manage the managed-identity pool (identity_mode "managed")
+  proxies list [--json] the egress proxy pool: country, assigned identity, health (no credentials)
   version               print the version
 
 common flags (and environment variables):
@@ -81,6 +84,8 @@ other environment:
   FIRSTMATE_BOOTSTRAP_API_KEY fixes the first owner's key on an empty database
   FIRSTMATE_LOG_LEVEL         debug, info, warn or error (default info)
   FIRSTMATE_PPROF_ADDR        serve net/http/pprof on this address (off by default)
+  FIRSTMATE_PROXY_POOL        egress proxies, one per identity: "FR=http://user:pass@host:port,US=..."
+  FIRSTMATE_PROXY_POOL_FILE   file of "COUNTRY URL" lines (# comments); unset with the above: direct egress
 `
 
 func env(name, def string) string {
@@ -97,6 +102,7 @@ func commonFlags(fs *flag.FlagSet, cfg *config.Config) {
 	cfg.SecretKey = os.Getenv("FIRSTMATE_SECRET_KEY")
 	cfg.PlansFile = os.Getenv("FIRSTMATE_PLANS_FILE")
 	cfg.LogLevel = env("FIRSTMATE_LOG_LEVEL", "info")
+	cfg.ProxyPool, cfg.ProxyPoolFile = os.Getenv("FIRSTMATE_PROXY_POOL"), os.Getenv("FIRSTMATE_PROXY_POOL_FILE")
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -70,6 +70,9 @@ func (s *Server) allRoutes() []*Route {
 			Summary: "Fresh 48-hour links to the hosted connect page", Response: loginLinksDoc, handle: s.loginLinks},
 		{Method: "POST", Path: uidPath + "/login-links", Perm: auth.Operate, Group: groupIdentities, Tag: "identities",
 			Summary: "Alias of generate-login-links", Response: loginLinksDoc, handle: s.loginLinks},
+		{Method: "POST", Path: uidPath + "/refresh-proxy", Perm: auth.Operate, Group: groupIdentities, Tag: "identities",
+			Summary: "Move the identity onto another egress proxy (its current one is marked unhealthy)", Response: identityDoc,
+			handle: s.refreshProxy},
 		{Method: "GET", Path: "/login-links/{token}", Perm: auth.Public, Tag: "identities",
 			Summary: "Check whether a login link is still usable", Response: loginLinkDoc, handle: s.verifyLoginLink},
 

@@ -65,7 +65,7 @@ var (
 	identityDoc = object(obj{
 		"uid": str(), "created_at": dateTime(), "updated_at": dateTime(), "workspace_uid": str(), "name": str(),
 		"timezone": str(), "type": enum("standard", "engagement"), "integrations": arrayOf(integrationDoc),
-		"identity_login_links": obj{"type": "object", "additionalProperties": str()},
+		"identity_login_links": obj{"type": "object", "additionalProperties": str()}, "proxy": identityProxyDoc,
 	})
 	loginLinksDoc  = object(obj{"identity_login_links": obj{"type": "object", "additionalProperties": str()}})
 	loginLinkDoc   = object(obj{"valid": boolean(), "reason": str(), "platform": str(), "expires_at": dateTime()})
@@ -79,7 +79,8 @@ var (
 	consumptionDoc = object(obj{"credits_left": obj{"type": "number"}, "credits_max": obj{"type": "number"},
 		"credits_used": obj{"type": "number"}, "current_month_start": dateTime(), "current_month_end": dateTime(),
 		"consumptions": arrayOf(object(obj{"action_slug": str(), "credits_used": obj{"type": "number"},
-			"runs": obj{"type": "integer"}, "results": obj{"type": "integer"}}))})
+			"runs": obj{"type": "integer"}, "results": obj{"type": "integer"}})),
+		"engagement_identities_peak": obj{"type": "integer"}})
 )
 
 var (

@@ -86,11 +86,13 @@ type identityView struct {
 	Type         string            `json:"type"`
 	Integrations []integrationView `json:"integrations"`
 	LoginLinks   map[string]string `json:"identity_login_links,omitempty"`
+	Proxy        *proxyView        `json:"proxy"` // extension; null without a proxy pool
 }
 
 func viewIdentity(id model.Identity, links map[string]string) identityView {
 	v := identityView{UID: id.UID, CreatedAt: id.CreatedAt, UpdatedAt: id.UpdatedAt, WorkspaceUID: id.WorkspaceUID,
-		Name: id.Name, Timezone: id.Timezone, Type: id.Type, Integrations: []integrationView{}, LoginLinks: links}
+		Name: id.Name, Timezone: id.Timezone, Type: id.Type, Integrations: []integrationView{}, LoginLinks: links,
+		Proxy: viewProxy(id.Proxy)}
 	for _, g := range id.Integrations {
 		v.Integrations = append(v.Integrations, viewIntegration(g))
 	}

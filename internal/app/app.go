@@ -25,8 +25,8 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/limits"
-	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/proxy"
 	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/secret"
@@ -53,6 +53,7 @@ type App struct {
 	Dispatch   *dispatch.Dispatcher
 	Jobs       *jobs.Jobs
 	API        *api.Server
+	Proxies    *proxy.Service
 
 	// Sim is the embedded simulator (nil when an external one or none is used).
 	Sim       *sim.Server
@@ -87,13 +88,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a := &App{Cfg: cfg, Log: log, DB: db, Keys: keys, Plans: plans}
+	if err := a.openProxies(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret}
-	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL}
+	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL, Proxies: a.Proxies}
 	a.Ledger = &credits.Ledger{DB: db, Plans: a.Workspaces.Plan}
 	a.Workspaces.CreditsUsed = a.Ledger.Used
 	a.Limits = &limits.Limiter{DB: db}
 	a.Engine = &engine.Engine{DB: db, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
-		Drivers: map[string]platform.Driver{}, Client: a.clientFor}
+		Drivers: map[string]platform.Driver{}, Client: a.Proxies.Client}
 	a.Identities.Verify = a.Engine.Verify
 	a.wireHubSpot()
 	if !cfg.Operator {
@@ -216,14 +221,4 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	}
 	return nil
-}
-
-// upstreamClient is shared by identities until each gets its own proxy.
-var upstreamClient = &http.Client{Timeout: 45 * time.Second, Transport: &http.Transport{
-	MaxIdleConns: 256, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
-}}
-
-// clientFor returns the HTTP client an identity's traffic leaves through.
-func (a *App) clientFor(ctx context.Context, id *model.Identity) (*http.Client, error) {
-	return upstreamClient, nil
 }

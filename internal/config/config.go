@@ -23,4 +23,9 @@ type Config struct {
 	LogLevel string
 	// Operator runs a one-shot subcommand: no simulator, no seeding.
 	Operator bool
+	// ProxyPool is the egress proxy pool ("FR=http://u:p@host:port,US=...");
+	// ProxyPoolFile a file of "COUNTRY URL" lines. Both empty: identities'
+	// traffic goes out directly. See internal/proxy.
+	ProxyPool     string
+	ProxyPoolFile string
 }

@@ -91,6 +91,17 @@ type Identity struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	Integrations []Integration
+	// Proxy is the identity's egress proxy as clients see it; nil when no
+	// proxy pool is configured (traffic goes out directly).
+	Proxy *IdentityProxy
+}
+
+// IdentityProxy is what an identity shows of its dedicated proxy: the
+// country, never the address or the credentials.
+type IdentityProxy struct {
+	Country    string     // ISO 3166-1 alpha-2; empty when unassigned
+	Status     string     // ASSIGNED or UNASSIGNED (pool exhausted)
+	AssignedAt *time.Time // nil when unassigned
 }
 
 // Integration statuses.

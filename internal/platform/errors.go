@@ -104,11 +104,11 @@ func FromTransport(family string, err error) error {
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "proxyconnect" {
-		return withCause(upstream(LabelProxy, "", "", "the identity's egress proxy cannot be reached"), err)
+		return withCause(upstream(LabelProxy, "", "", "the identity's egress proxy cannot be reached; POST /v4/identities/{uid}/refresh-proxy moves the identity onto another proxy"), err)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) && strings.Contains(strings.ToLower(ue.Err.Error()), "proxy") {
-		return withCause(upstream(LabelProxy, "", "", "the identity's egress proxy failed"), err)
+		return withCause(upstream(LabelProxy, "", "", "the identity's egress proxy failed; POST /v4/identities/{uid}/refresh-proxy moves the identity onto another proxy"), err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return withCause(upstream(LabelLK524, "", "", "the platform did not answer in time"), err)
