@@ -125,6 +125,17 @@ func (s *Server) allRoutes() []*Route {
 			Summary: "Send a callback again: a child delivery with the same callback_ref_uid", Response: deliveryDoc,
 			handle: s.replayDelivery("callback")},
 
+		// Integration webhooks (extension: the vendor keeps these in its UI).
+		{Method: "GET", Path: "/webhooks/deliveries", Perm: auth.Read, Group: groupWorkspace, Tag: "webhooks",
+			Query:    []Param{{"status", str()}, {"limit", integer(1, 100)}, {"offset", integer(0, 1<<30)}, {"sort", str()}},
+			Summary:  "Integration webhook deliveries (AUTH_SUCCESS, AUTH_PENDING, AUTH_FAILED, AUTH_EXPIRED, DELETED)",
+			Response: arrayOf(deliveryDoc), handle: s.listDeliveries("webhook", 100)},
+		{Method: "GET", Path: "/webhooks/deliveries/{uid}", Perm: auth.Read, Group: groupWorkspace, Tag: "webhooks",
+			Summary: "One integration webhook delivery", Response: deliveryDoc, handle: s.getDelivery("webhook")},
+		{Method: "POST", Path: "/webhooks/deliveries/{uid}/replay", Perm: auth.Operate, Group: groupWorkspace, Tag: "webhooks",
+			Summary: "Send a webhook again: a child delivery with the same webhook-id", Response: deliveryDoc,
+			handle: s.replayDelivery("webhook")},
+
 		{Method: "GET", Path: "/workspaces/consumption", Perm: auth.Read, Group: groupWorkspace, Tag: "workspace",
 			Summary: "Credits of the current period, by action", Response: consumptionDoc, handle: s.consumption},
 

@@ -90,11 +90,12 @@ func (a *App) openJobs(ctx context.Context) error {
 		SigningSecret: a.Workspaces.SigningSecret, Parallel: 16}
 	j, err := jobs.New(a.DB, jobs.Config{RunWorkers: envInt("FIRSTMATE_RUN_WORKERS", 32),
 		DeliveryWorkers: envInt("FIRSTMATE_DELIVERY_WORKERS", 16), Logger: a.Log,
-		RescueAfter: envDuration("FIRSTMATE_JOB_RESCUE_AFTER", time.Minute)}, a.Runs, a.Dispatch)
+		RescueAfter: envDuration("FIRSTMATE_JOB_RESCUE_AFTER", time.Minute), Health: healthConfig()}, a.Runs, a.Dispatch)
 	if err != nil {
 		return err
 	}
 	a.Jobs = j
 	a.Runs.Queue, a.Dispatch.Queue = j, j
+	a.wireIntegrations(policy, j, healthConfig())
 	return nil
 }

@@ -64,12 +64,15 @@ type Config struct {
 	// worker dead and runs it again (after a crash).
 	RescueAfter time.Duration
 	Logger      *slog.Logger
+	// Health tunes the integration health checks (health.go).
+	Health HealthConfig
 }
 
 // Jobs owns the River client.
 type Jobs struct {
 	Client *river.Client[*sql.Tx]
 	db     *store.DB
+	health HealthConfig
 }
 
 // Migrate applies River's own migrations.
@@ -109,8 +112,8 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 			QueueRuns:       {MaxWorkers: max(cfg.RunWorkers, 1)},
 			QueueDeliveries: {MaxWorkers: max(cfg.DeliveryWorkers, 1)},
 		},
-		Workers:              workers,
-		Logger:               cfg.Logger,
+		Workers: workers,
+		Logger:  cfg.Logger,
 		// A job cut off by a crash is worked again after RescueAfter; no
 		// job may legitimately run longer than that.
 		JobTimeout:           max(cfg.RescueAfter, 30*time.Second),
@@ -122,11 +125,12 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 	if db.Dialect == store.SQLite {
 		rc.FetchPollInterval = 100 * time.Millisecond
 	}
+	addHealth(workers, rc, db, r.Engine, cfg.Health)
 	c, err := river.NewClient(driver(db), rc)
 	if err != nil {
 		return nil, err
 	}
-	return &Jobs{Client: c, db: db}, nil
+	return &Jobs{Client: c, db: db, health: cfg.Health}, nil
 }
 
 func (j *Jobs) Start(ctx context.Context) error { return j.Client.Start(ctx) }

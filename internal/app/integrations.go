@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/jobs"
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+// healthConfig reads the integration health-check settings.
+func healthConfig() jobs.HealthConfig {
+	return jobs.HealthConfig{
+		Off:      strings.EqualFold(os.Getenv("FIRSTMATE_HEALTH_CHECKS"), "off"),
+		Interval: envDuration("FIRSTMATE_HEALTH_INTERVAL", 0),
+		Tick:     envDuration("FIRSTMATE_HEALTH_TICK", 0),
+		Budget:   envInt("FIRSTMATE_HEALTH_BUDGET", 0),
+		Workers:  envInt("FIRSTMATE_HEALTH_WORKERS", 0),
+	}
+}
+
+// wireIntegrations connects integration transitions to the rest of the
+// system: their webhook deliveries are enqueued on River in the same
+// transaction, the webhook URL obeys the callbacks' SSRF policy, and runs
+// follow their accounts (onIntegrationStatus).
+func (a *App) wireIntegrations(policy delivery.Policy, j *jobs.Jobs, health jobs.HealthConfig) {
+	a.Workspaces.WebhookPolicy = &policy
+	a.Identities.Queue = j
+	a.Identities.HealthInterval = health.Interval
+	a.Identities.OnStatus = a.onIntegrationStatus
+}
+
+// Labels of runs blocked for want of a connected account.
+var reconnectLabels = []string{"NOT_CONNECTED", "NO_VALID_ACCOUNT_CONFIGURED"}
+
+// onIntegrationStatus runs after a committed integration transition. An
+// account that stops serving (expired, failed, pending or deleted after
+// being VALID) blocks the waiting runs left with no valid account; an
+// account that becomes (or is reconnected) VALID resumes the workspace's
+// runs blocked for want of one, when auto_resume_on_reconnect is on. It
+// lives here, not in the identity package, because runs depend on
+// identities and not the other way round.
+func (a *App) onIntegrationStatus(ctx context.Context, g model.Integration, previous string) {
+	switch {
+	case g.Status == model.StatusValid:
+		w, err := a.Workspaces.Get(ctx, g.WorkspaceID)
+		if err != nil {
+			a.Log.Warn("auto-resume: read workspace", "workspace_id", g.WorkspaceID, "error", err)
+			return
+		}
+		if !w.AutoResume {
+			return
+		}
+		if n, err := a.Runs.ResumeBlockedBy(ctx, g.WorkspaceID, reconnectLabels...); err != nil {
+			a.Log.Warn("auto-resume after reconnect", "workspace_id", g.WorkspaceID, "integration_uid", g.UID, "error", err)
+		} else if n > 0 {
+			a.Log.Info("runs resumed after reconnect", "workspace_id", g.WorkspaceID, "integration_uid", g.UID, "runs", n)
+		}
+	case previous == model.StatusValid:
+		if n, err := a.Runs.BlockStranded(ctx, g.WorkspaceID, g.IdentityUID); err != nil {
+			a.Log.Warn("block runs of a lost account", "workspace_id", g.WorkspaceID, "integration_uid", g.UID, "error", err)
+		} else if n > 0 {
+			a.Log.Info("runs blocked: their account is no longer valid", "workspace_id", g.WorkspaceID,
+				"integration_uid", g.UID, "status", g.Status, "runs", n)
+		}
+	}
+}

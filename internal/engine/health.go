@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/identity"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// Health checks: a periodic "me" call for each VALID integration, so that an
+// expired session is noticed (INVALID, AUTH_EXPIRED, runs blocked) before an
+// action trips over it. The job layer claims due integrations a budget at a
+// time and spreads their checks over the tick; this file is one check.
+
+// HealthOutcome is what one check found.
+type HealthOutcome string
+
+const (
+	// HealthValid: the platform accepted the session.
+	HealthValid HealthOutcome = "valid"
+	// HealthExpired: the platform refused it; the integration is now INVALID.
+	HealthExpired HealthOutcome = "expired"
+	// HealthDeferred: the account was busy or the platform could not say
+	// (rate limit, timeout, 5xx, proxy): checked again soon.
+	HealthDeferred HealthOutcome = "deferred"
+	// HealthSkipped: no longer VALID, gone, or no driver to ask.
+	HealthSkipped HealthOutcome = "skipped"
+)
+
+// Retry delays of deferred checks, before jitter.
+const (
+	healthBusyDelay  = 5 * time.Minute
+	healthRetryDelay = 30 * time.Minute
+)
+
+func platformFamily(p string) string {
+	switch p {
+	case "linkedin", "salesnavigator", "recruiterlite":
+		return "linkedin"
+	}
+	return p
+}
+
+// CheckIntegration asks the platform whether a VALID integration's session
+// still works, through the identity's own client, and schedules the next
+// check about interval later. An expired session is recorded as on an
+// action (ExpireSession: INVALID, AUTH_EXPIRED once, runs blocked). A check
+// never waits for a busy account: an action running on it says as much.
+func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, interval time.Duration) (HealthOutcome, error) {
+	if interval <= 0 {
+		interval = identity.DefaultHealthInterval
+	}
+	g, err := store.GetIntegrationByID(ctx, e.DB.Read, integrationID)
+	if errors.Is(err, store.ErrNotFound) {
+		return HealthSkipped, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if g.Status != model.StatusValid {
+		return HealthSkipped, nil // a transition took it out of the checks
+	}
+	later := func(d time.Duration, checked bool) error {
+		now := e.now()
+		var at *int64
+		if checked {
+			ms := store.Millis(now)
+			at = &ms
+		}
+		return store.ScheduleIntegrationCheck(context.WithoutCancel(ctx), e.DB.Write, g.ID, at,
+			store.Millis(now.Add(identity.Jitter(d, 0.2))))
+	}
+	drv, ok := e.Drivers[platformFamily(g.Platform)]
+	if !ok {
+		return HealthSkipped, later(interval, false)
+	}
+	id, err := store.GetIdentity(ctx, e.DB.Read, g.WorkspaceID, g.IdentityUID)
+	if errors.Is(err, store.ErrNotFound) {
+		return HealthSkipped, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	release, ok := e.locks.try(g.ID)
+	if !ok {
+		return HealthDeferred, later(min(healthBusyDelay, interval), false)
+	}
+	defer release()
+	cred, err := e.credentials(g)
+	if err != nil {
+		return "", err
+	}
+	hc, err := e.Client(ctx, &id)
+	if err != nil {
+		return HealthDeferred, later(min(healthRetryDelay, interval), false)
+	}
+	_, err = drv.Me(ctx, hc, cred)
+	switch {
+	case err == nil:
+		return HealthValid, later(interval, true)
+	case platform.IsSessionExpired(err):
+		wctx := context.WithoutCancel(ctx)
+		changed, err := e.Identities.ExpireSession(wctx, g, platform.LabelNotConnected)
+		if err != nil {
+			return "", err
+		}
+		if changed && e.OnIntegrationInvalid != nil {
+			e.OnIntegrationInvalid(wctx, g, platform.LabelNotConnected,
+				"the health check found the platform session expired; reconnect the account")
+		}
+		return HealthExpired, nil
+	case ctx.Err() != nil:
+		return "", ctx.Err()
+	default:
+		// Rate limits, timeouts, restrictions: nothing about the session.
+		return HealthDeferred, later(min(healthRetryDelay, interval), false)
+	}
+}
