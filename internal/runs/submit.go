@@ -77,6 +77,15 @@ func (s *Service) CheckSubmission(ctx context.Context, sub Submission) error {
 // insert stores the run and its inputs and admits it, in tx.
 func (s *Service) insert(ctx context.Context, tx *sql.Tx, sub Submission) (model.Run, error) {
 	a, req := sub.Action, sub.Request
+	if s.DB.Dialect == store.Postgres {
+		// Take admit's workspace lock before the run's foreign key takes a
+		// KEY SHARE lock on the same row: two submissions holding KEY SHARE
+		// and both asking for FOR UPDATE deadlock (PostgreSQL aborts one,
+		// each second, and concurrent schedule firings crawl).
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, sub.Principal.WorkspaceID); err != nil {
+			return model.Run{}, err
+		}
+	}
 	inputs := make([]store.NewInput, len(req.Inputs))
 	for i, in := range req.Inputs {
 		b, err := json.Marshal(in.Values)
