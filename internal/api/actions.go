@@ -114,9 +114,15 @@ func (s *Server) consumption(c *rctx) error {
 	if err != nil {
 		return err
 	}
+	peak, err := s.Identities.EngagementPeak(c.ctx(), c.P().WorkspaceID, info.PeriodStart)
+	if err != nil {
+		return err
+	}
 	return c.ok(obj{
 		"credits_left": info.CreditsLeft, "credits_max": info.CreditsMax, "credits_used": info.CreditsUsed,
 		"current_month_start": info.PeriodStart.Format(time.RFC3339), "current_month_end": info.PeriodEnd.Format(time.RFC3339),
 		"consumptions": rows,
+		// Extension: engagement identities are billed by this peak.
+		"engagement_identities_peak": peak,
 	})
 }

@@ -129,6 +129,11 @@ func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.
 			return err
 		}
 		out.WorkspaceUID = ws.UID
+		if isEngagement(out) {
+			if err := s.recordEngagement(ctx, tx, p.WorkspaceID); err != nil {
+				return err
+			}
+		}
 		if err := s.assignProxy(ctx, tx, &out); err != nil {
 			return err
 		}
@@ -246,6 +251,11 @@ func (s *Service) Delete(ctx context.Context, workspaceID int64, uid string) err
 				return err
 			}
 			changes = append(changes, ch)
+		}
+		if isEngagement(id) {
+			if err := s.recordEngagement(ctx, tx, workspaceID); err != nil {
+				return err
+			}
 		}
 		return store.DeleteIdentity(ctx, tx, id.ID)
 	})

@@ -30,6 +30,7 @@ type Outcome struct {
 type inputResult struct {
 	in      store.Input
 	results []map[string]any
+	per     int64         // price of one result, by the account that ran it
 	err     *apperr.Error // permanent failure
 }
 
@@ -70,7 +71,6 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 			return Outcome{}, err
 		}
 	}
-	per := engine.PerResult(a, run.IdentityMode)
 	maxResults := engine.MaxResults(a.AsyncMaxResults.Present, params)
 
 	// Stop fetching well before the job's deadline so that what was fetched
@@ -91,11 +91,11 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 		}
 		var values map[string]any
 		_ = json.Unmarshal([]byte(in.Input), &values)
-		results, err := s.fetch(ctx, a, cands, values, params, maxResults, run.IdentityMode)
+		results, per, err := s.fetch(ctx, a, cands, values, params, maxResults, run.IdentityMode)
 		var ae *apperr.Error
 		switch {
 		case err == nil:
-			done = append(done, inputResult{in: in, results: results})
+			done = append(done, inputResult{in: in, results: results, per: per})
 			continue
 		case apperr.Is(err, "LIMIT_REACHED"):
 			out.Retry = untilParam(err, s.now())
@@ -130,32 +130,35 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	if ctx.Err() != nil && out.Retry == 0 {
 		out.Retry = time.Millisecond
 	}
-	if err := s.commit(commitCtx, run, a, per, done, transient, blockErr, out); err != nil {
+	if err := s.commit(commitCtx, run, a, done, transient, blockErr, out); err != nil {
 		return Outcome{}, err
 	}
 	return out, nil
 }
 
-// fetch collects an input's results, page after page, up to max_results.
+// fetch collects an input's results, page after page, up to max_results,
+// and their price per result (engine.Price: by the account that ran them).
 func (s *Service) fetch(ctx context.Context, a *catalog.Action, cands []store.Account, input, params map[string]any,
-	maxResults int, mode string) ([]map[string]any, error) {
+	maxResults int, mode string) ([]map[string]any, int64, error) {
 	var all []map[string]any
 	token := ""
+	per := engine.PerResult(a, mode)
 	for page := 1; ; page++ {
 		d, err := s.Engine.Call(ctx, cands, engine.Step{Action: a, Input: input, Params: params, Page: page, Token: token},
 			engine.CallOptions{Mode: mode, Wait: true})
 		if err != nil {
 			if len(all) > 0 && !platform.Transient(err) && !apperr.Is(err, "LIMIT_REACHED") {
-				return all, nil // later pages failing permanently keep what was fetched
+				return all, per, nil // later pages failing permanently keep what was fetched
 			}
-			return nil, err
+			return nil, 0, err
 		}
+		per = engine.Price(a, mode, d.Account)
 		all = append(all, d.Page.Results...)
 		if maxResults > 0 && len(all) >= maxResults {
-			return all[:maxResults], nil
+			return all[:maxResults], per, nil
 		}
 		if !a.ListOutput || !d.Page.More || len(d.Page.Results) == 0 || a.PageSize == 0 {
-			return all, nil
+			return all, per, nil
 		}
 		token = d.Page.NextToken
 	}
@@ -186,7 +189,7 @@ func backoff(attempts int) time.Duration {
 }
 
 // commit records a chunk's work atomically.
-func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, per int64, done []inputResult,
+func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, done []inputResult,
 	transient []store.Input, blockErr error, out Outcome) error {
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if s.DB.Dialect == store.Postgres {
@@ -231,7 +234,7 @@ func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, 
 					continue
 				}
 				ch, err := s.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: run.WorkspaceID, RunUID: run.UID,
-					Key: fmt.Sprintf("run:%s:%d", run.UID, r.in.Idx), Action: a.Slug, Results: len(results), PerResult: per,
+					Key: fmt.Sprintf("run:%s:%d", run.UID, r.in.Idx), Action: a.Slug, Results: len(results), PerResult: r.per,
 					AllOrNothing: true})
 				if err != nil {
 					return err
