@@ -329,7 +329,7 @@ func TestAPIHubSpot429(t *testing.T) {
 		e.fake.FailNext(1, 429, "1", upsertPath)
 		rc := newCallbackReceiver(t)
 		sub := e.Must(200, "POST", "/v4/actions/hubspot-upsert-contact/run/async", e.key, map[string]any{
-			"inputs": []any{map[string]any{"email": "a1@example.com"}, map[string]any{"email": "a2@example.com"}},
+			"inputs":       []any{map[string]any{"email": "a1@example.com"}, map[string]any{"email": "a2@example.com"}},
 			"identity_ids": []string{uid}, "callback": map[string]any{"url": rc.URL, "on": "final"}}).Obj()
 		runUID := sub["run_uid"].(string)
 		run := e.waitRun(runUID, 60*time.Second, "SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED", "BLOCKED")

@@ -158,7 +158,7 @@ func TestUpsertFromLinkedInPerson(t *testing.T) {
 		"job_title": "Rear Admiral", "headline": "Compilers", "linkedin_profile_url": "https://www.linkedin.com/in/grace",
 		"linkedin_profile_id": 12345, "location": "Arlington, Virginia", "open_to_work": false,
 		"experiences": []any{map[string]any{"company_name": "Harvard", "title": "Researcher"}},
-		"skills": []any{map[string]any{"name": "COBOL"}}, "email": "grace@navy.example", "phone": "+1 555 0100",
+		"skills":      []any{map[string]any{"name": "COBOL"}}, "email": "grace@navy.example", "phone": "+1 555 0100",
 		"website": "https://navy.example", "sales_navigator_profile_id": nil, "birth_date": nil,
 	}
 	pg, err := run(t, d, token, liveCall(t, "hubspot-upsert-contact", map[string]any{"input": person}))
