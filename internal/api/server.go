@@ -17,6 +17,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/runs"
+	"github.com/firstmate-oss/firstmate/internal/schedules"
 	"github.com/firstmate-oss/firstmate/internal/store"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
@@ -31,6 +32,7 @@ type Deps struct {
 	Ledger     *credits.Ledger
 	Runs       *runs.Service
 	Dispatch   *dispatch.Dispatcher
+	Schedules  *schedules.Service
 	// PublicURL is the externally reachable base URL (pagination links).
 	PublicURL func() string
 	Log       *slog.Logger
@@ -61,7 +63,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{Deps: d, log: d.Log, Registry: prometheus.NewRegistry()}
 	s.metrics = newMetrics(s.Registry)
-	s.routes = s.allRoutes()
+	s.routes = append(s.allRoutes(), s.scheduleRoutes()...)
 	if err := compileRoutes(s.routes); err != nil {
 		return nil, err
 	}

@@ -180,6 +180,7 @@ func StartOn(t testing.TB, st Store) *Env {
 	if err := a.Jobs.Start(context.Background()); err != nil {
 		t.Fatalf("start jobs: %v", err)
 	}
+	_ = a.Schedules.Start(context.Background())
 	e := &Env{T: t, Store: st, App: a, Server: srv, URL: srv.URL, Logs: logs}
 	t.Cleanup(e.Close)
 	return e
@@ -195,6 +196,7 @@ func (e *Env) Close() {
 	e.Server.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	_ = e.App.Schedules.Stop(ctx)
 	_ = e.App.Jobs.Stop(ctx)
 	e.App.Close()
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/proxy"
 	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/runs"
+	"github.com/firstmate-oss/firstmate/internal/schedules"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/sim"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -52,6 +53,7 @@ type App struct {
 	Runs       *runs.Service
 	Dispatch   *dispatch.Dispatcher
 	Jobs       *jobs.Jobs
+	Schedules  *schedules.Service
 	API        *api.Server
 	Proxies    *proxy.Service
 
@@ -111,6 +113,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
+	a.openSchedules()
 	var limiter ratelimit.Limiter = ratelimit.NewMemory()
 	if db.Dialect == store.Postgres {
 		// Several nodes may share this database: count in it.
@@ -123,7 +126,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		}
 	}
 	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter,
-		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, PublicURL: a.PublicURL, Log: log,
+		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
 		Version: Version})
 	if err != nil {
 		db.Close()
@@ -194,6 +197,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		ln.Close()
 		return fmt.Errorf("start jobs: %w", err)
 	}
+	_ = a.Schedules.Start(ctx) // the schedule firing loop
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
@@ -214,6 +218,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	// whatever is cut short is rescued by River after a restart.
 	jctx, jcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer jcancel()
+	if err := a.Schedules.Stop(jctx); err != nil {
+		a.Log.Warn("stopping the schedule firing loop", "error", err)
+	}
 	if err := a.Jobs.Stop(jctx); err != nil {
 		a.Log.Warn("stopping jobs", "error", err)
 	}

@@ -1,0 +1,317 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/auth"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/schedules"
+	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/validate"
+)
+
+// scheduleRoutes are schedule mode's routes (contract §5 and §6).
+//
+// The reference's POST /schedules/{uid}/{action} is served as three literal
+// routes, so an action word other than pause, resume or cancel names no route
+// and is a 404. The early-v4 aliases are /api/schedules/list (GET),
+// /api/schedules/get?uid= (GET) and /api/schedules/manage (POST
+// {"uid": ..., "action": "pause"|"resume"|"cancel"}).
+func (s *Server) scheduleRoutes() []*Route {
+	rts := []*Route{
+		{Method: "POST", Path: "/actions/{slug}/run/schedule", Perm: auth.Operate, Group: groupActions, Tag: "actions", MaxBody: liveBody,
+			Summary:  "Schedule an action: the async body plus cron and/or schedule_at, in a time zone; each firing is an async run",
+			Response: scheduleCreatedDoc, handle: s.runSchedule},
+		{Method: "GET", Path: "/schedules", Perm: auth.Read, Group: groupRuns, Tag: "schedules", Query: scheduleListQuery,
+			Summary: "List schedules (bare array)", Response: arrayOf(scheduleDoc), handle: s.listSchedules},
+		{Method: "GET", Path: "/schedules/{uid}", Perm: auth.Read, Group: groupRuns, Tag: "schedules", Summary: "Get a schedule",
+			Response: scheduleDoc, handle: s.getSchedule},
+		{Method: "PATCH", Path: "/schedules/{uid}", Perm: auth.Operate, Group: groupRuns, Tag: "schedules", MaxBody: liveBody,
+			Body: schedulePatchBody, Summary: "Change a schedule's name, timing, inputs, parameters, identities or callback; " +
+				"next_execution_at is recomputed", Response: scheduleDoc, handle: s.patchSchedule},
+		{Method: "DELETE", Path: "/schedules/{uid}", Perm: auth.Operate, Group: groupRuns, Tag: "schedules",
+			Summary: "Delete a schedule; its runs are kept", Response: scheduleDoc, handle: s.deleteSchedule},
+		{Method: "GET", Path: "/api/schedules/list", Perm: auth.Read, Group: groupRuns, Tag: "legacy", Query: scheduleListQuery,
+			Summary: "Early v4 alias of GET /schedules", Response: arrayOf(scheduleDoc), handle: s.listSchedules},
+		{Method: "GET", Path: "/api/schedules/get", Perm: auth.Read, Group: groupRuns, Tag: "legacy", Query: []Param{{"uid", str()}},
+			Summary: "Early v4 alias of GET /schedules/{uid}", Response: scheduleDoc, handle: s.getSchedule},
+		{Method: "POST", Path: "/api/schedules/manage", Perm: auth.Operate, Group: groupRuns, Tag: "legacy", MaxBody: smallBody,
+			Body:    object(obj{"uid": strLen(1, 64), "action": enum(schedules.ActionPause, schedules.ActionResume, schedules.ActionCancel)}, "uid", "action"),
+			Summary: "Early v4 alias of POST /schedules/{uid}/{action}", Response: scheduleDoc, handle: s.manageScheduleLegacy},
+	}
+	for _, act := range []struct{ name, summary string }{
+		{schedules.ActionPause, "Pause an ACTIVE schedule"},
+		{schedules.ActionResume, "Resume a PAUSED schedule; the next firing is computed from now"},
+		{schedules.ActionCancel, "Cancel an ACTIVE or PAUSED schedule for good"},
+	} {
+		rts = append(rts, &Route{Method: "POST", Path: "/schedules/{uid}/" + act.name, Perm: auth.Operate, Group: groupRuns,
+			Tag: "schedules", Summary: act.summary, Response: scheduleDoc, handle: s.manageSchedule(act.name)})
+	}
+	return rts
+}
+
+var (
+	scheduleStatuses = []string{model.ScheduleActive, model.SchedulePaused, model.ScheduleCancelled, model.ScheduleCompleted}
+
+	scheduleDoc = object(obj{
+		"uid": str(), "name": nullable(str()), "action_name": str(), "user_uid": str(), "workspace_uid": str(),
+		"status": enum(scheduleStatuses...), "cron": nullable(str()), "timezone": str(), "schedule_at": nullable(dateTime()),
+		"next_execution_at": nullable(dateTime()), "last_executed_at": nullable(dateTime()), "created_at": dateTime(),
+		"updated_at": dateTime(),
+	})
+	scheduleCreatedDoc = object(obj{"schedule_uid": str(), "uid": str(), "status": enum(scheduleStatuses...),
+		"cron": nullable(str()), "timezone": str(), "next_execution_at": nullable(dateTime()), "created_at": dateTime()})
+	scheduleListQuery = []Param{{"uid", str()}, {"status", str()}, {"user_uid", str()}, {"workspace_uid", str()},
+		{"action_name", str()}, {"next_execution_at", str()}, {"last_executed_at", str()}, {"created_at", str()},
+		{"updated_at", str()}, {"limit", integer(1, 100)}, {"offset", integer(0, 1<<30)}, {"sort", str()}}
+	schedulePatchBody = object(obj{
+		"name":          strLen(1, 256),
+		"cron":          nullable(strLen(1, 256)),
+		"schedule_at":   nullable(dateTime()),
+		"timezone":      strLen(1, 64),
+		"inputs":        obj{"type": "array", "minItems": 1},
+		"parameters":    obj{"type": "object"},
+		"identity_ids":  arrayOf(strLen(1, 64)),
+		"identity_mode": enum("direct", "auto", "managed"),
+		"callback":      obj{"type": "object"},
+	})
+)
+
+// scheduleView is the schedule object (contract §6). Times are UTC.
+type scheduleView struct {
+	UID             string     `json:"uid"`
+	Name            *string    `json:"name"`
+	ActionName      string     `json:"action_name"`
+	UserUID         string     `json:"user_uid"`
+	WorkspaceUID    string     `json:"workspace_uid"`
+	Status          string     `json:"status"`
+	Cron            *string    `json:"cron"`
+	Timezone        string     `json:"timezone"`
+	ScheduleAt      *time.Time `json:"schedule_at"`
+	NextExecutionAt *time.Time `json:"next_execution_at"`
+	LastExecutedAt  *time.Time `json:"last_executed_at"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func viewSchedule(sc model.Schedule) scheduleView {
+	return scheduleView{UID: sc.UID, Name: optional(sc.Name), ActionName: sc.ActionName, UserUID: sc.MemberUID,
+		WorkspaceUID: sc.WorkspaceUID, Status: sc.Status, Cron: optional(sc.Cron), Timezone: sc.Timezone,
+		ScheduleAt: utc(sc.ScheduleAt), NextExecutionAt: utc(sc.NextExecutionAt), LastExecutedAt: utc(sc.LastExecutedAt),
+		CreatedAt: sc.CreatedAt.UTC(), UpdatedAt: sc.UpdatedAt.UTC()}
+}
+
+// checkText refuses what a database text column cannot hold: invalid UTF-8
+// and NUL characters, anywhere in the body.
+func checkText(body []byte) error {
+	if !utf8.Valid(body) {
+		return apperr.BadInput("body must be valid UTF-8").With("reason", "encoding")
+	}
+	v, aerr := validate.DecodeJSON(body)
+	if aerr != nil {
+		return aerr
+	}
+	if path, ok := findNUL(v, "body"); ok {
+		return apperr.BadInput("%s must NOT contain NUL characters", path).With("path", path)
+	}
+	return nil
+}
+
+func (s *Server) runSchedule(c *rctx) error {
+	a, err := action(c)
+	if err != nil {
+		return err
+	}
+	if err := checkText(c.body); err != nil {
+		return err
+	}
+	req, err := a.DecodeSchedule(c.body)
+	if err != nil {
+		return err
+	}
+	sc, err := s.Schedules.Create(c.ctx(), c.P(), a, req)
+	if err != nil {
+		return err
+	}
+	return c.ok(obj{"schedule_uid": sc.UID, "uid": sc.UID, "status": sc.Status, "cron": optional(sc.Cron),
+		"timezone": sc.Timezone, "next_execution_at": utc(sc.NextExecutionAt), "created_at": sc.CreatedAt.UTC()})
+}
+
+// timeFilter reads a date-time filter. A plain value matches exactly (to
+// the millisecond); the extension prefixes gt:, gte:, lt: and lte: make a
+// range, e.g. next_execution_at=gte:2030-01-01T00:00:00Z.
+func (c *rctx) timeFilter(name string) ([]store.TimeCond, error) {
+	var out []store.TimeCond
+	for _, v := range c.listQuery(name) {
+		op := "="
+		for _, p := range []struct{ prefix, op string }{{"gte:", ">="}, {"lte:", "<="}, {"gt:", ">"}, {"lt:", "<"}, {"eq:", "="}} {
+			if strings.HasPrefix(v, p.prefix) {
+				op, v = p.op, strings.TrimPrefix(v, p.prefix)
+				break
+			}
+		}
+		t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(v))
+		if err != nil {
+			return nil, apperr.BadParameters(`querystring/%s must match format "date-time" (optionally prefixed with gt:, gte:, lt: or lte:)`, name)
+		}
+		out = append(out, store.TimeCond{Op: op, At: t})
+	}
+	return out, nil
+}
+
+func (s *Server) listSchedules(c *rctx) error {
+	limit, err := c.queryInt("limit", 10, 1, 100)
+	if err != nil {
+		return err
+	}
+	offset, err := c.queryInt("offset", 0, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	f := store.ScheduleFilter{UID: c.listQuery("uid"), Status: c.listQuery("status"), UserUID: c.listQuery("user_uid"),
+		ActionName: c.listQuery("action_name"), Times: map[string][]store.TimeCond{}, Limit: limit, Offset: offset,
+		Sort: c.listQuery("sort")}
+	if err := checkEnum("status", f.Status, scheduleStatuses); err != nil {
+		return err
+	}
+	if len(f.Sort) > 10 {
+		return apperr.BadParameters("querystring/sort must NOT have more than 10 items")
+	}
+	for _, k := range f.Sort {
+		if _, ok := store.ScheduleSortColumns[strings.TrimPrefix(k, "-")]; !ok {
+			names := make([]string, 0, len(store.ScheduleSortColumns))
+			for n := range store.ScheduleSortColumns {
+				names = append(names, n)
+			}
+			return apperr.BadParameters("querystring/sort must be one of %s, optionally prefixed with -", strings.Join(sorted(names), ", "))
+		}
+	}
+	for _, name := range store.ScheduleTimeColumns {
+		if f.Times[name], err = c.timeFilter(name); err != nil {
+			return err
+		}
+	}
+	if ws := c.listQuery("workspace_uid"); len(ws) > 0 && !contains(ws, c.P().WorkspaceUID) {
+		return c.ok([]scheduleView{}) // another workspace's schedules are never visible
+	}
+	list, err := s.Schedules.List(c.ctx(), c.P().WorkspaceID, f)
+	if err != nil {
+		return err
+	}
+	out := make([]scheduleView, len(list))
+	for i, sc := range list {
+		out[i] = viewSchedule(sc)
+	}
+	return c.ok(out)
+}
+
+func (s *Server) scheduleUID(c *rctx) string {
+	if uid := c.path("uid"); uid != "" {
+		return uid
+	}
+	return c.r.URL.Query().Get("uid") // legacy /v4/api/schedules/get?uid=
+}
+
+func (s *Server) getSchedule(c *rctx) error {
+	sc, err := s.Schedules.Get(c.ctx(), c.P().WorkspaceID, s.scheduleUID(c))
+	if err != nil {
+		return err
+	}
+	return c.ok(viewSchedule(sc))
+}
+
+func (s *Server) manageSchedule(action string) func(*rctx) error {
+	return func(c *rctx) error {
+		sc, err := s.Schedules.Manage(c.ctx(), c.P().WorkspaceID, c.path("uid"), action)
+		if err != nil {
+			return err
+		}
+		return c.ok(viewSchedule(sc))
+	}
+}
+
+func (s *Server) manageScheduleLegacy(c *rctx) error {
+	var body struct {
+		UID    string `json:"uid"`
+		Action string `json:"action"`
+	}
+	if err := c.decode(&body); err != nil {
+		return err
+	}
+	sc, err := s.Schedules.Manage(c.ctx(), c.P().WorkspaceID, body.UID, body.Action)
+	if err != nil {
+		return err
+	}
+	return c.ok(viewSchedule(sc))
+}
+
+func (s *Server) patchSchedule(c *rctx) error {
+	var raw map[string]json.RawMessage
+	if err := c.decode(&raw); err != nil {
+		return err
+	}
+	var p schedules.Patch
+	str := func(k string, nullable bool) (*string, error) {
+		v, ok := raw[k]
+		if !ok {
+			return nil, nil
+		}
+		delete(raw, k)
+		var out string
+		if nullable && string(v) == "null" {
+			return &out, nil
+		}
+		if err := json.Unmarshal(v, &out); err != nil {
+			return nil, apperr.BadInput("body/%s must be string", k)
+		}
+		return &out, nil
+	}
+	var err error
+	if p.Name, err = str("name", false); err != nil {
+		return err
+	}
+	if p.Cron, err = str("cron", true); err != nil {
+		return err
+	}
+	if p.ScheduleAt, err = str("schedule_at", true); err != nil {
+		return err
+	}
+	if p.Timezone, err = str("timezone", false); err != nil {
+		return err
+	}
+	if len(raw) > 0 {
+		p.Request = raw // the action fields; the route schema allowed no others
+	}
+	sc, err := s.Schedules.Update(c.ctx(), c.P(), c.path("uid"), p)
+	if err != nil {
+		return err
+	}
+	return c.ok(viewSchedule(sc))
+}
+
+func (s *Server) deleteSchedule(c *rctx) error {
+	sc, err := s.Schedules.Delete(c.ctx(), c.P().WorkspaceID, c.path("uid"))
+	if err != nil {
+		return err
+	}
+	return c.ok(viewSchedule(sc))
+}

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+// Lists leave out the stored request and the sealed headers: up to 100 rows
+// of up to 100 inputs each are not worth reading to show a status.
+const scheduleListCols = `s.id, s.uid, s.workspace_id, w.uid, s.member_uid, s.name, s.action_name, s.status, s.cron,
+	s.timezone, s.schedule_at, s.next_execution_at, s.last_executed_at, s.last_run_uid, s.created_at, s.updated_at`
+
+const scheduleCols = scheduleListCols + `, s.request, s.callback_headers_kid, s.callback_headers`
+
+const scheduleFrom = ` FROM schedules s JOIN workspaces w ON w.id = s.workspace_id `
+
+func scanSchedule(row interface{ Scan(...any) error }, full bool, extra ...any) (model.Schedule, error) {
+	var s model.Schedule
+	var at, next, last sql.NullInt64
+	var created, updated int64
+	dest := []any{&s.ID, &s.UID, &s.WorkspaceID, &s.WorkspaceUID, &s.MemberUID, &s.Name, &s.ActionName, &s.Status, &s.Cron,
+		&s.Timezone, &at, &next, &last, &s.LastRunUID, &created, &updated}
+	if full {
+		dest = append(dest, &s.Request, &s.CallbackHeadersKID, &s.CallbackHeaders)
+	}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return s, notFound(err)
+	}
+	s.ScheduleAt, s.NextExecutionAt, s.LastExecutedAt = NullTime(at), NullTime(next), NullTime(last)
+	s.CreatedAt, s.UpdatedAt = Time(created), Time(updated)
+	return s, nil
+}
+
+func nullMillis(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: Millis(*t), Valid: true}
+}
+
+// InsertSchedule stores a new schedule; CreatedAt is its creation time (the
+// caller's clock) and the id is returned.
+func InsertSchedule(ctx context.Context, q Querier, s model.Schedule) (int64, error) {
+	var id int64
+	now := Millis(s.CreatedAt)
+	err := q.QueryRowContext(ctx, `
+		INSERT INTO schedules (uid, workspace_id, member_uid, name, action_name, status, cron, timezone, schedule_at,
+			next_execution_at, request, callback_headers_kid, callback_headers, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+		RETURNING id`,
+		s.UID, s.WorkspaceID, s.MemberUID, s.Name, s.ActionName, s.Status, s.Cron, s.Timezone, nullMillis(s.ScheduleAt),
+		nullMillis(s.NextExecutionAt), s.Request, s.CallbackHeadersKID, s.CallbackHeaders, now).Scan(&id)
+	return id, err
+}
+
+// GetSchedule finds a schedule by uid inside one workspace only.
+func GetSchedule(ctx context.Context, q Querier, workspaceID int64, uid string) (model.Schedule, error) {
+	return scanSchedule(q.QueryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`WHERE s.workspace_id = $1 AND s.uid = $2`,
+		workspaceID, uid), true)
+}
+
+// LockSchedule is GetSchedule inside a write transaction, holding the row
+// until commit on PostgreSQL (SQLite has one writer at a time anyway), so
+// that an edit and a firing on another node are serialised.
+func LockSchedule(ctx context.Context, tx *sql.Tx, dialect string, workspaceID int64, uid string) (model.Schedule, error) {
+	lock := ""
+	if dialect == Postgres {
+		lock = " FOR UPDATE OF s"
+	}
+	return scanSchedule(tx.QueryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`WHERE s.workspace_id = $1 AND s.uid = $2`+lock,
+		workspaceID, uid), true)
+}
+
+// UpdateSchedule writes a schedule's editable fields and status.
+func UpdateSchedule(ctx context.Context, q Querier, s model.Schedule) error {
+	_, err := q.ExecContext(ctx, `
+		UPDATE schedules SET name = $2, status = $3, cron = $4, timezone = $5, schedule_at = $6, next_execution_at = $7,
+			request = $8, callback_headers_kid = $9, callback_headers = $10, updated_at = $11
+		WHERE id = $1`,
+		s.ID, s.Name, s.Status, s.Cron, s.Timezone, nullMillis(s.ScheduleAt), nullMillis(s.NextExecutionAt), s.Request,
+		s.CallbackHeadersKID, s.CallbackHeaders, Millis(s.UpdatedAt))
+	return err
+}
+
+// DeleteSchedule removes a schedule; its runs keep their scheduled_run_uid.
+func DeleteSchedule(ctx context.Context, q Querier, id int64) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM schedules WHERE id = $1`, id)
+	return err
+}
+
+// DueSchedule is a schedule ready to fire, with the status of the run its
+// last firing created ("" when none, or when that run is gone).
+type DueSchedule struct {
+	model.Schedule
+	LastRunStatus string
+}
+
+// DueSchedules lists ACTIVE schedules whose next firing is at or before now,
+// most overdue first. It reads the schedules_due index (status,
+// next_execution_at) as a range, in order, so its cost is the rows it
+// returns, not the number of schedules.
+//
+// The stored request and sealed headers are not read here (a batch of 500
+// could weigh hundreds of megabytes); the claimer reads them with
+// ScheduleRequest once it has won.
+func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int) ([]DueSchedule, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+scheduleListCols+`, COALESCE(r.status, '')`+scheduleFrom+`
+		LEFT JOIN runs r ON r.uid = s.last_run_uid AND s.last_run_uid <> ''
+		WHERE s.status = 'ACTIVE' AND s.next_execution_at <= $1
+		ORDER BY s.next_execution_at LIMIT $2`, Millis(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DueSchedule
+	for rows.Next() {
+		var d DueSchedule
+		s, err := scanSchedule(rows, false, &d.LastRunStatus)
+		if err != nil {
+			return nil, err
+		}
+		d.Schedule = s
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Claim is one firing's compare-and-set on its schedule.
+type Claim struct {
+	ID int64
+	// Due is the next_execution_at the claimer read; the claim fails when
+	// another claimer (or an edit) changed it since.
+	Due  time.Time
+	Next *time.Time // nil: no further firing
+	// Status is ACTIVE, or COMPLETED when Next is nil.
+	Status string
+	// Executed is the firing time to record, nil for a skipped firing.
+	Executed *time.Time
+	Now      time.Time
+}
+
+// ClaimSchedule moves a due schedule to its next firing if it still is
+// ACTIVE and due at c.Due. It reports whether this caller won: two nodes
+// racing for one firing both run it, and exactly one sees true. On
+// PostgreSQL the loser waits for the winner's commit and then matches no
+// row (READ COMMITTED re-reads the row after the lock), so a run is created
+// by whoever commits the claim, in the same transaction.
+func ClaimSchedule(ctx context.Context, q Querier, c Claim) (bool, error) {
+	res, err := q.ExecContext(ctx, `
+		UPDATE schedules SET next_execution_at = $3, status = $4, last_executed_at = COALESCE($5, last_executed_at),
+			updated_at = $6
+		WHERE id = $1 AND next_execution_at = $2 AND status = 'ACTIVE'`,
+		c.ID, Millis(c.Due), nullMillis(c.Next), c.Status, nullMillis(c.Executed), Millis(c.Now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ScheduleRequest fills the stored request and sealed callback headers of s.
+func ScheduleRequest(ctx context.Context, q Querier, s *model.Schedule) error {
+	return q.QueryRowContext(ctx, `SELECT request, callback_headers_kid, callback_headers FROM schedules WHERE id = $1`, s.ID).
+		Scan(&s.Request, &s.CallbackHeadersKID, &s.CallbackHeaders)
+}
+
+// SetScheduleLastRun records the run a firing created.
+func SetScheduleLastRun(ctx context.Context, q Querier, id int64, runUID string) error {
+	_, err := q.ExecContext(ctx, `UPDATE schedules SET last_run_uid = $2 WHERE id = $1`, id, runUID)
+	return err
+}
+
+// TimeCond compares a time column with a value; Op is one of = > >= < <=.
+type TimeCond struct {
+	Op string
+	At time.Time
+}
+
+// ScheduleFilter is GET /schedules' query.
+type ScheduleFilter struct {
+	UID, Status, UserUID, ActionName []string
+	// Times maps a column of ScheduleTimeColumns to its conditions: the
+	// equalities are alternatives (IN), the ranges all apply.
+	Times         map[string][]TimeCond
+	Limit, Offset int
+	// Sort lists columns of ScheduleSortColumns, "-" prefixed for descending.
+	Sort []string
+}
+
+// ScheduleTimeColumns are the date-time filters of GET /schedules.
+var ScheduleTimeColumns = []string{"next_execution_at", "last_executed_at", "created_at", "updated_at"}
+
+// ScheduleSortColumns are the columns GET /schedules may sort on.
+var ScheduleSortColumns = map[string]string{
+	"created_at": "s.created_at", "updated_at": "s.updated_at", "next_execution_at": "s.next_execution_at",
+	"last_executed_at": "s.last_executed_at", "status": "s.status", "action_name": "s.action_name", "name": "s.name",
+	"uid": "s.uid",
+}
+
+func ListSchedules(ctx context.Context, q Querier, workspaceID int64, f ScheduleFilter) ([]model.Schedule, error) {
+	args := []any{workspaceID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where := []string{"s.workspace_id = $1"}
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			ph[i] = arg(v)
+		}
+		where = append(where, col+" IN ("+strings.Join(ph, ", ")+")")
+	}
+	in("s.uid", f.UID)
+	in("s.status", f.Status)
+	in("s.member_uid", f.UserUID)
+	in("s.action_name", f.ActionName)
+	for _, name := range ScheduleTimeColumns {
+		var eq []string
+		for _, c := range f.Times[name] {
+			switch c.Op {
+			case "=":
+				eq = append(eq, arg(Millis(c.At)))
+			case ">", ">=", "<", "<=":
+				where = append(where, "s."+name+" "+c.Op+" "+arg(Millis(c.At)))
+			}
+		}
+		if len(eq) > 0 {
+			where = append(where, "s."+name+" IN ("+strings.Join(eq, ", ")+")")
+		}
+	}
+	var order []string
+	for _, key := range f.Sort {
+		dir := " ASC"
+		if strings.HasPrefix(key, "-") {
+			dir = " DESC"
+		}
+		col, ok := ScheduleSortColumns[strings.TrimPrefix(key, "-")]
+		if !ok {
+			continue
+		}
+		// Nulls last in both directions, on both databases.
+		order = append(order, "("+col+" IS NULL) ASC", col+dir)
+	}
+	order = append(order, "s.created_at ASC", "s.id ASC")
+	lim, off := arg(f.Limit), arg(f.Offset)
+	rows, err := q.QueryContext(ctx, `SELECT `+scheduleListCols+scheduleFrom+`WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY `+strings.Join(order, ", ")+` LIMIT `+lim+` OFFSET `+off, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.Schedule{}
+	for rows.Next() {
+		s, err := scanSchedule(rows, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
