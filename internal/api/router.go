@@ -48,6 +48,8 @@ type Route struct {
 	Status   int // 2xx status, 200 when zero
 	// BodyOptional lets a body-taking route be called with no body at all.
 	BodyOptional bool
+	// Audit records the route's successful calls in the audit log (audit.go).
+	Audit *Audit
 
 	handle func(*rctx) error
 	schema *validate.Schema
@@ -60,6 +62,7 @@ type Param struct {
 }
 
 func compileRoutes(routes []*Route) error {
+	attachAudit(routes)
 	for _, rt := range routes {
 		if rt.Body == nil {
 			continue
@@ -83,6 +86,9 @@ type rctx struct {
 	route     *Route
 	principal *model.Principal
 	body      []byte
+	// status and resp are the 2xx answer, for the audit log.
+	status int
+	resp   any
 }
 
 func reqCtxFrom(r *http.Request) *rctx {
@@ -126,6 +132,10 @@ func (c *rctx) decode(dst any) error {
 }
 
 func (c *rctx) json(status int, v any) error {
+	c.status, c.resp = status, v
+	// Recorded before the answer is sent, so a client that reads the audit
+	// log right after a change finds it there.
+	c.s.recordAudit(c)
 	writeJSON(c.w, status, v)
 	return nil
 }
