@@ -36,11 +36,13 @@ type configLike struct{}
 
 func (configLike) allowLoopback() bool {
 	v, ok := os.LookupEnv("FIRSTMATE_CALLBACK_ALLOW_LOOPBACK")
-	if !ok {
+	if !ok || strings.TrimSpace(v) == "" {
 		return true
 	}
 	b, err := strconv.ParseBool(v)
-	return err != nil || b
+	// A value that does not parse (a typo such as "flase") keeps loopback
+	// closed: an SSRF allowance must not be opened by a mistake.
+	return err == nil && b
 }
 
 func (configLike) allowCIDRs() []string {

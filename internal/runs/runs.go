@@ -44,6 +44,10 @@ type Service struct {
 	// Callbacks checks callback URLs at submission (SSRF policy).
 	Callbacks delivery.Policy
 	Now       func() time.Time
+	// MaxWait, when set, caps how long a postponed chunk sleeps before it
+	// checks again (0: until the Smart Limit frees up). Tests that move Now
+	// set it, since a job's snooze runs on the real clock.
+	MaxWait time.Duration
 }
 
 func (s *Service) now() time.Time {

@@ -133,6 +133,9 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	if err := s.commit(commitCtx, run, a, done, transient, blockErr, out); err != nil {
 		return Outcome{}, err
 	}
+	if s.MaxWait > 0 && out.Retry > s.MaxWait {
+		out.Retry = s.MaxWait // postponed_until above keeps the real date
+	}
 	return out, nil
 }
 
