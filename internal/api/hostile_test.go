@@ -97,6 +97,7 @@ var validBodies = map[string]map[string]any{
 	"PUT /identities/{uid}":                             {"name": "Renamed identity"},
 	"POST /identities/{uid}/integrations/{integration}": {"auth_data": map[string]any{"cookies": map[string]any{"li_at": "AQEDAR-cookie"}}},
 	"PUT /identities/{uid}/limits":                      {"profile_visits": 40},
+	"POST /identities/{uid}/rent":                       {"days": 1},
 	// {slug} is googlemaps-search-places (hostileFixture.path). Callbacks
 	// go to example.com, which never answers here: deliveries just retry.
 	"POST /actions/{slug}/run/live": {"input": map[string]any{"google_maps_search_url": "https://www.google.com/maps/search/pizza",

@@ -177,6 +177,7 @@ var isolationBody = map[string]any{
 	"PUT /identities/{uid}":                             map[string]any{"name": "Hijacked", "timezone": "Europe/London"},
 	"POST /identities/{uid}/integrations/{integration}": map[string]any{"auth_data": map[string]any{"cookies": map[string]any{"li_at": "hijacked"}}},
 	"PUT /identities/{uid}/limits":                      map[string]any{"profile_visits": 1},
+	"POST /identities/{uid}/rent":                       map[string]any{"days": 1},
 	"PATCH /schedules/{uid}":                            map[string]any{"name": "Hijacked", "cron": "* * * * *"},
 }
 

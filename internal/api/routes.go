@@ -73,6 +73,12 @@ func (s *Server) allRoutes() []*Route {
 		{Method: "POST", Path: uidPath + "/refresh-proxy", Perm: auth.Operate, Group: groupIdentities, Tag: "identities",
 			Summary: "Move the identity onto another egress proxy (its current one is marked unhealthy)", Response: identityDoc,
 			handle: s.refreshProxy},
+		{Method: "POST", Path: uidPath + "/rent", Perm: auth.Own, Group: groupIdentities, Tag: "identities", MaxBody: smallBody,
+			Body: rentBody, Status: 201, Summary: "Rent a managed pool account for a number of days: it becomes the identity's " +
+				"SHARED integration until the period ends (extension; owners only)", Response: rentalDoc, handle: s.rentPoolAccount},
+		{Method: "DELETE", Path: uidPath + "/rent", Perm: auth.Own, Group: groupIdentities, Tag: "identities",
+			Query: []Param{{"platform", str()}}, Summary: "End the identity's rental now; the account goes back to the pool",
+			Response: rentalDoc, handle: s.endRental},
 		{Method: "GET", Path: "/login-links/{token}", Perm: auth.Public, Tag: "identities",
 			Summary: "Check whether a login link is still usable", Response: loginLinkDoc, handle: s.verifyLoginLink},
 

@@ -126,6 +126,7 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 		rc.FetchPollInterval = 100 * time.Millisecond
 	}
 	addHealth(workers, rc, db, r.Engine, cfg.Health)
+	addRentals(workers, rc, r.Engine.Identities)
 	c, err := river.NewClient(driver(db), rc)
 	if err != nil {
 		return nil, err

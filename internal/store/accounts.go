@@ -46,7 +46,9 @@ func Accounts(ctx context.Context, q Querier, aq AccountQuery) ([]Account, error
 	}
 	var where []string
 	if aq.Pool {
-		where = append(where, "w.operator_pool AND i.managed")
+		// A pool account rented to a workspace serves the renter only.
+		where = append(where, "w.operator_pool AND i.managed AND NOT EXISTS "+
+			"(SELECT 1 FROM rentals r WHERE r.pool_identity_id = i.id AND r.ended_at IS NULL)")
 	} else {
 		where = append(where, "i.workspace_id = "+arg(aq.WorkspaceID))
 	}
