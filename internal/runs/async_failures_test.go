@@ -1,0 +1,101 @@
+package runs_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAsyncTransientAndPermanentFailures: an account that answers 429 and
+// 503 now and then (sim_flaky) gets its inputs retried until they succeed
+// (retry_count counts the retries), while inputs the platform does not know
+// (404) fail for good: the run ends PARTIAL_SUCCEEDED, each failed input is
+// called back once with its error and custom_data and charged nothing, and
+// the final callback carries the terminal status.
+func TestAsyncTransientAndPermanentFailures(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		e := startAsync(t, dialect, asyncOpts{})
+		rc := newReceiver(t)
+		rc.setSecret(e.secret(e.Key))
+		id := e.identity(e.Key, "Flaky identity", "sim_flaky")
+		const n = 30
+		inputs := profileInputs(n, "flaky")
+		missing := map[int]bool{3: true, 17: true, 28: true}
+		for i := range missing {
+			inputs[i]["linkedin_profile_url"] = "https://www.linkedin.com/in/missing-person-" + string(rune('a'+i))
+		}
+		sub := e.submit(e.Key, "linkedin-extract-people", map[string]any{"inputs": inputs, "identity_ids": []string{id},
+			"callback": map[string]any{"url": rc.URL, "on": "all", "headers": map[string]any{"X-Receiver-Token": "tok-s3cret"}}})
+		uid := sub["run_uid"].(string)
+		r := e.waitStatus(e.Key, uid, 2*time.Minute, "SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED", "BLOCKED")
+		ok := n - len(missing)
+		if r["status"] != "PARTIAL_SUCCEEDED" || r["output_count"] != float64(ok) {
+			t.Fatalf("run: %v", r)
+		}
+		if r["retry_count"].(float64) < 1 {
+			t.Errorf("retry_count %v: the flaky account's 429 and 503 answers were not retried", r["retry_count"])
+		}
+		if got := e.creditsUsed(e.Key); got != float64(ok) {
+			t.Errorf("credits_used %v, want %d", got, ok)
+		}
+		if got := e.count(`SELECT COUNT(*) FROM credit_charges WHERE run_uid = $1`, uid); got != ok {
+			t.Errorf("%d charges, want %d", got, ok)
+		}
+		var runID int64
+		if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.count(`SELECT COUNT(*) FROM run_inputs WHERE run_id = $1 AND status = 'FAILED'`, runID); got != len(missing) {
+			t.Errorf("%d inputs FAILED, want %d", got, len(missing))
+		}
+		got := rc.waitFor(t, time.Minute, "every callback", func(c []callback) bool { return len(finalOf(c, uid)) > 0 && len(c) >= n+1 })
+		byIdx := map[int]int{}
+		for _, c := range got {
+			if c.SigErr != nil {
+				t.Errorf("signature: %v", c.SigErr)
+			}
+			if c.Header.Get("X-Receiver-Token") != "tok-s3cret" {
+				t.Errorf("the callback headers were not sent: %v", c.Header)
+			}
+			run, _ := c.Body["run"].(map[string]any)
+			if run["batch_uid"] == nil {
+				if run["status"] != "PARTIAL_SUCCEEDED" || c.Body["results_count"] != float64(ok) {
+					t.Errorf("final callback: %s", c.Raw)
+				}
+				continue
+			}
+			cd, _ := c.Body["custom_data"].(map[string]any)
+			idx := int(cd["idx"].(float64))
+			byIdx[idx]++
+			errObj, _ := c.Body["error"].(map[string]any)
+			if missing[idx] {
+				if errObj == nil || errObj["label"] != "STATUS_404" || c.Body["results_count"] != float64(0) {
+					t.Errorf("callback of the missing input %d: %s", idx, c.Raw)
+				}
+			} else if errObj != nil || c.Body["results_count"] != float64(1) {
+				t.Errorf("callback of input %d: %s", idx, c.Raw)
+			}
+		}
+		if len(byIdx) != n {
+			t.Errorf("callbacks for %d inputs, want %d", len(byIdx), n)
+		}
+		// The callback headers are never echoed back, on any run route.
+		for _, path := range []string{"/v4/runs/" + uid, "/v1/runs/" + uid, "/v4/runs/" + uid + "/status", "/v4/runs?limit=100",
+			"/v4/api/runs/list", "/v4/api/runs/get?uid=" + uid, "/v4/runs/callbacks?limit=20"} {
+			r := e.Must(200, "GET", path, e.Key, nil)
+			if strings.Contains(string(r.Body), "tok-s3cret") || strings.Contains(string(r.Body), "X-Receiver-Token") {
+				t.Errorf("GET %s echoes the callback headers", path)
+			}
+		}
+		// The legacy routes answer like the canonical ones.
+		if legacy := e.Must(200, "GET", "/v4/api/runs/get?uid="+uid, e.Key, nil).Obj(); legacy["uid"] != uid || legacy["status"] != r["status"] {
+			t.Errorf("GET /v4/api/runs/get: %v", legacy)
+		}
+		if list := e.Must(200, "GET", "/v4/api/runs/list?status[]=PARTIAL_SUCCEEDED", e.Key, nil).Arr(); len(list) != 1 ||
+			list[0].(map[string]any)["uid"] != uid {
+			t.Errorf("GET /v4/api/runs/list: %v", list)
+		}
+	})
+}
