@@ -16,7 +16,9 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/app"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/identity"
+	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/sim"
+	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 func simCmd(args []string, stdout, stderr io.Writer) error {
@@ -55,7 +57,8 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 // points elsewhere).
 func poolCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: firstmate pool add --name N --li-at COOKIE | pool list | pool remove --uid UID")
+		return errors.New("usage: firstmate pool add --name N --li-at COOKIE | pool list | pool check | pool remove --uid UID | " +
+			"pool rent --workspace W --identity I --days N [--platform linkedin] | pool expire")
 	}
 	sub := args[0]
 	cfg := config.Config{Operator: true}
@@ -66,6 +69,10 @@ func poolCmd(args []string, stdout, stderr io.Writer) error {
 	cookie := fs.String("li-at", "", "the account's li_at session cookie (add)")
 	uid := fs.String("uid", "", "pool identity uid (remove)")
 	asJSON := fs.Bool("json", false, "print JSON (list)")
+	workspaceUID := fs.String("workspace", "", "renting workspace uid (rent)")
+	identityUID := fs.String("identity", "", "renting identity uid (rent)")
+	days := fs.Int("days", 30, "rental period in days (rent)")
+	platform := fs.String("platform", "linkedin", "platform to rent (rent)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -98,17 +105,28 @@ func poolCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		rented, err := store.PoolRentalEnds(ctx, a.DB.R)
+		if err != nil {
+			return err
+		}
+		rentedUntil := func(id int64) string {
+			if ends, ok := rented[id]; ok {
+				return store.Time(ends).UTC().Format(time.RFC3339)
+			}
+			return ""
+		}
 		if *asJSON {
 			type row struct {
-				UID    string `json:"uid"`
-				Name   string `json:"name"`
-				Status string `json:"status"`
-				Level  string `json:"level"`
-				Error  string `json:"error"`
+				UID         string `json:"uid"`
+				Name        string `json:"name"`
+				Status      string `json:"status"`
+				Level       string `json:"level"`
+				Error       string `json:"error"`
+				RentedUntil string `json:"rented_until,omitempty"`
 			}
 			var rows []row
 			for _, pa := range accs {
-				r := row{UID: pa.Identity.UID, Name: pa.Identity.Name}
+				r := row{UID: pa.Identity.UID, Name: pa.Identity.Name, RentedUntil: rentedUntil(pa.Identity.ID)}
 				if g := pa.Integration; g != nil {
 					r.Status, r.Level, r.Error = g.Status, g.Level, g.Error
 				}
@@ -117,15 +135,73 @@ func poolCmd(args []string, stdout, stderr io.Writer) error {
 			return json.NewEncoder(stdout).Encode(rows)
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "UID\tNAME\tSTATUS\tLEVEL\tERROR")
+		fmt.Fprintln(tw, "UID\tNAME\tSTATUS\tLEVEL\tRENTED UNTIL\tERROR")
 		for _, pa := range accs {
 			st, lvl, e := "-", "-", ""
 			if g := pa.Integration; g != nil {
 				st, lvl, e = g.Status, g.Level, g.Error
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", pa.Identity.UID, pa.Identity.Name, st, lvl, e)
+			ru := rentedUntil(pa.Identity.ID)
+			if ru == "" {
+				ru = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", pa.Identity.UID, pa.Identity.Name, st, lvl, ru, e)
 		}
 		return tw.Flush()
+	case "check":
+		// Validate every pool account now through the driver; an expired
+		// session is marked INVALID (with its AUTH_EXPIRED transition).
+		if err := a.UseSimulatorForOperator(); err != nil {
+			return err
+		}
+		accs, err := a.Identities.PoolAccounts(ctx, pool)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "UID\tNAME\tCHECK\tSTATUS")
+		bad := 0
+		for _, pa := range accs {
+			outcome, st := "no integration", "-"
+			if g := pa.Integration; g != nil {
+				o, err := a.Engine.CheckIntegration(ctx, g.ID, 0)
+				if err != nil {
+					return err
+				}
+				outcome = string(o)
+				if fresh, err := store.GetIntegrationByID(ctx, a.DB.Read, g.ID); err == nil {
+					st = fresh.Status
+				}
+			}
+			if st != model.StatusValid {
+				bad++
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", pa.Identity.UID, pa.Identity.Name, outcome, st)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d of %d pool accounts are not VALID\n", bad, len(accs))
+	case "rent":
+		if *workspaceUID == "" || *identityUID == "" {
+			return errors.New("pool rent needs --workspace and --identity")
+		}
+		wsID, err := store.WorkspaceIDByUID(ctx, a.DB.R, *workspaceUID)
+		if err != nil {
+			return fmt.Errorf("workspace %s: %w", *workspaceUID, err)
+		}
+		r, g, err := a.Identities.Rent(ctx, wsID, *identityUID, *platform, *days, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "rented %s to identity %s until %s (rental %s, integration %s)\n", g.Name, r.IdentityUID,
+			store.Time(r.EndsAt).UTC().Format(time.RFC3339), r.UID, g.UID)
+	case "expire":
+		n, err := a.Identities.ExpireRentals(ctx, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "ended %d rental(s)\n", n)
 	case "remove":
 		if *uid == "" {
 			return errors.New("pool remove needs --uid")

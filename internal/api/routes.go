@@ -142,14 +142,14 @@ func (s *Server) allRoutes() []*Route {
 			Summary: "Send a webhook again: a child delivery with the same webhook-id", Response: deliveryDoc,
 			handle: s.replayDelivery("webhook")},
 
+		{Method: "GET", Path: "/audit-events", Perm: auth.Own, Group: groupWorkspace, Tag: "workspace", Query: auditQuery,
+			Summary: "The audit log, newest first (extension; owners only)", Response: arrayOf(auditEventDoc), handle: s.listAuditEvents},
 		{Method: "GET", Path: "/workspaces/consumption", Perm: auth.Read, Group: groupWorkspace, Tag: "workspace",
 			Summary: "Credits of the current period, by action", Response: consumptionDoc, handle: s.consumption},
 
 		// Integrations.
 		{Method: "POST", Path: integPath, Perm: auth.Operate, Group: groupIdentities, Tag: "integrations", MaxBody: smallBody,
 			Body: connectBody, Summary: "Connect or update the identity's account on a platform", Response: integrationDoc,
-		{Method: "GET", Path: "/audit-events", Perm: auth.Own, Group: groupWorkspace, Tag: "workspace", Query: auditQuery,
-			Summary: "The audit log, newest first (extension; owners only)", Response: arrayOf(auditEventDoc), handle: s.listAuditEvents},
 			handle: s.connectIntegration},
 		{Method: "GET", Path: integPath, Perm: auth.Read, Group: groupIdentities, Tag: "integrations",
 			Summary: "Get an integration", Response: integrationDoc, handle: s.getIntegration},

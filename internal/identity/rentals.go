@@ -27,12 +27,17 @@ import (
 // MaxRentalDays bounds one rental.
 const MaxRentalDays = 365
 
+// rentable platforms: the pool holds LinkedIn accounts (at any level).
+func rentable(platform string) bool {
+	return platform == "linkedin" || platform == "salesnavigator" || platform == "recruiterlite"
+}
+
 // errRented: the candidate pool account was taken by a concurrent rental.
 var errRented = errors.New("identity: pool account already rented")
 
 // Rent rents a free pool account to the identity for days.
 func (s *Service) Rent(ctx context.Context, workspaceID int64, identityUID, platform string, days int, now time.Time) (store.Rental, model.Integration, error) {
-	if !linkedinFamily(platform) {
+	if !rentable(platform) {
 		return store.Rental{}, model.Integration{}, apperr.BadInput("body/platform must be equal to one of the allowed values (linkedin, salesnavigator, recruiterlite)")
 	}
 	if days < 1 || days > MaxRentalDays {

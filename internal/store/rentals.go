@@ -86,3 +86,28 @@ func EndRental(ctx context.Context, q Querier, id, now int64) (bool, error) {
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
+
+// PoolRentalEnds returns, per pool identity id, when its active rental ends.
+func PoolRentalEnds(ctx context.Context, q Querier) (map[int64]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT pool_identity_id, ends_at FROM rentals WHERE ended_at IS NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, ends int64
+		if err := rows.Scan(&id, &ends); err != nil {
+			return nil, err
+		}
+		out[id] = ends
+	}
+	return out, rows.Err()
+}
+
+// WorkspaceIDByUID finds a workspace by uid (operator commands).
+func WorkspaceIDByUID(ctx context.Context, q Querier, uid string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM workspaces WHERE uid = $1 AND NOT operator_pool`, uid).Scan(&id)
+	return id, notFound(err)
+}
