@@ -5,8 +5,12 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/app"
+	"github.com/firstmate-oss/firstmate/internal/delivery"
 )
 
 // TestAsyncCallbackRetries: receivers that fail, are closed, answer 410 or
@@ -305,4 +309,71 @@ func TestAsyncCallbackRetries(t *testing.T) {
 		}
 		rc.waitFor(t, time.Minute, "the replayed 410 delivery", func([]callback) bool { return len(rc.on("/gone")) == 2 })
 	})
+}
+
+// TestAsyncSlowReceiver: a receiver slower than the callback timeout gets
+// its attempt cut and retried (last_error says it timed out), and a slow
+// receiver of one workspace does not hold up another workspace's callbacks
+// (contract §7).
+func TestAsyncSlowReceiver(t *testing.T) {
+	t.Parallel()
+	e := startAsync(t, "sqlite", asyncOpts{setup: func(a *app.App) {
+		a.Dispatch.Sender = delivery.NewSender(delivery.Options{Policy: delivery.DevPolicy(), Timeout: time.Second})
+	}})
+	release := make(chan struct{})
+	slow := newReceiver(t)
+	slow.setAnswer(func(c *callback, w http.ResponseWriter) int {
+		if c.Path == "/timeout" && c.Attempt == 1 {
+			time.Sleep(1500 * time.Millisecond) // past the 1 s timeout
+			return 200
+		}
+		if c.Path == "/slow" {
+			select { // held until the test ends
+			case <-release:
+			case <-time.After(20 * time.Second):
+			}
+		}
+		return 200
+	})
+	t.Cleanup(func() { close(release) })
+	fast := newReceiver(t)
+
+	sub := e.submit(e.Key, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(1, "timeout"),
+		"callback": map[string]any{"url": slow.URL + "/timeout", "on": "final"}})
+	uid := sub["run_uid"].(string)
+	end := time.Now().Add(time.Minute)
+	for {
+		ds := e.callbacks(e.Key, uid, "")
+		if len(ds) == 1 && ds[0]["status"] == "SUCCESS" {
+			if ds[0]["retry_count"] != float64(1) {
+				t.Errorf("after a timed-out attempt: %v", ds[0])
+			}
+			break
+		}
+		if len(ds) == 1 && ds[0]["retry_count"] == float64(1) {
+			if le, _ := ds[0]["last_error"].(string); !strings.Contains(le, "timed out") {
+				t.Errorf("last_error of a timed-out attempt: %q", le)
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the timed-out delivery never succeeded: %v", ds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Workspace A floods a receiver that never answers in time; workspace B
+	// submits right after and is called back promptly.
+	e.submit(e.Key, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(400, "flood"),
+		"callback": map[string]any{"url": slow.URL + "/slow", "on": "all"}})
+	time.Sleep(time.Second) // its callbacks start piling up
+	other := e.workspace("Prompt workspace", "async_test")
+	start := time.Now()
+	sub = e.submit(other, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(5, "prompt"),
+		"callback": map[string]any{"url": fast.URL + "/prompt", "on": "all"}})
+	fast.waitFor(t, time.Minute, "workspace B's callbacks", func(c []callback) bool { return len(c) == 6 })
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("workspace B's 6 callbacks took %s behind workspace A's slow receiver", d)
+	} else {
+		t.Logf("workspace B called back in %s", d)
+	}
 }
