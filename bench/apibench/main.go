@@ -22,15 +22,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -41,12 +38,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/firstmate-oss/firstmate/bench/internal/benchkit"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 )
-
-const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // Targets of issue 2.
 const (
@@ -68,6 +62,7 @@ type options struct {
 }
 
 func main() {
+	benchkit.Prefix = "apibench"
 	// Re-executed as the bare baseline server.
 	if len(os.Args) > 1 && os.Args[1] == "-bare" {
 		if err := bareMain(os.Args[2:]); err != nil {
@@ -81,7 +76,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration of each case")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each case (not measured)")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent keep-alive clients")
-	flag.StringVar(&o.postgresURL, "postgres-url", envOr("FIRSTMATE_BENCH_DATABASE_URL", defaultPostgresURL),
+	flag.StringVar(&o.postgresURL, "postgres-url", benchkit.EnvOr("FIRSTMATE_BENCH_DATABASE_URL", benchkit.DefaultPostgresURL),
 		"PostgreSQL server; a fresh schema is created in it and dropped afterwards")
 	flag.StringVar(&dbs, "databases", "sqlite,postgres", "databases to measure, comma-separated")
 	flag.StringVar(&o.firstmate, "firstmate-bin", "", "prebuilt firstmate binary (default: go build ./cmd/firstmate)")
@@ -96,21 +91,10 @@ func main() {
 	}
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "apibench: "+format+"\n", args...)
-}
-
 // caseResult is one row of the table.
 type caseResult struct {
 	db, name string
-	load     loadResult
+	load     benchkit.LoadResult
 	peakKiB  int64
 	// cpu is the server's CPU time during the measured window.
 	cpu  time.Duration
@@ -119,10 +103,10 @@ type caseResult struct {
 
 // cpuPerReq is the server's CPU time per measured request, in µs.
 func (c *caseResult) cpuPerReq() float64 {
-	if c.load.total() == 0 {
+	if c.load.Total() == 0 {
 		return 0
 	}
-	return float64(c.cpu.Microseconds()) / float64(c.load.total())
+	return float64(c.cpu.Microseconds()) / float64(c.load.Total())
 }
 
 // dbReport is everything measured on one database.
@@ -144,14 +128,14 @@ func run(o options) error {
 		return err
 	}
 	if o.keep {
-		logf("keeping %s", tmp)
+		benchkit.Logf("keeping %s", tmp)
 	} else {
 		defer os.RemoveAll(tmp)
 	}
 	bin := o.firstmate
 	if bin == "" {
 		bin = filepath.Join(tmp, "firstmate")
-		if err := buildFirstmate(ctx, bin); err != nil {
+		if err := benchkit.BuildFirstmate(ctx, bin); err != nil {
 			return err
 		}
 	}
@@ -160,7 +144,7 @@ func run(o options) error {
 			return err
 		}
 	}
-	started, loadBefore := time.Now(), loadAvg()
+	started, loadBefore := time.Now(), benchkit.LoadAvg()
 	var reports []*dbReport
 	for _, db := range o.databases {
 		db = strings.TrimSpace(db)
@@ -169,14 +153,14 @@ func run(o options) error {
 		}
 		rep := benchDatabase(ctx, o, bin, tmp, db)
 		if rep.err != nil {
-			logf("%s: %v", db, rep.err)
+			benchkit.Logf("%s: %v", db, rep.err)
 		}
 		reports = append(reports, rep)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	printReport(os.Stdout, o, reports, time.Since(started), loadBefore+" before, "+loadAvg()+" after")
+	printReport(os.Stdout, o, reports, time.Since(started), loadBefore+" before, "+benchkit.LoadAvg()+" after")
 	for _, r := range reports {
 		if r.err != nil {
 			return fmt.Errorf("%s could not be measured", r.db)
@@ -185,81 +169,13 @@ func run(o options) error {
 	return nil
 }
 
-func buildFirstmate(ctx context.Context, out string) error {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	logf("building firstmate (go build -o %s ./cmd/firstmate)", out)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/firstmate")
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build firstmate: %w", err)
-	}
-	return nil
-}
-
-// childEnv is this process's environment without FIRSTMATE_* settings, so
-// that nothing from the caller's shell changes the server under test.
-func childEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FIRSTMATE_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
-
-// postgresSchema creates a fresh schema and returns a URL that uses it, and
-// a function that drops it.
-func postgresSchema(ctx context.Context, base string) (string, func(), error) {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "apibench_" + hex.EncodeToString(b)
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(cctx, base)
-	if err != nil {
-		return "", nil, fmt.Errorf("postgres unreachable: %w", err)
-	}
-	defer c.Close(context.Background())
-	if _, err := c.Exec(cctx, "CREATE SCHEMA "+schema); err != nil {
-		return "", nil, err
-	}
-	drop := func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(dctx, base)
-		if err != nil {
-			logf("could not drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(dctx)
-		if _, err := c.Exec(dctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			logf("could not drop schema %s: %v", schema, err)
-		}
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		drop()
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
-}
-
 func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbReport {
 	rep := &dbReport{db: db}
 	rep.err = func() error {
 		dataDir := filepath.Join(tmp, db+"-data")
 		var dbURL string
 		if db == "postgres" {
-			u, drop, err := postgresSchema(ctx, o.postgresURL)
+			u, drop, err := benchkit.PostgresSchema(ctx, o.postgresURL, "apibench")
 			if err != nil {
 				return err
 			}
@@ -267,67 +183,53 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbRepor
 			dbURL = u
 		}
 		devKey, _, _ := auth.NewAPIKey()
-		addr, err := freeAddr()
+		addr, err := benchkit.FreeAddr()
 		if err != nil {
 			return err
 		}
 		args := []string{"serve", "--data-dir", dataDir, "--addr", addr}
-		common := []string{"--data-dir", dataDir}
 		if dbURL != "" {
 			args = append(args, "--database-url", dbURL)
-			common = append(common, "--database-url", dbURL)
 		}
-		env := childEnv("FIRSTMATE_BOOTSTRAP_API_KEY=" + devKey)
+		env := benchkit.ChildEnv("FIRSTMATE_BOOTSTRAP_API_KEY=" + devKey)
 		var pprofAddr string
 		if o.pprofDir != "" {
-			if pprofAddr, err = freeAddr(); err != nil {
+			if pprofAddr, err = benchkit.FreeAddr(); err != nil {
 				return err
 			}
 			env = append(env, "FIRSTMATE_PPROF_ADDR="+pprofAddr)
 		}
 		cmd := exec.Command(bin, args...)
 		cmd.Env = env
-		logf("%s: starting firstmate on %s", db, addr)
-		srv, err := startServer(ctx, "firstmate", cmd, addr, filepath.Join(tmp, db+"-firstmate.log"), "/healthz")
+		benchkit.Logf("%s: starting firstmate on %s", db, addr)
+		srv, err := benchkit.StartServer(ctx, "firstmate", cmd, addr, filepath.Join(tmp, db+"-firstmate.log"), "/healthz")
 		if err != nil {
 			return err
 		}
-		defer srv.stop()
+		defer srv.Stop()
 
 		// Idle RSS: after start (migrations done, demo workspace created,
 		// listening), before any load.
 		time.Sleep(time.Second)
-		if rep.idleRSSKiB, _, err = procMem(srv.pid()); err != nil {
+		if rep.idleRSSKiB, _, err = benchkit.ProcMem(srv.PID()); err != nil {
 			return err
 		}
 
 		// The throughput cases use an unlimited-plan workspace.
-		wsArgs := append([]string{"workspace", "create", "--name", "Bench unlimited", "--plan", "unlimited",
-			"--owner-email", "bench@example.com", "--json"}, common...)
-		wsCmd := exec.CommandContext(ctx, bin, wsArgs...)
-		wsCmd.Env = childEnv()
-		wsCmd.Stderr = os.Stderr
-		out, err := wsCmd.Output()
+		ws, err := benchkit.CreateWorkspace(ctx, bin, dataDir, dbURL, "Bench unlimited", "unlimited", "bench@example.com")
 		if err != nil {
-			return fmt.Errorf("firstmate workspace create: %w", err)
-		}
-		var ws struct {
-			APIKey string `json:"api_key"`
-			Plan   string `json:"plan"`
-		}
-		if err := json.Unmarshal(out, &ws); err != nil || ws.APIKey == "" || ws.Plan != "unlimited" {
-			return fmt.Errorf("firstmate workspace create printed %q (%v)", out, err)
+			return err
 		}
 
-		uidU, bodyU, err := setupIdentity(srv.base, ws.APIKey)
+		uidU, bodyU, err := setupIdentity(srv.Base, ws.APIKey)
 		if err != nil {
 			return fmt.Errorf("set up the unlimited workspace's identity: %w", err)
 		}
-		uidD, bodyD, err := setupIdentity(srv.base, devKey)
+		uidD, bodyD, err := setupIdentity(srv.Base, devKey)
 		if err != nil {
 			return fmt.Errorf("set up the developer workspace's identity: %w", err)
 		}
-		logf("%s: identity %s (%d bytes of JSON, one linkedin integration)", db, uidU, len(bodyU))
+		benchkit.Logf("%s: identity %s (%d bytes of JSON, one linkedin integration)", db, uidU, len(bodyU))
 
 		// Baseline: the bare handler, in its own process, same bytes.
 		rep.bare, err = bareCase(ctx, o, tmp, db, uidU, bodyU)
@@ -337,25 +239,27 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbRepor
 
 		getPath := "/v4/identities/" + uidU
 		rep.get = measure(ctx, o, db, "GET /v4/identities/{uid}", srv, pprofAddr,
-			func(int, int) (*http.Request, error) { return authed(http.MethodGet, srv.base+getPath, ws.APIKey, nil) },
+			func(int, int) (*http.Request, error) {
+				return benchkit.Authed(http.MethodGet, srv.Base+getPath, ws.APIKey, nil)
+			},
 			exact(http.StatusOK, bodyU))
 
-		before, err := countIdentities(srv.base, ws.APIKey)
+		before, err := countIdentities(srv.Base, ws.APIKey)
 		if err != nil {
 			return err
 		}
 		rep.post = measure(ctx, o, db, "POST /v4/identities", srv, pprofAddr,
 			func(w, seq int) (*http.Request, error) {
 				body := fmt.Sprintf(`{"name":"Bench identity %d-%d","timezone":"Europe/Paris"}`, w, seq)
-				return authed(http.MethodPost, srv.base+"/v4/identities", ws.APIKey, []byte(body))
+				return benchkit.Authed(http.MethodPost, srv.Base+"/v4/identities", ws.APIKey, []byte(body))
 			},
-			func(status int, body []byte) outcome {
+			func(status int, body []byte) benchkit.Outcome {
 				if status/100 == 2 && bytes.HasPrefix(body, []byte(`{"uid":`)) {
-					return okResp
+					return benchkit.OK
 				}
-				return errResp
+				return benchkit.Failed
 			})
-		after, err := countIdentities(srv.base, ws.APIKey)
+		after, err := countIdentities(srv.Base, ws.APIKey)
 		if err != nil {
 			return err
 		}
@@ -364,87 +268,40 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbRepor
 
 		devPath := "/v4/identities/" + uidD
 		rep.limit = measure(ctx, o, db, "GET /v4/identities/{uid}, developer plan (200 req/s)", srv, "",
-			func(int, int) (*http.Request, error) { return authed(http.MethodGet, srv.base+devPath, devKey, nil) },
-			func(status int, body []byte) outcome {
+			func(int, int) (*http.Request, error) {
+				return benchkit.Authed(http.MethodGet, srv.Base+devPath, devKey, nil)
+			},
+			func(status int, body []byte) benchkit.Outcome {
 				if status == http.StatusTooManyRequests {
-					return limitedResp
+					return benchkit.Limited
 				}
 				return exact(http.StatusOK, bodyD)(status, body)
 			})
-		_, rep.hwmKiB, _ = procMem(srv.pid())
+		_, rep.hwmKiB, _ = benchkit.ProcMem(srv.PID())
 		return ctx.Err()
 	}()
 	return rep
 }
 
 // exact accepts only status want with exactly the expected bytes.
-func exact(want int, body []byte) func(int, []byte) outcome {
-	return func(status int, got []byte) outcome {
+func exact(want int, body []byte) func(int, []byte) benchkit.Outcome {
+	return func(status int, got []byte) benchkit.Outcome {
 		if status == want && bytes.Equal(got, body) {
-			return okResp
+			return benchkit.OK
 		}
-		return errResp
+		return benchkit.Failed
 	}
-}
-
-func authed(method, u, key string, body []byte) (*http.Request, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("X-API-Key", key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req, nil
-}
-
-// call makes one setup request and decodes a 2xx JSON answer.
-func call(method, u, key string, body any, into any) ([]byte, error) {
-	var raw []byte
-	if body != nil {
-		var err error
-		if raw, err = json.Marshal(body); err != nil {
-			return nil, err
-		}
-	}
-	req, err := authed(method, u, key, raw)
-	if err != nil {
-		return nil, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	if res.StatusCode/100 != 2 {
-		return data, fmt.Errorf("%s %s: status %d: %s", method, u, res.StatusCode, data)
-	}
-	if into != nil {
-		if err := json.Unmarshal(data, into); err != nil {
-			return data, fmt.Errorf("%s %s: %w", method, u, err)
-		}
-	}
-	return data, nil
 }
 
 // setupIdentity creates an identity with a LinkedIn integration and returns
 // its uid and the exact bytes GET /v4/identities/{uid} answers.
 func setupIdentity(base, key string) (string, []byte, error) {
 	var id struct{ UID string }
-	if _, err := call(http.MethodPost, base+"/v4/identities", key,
+	if _, err := benchkit.Call(http.MethodPost, base+"/v4/identities", key,
 		map[string]any{"name": "Bench identity", "timezone": "Europe/Paris"}, &id); err != nil {
 		return "", nil, err
 	}
-	if _, err := call(http.MethodPost, base+"/v4/identities/"+id.UID+"/integrations/linkedin", key,
+	if _, err := benchkit.Call(http.MethodPost, base+"/v4/identities/"+id.UID+"/integrations/linkedin", key,
 		map[string]any{"auth_data": map[string]any{"cookies": map[string]string{"li_at": "bench-li-at-cookie"}},
 			"account_name": "Bench account"}, nil); err != nil {
 		return "", nil, err
@@ -452,7 +309,7 @@ func setupIdentity(base, key string) (string, []byte, error) {
 	var got struct {
 		Integrations []json.RawMessage `json:"integrations"`
 	}
-	body, err := call(http.MethodGet, base+"/v4/identities/"+id.UID, key, nil, &got)
+	body, err := benchkit.Call(http.MethodGet, base+"/v4/identities/"+id.UID, key, nil, &got)
 	if err != nil {
 		return "", nil, err
 	}
@@ -467,7 +324,7 @@ func countIdentities(base, key string) (int, error) {
 	var ws struct {
 		UsersSynced *int `json:"users_synced"`
 	}
-	if _, err := call(http.MethodGet, base+"/v4/workspaces", key, nil, &ws); err != nil {
+	if _, err := benchkit.Call(http.MethodGet, base+"/v4/workspaces", key, nil, &ws); err != nil {
 		return 0, err
 	}
 	if ws.UsersSynced == nil {
@@ -478,10 +335,10 @@ func countIdentities(base, key string) (int, error) {
 
 // measure runs one case against srv, sampling its RSS, and fetches a CPU
 // profile of the measured window when pprofAddr is set.
-func measure(ctx context.Context, o options, db, name string, srv *server, pprofAddr string,
-	newReq func(w, seq int) (*http.Request, error), check func(int, []byte) outcome) *caseResult {
-	logf("%s: %s: %d clients, %v warm-up + %v", db, name, o.clients, o.warmup, o.duration)
-	client := newClient(o.clients)
+func measure(ctx context.Context, o options, db, name string, srv *benchkit.Server, pprofAddr string,
+	newReq func(w, seq int) (*http.Request, error), check func(int, []byte) benchkit.Outcome) *caseResult {
+	benchkit.Logf("%s: %s: %d clients, %v warm-up + %v", db, name, o.clients, o.warmup, o.duration)
+	client := benchkit.NewClient(o.clients)
 	defer client.CloseIdleConnections()
 	var profDone chan struct{}
 	if pprofAddr != "" {
@@ -490,11 +347,11 @@ func measure(ctx context.Context, o options, db, name string, srv *server, pprof
 			defer close(profDone)
 			time.Sleep(o.warmup)
 			secs := max(1, int(o.duration.Seconds())-1)
-			file := filepath.Join(o.pprofDir, db+"-"+slug(name)+".pprof")
-			if err := fetchProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), file); err != nil {
-				logf("cpu profile: %v", err)
+			file := filepath.Join(o.pprofDir, db+"-"+benchkit.Slug(name)+".pprof")
+			if err := benchkit.FetchProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), file); err != nil {
+				benchkit.Logf("cpu profile: %v", err)
 			} else {
-				logf("cpu profile: %s", file)
+				benchkit.Logf("cpu profile: %s", file)
 			}
 		}()
 	}
@@ -502,53 +359,22 @@ func measure(ctx context.Context, o options, db, name string, srv *server, pprof
 	go func() {
 		// The server's CPU time over the measured window only.
 		time.Sleep(o.warmup)
-		a, _ := procCPU(srv.pid())
+		a, _ := benchkit.ProcCPU(srv.PID())
 		time.Sleep(o.duration)
-		b, _ := procCPU(srv.pid())
+		b, _ := benchkit.ProcCPU(srv.PID())
 		cpuc <- b - a
 	}()
-	rss := sampleRSS(srv.pid(), 20*time.Millisecond)
-	res := runLoad(ctx, client, loadSpec{clients: o.clients, warmup: o.warmup, dur: o.duration, newRequest: newReq, check: check})
-	peak := rss.stop()
+	rss := benchkit.SampleRSS(srv.PID(), 20*time.Millisecond)
+	res := benchkit.RunLoad(ctx, benchkit.LoadSpec{Clients: o.clients, Warmup: o.warmup, Dur: o.duration,
+		Do: benchkit.HTTPDo(client, o.clients, newReq, check)})
+	peak := rss.Stop()
 	if profDone != nil {
 		<-profDone
 	}
-	if res.firstError != "" {
-		logf("%s: %s: first error: %s", db, name, res.firstError)
+	if res.FirstError != "" {
+		benchkit.Logf("%s: %s: first error: %s", db, name, res.FirstError)
 	}
 	return &caseResult{db: db, name: name, load: res, peakKiB: peak, cpu: <-cpuc}
-}
-
-func fetchProfile(u, file string) error {
-	res, err := http.Get(u)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: status %d", u, res.StatusCode)
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, res.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func slug(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
-			b.WriteByte('-')
-		}
-	}
-	return strings.Trim(b.String(), "-")
 }
 
 // bareCase runs the baseline: this program re-executed with -bare, serving
@@ -562,18 +388,18 @@ func bareCase(ctx context.Context, o options, tmp, db, uid string, body []byte) 
 	if err := os.WriteFile(file, body, 0o600); err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(self, "-bare", "-addr", addr, "-body", file)
-	cmd.Env = childEnv()
-	srv, err := startServer(ctx, "bare handler", cmd, addr, filepath.Join(tmp, db+"-bare.log"), "/healthz")
+	cmd.Env = benchkit.ChildEnv()
+	srv, err := benchkit.StartServer(ctx, "bare handler", cmd, addr, filepath.Join(tmp, db+"-bare.log"), "/healthz")
 	if err != nil {
 		return nil, err
 	}
-	defer srv.stop()
-	u := srv.base + "/v4/identities/" + uid
+	defer srv.Stop()
+	u := srv.Base + "/v4/identities/" + uid
 	return measure(ctx, o, db, "bare net/http handler, same bytes", srv, "",
 		func(int, int) (*http.Request, error) { return http.NewRequest(http.MethodGet, u, nil) },
 		exact(http.StatusOK, body)), nil
@@ -621,33 +447,8 @@ func bareMain(args []string) error {
 	return nil
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
-
-func mib(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
-
-func passMiss(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "MISS"
-}
-
-// loadAvg is the 1-minute load average: on a shared box, other work
-// competes with the server and the clients for the same CPUs.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
-
 func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration, load string) {
-	src := "prebuilt " + o.firstmate
-	if o.firstmate == "" {
-		commit, _ := exec.Command("git", "describe", "--always", "--dirty").Output()
-		src = "built from the working tree at " + strings.TrimSpace(string(commit))
-	}
+	src := benchkit.Source(o.firstmate)
 	fmt.Fprintf(w, "go run ./bench/apibench: %s, %s/%s, %d CPUs, %d clients (keep-alive HTTP/1.1), %v warm-up + %v measured per case, firstmate %s, run took %v, 1-min load average %s\n\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.clients, o.warmup, o.duration,
 		src, took.Round(time.Second), load)
@@ -663,8 +464,8 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 				continue
 			}
 			l := c.load
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %s | %s | %d | %d | %s | %.0f µs |\n", c.db, c.name, l.reqPerSec(),
-				l.okPerSec(), ms(l.p(0.50)), ms(l.p(0.99)), l.errors, l.limited, mib(c.peakKiB), c.cpuPerReq())
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %s | %s | %d | %d | %s | %.0f µs |\n", c.db, c.name, l.PerSec(),
+				l.OKPerSec(), benchkit.Ms(l.P(0.50)), benchkit.Ms(l.P(0.99)), l.Errors, l.Limited, benchkit.MiB(c.peakKiB), c.cpuPerReq())
 		}
 	}
 	fmt.Fprintln(w)
@@ -675,7 +476,7 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 	fmt.Fprintln(w)
 	for _, r := range reports {
 		if r.idleRSSKiB > 0 {
-			fmt.Fprintf(w, "- %s: idle RSS after start %s; VmHWM at the end %s", r.db, mib(r.idleRSSKiB), mib(r.hwmKiB))
+			fmt.Fprintf(w, "- %s: idle RSS after start %s; VmHWM at the end %s", r.db, benchkit.MiB(r.idleRSSKiB), benchkit.MiB(r.hwmKiB))
 			if r.post != nil {
 				fmt.Fprintf(w, "; POST created %d identities (%s)", r.created, r.post.note)
 			}
@@ -687,10 +488,10 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 	fmt.Fprintln(w)
 	for _, r := range reports {
 		if r.bare != nil && r.get != nil {
-			ratio := r.get.load.reqPerSec() / r.bare.load.reqPerSec()
+			ratio := r.get.load.PerSec() / r.bare.load.PerSec()
 			fmt.Fprintf(w, "- %s: authenticated read / bare handler = %.0f / %.0f req/s = %.1f%% (target >= %.0f%%): %s\n",
-				r.db, r.get.load.reqPerSec(), r.bare.load.reqPerSec(), 100*ratio, 100*targetReadRatio,
-				passMiss(ratio >= targetReadRatio))
+				r.db, r.get.load.PerSec(), r.bare.load.PerSec(), 100*ratio, 100*targetReadRatio,
+				benchkit.PassMiss(ratio >= targetReadRatio))
 		}
 	}
 	for _, r := range reports {
@@ -699,31 +500,31 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 		}
 		for _, c := range []*caseResult{r.get, r.post} {
 			if c != nil {
-				p99 := c.load.p(0.99)
-				fmt.Fprintf(w, "- sqlite: %s p99 = %s (target < %s): %s\n", c.name, ms(p99), ms(targetSQLiteP99),
-					passMiss(p99 < targetSQLiteP99))
+				p99 := c.load.P(0.99)
+				fmt.Fprintf(w, "- sqlite: %s p99 = %s (target < %s): %s\n", c.name, benchkit.Ms(p99), benchkit.Ms(targetSQLiteP99),
+					benchkit.PassMiss(p99 < targetSQLiteP99))
 			}
 		}
 	}
 	for _, r := range reports {
 		if r.idleRSSKiB > 0 {
-			fmt.Fprintf(w, "- %s: idle RSS after start = %s (target < %s): %s\n", r.db, mib(r.idleRSSKiB),
-				mib(targetIdleRSSKiB), passMiss(r.idleRSSKiB < targetIdleRSSKiB))
+			fmt.Fprintf(w, "- %s: idle RSS after start = %s (target < %s): %s\n", r.db, benchkit.MiB(r.idleRSSKiB),
+				benchkit.MiB(targetIdleRSSKiB), benchkit.PassMiss(r.idleRSSKiB < targetIdleRSSKiB))
 		}
 	}
 	for _, r := range reports {
 		if r.limit != nil {
 			l := r.limit.load
 			fmt.Fprintf(w, "- %s: developer plan: %.0f 2xx/s for a %d req/s limit, %d answers 429 (limiter engaged: %s)\n",
-				r.db, l.okPerSec(), developerPlanRate, l.limited, yesNo(l.limited > 0))
+				r.db, l.OKPerSec(), developerPlanRate, l.Limited, yesNo(l.Limited > 0))
 		}
 	}
 	fmt.Fprintln(w, "  (these clients ignore Retry-After; rejected requests still count against the 200/s and 12,000/min")
 	fmt.Fprintln(w, "  windows, so once the minute window is spent every request gets 429 until the next minute starts)")
 	for _, r := range reports {
 		for _, c := range []*caseResult{r.bare, r.get, r.post, r.limit} {
-			if c != nil && c.load.errors > 0 {
-				fmt.Fprintf(w, "- WARNING %s %s: %d errors, first: %s\n", c.db, c.name, c.load.errors, c.load.firstError)
+			if c != nil && c.load.Errors > 0 {
+				fmt.Fprintf(w, "- WARNING %s %s: %d errors, first: %s\n", c.db, c.name, c.load.Errors, c.load.FirstError)
 			}
 		}
 	}
