@@ -8,6 +8,7 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
@@ -167,6 +168,60 @@ func TestRentals(t *testing.T) {
 		// Audited.
 		if evs := auditEvents(t, env, owner, "?action=identity.rent"); len(evs) != len(pool)+1 {
 			t.Errorf("%d identity.rent audit events, want %d", len(evs), len(pool)+1)
+		}
+	})
+}
+
+// TestManagedSpread: managed-mode calls are spread over the pool accounts by
+// remaining Smart Limit capacity (issue 5 §6): N calls land on several
+// accounts and none goes over a limit window.
+func TestManagedSpread(t *testing.T) {
+	t.Parallel()
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		env := lvStart(t, dialect, nil)
+		ctx := context.Background()
+		owner := env.NewWorkspace("Spread", "unlimited")
+		accs, err := store.Accounts(ctx, env.App.DB.R, store.AccountQuery{Pool: true, Platforms: []string{"linkedin"}})
+		if err != nil || len(accs) < 3 {
+			t.Fatalf("pool: %d accounts, %v", len(accs), err)
+		}
+		calls := len(accs)
+		for i := 0; i < calls; i++ {
+			r := env.Do("POST", "/v4/actions/linkedin-search-people/run/live", owner, lvSearchBody("", "managed", "spread"+string(rune('a'+i))))
+			if r.Status != 200 {
+				t.Fatalf("managed call %d: %d %s", i, r.Status, r.Body)
+			}
+		}
+		used := 0
+		for _, a := range accs {
+			rows, err := env.App.DB.R.QueryContext(ctx, `SELECT DISTINCT key FROM limit_events WHERE identity_id = $1`, a.Identity.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for rows.Next() {
+				var k string
+				_ = rows.Scan(&k)
+				keys = append(keys, k)
+			}
+			rows.Close()
+			if len(keys) == 0 {
+				continue
+			}
+			used++
+			sts, err := env.App.Limits.Report(ctx, limits.Account{IdentityID: a.Identity.ID, Level: a.Integration.Level,
+				FirstConnected: a.Integration.FirstConnectedAt}, keys, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range sts {
+				if st.Consumed > st.MaxLimit {
+					t.Errorf("pool account %s over its %s %s limit: %d > %d", a.Identity.Name, st.Key, st.Window, st.Consumed, st.MaxLimit)
+				}
+			}
+		}
+		if used < 3 {
+			t.Errorf("%d managed calls landed on %d of %d pool accounts, want them spread over at least 3", calls, used, len(accs))
 		}
 	})
 }
