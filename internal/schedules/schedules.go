@@ -318,7 +318,7 @@ func (s *Service) edit(ctx context.Context, workspaceID int64, uid string, fn fu
 		if err := fn(&sc, now); err != nil {
 			return err
 		}
-		sc.UpdatedAt = now
+		sc.UpdatedAt = now.Truncate(time.Millisecond) // the stored unit, so the answer matches a later GET
 		out = sc
 		return store.UpdateSchedule(ctx, tx, sc)
 	})
