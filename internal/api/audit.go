@@ -36,7 +36,7 @@ type Audit struct {
 // nor one in auditExempt.
 var auditSpecs = map[string]Audit{
 	"PUT /workspaces/settings": {Action: "workspace.settings.update", Target: "workspace",
-		Safe:   []string{"webhook_url", "logo_url", "engagement_enabled", "auto_resume_on_reconnect"},
+		Safe:   []string{"logo_url", "engagement_enabled", "auto_resume_on_reconnect"}, // a webhook URL may embed a token: its name only
 		Labels: map[string]string{"rotate_callback_secret": "callback secret rotated"}},
 	"POST /members":                    {Action: "member.invite", Target: "invitation", Safe: []string{"email", "role"}},
 	"PATCH /members/{uid}":             {Action: "member.role_change", Target: "member", Param: "uid", Safe: []string{"role"}},
