@@ -43,6 +43,12 @@ func (f *hostileFixture) validBody(name string) (map[string]any, bool) {
 	switch name {
 	case "POST /api/schedules/manage":
 		return map[string]any{"uid": f.schedule, "action": "pause"}, f.schedule != ""
+	case "POST /identities/{uid}/integrations/{integration}/checkpoint":
+		// A login waiting for its 2FA code (sandbox account), which the valid
+		// body answers.
+		f.env.Must(200, "POST", "/v4/identities/"+f.identity+"/integrations/linkedin", f.owner, map[string]any{
+			"auth_data": map[string]any{"basic": map[string]any{"username": "2fa@sim.test", "password": "sandbox"}}})
+		return map[string]any{"code": "123456"}, true
 	}
 	b, ok := validBodies[name]
 	return b, ok

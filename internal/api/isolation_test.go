@@ -188,6 +188,8 @@ var isolationBody = map[string]any{
 var capabilityRoutes = map[string]bool{
 	"POST /invitations/{token}/accept": true,
 	"GET /login-links/{token}":         true,
+	"GET !/connect/{token}":            true,
+	"POST !/connect/{token}":           true,
 }
 
 // snapshot is everything A's owner can see of A, plus the rows the API does

@@ -155,6 +155,16 @@ func (s *Server) allRoutes() []*Route {
 			Summary: "Get an integration", Response: integrationDoc, handle: s.getIntegration},
 		{Method: "DELETE", Path: integPath, Perm: auth.Operate, Group: groupIdentities, Tag: "integrations",
 			Summary: "Disconnect an integration and erase its stored credentials", Response: integrationDoc, handle: s.deleteIntegration},
+		{Method: "POST", Path: integPath + "/checkpoint", Perm: auth.Operate, Group: groupIdentities, Tag: "integrations",
+			MaxBody: smallBody, BodyOptional: true, Body: object(obj{"code": strLen(0, 200)}),
+			Summary: "Answer a login checkpoint with its code; {} polls an IN_APP_VALIDATION", Response: integrationDoc,
+			handle: s.answerCheckpoint},
+
+		// The hosted connect page behind login links (HTML, no key).
+		{Method: "GET", Path: "!/connect/{token}", Perm: auth.Public, Tag: "identities",
+			Summary: "Hosted connect page of a login link", handle: s.connectPage},
+		{Method: "POST", Path: "!/connect/{token}", Perm: auth.Public, Tag: "identities",
+			Summary: "Hosted connect page form posts (a small urlencoded body)", handle: s.connectPage},
 	}
 }
 

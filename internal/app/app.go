@@ -102,6 +102,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Engine = &engine.Engine{DB: db, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
 		Drivers: map[string]platform.Driver{}, Client: a.Proxies.Client}
 	a.Identities.Verify = a.Engine.Verify
+	a.Identities.Login = a.Engine
 	a.wireHubSpot()
 	if !cfg.Operator {
 		if err := a.startSimulator(); err != nil {

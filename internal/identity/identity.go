@@ -39,6 +39,9 @@ type Service struct {
 	PublicURL func() string
 	// Verify checks new credentials with the platform; nil leaves them PENDING.
 	Verify Verifier
+	// Login logs in with a username and a password (LinkedIn family); nil:
+	// basic credentials are stored and verified like cookies.
+	Login LoginDriver
 	// OnStatus is told, after commit, of every integration transition that
 	// causes a webhook event (see transition.go): a status change, or an
 	// authentication attempt even when the status stays. A deleted

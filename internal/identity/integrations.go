@@ -97,6 +97,9 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 	if err != nil {
 		return model.Integration{}, err
 	}
+	if s.usesLogin(platform, cred) {
+		return s.loginIntegration(ctx, workspaceID, identityUID, platform, c)
+	}
 	plain, err := json.Marshal(cred)
 	if err != nil {
 		return model.Integration{}, err
