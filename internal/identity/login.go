@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -111,8 +112,14 @@ func (s *Service) outcomeOf(ctx context.Context, id model.Identity, integ, usern
 	return o, nil
 }
 
-// store records an outcome in one transition (one webhook event).
+// storeOutcome records an outcome in one transition (one webhook event).
 func (s *Service) storeOutcome(ctx context.Context, workspaceID int64, identityUID, integ, source, accountName string, o loginOutcome) (model.Integration, error) {
+	return s.storeOutcomeOn(ctx, workspaceID, identityUID, integ, source, accountName, o, nil)
+}
+
+// storeOutcomeOn is storeOutcome that, when expect is set, first checks
+// that the integration is still the pending one expect was read as.
+func (s *Service) storeOutcomeOn(ctx context.Context, workspaceID int64, identityUID, integ, source, accountName string, o loginOutcome, expect *model.Integration) (model.Integration, error) {
 	plain, err := json.Marshal(o.secret)
 	if err != nil {
 		return model.Integration{}, err
@@ -129,6 +136,10 @@ func (s *Service) storeOutcome(ctx context.Context, workspaceID int64, identityU
 			}
 		}
 		ch, err = s.transition(ctx, tx, id.ID, integ, CauseAuth, func(cur *model.Integration) error {
+			if expect != nil && (cur == nil || cur.UID != expect.UID || cur.Status != model.StatusPending ||
+				cur.SecretKID != expect.SecretKID || !bytes.Equal(cur.Secret, expect.Secret)) {
+				return apperr.Conflict("the login checkpoint was already answered")
+			}
 			g := model.Integration{WorkspaceID: workspaceID, IdentityID: id.ID, Platform: integ, Name: accountName,
 				AuthType: platform_AuthBasic, SetupSource: source, Level: integrationLevels[integ], Status: o.status,
 				Checkpoint: o.checkpoint, Error: o.errLabel, Meta: "{}"}
@@ -195,7 +206,7 @@ func (s *Service) loginIntegration(ctx context.Context, workspaceID int64, ident
 	return s.storeOutcome(ctx, workspaceID, identityUID, integ, source, c.AccountName, o)
 }
 
-// ErrCheckpointExpired is the label of a checkpoint answered too late.
+// LabelCheckpointExpired is the label of a checkpoint answered too late.
 const LabelCheckpointExpired = "CHECKPOINT_EXPIRED"
 
 // AnswerCheckpoint answers (code != "") or polls (code == "") the pending
@@ -253,25 +264,10 @@ func (s *Service) AnswerCheckpoint(ctx context.Context, workspaceID int64, ident
 }
 
 // storeOutcomeIf stores o unless the integration changed since g was read
-// (a concurrent answer already resolved the checkpoint): then 409.
+// (a concurrent answer already resolved the checkpoint): then 409. The
+// check runs under the row lock of the transition.
 func (s *Service) storeOutcomeIf(ctx context.Context, workspaceID int64, identityUID, integ string, g model.Integration, o loginOutcome) (model.Integration, error) {
-	var conflict bool
-	// Check and store under the row lock taken by transition.
-	plainCheck := func(cur *model.Integration) bool {
-		return cur != nil && cur.UID == g.UID && cur.Status == model.StatusPending && cur.SecretKID == g.SecretKID &&
-			string(cur.Secret) == string(g.Secret)
-	}
-	cur, err := s.Integration(ctx, workspaceID, identityUID, integ)
-	if err != nil {
-		return cur, err
-	}
-	if !plainCheck(&cur) {
-		conflict = true
-	}
-	if conflict {
-		return cur, apperr.Conflict("the login checkpoint was already answered")
-	}
-	return s.storeOutcome(ctx, workspaceID, identityUID, integ, "", "", o)
+	return s.storeOutcomeOn(ctx, workspaceID, identityUID, integ, "", "", o, &g)
 }
 
 func (s *Service) openLoginSecret(g model.Integration) (loginSecret, error) {
