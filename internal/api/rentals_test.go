@@ -92,6 +92,20 @@ func TestRentals(t *testing.T) {
 			t.Fatalf("the rented secret opens with another uid as additional data")
 		}
 		env.Must(200, "POST", "/v4/actions/linkedin-search-people/run/live", owner, lvSearchBody(renter, "direct", "designer"))
+		// A rented account is warmed up: no ramp-up of its Smart Limits, unlike
+		// an account of the same level connected today.
+		fresh := lvIdentity(t, env, owner, "Fresh salesnav", "sim_salesnav")
+		maxOf := func(uid string) int {
+			n := 0
+			for _, w := range env.Must(200, "GET", "/v4/identities/"+uid+"/actions/linkedin-search-people/limits", owner, nil).Arr() {
+				n += int(w.(map[string]any)["max_limit"].(float64))
+			}
+			return n
+		}
+		if r, f := maxOf(renter), maxOf(fresh); r <= f {
+			t.Errorf("rented account limits %d, fresh account %d: the rented one should not ramp up", r, f)
+		}
+		env.Must(200, "DELETE", "/v4/identities/"+fresh, owner, nil)
 
 		// Managed mode never picks the rented account meanwhile.
 		a, _ := catalog.Get("linkedin-search-people")
@@ -144,15 +158,15 @@ func TestRentals(t *testing.T) {
 		if n, _ := env.App.Identities.ExpireRentals(ctx, time.Now().Add(400*24*time.Hour)); n != 0 {
 			t.Fatalf("expired %d rentals twice", n)
 		}
-		// One DELETED webhook per ended rental.
+		// One DELETED webhook per ended rental (plus the fresh identity's).
 		deleted := 0
 		for _, d := range env.Must(200, "GET", "/v4/webhooks/deliveries?limit=100", owner, nil).Arr() {
 			if strings.Contains(auditJSON(d), `DELETED`) {
 				deleted++
 			}
 		}
-		if deleted != len(pool) {
-			t.Errorf("%d DELETED webhooks, want %d", deleted, len(pool))
+		if deleted != len(pool)+1 {
+			t.Errorf("%d DELETED webhooks, want %d", deleted, len(pool)+1)
 		}
 		// The pool account is in managed rotation and rentable again.
 		env.Must(200, "POST", "/v4/actions/linkedin-search-people/run/live", owner, lvSearchBody("", "managed", "writer"))

@@ -222,8 +222,8 @@ func (e *Engine) CheckIdentityUIDs(ctx context.Context, workspaceID int64, uids 
 // limitAccount builds the Smart Limit view of an account.
 func (e *Engine) limitAccount(ctx context.Context, acc store.Account) limits.Account {
 	la := limits.Account{IdentityID: acc.Identity.ID, Level: acc.Integration.Level, FirstConnected: acc.Integration.FirstConnectedAt}
-	if acc.Identity.Managed {
-		la.FirstConnected = nil // pool accounts are warmed up
+	if acc.Identity.Managed || (acc.Integration.IsShared && acc.Integration.SetupSource == "SHARED") {
+		la.FirstConnected = nil // pool accounts, owned or rented, are warmed up
 	}
 	la.Identity, _ = limits.ParseOverrides(acc.Overrides)
 	if w, err := store.GetWorkspace(ctx, e.DB.R, acc.Identity.WorkspaceID); err == nil {
