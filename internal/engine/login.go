@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
 )
@@ -17,7 +18,11 @@ func (e *Engine) authenticator(integration string) (platform.Authenticator, erro
 	case "linkedin", "salesnavigator", "recruiterlite":
 		fam = "linkedin"
 	}
-	a, ok := e.Drivers[fam].(platform.Authenticator)
+	d, ok := e.Drivers[fam]
+	if !ok {
+		return nil, identity.ErrUnverifiable // no driver at all: the credentials stay PENDING
+	}
+	a, ok := d.(platform.Authenticator)
 	if !ok {
 		return nil, errNoLogin
 	}

@@ -88,6 +88,12 @@ type loginOutcome struct {
 // to the caller and nothing changes.
 func (s *Service) outcomeOf(ctx context.Context, id model.Identity, integ, username, password, accountName string, r platform.LoginResult, err error) (loginOutcome, error) {
 	o := loginOutcome{secret: loginSecret{Credentials: Credentials{AuthType: platform_AuthBasic, Username: username, Password: password}}}
+	if errors.Is(err, ErrUnverifiable) {
+		// No driver can log in on this platform: the credentials are kept
+		// sealed, PENDING, as when the platform cannot be asked.
+		o.status = model.StatusPending
+		return o, nil
+	}
 	if err != nil {
 		ae, ok := apperr.As(err)
 		if ok && ae.Label == "INTEGRATION_ERROR" && ae.Params["reason"] != "" {
