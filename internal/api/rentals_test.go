@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +237,48 @@ func TestManagedSpread(t *testing.T) {
 		}
 		if used < 3 {
 			t.Errorf("%d managed calls landed on %d of %d pool accounts, want them spread over at least 3", calls, used, len(accs))
+		}
+	})
+}
+
+// TestRentalsConcurrent: more identities than pool accounts rent at once;
+// each pool account goes to exactly one of them, the rest get 409.
+func TestRentalsConcurrent(t *testing.T) {
+	t.Parallel()
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		env := lvStart(t, dialect, nil)
+		owner := env.NewWorkspace("Rush", "unlimited")
+		pool := freePool(t, env)
+		if len(pool) < 2 {
+			t.Fatalf("the managed pool has %d linkedin accounts", len(pool))
+		}
+		n := len(pool) + 2
+		uids := make([]string, n)
+		for i := range uids {
+			uids[i] = lvIdentity(t, env, owner, "Rush renter "+string(rune('A'+i)), "")
+		}
+		codes, bodies := parallel(n, func(i int) apitest.Resp {
+			return env.Do("POST", "/v4/identities/"+uids[i]+"/rent", owner, map[string]any{"days": 2})
+		})
+		c := count(codes)
+		if c[201] != len(pool) || c[409] != 2 {
+			t.Fatalf("concurrent rents: %v %q", c, bodies)
+		}
+		seen := map[string]bool{}
+		for i, code := range codes {
+			if code != 201 {
+				continue
+			}
+			var r struct{ UID string }
+			_ = json.Unmarshal(bodies[i], &r)
+			p := rentedPoolUID(t, env, r.UID)
+			if seen[p] {
+				t.Fatalf("pool account %s rented twice", p)
+			}
+			seen[p] = true
+		}
+		if len(freePool(t, env)) != 0 {
+			t.Errorf("pool accounts left free")
 		}
 	})
 }
