@@ -36,7 +36,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (model.Run, error)
 		return model.Run{}, err
 	}
 	if sub.IdempotencyKey != "" {
-		if r, err := store.GetRunByIdempotencyKey(ctx, s.DB.Read, sub.Principal.WorkspaceID, sub.IdempotencyKey); err == nil {
+		if r, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey); err == nil {
 			return r, nil
 		}
 	}
@@ -48,7 +48,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (model.Run, error)
 	})
 	if err != nil && sub.IdempotencyKey != "" && store.IsUniqueViolation(err) {
 		// A concurrent submission with the same key won: return its run.
-		return store.GetRunByIdempotencyKey(ctx, s.DB.Read, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		return store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
 	}
 	return out, err
 }
