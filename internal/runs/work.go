@@ -270,7 +270,7 @@ func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, 
 					b, _ := json.Marshal(res)
 					rows[i] = store.NewOutput{InputIdx: r.in.Idx, Seq: i, BatchUID: batch, Data: string(b)}
 				}
-				if err := store.InsertOutputs(ctx, tx, run.ID, rows); err != nil {
+				if err := store.InsertOutputs(ctx, tx, s.DB.Dialect, run.ID, rows); err != nil {
 					return err
 				}
 			}
