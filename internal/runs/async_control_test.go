@@ -288,8 +288,8 @@ func TestAsyncResumeAfterReconnect(t *testing.T) {
 		if got := e.count(`SELECT COUNT(DISTINCT input_idx) FROM run_outputs WHERE run_id = $1`, runID); got != n {
 			t.Errorf("outputs cover %d inputs, want %d", got, n)
 		}
-		if got := e.count(`SELECT COUNT(*) FROM credit_charges WHERE run_uid = $1`, uid); got != n {
-			t.Errorf("%d charges, want %d", got, n)
+		if got := e.count(`SELECT COALESCE(SUM(results), 0) FROM credit_charges WHERE run_uid = $1`, uid); got != n {
+			t.Errorf("%d results charged, want %d", got, n)
 		}
 		rc.waitFor(t, time.Minute, "the final callback", func(c []callback) bool { return len(finalOf(c, uid)) > 0 })
 		for _, c := range finalOf(rc.all(), uid) {
@@ -336,8 +336,8 @@ func TestAsyncBlockedOnCredits(t *testing.T) {
 		if r["status"] != "BLOCKED" || r["output_count"] != float64(5) {
 			t.Errorf("resume without credits: %v", r)
 		}
-		if got := e.count(`SELECT COUNT(*) FROM credit_charges WHERE run_uid = $1`, uid); got != 5 {
-			t.Errorf("%d charges, want 5", got)
+		if got := e.count(`SELECT COALESCE(SUM(results), 0) FROM credit_charges WHERE run_uid = $1`, uid); got != 5 {
+			t.Errorf("%d results charged, want 5", got)
 		}
 		if got := e.creditsUsed(key); got != 5 {
 			t.Errorf("credits_used after resume %v, want 5", got)

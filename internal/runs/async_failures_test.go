@@ -40,8 +40,8 @@ func TestAsyncTransientAndPermanentFailures(t *testing.T) {
 		if got := e.creditsUsed(e.Key); got != float64(ok) {
 			t.Errorf("credits_used %v, want %d", got, ok)
 		}
-		if got := e.count(`SELECT COUNT(*) FROM credit_charges WHERE run_uid = $1`, uid); got != ok {
-			t.Errorf("%d charges, want %d", got, ok)
+		if got := e.count(`SELECT COALESCE(SUM(results), 0) FROM credit_charges WHERE run_uid = $1`, uid); got != ok {
+			t.Errorf("%d results charged, want %d", got, ok)
 		}
 		var runID int64
 		if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {

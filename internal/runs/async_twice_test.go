@@ -76,8 +76,8 @@ func TestAsyncWorkerRunsTwice(t *testing.T) {
 		if got := len(e.outputs(e.Key, uid)); got != n {
 			t.Errorf("GET outputs: %d, want %d", got, n)
 		}
-		if got := e.count(`SELECT COUNT(*) FROM credit_charges WHERE run_uid = $1`, uid); got != n {
-			t.Errorf("%d credit charges, want one per input (%d)", got, n)
+		if got := e.count(`SELECT COALESCE(SUM(results), 0) FROM credit_charges WHERE run_uid = $1`, uid); got != n {
+			t.Errorf("%d results charged, want one per input (%d)", got, n)
 		}
 		if got := e.creditsUsed(e.Key); got != n {
 			t.Errorf("credits_used %v, want %d", got, n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
 
 	"github.com/google/uuid"
 
@@ -26,7 +27,7 @@ type callbackBody struct {
 	CustomData     json.RawMessage  `json:"custom_data"`
 	Error          *model.RunError  `json:"error"`
 	ResultsCount   int              `json:"results_count"`
-	Results        []map[string]any `json:"results"`
+	Results        []json.RawMessage `json:"results"`
 }
 
 func rawOrNull(s string) json.RawMessage {
@@ -36,25 +37,26 @@ func rawOrNull(s string) json.RawMessage {
 	return json.RawMessage(s)
 }
 
-// batchCallback stores the callback of one input's batch. Its ref uid is
-// derived from (run, input) so that a re-run of the chunk finds the same row.
-func (s *Service) batchCallback(ctx context.Context, tx *sql.Tx, run model.Run, r inputResult, batch string) (int64, error) {
+// batchDelivery builds the callback of one input's batch, to be stored with
+// the chunk. Its ref uid is derived from (run, input) so that a re-run of
+// the chunk finds the same row.
+func batchDelivery(run model.Run, r inputResult, results []json.RawMessage, batch string) (model.Delivery, error) {
 	ref := uuid.NewSHA1(uuid.NameSpaceURL, []byte("firstmate:callback:"+run.UID+":"+itoa(r.in.Idx))).String()
 	body := callbackBody{CallbackRefUID: ref, Run: callbackRun{RunUID: run.UID, BatchUID: &batch, Status: model.RunRunning},
 		Input: rawOrNull(r.in.Input), CustomData: rawOrNull(r.in.CustomData.String), ResultsCount: len(r.results),
-		Results: r.results}
+		Results: results}
 	if body.Results == nil {
-		body.Results = []map[string]any{}
+		body.Results = []json.RawMessage{}
 	}
 	if r.err != nil {
 		body.Error = &model.RunError{Label: r.err.Label, Message: r.err.Message, Params: r.err.Params}
 	}
 	payload, err := json.Marshal(body)
 	if err != nil {
-		return 0, err
+		return model.Delivery{}, err
 	}
-	return store.InsertDelivery(ctx, tx, model.Delivery{UID: uuid.NewString(), Kind: model.DeliveryCallback,
-		WorkspaceID: run.WorkspaceID, RunID: run.ID, BatchUID: batch, RefUID: ref, URL: run.CallbackURL, Payload: string(payload)})
+	return model.Delivery{UID: uuid.NewString(), Kind: model.DeliveryCallback, WorkspaceID: run.WorkspaceID, RunID: run.ID,
+		BatchUID: batch, RefUID: ref, URL: run.CallbackURL, Payload: string(payload)}, nil
 }
 
 // finalCallback stores the run's last callback, carrying its terminal status.
@@ -62,7 +64,7 @@ func (s *Service) finalCallback(ctx context.Context, tx *sql.Tx, r model.Run) (i
 	ref := uuid.NewSHA1(uuid.NameSpaceURL, []byte("firstmate:callback:"+r.UID+":final")).String()
 	body := callbackBody{CallbackRefUID: ref, Run: callbackRun{RunUID: r.UID, Status: r.Status},
 		Input: rawOrNull(""), CustomData: rawOrNull(""), Error: r.LastError, ResultsCount: r.OutputCount,
-		Results: []map[string]any{}}
+		Results: []json.RawMessage{}}
 	payload, err := json.Marshal(body)
 	if err != nil {
 		return 0, err
@@ -71,7 +73,4 @@ func (s *Service) finalCallback(ctx context.Context, tx *sql.Tx, r model.Run) (i
 		WorkspaceID: r.WorkspaceID, RunID: r.ID, RefUID: ref, Event: "final", URL: r.CallbackURL, Payload: string(payload)})
 }
 
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
+func itoa(n int) string { return strconv.Itoa(n) }

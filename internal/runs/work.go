@@ -191,102 +191,182 @@ func backoff(attempts int) time.Duration {
 	return min(d, time.Minute)
 }
 
-// commit records a chunk's work atomically.
+// errShort: the balance cannot pay for every result the chunk got.
+var errShort = errors.New("runs: the balance cannot pay for the chunk")
+
+// errNotRunning: the run left RUNNING (cancelled) while the chunk worked.
+var errNotRunning = errors.New("runs: the run is no longer running")
+
+// commit records a chunk's work atomically. Usually that is one transaction
+// of a constant number of statements. When the balance cannot pay for every
+// result, the chunk is committed again with only the inputs the balance
+// pays for, in order and each whole, and the run blocks on NO_ACCESS; the
+// rest stay PENDING for a resume.
 func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, done []inputResult,
 	transient []store.Input, blockErr error, out Outcome) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if s.DB.Dialect == store.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM runs WHERE id = $1 FOR UPDATE`, run.ID); err != nil {
-				return err
+	payable := -1 // every input
+	for attempt := 0; ; attempt++ {
+		err := s.commitTx(ctx, run, a, done, transient, blockErr, out, payable)
+		switch {
+		case errors.Is(err, errNotRunning):
+			return nil // cancelled meanwhile: keep nothing of this pass
+		case errors.Is(err, errShort):
+			left, lerr := s.Ledger.Left(ctx, run.WorkspaceID)
+			if lerr != nil {
+				return lerr
+			}
+			payable = affordable(done, left)
+			if attempt >= 3 {
+				payable = 0 // other chunks keep spending: pay for nothing, block
+			}
+			continue
+		}
+		return err
+	}
+}
+
+// affordable counts the inputs with results, in order, that a balance of
+// left millicredits pays for whole.
+func affordable(done []inputResult, left int64) int {
+	n := 0
+	for _, r := range done {
+		if r.err != nil || len(r.results) == 0 {
+			continue
+		}
+		cost := int64(len(r.results)) * r.per
+		if cost > left {
+			break
+		}
+		left -= cost
+		n++
+	}
+	return n
+}
+
+// chargeGroup is the chunk's results at one price (engine.Price depends on
+// the account that ran the input).
+type chargeGroup struct {
+	per         int64
+	results     int
+	first, last int // input indexes, for the charge key
+}
+
+// commitTx records a chunk's work in one transaction; payable >= 0 records
+// only the inputs before the (payable+1)-th input with results.
+//
+// Statements, in an order that keeps the hot rows' locks short on
+// PostgreSQL: the inputs (this chunk's rows: FinishInputs decides which of
+// them this pass owns, so a worker that runs twice records, charges and
+// calls back nothing twice), the outputs and the callbacks (new rows), the
+// charge (the workspace's balance row), the run's counters (the run's row,
+// also where a concurrent cancel is seen), then River's jobs. The balance
+// and run rows stay locked only from their UPDATE to the commit.
+func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action, done []inputResult,
+	transient []store.Input, blockErr error, out Outcome, payable int) error {
+	rec := done
+	var creditBlock error
+	if payable >= 0 {
+		paid := 0
+		for i, r := range done {
+			if r.err == nil && len(r.results) > 0 {
+				if paid == payable {
+					rec, creditBlock = done[:i], apperr.NoAccess("no credits left in this period")
+					break
+				}
+				paid++
 			}
 		}
-		cur, err := store.GetRunByID(ctx, tx, run.ID)
+	}
+	callbacks := run.CallbackURL != "" && run.CallbackOn != catalog.CallbackOnFinal
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		retry := make([]int64, len(transient))
+		for i, in := range transient {
+			retry[i] = in.ID
+		}
+		if err := store.BumpInputsAttempts(ctx, tx, retry); err != nil {
+			return err
+		}
+		batches := make([]string, len(rec))
+		fin := make([]store.FinishedInput, len(rec))
+		for i, r := range rec {
+			batches[i] = uuid.NewString()
+			fin[i] = store.FinishedInput{ID: r.in.ID, Status: "DONE", Results: len(r.results), BatchUID: batches[i]}
+			if r.err != nil {
+				fin[i].Status = "FAILED"
+				fin[i].ErrJSON = store.EncodeRunError(&model.RunError{Label: r.err.Label, Message: r.err.Message, Params: r.err.Params})
+			}
+		}
+		owned, err := store.FinishInputs(ctx, tx, s.DB.Dialect, fin)
 		if err != nil {
 			return err
 		}
-		if cur.Status != model.RunRunning {
-			return nil // cancelled meanwhile: keep nothing of this pass
-		}
-		for _, in := range transient {
-			if err := store.BumpInputAttempts(ctx, tx, in.ID); err != nil {
-				return err
-			}
-		}
 		var outputs, failed, finished int
-		var spent int64
-		var deliveries []int64
-		var creditBlock error
-		for _, r := range done {
-			batch := uuid.NewString()
-			status, errJSON := "DONE", ""
-			results := r.results
+		var rows []store.NewOutput
+		var dels []model.Delivery
+		var groups []*chargeGroup
+		for i, r := range rec {
+			if !owned[r.in.ID] {
+				continue // recorded by an earlier pass
+			}
+			finished++
+			// Each result is encoded once, for its output row and its callback.
+			raw := make([]json.RawMessage, len(r.results))
 			if r.err != nil {
-				status = "FAILED"
-				errJSON = store.EncodeRunError(&model.RunError{Label: r.err.Label, Message: r.err.Message, Params: r.err.Params})
-			} else if len(results) > 0 {
-				// Charge only what this pass records: an input an earlier
-				// pass finished (a worker that ran twice) is skipped below,
-				// and must not be paid for again, nor paid for when the
-				// earlier pass recorded it as failed. The run row is locked
-				// (or the database has one writer), so this check holds.
-				var st string
-				if err := tx.QueryRowContext(ctx, `SELECT status FROM run_inputs WHERE id = $1`, r.in.ID).Scan(&st); err != nil {
-					return err
+				failed++
+			} else if len(r.results) > 0 {
+				outputs += len(r.results)
+				for j, res := range r.results {
+					b, err := json.Marshal(res)
+					if err != nil {
+						return err
+					}
+					raw[j] = b
+					rows = append(rows, store.NewOutput{InputIdx: r.in.Idx, Seq: j, BatchUID: batches[i], Data: string(b)})
 				}
-				if st != "PENDING" {
-					continue
-				}
-				ch, err := s.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: run.WorkspaceID, RunUID: run.UID,
-					Key: fmt.Sprintf("run:%s:%d", run.UID, r.in.Idx), Action: a.Slug, Results: len(results), PerResult: r.per,
-					AllOrNothing: true})
+				groups = addToGroup(groups, r)
+			}
+			if callbacks {
+				d, err := batchDelivery(run, r, raw, batches[i])
 				if err != nil {
 					return err
 				}
-				if ch.Repeat {
-					// Charged and recorded together by an earlier pass (a
-					// worker that ran twice): count nothing again.
-					continue
-				}
-				if ch.Paid < len(results) {
-					creditBlock = apperr.NoAccess("no credits left in this period")
-					break
-				}
-				spent += ch.Amount
+				dels = append(dels, d)
 			}
-			ok, err := store.FinishInput(ctx, tx, r.in.ID, status, len(results), errJSON, batch)
+		}
+		if err := store.InsertOutputs(ctx, tx, s.DB.Dialect, run.ID, rows); err != nil {
+			return err
+		}
+		deliveries, err := store.InsertDeliveries(ctx, tx, s.DB.Dialect, dels)
+		if err != nil {
+			return err
+		}
+		var spent int64
+		for _, g := range groups {
+			key := fmt.Sprintf("run:%s:%d-%d", run.UID, g.first, g.last)
+			if len(groups) > 1 {
+				key += fmt.Sprintf(":%d", g.per)
+			}
+			ch, err := s.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: run.WorkspaceID, RunUID: run.UID, Key: key,
+				Action: a.Slug, Results: g.results, PerResult: g.per, AllOrNothing: true})
 			if err != nil {
 				return err
 			}
-			if !ok {
-				continue // already recorded by an earlier pass
+			if ch.Repeat {
+				// This pass owns these inputs, so no earlier pass can have
+				// charged them: a key collision is a bug, not a retry.
+				return fmt.Errorf("runs: charge %s recorded twice", key)
 			}
-			finished++
-			if r.err != nil {
-				failed++
-			} else {
-				outputs += len(results)
-				rows := make([]store.NewOutput, len(results))
-				for i, res := range results {
-					b, _ := json.Marshal(res)
-					rows[i] = store.NewOutput{InputIdx: r.in.Idx, Seq: i, BatchUID: batch, Data: string(b)}
-				}
-				if err := store.InsertOutputs(ctx, tx, s.DB.Dialect, run.ID, rows); err != nil {
-					return err
-				}
+			if ch.Paid < g.results {
+				return errShort
 			}
-			if run.CallbackURL != "" && run.CallbackOn != catalog.CallbackOnFinal {
-				id, err := s.batchCallback(ctx, tx, run, r, batch)
-				if err != nil {
-					return err
-				}
-				if id != 0 {
-					deliveries = append(deliveries, id)
-				}
-			}
+			spent += ch.Amount
 		}
-		pending, err := store.RunProgress(ctx, tx, run.ID, outputs, failed, finished, spent, len(transient))
+		pending, postponed, ok, err := store.RunProgress(ctx, tx, run.ID, outputs, failed, finished, spent, len(transient))
 		if err != nil {
 			return err
+		}
+		if !ok {
+			return errNotRunning
 		}
 		if creditBlock != nil {
 			blockErr = creditBlock
@@ -309,11 +389,9 @@ func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, 
 			if err := store.SetRunPostponed(ctx, tx, run.ID, &until); err != nil {
 				return err
 			}
-		default:
-			if cur.PostponedUntil != nil {
-				if err := store.SetRunPostponed(ctx, tx, run.ID, nil); err != nil {
-					return err
-				}
+		case postponed != 0:
+			if err := store.SetRunPostponed(ctx, tx, run.ID, nil); err != nil {
+				return err
 			}
 		}
 		if len(deliveries) > 0 {
@@ -321,6 +399,17 @@ func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, 
 		}
 		return nil
 	})
+}
+
+func addToGroup(groups []*chargeGroup, r inputResult) []*chargeGroup {
+	for _, g := range groups {
+		if g.per == r.per {
+			g.results += len(r.results)
+			g.last = r.in.Idx
+			return groups
+		}
+	}
+	return append(groups, &chargeGroup{per: r.per, results: len(r.results), first: r.in.Idx, last: r.in.Idx})
 }
 
 // finish closes a run whose inputs are all recorded, queues its final

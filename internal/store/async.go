@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -112,24 +113,6 @@ func PendingChunks(ctx context.Context, q Querier, runID int64) ([]int, error) {
 	return out, rows.Err()
 }
 
-// FinishInput records an input's outcome, but only if it is still pending:
-// a worker that runs twice finishes nothing twice. It reports whether it did.
-func FinishInput(ctx context.Context, q Querier, id int64, status string, results int, errJSON, batchUID string) (bool, error) {
-	res, err := q.ExecContext(ctx, `UPDATE run_inputs SET status = $2, result_count = $3, error = $4, batch_uid = $5, updated_at = $6
-		WHERE id = $1 AND status = 'PENDING'`, id, status, results, errJSON, batchUID, Now())
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-// BumpInputAttempts counts a transient failure.
-func BumpInputAttempts(ctx context.Context, q Querier, id int64) error {
-	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = attempts + 1, updated_at = $2 WHERE id = $1`, id, Now())
-	return err
-}
-
 // ResetInputAttempts gives every pending input of a resumed run fresh attempts.
 func ResetInputAttempts(ctx context.Context, q Querier, runID int64) error {
 	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = 0 WHERE run_id = $1 AND status = 'PENDING'`, runID)
@@ -183,14 +166,22 @@ func Outputs(ctx context.Context, q Querier, runID int64, limit, offset int) ([]
 	return out, rows.Err()
 }
 
-// RunProgress applies a chunk's counts to its run and returns how many
-// inputs remain pending.
-func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, finished int, credits int64, retries int) (int, error) {
-	var pending int
-	err := q.QueryRowContext(ctx, `UPDATE runs SET output_count = output_count + $2, failed_count = failed_count + $3,
+// RunProgress applies a chunk's counts to its run, if the run is still
+// RUNNING, and returns how many inputs remain pending and when the run was
+// postponed until (0: not postponed). ok is false when the run has left
+// RUNNING (cancelled meanwhile): the caller rolls back the chunk. On
+// PostgreSQL the UPDATE takes the run's row lock, and a concurrent cancel
+// is seen here (READ COMMITTED re-checks the WHERE on the locked row).
+func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, finished int, credits int64, retries int) (pending int, postponedUntil int64, ok bool, err error) {
+	var postponed sql.NullInt64
+	err = q.QueryRowContext(ctx, `UPDATE runs SET output_count = output_count + $2, failed_count = failed_count + $3,
 			pending_count = pending_count - $4, credits_used = credits_used + $5, retry_count = retry_count + $6, updated_at = $7
-		WHERE id = $1 RETURNING pending_count`, runID, outputs, failed, finished, credits, retries, Now()).Scan(&pending)
-	return pending, err
+		WHERE id = $1 AND status = 'RUNNING' RETURNING pending_count, postponed_until`,
+		runID, outputs, failed, finished, credits, retries, Now()).Scan(&pending, &postponed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	return pending, postponed.Int64, err == nil, err
 }
 
 // SetRunStatus moves a run from one of the given statuses to status; it
@@ -259,4 +250,109 @@ func OldestQueued(ctx context.Context, q Querier, workspaceID int64) (int64, err
 func RunCallbackHeaders(ctx context.Context, q Querier, runID int64) (kid string, sealed []byte, err error) {
 	err = q.QueryRowContext(ctx, `SELECT callback_headers_kid, callback_headers FROM runs WHERE id = $1`, runID).Scan(&kid, &sealed)
 	return kid, sealed, notFound(err)
+}
+
+// FinishedInput is one input's outcome for FinishInputs.
+type FinishedInput struct {
+	ID       int64
+	Status   string // DONE or FAILED
+	Results  int
+	ErrJSON  string
+	BatchUID string
+}
+
+// FinishInputs records the outcomes of a chunk's inputs in one statement,
+// each only if it is still PENDING, and returns the ids it finished: those
+// the calling transaction now owns. A worker that runs twice finishes
+// nothing twice; on PostgreSQL a concurrent pass on the same inputs waits on
+// their row locks and, after the first commits, matches none of them.
+func FinishInputs(ctx context.Context, q Querier, dialect string, in []FinishedInput) (map[int64]bool, error) {
+	owned := make(map[int64]bool, len(in))
+	for start := 0; start < len(in); start += insertBatch {
+		end := min(start+insertBatch, len(in))
+		var sb strings.Builder
+		args := make([]any, 0, 1+(end-start)*5)
+		args = append(args, Now())
+		// CAST keeps the VALUES columns typed on PostgreSQL (untyped
+		// parameters there would be text) and is harmless on SQLite.
+		sb.WriteString(`WITH v (id, status, result_count, error, batch_uid) AS (VALUES `)
+		for i, x := range in[start:end] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(CAST(")
+			writeParam(&sb, dialect, len(args)+1)
+			sb.WriteString(" AS BIGINT), ")
+			writeParam(&sb, dialect, len(args)+2)
+			sb.WriteString(", CAST(")
+			writeParam(&sb, dialect, len(args)+3)
+			sb.WriteString(" AS BIGINT), ")
+			writeParam(&sb, dialect, len(args)+4)
+			sb.WriteString(", ")
+			writeParam(&sb, dialect, len(args)+5)
+			sb.WriteString(")")
+			args = append(args, x.ID, x.Status, x.Results, x.ErrJSON, x.BatchUID)
+		}
+		sb.WriteString(`)
+			UPDATE run_inputs SET status = v.status, result_count = v.result_count, error = v.error, batch_uid = v.batch_uid,
+				updated_at = `)
+		writeParam(&sb, dialect, 1)
+		sb.WriteString(`
+			FROM v WHERE run_inputs.id = v.id AND run_inputs.status = 'PENDING'
+			RETURNING run_inputs.id`)
+		if dialect == SQLite {
+			// "?" parameters are numbered in order of appearance: the
+			// timestamp comes last in the text, so it goes last.
+			args = append(args[1:], args[0])
+		}
+		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			owned[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return owned, nil
+}
+
+// writeParam writes the n-th parameter placeholder ("?" on SQLite, see
+// rowPlaceholders).
+func writeParam(sb *strings.Builder, dialect string, n int) {
+	if dialect == SQLite {
+		sb.WriteByte('?')
+		return
+	}
+	sb.WriteByte('$')
+	sb.WriteString(strconv.Itoa(n))
+}
+
+// BumpInputsAttempts counts a transient failure on each of the inputs.
+func BumpInputsAttempts(ctx context.Context, q Querier, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, Now())
+	sb.WriteString(`UPDATE run_inputs SET attempts = attempts + 1, updated_at = $1 WHERE id IN (`)
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, id)
+		sb.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	sb.WriteString(")")
+	_, err := q.ExecContext(ctx, sb.String(), args...)
+	return err
 }

@@ -52,6 +52,75 @@ func InsertDelivery(ctx context.Context, q Querier, d model.Delivery) (int64, er
 	return id, err
 }
 
+// InsertDeliveries stores originals in multi-row INSERTs and returns the
+// ids of those stored; one whose ref_uid exists already is skipped, as in
+// InsertDelivery.
+func InsertDeliveries(ctx context.Context, q Querier, dialect string, ds []model.Delivery) ([]int64, error) {
+	const cols = 14
+	now := Now()
+	var ids []int64
+	for start := 0; start < len(ds); start += insertBatch {
+		end := min(start+insertBatch, len(ds))
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO deliveries (uid, parent_uid, kind, workspace_id, run_id, batch_uid, ref_uid, event, url, payload,
+			status, next_attempt_at, created_at, updated_at) VALUES `)
+		args := make([]any, 0, (end-start)*cols)
+		for i, d := range ds[start:end] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			rowPlaceholders(&sb, dialect, len(args), cols)
+			var runID sql.NullInt64
+			if d.RunID != 0 {
+				runID = sql.NullInt64{Int64: d.RunID, Valid: true}
+			}
+			args = append(args, d.UID, d.ParentUID, d.Kind, d.WorkspaceID, runID, d.BatchUID, d.RefUID, d.Event, d.URL, d.Payload,
+				"PENDING", now, now, now)
+		}
+		sb.WriteString(` ON CONFLICT DO NOTHING RETURNING id`)
+		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// MarkDeliveriesSucceeded records a successful attempt for each of the
+// deliveries (the common outcome, in one statement per answer status).
+func MarkDeliveriesSucceeded(ctx context.Context, q Querier, ids []int64, httpStatus int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(ids)+2)
+	args = append(args, httpStatus, Now())
+	sb.WriteString(`UPDATE deliveries SET status = 'SUCCESS', http_status = $1, next_attempt_at = NULL, last_error = '',
+		updated_at = $2 WHERE id IN (`)
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, id)
+		sb.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	sb.WriteString(")")
+	_, err := q.ExecContext(ctx, sb.String(), args...)
+	return err
+}
+
 // GetDeliveriesByID loads deliveries for a worker.
 func GetDeliveriesByID(ctx context.Context, q Querier, ids []int64) ([]model.Delivery, error) {
 	if len(ids) == 0 {
