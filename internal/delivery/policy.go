@@ -202,11 +202,15 @@ func (p Policy) NewDialer() *net.Dialer {
 // its own address the only one checked).
 func (p Policy) NewTransport() *http.Transport {
 	return &http.Transport{
-		Proxy:                  nil,
-		DialContext:            p.NewDialer().DialContext,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    4,
+		Proxy:             nil,
+		DialContext:       p.NewDialer().DialContext,
+		ForceAttemptHTTP2: true,
+		// Keep as many idle connections per receiver as the dispatcher lets
+		// attempts run at once to it (FIRSTMATE_CALLBACK_PER_HOST, 32 by
+		// default): with fewer, a busy receiver gets a new TCP connection
+		// (and a dial-time address check) for most attempts.
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    64,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,

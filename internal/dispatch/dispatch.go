@@ -73,6 +73,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, ids []int64) error {
 	var deferred []int64
 	secrets := map[int64]string{}
 	headers := map[int64]map[string]string{}
+	statuses := map[int64]string{} // run id -> status, read once per batch
 	for _, dl := range ds {
 		if dl.Status == model.DeliverySuccess || dl.Status == model.DeliveryFailed {
 			continue // final already: a repeated job changes nothing
@@ -80,9 +81,14 @@ func (d *Dispatcher) Deliver(ctx context.Context, ids []int64) error {
 		a := &attempt{d: dl}
 		todo = append(todo, a)
 		if dl.Kind == model.DeliveryCallback && dl.RunID != 0 {
-			if st, err := runStatus(ctx, d.DB.R, dl.RunID); err != nil {
-				return err
-			} else if st == model.RunStopped && dl.Event != "final" {
+			st, ok := statuses[dl.RunID]
+			if !ok {
+				if st, err = runStatus(ctx, d.DB.R, dl.RunID); err != nil {
+					return err
+				}
+				statuses[dl.RunID] = st
+			}
+			if st == model.RunStopped && dl.Event != "final" {
 				a.skip, a.reason = true, "run cancelled: no further callbacks"
 				continue
 			}
@@ -164,6 +170,7 @@ func (d *Dispatcher) acquireHost(ctx context.Context, key string) (func(), bool)
 func (d *Dispatcher) record(ctx context.Context, todo []*attempt, deferred []int64) error {
 	now := d.now()
 	retries := map[int64][]int64{} // unix ms -> ids
+	succeeded := map[int][]int64{}  // HTTP status -> ids
 	return d.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for _, a := range todo {
 			upd := store.DeliveryAttempt{Retries: a.d.RetryCount}
@@ -171,7 +178,8 @@ func (d *Dispatcher) record(ctx context.Context, todo []*attempt, deferred []int
 			case a.skip:
 				upd.Status, upd.Error = model.DeliveryFailed, a.reason
 			case a.res.Success():
-				upd.Status, upd.HTTPStatus = model.DeliverySuccess, a.res.HTTPStatus
+				succeeded[a.res.HTTPStatus] = append(succeeded[a.res.HTTPStatus], a.d.ID)
+				continue
 			default:
 				upd.HTTPStatus, upd.Error = a.res.HTTPStatus, resultError(a.res)
 				upd.Retries = a.d.RetryCount + 1
@@ -185,6 +193,11 @@ func (d *Dispatcher) record(ctx context.Context, todo []*attempt, deferred []int
 				}
 			}
 			if err := store.UpdateDelivery(ctx, tx, a.d.ID, upd); err != nil {
+				return err
+			}
+		}
+		for status, ids := range succeeded {
+			if err := store.MarkDeliveriesSucceeded(ctx, tx, ids, status); err != nil {
 				return err
 			}
 		}

@@ -118,7 +118,7 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 		// job may legitimately run longer than that.
 		JobTimeout:           max(cfg.RescueAfter, 30*time.Second),
 		RescueStuckJobsAfter: max(cfg.RescueAfter, 30*time.Second),
-		FetchCooldown:        50 * time.Millisecond,
+		FetchCooldown:        10 * time.Millisecond,
 		FetchPollInterval:    200 * time.Millisecond,
 		MaxAttempts:          25,
 	}
