@@ -170,7 +170,7 @@ func (d *Dispatcher) acquireHost(ctx context.Context, key string) (func(), bool)
 func (d *Dispatcher) record(ctx context.Context, todo []*attempt, deferred []int64) error {
 	now := d.now()
 	retries := map[int64][]int64{} // unix ms -> ids
-	succeeded := map[int][]int64{}  // HTTP status -> ids
+	succeeded := map[int][]int64{} // HTTP status -> ids
 	return d.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for _, a := range todo {
 			upd := store.DeliveryAttempt{Retries: a.d.RetryCount}

@@ -21,12 +21,12 @@ type callbackRun struct {
 
 // callbackBody is the contract's callback payload (§7).
 type callbackBody struct {
-	CallbackRefUID string           `json:"callback_ref_uid"`
-	Run            callbackRun      `json:"run"`
-	Input          json.RawMessage  `json:"input"`
-	CustomData     json.RawMessage  `json:"custom_data"`
-	Error          *model.RunError  `json:"error"`
-	ResultsCount   int              `json:"results_count"`
+	CallbackRefUID string            `json:"callback_ref_uid"`
+	Run            callbackRun       `json:"run"`
+	Input          json.RawMessage   `json:"input"`
+	CustomData     json.RawMessage   `json:"custom_data"`
+	Error          *model.RunError   `json:"error"`
+	ResultsCount   int               `json:"results_count"`
 	Results        []json.RawMessage `json:"results"`
 }
 

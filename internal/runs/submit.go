@@ -121,7 +121,7 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, sub Submission) (model
 		r.ID, len(inputs), (len(inputs)+ChunkSize-1)/ChunkSize); err != nil {
 		return model.Run{}, err
 	}
-	if err := store.InsertInputs(ctx, tx, s.DB.Dialect, r.ID, inputs); err != nil {
+	if err := s.DB.CopyInputs(ctx, tx, r.ID, inputs); err != nil {
 		return model.Run{}, err
 	}
 	if _, err := s.admit(ctx, tx, r.ID, sub.Principal.WorkspaceID); err != nil {

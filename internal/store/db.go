@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -50,6 +51,9 @@ type DB struct {
 	R Querier
 
 	cache *stmtCache
+	// txConns maps a PostgreSQL transaction begun by Tx to its connection,
+	// so that CopyInputs can COPY inside it (see copy.go).
+	txConns sync.Map
 }
 
 // Open connects to databaseURL when it is a postgres:// URL, and otherwise to
@@ -235,6 +239,9 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.Dialect == Postgres {
+		return db.pgTx(ctx, fn)
+	}
 	tx, err := db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
