@@ -279,6 +279,17 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 	}
 	callbacks := run.CallbackURL != "" && run.CallbackOn != catalog.CallbackOnFinal
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if s.DB.Dialect == store.Postgres {
+			// Release the hot rows without waiting for the WAL flush. Safe
+			// for exactly-once: River marks the job done afterwards in a
+			// synchronous commit, whose flush covers this commit's WAL, so a
+			// PostgreSQL crash loses this pass only together with the job's
+			// completion, and the rescued job works the chunk again (its
+			// callbacks keep their callback_ref_uid).
+			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
 		retry := make([]int64, len(transient))
 		for i, in := range transient {
 			retry[i] = in.ID
@@ -340,26 +351,18 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 		if err != nil {
 			return err
 		}
-		var spent int64
-		for _, g := range groups {
-			key := fmt.Sprintf("run:%s:%d-%d", run.UID, g.first, g.last)
-			if len(groups) > 1 {
-				key += fmt.Sprintf(":%d", g.per)
-			}
-			ch, err := s.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: run.WorkspaceID, RunUID: run.UID, Key: key,
-				Action: a.Slug, Results: g.results, PerResult: g.per, AllOrNothing: true})
-			if err != nil {
+		if len(deliveries) > 0 {
+			if err := s.Queue.Deliveries(ctx, tx, deliveries, time.Time{}); err != nil {
 				return err
 			}
-			if ch.Repeat {
-				// This pass owns these inputs, so no earlier pass can have
-				// charged them: a key collision is a bug, not a retry.
-				return fmt.Errorf("runs: charge %s recorded twice", key)
-			}
-			if ch.Paid < g.results {
-				return errShort
-			}
-			spent += ch.Amount
+		}
+		// The two rows every chunk of the workspace updates come last, so
+		// their locks are held for little more than the commit: the run's
+		// counters, then the balance. The charge is all or nothing, so what
+		// it will cost is known before it is made.
+		var spent int64
+		for _, g := range groups {
+			spent += int64(g.results) * g.per
 		}
 		pending, postponed, ok, err := store.RunProgress(ctx, tx, run.ID, outputs, failed, finished, spent, len(transient))
 		if err != nil {
@@ -378,7 +381,9 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 				return err
 			}
 			if id != 0 {
-				deliveries = append(deliveries, id)
+				if err := s.Queue.Deliveries(ctx, tx, []int64{id}, time.Time{}); err != nil {
+					return err
+				}
 			}
 		case blockErr != nil:
 			if err := s.blockTx(ctx, tx, run, blockErr); err != nil {
@@ -394,8 +399,24 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 				return err
 			}
 		}
-		if len(deliveries) > 0 {
-			return s.Queue.Deliveries(ctx, tx, deliveries, time.Time{})
+		for _, g := range groups {
+			key := fmt.Sprintf("run:%s:%d-%d", run.UID, g.first, g.last)
+			if len(groups) > 1 {
+				key += fmt.Sprintf(":%d", g.per)
+			}
+			ch, err := s.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: run.WorkspaceID, RunUID: run.UID, Key: key,
+				Action: a.Slug, Results: g.results, PerResult: g.per, AllOrNothing: true})
+			if err != nil {
+				return err
+			}
+			if ch.Repeat {
+				// This pass owns these inputs, so no earlier pass can have
+				// charged them: a key collision is a bug, not a retry.
+				return fmt.Errorf("runs: charge %s recorded twice", key)
+			}
+			if ch.Paid < g.results {
+				return errShort // rolls back the whole pass, see commit
+			}
 		}
 		return nil
 	})
