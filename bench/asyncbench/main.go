@@ -85,7 +85,7 @@ func main() {
 	var dbs string
 	flag.IntVar(&o.inputs, "inputs", 100_000, "inputs of the async run")
 	flag.IntVar(&o.rawJobs, "raw-jobs", 20_000, "no-op jobs of the raw River measurement (0: skip)")
-	flag.DurationVar(&o.rawCooldown, "raw-fetch-cooldown", 50*time.Millisecond, "River FetchCooldown of the raw measurement (internal/jobs uses 50 ms)")
+	flag.DurationVar(&o.rawCooldown, "raw-fetch-cooldown", 10*time.Millisecond, "River FetchCooldown of the raw measurement (internal/jobs uses 10 ms)")
 	flag.IntVar(&o.schedules, "schedules", 10_000, "every-minute schedules (0: skip)")
 	flag.IntVar(&o.firings, "firings", 2, "minute slots whose firings are measured")
 	flag.IntVar(&o.verifyEvery, "verify-every", 100, "verify the signature of one callback in this many (and of the final one)")
@@ -441,7 +441,7 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "Raw River: %d no-op jobs inserted with InsertManyFast (1,000 a call) before the client starts, then worked by "+
-		"one client with 32 workers, FetchCooldown %v (internal/jobs: 50 ms), FetchPollInterval as internal/jobs.\n\n", o.rawJobs,
+		"one client with 32 workers, FetchCooldown %v (internal/jobs: 10 ms), FetchPollInterval as internal/jobs.\n\n", o.rawJobs,
 		o.rawCooldown)
 	fmt.Fprintln(w, "| database | driver | insert | jobs/s worked | async chunk jobs/s | async / raw |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")

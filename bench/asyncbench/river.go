@@ -53,7 +53,7 @@ func (r rawResult) perSec() float64 {
 // rawRiver measures River alone on db, with Firstmate's own store settings
 // (store.Open: on SQLite WAL, synchronous NORMAL, busy_timeout and the one
 // writer connection River uses; on PostgreSQL the same pool) and its job
-// settings (internal/jobs: 32 workers in the queue, fetch cooldown 50 ms,
+// settings (internal/jobs: 32 workers in the queue, fetch cooldown 10 ms,
 // poll interval 100 ms on SQLite and 200 ms on PostgreSQL).
 func rawRiver(ctx context.Context, o options, tmp, db string) []rawResult {
 	var dbURL string
