@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/delivery"
@@ -18,8 +19,29 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
-// ChunkSize is how many inputs one job works.
+// ChunkSize is how many inputs one job works, unless chunkSize allows more.
 const ChunkSize = 25
+
+// MaxChunkSize bounds the chunks of large runs of actions that need no
+// account.
+const MaxChunkSize = 100
+
+// chunkSize is the number of inputs per job of a run of n inputs.
+//
+// Inputs that run on a platform account go ChunkSize to a job: an account
+// runs one call at a time and Smart Limits pace it, so a bigger job would
+// only commit (and call back) its results later. Actions that need no
+// account run as fast as the workers go, and on a large run a bigger job
+// spreads River's per-job work (fetch, completion) and the chunk's commit
+// over more inputs: a 100,000-input run is worked as 1,000 jobs instead of
+// 4,000. Up to 3,200 inputs the chunks stay at ChunkSize, so every worker
+// of the default 32 gets several.
+func chunkSize(a *catalog.Action, n int) int {
+	if a.NeedsIdentity {
+		return ChunkSize
+	}
+	return min(MaxChunkSize, max(ChunkSize, n/128))
+}
 
 // MaxInputAttempts bounds transient failures per input before it is
 // recorded as failed.

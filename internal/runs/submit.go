@@ -87,12 +87,13 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, sub Submission) (model
 		}
 	}
 	inputs := make([]store.NewInput, len(req.Inputs))
+	size := chunkSize(a, len(inputs))
 	for i, in := range req.Inputs {
 		b, err := json.Marshal(in.Values)
 		if err != nil {
 			return model.Run{}, err
 		}
-		ni := store.NewInput{Idx: i, Chunk: i / ChunkSize, Input: string(b)}
+		ni := store.NewInput{Idx: i, Chunk: i / size, Input: string(b)}
 		if in.CustomData != nil {
 			cd, err := json.Marshal(in.CustomData)
 			if err != nil {
@@ -118,7 +119,7 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, sub Submission) (model
 		return model.Run{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE runs SET pending_count = $2, chunk_count = $3 WHERE id = $1`,
-		r.ID, len(inputs), (len(inputs)+ChunkSize-1)/ChunkSize); err != nil {
+		r.ID, len(inputs), (len(inputs)+size-1)/size); err != nil {
 		return model.Run{}, err
 	}
 	if err := s.DB.CopyInputs(ctx, tx, r.ID, inputs); err != nil {
