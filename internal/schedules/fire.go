@@ -2,11 +2,12 @@ package schedules
 
 // # Firing
 //
-// Every node runs the same loop: every PollInterval (250 ms) it asks for
-// the ACTIVE schedules whose next_execution_at has passed, most overdue
-// first, a page at a time, cuts the page into batches of a few hundred and
-// fires each batch in one transaction (several batches in parallel on
-// PostgreSQL):
+// Every node runs the same loop: every PollInterval (250 ms), or at the
+// earliest next_execution_at when that comes sooner, it asks for the ACTIVE
+// schedules whose next_execution_at has passed, most overdue first, a page
+// at a time, cuts the page into batches (250 on PostgreSQL, several
+// transactions in parallel; 2,000 on SQLite, one at a time) and fires each
+// batch in one transaction:
 //
 //  1. Lock (PostgreSQL): SELECT ... WHERE id = ANY(batch) ORDER BY id FOR
 //     UPDATE SKIP LOCKED. Rows are locked in id order, so two batches never
@@ -82,12 +83,18 @@ const (
 	DefaultPollInterval = 250 * time.Millisecond
 	DefaultParallel     = 8
 	// txBatch is how many due schedules one transaction claims and fires
-	// (on PostgreSQL; SQLite, with its one writer, takes twice as many).
-	// 10,000 schedules due at the same second need >= 10,000 firings a
-	// second, which one transaction per firing cannot reach. Above a few
-	// hundred the PostgreSQL run_slots trigger (one update of the same row
-	// per admitted run) grows quadratic.
+	// on PostgreSQL, several transactions in parallel. 10,000 schedules due
+	// at the same second need >= 10,000 firings a second, which one
+	// transaction per firing cannot reach. Above a few hundred the
+	// run_slots trigger (one update of the same row per admitted run)
+	// grows quadratic on PostgreSQL.
 	txBatch = 250
+	// txBatchSQLite is the same on SQLite, one transaction at a time. It is
+	// larger because each transaction waits for the one write connection
+	// behind the run workers' commits (database/sql hands it to a random
+	// waiter): in a burst, the number of transactions, not their size,
+	// sets the lag. 2,000 firings take ~150 ms of the writer.
+	txBatchSQLite = 2000
 )
 
 // Stats counts what one FireDue call did.
@@ -117,7 +124,7 @@ func (s *Service) parallel() int {
 
 func (s *Service) txBatch() int {
 	if s.DB.Dialect == store.SQLite {
-		return 2 * txBatch
+		return txBatchSQLite
 	}
 	return txBatch
 }
@@ -513,7 +520,24 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 			// Back off while the database is unwell, up to 5 s.
 			wait = min(max(wait*2, interval), 5*time.Second)
 		default:
-			wait = interval
+			wait = s.untilNext(ctx, interval)
 		}
 	}
+}
+
+// untilNext is how long the loop sleeps: until the next firing time when
+// it comes before the next tick, so that a burst due at 09:00:00 starts at
+// 09:00:00 rather than up to a tick later. Schedules created or edited
+// meanwhile (here or on another node) wait at most the tick.
+func (s *Service) untilNext(ctx context.Context, interval time.Duration) time.Duration {
+	next, ok, err := store.NextDue(ctx, s.DB.R)
+	if err != nil || !ok {
+		return interval
+	}
+	d := next.Sub(s.Now())
+	if d <= 0 {
+		// Still due after FireDue: failing, or just became due; no spin.
+		return interval
+	}
+	return min(d+time.Millisecond, interval)
 }

@@ -130,6 +130,17 @@ func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int) ([]D
 	return out, rows.Err()
 }
 
+// NextDue is the earliest next_execution_at of the ACTIVE schedules (the
+// first entry of the schedules_due index); ok is false when there is none.
+func NextDue(ctx context.Context, q Querier) (time.Time, bool, error) {
+	var at sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE'`).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, false, err
+	}
+	return Time(at.Int64), true, nil
+}
+
 // Claim is one firing's compare-and-set on its schedule.
 type Claim struct {
 	ID int64
