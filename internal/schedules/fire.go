@@ -17,8 +17,8 @@ package schedules
 //  2. Claim: for each locked row, the compare-and-set UPDATE schedules SET
 //     next_execution_at = <next>, last_run_uid = <the new run's uid>, ...
 //     WHERE id = <id> AND next_execution_at = <the value read> AND status =
-//     'ACTIVE' (one UPDATE ... FROM unnest(arrays) on PostgreSQL, a prepared
-//     UPDATE per row on SQLite). A row that another node claimed and
+//     'ACTIVE' (one UPDATE ... FROM unnest(arrays) on PostgreSQL, UPDATE ...
+//     FROM (VALUES ...) on SQLite). A row that another node claimed and
 //     committed since it was read matches nothing: lost, not fired.
 //  3. Submit the ASYNC runs of the rows won (runs.Service.SubmitManyTx) in
 //     the same transaction: multi-row INSERTs of the runs and their inputs,
