@@ -49,21 +49,42 @@ func (s *Service) Cancel(ctx context.Context, workspaceID int64, uid string) (mo
 		if r.ExecutionMode != "ASYNC" {
 			return apperr.Conflict("only async runs can be cancelled; run %s is %s", uid, r.ExecutionMode)
 		}
-		ok, err := store.SetRunStatus(ctx, tx, r.ID, []string{model.RunCreated, model.RunQueued, model.RunScheduled,
-			model.RunRunning, model.RunBlocked}, model.RunStopped, "")
-		if err != nil {
-			return err
+		// Compare-and-set on the status read, so that we know whether a
+		// concurrency slot was freed: only a RUNNING run holds one. A
+		// QUEUED, BLOCKED (...) run is stopped without touching the slots,
+		// so cancelling it never waits on another transaction's admission.
+		for {
+			if !cancellable(r.Status) {
+				return apperr.Conflict("run %s is %s and cannot be cancelled", uid, r.Status)
+			}
+			ok, err := store.SetRunStatus(ctx, tx, r.ID, []string{r.Status}, model.RunStopped, "")
+			if err != nil {
+				return err
+			}
+			if ok {
+				break
+			}
+			if r, err = store.GetRunByID(ctx, tx, r.ID); err != nil { // changed meanwhile: read it again
+				return err
+			}
 		}
-		if !ok {
-			return apperr.Conflict("run %s is %s and cannot be cancelled", uid, r.Status)
-		}
-		if err := s.promote(ctx, tx, workspaceID); err != nil {
-			return err
+		if r.Status == model.RunRunning {
+			if err := s.promote(ctx, tx, workspaceID); err != nil {
+				return err
+			}
 		}
 		out, err = store.GetRunByID(ctx, tx, r.ID)
 		return err
 	})
 	return out, err
+}
+
+func cancellable(status string) bool {
+	switch status {
+	case model.RunCreated, model.RunQueued, model.RunScheduled, model.RunRunning, model.RunBlocked:
+		return true
+	}
+	return false
 }
 
 // Resume re-queues a BLOCKED run (after the user reconnected an account or

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -27,6 +28,9 @@ type Submission struct {
 	// store them sealed); otherwise Request.Callback.Headers is sealed here.
 	SealedHeadersKID string
 	SealedHeaders    []byte
+	// RunUID is the run's uid when the caller chose it (a schedule firing
+	// records it in the claim); empty: a new one.
+	RunUID string
 }
 
 // Submit validates what the schema cannot (callback URL policy, identities),
@@ -76,35 +80,55 @@ func (s *Service) CheckSubmission(ctx context.Context, sub Submission) error {
 
 // insert stores the run and its inputs and admits it, in tx.
 func (s *Service) insert(ctx context.Context, tx *sql.Tx, sub Submission) (model.Run, error) {
-	a, req := sub.Action, sub.Request
-	if s.DB.Dialect == store.Postgres {
-		// Take admit's workspace lock before the run's foreign key takes a
-		// KEY SHARE lock on the same row: two submissions holding KEY SHARE
-		// and both asking for FOR UPDATE deadlock (PostgreSQL aborts one,
-		// each second, and concurrent schedule firings crawl).
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, sub.Principal.WorkspaceID); err != nil {
-			return model.Run{}, err
-		}
+	b, err := s.bulkRun(sub)
+	if err != nil {
+		return model.Run{}, err
 	}
+	r, err := store.InsertRun(ctx, tx, b.NewRun)
+	if err != nil {
+		return model.Run{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET pending_count = $2, chunk_count = $3 WHERE id = $1`,
+		r.ID, len(b.Inputs), b.ChunkCount); err != nil {
+		return model.Run{}, err
+	}
+	if err := s.DB.CopyInputs(ctx, tx, r.ID, b.Inputs); err != nil {
+		return model.Run{}, err
+	}
+	// The slot lock is taken last, after the inserts: two submissions to one
+	// workspace wait for each other only for the admission and the commit.
+	if _, err := s.admit(ctx, tx, r.ID, sub.Principal.WorkspaceID); err != nil {
+		return model.Run{}, err
+	}
+	return store.GetRunByID(ctx, tx, r.ID)
+}
+
+// bulkRun renders a submission as the QUEUED run and inputs to store.
+func (s *Service) bulkRun(sub Submission) (store.BulkRun, error) {
+	a, req := sub.Action, sub.Request
 	inputs := make([]store.NewInput, len(req.Inputs))
 	size := chunkSize(a, len(inputs))
 	for i, in := range req.Inputs {
 		b, err := json.Marshal(in.Values)
 		if err != nil {
-			return model.Run{}, err
+			return store.BulkRun{}, err
 		}
 		ni := store.NewInput{Idx: i, Chunk: i / size, Input: string(b)}
 		if in.CustomData != nil {
 			cd, err := json.Marshal(in.CustomData)
 			if err != nil {
-				return model.Run{}, err
+				return store.BulkRun{}, err
 			}
 			ni.CustomData = string(cd)
 		}
 		inputs[i] = ni
 	}
 	params, _ := json.Marshal(req.Parameters)
-	run := model.Run{UID: uuid.NewString(), WorkspaceID: sub.Principal.WorkspaceID, WorkspaceUID: sub.Principal.WorkspaceUID,
+	uid := sub.RunUID
+	if uid == "" {
+		uid = uuid.NewString()
+	}
+	run := model.Run{UID: uid, WorkspaceID: sub.Principal.WorkspaceID, WorkspaceUID: sub.Principal.WorkspaceUID,
 		MemberUID: sub.Principal.MemberUID, ActionName: a.Slug, ExecutionMode: "ASYNC", Status: model.RunQueued,
 		IdentityMode: req.IdentityMode, IdentityUIDs: req.IdentityIDs, Parameters: string(params),
 		CallbackURL: req.Callback.URL, CallbackOn: req.Callback.On, InputCount: len(inputs), ScheduledRunUID: sub.ScheduledRunUID}
@@ -113,22 +137,107 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, sub Submission) (model
 		h, _ := json.Marshal(req.Callback.Headers)
 		kid, sealed = s.Keys.Seal(h, []byte("callback-headers"))
 	}
-	r, err := store.InsertRun(ctx, tx, store.NewRun{Run: run, CallbackHeadersKID: kid, CallbackHeaders: sealed,
-		IdempotencyKey: sub.IdempotencyKey})
-	if err != nil {
-		return model.Run{}, err
+	return store.BulkRun{NewRun: store.NewRun{Run: run, CallbackHeadersKID: kid, CallbackHeaders: sealed,
+		IdempotencyKey: sub.IdempotencyKey}, Inputs: inputs, ChunkCount: (len(inputs) + size - 1) / size}, nil
+}
+
+// SubmitManyTx stores checked submissions (CheckSubmission passed) and the
+// already-built terminal runs in invalid (INVALID firings) in tx, with a
+// few multi-row statements, and admits the submissions under their
+// workspaces' caps in order: as many as there are free slots start RUNNING
+// (inserted so, their chunks enqueued in one River insert), the rest wait
+// QUEUED for promote. It returns the submissions' runs, in order. Schedule
+// firings use it for a whole batch.
+func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submission, invalid []model.Run) ([]model.Run, error) {
+	all := make([]store.BulkRun, 0, len(subs)+len(invalid))
+	var wsIDs []int64
+	free := map[int64]int{}
+	for _, sub := range subs {
+		b, err := s.bulkRun(sub)
+		if err != nil {
+			return nil, err
+		}
+		if len(b.Inputs) == 0 {
+			return nil, fmt.Errorf("runs: submission for %s has no input", sub.Action.Slug)
+		}
+		all = append(all, b)
+		if _, ok := free[sub.Principal.WorkspaceID]; !ok {
+			free[sub.Principal.WorkspaceID] = 0
+			wsIDs = append(wsIDs, sub.Principal.WorkspaceID)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET pending_count = $2, chunk_count = $3 WHERE id = $1`,
-		r.ID, len(inputs), (len(inputs)+size-1)/size); err != nil {
-		return model.Run{}, err
+	// Slot locks in workspace id order: two batches spanning the same
+	// workspaces cannot deadlock on them.
+	slices.Sort(wsIDs)
+	for _, id := range wsIDs {
+		running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, id)
+		if err != nil {
+			return nil, err
+		}
+		free[id] = s.Plans(plan).ConcurrentRuns - running
 	}
-	if err := s.DB.CopyInputs(ctx, tx, r.ID, inputs); err != nil {
-		return model.Run{}, err
+	var jobs []ChunkJob
+	for i := range all {
+		ws := all[i].Run.WorkspaceID
+		if free[ws] > 0 {
+			free[ws]--
+			all[i].Run.Status = model.RunRunning // the insert trigger counts it in run_slots
+		}
 	}
-	if _, err := s.admit(ctx, tx, r.ID, sub.Principal.WorkspaceID); err != nil {
-		return model.Run{}, err
+	for _, r := range invalid {
+		all = append(all, store.BulkRun{NewRun: store.NewRun{Run: r}})
 	}
-	return store.GetRunByID(ctx, tx, r.ID)
+	if err := store.InsertRuns(ctx, tx, s.DB.Dialect, all); err != nil {
+		return nil, err
+	}
+	out := make([]model.Run, len(subs))
+	for i := range subs {
+		out[i] = all[i].Run
+		if out[i].Status == model.RunRunning {
+			now := out[i].CreatedAt
+			out[i].StartedAt = &now
+			for c := range all[i].ChunkCount {
+				jobs = append(jobs, ChunkJob{RunID: out[i].ID, Chunk: c})
+			}
+		}
+	}
+	return out, s.enqueueChunks(ctx, tx, jobs)
+}
+
+// ChunkJob is one chunk of a run to work.
+type ChunkJob struct {
+	RunID int64
+	Chunk int
+}
+
+// BatchQueue is a Queue that also enqueues the chunks of many runs at once
+// (one River insert for a batch of schedule firings).
+type BatchQueue interface {
+	ChunkJobs(ctx context.Context, tx *sql.Tx, jobs []ChunkJob) error
+}
+
+func (s *Service) enqueueChunks(ctx context.Context, tx *sql.Tx, jobs []ChunkJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if bq, ok := s.Queue.(BatchQueue); ok {
+		return bq.ChunkJobs(ctx, tx, jobs)
+	}
+	for start := 0; start < len(jobs); {
+		end := start + 1
+		for end < len(jobs) && jobs[end].RunID == jobs[start].RunID {
+			end++
+		}
+		chunks := make([]int, 0, end-start)
+		for _, j := range jobs[start:end] {
+			chunks = append(chunks, j.Chunk)
+		}
+		if err := s.Queue.Chunks(ctx, tx, jobs[start].RunID, chunks); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
 }
 
 // CheckCallback applies the SSRF policy to a callback at submission time.
@@ -171,25 +280,23 @@ func (s *Service) checkIdentities(ctx context.Context, p model.Principal, a *cat
 
 // admit starts a QUEUED run when the workspace is under its plan's
 // concurrent-run cap, enqueuing its pending chunks. It runs inside the
-// caller's transaction; on PostgreSQL the workspace row is locked so two
-// nodes cannot both take the last slot.
+// caller's transaction and reads the slots in use from run_slots under its
+// row lock (store.LockSlots), O(1) however many runs are RUNNING; the
+// status change itself updates run_slots (trigger).
 func (s *Service) admit(ctx context.Context, tx *sql.Tx, runID, workspaceID int64) (bool, error) {
-	if s.DB.Dialect == store.Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, workspaceID); err != nil {
-			return false, err
-		}
-	}
-	w, err := store.GetWorkspace(ctx, tx, workspaceID)
+	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
 	if err != nil {
 		return false, err
 	}
-	running, err := store.RunningCount(ctx, tx, workspaceID)
-	if err != nil {
-		return false, err
-	}
-	if running >= s.Plans(w.Plan).ConcurrentRuns {
+	if running >= s.Plans(plan).ConcurrentRuns {
 		return false, nil
 	}
+	return s.start(ctx, tx, runID)
+}
+
+// start moves a QUEUED run to RUNNING and enqueues its pending chunks; the
+// caller holds the slot lock and has checked the cap.
+func (s *Service) start(ctx context.Context, tx *sql.Tx, runID int64) (bool, error) {
 	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunQueued}, model.RunRunning, "")
 	if err != nil || !ok {
 		return false, err
@@ -205,15 +312,30 @@ func (s *Service) admit(ctx context.Context, tx *sql.Tx, runID, workspaceID int6
 }
 
 // promote admits the workspace's oldest QUEUED runs while slots are free.
+// Callers call it after a run of the workspace left RUNNING in tx (finish,
+// block, cancel); it is harmless when none did.
 func (s *Service) promote(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
-	for {
-		id, err := store.OldestQueued(ctx, tx, workspaceID)
-		if err != nil || id == 0 {
+	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
+	if err != nil {
+		return err
+	}
+	free := s.Plans(plan).ConcurrentRuns - running
+	for free > 0 {
+		ids, err := store.QueuedRuns(ctx, tx, workspaceID, free)
+		if err != nil || len(ids) == 0 {
 			return err
 		}
-		ok, err := s.admit(ctx, tx, id, workspaceID)
-		if err != nil || !ok {
-			return err
+		for _, id := range ids {
+			// Not started: cancelled meanwhile (PostgreSQL re-reads the row
+			// after the canceller commits); the next one takes the slot.
+			ok, err := s.start(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				free--
+			}
 		}
 	}
+	return nil
 }

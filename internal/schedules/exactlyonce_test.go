@@ -17,8 +17,21 @@ import (
 // round, over many due schedules. Every (schedule, firing time) gets exactly
 // one run. On SQLite the same race runs inside one node.
 func TestExactlyOnceAcrossNodes(t *testing.T) {
+	exactlyOnce(t, 150, 4)
+}
+
+// TestExactlyOnceAcrossNodesInBatches is the same race with more due
+// schedules than one transaction fires (txBatch), so that each FireDue
+// fires several batches, in parallel on PostgreSQL, and the two nodes'
+// batches overlap partly (rows locked by the other node are skipped, then
+// waited for).
+func TestExactlyOnceAcrossNodesInBatches(t *testing.T) {
+	exactlyOnce(t, 1100, 2)
+}
+
+func exactlyOnce(t *testing.T, n, rounds int) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
-		const n, rounds, callers = 150, 4, 2
+		const callers = 2
 		st := apitest.NewStore(t, dialect)
 		nodes := []*apitest.Env{apitest.StartOn(t, st)}
 		if dialect == store.Postgres {

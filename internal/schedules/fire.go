@@ -2,22 +2,37 @@ package schedules
 
 // # Firing
 //
-// Every node runs the same loop: every PollInterval (250 ms) it asks for
-// the ACTIVE schedules whose next_execution_at has passed, most overdue
-// first, 500 at a time, and fires each in its own transaction:
+// Every node runs the same loop: every PollInterval (250 ms), or at the
+// earliest next_execution_at when that comes sooner, it asks for the ACTIVE
+// schedules whose next_execution_at has passed, most overdue first, a page
+// at a time, cuts the page into batches (250 on PostgreSQL, several
+// transactions in parallel; 2,000 on SQLite, one at a time) and fires each
+// batch in one transaction:
 //
-//  1. Claim: UPDATE schedules SET next_execution_at = <next>, ... WHERE
-//     id = $1 AND next_execution_at = <the value read> AND status = 'ACTIVE'.
-//     Exactly one claimer matches the row. On PostgreSQL a second node
-//     blocks on the row lock, re-reads the row after the first commits (READ
-//     COMMITTED) and matches nothing; on SQLite writers are serial anyway.
-//  2. Submit the ASYNC run (runs.Service.SubmitTx) in the same transaction,
-//     and record it as last_run_uid.
+//  1. Lock (PostgreSQL): SELECT ... WHERE id = ANY(batch) ORDER BY id FOR
+//     UPDATE SKIP LOCKED. Rows are locked in id order, so two batches never
+//     wait on each other in a cycle; rows another node is firing right now
+//     are skipped rather than waited for, so two nodes split a burst
+//     between them. SQLite has one writer at a time and needs no lock.
+//  2. Claim: for each locked row, the compare-and-set UPDATE schedules SET
+//     next_execution_at = <next>, last_run_uid = <the new run's uid>, ...
+//     WHERE id = <id> AND next_execution_at = <the value read> AND status =
+//     'ACTIVE' (one UPDATE ... FROM unnest(arrays) on PostgreSQL, UPDATE ...
+//     FROM (VALUES ...) on SQLite). A row that another node claimed and
+//     committed since it was read matches nothing: lost, not fired.
+//  3. Submit the ASYNC runs of the rows won (runs.Service.SubmitManyTx) in
+//     the same transaction: multi-row INSERTs of the runs and their inputs,
+//     admission under the plan's cap for all of them at once (run_slots),
+//     and one River insert for all their chunk jobs.
 //
-// The claim and the run commit together or not at all, so a crash or a lost
-// connection between the two leaves the schedule due and it fires again on
-// the next tick; a committed claim always has its run. Hence exactly once
-// per (schedule, firing time), with any number of nodes.
+// The claims and the runs commit together or not at all, so a crash or a
+// lost connection leaves the batch due and it fires again on the next tick;
+// a committed claim always has its run. Hence exactly once per (schedule,
+// firing time), with any number of nodes. When a batch fails, its schedules
+// are fired again one per transaction (claim, Service.SubmitTx, last run),
+// so one bad schedule cannot hold the others back. When rows were skipped
+// as locked, FireDue goes round once more waiting for those locks, so that
+// when it returns every due schedule is committed, here or elsewhere.
 //
 // Why a poller rather than a River periodic job: River's periodic jobs are
 // enqueued by the elected leader, so a firing would wait for the leader's
@@ -67,8 +82,19 @@ import (
 const (
 	DefaultPollInterval = 250 * time.Millisecond
 	DefaultParallel     = 8
-	// batchSize is how many due schedules one query returns.
-	batchSize = 500
+	// txBatch is how many due schedules one transaction claims and fires
+	// on PostgreSQL, several transactions in parallel. 10,000 schedules due
+	// at the same second need >= 10,000 firings a second, which one
+	// transaction per firing cannot reach. Above a few hundred the
+	// run_slots trigger (one update of the same row per admitted run)
+	// grows quadratic on PostgreSQL.
+	txBatch = 250
+	// txBatchSQLite is the same on SQLite, one transaction at a time. It is
+	// larger because each transaction waits for the one write connection
+	// behind the run workers' commits (database/sql hands it to a random
+	// waiter): in a burst, the number of transactions, not their size,
+	// sets the lag. 2,000 firings take ~150 ms of the writer.
+	txBatchSQLite = 2000
 )
 
 // Stats counts what one FireDue call did.
@@ -79,6 +105,13 @@ type Stats struct {
 	Failed  int // errors; the schedule stays due and is retried
 }
 
+func (s *Stats) add(o Stats) {
+	s.Fired += o.Fired
+	s.Skipped += o.Skipped
+	s.Lost += o.Lost
+	s.Failed += o.Failed
+}
+
 func (s *Service) parallel() int {
 	if s.DB.Dialect == store.SQLite {
 		return 1
@@ -87,6 +120,13 @@ func (s *Service) parallel() int {
 		return s.Parallel
 	}
 	return DefaultParallel
+}
+
+func (s *Service) txBatch() int {
+	if s.DB.Dialect == store.SQLite {
+		return txBatchSQLite
+	}
+	return txBatch
 }
 
 type outcome int
@@ -105,102 +145,257 @@ func (s *Service) FireDue(ctx context.Context) (Stats, error) {
 	now := s.Now()
 	var st Stats
 	var firstErr error
+	page := s.txBatch() * s.parallel()
+	skipLocked := true
 	for {
-		due, err := store.DueSchedules(ctx, s.DB.R, now, batchSize)
+		due, err := store.DueSchedules(ctx, s.DB.R, now, page)
 		if err != nil {
 			return st, err
 		}
 		if len(due) == 0 {
 			return st, firstErr
 		}
-		// Two nodes reading the same batch would otherwise walk it in the
-		// same order and queue on each other's row locks.
+		// Two nodes reading the same page would otherwise cut it into the
+		// same batches and skip (or wait for) each other's whole batches.
 		rand.Shuffle(len(due), func(i, j int) { due[i], due[j] = due[j], due[i] })
+		var batches [][]store.DueSchedule
+		for i := 0; i < len(due); i += s.txBatch() {
+			batches = append(batches, due[i:min(i+s.txBatch(), len(due))])
+		}
 		var mu sync.Mutex
-		progress := false
-		work := make(chan store.DueSchedule)
+		progress, skipped := false, 0
+		work := make(chan []store.DueSchedule)
 		var wg sync.WaitGroup
-		for w := 0; w < min(s.parallel(), len(due)); w++ {
+		for w := 0; w < min(s.parallel(), len(batches)); w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for d := range work {
-					out, err := s.fire(ctx, d, now)
-					mu.Lock()
-					switch {
-					case err != nil:
-						st.Failed++
-						if firstErr == nil {
-							firstErr = err
-						}
-						s.log().Warn("schedule firing failed", "schedule_uid", d.UID, "error", err)
-					case out == outFired:
-						st.Fired++
-					case out == outSkipped:
-						st.Skipped++
-					case out == outLost:
-						st.Lost++
+				for b := range work {
+					bst, sk, err := s.fireBatch(ctx, b, now, skipLocked)
+					if err != nil && ctx.Err() == nil {
+						// One bad schedule must not hold the others back:
+						// fire the batch again one schedule at a time.
+						s.log().Warn("schedule batch firing failed; firing one by one", "schedules", len(b), "error", err)
+						bst, sk, err = s.fireEach(ctx, b, now)
 					}
-					if err == nil {
+					mu.Lock()
+					st.add(bst)
+					skipped += sk
+					if err != nil && firstErr == nil {
+						firstErr = err
+					}
+					if bst.Fired+bst.Skipped+bst.Lost > 0 || (err == nil && sk < len(b)) {
 						progress = true
 					}
 					mu.Unlock()
 				}
 			}()
 		}
-		for _, d := range due {
-			work <- d
+		for _, b := range batches {
+			work <- b
 		}
 		close(work)
 		wg.Wait()
-		if len(due) < batchSize || !progress || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return st, firstErr
+		}
+		if skipped > 0 {
+			// Rows another transaction held were skipped: they are still
+			// due or being fired elsewhere. Go round again and wait for
+			// those locks this time, so that on return they are committed.
+			skipLocked = false
+			continue
+		}
+		if len(due) < page || !progress {
 			return st, firstErr
 		}
 	}
 }
 
-// fire claims one due schedule and creates its run, in one transaction.
-func (s *Service) fire(ctx context.Context, d store.DueSchedule, now time.Time) (outcome, error) {
+// fireEach fires a batch one schedule per transaction (the fallback when
+// the batch's transaction failed).
+func (s *Service) fireEach(ctx context.Context, ds []store.DueSchedule, now time.Time) (Stats, int, error) {
+	var st Stats
+	var firstErr error
+	for _, d := range ds {
+		out, err := s.fire(ctx, d, now)
+		switch {
+		case err != nil:
+			st.Failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+			s.log().Warn("schedule firing failed", "schedule_uid", d.UID, "error", err)
+		case out == outFired:
+			st.Fired++
+		case out == outSkipped:
+			st.Skipped++
+		case out == outLost:
+			st.Lost++
+		}
+	}
+	return st, 0, firstErr
+}
+
+// firing is what firing one due schedule at now means, before the claim.
+type firing struct {
+	claim store.Claim
+	// hasDue: a slot is due (otherwise only next_execution_at is moved).
+	hasDue bool
+	// skip: the overlap policy skips this slot.
+	skip bool
+}
+
+func (f firing) fires() bool { return f.hasDue && !f.skip }
+
+// plan computes a due schedule's claim: catch-up, the overlap policy, the
+// one-shot completion, and a pause for a timing that no longer parses.
+func (s *Service) plan(d store.DueSchedule, now time.Time) firing {
 	sc := d.Schedule
-	claim := store.Claim{ID: sc.ID, Due: *sc.NextExecutionAt, Status: model.ScheduleActive, Now: now}
+	f := firing{claim: store.Claim{ID: sc.ID, Due: *sc.NextExecutionAt, Status: model.ScheduleActive, Now: now}}
 	spec, err := s.parse(sc.Cron, sc.ScheduleAt, sc.Timezone)
-	fireAt, hasDue := time.Time{}, false
+	var fireAt time.Time
 	switch {
 	case err != nil:
 		// The stored timing no longer parses (say an upgrade dropped a zone
 		// from the allow-list): pause rather than retry forever.
-		claim.Status = model.SchedulePaused
+		f.claim.Status = model.SchedulePaused
 		s.log().Error("schedule paused: its timing no longer parses", "schedule_uid", sc.UID, "error", err)
 	case spec.OneShot():
-		fireAt, hasDue = claim.Due, true
-		claim.Status = model.ScheduleCompleted
+		fireAt, f.hasDue = f.claim.Due, true
+		f.claim.Status = model.ScheduleCompleted
 	default:
-		cu := schedule.CatchUp(spec, claim.Due.Add(-time.Millisecond), now)
-		fireAt, hasDue = cu.Due, cu.HasDue
+		cu := schedule.CatchUp(spec, f.claim.Due.Add(-time.Millisecond), now)
+		fireAt, f.hasDue = cu.Due, cu.HasDue
 		if cu.HasNext {
-			claim.Next = &cu.Next
+			f.claim.Next = &cu.Next
 		} else {
-			claim.Status = model.ScheduleCompleted
+			f.claim.Status = model.ScheduleCompleted
 		}
 	}
 	// Overlap policy: skip. A one-shot is never skipped (it would complete
 	// without ever running).
-	skip := hasDue && !spec.OneShot() && sc.LastRunUID != "" && d.LastRunStatus != "" && !model.RunTerminal(d.LastRunStatus)
-	if hasDue && !skip {
-		claim.Executed = &fireAt
+	f.skip = f.hasDue && !spec.OneShot() && sc.LastRunUID != "" && d.LastRunStatus != "" &&
+		!model.RunTerminal(d.LastRunStatus)
+	if f.fires() {
+		f.claim.Executed = &fireAt
 	}
+	return f
+}
+
+// fireBatch claims a batch of due schedules and creates their runs in one
+// transaction: the rows are locked in id order (skipping those another
+// transaction holds when skipLocked), claimed with one compare-and-set each,
+// and the winners' runs, inputs and chunk jobs are inserted with multi-row
+// statements (runs.SubmitManyTx). It returns the stats and how many rows it
+// skipped as locked. Any error rolls the whole batch back.
+func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now time.Time, skipLocked bool) (Stats, int, error) {
+	plans := make(map[int64]firing, len(ds))
+	byID := make(map[int64]store.DueSchedule, len(ds))
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		f := s.plan(d, now)
+		if f.fires() {
+			f.claim.LastRunUID = uuid.NewString()
+		}
+		plans[d.ID], byID[d.ID], ids[i] = f, d, d.ID
+	}
+	var st Stats
+	skipped := 0
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		st, skipped = Stats{}, 0
+		locked, err := store.LockSchedules(ctx, tx, s.DB.Dialect, ids, skipLocked)
+		if err != nil {
+			return err
+		}
+		if skipLocked {
+			skipped = len(ids) - len(locked)
+		}
+		claims := make([]store.Claim, len(locked))
+		for i, id := range locked {
+			claims[i] = plans[id].claim
+		}
+		won, err := store.ClaimSchedules(ctx, tx, s.DB.Dialect, claims)
+		if err != nil {
+			return err
+		}
+		var subs []runs.Submission
+		var invalid []model.Run
+		for _, id := range locked {
+			f := plans[id]
+			c, ok := won[id]
+			switch {
+			case !ok:
+				st.Lost++
+				continue
+			case !f.hasDue:
+				continue
+			case f.skip:
+				st.Skipped++
+				continue
+			}
+			sc := byID[id].Schedule
+			sc.Request, sc.CallbackHeadersKID, sc.CallbackHeaders = c.Request, c.CallbackHeadersKID, c.CallbackHeaders
+			sub, inv, err := s.prepare(ctx, sc, f.claim.LastRunUID, now)
+			if err != nil {
+				return err
+			}
+			if sub != nil {
+				subs = append(subs, *sub)
+			} else {
+				invalid = append(invalid, inv)
+			}
+			st.Fired++
+		}
+		_, err = s.Runs.SubmitManyTx(ctx, tx, subs, invalid)
+		return err
+	})
+	if err != nil {
+		return Stats{}, 0, err
+	}
+	return st, skipped, nil
+}
+
+// prepare turns a claimed firing into its checked submission, or into the
+// INVALID run that records why the stored request can no longer be made.
+func (s *Service) prepare(ctx context.Context, sc model.Schedule, runUID string, now time.Time) (*runs.Submission, model.Run, error) {
+	st, err := decodeStored(sc.Request)
+	if err != nil {
+		return nil, s.invalidRecord(sc, stored{}, apperr.Internal(fmt.Errorf("schedule %s: stored request: %w", sc.UID, err)),
+			runUID, now), nil
+	}
+	a, ok := catalog.Get(sc.ActionName)
+	if !ok {
+		return nil, s.invalidRecord(sc, st, apperr.NotFound("unknown action %q", sc.ActionName), runUID, now), nil
+	}
+	p := model.Principal{WorkspaceID: sc.WorkspaceID, WorkspaceUID: sc.WorkspaceUID, MemberUID: sc.MemberUID}
+	sub := runs.Submission{Principal: p, Action: a, Request: st.asyncRequest(), ScheduledRunUID: sc.UID,
+		SealedHeadersKID: sc.CallbackHeadersKID, SealedHeaders: sc.CallbackHeaders, RunUID: runUID}
+	if err := s.Runs.CheckSubmission(ctx, sub); err != nil {
+		if ae, ok := apperr.As(err); ok && ae.Status < 500 {
+			return nil, s.invalidRecord(sc, st, ae, runUID, now), nil
+		}
+		return nil, model.Run{}, err
+	}
+	return &sub, model.Run{}, nil
+}
+
+// fire claims one due schedule and creates its run, in one transaction.
+func (s *Service) fire(ctx context.Context, d store.DueSchedule, now time.Time) (outcome, error) {
+	f := s.plan(d, now)
+	sc := d.Schedule
 	out := outLost
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		out = outLost
-		ok, err := store.ClaimSchedule(ctx, tx, claim)
+		ok, err := store.ClaimSchedule(ctx, tx, f.claim)
 		if err != nil || !ok {
 			return err
 		}
 		switch {
-		case !hasDue:
+		case !f.hasDue:
 			out = outMoved
 			return nil
-		case skip:
+		case f.skip:
 			out = outSkipped
 			return nil
 		}
@@ -242,11 +437,21 @@ func (s *Service) submit(ctx context.Context, tx *sql.Tx, sc model.Schedule, now
 
 // invalidRun records a firing that could not make a run.
 func (s *Service) invalidRun(ctx context.Context, tx *sql.Tx, sc model.Schedule, st stored, e *apperr.Error, now time.Time) (string, error) {
+	r := s.invalidRecord(sc, st, e, uuid.NewString(), now)
+	if _, err := store.InsertRun(ctx, tx, store.NewRun{Run: r}); err != nil {
+		return "", err
+	}
+	return r.UID, nil
+}
+
+// invalidRecord is the INVALID run of a firing whose request can no longer
+// be made, with the error as its last_error.
+func (s *Service) invalidRecord(sc model.Schedule, st stored, e *apperr.Error, uid string, now time.Time) model.Run {
 	params, _ := json.Marshal(st.Parameters)
 	if st.Parameters == nil {
 		params = []byte("{}")
 	}
-	r := model.Run{UID: uuid.NewString(), WorkspaceID: sc.WorkspaceID, WorkspaceUID: sc.WorkspaceUID, MemberUID: sc.MemberUID,
+	r := model.Run{UID: uid, WorkspaceID: sc.WorkspaceID, WorkspaceUID: sc.WorkspaceUID, MemberUID: sc.MemberUID,
 		ActionName: sc.ActionName, ExecutionMode: "ASYNC", Status: model.RunInvalid, IdentityMode: st.IdentityMode,
 		IdentityUIDs: st.IdentityIDs, Parameters: string(params), CallbackURL: st.Callback.URL, CallbackOn: st.Callback.On,
 		InputCount: len(st.Inputs), ScheduledRunUID: sc.UID, FinishedAt: &now,
@@ -254,12 +459,9 @@ func (s *Service) invalidRun(ctx context.Context, tx *sql.Tx, sc model.Schedule,
 	if r.IdentityMode == "" {
 		r.IdentityMode = catalog.IdentityDirect
 	}
-	if _, err := store.InsertRun(ctx, tx, store.NewRun{Run: r}); err != nil {
-		return "", err
-	}
 	s.log().Warn("schedule fired an INVALID run", "schedule_uid", sc.UID, "run_uid", r.UID, "error_label", e.Label,
 		"error", e.Message)
-	return r.UID, nil
+	return r
 }
 
 // Start runs the firing loop until Stop or until ctx ends. Calling it on a
@@ -318,7 +520,24 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 			// Back off while the database is unwell, up to 5 s.
 			wait = min(max(wait*2, interval), 5*time.Second)
 		default:
-			wait = interval
+			wait = s.untilNext(ctx, interval)
 		}
 	}
+}
+
+// untilNext is how long the loop sleeps: until the next firing time when
+// it comes before the next tick, so that a burst due at 09:00:00 starts at
+// 09:00:00 rather than up to a tick later. Schedules created or edited
+// meanwhile (here or on another node) wait at most the tick.
+func (s *Service) untilNext(ctx context.Context, interval time.Duration) time.Duration {
+	next, ok, err := store.NextDue(ctx, s.DB.R)
+	if err != nil || !ok {
+		return interval
+	}
+	d := next.Sub(s.Now())
+	if d <= 0 {
+		// Still due after FireDue: failing, or just became due; no spin.
+		return interval
+	}
+	return min(d+time.Millisecond, interval)
 }

@@ -130,6 +130,17 @@ func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int) ([]D
 	return out, rows.Err()
 }
 
+// NextDue is the earliest next_execution_at of the ACTIVE schedules (the
+// first entry of the schedules_due index); ok is false when there is none.
+func NextDue(ctx context.Context, q Querier) (time.Time, bool, error) {
+	var at sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE'`).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, false, err
+	}
+	return Time(at.Int64), true, nil
+}
+
 // Claim is one firing's compare-and-set on its schedule.
 type Claim struct {
 	ID int64
@@ -142,6 +153,9 @@ type Claim struct {
 	// Executed is the firing time to record, nil for a skipped firing.
 	Executed *time.Time
 	Now      time.Time
+	// LastRunUID, when set, is recorded as last_run_uid (the uid of the run
+	// the firing creates in the same transaction; ClaimSchedules only).
+	LastRunUID string
 }
 
 // ClaimSchedule moves a due schedule to its next firing if it still is
@@ -161,6 +175,137 @@ func ClaimSchedule(ctx context.Context, q Querier, c Claim) (bool, error) {
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// LockSchedules locks, on PostgreSQL, the rows among ids that are still
+// ACTIVE, in id order (so that two batches never wait on each other in a
+// cycle), and returns their ids. With skipLocked, rows another transaction
+// holds (another node firing them, an edit) are left out instead of waited
+// for. On SQLite, where writers are serial, it returns ids as they are.
+func LockSchedules(ctx context.Context, tx *sql.Tx, dialect string, ids []int64, skipLocked bool) ([]int64, error) {
+	if dialect != Postgres {
+		return ids, nil
+	}
+	q := `SELECT id FROM schedules WHERE id = ANY($1) AND status = 'ACTIVE' ORDER BY id FOR UPDATE`
+	if skipLocked {
+		q += ` SKIP LOCKED`
+	}
+	rows, err := tx.QueryContext(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// Claimed is a claim that won, with the schedule's stored request (read in
+// the same statement, for the run the firing creates).
+type Claimed struct {
+	ID                 int64
+	Request            string
+	CallbackHeadersKID string
+	CallbackHeaders    []byte
+}
+
+// ClaimSchedules is ClaimSchedule for many schedules in one transaction:
+// each row is the same compare-and-set (still ACTIVE and due at its own
+// c.Due), and it returns the claims that won, by schedule id. On PostgreSQL
+// it is one UPDATE ... FROM unnest(arrays), on SQLite UPDATE ... FROM
+// (VALUES ...) by 400.
+func ClaimSchedules(ctx context.Context, tx *sql.Tx, dialect string, cs []Claim) (map[int64]Claimed, error) {
+	won := make(map[int64]Claimed, len(cs))
+	if len(cs) == 0 {
+		return won, nil
+	}
+	scan := func(rows interface{ Scan(...any) error }) error {
+		var c Claimed
+		if err := rows.Scan(&c.ID, &c.Request, &c.CallbackHeadersKID, &c.CallbackHeaders); err != nil {
+			return err
+		}
+		won[c.ID] = c
+		return nil
+	}
+	if dialect == Postgres {
+		ids, due := make([]int64, len(cs)), make([]int64, len(cs))
+		next, executed := make([]*int64, len(cs)), make([]*int64, len(cs))
+		status, runUID := make([]string, len(cs)), make([]string, len(cs))
+		for i, c := range cs {
+			ids[i], due[i], status[i], runUID[i] = c.ID, Millis(c.Due), c.Status, c.LastRunUID
+			if c.Next != nil {
+				v := Millis(*c.Next)
+				next[i] = &v
+			}
+			if c.Executed != nil {
+				v := Millis(*c.Executed)
+				executed[i] = &v
+			}
+		}
+		rows, err := tx.QueryContext(ctx, `
+			UPDATE schedules s SET next_execution_at = v.next, status = v.status,
+				last_executed_at = COALESCE(v.executed, s.last_executed_at),
+				last_run_uid = CASE WHEN v.run_uid = '' THEN s.last_run_uid ELSE v.run_uid END, updated_at = $7
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
+				AS v(id, due, next, status, executed, run_uid)
+			WHERE s.id = v.id AND s.next_execution_at = v.due AND s.status = 'ACTIVE'
+			RETURNING s.id, s.request, s.callback_headers_kid, s.callback_headers`,
+			ids, due, next, status, executed, runUID, Millis(cs[0].Now))
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return nil, err
+			}
+		}
+		return won, rows.Err()
+	}
+	// SQLite: UPDATE ... FROM (VALUES ...) with plain "?" placeholders (see
+	// rowPlaceholders), 400 claims a statement: one prepared statement per
+	// claim cost ~26 µs of CPU each through database/sql.
+	const perStmt = 400
+	for start := 0; start < len(cs); start += perStmt {
+		end := min(start+perStmt, len(cs))
+		var sb strings.Builder
+		sb.WriteString(`UPDATE schedules SET next_execution_at = v.column3, status = v.column4,
+			last_executed_at = COALESCE(v.column5, schedules.last_executed_at),
+			last_run_uid = CASE WHEN v.column6 = '' THEN schedules.last_run_uid ELSE v.column6 END, updated_at = ?
+			FROM (VALUES `)
+		args := []any{Millis(cs[0].Now)}
+		for i, c := range cs[start:end] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			rowPlaceholders(&sb, SQLite, 0, 6)
+			args = append(args, c.ID, Millis(c.Due), nullMillis(c.Next), c.Status, nullMillis(c.Executed), c.LastRunUID)
+		}
+		sb.WriteString(`) AS v WHERE schedules.id = v.column1 AND schedules.next_execution_at = v.column2
+			AND schedules.status = 'ACTIVE'
+			RETURNING schedules.id, schedules.request, schedules.callback_headers_kid, schedules.callback_headers`)
+		rows, err := tx.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return nil, err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return won, nil
 }
 
 // ScheduleRequest fills the stored request and sealed callback headers of s.

@@ -1,0 +1,168 @@
+package schedules_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/firstmate-oss/firstmate/internal/apitest"
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+// TestBatchWithInvalidRequests: one batch fires valid schedules together
+// with two whose stored request can no longer make a run (a deleted
+// identity, a stored request that no longer decodes). The two get INVALID
+// runs with the reason, the others their runs with their inputs, each
+// schedule records its own run as last_run_uid, and the concurrency slots
+// count the valid runs only.
+func TestBatchWithInvalidRequests(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newFixture(t, dialect, "2031-03-01T00:00:00Z")
+		ctx := context.Background()
+		var valid []string
+		for i := 0; i < 30; i++ {
+			valid = append(valid, f.create(map[string]any{"cron": "0 9 * * *", "inputs": []any{placeInput(fmt.Sprint("b", i))}})["uid"].(string))
+		}
+		id := f.env.Must(200, "POST", "/v4/identities", f.key, map[string]any{"name": "Batch identity"}).Obj()["uid"].(string)
+		gone := f.env.Must(200, "POST", "/v4/actions/linkedin-extract-people/run/schedule", f.key, map[string]any{
+			"inputs":   []any{map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/someone"}},
+			"callback": map[string]any{"url": nil}, "cron": "0 9 * * *", "identity_ids": []any{id}}).Obj()["uid"].(string)
+		f.env.Must(200, "DELETE", "/v4/identities/"+id, f.key, nil)
+		broken := f.create(map[string]any{"cron": "0 9 * * *"})["uid"].(string)
+		if _, err := f.env.App.DB.Write.ExecContext(ctx, `UPDATE schedules SET request = 'not json' WHERE uid = $1`, broken); err != nil {
+			t.Fatal(err)
+		}
+
+		if st := f.fireAt("2031-03-01T09:00:00.100Z"); st.Fired != 32 || st.Failed != 0 || st.Lost != 0 {
+			t.Fatalf("one batch of 32: %+v", st)
+		}
+		for _, uid := range []string{gone, broken} {
+			rs := f.runs(uid)
+			if len(rs) != 1 || rs[0]["status"] != model.RunInvalid || rs[0]["last_error"] == nil {
+				t.Fatalf("schedule %s: runs %v", uid, rs)
+			}
+			if sc := f.get(uid); sc["status"] != "ACTIVE" || lastRun(t, f.env, uid) != rs[0]["uid"] {
+				t.Errorf("schedule %s after an INVALID firing: %v, last_run_uid %s", uid, sc, lastRun(t, f.env, uid))
+			}
+		}
+		if rs := f.runs(gone); rs[0]["last_error"].(map[string]any)["label"] != "NOT_FOUND" {
+			t.Errorf("vanished identity: %v", rs[0]["last_error"])
+		}
+		for i, uid := range valid {
+			rs := f.runs(uid)
+			if len(rs) != 1 || rs[0]["status"] != "RUNNING" || rs[0]["input_count"] != float64(1) {
+				t.Fatalf("schedule %d: runs %v", i, rs)
+			}
+			if l := lastRun(t, f.env, uid); l != rs[0]["uid"] {
+				t.Errorf("schedule %d: last_run_uid %v, run %v", i, l, rs[0]["uid"])
+			}
+			var input string
+			if err := f.env.App.DB.Read.QueryRowContext(ctx, `SELECT i.input FROM run_inputs i JOIN runs r ON r.id = i.run_id
+				WHERE r.uid = $1`, rs[0]["uid"]).Scan(&input); err != nil || input != fmt.Sprintf(`{"google_maps_place_url":"https://www.google.com/maps/place/Cafe+b%d/"}`, i) {
+				t.Errorf("schedule %d: input %q %v", i, input, err)
+			}
+		}
+		if n := slots(t, f.env, valid[0]); n != 30 {
+			t.Errorf("run_slots.running = %d, want 30", n)
+		}
+	})
+}
+
+// TestBatchAdmissionUnderCap: a batch of firings in a workspace whose plan
+// runs 2 at once starts 2 and queues the rest; cancelling a RUNNING one
+// promotes the oldest QUEUED one, cancelling a QUEUED one changes no slot.
+func TestBatchAdmissionUnderCap(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newFixture(t, dialect, "2031-03-01T00:00:00Z")
+		ctx := context.Background()
+		var uids []string
+		for i := 0; i < 6; i++ {
+			uids = append(uids, f.create(map[string]any{"cron": "0 9 * * *", "callback": map[string]any{"url": nil}})["uid"].(string))
+		}
+		// The trial plan runs 2 at once (and rate-limits the API to 1 call
+		// a second, hence the direct reads and service calls below).
+		var wsID int64
+		if err := f.env.App.DB.Read.QueryRowContext(ctx, `SELECT workspace_id FROM schedules WHERE uid = $1`, uids[0]).Scan(&wsID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.env.App.DB.Write.ExecContext(ctx, `UPDATE workspaces SET plan = 'trial' WHERE id = $1`, wsID); err != nil {
+			t.Fatal(err)
+		}
+		if st := f.fireAt("2031-03-01T09:00:00.100Z"); st.Fired != 6 {
+			t.Fatalf("%+v", st)
+		}
+		byStatus := func() map[string][]string {
+			rows, err := f.env.App.DB.Read.QueryContext(ctx, `SELECT uid, status FROM runs WHERE workspace_id = $1 ORDER BY id`, wsID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			out := map[string][]string{}
+			for rows.Next() {
+				var uid, st string
+				if err := rows.Scan(&uid, &st); err != nil {
+					t.Fatal(err)
+				}
+				out[st] = append(out[st], uid)
+			}
+			return out
+		}
+		cancel := func(uid string) {
+			if _, err := f.env.App.Runs.Cancel(ctx, wsID, uid); err != nil {
+				t.Fatalf("cancel %s: %v", uid, err)
+			}
+		}
+		got := byStatus()
+		if len(got["RUNNING"]) != 2 || len(got["QUEUED"]) != 4 {
+			t.Fatalf("after the batch: %v", got)
+		}
+		if n := slots(t, f.env, uids[0]); n != 2 {
+			t.Fatalf("run_slots.running = %d, want 2", n)
+		}
+		oldestQueued := got["QUEUED"][0]
+		cancel(got["RUNNING"][0])
+		got = byStatus()
+		if len(got["RUNNING"]) != 2 || len(got["QUEUED"]) != 3 || !contains(got["RUNNING"], oldestQueued) {
+			t.Fatalf("after cancelling a RUNNING run: %v (oldest QUEUED was %s)", got, oldestQueued)
+		}
+		cancel(got["QUEUED"][1])
+		got = byStatus()
+		if len(got["RUNNING"]) != 2 || len(got["QUEUED"]) != 2 || len(got["STOPPED"]) != 2 {
+			t.Fatalf("after cancelling a QUEUED run: %v", got)
+		}
+		if n := slots(t, f.env, uids[0]); n != 2 {
+			t.Errorf("run_slots.running = %d, want 2", n)
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// slots reads run_slots.running of the workspace of a schedule.
+func slots(t *testing.T, env *apitest.Env, scheduleUID string) int {
+	t.Helper()
+	var n int
+	if err := env.App.DB.Read.QueryRowContext(context.Background(), `SELECT running FROM run_slots
+		WHERE workspace_id = (SELECT workspace_id FROM schedules WHERE uid = $1)`, scheduleUID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// lastRun reads a schedule's last_run_uid (not part of the API).
+func lastRun(t *testing.T, env *apitest.Env, scheduleUID string) string {
+	t.Helper()
+	var uid string
+	if err := env.App.DB.Read.QueryRowContext(context.Background(), `SELECT last_run_uid FROM schedules WHERE uid = $1`,
+		scheduleUID).Scan(&uid); err != nil {
+		t.Fatal(err)
+	}
+	return uid
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+)
+
+// LockSlots returns how many of a workspace's async runs are RUNNING
+// (run_slots.running, kept exact by triggers, migration 00044) and the
+// workspace's plan. On PostgreSQL it locks the run_slots row until commit,
+// so that two transactions admitting runs in one workspace take turns and
+// neither exceeds the cap; SQLite has one writer at a time anyway. The lock
+// is on run_slots, which nothing references, so it does not conflict with
+// the KEY SHARE locks inserts referencing the workspace take.
+func LockSlots(ctx context.Context, tx *sql.Tx, dialect string, workspaceID int64) (running int, plan string, err error) {
+	q := `SELECT s.running, w.plan FROM run_slots s JOIN workspaces w ON w.id = s.workspace_id WHERE s.workspace_id = $1`
+	if dialect == Postgres {
+		q += ` FOR UPDATE OF s`
+	}
+	for attempt := 0; ; attempt++ {
+		err = tx.QueryRowContext(ctx, q, workspaceID).Scan(&running, &plan)
+		if !errors.Is(err, sql.ErrNoRows) || attempt > 0 {
+			return running, plan, notFound(err)
+		}
+		// A workspace created by hand without its row (the insert trigger
+		// makes it): start from the runs, as the migration did.
+		if _, err = tx.ExecContext(ctx, `INSERT INTO run_slots (workspace_id, running)
+			SELECT id, (SELECT COUNT(*) FROM runs WHERE workspace_id = $1 AND execution_mode = 'ASYNC' AND status = 'RUNNING')
+			FROM workspaces WHERE id = $1 ON CONFLICT DO NOTHING`, workspaceID); err != nil {
+			return 0, "", err
+		}
+	}
+}
+
+// Slots reads run_slots.running without locking (tests, diagnostics).
+func Slots(ctx context.Context, q Querier, workspaceID int64) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT running FROM run_slots WHERE workspace_id = $1`, workspaceID).Scan(&n)
+	return n, notFound(err)
+}
+
+// QueuedRuns returns up to limit of a workspace's QUEUED async runs, oldest
+// first (index runs_queued).
+func QueuedRuns(ctx context.Context, q Querier, workspaceID int64, limit int) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE workspace_id = $1 AND status = 'QUEUED' AND execution_mode = 'ASYNC'
+		ORDER BY id LIMIT $2`, workspaceID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// BulkRun is one run of InsertRuns with its inputs.
+type BulkRun struct {
+	NewRun
+	Inputs     []NewInput
+	ChunkCount int
+}
+
+// runsPerInsert bounds a multi-row INSERT into runs to 200 x 26 parameters.
+const runsPerInsert = 200
+
+// InsertRuns stores runs and their inputs with multi-row INSERTs and fills
+// each Run.ID. Run.UID must be set (the ids are matched back by uid:
+// neither database promises RETURNING in VALUES order). A run with status
+// RUNNING gets started_at; pending_count is its input count unless it is
+// terminal (INVALID).
+func InsertRuns(ctx context.Context, tx *sql.Tx, dialect string, rs []BulkRun) error {
+	now := Now()
+	byUID := make(map[string]int, len(rs))
+	for i := range rs {
+		byUID[rs[i].Run.UID] = i
+	}
+	for start := 0; start < len(rs); start += runsPerInsert {
+		end := min(start+runsPerInsert, len(rs))
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO runs (uid, workspace_id, member_uid, action_name, execution_mode, status, identity_mode,
+			identity_uids, parameters, callback_url, callback_on, callback_headers_kid, callback_headers, input_count,
+			last_error, scheduled_run_uid, idempotency_key, started_at, finished_at, pending_count, chunk_count,
+			created_at, updated_at) VALUES `)
+		const cols = 23
+		args := make([]any, 0, (end-start)*cols)
+		for i, b := range rs[start:end] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			rowPlaceholders(&sb, dialect, len(args), cols)
+			r := b.Run
+			ids, _ := json.Marshal(nonNil(r.IdentityUIDs))
+			params := r.Parameters
+			if params == "" {
+				params = "{}"
+			}
+			var idem sql.NullString
+			if b.IdempotencyKey != "" {
+				idem = sql.NullString{String: b.IdempotencyKey, Valid: true}
+			}
+			var started, finished sql.NullInt64
+			if r.Status == "RUNNING" {
+				started = sql.NullInt64{Int64: now, Valid: true}
+			}
+			if r.FinishedAt != nil {
+				finished = sql.NullInt64{Int64: Millis(*r.FinishedAt), Valid: true}
+			}
+			pending := len(b.Inputs)
+			if isTerminal(r.Status) {
+				pending = 0
+			}
+			args = append(args, r.UID, r.WorkspaceID, r.MemberUID, r.ActionName, r.ExecutionMode, r.Status, r.IdentityMode,
+				string(ids), params, r.CallbackURL, r.CallbackOn, b.CallbackHeadersKID, b.CallbackHeaders, r.InputCount,
+				EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, pending, b.ChunkCount, now, now)
+		}
+		sb.WriteString(` RETURNING id, uid`)
+		rows, err := tx.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var uid string
+			if err := rows.Scan(&id, &uid); err != nil {
+				rows.Close()
+				return err
+			}
+			r := &rs[byUID[uid]].Run
+			r.ID = id
+			r.CreatedAt, r.UpdatedAt = Time(now), Time(now)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	// Every run's inputs, across runs, in multi-row INSERTs.
+	var sb strings.Builder
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, sb.String(), args...)
+		sb.Reset()
+		args = args[:0]
+		return err
+	}
+	for _, b := range rs {
+		for _, x := range b.Inputs {
+			if len(args) == 0 {
+				sb.WriteString(`INSERT INTO run_inputs (run_id, idx, chunk, input, custom_data, updated_at) VALUES `)
+			} else {
+				sb.WriteString(", ")
+			}
+			rowPlaceholders(&sb, dialect, len(args), 6)
+			var cd sql.NullString
+			if x.CustomData != "" {
+				cd = sql.NullString{String: x.CustomData, Valid: true}
+			}
+			args = append(args, b.Run.ID, x.Idx, x.Chunk, x.Input, cd, now)
+			if len(args) >= insertBatch*6 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
