@@ -72,6 +72,8 @@ type options struct {
 	identities   int
 	mode         string
 	latencyDur   time.Duration
+	rate         float64
+	rateDur      time.Duration
 	touch        int
 	touchTimeout time.Duration
 	postgresURL  string
@@ -91,6 +93,8 @@ func main() {
 	flag.IntVar(&o.identities, "identities", 64, "identities, each connected to a managed sandbox account")
 	flag.StringVar(&o.mode, "mode", "direct", `identity_mode of the API calls: "direct" (round-robin identity_ids) or "auto"`)
 	flag.DurationVar(&o.latencyDur, "latency-duration", 5*time.Second, "measured duration of the one-client cases (0: skip)")
+	flag.Float64Var(&o.rate, "rate", 0, "calls/s of the open-loop cases (0: half the API's throughput with -clients)")
+	flag.DurationVar(&o.rateDur, "rate-duration", 8*time.Second, "measured duration of the open-loop cases (0: skip)")
 	flag.IntVar(&o.touch, "touch", targetTouched, "distinct simulated people to touch before reading the simulator's RSS")
 	flag.DurationVar(&o.touchTimeout, "touch-timeout", 4*time.Minute, "give up touching people after this long")
 	flag.StringVar(&o.postgresURL, "postgres-url", benchkit.EnvOr("FIRSTMATE_BENCH_DATABASE_URL", benchkit.DefaultPostgresURL),
@@ -115,6 +119,7 @@ func main() {
 type caseResult struct {
 	db, name string
 	clients  int
+	rate     float64 // open-loop calls/s (0: closed loop)
 	load     benchkit.LoadResult
 	// peakKiB is the server's peak RSS during the case (0: no server).
 	peakKiB int64
@@ -135,8 +140,11 @@ type dbReport struct {
 	direct, api *caseResult
 	// direct1 and api1 run one client at a time: latency without queueing.
 	direct1, api1 *caseResult
-	runs          int // LIVE runs recorded, read back through the API
-	err           error
+	// directRate and apiRate start calls at a fixed rate both paths sustain
+	// (open loop, at most -clients in flight): latency at equal load.
+	directRate, apiRate *caseResult
+	runs                int // LIVE runs recorded, read back through the API
+	err                 error
 }
 
 type simReport struct {
@@ -317,11 +325,19 @@ func (b *bench) benchDatabase(ctx context.Context, db string) *dbReport {
 
 		// The direct driver first, then the API, back to back so that both
 		// see about the same load from the rest of the box.
-		rep.direct = b.directCase(ctx, db, b.o.clients, b.o.duration)
-		rep.api = b.apiCase(ctx, db, fm, ws.APIKey, uids, b.o.clients, b.o.duration)
+		rep.direct = b.directCase(ctx, db, b.closed(b.o.clients, b.o.duration))
+		rep.api = b.apiCase(ctx, db, fm, ws.APIKey, uids, b.closed(b.o.clients, b.o.duration))
 		if b.o.latencyDur > 0 {
-			rep.direct1 = b.directCase(ctx, db, 1, b.o.latencyDur)
-			rep.api1 = b.apiCase(ctx, db, fm, ws.APIKey, uids, 1, b.o.latencyDur)
+			rep.direct1 = b.directCase(ctx, db, b.closed(1, b.o.latencyDur))
+			rep.api1 = b.apiCase(ctx, db, fm, ws.APIKey, uids, b.closed(1, b.o.latencyDur))
+		}
+		if b.o.rateDur > 0 {
+			rate := b.o.rate
+			if rate <= 0 {
+				rate = max(1, float64(int(rep.api.load.OKPerSec()/2/10))*10) // half, rounded down to tens
+			}
+			rep.directRate = b.directCase(ctx, db, b.open(rate, b.o.clients, b.o.rateDur))
+			rep.apiRate = b.apiCase(ctx, db, fm, ws.APIKey, uids, b.open(rate, b.o.clients, b.o.rateDur))
 		}
 		rep.runs, _ = countLiveRuns(fm.Base, ws.APIKey)
 		return ctx.Err()
@@ -414,27 +430,53 @@ func profileID(v any) int64 {
 	return 0
 }
 
-func (b *bench) directCase(ctx context.Context, db string, clients int, dur time.Duration) *caseResult {
-	name := "direct: simdriver Run → simulator, " + clientsOf(clients)
-	benchkit.Logf("%s: %s, %v warm-up + %v", db, name, b.o.warmup, dur)
+// loadShape is how a case drives its calls: closed loop (clients workers,
+// each calling again as soon as it has an answer) or open loop (calls
+// started at a fixed rate, at most slots in flight).
+type loadShape struct {
+	label string
+	slots int     // concurrent workers or in-flight slots
+	rate  float64 // 0: closed loop
+	run   func(ctx context.Context, do func(ctx context.Context, w, seq int) (benchkit.Outcome, string)) benchkit.LoadResult
+	dur   time.Duration
+}
+
+func (b *bench) closed(clients int, dur time.Duration) loadShape {
+	return loadShape{label: clientsOf(clients), slots: clients, dur: dur,
+		run: func(ctx context.Context, do func(ctx context.Context, w, seq int) (benchkit.Outcome, string)) benchkit.LoadResult {
+			return benchkit.RunLoad(ctx, benchkit.LoadSpec{Clients: clients, Warmup: b.o.warmup, Dur: dur, Do: do})
+		}}
+}
+
+func (b *bench) open(rate float64, slots int, dur time.Duration) loadShape {
+	return loadShape{label: fmt.Sprintf("open loop at %.0f calls/s (at most %d in flight)", rate, slots), slots: slots,
+		rate: rate, dur: dur,
+		run: func(ctx context.Context, do func(ctx context.Context, w, seq int) (benchkit.Outcome, string)) benchkit.LoadResult {
+			return benchkit.RunRate(ctx, benchkit.RateSpec{Rate: rate, MaxInFlight: slots, Warmup: b.o.warmup, Dur: dur, Do: do})
+		}}
+}
+
+func (b *bench) directCase(ctx context.Context, db string, shape loadShape) *caseResult {
+	name := "direct: simdriver Run → simulator, " + shape.label
+	benchkit.Logf("%s: %s, %v warm-up + %v", db, name, b.o.warmup, shape.dur)
 	hc := driverClient()
 	defer hc.CloseIdleConnections()
-	simCPU := cpuOver(b.sim.PID(), b.o.warmup, dur)
-	res := benchkit.RunLoad(ctx, benchkit.LoadSpec{Clients: clients, Warmup: b.o.warmup, Dur: dur,
-		Do: func(ctx context.Context, w, seq int) (benchkit.Outcome, string) {
-			return b.directCall(ctx, hc, b.cookies[identityOf(w, seq, clients, b.o.identities)%len(b.cookies)])
-		}})
+	simCPU := cpuOver(b.sim.PID(), b.o.warmup, shape.dur)
+	res := shape.run(ctx, func(ctx context.Context, w, seq int) (benchkit.Outcome, string) {
+		return b.directCall(ctx, hc, b.cookies[identityOf(w, seq, shape.slots, b.o.identities)%len(b.cookies)])
+	})
 	if res.FirstError != "" {
 		benchkit.Logf("%s: %s: first error: %s", db, name, res.FirstError)
 	}
-	return &caseResult{db: db, name: name, clients: clients, load: res, simCPU: <-simCPU}
+	return &caseResult{db: db, name: name, clients: shape.slots, rate: shape.rate, load: res, simCPU: <-simCPU}
 }
 
 var idField = []byte(`"linkedin_profile_id":`)
 
-func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, key string, uids []string, clients int,
-	dur time.Duration) *caseResult {
-	name := fmt.Sprintf("API: POST /v4/actions/%s/run/live, identity_mode %s, %s", slug, b.o.mode, clientsOf(clients))
+func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, key string, uids []string,
+	shape loadShape) *caseResult {
+	clients, dur := shape.slots, shape.dur
+	name := fmt.Sprintf("API: POST /v4/actions/%s/run/live, identity_mode %s, %s", slug, b.o.mode, shape.label)
 	benchkit.Logf("%s: %s, %v warm-up + %v", db, name, b.o.warmup, dur)
 	client := benchkit.NewClient(clients)
 	defer client.CloseIdleConnections()
@@ -466,7 +508,7 @@ func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, 
 		return benchkit.OK
 	}
 	var prof <-chan struct{}
-	if fm.PprofAddr != "" && clients == b.o.clients {
+	if fm.PprofAddr != "" && clients == b.o.clients && shape.rate == 0 {
 		file := filepath.Join(b.o.pprofDir, db+"-live-api.pprof")
 		ch := make(chan struct{})
 		prof = ch
@@ -483,8 +525,7 @@ func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, 
 	cpu := cpuOver(fm.PID(), b.o.warmup, dur)
 	simCPU := cpuOver(b.sim.PID(), b.o.warmup, dur)
 	rss := benchkit.SampleRSS(fm.PID(), 20*time.Millisecond)
-	res := benchkit.RunLoad(ctx, benchkit.LoadSpec{Clients: clients, Warmup: b.o.warmup, Dur: dur,
-		Do: benchkit.HTTPDo(client, clients, newReq, check)})
+	res := shape.run(ctx, benchkit.HTTPDo(client, clients, newReq, check))
 	peak := rss.Stop()
 	if prof != nil {
 		<-prof
@@ -492,7 +533,8 @@ func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, 
 	if res.FirstError != "" {
 		benchkit.Logf("%s: %s: first error: %s", db, name, res.FirstError)
 	}
-	return &caseResult{db: db, name: name, clients: clients, load: res, peakKiB: peak, cpu: <-cpu, simCPU: <-simCPU}
+	return &caseResult{db: db, name: name, clients: clients, rate: shape.rate, load: res, peakKiB: peak, cpu: <-cpu,
+		simCPU: <-simCPU}
 }
 
 // cpuOver reports a process's CPU time over [now+warmup, now+warmup+dur].
@@ -586,7 +628,7 @@ func printReport(w io.Writer, b *bench, reports []*dbReport, sr *simReport, took
 			fmt.Fprintf(w, "| %s | not measured: %s | | | | | | | | |\n", r.db, strings.ReplaceAll(r.err.Error(), "\n", " "))
 			continue
 		}
-		for _, c := range []*caseResult{r.direct, r.api, r.direct1, r.api1} {
+		for _, c := range []*caseResult{r.direct, r.api, r.direct1, r.api1, r.directRate, r.apiRate} {
 			if c == nil {
 				continue
 			}
@@ -631,12 +673,19 @@ func printReport(w io.Writer, b *bench, reports []*dbReport, sr *simReport, took
 			fmt.Fprintf(w, "  (one client at a time, no queueing: %s - %s = %s added)\n", benchkit.Ms(r.api1.load.P(0.50)),
 				benchkit.Ms(r.direct1.load.P(0.50)), benchkit.Ms(added1))
 		}
+		if r.directRate != nil && r.apiRate != nil {
+			addedR := r.apiRate.load.P(0.50) - r.directRate.load.P(0.50)
+			fmt.Fprintf(w, "- %s: added p50 at an equal offered load (open loop, %.0f calls/s, at most %d in flight) = %s - %s = %s "+
+				"(target <= %s): %s\n", r.db, r.apiRate.rate, r.apiRate.clients, benchkit.Ms(r.apiRate.load.P(0.50)),
+				benchkit.Ms(r.directRate.load.P(0.50)), benchkit.Ms(addedR), benchkit.Ms(targetAddedP50),
+				benchkit.PassMiss(addedR <= targetAddedP50))
+		}
 	}
 	fmt.Fprintf(w, "- simulator world (120,000 people) after touching %d distinct people: RSS %s (target <= %s, and >= %d people touched): %s\n",
 		sr.touched, benchkit.MiB(sr.rssKiB), benchkit.MiB(targetSimRSSKiB), o.touch,
 		benchkit.PassMiss(sr.rssKiB > 0 && sr.rssKiB <= targetSimRSSKiB && sr.touched >= o.touch))
 	for _, r := range reports {
-		for _, c := range []*caseResult{r.direct, r.api, r.direct1, r.api1} {
+		for _, c := range []*caseResult{r.direct, r.api, r.direct1, r.api1, r.directRate, r.apiRate} {
 			if c != nil && c.load.Errors > 0 {
 				fmt.Fprintf(w, "- WARNING %s %s: %d errors, first: %s\n", c.db, c.name, c.load.Errors, c.load.FirstError)
 			}

@@ -166,3 +166,79 @@ func HTTPDo(client *http.Client, clients int, newRequest func(w, seq int) (*http
 		return o, ""
 	}
 }
+
+// RateSpec describes an open-loop case: operations start at a fixed Rate
+// for Warmup + Dur whatever the answers, with at most MaxInFlight running
+// at once (an operation due while all are busy waits for one to finish).
+type RateSpec struct {
+	Rate        float64 // operations per second
+	MaxInFlight int
+	Warmup      time.Duration
+	Dur         time.Duration
+	// Do performs operation seq; w is the in-flight slot it runs in
+	// (0..MaxInFlight-1), so per-slot state (connections, buffers) works as
+	// with LoadSpec.
+	Do func(ctx context.Context, w, seq int) (o Outcome, detail string)
+}
+
+// RunRate drives an open-loop case. Latency runs from each operation's
+// scheduled start, not from when a slot freed up: a server that falls
+// behind shows its queueing in the percentiles instead of hiding it by
+// slowing the arrivals (coordinated omission).
+func RunRate(ctx context.Context, spec RateSpec) LoadResult {
+	interval := time.Duration(float64(time.Second) / spec.Rate)
+	start := time.Now()
+	t0 := start.Add(spec.Warmup)
+	t1 := t0.Add(spec.Dur)
+	slots := make(chan int, spec.MaxInFlight)
+	for w := range spec.MaxInFlight {
+		slots <- w
+	}
+	var mu sync.Mutex
+	r := LoadResult{Dur: spec.Dur}
+	var wg sync.WaitGroup
+	for seq := 0; ctx.Err() == nil; seq++ {
+		due := start.Add(time.Duration(seq) * interval)
+		if !due.Before(t1) {
+			break
+		}
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		var w int
+		select {
+		case w = <-slots:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { slots <- w }()
+			res, detail := spec.Do(ctx, w, seq)
+			end := time.Now()
+			if due.Before(t0) || end.After(t1) {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if res != OK && res != Limited && r.FirstError == "" {
+				r.FirstError = detail
+			}
+			switch res {
+			case OK:
+				r.OK++
+			case Limited:
+				r.Limited++
+			default:
+				r.Errors++
+			}
+			r.Lat = append(r.Lat, end.Sub(due))
+		}()
+	}
+	wg.Wait()
+	slices.Sort(r.Lat)
+	return r
+}

@@ -1,6 +1,8 @@
 package benchkit
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -29,5 +31,34 @@ func TestPercentileNearestRank(t *testing.T) {
 func TestSlug(t *testing.T) {
 	if got := Slug("GET /v4/identities/{uid}"); got != "get-v4-identities-uid" {
 		t.Errorf("slug = %q", got)
+	}
+}
+
+// TestRunRateSlots: an open-loop case never runs two operations in one
+// slot at a time, starts no more operations than the rate allows, and
+// records each measured one once.
+func TestRunRateSlots(t *testing.T) {
+	const slots = 3
+	var busy [slots]atomic.Bool
+	var started atomic.Int64
+	var clash atomic.Bool
+	res := RunRate(context.Background(), RateSpec{Rate: 500, MaxInFlight: slots, Dur: 100 * time.Millisecond,
+		Do: func(ctx context.Context, w, seq int) (Outcome, string) {
+			started.Add(1)
+			if !busy[w].CompareAndSwap(false, true) {
+				clash.Store(true)
+			}
+			time.Sleep(time.Millisecond)
+			busy[w].Store(false)
+			return OK, ""
+		}})
+	if clash.Load() {
+		t.Error("two operations ran in one slot at once")
+	}
+	if n := started.Load(); n == 0 || n > 50 {
+		t.Errorf("%d operations started, want 1..50 at 500/s for 100 ms", n)
+	}
+	if int64(res.Total()) > started.Load() || len(res.Lat) != res.Total() {
+		t.Errorf("recorded %d operations with %d latencies, %d started", res.Total(), len(res.Lat), started.Load())
 	}
 }
