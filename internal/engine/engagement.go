@@ -36,14 +36,15 @@ func maxPrice(a *catalog.Action, mode string, cands []store.Account) int64 {
 }
 
 // needCredits refuses a live call when the balance cannot pay one result.
-func (e *Engine) needCredits(ctx context.Context, workspaceID, per int64) error {
+func (e *Engine) needCredits(ctx context.Context, w model.Workspace, per int64) error {
 	if per <= 0 {
 		return nil
 	}
-	left, err := e.Ledger.Left(ctx, workspaceID)
+	max, used, err := e.Ledger.BalanceOf(ctx, w)
 	if err != nil {
 		return err
 	}
+	left := max - used
 	if left < per {
 		return apperr.NoAccess("no credits left in this period")
 	}

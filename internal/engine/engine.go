@@ -164,9 +164,13 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 		sort.SliceStable(fit, func(i, j int) bool { return rank[fit[i].Identity.UID] < rank[fit[j].Identity.UID] })
 	} else {
 		// Most remaining Smart Limit capacity first.
+		var ws *model.Workspace
+		if w, err := store.GetWorkspace(ctx, e.DB.R, p.WorkspaceID); err == nil {
+			ws = &w
+		}
 		score := make(map[int64]float64, len(fit))
 		for _, acc := range fit {
-			s, err := e.Limits.Remaining(ctx, e.limitAccount(ctx, acc), a.LimitKeys, e.now())
+			s, err := e.Limits.Remaining(ctx, e.limitAccount(ctx, acc, ws), a.LimitKeys, e.now())
 			if err != nil {
 				return nil, err
 			}
@@ -219,14 +223,17 @@ func (e *Engine) CheckIdentityUIDs(ctx context.Context, workspaceID int64, uids 
 	return nil
 }
 
-// limitAccount builds the Smart Limit view of an account.
-func (e *Engine) limitAccount(ctx context.Context, acc store.Account) limits.Account {
+// limitAccount builds the Smart Limit view of an account. ws is the account's
+// workspace row when the caller has it; nil reads it.
+func (e *Engine) limitAccount(ctx context.Context, acc store.Account, ws *model.Workspace) limits.Account {
 	la := limits.Account{IdentityID: acc.Identity.ID, Level: acc.Integration.Level, FirstConnected: acc.Integration.FirstConnectedAt}
 	if acc.Identity.Managed || (acc.Integration.IsShared && acc.Integration.SetupSource == "SHARED") {
 		la.FirstConnected = nil // pool accounts, owned or rented, are warmed up
 	}
 	la.Identity, _ = limits.ParseOverrides(acc.Overrides)
-	if w, err := store.GetWorkspace(ctx, e.DB.R, acc.Identity.WorkspaceID); err == nil {
+	if ws != nil && ws.ID == acc.Identity.WorkspaceID {
+		la.Workspace, _ = limits.ParseOverrides(ws.LimitOverrides)
+	} else if w, err := store.GetWorkspace(ctx, e.DB.R, acc.Identity.WorkspaceID); err == nil {
 		la.Workspace, _ = limits.ParseOverrides(w.LimitOverrides)
 	}
 	return la
