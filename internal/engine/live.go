@@ -129,26 +129,34 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 		return LiveResult{}, apperr.Upstream("NO_RESULT", "the platform returned no result for this input")
 	}
 	// The charge and the run record commit together: results are never paid
-	// for without their run, nor returned unpaid. The charge goes first so
-	// that the run records what was paid; it ends with the balance UPDATE,
-	// which on PostgreSQL locks the workspace's balance row until commit.
+	// for without their run, nor returned unpaid. The run is recorded first,
+	// as if every result were paid, and corrected in the rare case the
+	// balance pays for fewer: the charge ends with the balance UPDATE, which
+	// on PostgreSQL locks the workspace's balance row until commit, so
+	// nothing else should come after it.
 	per = Price(a, req.IdentityMode, done.Account)
 	var charged credits.Charged
 	err = e.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
+		finished := e.now()
+		run.FinishedAt = &finished
+		run.Status, run.OutputCount, run.CreditsUsed = model.RunSucceeded, len(results), int64(len(results))*per
+		rec, err := store.InsertRun(ctx, tx, store.NewRun{Run: *run})
+		if err != nil {
+			return err
+		}
 		charged, err = e.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Workspace: &ws,
 			Key: "live:" + run.UID, RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per})
 		if err != nil {
 			return err
 		}
 		if charged.Paid == 0 && len(results) > 0 {
-			return apperr.NoAccess("no credits left in this period")
+			return apperr.NoAccess("no credits left in this period") // rolls back the run: recorded as failed
 		}
-		finished := e.now()
-		run.FinishedAt = &finished
-		run.Status, run.OutputCount, run.CreditsUsed = model.RunSucceeded, min(charged.Paid, len(results)), charged.Amount
-		_, err = store.InsertRun(ctx, tx, store.NewRun{Run: *run})
-		return err
+		if charged.Paid < len(results) {
+			run.OutputCount, run.CreditsUsed = charged.Paid, charged.Amount
+			return store.SetRunCharged(ctx, tx, rec.ID, charged.Paid, charged.Amount)
+		}
+		return nil
 	})
 	if err != nil {
 		return LiveResult{}, err
