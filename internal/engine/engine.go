@@ -116,15 +116,9 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 		if len(uids) == 0 {
 			return nil, apperr.BadInput("body/identity_ids must NOT have fewer than 1 items when identity_mode is direct")
 		}
-		if err := e.CheckIdentityUIDs(ctx, p.WorkspaceID, uids); err != nil {
-			return nil, err
-		}
 		q.IdentityUIDs = uids
 	case ModeAuto:
 		if len(uids) > 0 {
-			if err := e.CheckIdentityUIDs(ctx, p.WorkspaceID, uids); err != nil {
-				return nil, err
-			}
 			q.IdentityUIDs = uids
 		}
 	case ModeManaged:
@@ -138,6 +132,14 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 	accounts, err := store.Accounts(ctx, e.DB.R, q)
 	if err != nil {
 		return nil, err
+	}
+	// Unknown or foreign identities are a 404. Accounts only lists this
+	// workspace's identities, so when it found every one asked for there is
+	// nothing more to check (the common case: one query instead of two).
+	if len(q.IdentityUIDs) > 0 && !allIdentities(accounts, q.IdentityUIDs) {
+		if err := e.CheckIdentityUIDs(ctx, p.WorkspaceID, q.IdentityUIDs); err != nil {
+			return nil, err
+		}
 	}
 	fit := accounts[:0]
 	for _, acc := range accounts {
@@ -192,6 +194,23 @@ func (e *Engine) hasAnyValid(ctx context.Context, q store.AccountQuery) bool {
 	q.Platforms = []string{"linkedin", "salesnavigator", "recruiterlite"}
 	acc, err := store.Accounts(ctx, e.DB.R, q)
 	return err == nil && len(acc) > 0
+}
+
+// allIdentities says whether every uid has an account in accs.
+func allIdentities(accs []store.Account, uids []string) bool {
+	for _, u := range uids {
+		found := false
+		for i := range accs {
+			if accs[i].Identity.UID == u {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // dedupeIdentities keeps one account per identity (its best-fitting one).
