@@ -105,16 +105,6 @@ func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, e
 	if c.Results <= 0 {
 		return Charged{}, nil
 	}
-	var results int
-	var amount int64
-	err := tx.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, c.Key).
-		Scan(&results, &amount)
-	if err == nil {
-		return Charged{Paid: results, Amount: amount, Repeat: true}, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return Charged{}, err
-	}
 	w := c.Workspace
 	if w == nil {
 		ws, err := store.GetWorkspace(ctx, tx, c.WorkspaceID)
@@ -126,11 +116,25 @@ func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, e
 	period, max := l.period(*w)
 	full := Charged{Paid: c.Results, Amount: int64(c.Results) * c.PerResult}
 	// Recorded as fully paid first, corrected below in the rare partial case,
-	// so that the balance UPDATE comes last.
-	if _, err := tx.ExecContext(ctx, `
+	// so that the balance UPDATE comes last. A key charged before (or by a
+	// concurrent transaction that commits first) inserts nothing: the charge
+	// is a repeat and returns what was paid then.
+	var id int64
+	err := tx.QueryRowContext(ctx, `
 		INSERT INTO credit_charges (workspace_id, period_start, charge_key, run_uid, action_slug, results, amount, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		c.WorkspaceID, period, c.Key, c.RunUID, c.Action, full.Paid, full.Amount, store.Now()); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (charge_key) DO NOTHING RETURNING id`,
+		c.WorkspaceID, period, c.Key, c.RunUID, c.Action, full.Paid, full.Amount, store.Now()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		var results int
+		var amount int64
+		if err := tx.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, c.Key).
+			Scan(&results, &amount); err != nil {
+			return Charged{}, err
+		}
+		return Charged{Paid: results, Amount: amount, Repeat: true}, nil
+	}
+	if err != nil {
 		return Charged{}, err
 	}
 	if full.Amount == 0 {

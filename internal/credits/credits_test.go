@@ -234,3 +234,35 @@ func TestConditionalChargePartialFallback(t *testing.T) {
 		}
 	})
 }
+
+// Concurrent charges of one key (a worker that runs twice at once) pay once:
+// every caller gets the same answer, one of them as the first charge.
+func TestConcurrentRepeatsPayOnce(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		_, l, ws := open(t, dialect, 100)
+		ctx := context.Background()
+		var first atomic.Int64
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := l.Charge(ctx, credits.Charge{WorkspaceID: ws, Key: "same", Action: "a", Results: 4, PerResult: 1500})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got.Paid != 4 || got.Amount != 6000 {
+					t.Errorf("charged %+v", got)
+				}
+				if !got.Repeat {
+					first.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if _, used, err := l.Balance(ctx, ws); err != nil || used != 6000 || first.Load() != 1 {
+			t.Fatalf("used %d (%v), %d first charges", used, err, first.Load())
+		}
+	})
+}
