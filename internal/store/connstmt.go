@@ -16,6 +16,10 @@ import (
 // out of transactions, River's included.
 type stmtConnector struct {
 	inner driver.Connector
+	// begin, when set, is the statement that starts a read-write
+	// transaction (it must match the DSN's _txlock): BEGIN, COMMIT and
+	// ROLLBACK then run as cached statements too.
+	begin string
 }
 
 func (c stmtConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -23,7 +27,7 @@ func (c stmtConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stmtConn{inner: conn, stmts: map[string]*connStmt{}}, nil
+	return &stmtConn{inner: conn, begin: c.begin, stmts: map[string]*connStmt{}}, nil
 }
 
 func (c stmtConnector) Driver() driver.Driver { return c.inner.Driver() }
@@ -37,6 +41,7 @@ const maxConnStmts = 256
 // being a silent assumption.
 type stmtConn struct {
 	inner driver.Conn
+	begin string
 	mu    sync.Mutex
 	stmts map[string]*connStmt
 }
@@ -135,7 +140,35 @@ func (c *stmtConn) Begin() (driver.Tx, error) {
 }
 
 func (c *stmtConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.inner.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	if c.begin == "" || opts.ReadOnly || opts.Isolation != driver.IsolationLevel(0) {
+		return c.inner.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	}
+	if _, err := c.ExecContext(ctx, c.begin, nil); err != nil {
+		return nil, err
+	}
+	return &stmtTx{c: c, ctx: ctx}, nil
+}
+
+// stmtTx is a transaction begun by a cached BEGIN; it ends like the
+// driver's own: a COMMIT that fails leaves no transaction open.
+type stmtTx struct {
+	c   *stmtConn
+	ctx context.Context
+}
+
+func (t *stmtTx) Commit() error {
+	_, err := t.c.ExecContext(t.ctx, "commit", nil)
+	if err != nil {
+		// Still open when the COMMIT failed (e.g. interrupted): roll back.
+		// When it is not, SQLite refuses the ROLLBACK, which changes nothing.
+		_, _ = t.c.ExecContext(context.Background(), "rollback", nil)
+	}
+	return err
+}
+
+func (t *stmtTx) Rollback() error {
+	_, err := t.c.ExecContext(context.Background(), "rollback", nil)
+	return err
 }
 
 func (c *stmtConn) Ping(ctx context.Context) error { return c.inner.(driver.Pinger).Ping(ctx) }

@@ -69,9 +69,10 @@ func TestConnStmtCacheInTransactions(t *testing.T) {
 	if n != 50 || last != "v9!" {
 		t.Fatalf("got %d rows, max %q", n, last)
 	}
-	// CREATE, INSERT, UPDATE, SELECT: one statement each, however many runs.
-	if got := cachedCount(t, db); got != 4 {
-		t.Fatalf("%d cached statements, want 4", got)
+	// CREATE, INSERT, UPDATE, SELECT, BEGIN IMMEDIATE, COMMIT: one
+	// statement each, however many runs.
+	if got := cachedCount(t, db); got != 6 {
+		t.Fatalf("%d cached statements, want 6", got)
 	}
 	// A rolled-back transaction leaves the statements usable.
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
@@ -177,5 +178,31 @@ func TestConnStmtCacheBoundAndSchemaChange(t *testing.T) {
 	}
 	if _, err := db.Write.ExecContext(ctx, `SELECT nope FROM t`); err == nil {
 		t.Fatal("want an error for an unknown column")
+	}
+}
+
+// Transactions begun by the cached BEGIN take the write lock at once, as the
+// DSN's _txlock=immediate asks: another connection cannot start writing.
+func TestConnStmtBeginImmediate(t *testing.T) {
+	db := openTestSQLite(t)
+	ctx := context.Background()
+	other, err := sql.Open("sqlite", "file:"+db.Path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := other.ExecContext(ctx, `BEGIN IMMEDIATE`)
+		if !IsBusy(err) {
+			return fmt.Errorf("another writer began while the transaction was open: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Committed: the other connection can write now.
+	if _, err := other.ExecContext(ctx, `CREATE TABLE u (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
 	}
 }

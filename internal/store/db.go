@@ -70,7 +70,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_time_format=sqlite"
-	w, err := openSQLiteDB("file:" + path + "?" + pragmas + "&_txlock=immediate")
+	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate", "begin immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	r, err := openSQLiteDB("file:" + path + "?" + pragmas + "&_pragma=query_only(1)")
+	r, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", "")
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -97,13 +97,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 }
 
 // openSQLiteDB opens a pool whose connections cache their prepared
-// statements (see stmtConnector).
-func openSQLiteDB(dsn string) (*sql.DB, error) {
+// statements (see stmtConnector); begin is the DSN's BEGIN ("": the driver's).
+func openSQLiteDB(dsn, begin string) (*sql.DB, error) {
 	c, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(stmtConnector{inner: c}), nil
+	return sql.OpenDB(stmtConnector{inner: c, begin: begin}), nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
