@@ -229,6 +229,25 @@ func (l *Ledger) BalanceOf(ctx context.Context, w model.Workspace) (max, used in
 	return max, used, err
 }
 
+// WorkspaceBalance reads a workspace and its current period's grant and use
+// with one query (see store.GetWorkspaceAndBalance).
+func (l *Ledger) WorkspaceBalance(ctx context.Context, workspaceID int64) (w model.Workspace, max, used int64, err error) {
+	w, latest, latestUsed, err := store.GetWorkspaceAndBalance(ctx, l.DB.R, workspaceID)
+	if err != nil {
+		return w, 0, 0, err
+	}
+	period, max := l.period(w)
+	switch {
+	case latest == period:
+		return w, max, latestUsed, nil
+	case latest < period:
+		return w, max, 0, nil // nothing charged yet this period
+	}
+	// A balance row for a later period (the clock went back): read this one.
+	max, used, err = l.BalanceOf(ctx, w)
+	return w, max, used, err
+}
+
 // Left is the remaining balance in millicredits.
 func (l *Ledger) Left(ctx context.Context, workspaceID int64) (int64, error) {
 	max, used, err := l.Balance(ctx, workspaceID)

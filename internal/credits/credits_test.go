@@ -266,3 +266,51 @@ func TestConcurrentRepeatsPayOnce(t *testing.T) {
 		}
 	})
 }
+
+// WorkspaceBalance (one query) agrees with Balance: before any charge, after
+// charges, with only an earlier period's row, and with a later period's row
+// (a clock that went back).
+func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, l, ws := open(t, dialect, 10)
+		ctx := context.Background()
+		check := func(step string) {
+			t.Helper()
+			w, max, used, err := l.WorkspaceBalance(ctx, ws)
+			if err != nil {
+				t.Fatal(step, err)
+			}
+			wantMax, wantUsed, err := l.Balance(ctx, ws)
+			if err != nil {
+				t.Fatal(step, err)
+			}
+			if w.ID != ws || max != wantMax || used != wantUsed {
+				t.Fatalf("%s: workspace %d, %d of %d; Balance says %d of %d", step, w.ID, used, max, wantUsed, wantMax)
+			}
+		}
+		check("no balance row")
+		var start int64
+		if err := db.R.QueryRowContext(ctx, `SELECT period_start FROM workspaces WHERE id = $1`, ws).Scan(&start); err != nil {
+			t.Fatal(err)
+		}
+		// An earlier period's row only (the workspace's anchor is now, so
+		// anything before it is an earlier period).
+		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 7000)`,
+			ws, start-40*24*3600*1000); err != nil {
+			t.Fatal(err)
+		}
+		check("earlier period only")
+		if _, err := l.Charge(ctx, credits.Charge{WorkspaceID: ws, Key: "k", Action: "a", Results: 3, PerResult: 1000}); err != nil {
+			t.Fatal(err)
+		}
+		check("after a charge")
+		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 5000)`,
+			ws, start+400*24*3600*1000); err != nil {
+			t.Fatal(err)
+		}
+		check("later period row")
+		if _, _, used, _ := l.WorkspaceBalance(ctx, ws); used != 3000 {
+			t.Fatalf("used %d, want 3000", used)
+		}
+	})
+}

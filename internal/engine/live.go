@@ -88,15 +88,17 @@ func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
 
 func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, token, reqHash string) (LiveResult, error) {
 	a, req := l.Action, l.Request
-	// Read once: the balance check, the Smart Limit overrides and the charge
-	// all need it.
-	ws, err := store.GetWorkspace(ctx, e.DB.R, l.Principal.WorkspaceID)
+	// Read once, with the balance: the balance checks, the Smart Limit
+	// overrides and the charge all need it. The checks only spare the
+	// platform a call that could not be paid for; the charge is exact.
+	ws, max, used, err := e.Ledger.WorkspaceBalance(ctx, l.Principal.WorkspaceID)
 	if err != nil {
 		return LiveResult{}, err
 	}
+	left := max - used
 	per := PerResult(a, req.IdentityMode)
 	if per > 0 && a.Kind != catalog.KindOutreach {
-		if err := e.needCredits(ctx, ws, per); err != nil {
+		if err := needCredits(left, per); err != nil {
 			return LiveResult{}, err
 		}
 	}
@@ -109,7 +111,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	if a.Kind == catalog.KindOutreach {
 		// Checked once the accounts are known: engagement identities run
 		// outreach for free.
-		if err := e.needCredits(ctx, ws, maxPrice(a, req.IdentityMode, cands)); err != nil {
+		if err := needCredits(left, maxPrice(a, req.IdentityMode, cands)); err != nil {
 			return LiveResult{}, err
 		}
 	}
