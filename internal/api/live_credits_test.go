@@ -237,6 +237,15 @@ func TestLiveCredits(t *testing.T) {
 				if cons["results"] != float64(results) || cons["credits_used"] != used {
 					t.Fatalf("%s: consumption %v, returned %d results", c.mode, cons, results)
 				}
+				// The LIVE runs record what was returned, pages cut short by the
+				// balance included.
+				runOut := 0.0
+				for _, r := range lvRuns(t, env, key, "&status[]=SUCCEEDED") {
+					runOut += r["output_count"].(float64)
+				}
+				if runOut != float64(results) {
+					t.Fatalf("%s: runs record %v results, %d returned", c.mode, runOut, results)
+				}
 			}
 		})
 	})

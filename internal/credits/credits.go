@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
@@ -39,6 +40,10 @@ func (l *Ledger) now() time.Time {
 // Charge is one charge request.
 type Charge struct {
 	WorkspaceID int64
+	// Workspace is the workspace row when the caller has read it already
+	// (its plan and period anchor set the grant); nil reads it in the
+	// transaction.
+	Workspace *model.Workspace
 	// Key identifies the charge: a repeated key is a no-op.
 	Key    string
 	RunUID string
@@ -87,73 +92,116 @@ func (l *Ledger) charge(ctx context.Context, c Charge) (Charged, error) {
 
 // ChargeTx charges inside the caller's transaction, so that the charge and
 // what it pays for (stored outputs) commit or roll back together.
+//
+// The balance row is the one row every charge of a workspace writes; on
+// PostgreSQL, writing it locks it until the transaction ends, which
+// serialises the workspace's charges (and their commits). So the common case
+// takes the credits with a single conditional UPDATE issued as the last
+// statement of the charge, and the caller should charge as late in its
+// transaction as it can. Only when that UPDATE finds too little left (or no
+// balance row yet this period) does the charge lock the row and pay for what
+// the balance allows.
 func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, error) {
 	if c.Results <= 0 {
 		return Charged{}, nil
 	}
-	var out Charged
-	err := func() error {
+	w := c.Workspace
+	if w == nil {
+		ws, err := store.GetWorkspace(ctx, tx, c.WorkspaceID)
+		if err != nil {
+			return Charged{}, err
+		}
+		w = &ws
+	}
+	period, max := l.period(*w)
+	full := Charged{Paid: c.Results, Amount: int64(c.Results) * c.PerResult}
+	// Recorded as fully paid first, corrected below in the rare partial case,
+	// so that the balance UPDATE comes last. A key charged before (or by a
+	// concurrent transaction that commits first) inserts nothing: the charge
+	// is a repeat and returns what was paid then.
+	var id int64
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO credit_charges (workspace_id, period_start, charge_key, run_uid, action_slug, results, amount, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (charge_key) DO NOTHING RETURNING id`,
+		c.WorkspaceID, period, c.Key, c.RunUID, c.Action, full.Paid, full.Amount, store.Now()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
 		var results int
 		var amount int64
-		err := tx.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, c.Key).
-			Scan(&results, &amount)
-		if err == nil {
-			out = Charged{Paid: results, Amount: amount, Repeat: true}
-			return nil
+		if err := tx.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, c.Key).
+			Scan(&results, &amount); err != nil {
+			return Charged{}, err
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
+		return Charged{Paid: results, Amount: amount, Repeat: true}, nil
+	}
+	if err != nil {
+		return Charged{}, err
+	}
+	if full.Amount == 0 {
+		return full, nil // free results touch no balance
+	}
+	var used int64
+	err = tx.QueryRowContext(ctx, `UPDATE credit_balances SET used = used + $3
+		WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4 RETURNING used`,
+		c.WorkspaceID, period, full.Amount, max).Scan(&used)
+	if err == nil {
+		return full, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Charged{}, err
+	}
+	return l.chargeSlow(ctx, tx, c, period, max)
+}
+
+// chargeSlow pays for what the balance allows, under the balance row's lock,
+// and corrects (or drops) the charge row ChargeTx recorded as fully paid.
+func (l *Ledger) chargeSlow(ctx context.Context, tx *sql.Tx, c Charge, period, max int64) (Charged, error) {
+	used, err := l.lockBalance(ctx, tx, c.WorkspaceID, period)
+	if err != nil {
+		return Charged{}, err
+	}
+	paid := c.Results
+	affordable := (max - used) / c.PerResult
+	if affordable < 0 {
+		affordable = 0
+	}
+	if int64(paid) > affordable {
+		paid = int(affordable)
+		if c.AllOrNothing {
+			paid = 0
 		}
-		period, max, used, err := l.lockBalance(ctx, tx, c.WorkspaceID)
-		if err != nil {
-			return err
+	}
+	out := Charged{Paid: paid, Amount: int64(paid) * c.PerResult}
+	if paid == 0 {
+		// Nothing paid, nothing recorded: the key stays free for a retry.
+		_, err := tx.ExecContext(ctx, `DELETE FROM credit_charges WHERE charge_key = $1`, c.Key)
+		return out, err
+	}
+	if paid < c.Results {
+		if _, err := tx.ExecContext(ctx, `UPDATE credit_charges SET results = $2, amount = $3 WHERE charge_key = $1`,
+			c.Key, out.Paid, out.Amount); err != nil {
+			return Charged{}, err
 		}
-		paid := c.Results
-		if c.PerResult > 0 {
-			affordable := (max - used) / c.PerResult
-			if affordable < 0 {
-				affordable = 0
-			}
-			if int64(paid) > affordable {
-				paid = int(affordable)
-				if c.AllOrNothing {
-					paid = 0
-				}
-			}
-		}
-		out = Charged{Paid: paid, Amount: int64(paid) * c.PerResult}
-		if paid == 0 {
-			return nil // nothing paid, nothing recorded: the key stays free for a retry
-		}
-		if out.Amount > 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE credit_balances SET used = used + $3 WHERE workspace_id = $1 AND period_start = $2`,
-				c.WorkspaceID, period, out.Amount); err != nil {
-				return err
-			}
-		}
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO credit_charges (workspace_id, period_start, charge_key, run_uid, action_slug, results, amount, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			c.WorkspaceID, period, c.Key, c.RunUID, c.Action, paid, out.Amount, store.Now())
-		return err
-	}()
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE credit_balances SET used = used + $3 WHERE workspace_id = $1 AND period_start = $2`,
+		c.WorkspaceID, period, out.Amount)
 	return out, err
 }
 
-// lockBalance returns the current period's balance row, creating it, and on
-// PostgreSQL locks it for the transaction (SQLite serialises write
-// transactions already).
-func (l *Ledger) lockBalance(ctx context.Context, tx *sql.Tx, workspaceID int64) (period, max, used int64, err error) {
-	w, err := store.GetWorkspace(ctx, tx, workspaceID)
-	if err != nil {
-		return 0, 0, 0, err
-	}
+// period is the workspace's current period start (stored unit) and grant in
+// millicredits.
+func (l *Ledger) period(w model.Workspace) (period, max int64) {
 	start, _ := workspace.Period(w.PeriodStart, l.now())
-	period = store.Millis(start)
-	max = Milli(float64(l.Plans(w.Plan).CreditsPerPeriod))
+	return store.Millis(start), Milli(float64(l.Plans(w.Plan).CreditsPerPeriod))
+}
+
+// lockBalance returns the period's use, creating its balance row, and on
+// PostgreSQL locks the row for the transaction (SQLite serialises write
+// transactions already).
+func (l *Ledger) lockBalance(ctx context.Context, tx *sql.Tx, workspaceID, period int64) (used int64, err error) {
 	if _, err = tx.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 0)
 		ON CONFLICT (workspace_id, period_start) DO NOTHING`, workspaceID, period); err != nil {
-		return
+		return 0, err
 	}
 	lock := ""
 	if l.DB.Dialect == store.Postgres {
@@ -161,7 +209,7 @@ func (l *Ledger) lockBalance(ctx context.Context, tx *sql.Tx, workspaceID int64)
 	}
 	err = tx.QueryRowContext(ctx, `SELECT used FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`+lock,
 		workspaceID, period).Scan(&used)
-	return
+	return used, err
 }
 
 // Balance reports the current period's grant and use, in millicredits.
@@ -170,11 +218,34 @@ func (l *Ledger) Balance(ctx context.Context, workspaceID int64) (max, used int6
 	if err != nil {
 		return 0, 0, err
 	}
-	start, _ := workspace.Period(w.PeriodStart, l.now())
-	max = Milli(float64(l.Plans(w.Plan).CreditsPerPeriod))
+	return l.BalanceOf(ctx, w)
+}
+
+// BalanceOf is Balance for a workspace row the caller has read already.
+func (l *Ledger) BalanceOf(ctx context.Context, w model.Workspace) (max, used int64, err error) {
+	period, max := l.period(w)
 	err = l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(used), 0) FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`,
-		workspaceID, store.Millis(start)).Scan(&used)
+		w.ID, period).Scan(&used)
 	return max, used, err
+}
+
+// WorkspaceBalance reads a workspace and its current period's grant and use
+// with one query (see store.GetWorkspaceAndBalance).
+func (l *Ledger) WorkspaceBalance(ctx context.Context, workspaceID int64) (w model.Workspace, max, used int64, err error) {
+	w, latest, latestUsed, err := store.GetWorkspaceAndBalance(ctx, l.DB.R, workspaceID)
+	if err != nil {
+		return w, 0, 0, err
+	}
+	period, max := l.period(w)
+	switch {
+	case latest == period:
+		return w, max, latestUsed, nil
+	case latest < period:
+		return w, max, 0, nil // nothing charged yet this period
+	}
+	// A balance row for a later period (the clock went back): read this one.
+	max, used, err = l.BalanceOf(ctx, w)
+	return w, max, used, err
 }
 
 // Left is the remaining balance in millicredits.

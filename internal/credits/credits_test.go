@@ -137,3 +137,180 @@ func TestLedgerProperties(t *testing.T) {
 		})
 	})
 }
+
+// Many concurrent charges against a balance that fits exactly 25 of them:
+// the conditional UPDATE pays 25 in full, the rest get nothing, whether the
+// caller passes the workspace row or lets the charge read it, and whether
+// the balance row exists yet (the first charges of a period create it).
+func TestConditionalChargeExactUnderConcurrency(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, l, ws := open(t, dialect, 25)
+		ctx := context.Background()
+		w, err := store.GetWorkspace(ctx, db.R, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paid, full, none atomic.Int64
+		var wg sync.WaitGroup
+		for i := 0; i < 200; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				c := credits.Charge{WorkspaceID: ws, Key: fmt.Sprint("c", i), Action: "a", Results: 2, PerResult: 500,
+					AllOrNothing: i%3 == 0}
+				if i%2 == 0 {
+					c.Workspace = &w
+				}
+				got, err := l.Charge(ctx, c)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got.Amount != int64(got.Paid)*500 {
+					t.Errorf("charge %d: %+v", i, got)
+				}
+				paid.Add(int64(got.Paid))
+				switch got.Paid {
+				case 2:
+					full.Add(1)
+				case 0:
+					none.Add(1)
+				}
+			}(i)
+		}
+		wg.Wait()
+		max, used, err := l.Balance(ctx, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if paid.Load() != 50 || full.Load() != 25 || none.Load() != 175 || used != max || used != credits.Milli(25) {
+			t.Fatalf("paid %d results (%d in full, %d none), used %d of %d", paid.Load(), full.Load(), none.Load(), used, max)
+		}
+		// Every paid charge is recorded once with what it paid; unpaid ones
+		// left no row.
+		var rows, sum int64
+		if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM credit_charges WHERE workspace_id = $1`, ws).
+			Scan(&rows, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 25 || sum != used {
+			t.Fatalf("%d charge rows summing %d, used %d", rows, sum, used)
+		}
+	})
+}
+
+// A charge that does not fit in full falls back to paying what is left, and
+// corrects the charge row it recorded; a repeat returns the corrected row.
+func TestConditionalChargePartialFallback(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, l, ws := open(t, dialect, 10)
+		ctx := context.Background()
+		c := credits.Charge{WorkspaceID: ws, Key: "big", Action: "a", Results: 8, PerResult: 1500}
+		got, err := l.Charge(ctx, c)
+		if err != nil || got.Paid != 6 || got.Amount != 9000 || got.Repeat {
+			t.Fatalf("first: %+v, %v", got, err)
+		}
+		again, err := l.Charge(ctx, c)
+		if err != nil || again.Paid != 6 || again.Amount != 9000 || !again.Repeat {
+			t.Fatalf("repeat: %+v, %v", again, err)
+		}
+		var results, amount int64
+		if err := db.R.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, "big").
+			Scan(&results, &amount); err != nil || results != 6 || amount != 9000 {
+			t.Fatalf("row: %d results, %d, %v", results, amount, err)
+		}
+		// 1 credit left: an all-or-nothing charge of two pays nothing and
+		// leaves its key free; one result at 1 credit still fits exactly.
+		none, err := l.Charge(ctx, credits.Charge{WorkspaceID: ws, Key: "aon", Action: "a", Results: 2, PerResult: 1000, AllOrNothing: true})
+		if err != nil || none.Paid != 0 {
+			t.Fatalf("all or nothing: %+v, %v", none, err)
+		}
+		last, err := l.Charge(ctx, credits.Charge{WorkspaceID: ws, Key: "aon", Action: "a", Results: 1, PerResult: 1000})
+		if err != nil || last.Paid != 1 || last.Repeat {
+			t.Fatalf("last credit: %+v, %v", last, err)
+		}
+		if left, err := l.Left(ctx, ws); err != nil || left != 0 {
+			t.Fatalf("left %d, %v", left, err)
+		}
+	})
+}
+
+// Concurrent charges of one key (a worker that runs twice at once) pay once:
+// every caller gets the same answer, one of them as the first charge.
+func TestConcurrentRepeatsPayOnce(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		_, l, ws := open(t, dialect, 100)
+		ctx := context.Background()
+		var first atomic.Int64
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := l.Charge(ctx, credits.Charge{WorkspaceID: ws, Key: "same", Action: "a", Results: 4, PerResult: 1500})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got.Paid != 4 || got.Amount != 6000 {
+					t.Errorf("charged %+v", got)
+				}
+				if !got.Repeat {
+					first.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if _, used, err := l.Balance(ctx, ws); err != nil || used != 6000 || first.Load() != 1 {
+			t.Fatalf("used %d (%v), %d first charges", used, err, first.Load())
+		}
+	})
+}
+
+// WorkspaceBalance (one query) agrees with Balance: before any charge, after
+// charges, with only an earlier period's row, and with a later period's row
+// (a clock that went back).
+func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, l, ws := open(t, dialect, 10)
+		ctx := context.Background()
+		check := func(step string) {
+			t.Helper()
+			w, max, used, err := l.WorkspaceBalance(ctx, ws)
+			if err != nil {
+				t.Fatal(step, err)
+			}
+			wantMax, wantUsed, err := l.Balance(ctx, ws)
+			if err != nil {
+				t.Fatal(step, err)
+			}
+			if w.ID != ws || max != wantMax || used != wantUsed {
+				t.Fatalf("%s: workspace %d, %d of %d; Balance says %d of %d", step, w.ID, used, max, wantUsed, wantMax)
+			}
+		}
+		check("no balance row")
+		var start int64
+		if err := db.R.QueryRowContext(ctx, `SELECT period_start FROM workspaces WHERE id = $1`, ws).Scan(&start); err != nil {
+			t.Fatal(err)
+		}
+		// An earlier period's row only (the workspace's anchor is now, so
+		// anything before it is an earlier period).
+		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 7000)`,
+			ws, start-40*24*3600*1000); err != nil {
+			t.Fatal(err)
+		}
+		check("earlier period only")
+		if _, err := l.Charge(ctx, credits.Charge{WorkspaceID: ws, Key: "k", Action: "a", Results: 3, PerResult: 1000}); err != nil {
+			t.Fatal(err)
+		}
+		check("after a charge")
+		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 5000)`,
+			ws, start+400*24*3600*1000); err != nil {
+			t.Fatal(err)
+		}
+		check("later period row")
+		if _, _, used, _ := l.WorkspaceBalance(ctx, ws); used != 3000 {
+			t.Fatalf("used %d, want 3000", used)
+		}
+	})
+}

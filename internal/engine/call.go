@@ -8,6 +8,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
@@ -33,6 +34,9 @@ type CallOptions struct {
 	// Wait lets the call wait (bounded by Engine.LockWait) for a busy
 	// account when every candidate is busy.
 	Wait bool
+	// Workspace is the caller's workspace row, when it has read it already
+	// (Smart Limit overrides); nil reads it per account.
+	Workspace *model.Workspace
 }
 
 // Call fetches one page with the first candidate that is free, within its
@@ -91,7 +95,7 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 		acc := pending[idx]
 		pending = append(pending[:idx], pending[idx+1:]...)
 		tried++
-		pg, err := e.callAccount(ctx, drv, acc, call)
+		pg, err := e.callAccount(ctx, drv, acc, call, opt.Workspace)
 		release()
 		var r *limits.Refused
 		switch {
@@ -129,8 +133,9 @@ func IsBusy(err error) bool { return errors.Is(err, errBusy) }
 // callAccount runs the page on one locked account: limits, credentials,
 // driver. Limit consumption is released when the call did not reach the
 // platform or failed there without effect.
-func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store.Account, call platform.Call) (platform.Page, error) {
-	la := e.limitAccount(ctx, acc)
+func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store.Account, call platform.Call,
+	ws *model.Workspace) (platform.Page, error) {
+	la := e.limitAccount(ctx, acc, ws)
 	ids, err := e.Limits.Consume(ctx, la, needs(call.Action), e.now())
 	if err != nil {
 		return platform.Page{}, err

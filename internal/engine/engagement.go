@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"context"
-
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/model"
@@ -35,16 +33,10 @@ func maxPrice(a *catalog.Action, mode string, cands []store.Account) int64 {
 	return p
 }
 
-// needCredits refuses a live call when the balance cannot pay one result.
-func (e *Engine) needCredits(ctx context.Context, workspaceID, per int64) error {
-	if per <= 0 {
-		return nil
-	}
-	left, err := e.Ledger.Left(ctx, workspaceID)
-	if err != nil {
-		return err
-	}
-	if left < per {
+// needCredits refuses a live call when the balance left cannot pay one
+// result.
+func needCredits(left, per int64) error {
+	if per > 0 && left < per {
 		return apperr.NoAccess("no credits left in this period")
 	}
 	return nil

@@ -116,15 +116,9 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 		if len(uids) == 0 {
 			return nil, apperr.BadInput("body/identity_ids must NOT have fewer than 1 items when identity_mode is direct")
 		}
-		if err := e.CheckIdentityUIDs(ctx, p.WorkspaceID, uids); err != nil {
-			return nil, err
-		}
 		q.IdentityUIDs = uids
 	case ModeAuto:
 		if len(uids) > 0 {
-			if err := e.CheckIdentityUIDs(ctx, p.WorkspaceID, uids); err != nil {
-				return nil, err
-			}
 			q.IdentityUIDs = uids
 		}
 	case ModeManaged:
@@ -138,6 +132,14 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 	accounts, err := store.Accounts(ctx, e.DB.R, q)
 	if err != nil {
 		return nil, err
+	}
+	// Unknown or foreign identities are a 404. Accounts only lists this
+	// workspace's identities, so when it found every one asked for there is
+	// nothing more to check (the common case: one query instead of two).
+	if len(q.IdentityUIDs) > 0 && !allIdentities(accounts, q.IdentityUIDs) {
+		if err := e.CheckIdentityUIDs(ctx, p.WorkspaceID, q.IdentityUIDs); err != nil {
+			return nil, err
+		}
 	}
 	fit := accounts[:0]
 	for _, acc := range accounts {
@@ -164,9 +166,13 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 		sort.SliceStable(fit, func(i, j int) bool { return rank[fit[i].Identity.UID] < rank[fit[j].Identity.UID] })
 	} else {
 		// Most remaining Smart Limit capacity first.
+		var ws *model.Workspace
+		if w, err := store.GetWorkspace(ctx, e.DB.R, p.WorkspaceID); err == nil {
+			ws = &w
+		}
 		score := make(map[int64]float64, len(fit))
 		for _, acc := range fit {
-			s, err := e.Limits.Remaining(ctx, e.limitAccount(ctx, acc), a.LimitKeys, e.now())
+			s, err := e.Limits.Remaining(ctx, e.limitAccount(ctx, acc, ws), a.LimitKeys, e.now())
 			if err != nil {
 				return nil, err
 			}
@@ -188,6 +194,23 @@ func (e *Engine) hasAnyValid(ctx context.Context, q store.AccountQuery) bool {
 	q.Platforms = []string{"linkedin", "salesnavigator", "recruiterlite"}
 	acc, err := store.Accounts(ctx, e.DB.R, q)
 	return err == nil && len(acc) > 0
+}
+
+// allIdentities says whether every uid has an account in accs.
+func allIdentities(accs []store.Account, uids []string) bool {
+	for _, u := range uids {
+		found := false
+		for i := range accs {
+			if accs[i].Identity.UID == u {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // dedupeIdentities keeps one account per identity (its best-fitting one).
@@ -219,14 +242,17 @@ func (e *Engine) CheckIdentityUIDs(ctx context.Context, workspaceID int64, uids 
 	return nil
 }
 
-// limitAccount builds the Smart Limit view of an account.
-func (e *Engine) limitAccount(ctx context.Context, acc store.Account) limits.Account {
+// limitAccount builds the Smart Limit view of an account. ws is the account's
+// workspace row when the caller has it; nil reads it.
+func (e *Engine) limitAccount(ctx context.Context, acc store.Account, ws *model.Workspace) limits.Account {
 	la := limits.Account{IdentityID: acc.Identity.ID, Level: acc.Integration.Level, FirstConnected: acc.Integration.FirstConnectedAt}
 	if acc.Identity.Managed || (acc.Integration.IsShared && acc.Integration.SetupSource == "SHARED") {
 		la.FirstConnected = nil // pool accounts, owned or rented, are warmed up
 	}
 	la.Identity, _ = limits.ParseOverrides(acc.Overrides)
-	if w, err := store.GetWorkspace(ctx, e.DB.R, acc.Identity.WorkspaceID); err == nil {
+	if ws != nil && ws.ID == acc.Identity.WorkspaceID {
+		la.Workspace, _ = limits.ParseOverrides(ws.LimitOverrides)
+	} else if w, err := store.GetWorkspace(ctx, e.DB.R, acc.Identity.WorkspaceID); err == nil {
 		la.Workspace, _ = limits.ParseOverrides(w.LimitOverrides)
 	}
 	return la

@@ -39,7 +39,7 @@ func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID
 	if acc.Overrides == "" {
 		acc.Overrides, _ = store.IdentityLimitOverrides(ctx, e.DB.R, id.ID)
 	}
-	return e.Limits.Report(ctx, e.limitAccount(ctx, acc), a.LimitKeys, e.now())
+	return e.Limits.Report(ctx, e.limitAccount(ctx, acc, nil), a.LimitKeys, e.now())
 }
 
 // SetIdentityOverrides stores an identity's Smart Limit overrides.

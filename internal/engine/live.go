@@ -67,37 +67,43 @@ func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
 		Parameters: jsonString(req.Parameters), InputCount: 1, StartedAt: &started}
 
 	res, err := e.live(ctx, l, &run, page, token, reqHash)
+	if err == nil {
+		res.RunUID = run.UID
+		return res, nil
+	}
+	// A failed call is recorded on its own (a successful one was recorded
+	// with its charge).
 	finished := e.now()
 	run.FinishedAt = &finished
-	if err != nil {
-		run.Status = model.RunFailed
-		if ae, ok := apperr.As(err); ok {
-			run.LastError = &model.RunError{Label: ae.Label, Message: ae.Message, Params: ae.Params}
-		} else {
-			run.LastError = &model.RunError{Label: "INTERNAL_ERROR", Message: "internal error"}
-		}
-		run.FailedCount = 1
+	run.Status, run.OutputCount, run.CreditsUsed, run.FailedCount = model.RunFailed, 0, 0, 1
+	if ae, ok := apperr.As(err); ok {
+		run.LastError = &model.RunError{Label: ae.Label, Message: ae.Message, Params: ae.Params}
 	} else {
-		run.Status = model.RunSucceeded
+		run.LastError = &model.RunError{Label: "INTERNAL_ERROR", Message: "internal error"}
 	}
-	if _, rerr := e.recordRun(context.WithoutCancel(ctx), run); rerr != nil && err == nil {
-		return LiveResult{}, rerr
-	}
+	_, _ = e.recordRun(context.WithoutCancel(ctx), run)
 	res.RunUID = run.UID
 	return res, err
 }
 
 func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, token, reqHash string) (LiveResult, error) {
 	a, req := l.Action, l.Request
+	// Read once, with the balance: the balance checks, the Smart Limit
+	// overrides and the charge all need it. The checks only spare the
+	// platform a call that could not be paid for; the charge is exact.
+	ws, max, used, err := e.Ledger.WorkspaceBalance(ctx, l.Principal.WorkspaceID)
+	if err != nil {
+		return LiveResult{}, err
+	}
+	left := max - used
 	per := PerResult(a, req.IdentityMode)
 	if per > 0 && a.Kind != catalog.KindOutreach {
-		if err := e.needCredits(ctx, l.Principal.WorkspaceID, per); err != nil {
+		if err := needCredits(left, per); err != nil {
 			return LiveResult{}, err
 		}
 	}
 	var cands []store.Account
 	if a.NeedsIdentity {
-		var err error
 		if cands, err = e.Candidates(ctx, l.Principal, a, req.IdentityMode, req.IdentityIDs); err != nil {
 			return LiveResult{}, err
 		}
@@ -105,12 +111,12 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	if a.Kind == catalog.KindOutreach {
 		// Checked once the accounts are known: engagement identities run
 		// outreach for free.
-		if err := e.needCredits(ctx, l.Principal.WorkspaceID, maxPrice(a, req.IdentityMode, cands)); err != nil {
+		if err := needCredits(left, maxPrice(a, req.IdentityMode, cands)); err != nil {
 			return LiveResult{}, err
 		}
 	}
 	done, err := e.Call(ctx, cands, Step{Action: a, Input: req.Input.Values, Params: req.Parameters, Page: page, Token: token},
-		CallOptions{Mode: req.IdentityMode, Wait: true})
+		CallOptions{Mode: req.IdentityMode, Wait: true, Workspace: &ws})
 	if done.Account != nil {
 		run.IdentityUIDs = []string{done.Account.Identity.UID}
 	}
@@ -121,20 +127,46 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	if mr := MaxResults(a.LiveMaxResults.Present, req.Parameters); mr > 0 && len(results) > mr {
 		results = results[:mr]
 	}
+	if !a.ListOutput && len(results) == 0 {
+		return LiveResult{}, apperr.Upstream("NO_RESULT", "the platform returned no result for this input")
+	}
+	// The charge and the run record commit together: results are never paid
+	// for without their run, nor returned unpaid. The run is recorded first,
+	// as if every result were paid, and corrected in the rare case the
+	// balance pays for fewer: the charge ends with the balance UPDATE, which
+	// on PostgreSQL locks the workspace's balance row until commit, so
+	// nothing else should come after it.
 	per = Price(a, req.IdentityMode, done.Account)
-	charged, err := e.Ledger.Charge(ctx, credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Key: "live:" + run.UID,
-		RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per})
+	var charged credits.Charged
+	err = e.DB.Tx(ctx, func(tx *sql.Tx) error {
+		finished := e.now()
+		run.FinishedAt = &finished
+		run.Status, run.OutputCount, run.CreditsUsed = model.RunSucceeded, len(results), int64(len(results))*per
+		rec, err := store.InsertRun(ctx, tx, store.NewRun{Run: *run})
+		if err != nil {
+			return err
+		}
+		charged, err = e.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Workspace: &ws,
+			Key: "live:" + run.UID, RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per})
+		if err != nil {
+			return err
+		}
+		if charged.Paid == 0 && len(results) > 0 {
+			return apperr.NoAccess("no credits left in this period") // rolls back the run: recorded as failed
+		}
+		if charged.Paid < len(results) {
+			run.OutputCount, run.CreditsUsed = charged.Paid, charged.Amount
+			return store.SetRunCharged(ctx, tx, rec.ID, charged.Paid, charged.Amount)
+		}
+		return nil
+	})
 	if err != nil {
 		return LiveResult{}, err
 	}
 	truncated := false
 	if charged.Paid < len(results) {
-		if charged.Paid == 0 {
-			return LiveResult{}, apperr.NoAccess("no credits left in this period")
-		}
 		results, truncated = results[:charged.Paid], true
 	}
-	run.OutputCount, run.CreditsUsed = len(results), charged.Amount
 
 	out := LiveResult{Page: page}
 	if a.ListOutput {
@@ -157,9 +189,6 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 			out.PrevPage = page - 1
 		}
 		return out, nil
-	}
-	if len(results) == 0 {
-		return LiveResult{}, apperr.Upstream("NO_RESULT", "the platform returned no result for this input")
 	}
 	out.Body = results[0]
 	return out, nil

@@ -10,9 +10,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -223,6 +225,16 @@ func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time
 				return err
 			}
 		}
+		if len(needs) == 1 {
+			// The common case, one key: check every window and record the
+			// event in one statement. When it records nothing, the loop
+			// below finds which window is full and until when.
+			id, ok, err := consumeOne(ctx, tx, a, needs[0], now)
+			if err != nil || ok {
+				ids = append(ids, id)
+				return err
+			}
+		}
 		var refused *Refused
 		for _, need := range needs {
 			for _, w := range a.Effective(need.Key, now) {
@@ -250,6 +262,38 @@ func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time
 		return nil
 	})
 	return ids, err
+}
+
+// consumeOne records need when every window of its key has room, with one
+// conditional INSERT (the caller holds the identity's lock on PostgreSQL,
+// taken by an earlier statement, so this statement's snapshot sees every
+// committed event). ok is false when it recorded nothing.
+func consumeOne(ctx context.Context, tx *sql.Tx, a Account, need Need, now time.Time) (id int64, ok bool, err error) {
+	windows := a.Effective(need.Key, now)
+	args := []any{a.IdentityID, need.Key, need.N, store.Millis(now)}
+	var cond strings.Builder
+	for i, w := range windows {
+		if need.N > w.Max {
+			return 0, false, nil
+		}
+		args = append(args, store.Millis(now.Add(-w.Period)), w.Max)
+		since, max := len(args)-1, len(args)
+		if i > 0 {
+			cond.WriteString(" AND ")
+		}
+		fmt.Fprintf(&cond, `(SELECT COALESCE(SUM(n), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $%d)
+			+ CAST($3 AS BIGINT) <= CAST($%d AS BIGINT)`, since, max)
+	}
+	if len(windows) == 0 {
+		cond.WriteString("1 = 1")
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at)
+		SELECT CAST($1 AS BIGINT), CAST($2 AS TEXT), CAST($3 AS BIGINT), CAST($4 AS BIGINT) WHERE `+cond.String()+`
+		RETURNING id`, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
 }
 
 // room checks one window. When full, it finds the moment enough of the

@@ -185,3 +185,52 @@ func TestLimiterProperties(t *testing.T) {
 		}
 	})
 }
+
+// The one-statement check covers every window of the key: with 90 of the
+// week's 100 connection requests used over the last days, 200 parallel calls get
+// exactly the week's 10, though the day window has 25 free; each refusal
+// names the week's end of the oldest event as the time capacity frees up.
+func TestConsumeSecondWindowUnderConcurrency(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, identityID := open(t, dialect)
+		l := &limits.Limiter{DB: db}
+		acc := limits.Account{IdentityID: identityID, Level: "Classic"} // 25 a day, 100 a week
+		now := time.Now()
+		// Two days ago to six, 20 a day at most: the day windows stay open.
+		var past time.Time
+		for i := 0; i < 9; i++ {
+			at := now.Add(-time.Duration(6-i/2) * limits.Day)
+			if i == 0 {
+				past = at
+			}
+			if _, err := l.Consume(context.Background(), acc, []limits.Need{{Key: limits.ConnectionRequests, N: 10}}, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ok, refused atomic.Int64
+		var wg sync.WaitGroup
+		for i := 0; i < 200; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := l.Consume(context.Background(), acc, []limits.Need{{Key: limits.ConnectionRequests, N: 1}}, now)
+				var r *limits.Refused
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.As(err, &r):
+					refused.Add(1)
+					if want := store.Time(store.Millis(past)).Add(limits.Week); !r.AvailableAt.Equal(want) {
+						t.Errorf("available at %v, want %v", r.AvailableAt, want)
+					}
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 10 || refused.Load() != 190 {
+			t.Fatalf("%d successes, %d refusals; want 10 and 190", ok.Load(), refused.Load())
+		}
+	})
+}

@@ -74,7 +74,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_time_format=sqlite"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate", "begin immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	r, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", "")
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -98,6 +98,16 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	db := &DB{Dialect: SQLite, Write: w, Read: r, Path: path, cache: newStmtCache(r)}
 	db.R = db.cache
 	return db, nil
+}
+
+// openSQLiteDB opens a pool whose connections cache their prepared
+// statements (see stmtConnector); begin is the DSN's BEGIN ("": the driver's).
+func openSQLiteDB(dsn, begin string) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(stmtConnector{inner: c, begin: begin}), nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {

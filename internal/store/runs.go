@@ -90,6 +90,13 @@ func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
 	return r, err
 }
 
+// SetRunCharged corrects a run recorded before its charge when the charge
+// paid for fewer results than expected.
+func SetRunCharged(ctx context.Context, q Querier, runID int64, outputCount int, credits int64) error {
+	_, err := q.ExecContext(ctx, `UPDATE runs SET output_count = $2, credits_used = $3 WHERE id = $1`, runID, outputCount, credits)
+	return err
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
