@@ -144,72 +144,81 @@ const (
 func (s *Service) FireDue(ctx context.Context) (Stats, error) {
 	now := s.Now()
 	var st Stats
-	var firstErr error
-	page := s.txBatch() * s.parallel()
 	skipLocked := true
 	for {
-		due, err := store.DueSchedules(ctx, s.DB.R, now, page)
-		if err != nil {
+		skipped, err := s.fireRound(ctx, now, skipLocked, &st)
+		if err != nil || ctx.Err() != nil || skipped == 0 {
 			return st, err
 		}
-		if len(due) == 0 {
-			return st, firstErr
-		}
-		// Two nodes reading the same page would otherwise cut it into the
-		// same batches and skip (or wait for) each other's whole batches.
-		rand.Shuffle(len(due), func(i, j int) { due[i], due[j] = due[j], due[i] })
-		var batches [][]store.DueSchedule
-		for i := 0; i < len(due); i += s.txBatch() {
-			batches = append(batches, due[i:min(i+s.txBatch(), len(due))])
-		}
-		var mu sync.Mutex
-		progress, skipped := false, 0
-		work := make(chan []store.DueSchedule)
-		var wg sync.WaitGroup
-		for w := 0; w < min(s.parallel(), len(batches)); w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for b := range work {
-					bst, sk, err := s.fireBatch(ctx, b, now, skipLocked)
-					if err != nil && ctx.Err() == nil {
-						// One bad schedule must not hold the others back:
-						// fire the batch again one schedule at a time.
-						s.log().Warn("schedule batch firing failed; firing one by one", "schedules", len(b), "error", err)
-						bst, sk, err = s.fireEach(ctx, b, now)
-					}
-					mu.Lock()
-					st.add(bst)
-					skipped += sk
-					if err != nil && firstErr == nil {
-						firstErr = err
-					}
-					if bst.Fired+bst.Skipped+bst.Lost > 0 || (err == nil && sk < len(b)) {
-						progress = true
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-		for _, b := range batches {
-			work <- b
-		}
-		close(work)
-		wg.Wait()
-		if ctx.Err() != nil {
-			return st, firstErr
-		}
-		if skipped > 0 {
-			// Rows another transaction held were skipped: they are still
-			// due or being fired elsewhere. Go round again and wait for
-			// those locks this time, so that on return they are committed.
-			skipLocked = false
-			continue
-		}
-		if len(due) < page || !progress {
-			return st, firstErr
-		}
+		// Rows another transaction held were skipped: they are still due
+		// or being fired elsewhere. Go round again and wait for those
+		// locks this time, so that on return they are committed.
+		skipLocked = false
 	}
+}
+
+// fireRound reads the due schedules once and fires them in batches, the
+// first batches while the rest are still being read (a burst of 10,000 is
+// read while it is fired, not a page at a time between firings). It adds
+// to st and returns how many rows were skipped as locked, and the read's
+// error or else the first firing error.
+func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool, st *Stats) (int, error) {
+	var mu sync.Mutex
+	var firstErr error
+	skipped := 0
+	work := make(chan []store.DueSchedule)
+	var wg sync.WaitGroup
+	for w := 0; w < s.parallel(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				bst, sk, err := s.fireBatch(ctx, b, now, skipLocked)
+				if err != nil && ctx.Err() == nil {
+					// One bad schedule must not hold the others back:
+					// fire the batch again one schedule at a time.
+					s.log().Warn("schedule batch firing failed; firing one by one", "schedules", len(b), "error", err)
+					bst, sk, err = s.fireEach(ctx, b, now)
+				}
+				mu.Lock()
+				st.add(bst)
+				skipped += sk
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// The rows are cut into batches a window at a time, shuffled within
+	// the window: two nodes reading the same rows in the same order would
+	// otherwise cut them into the same batches and skip (or wait for) each
+	// other's whole batches.
+	window := s.txBatch() * s.parallel()
+	var due []store.DueSchedule
+	dispatch := func() {
+		rand.Shuffle(len(due), func(i, j int) { due[i], due[j] = due[j], due[i] })
+		for i := 0; i < len(due); i += s.txBatch() {
+			work <- due[i:min(i+s.txBatch(), len(due))]
+		}
+		due = nil
+	}
+	err := store.DueSchedules(ctx, s.DB.R, now, func(d store.DueSchedule) error {
+		due = append(due, d)
+		if len(due) == window {
+			dispatch()
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		dispatch()
+	}
+	close(work)
+	wg.Wait()
+	if err != nil {
+		return skipped, err
+	}
+	return skipped, firstErr
 }
 
 // fireEach fires a batch one schedule per transaction (the fallback when

@@ -100,34 +100,37 @@ type DueSchedule struct {
 	LastRunStatus string
 }
 
-// DueSchedules lists ACTIVE schedules whose next firing is at or before now,
-// most overdue first. It reads the schedules_due index (status,
-// next_execution_at) as a range, in order, so its cost is the rows it
-// returns, not the number of schedules.
+// DueSchedules calls fn for each ACTIVE schedule whose next firing is at or
+// before now, most overdue first, as the rows arrive: the caller fires the
+// first ones while the rest are still being read. It reads the
+// schedules_due index (status, next_execution_at) as a range, in order, so
+// its cost is the rows it returns, not the number of schedules. An error
+// from fn stops the read and is returned.
 //
 // The stored request and sealed headers are not read here (a batch of 500
-// could weigh hundreds of megabytes); the claimer reads them with
-// ScheduleRequest once it has won.
-func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int) ([]DueSchedule, error) {
+// could weigh hundreds of megabytes); the claimer gets them from the claim
+// once it has won.
+func DueSchedules(ctx context.Context, q Querier, now time.Time, fn func(DueSchedule) error) error {
 	rows, err := q.QueryContext(ctx, `SELECT `+scheduleListCols+`, COALESCE(r.status, '')`+scheduleFrom+`
 		LEFT JOIN runs r ON r.uid = s.last_run_uid AND s.last_run_uid <> ''
 		WHERE s.status = 'ACTIVE' AND s.next_execution_at <= $1
-		ORDER BY s.next_execution_at LIMIT $2`, Millis(now), limit)
+		ORDER BY s.next_execution_at`, Millis(now))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []DueSchedule
 	for rows.Next() {
 		var d DueSchedule
 		s, err := scanSchedule(rows, false, &d.LastRunStatus)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.Schedule = s
-		out = append(out, d)
+		if err := fn(d); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // NextDue is the earliest next_execution_at of the ACTIVE schedules (the
