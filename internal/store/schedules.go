@@ -237,6 +237,10 @@ func ClaimSchedules(ctx context.Context, tx *sql.Tx, dialect string, cs []Claim)
 		return nil
 	}
 	if dialect == Postgres {
+		// "s.id = ANY($1)" is redundant with the join but makes PostgreSQL
+		// read the batch's rows by primary key: with the join alone it
+		// hashes every ACTIVE schedule (10,000 schedules: 9 ms a batch of
+		// 250 idle, growing with the table, against 1.7 ms).
 		ids, due := make([]int64, len(cs)), make([]int64, len(cs))
 		next, executed := make([]*int64, len(cs)), make([]*int64, len(cs))
 		status, runUID := make([]string, len(cs)), make([]string, len(cs))
@@ -257,7 +261,7 @@ func ClaimSchedules(ctx context.Context, tx *sql.Tx, dialect string, cs []Claim)
 				last_run_uid = CASE WHEN v.run_uid = '' THEN s.last_run_uid ELSE v.run_uid END, updated_at = $7
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
 				AS v(id, due, next, status, executed, run_uid)
-			WHERE s.id = v.id AND s.next_execution_at = v.due AND s.status = 'ACTIVE'
+			WHERE s.id = ANY($1) AND s.id = v.id AND s.next_execution_at = v.due AND s.status = 'ACTIVE'
 			RETURNING s.id, s.request, s.callback_headers_kid, s.callback_headers`,
 			ids, due, next, status, executed, runUID, Millis(cs[0].Now))
 		if err != nil {
