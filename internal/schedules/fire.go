@@ -3,11 +3,12 @@ package schedules
 // # Firing
 //
 // Every node runs the same loop: every PollInterval (250 ms), or at the
-// earliest next_execution_at when that comes sooner, it asks for the ACTIVE
-// schedules whose next_execution_at has passed, most overdue first, a page
-// at a time, cuts the page into batches (250 on PostgreSQL, several
-// transactions in parallel; 2,000 on SQLite, one at a time) and fires each
-// batch in one transaction:
+// earliest next_execution_at when that comes sooner, it reads the ACTIVE
+// schedules whose next_execution_at has passed, most overdue first, in one
+// streamed query, cuts them as they arrive into batches (250 on PostgreSQL,
+// several transactions in parallel; 2,000 on SQLite, one at a time),
+// shuffled within windows of a few batches, and fires each batch in one
+// transaction while the rest are still being read:
 //
 //  1. Lock (PostgreSQL): SELECT ... WHERE id = ANY(batch) ORDER BY id FOR
 //     UPDATE SKIP LOCKED. Rows are locked in id order, so two batches never
@@ -22,8 +23,10 @@ package schedules
 //     committed since it was read matches nothing: lost, not fired.
 //  3. Submit the ASYNC runs of the rows won (runs.Service.SubmitManyTx) in
 //     the same transaction: multi-row INSERTs of the runs and their inputs,
-//     admission under the plan's cap for all of them at once (run_slots),
-//     and one River insert for all their chunk jobs.
+//     admission under the plan's cap for all of them at once (run_slots,
+//     locked last on PostgreSQL, after the inserts: every admission and
+//     every finishing run of the workspace waits for that row), and one
+//     River insert for all their chunk jobs.
 //
 // The claims and the runs commit together or not at all, so a crash or a
 // lost connection leaves the batch due and it fires again on the next tick;
