@@ -134,17 +134,32 @@ func measureSchedules(ctx context.Context, o options, fm *benchkit.Firstmate, ke
 				}
 			}()
 		}
+		// One watcher per slot, each from a second before its slot:
+		// waitFiring of a slot with missing firings returns only after the
+		// next slot has begun.
+		type watched struct {
+			seen map[int]time.Duration
+			err  error
+		}
+		watchers := make([]chan watched, o.firings)
+		for k := range o.firings {
+			watchers[k] = make(chan watched, 1)
+			go func() {
+				seen, err := watchVisible(ctx, st, first.Add(time.Duration(k)*time.Minute), o.schedules)
+				watchers[k] <- watched{seen, err}
+			}()
+		}
 		for k := range o.firings {
 			slot := first.Add(time.Duration(k) * time.Minute)
-			seen, err := watchVisible(ctx, st, slot, o.schedules)
-			if err != nil {
-				return err
-			}
 			f, err := waitFiring(ctx, st, slot, o.schedules)
 			if err != nil {
 				return err
 			}
-			f.seen = seen
+			w := <-watchers[k]
+			if w.err != nil {
+				return w.err
+			}
+			f.seen = w.seen
 			res.firings = append(res.firings, f)
 			res.all = append(res.all, f.lags...)
 			res.want += f.want
