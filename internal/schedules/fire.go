@@ -150,27 +150,43 @@ func (s *Service) FireDue(ctx context.Context) (Stats, error) {
 	now := s.Now()
 	var st Stats
 	skipLocked := true
+	var firstErr error
 	for {
-		skipped, err := s.fireRound(ctx, now, skipLocked, &st)
-		if err != nil || ctx.Err() != nil || skipped == 0 {
-			return st, err
+		before := st
+		read, skipped, fireErr, err := s.fireRound(ctx, now, skipLocked, &st)
+		if firstErr == nil {
+			firstErr = fireErr
 		}
-		// Rows another transaction held were skipped: they are still due
-		// or being fired elsewhere. Go round again and wait for those
-		// locks this time, so that on return they are committed.
-		skipLocked = false
+		switch {
+		case err != nil:
+			return st, err
+		case ctx.Err() != nil:
+			return st, firstErr
+		case skipped > 0:
+			// Rows another transaction held were skipped: they are still
+			// due or being fired elsewhere. Go round again and wait for
+			// those locks this time, so that on return they are committed.
+			skipLocked = false
+		case read < roundLimit || st == before:
+			return st, firstErr
+		}
+		// A backlog longer than one round: the next round reads what is
+		// still due (the rows fired are not any more).
 	}
 }
+
+// roundLimit bounds the rows one round reads (a backlog after downtime
+// can be much longer than a burst; PostgreSQL sorts what it returns).
+const roundLimit = 50_000
 
 // fireRound reads the due schedules once and fires them in batches, the
 // first batches while the rest are still being read (a burst of 10,000 is
 // read while it is fired, not a page at a time between firings). It adds
-// to st and returns how many rows were skipped as locked, and the read's
-// error or else the first firing error.
-func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool, st *Stats) (int, error) {
+// to st and returns how many rows it read, how many were skipped as
+// locked, the first firing error and the read's error.
+func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool, st *Stats) (read, skipped int, fireErr, err error) {
 	var mu sync.Mutex
 	var firstErr error
-	skipped := 0
 	work := make(chan []store.DueSchedule)
 	var wg sync.WaitGroup
 	for w := 0; w < s.parallel(); w++ {
@@ -208,7 +224,8 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 		}
 		due = nil
 	}
-	err := store.DueSchedules(ctx, s.DB.R, now, func(d store.DueSchedule) error {
+	err = store.DueSchedules(ctx, s.DB.R, now, roundLimit, func(d store.DueSchedule) error {
+		read++
 		due = append(due, d)
 		if len(due) == window {
 			dispatch()
@@ -220,10 +237,7 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 	}
 	close(work)
 	wg.Wait()
-	if err != nil {
-		return skipped, err
-	}
-	return skipped, firstErr
+	return read, skipped, firstErr, err
 }
 
 // fireEach fires a batch one schedule per transaction (the fallback when

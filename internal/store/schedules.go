@@ -100,9 +100,9 @@ type DueSchedule struct {
 	LastRunStatus string
 }
 
-// DueSchedules calls fn for each ACTIVE schedule whose next firing is at or
-// before now, most overdue first, as the rows arrive: the caller fires the
-// first ones while the rest are still being read. It reads the
+// DueSchedules calls fn for each of the first limit ACTIVE schedules whose
+// next firing is at or before now, most overdue first, as the rows arrive:
+// the caller fires the first ones while the rest are still being read. It reads the
 // schedules_due index (status, next_execution_at) as a range, in order, so
 // its cost is the rows it returns, not the number of schedules. An error
 // from fn stops the read and is returned.
@@ -110,11 +110,11 @@ type DueSchedule struct {
 // The stored request and sealed headers are not read here (a batch of 500
 // could weigh hundreds of megabytes); the claimer gets them from the claim
 // once it has won.
-func DueSchedules(ctx context.Context, q Querier, now time.Time, fn func(DueSchedule) error) error {
+func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int, fn func(DueSchedule) error) error {
 	rows, err := q.QueryContext(ctx, `SELECT `+scheduleListCols+`, COALESCE(r.status, '')`+scheduleFrom+`
 		LEFT JOIN runs r ON r.uid = s.last_run_uid AND s.last_run_uid <> ''
 		WHERE s.status = 'ACTIVE' AND s.next_execution_at <= $1
-		ORDER BY s.next_execution_at`, Millis(now))
+		ORDER BY s.next_execution_at LIMIT $2`, Millis(now), limit)
 	if err != nil {
 		return err
 	}
