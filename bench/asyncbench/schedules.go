@@ -25,7 +25,15 @@ type firing struct {
 	lags  []time.Duration // sorted; one per run created for the slot
 	want  int
 	taken time.Duration // slot to the last run created for it
+	// seen is when the slot's runs became visible to a reader (committed),
+	// polled every pollVisible: seen[k] is the first poll after the slot
+	// that counted at least k % of them (k = 50, 99, 100 used).
+	// created_at is stamped when the run is inserted, before the rest of
+	// its transaction and the commit; this is what a client sees.
+	seen map[int]time.Duration
 }
+
+const pollVisible = 20 * time.Millisecond
 
 func (f firing) missing() int { return max(0, f.want-len(f.lags)) }
 
@@ -126,24 +134,91 @@ func measureSchedules(ctx context.Context, o options, fm *benchkit.Firstmate, ke
 				}
 			}()
 		}
+		// One watcher per slot, each from a second before its slot:
+		// waitFiring of a slot with missing firings returns only after the
+		// next slot has begun.
+		type watched struct {
+			seen map[int]time.Duration
+			err  error
+		}
+		watchers := make([]chan watched, o.firings)
+		for k := range o.firings {
+			watchers[k] = make(chan watched, 1)
+			go func() {
+				seen, err := watchVisible(ctx, st, first.Add(time.Duration(k)*time.Minute), o.schedules)
+				watchers[k] <- watched{seen, err}
+			}()
+		}
 		for k := range o.firings {
 			slot := first.Add(time.Duration(k) * time.Minute)
 			f, err := waitFiring(ctx, st, slot, o.schedules)
 			if err != nil {
 				return err
 			}
+			w := <-watchers[k]
+			if w.err != nil {
+				return w.err
+			}
+			f.seen = w.seen
 			res.firings = append(res.firings, f)
 			res.all = append(res.all, f.lags...)
 			res.want += f.want
 			p50 := benchkit.Percentile(f.lags, 0.5)
-			benchkit.Logf("%s: slot %s: %d of %d runs created, lag p50 %v, last after %v", fm.Name, slot.Format("15:04"),
-				len(f.lags), f.want, p50.Round(time.Millisecond), f.taken.Round(time.Millisecond))
+			benchkit.Logf("%s: slot %s: %d of %d runs created, lag p50 %v, p99 %v, last after %v; committed (visible): p50 %v, p99 %v, all %v",
+				fm.Name, slot.Format("15:04"), len(f.lags), f.want, p50.Round(time.Millisecond),
+				benchkit.Percentile(f.lags, 0.99).Round(time.Millisecond), f.taken.Round(time.Millisecond),
+				f.seen[50].Round(time.Millisecond), f.seen[99].Round(time.Millisecond), f.seen[100].Round(time.Millisecond))
 		}
 		res.peakKiB = rss.Peak()
 		slices.Sort(res.all)
 		return nil
 	}()
 	return res
+}
+
+// watchVisible polls, from the slot on, how many of the slot's runs are
+// committed (runs with an id above the largest one before the slot: the
+// previous slot's runs are all in by then), every pollVisible until all
+// want are or 10 s have passed, and returns when at least 50, 99 and 100 %
+// were (a 0 entry: not within 10 s).
+func watchVisible(ctx context.Context, st *store.DB, slot time.Time, want int) (map[int]time.Duration, error) {
+	select {
+	case <-time.After(time.Until(slot.Add(-time.Second))):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var before int64
+	if err := st.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM runs`).Scan(&before); err != nil {
+		return nil, err
+	}
+	select {
+	case <-time.After(time.Until(slot)):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	seen := map[int]time.Duration{}
+	for time.Since(slot) < 10*time.Second {
+		var n int
+		if err := st.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE id > $1 AND scheduled_run_uid <> ''`,
+			before).Scan(&n); err != nil {
+			return nil, err
+		}
+		at := time.Since(slot)
+		for _, k := range []int{50, 99, 100} {
+			if _, ok := seen[k]; !ok && n*100 >= k*want {
+				seen[k] = at
+			}
+		}
+		if n >= want {
+			break
+		}
+		select {
+		case <-time.After(pollVisible):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return seen, nil
 }
 
 // waitFiring waits for the minute after slot to end (a run created in

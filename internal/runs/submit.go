@@ -145,13 +145,21 @@ func (s *Service) bulkRun(sub Submission) (store.BulkRun, error) {
 // already-built terminal runs in invalid (INVALID firings) in tx, with a
 // few multi-row statements, and admits the submissions under their
 // workspaces' caps in order: as many as there are free slots start RUNNING
-// (inserted so, their chunks enqueued in one River insert), the rest wait
-// QUEUED for promote. It returns the submissions' runs, in order. Schedule
-// firings use it for a whole batch.
+// (their chunks enqueued in one River insert), the rest wait QUEUED for
+// promote. It returns the submissions' runs, in order. Schedule firings use
+// it for a whole batch.
+//
+// On PostgreSQL the runs and inputs are inserted QUEUED first and the
+// workspaces' run_slots rows are locked only then, for the one UPDATE that
+// starts the admitted runs (StartRuns) and the River insert: every
+// admission and every finishing run of a workspace waits for that lock, so
+// it is held for the least work before the commit. SQLite has one writer at
+// a time and no lock to wait for: it reads the slots first and inserts the
+// admitted runs RUNNING, one statement fewer.
 func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submission, invalid []model.Run) ([]model.Run, error) {
 	all := make([]store.BulkRun, 0, len(subs)+len(invalid))
 	var wsIDs []int64
-	free := map[int64]int{}
+	seen := map[int64]bool{}
 	for _, sub := range subs {
 		b, err := s.bulkRun(sub)
 		if err != nil {
@@ -161,26 +169,45 @@ func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 			return nil, fmt.Errorf("runs: submission for %s has no input", sub.Action.Slug)
 		}
 		all = append(all, b)
-		if _, ok := free[sub.Principal.WorkspaceID]; !ok {
-			free[sub.Principal.WorkspaceID] = 0
-			wsIDs = append(wsIDs, sub.Principal.WorkspaceID)
+		if ws := sub.Principal.WorkspaceID; !seen[ws] {
+			seen[ws] = true
+			wsIDs = append(wsIDs, ws)
 		}
 	}
 	// Slot locks in workspace id order: two batches spanning the same
 	// workspaces cannot deadlock on them.
 	slices.Sort(wsIDs)
-	for _, id := range wsIDs {
-		running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, id)
+	free := func() (map[int64]int, error) {
+		f := make(map[int64]int, len(wsIDs))
+		for _, id := range wsIDs {
+			running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, id)
+			if err != nil {
+				return nil, err
+			}
+			f[id] = s.Plans(plan).ConcurrentRuns - running
+		}
+		return f, nil
+	}
+	// admitted picks the submissions that take a free slot, in order.
+	admitted := func(f map[int64]int) []int {
+		var out []int
+		for i := range subs {
+			if ws := all[i].Run.WorkspaceID; f[ws] > 0 {
+				f[ws]--
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	lockLate := s.DB.Dialect == store.Postgres
+	var start []int
+	if !lockLate {
+		f, err := free()
 		if err != nil {
 			return nil, err
 		}
-		free[id] = s.Plans(plan).ConcurrentRuns - running
-	}
-	var jobs []ChunkJob
-	for i := range all {
-		ws := all[i].Run.WorkspaceID
-		if free[ws] > 0 {
-			free[ws]--
+		start = admitted(f)
+		for _, i := range start {
 			all[i].Run.Status = model.RunRunning // the insert trigger counts it in run_slots
 		}
 	}
@@ -190,15 +217,42 @@ func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 	if err := store.InsertRuns(ctx, tx, s.DB.Dialect, all); err != nil {
 		return nil, err
 	}
+	if lockLate && len(wsIDs) > 0 {
+		f, err := free()
+		if err != nil {
+			return nil, err
+		}
+		start = admitted(f)
+		ids := make([]int64, len(start))
+		for k, i := range start {
+			ids[k] = all[i].Run.ID
+		}
+		// Just inserted in this transaction: nothing else can have moved
+		// them, so all of them start.
+		startedAt := store.Time(store.Now())
+		moved, err := store.StartRuns(ctx, tx, s.DB.Dialect, ids, startedAt)
+		if err != nil {
+			return nil, err
+		}
+		if len(moved) != len(ids) {
+			return nil, fmt.Errorf("runs: started %d of %d new runs", len(moved), len(ids))
+		}
+		for _, i := range start {
+			all[i].Run.Status, all[i].Run.StartedAt = model.RunRunning, &startedAt
+		}
+	}
 	out := make([]model.Run, len(subs))
 	for i := range subs {
 		out[i] = all[i].Run
-		if out[i].Status == model.RunRunning {
-			now := out[i].CreatedAt
+	}
+	var jobs []ChunkJob
+	for _, i := range start {
+		if out[i].StartedAt == nil {
+			now := out[i].CreatedAt // inserted RUNNING
 			out[i].StartedAt = &now
-			for c := range all[i].ChunkCount {
-				jobs = append(jobs, ChunkJob{RunID: out[i].ID, Chunk: c})
-			}
+		}
+		for c := range all[i].ChunkCount {
+			jobs = append(jobs, ChunkJob{RunID: out[i].ID, Chunk: c})
 		}
 	}
 	return out, s.enqueueChunks(ctx, tx, jobs)

@@ -136,6 +136,60 @@ func TestBatchAdmissionUnderCap(t *testing.T) {
 	})
 }
 
+// TestBatchAdmissionPartlyFree: in a workspace whose plan runs 2 at once
+// and already runs one, a batch of 5 firings starts exactly one, with its
+// chunk job, and queues 4; run_slots counts 2. On PostgreSQL
+// the batch's runs are inserted QUEUED and started under the slot lock
+// afterwards (runs.SubmitManyTx), on SQLite inserted RUNNING.
+func TestBatchAdmissionPartlyFree(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newFixture(t, dialect, "2031-03-01T00:00:00Z")
+		ctx := context.Background()
+		var uids []string
+		for i := 0; i < 5; i++ {
+			uids = append(uids, f.create(map[string]any{"cron": "0 9 * * *", "callback": map[string]any{"url": nil}})["uid"].(string))
+		}
+		var wsID int64
+		if err := f.env.App.DB.Read.QueryRowContext(ctx, `SELECT workspace_id FROM schedules WHERE uid = $1`, uids[0]).Scan(&wsID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.env.App.DB.Write.ExecContext(ctx, `UPDATE workspaces SET plan = 'trial' WHERE id = $1`, wsID); err != nil {
+			t.Fatal(err)
+		}
+		// One run RUNNING before the firing, from a plain submission.
+		r := f.env.Must(200, "POST", "/v4/actions/"+placeSlug+"/run/async", f.key, map[string]any{
+			"inputs": []any{placeInput("before")}, "callback": map[string]any{"url": nil}}).Obj()
+		if r["status"] != "RUNNING" {
+			t.Fatalf("the first run is %v", r["status"])
+		}
+		if st := f.fireAt("2031-03-01T09:00:00.100Z"); st.Fired != 5 {
+			t.Fatalf("%+v", st)
+		}
+		count := func(q string, args ...any) int {
+			var n int
+			if err := f.env.App.DB.Read.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		running := count(`SELECT COUNT(*) FROM runs WHERE workspace_id = $1 AND status = 'RUNNING'`, wsID)
+		queued := count(`SELECT COUNT(*) FROM runs WHERE workspace_id = $1 AND status = 'QUEUED'`, wsID)
+		fired := count(`SELECT COUNT(*) FROM runs WHERE workspace_id = $1 AND status = 'RUNNING' AND scheduled_run_uid <> ''
+			AND started_at IS NOT NULL`, wsID)
+		if running != 2 || queued != 4 || fired != 1 {
+			t.Fatalf("%d RUNNING (%d fired, started), %d QUEUED; want 2 (1), 4", running, fired, queued)
+		}
+		if n := slots(t, f.env, uids[0]); n != 2 {
+			t.Errorf("run_slots.running = %d, want 2", n)
+		}
+		// The started firing has its chunk job: River's table holds one
+		// chunk job for it and one for the plain run.
+		if n := count(`SELECT COUNT(*) FROM river_job WHERE kind = 'run_chunk'`); n != 2 {
+			t.Errorf("%d chunk jobs, want 2", n)
+		}
+	})
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

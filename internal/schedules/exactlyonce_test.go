@@ -107,6 +107,20 @@ func exactlyOnce(t *testing.T, n, rounds int) {
 			if bad > 0 {
 				t.Fatalf("round %d: %d of %d schedules did not fire exactly once", r, bad, n)
 			}
+			// Admission under the plan's cap (unlimited: 1,000 at once) held
+			// across the nodes' concurrent batches, and run_slots counts
+			// exactly the RUNNING runs.
+			var running, queued, slots int
+			if err := a.App.DB.Read.QueryRowContext(ctx, `SELECT
+				(SELECT COUNT(*) FROM runs WHERE status = 'RUNNING' AND execution_mode = 'ASYNC'),
+				(SELECT COUNT(*) FROM runs WHERE status = 'QUEUED' AND execution_mode = 'ASYNC'),
+				(SELECT SUM(running) FROM run_slots)`).Scan(&running, &queued, &slots); err != nil {
+				t.Fatal(err)
+			}
+			if want := min(n, 1000); running != want || queued != n-want || slots != running {
+				t.Fatalf("round %d: %d RUNNING, %d QUEUED, run_slots %d; want %d, %d, %d", r, running, queued, slots,
+					want, n-want, want)
+			}
 			// Finish the runs so that the next round is not skipped as an overlap.
 			if _, err := a.App.DB.Write.ExecContext(ctx, `UPDATE runs SET status = 'STOPPED' WHERE scheduled_run_uid <> ''
 				AND status NOT IN ('SUCCEEDED', 'PARTIAL_SUCCEEDED', 'FAILED', 'STOPPED', 'INVALID')`); err != nil {

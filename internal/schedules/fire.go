@@ -3,11 +3,12 @@ package schedules
 // # Firing
 //
 // Every node runs the same loop: every PollInterval (250 ms), or at the
-// earliest next_execution_at when that comes sooner, it asks for the ACTIVE
-// schedules whose next_execution_at has passed, most overdue first, a page
-// at a time, cuts the page into batches (250 on PostgreSQL, several
-// transactions in parallel; 2,000 on SQLite, one at a time) and fires each
-// batch in one transaction:
+// earliest next_execution_at when that comes sooner, it reads the ACTIVE
+// schedules whose next_execution_at has passed, most overdue first, in one
+// streamed query, cuts them as they arrive into batches (250 on PostgreSQL,
+// several transactions in parallel; 2,000 on SQLite, one at a time),
+// shuffled within windows of a few batches, and fires each batch in one
+// transaction while the rest are still being read:
 //
 //  1. Lock (PostgreSQL): SELECT ... WHERE id = ANY(batch) ORDER BY id FOR
 //     UPDATE SKIP LOCKED. Rows are locked in id order, so two batches never
@@ -22,8 +23,10 @@ package schedules
 //     committed since it was read matches nothing: lost, not fired.
 //  3. Submit the ASYNC runs of the rows won (runs.Service.SubmitManyTx) in
 //     the same transaction: multi-row INSERTs of the runs and their inputs,
-//     admission under the plan's cap for all of them at once (run_slots),
-//     and one River insert for all their chunk jobs.
+//     admission under the plan's cap for all of them at once (run_slots,
+//     locked last on PostgreSQL, after the inserts: every admission and
+//     every finishing run of the workspace waits for that row), and one
+//     River insert for all their chunk jobs.
 //
 // The claims and the runs commit together or not at all, so a crash or a
 // lost connection leaves the batch due and it fires again on the next tick;
@@ -85,9 +88,11 @@ const (
 	// txBatch is how many due schedules one transaction claims and fires
 	// on PostgreSQL, several transactions in parallel. 10,000 schedules due
 	// at the same second need >= 10,000 firings a second, which one
-	// transaction per firing cannot reach. Above a few hundred the
-	// run_slots trigger (one update of the same row per admitted run)
-	// grows quadratic on PostgreSQL.
+	// transaction per firing cannot reach. Since migration 00045 the
+	// run_slots count no longer grows quadratically with the batch, but
+	// 500 x 4 and 1,000 x 2 were still slower than 250 x 8 on a loaded
+	// 2-core box (p99 3.9 and 6.4 s against 1.9-3.2 s, one run each):
+	// smaller transactions overlap their CPU work and lock waits better.
 	txBatch = 250
 	// txBatchSQLite is the same on SQLite, one transaction at a time. It is
 	// larger because each transaction waits for the one write connection
@@ -144,72 +149,95 @@ const (
 func (s *Service) FireDue(ctx context.Context) (Stats, error) {
 	now := s.Now()
 	var st Stats
-	var firstErr error
-	page := s.txBatch() * s.parallel()
 	skipLocked := true
+	var firstErr error
 	for {
-		due, err := store.DueSchedules(ctx, s.DB.R, now, page)
-		if err != nil {
+		before := st
+		read, skipped, fireErr, err := s.fireRound(ctx, now, skipLocked, &st)
+		if firstErr == nil {
+			firstErr = fireErr
+		}
+		switch {
+		case err != nil:
 			return st, err
-		}
-		if len(due) == 0 {
+		case ctx.Err() != nil:
 			return st, firstErr
-		}
-		// Two nodes reading the same page would otherwise cut it into the
-		// same batches and skip (or wait for) each other's whole batches.
-		rand.Shuffle(len(due), func(i, j int) { due[i], due[j] = due[j], due[i] })
-		var batches [][]store.DueSchedule
-		for i := 0; i < len(due); i += s.txBatch() {
-			batches = append(batches, due[i:min(i+s.txBatch(), len(due))])
-		}
-		var mu sync.Mutex
-		progress, skipped := false, 0
-		work := make(chan []store.DueSchedule)
-		var wg sync.WaitGroup
-		for w := 0; w < min(s.parallel(), len(batches)); w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for b := range work {
-					bst, sk, err := s.fireBatch(ctx, b, now, skipLocked)
-					if err != nil && ctx.Err() == nil {
-						// One bad schedule must not hold the others back:
-						// fire the batch again one schedule at a time.
-						s.log().Warn("schedule batch firing failed; firing one by one", "schedules", len(b), "error", err)
-						bst, sk, err = s.fireEach(ctx, b, now)
-					}
-					mu.Lock()
-					st.add(bst)
-					skipped += sk
-					if err != nil && firstErr == nil {
-						firstErr = err
-					}
-					if bst.Fired+bst.Skipped+bst.Lost > 0 || (err == nil && sk < len(b)) {
-						progress = true
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-		for _, b := range batches {
-			work <- b
-		}
-		close(work)
-		wg.Wait()
-		if ctx.Err() != nil {
-			return st, firstErr
-		}
-		if skipped > 0 {
+		case skipped > 0:
 			// Rows another transaction held were skipped: they are still
 			// due or being fired elsewhere. Go round again and wait for
 			// those locks this time, so that on return they are committed.
 			skipLocked = false
-			continue
-		}
-		if len(due) < page || !progress {
+		case read < roundLimit || st == before:
 			return st, firstErr
 		}
+		// A backlog longer than one round: the next round reads what is
+		// still due (the rows fired are not any more).
 	}
+}
+
+// roundLimit bounds the rows one round reads (a backlog after downtime
+// can be much longer than a burst; PostgreSQL sorts what it returns).
+const roundLimit = 50_000
+
+// fireRound reads the due schedules once and fires them in batches, the
+// first batches while the rest are still being read (a burst of 10,000 is
+// read while it is fired, not a page at a time between firings). It adds
+// to st and returns how many rows it read, how many were skipped as
+// locked, the first firing error and the read's error.
+func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool, st *Stats) (read, skipped int, fireErr, err error) {
+	var mu sync.Mutex
+	var firstErr error
+	work := make(chan []store.DueSchedule)
+	var wg sync.WaitGroup
+	for w := 0; w < s.parallel(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				bst, sk, err := s.fireBatch(ctx, b, now, skipLocked)
+				if err != nil && ctx.Err() == nil {
+					// One bad schedule must not hold the others back:
+					// fire the batch again one schedule at a time.
+					s.log().Warn("schedule batch firing failed; firing one by one", "schedules", len(b), "error", err)
+					bst, sk, err = s.fireEach(ctx, b, now)
+				}
+				mu.Lock()
+				st.add(bst)
+				skipped += sk
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// The rows are cut into batches a window at a time, shuffled within
+	// the window: two nodes reading the same rows in the same order would
+	// otherwise cut them into the same batches and skip (or wait for) each
+	// other's whole batches.
+	window := s.txBatch() * s.parallel()
+	var due []store.DueSchedule
+	dispatch := func() {
+		rand.Shuffle(len(due), func(i, j int) { due[i], due[j] = due[j], due[i] })
+		for i := 0; i < len(due); i += s.txBatch() {
+			work <- due[i:min(i+s.txBatch(), len(due))]
+		}
+		due = nil
+	}
+	err = store.DueSchedules(ctx, s.DB.R, now, roundLimit, func(d store.DueSchedule) error {
+		read++
+		due = append(due, d)
+		if len(due) == window {
+			dispatch()
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		dispatch()
+	}
+	close(work)
+	wg.Wait()
+	return read, skipped, firstErr, err
 }
 
 // fireEach fires a batch one schedule per transaction (the fallback when

@@ -100,34 +100,37 @@ type DueSchedule struct {
 	LastRunStatus string
 }
 
-// DueSchedules lists ACTIVE schedules whose next firing is at or before now,
-// most overdue first. It reads the schedules_due index (status,
-// next_execution_at) as a range, in order, so its cost is the rows it
-// returns, not the number of schedules.
+// DueSchedules calls fn for each of the first limit ACTIVE schedules whose
+// next firing is at or before now, most overdue first, as the rows arrive:
+// the caller fires the first ones while the rest are still being read. It reads the
+// schedules_due index (status, next_execution_at) as a range, in order, so
+// its cost is the rows it returns, not the number of schedules. An error
+// from fn stops the read and is returned.
 //
 // The stored request and sealed headers are not read here (a batch of 500
-// could weigh hundreds of megabytes); the claimer reads them with
-// ScheduleRequest once it has won.
-func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int) ([]DueSchedule, error) {
+// could weigh hundreds of megabytes); the claimer gets them from the claim
+// once it has won.
+func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int, fn func(DueSchedule) error) error {
 	rows, err := q.QueryContext(ctx, `SELECT `+scheduleListCols+`, COALESCE(r.status, '')`+scheduleFrom+`
 		LEFT JOIN runs r ON r.uid = s.last_run_uid AND s.last_run_uid <> ''
 		WHERE s.status = 'ACTIVE' AND s.next_execution_at <= $1
 		ORDER BY s.next_execution_at LIMIT $2`, Millis(now), limit)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []DueSchedule
 	for rows.Next() {
 		var d DueSchedule
 		s, err := scanSchedule(rows, false, &d.LastRunStatus)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.Schedule = s
-		out = append(out, d)
+		if err := fn(d); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // NextDue is the earliest next_execution_at of the ACTIVE schedules (the
@@ -234,6 +237,10 @@ func ClaimSchedules(ctx context.Context, tx *sql.Tx, dialect string, cs []Claim)
 		return nil
 	}
 	if dialect == Postgres {
+		// "s.id = ANY($1)" is redundant with the join but makes PostgreSQL
+		// read the batch's rows by primary key: with the join alone it
+		// hashes every ACTIVE schedule (10,000 schedules: 9 ms a batch of
+		// 250 idle, growing with the table, against 1.7 ms).
 		ids, due := make([]int64, len(cs)), make([]int64, len(cs))
 		next, executed := make([]*int64, len(cs)), make([]*int64, len(cs))
 		status, runUID := make([]string, len(cs)), make([]string, len(cs))
@@ -254,7 +261,7 @@ func ClaimSchedules(ctx context.Context, tx *sql.Tx, dialect string, cs []Claim)
 				last_run_uid = CASE WHEN v.run_uid = '' THEN s.last_run_uid ELSE v.run_uid END, updated_at = $7
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
 				AS v(id, due, next, status, executed, run_uid)
-			WHERE s.id = v.id AND s.next_execution_at = v.due AND s.status = 'ACTIVE'
+			WHERE s.id = ANY($1) AND s.id = v.id AND s.next_execution_at = v.due AND s.status = 'ACTIVE'
 			RETURNING s.id, s.request, s.callback_headers_kid, s.callback_headers`,
 			ids, due, next, status, executed, runUID, Millis(cs[0].Now))
 		if err != nil {

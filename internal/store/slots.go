@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 )
 
 // LockSlots returns how many of a workspace's async runs are RUNNING
@@ -176,4 +177,55 @@ func InsertRuns(ctx context.Context, tx *sql.Tx, dialect string, rs []BulkRun) e
 		}
 	}
 	return flush()
+}
+
+// StartRuns moves the given QUEUED runs to RUNNING (started_at = at) with one
+// UPDATE per 500 and returns the ids it moved; a run no longer QUEUED is
+// left alone, and so is a LIVE one. The caller holds the workspace's slot lock (LockSlots) and
+// has checked the cap. On PostgreSQL the statement-level trigger of
+// migration 00045 adds them to run_slots with one update per statement.
+func StartRuns(ctx context.Context, tx *sql.Tx, dialect string, ids []int64, at time.Time) ([]int64, error) {
+	now := Millis(at)
+	var out []int64
+	const perStmt = 500
+	for start := 0; start < len(ids); start += perStmt {
+		part := ids[start:min(start+perStmt, len(ids))]
+		var rows *sql.Rows
+		var err error
+		if dialect == Postgres {
+			rows, err = tx.QueryContext(ctx, `UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, $2),
+				updated_at = $2, postponed_until = NULL WHERE id = ANY($1) AND status = 'QUEUED' AND execution_mode = 'ASYNC' RETURNING id`, part, now)
+		} else {
+			var sb strings.Builder
+			args := make([]any, 0, len(part)+2)
+			args = append(args, now, now)
+			sb.WriteString(`UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, ?), updated_at = ?,
+				postponed_until = NULL WHERE status = 'QUEUED' AND execution_mode = 'ASYNC' AND id IN (`)
+			for i, id := range part {
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				sb.WriteByte('?')
+				args = append(args, id)
+			}
+			sb.WriteString(`) RETURNING id`)
+			rows, err = tx.QueryContext(ctx, sb.String(), args...)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
