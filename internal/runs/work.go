@@ -376,14 +376,8 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 		}
 		switch {
 		case pending == 0:
-			id, err := s.finish(ctx, tx, run.ID)
-			if err != nil {
+			if err := s.finish(ctx, tx, run.ID); err != nil {
 				return err
-			}
-			if id != 0 {
-				if err := s.Queue.Deliveries(ctx, tx, []int64{id}, time.Time{}); err != nil {
-					return err
-				}
 			}
 		case blockErr != nil:
 			if err := s.blockTx(ctx, tx, run, blockErr); err != nil {
@@ -434,11 +428,16 @@ func addToGroup(groups []*chargeGroup, r inputResult) []*chargeGroup {
 }
 
 // finish closes a run whose inputs are all recorded, queues its final
-// callback and frees its concurrency slot.
-func (s *Service) finish(ctx context.Context, tx *sql.Tx, runID int64) (int64, error) {
+// callback and frees its concurrency slot. The caller holds the run's row
+// (RunProgress), so the run is still RUNNING here. The callback and its job
+// are stored before the status changes: on PostgreSQL that change takes the
+// workspace's run_slots row (a trigger keeps the count), which every
+// admission and every finishing run of the workspace waits for, so it comes
+// as late as it can.
+func (s *Service) finish(ctx context.Context, tx *sql.Tx, runID int64) error {
 	r, err := store.GetRunByID(ctx, tx, runID)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	status := model.RunSucceeded
 	switch {
@@ -447,18 +446,26 @@ func (s *Service) finish(ctx context.Context, tx *sql.Tx, runID int64) (int64, e
 	case r.FailedCount > 0:
 		status = model.RunPartialSucceeded
 	}
-	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunRunning}, status, "")
-	if err != nil || !ok {
-		return 0, err
-	}
 	r.Status = status
-	var id int64
 	if r.CallbackURL != "" {
-		if id, err = s.finalCallback(ctx, tx, r); err != nil {
-			return 0, err
+		id, err := s.finalCallback(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if id != 0 {
+			if err := s.Queue.Deliveries(ctx, tx, []int64{id}, time.Time{}); err != nil {
+				return err
+			}
 		}
 	}
-	return id, s.promote(ctx, tx, r.WorkspaceID)
+	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunRunning}, status, "")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("runs: run %d left RUNNING while its row was locked", runID)
+	}
+	return s.promote(ctx, tx, r.WorkspaceID)
 }
 
 // block moves a run to BLOCKED with the error that needs the user.
