@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/bench/internal/benchkit"
+	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // Targets of issue 4.
@@ -120,6 +121,7 @@ type asyncResult struct {
 	cb           callbackStats
 	cbTimedOut   bool
 	cpu          time.Duration // server CPU, submission to the last callback
+	chunks       int           // River jobs the run was cut into (runs.chunk_count)
 	err          error
 }
 
@@ -378,6 +380,7 @@ func asyncRun(ctx context.Context, o options, fm *benchkit.Firstmate, key, secre
 		}
 		benchkit.Logf("%s: run %s after %v, %d outputs; waiting for callbacks", fm.Name, rv.Status, res.e2e.Round(time.Millisecond),
 			rv.OutputCount)
+		res.chunks = chunkCount(ctx, fm, res.runUID)
 		atEnd := rc.snapshot()
 		select {
 		case <-rc.doneChan():
@@ -409,7 +412,7 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 		benchkit.Source(o.firstmate), took.Round(time.Second), load)
 
 	fmt.Fprintf(w, "Async run: %d inputs of %s, callback.on = all (a receiver in the bench process), %d River run workers "+
-		"(FIRSTMATE_RUN_WORKERS default), chunks of 25 inputs.\n\n", o.inputs, action, 32)
+		"(FIRSTMATE_RUN_WORKERS default), %s.\n\n", o.inputs, action, 32, chunksOf(reports))
 	fmt.Fprintln(w, "| database | submission | RSS during submission | end-to-end | inputs/s | callbacks | callbacks/s | after run end | server peak RSS | server CPU/input | signatures |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range reports {
@@ -452,8 +455,8 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 				continue
 			}
 			chunks, ratio := "-", "-"
-			if r.async != nil && r.async.e2e > 0 {
-				cps := r.async.inputsPerSec(o.inputs) / 25
+			if r.async != nil && r.async.e2e > 0 && r.async.chunks > 0 {
+				cps := float64(r.async.chunks) / r.async.e2e.Seconds()
 				chunks = fmt.Sprintf("%.0f", cps)
 				ratio = fmt.Sprintf("%.1f%%", 100*cps/x.perSec())
 			}
@@ -545,4 +548,29 @@ func lag(d time.Duration) string {
 		return benchkit.Ms(d)
 	}
 	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+// chunkCount reads how many chunk jobs a run was cut into (0: unknown).
+func chunkCount(ctx context.Context, fm *benchkit.Firstmate, runUID string) int {
+	st, err := store.Open(ctx, fm.DBURL, fm.DataDir)
+	if err != nil {
+		return 0
+	}
+	defer st.Close()
+	var n int
+	_ = st.Read.QueryRowContext(ctx, `SELECT chunk_count FROM runs WHERE uid = $1`, runUID).Scan(&n)
+	return n
+}
+
+func chunksOf(reports []*dbReport) string {
+	var parts []string
+	for _, r := range reports {
+		if r.async != nil && r.async.chunks > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d chunk jobs", r.db, r.async.chunks))
+		}
+	}
+	if len(parts) == 0 {
+		return "chunk jobs not read"
+	}
+	return strings.Join(parts, ", ")
 }
