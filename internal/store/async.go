@@ -227,25 +227,6 @@ func SetRunPostponed(ctx context.Context, q Querier, runID int64, until *int64) 
 	return err
 }
 
-// RunningCount counts a workspace's runs holding a concurrency slot.
-func RunningCount(ctx context.Context, q Querier, workspaceID int64) (int, error) {
-	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE workspace_id = $1 AND execution_mode = 'ASYNC' AND status = 'RUNNING'`,
-		workspaceID).Scan(&n)
-	return n, err
-}
-
-// OldestQueued returns the next QUEUED async run of a workspace, or 0.
-func OldestQueued(ctx context.Context, q Querier, workspaceID int64) (int64, error) {
-	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM runs WHERE workspace_id = $1 AND execution_mode = 'ASYNC' AND status = 'QUEUED'
-		ORDER BY id LIMIT 1`, workspaceID).Scan(&id)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
-	return id, err
-}
-
 // RunCallbackHeaders returns a run's sealed callback headers.
 func RunCallbackHeaders(ctx context.Context, q Querier, runID int64) (kid string, sealed []byte, err error) {
 	err = q.QueryRowContext(ctx, `SELECT callback_headers_kid, callback_headers FROM runs WHERE id = $1`, runID).Scan(&kid, &sealed)
