@@ -257,10 +257,11 @@ type chargeGroup struct {
 // Statements, in an order that keeps the hot rows' locks short on
 // PostgreSQL: the inputs (this chunk's rows: FinishInputs decides which of
 // them this pass owns, so a worker that runs twice records, charges and
-// calls back nothing twice), the outputs and the callbacks (new rows), the
-// charge (the workspace's balance row), the run's counters (the run's row,
-// also where a concurrent cancel is seen), then River's jobs. The balance
-// and run rows stay locked only from their UPDATE to the commit.
+// calls back nothing twice), the outputs and the callbacks (new rows) and
+// their River jobs, the run's counters (the run's row, also where a
+// concurrent cancel is seen; when the run is done, finish), then the charge
+// (the workspace's balance row). The run and balance rows stay locked only
+// from their UPDATE to the commit.
 func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action, done []inputResult,
 	transient []store.Input, blockErr error, out Outcome, payable int) error {
 	rec := done
