@@ -23,12 +23,7 @@ func rowPlaceholders(sb *strings.Builder, dialect string, before, cols int) {
 		if c > 0 {
 			sb.WriteString(", ")
 		}
-		if dialect == SQLite {
-			sb.WriteByte('?')
-		} else {
-			sb.WriteByte('$')
-			sb.WriteString(strconv.Itoa(before + c + 1))
-		}
+		writeParam(sb, dialect, before+c+1)
 	}
 	sb.WriteByte(')')
 }
@@ -322,18 +317,21 @@ func BumpInputsAttempts(ctx context.Context, q Querier, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	args, in := appendIDs([]any{Now()}, ids)
+	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = attempts + 1, updated_at = $1 WHERE id IN (`+in+`)`, args...)
+	return err
+}
+
+// appendIDs appends ids to args and returns the "$n, ..." list that
+// refers to them.
+func appendIDs(args []any, ids []int64) ([]any, string) {
 	var sb strings.Builder
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, Now())
-	sb.WriteString(`UPDATE run_inputs SET attempts = attempts + 1, updated_at = $1 WHERE id IN (`)
 	for i, id := range ids {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
 		args = append(args, id)
-		sb.WriteString("$" + strconv.Itoa(len(args)))
+		writeParam(&sb, Postgres, len(args))
 	}
-	sb.WriteString(")")
-	_, err := q.ExecContext(ctx, sb.String(), args...)
-	return err
+	return args, sb.String()
 }

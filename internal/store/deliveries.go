@@ -104,20 +104,9 @@ func MarkDeliveriesSucceeded(ctx context.Context, q Querier, ids []int64, httpSt
 	if len(ids) == 0 {
 		return nil
 	}
-	var sb strings.Builder
-	args := make([]any, 0, len(ids)+2)
-	args = append(args, httpStatus, Now())
-	sb.WriteString(`UPDATE deliveries SET status = 'SUCCESS', http_status = $1, next_attempt_at = NULL, last_error = '',
-		updated_at = $2 WHERE id IN (`)
-	for i, id := range ids {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		args = append(args, id)
-		sb.WriteString("$" + strconv.Itoa(len(args)))
-	}
-	sb.WriteString(")")
-	_, err := q.ExecContext(ctx, sb.String(), args...)
+	args, in := appendIDs([]any{httpStatus, Now()}, ids)
+	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = 'SUCCESS', http_status = $1, next_attempt_at = NULL, last_error = '',
+		updated_at = $2 WHERE id IN (`+in+`)`, args...)
 	return err
 }
 
@@ -126,13 +115,8 @@ func GetDeliveriesByID(ctx context.Context, q Querier, ids []int64) ([]model.Del
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	args := make([]any, len(ids))
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		args[i] = id
-		ph[i] = "$" + strconv.Itoa(i+1)
-	}
-	rows, err := q.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE d.id IN (`+strings.Join(ph, ", ")+`) ORDER BY d.id`, args...)
+	args, in := appendIDs(nil, ids)
+	rows, err := q.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE d.id IN (`+in+`) ORDER BY d.id`, args...)
 	if err != nil {
 		return nil, err
 	}
