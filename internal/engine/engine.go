@@ -56,6 +56,9 @@ type Engine struct {
 	Now         func() time.Time
 
 	locks accountLocks
+	// liveWrites commits the charges and run records of concurrent live
+	// calls together (see store.Group).
+	liveWrites store.Group
 }
 
 func (e *Engine) now() time.Time {

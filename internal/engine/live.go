@@ -138,7 +138,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	// nothing else should come after it.
 	per = Price(a, req.IdentityMode, done.Account)
 	var charged credits.Charged
-	err = e.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.liveWrites.Tx(ctx, e.DB, func(tx *sql.Tx) error {
 		finished := e.now()
 		run.FinishedAt = &finished
 		run.Status, run.OutputCount, run.CreditsUsed = model.RunSucceeded, len(results), int64(len(results))*per
@@ -216,7 +216,7 @@ func MaxResults(present bool, params map[string]any) int {
 // recordRun stores a finished run.
 func (e *Engine) recordRun(ctx context.Context, r model.Run) (model.Run, error) {
 	var out model.Run
-	err := e.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := e.liveWrites.Tx(ctx, e.DB, func(tx *sql.Tx) error {
 		var err error
 		out, err = store.InsertRun(ctx, tx, store.NewRun{Run: r})
 		return err

@@ -10,7 +10,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -197,6 +196,8 @@ type Need struct {
 
 type Limiter struct {
 	DB *store.DB
+	// group commits concurrent consumptions and releases together.
+	group store.Group
 }
 
 // Refused explains a refusal: capacity frees up at AvailableAt.
@@ -217,7 +218,7 @@ func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time
 		return nil, nil
 	}
 	var ids []int64
-	err := l.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := l.group.Tx(ctx, l.DB, func(tx *sql.Tx) error {
 		ids = nil
 		if l.DB.Dialect == store.Postgres {
 			// One identity's consumption is serialised across nodes.
@@ -225,15 +226,13 @@ func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time
 				return err
 			}
 		}
-		if len(needs) == 1 {
-			// The common case, one key: check every window and record the
-			// event in one statement. When it records nothing, the loop
-			// below finds which window is full and until when.
-			id, ok, err := consumeOne(ctx, tx, a, needs[0], now)
-			if err != nil || ok {
-				ids = append(ids, id)
-				return err
-			}
+		// The common case: check every window of every key and record the
+		// events in one statement. When it records nothing, the loop below
+		// finds which window is full and until when.
+		got, ok, err := consumeAll(ctx, tx, a, needs, now)
+		if err != nil || ok {
+			ids = got
+			return err
 		}
 		var refused *Refused
 		for _, need := range needs {
@@ -264,36 +263,58 @@ func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time
 	return ids, err
 }
 
-// consumeOne records need when every window of its key has room, with one
-// conditional INSERT (the caller holds the identity's lock on PostgreSQL,
-// taken by an earlier statement, so this statement's snapshot sees every
-// committed event). ok is false when it recorded nothing.
-func consumeOne(ctx context.Context, tx *sql.Tx, a Account, need Need, now time.Time) (id int64, ok bool, err error) {
-	windows := a.Effective(need.Key, now)
-	args := []any{a.IdentityID, need.Key, need.N, store.Millis(now)}
-	var cond strings.Builder
-	for i, w := range windows {
-		if need.N > w.Max {
-			return 0, false, nil
-		}
-		args = append(args, store.Millis(now.Add(-w.Period)), w.Max)
-		since, max := len(args)-1, len(args)
-		if i > 0 {
-			cond.WriteString(" AND ")
-		}
-		fmt.Fprintf(&cond, `(SELECT COALESCE(SUM(n), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $%d)
-			+ CAST($3 AS BIGINT) <= CAST($%d AS BIGINT)`, since, max)
+// consumeAll records every need when every window of every key has room,
+// with one conditional INSERT (the caller holds the identity's lock on
+// PostgreSQL, taken by an earlier statement, so this statement's snapshot
+// sees every committed event). ok is false when it recorded nothing.
+func consumeAll(ctx context.Context, tx *sql.Tx, a Account, needs []Need, now time.Time) (ids []int64, ok bool, err error) {
+	args := []any{a.IdentityID, store.Millis(now)}
+	arg := func(v any) int {
+		args = append(args, v)
+		return len(args)
 	}
-	if len(windows) == 0 {
+	var values, cond strings.Builder
+	for i, need := range needs {
+		key, n := arg(need.Key), arg(need.N)
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		fmt.Fprintf(&values, "(CAST($%d AS TEXT), CAST($%d AS BIGINT))", key, n)
+		for _, w := range a.Effective(need.Key, now) {
+			if need.N > w.Max {
+				return nil, false, nil
+			}
+			since, max := arg(store.Millis(now.Add(-w.Period))), arg(w.Max)
+			if cond.Len() > 0 {
+				cond.WriteString(" AND ")
+			}
+			fmt.Fprintf(&cond, `(SELECT COALESCE(SUM(n), 0) FROM limit_events WHERE identity_id = $1 AND key = $%d AND at > $%d)
+				+ CAST($%d AS BIGINT) <= CAST($%d AS BIGINT)`, key, since, n, max)
+		}
+	}
+	if cond.Len() == 0 {
 		cond.WriteString("1 = 1")
 	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at)
-		SELECT CAST($1 AS BIGINT), CAST($2 AS TEXT), CAST($3 AS BIGINT), CAST($4 AS BIGINT) WHERE `+cond.String()+`
-		RETURNING id`, args...).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
+	// VALUES columns are column1, column2 on both databases.
+	rows, err := tx.QueryContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at)
+		SELECT CAST($1 AS BIGINT), v.column1, v.column2, CAST($2 AS BIGINT) FROM (VALUES `+values.String()+`) AS v
+		WHERE `+cond.String()+`
+		RETURNING id`, args...)
+	if err != nil {
+		return nil, false, err
 	}
-	return id, err == nil, err
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, false, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	return ids, len(ids) > 0, nil
 }
 
 // room checks one window. When full, it finds the moment enough of the
@@ -339,7 +360,7 @@ func (l *Limiter) Release(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return l.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return l.group.Tx(ctx, l.DB, func(tx *sql.Tx) error {
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM limit_events WHERE id = $1`, id); err != nil {
 				return err
