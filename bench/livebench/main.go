@@ -397,6 +397,47 @@ func driverClient() *http.Client {
 	}}
 }
 
+// groupCommits reads the server's group commit counters from /metrics:
+// "name batches" and "name calls" to their values.
+func groupCommits(base string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		for _, kind := range []string{"batches", "calls"} {
+			prefix := "firstmate_group_commit_" + kind + "_total{group=\""
+			if !strings.HasPrefix(line, prefix) {
+				continue
+			}
+			name, value, ok := strings.Cut(line[len(prefix):], "\"} ")
+			if v, err := strconv.ParseFloat(value, 64); ok && err == nil {
+				out[name+" "+kind] = v
+			}
+		}
+	}
+	return out
+}
+
+// logGroupCommits logs how many writes each group commit batched per
+// transaction over a case (warm-up included).
+func logGroupCommits(db, label string, before, after map[string]float64) {
+	var parts []string
+	for _, name := range []string{"smart_limits", "live_runs"} {
+		batches := after[name+" batches"] - before[name+" batches"]
+		calls := after[name+" calls"] - before[name+" calls"]
+		if batches > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f writes in %.0f transactions (%.1f per commit)", name, calls, batches, calls/batches))
+		}
+	}
+	if len(parts) > 0 {
+		benchkit.Logf("%s: %s: group commit: %s", db, label, strings.Join(parts, ", "))
+	}
+}
+
 // directCall is one linkedin-extract-people call made by the driver itself.
 func (b *bench) directCall(ctx context.Context, hc *http.Client, cookie string) (benchkit.Outcome, string) {
 	call := platform.Call{Action: b.action, Input: map[string]any{"linkedin_profile_url": b.profileURL()}, Params: b.params,
@@ -525,8 +566,10 @@ func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, 
 	cpu := cpuOver(fm.PID(), b.o.warmup, dur)
 	simCPU := cpuOver(b.sim.PID(), b.o.warmup, dur)
 	rss := benchkit.SampleRSS(fm.PID(), 20*time.Millisecond)
+	groupsBefore := groupCommits(fm.Base)
 	res := shape.run(ctx, benchkit.HTTPDo(client, clients, newReq, check))
 	peak := rss.Stop()
+	logGroupCommits(db, shape.label, groupsBefore, groupCommits(fm.Base))
 	if prof != nil {
 		<-prof
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 type metrics struct {
@@ -35,6 +36,21 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	reg.MustRegister(m.requests, m.duration, m.panics,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// registerGroupMetrics exports how well group commit batches the live
+// path's writes: calls per batch is calls_total / batches_total.
+func (s *Server) registerGroupMetrics(groups map[string]store.Batches) {
+	for name, g := range groups {
+		labels := prometheus.Labels{"group": name}
+		s.Registry.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "firstmate_group_commit_batches_total",
+				Help: "Transactions committed by group commit.", ConstLabels: labels},
+				func() float64 { b, _ := g.Stats(); return float64(b) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "firstmate_group_commit_calls_total",
+				Help: "Writes committed by group commit, all batches together.", ConstLabels: labels},
+				func() float64 { _, c := g.Stats(); return float64(c) }))
+	}
 }
 
 // statusWriter remembers the status code for metrics and for the recover

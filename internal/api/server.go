@@ -63,6 +63,9 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{Deps: d, log: d.Log, Registry: prometheus.NewRegistry()}
 	s.metrics = newMetrics(s.Registry)
+	if d.Engine != nil {
+		s.registerGroupMetrics(d.Engine.WriteGroups())
+	}
 	s.routes = append(s.allRoutes(), s.scheduleRoutes()...)
 	if err := compileRoutes(s.routes); err != nil {
 		return nil, err

@@ -10,6 +10,9 @@ import (
 	"database/sql"
 	"errors"
 	"math"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/config"
@@ -28,6 +31,44 @@ type Ledger struct {
 	DB    *store.DB
 	Plans func(name string) config.Plan
 	Now   func() time.Time
+
+	// seen remembers each balance's use as this process last read it or
+	// set it (every charge returns it), for WorkspaceBalance.
+	seenMu sync.Mutex
+	seen   map[balanceRow]seenUse
+}
+
+// balanceRow names one workspace's balance for one period.
+type balanceRow struct{ workspaceID, period int64 }
+
+type seenUse struct {
+	used int64
+	at   time.Time
+}
+
+// see records a balance's use as a statement just read or wrote it. The
+// latest reading wins, even one from a transaction that then rolls back:
+// every charge path that rolls back charges again and records what it
+// committed, and what is remembered only steers a check that the charge
+// makes exact anyway.
+func (l *Ledger) see(workspaceID, period, used int64) {
+	l.seenMu.Lock()
+	defer l.seenMu.Unlock()
+	if l.seen == nil || len(l.seen) >= 10_000 {
+		l.seen = map[balanceRow]seenUse{}
+	}
+	l.seen[balanceRow{workspaceID, period}] = seenUse{used: used, at: time.Now()}
+}
+
+// seenRecently returns a balance's use read less than store.ReadCacheTTL ago.
+func (l *Ledger) seenRecently(workspaceID, period int64) (int64, bool) {
+	l.seenMu.Lock()
+	defer l.seenMu.Unlock()
+	s, ok := l.seen[balanceRow{workspaceID, period}]
+	if !ok || time.Since(s.at) >= store.ReadCacheTTL {
+		return 0, false
+	}
+	return s.used, true
 }
 
 func (l *Ledger) now() time.Time {
@@ -145,12 +186,158 @@ func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, e
 		WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4 RETURNING used`,
 		c.WorkspaceID, period, full.Amount, max).Scan(&used)
 	if err == nil {
+		l.see(c.WorkspaceID, period, used)
 		return full, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return Charged{}, err
 	}
 	return l.chargeSlow(ctx, tx, c, period, max)
+}
+
+// ChargeAll pays in full for every charge of a batch (live calls committed
+// together), or reports short: some workspace's balance cannot pay for its
+// share (or has no row yet this period), and the caller must roll back and
+// use ChargeEach. Each charge needs its Workspace and a key never charged
+// before. A workspace's balance is updated once, with the sum of its
+// charges, as the last statements: on PostgreSQL that row stays locked
+// until commit.
+func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (short bool, err error) {
+	rows := make([]chargeRow, 0, len(cs))
+	totals := map[balanceKey]int64{}
+	for _, c := range cs {
+		if c.Results <= 0 {
+			continue
+		}
+		period, max := l.period(*c.Workspace)
+		rows = append(rows, chargeRow{c, period, c.Results, int64(c.Results) * c.PerResult})
+		if c.PerResult > 0 {
+			totals[balanceKey{c.WorkspaceID, period, max}] += int64(c.Results) * c.PerResult
+		}
+	}
+	if err := l.insertCharges(ctx, tx, rows); err != nil {
+		return false, err
+	}
+	for _, b := range sortedBalances(totals) {
+		var used int64
+		err := tx.QueryRowContext(ctx, `UPDATE credit_balances SET used = used + $3
+			WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4 RETURNING used`,
+			b.workspaceID, b.period, totals[b], b.max).Scan(&used)
+		if errors.Is(err, sql.ErrNoRows) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		l.see(b.workspaceID, b.period, used)
+	}
+	return false, nil
+}
+
+// ChargeEach pays for a batch's charges in order, each for as many results
+// as the balance has left after those before it, under the lock of each
+// workspace's balance row. It is ChargeAll's fallback when a balance runs
+// short.
+func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Charged, error) {
+	out := make([]Charged, len(cs))
+	byBalance := map[balanceKey][]int{}
+	for i, c := range cs {
+		if c.Results <= 0 {
+			continue
+		}
+		period, max := l.period(*c.Workspace)
+		k := balanceKey{c.WorkspaceID, period, max}
+		byBalance[k] = append(byBalance[k], i)
+	}
+	totals := map[balanceKey]int64{}
+	rows := make([]chargeRow, 0, len(cs))
+	for _, b := range sortedBalances(byBalance) {
+		used, err := l.lockBalance(ctx, tx, b.workspaceID, b.period)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range byBalance[b] {
+			c := cs[i]
+			paid := c.Results
+			if c.PerResult > 0 {
+				affordable := max(0, (b.max-used)/c.PerResult)
+				if int64(paid) > affordable {
+					paid = int(affordable)
+					if c.AllOrNothing {
+						paid = 0
+					}
+				}
+			}
+			out[i] = Charged{Paid: paid, Amount: int64(paid) * c.PerResult}
+			used += out[i].Amount
+			totals[b] += out[i].Amount
+			if paid > 0 {
+				rows = append(rows, chargeRow{c, b.period, paid, out[i].Amount})
+			}
+		}
+		l.see(b.workspaceID, b.period, used)
+	}
+	if err := l.insertCharges(ctx, tx, rows); err != nil {
+		return nil, err
+	}
+	for _, b := range sortedBalances(totals) {
+		if totals[b] == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE credit_balances SET used = used + $3 WHERE workspace_id = $1 AND period_start = $2`,
+			b.workspaceID, b.period, totals[b]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// balanceKey is one workspace's balance row for a period, with its grant.
+type balanceKey struct {
+	workspaceID, period, max int64
+}
+
+// sortedBalances lists a map's balance rows in workspace order: every
+// transaction that locks several takes them in the same order.
+func sortedBalances[V any](m map[balanceKey]V) []balanceKey {
+	out := make([]balanceKey, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].workspaceID != out[j].workspaceID {
+			return out[i].workspaceID < out[j].workspaceID
+		}
+		return out[i].period < out[j].period
+	})
+	return out
+}
+
+// chargeRow is one credit_charges row to insert.
+type chargeRow struct {
+	Charge
+	period  int64
+	results int
+	amount  int64
+}
+
+func (l *Ledger) insertCharges(ctx context.Context, tx *sql.Tx, rows []chargeRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	now := store.Now()
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO credit_charges (workspace_id, period_start, charge_key, run_uid, action_slug, results, amount, created_at) VALUES `)
+	args := make([]any, 0, len(rows)*8)
+	for i, r := range rows {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(store.Placeholders(len(args), 8))
+		args = append(args, r.WorkspaceID, r.period, r.Key, r.RunUID, r.Action, r.results, r.amount, now)
+	}
+	_, err := tx.ExecContext(ctx, sb.String(), args...)
+	return err
 }
 
 // chargeSlow pays for what the balance allows, under the balance row's lock,
@@ -185,6 +372,9 @@ func (l *Ledger) chargeSlow(ctx context.Context, tx *sql.Tx, c Charge, period, m
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE credit_balances SET used = used + $3 WHERE workspace_id = $1 AND period_start = $2`,
 		c.WorkspaceID, period, out.Amount)
+	if err == nil {
+		l.see(c.WorkspaceID, period, used+out.Amount)
+	}
 	return out, err
 }
 
@@ -229,23 +419,34 @@ func (l *Ledger) BalanceOf(ctx context.Context, w model.Workspace) (max, used in
 	return max, used, err
 }
 
-// WorkspaceBalance reads a workspace and its current period's grant and use
-// with one query (see store.GetWorkspaceAndBalance).
-func (l *Ledger) WorkspaceBalance(ctx context.Context, workspaceID int64) (w model.Workspace, max, used int64, err error) {
-	w, latest, latestUsed, err := store.GetWorkspaceAndBalance(ctx, l.DB.R, workspaceID)
+// WorkspaceBalance reads a workspace and its current period's grant and
+// use, for the live path's check that a call can be paid for. Unless fresh
+// is set, both may come from memory: the workspace row from the store's
+// read cache, the use as this process last saw it, at most
+// store.ReadCacheTTL ago (every charge here refreshes it; charges made on
+// other nodes show within that time). The check only spares the platform
+// calls that could not be paid; the charge itself is exact.
+func (l *Ledger) WorkspaceBalance(ctx context.Context, workspaceID int64, fresh bool) (w model.Workspace, max, used int64, err error) {
+	if fresh {
+		w, err = store.GetWorkspace(ctx, l.DB.R, workspaceID)
+	} else {
+		w, err = l.DB.CachedWorkspace(ctx, workspaceID)
+	}
 	if err != nil {
 		return w, 0, 0, err
 	}
 	period, max := l.period(w)
-	switch {
-	case latest == period:
-		return w, max, latestUsed, nil
-	case latest < period:
-		return w, max, 0, nil // nothing charged yet this period
+	if !fresh {
+		if used, ok := l.seenRecently(w.ID, period); ok {
+			return w, max, used, nil
+		}
 	}
-	// A balance row for a later period (the clock went back): read this one.
-	max, used, err = l.BalanceOf(ctx, w)
-	return w, max, used, err
+	if err := l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(used), 0) FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`,
+		w.ID, period).Scan(&used); err != nil {
+		return w, 0, 0, err
+	}
+	l.see(w.ID, period, used)
+	return w, max, used, nil
 }
 
 // Left is the remaining balance in millicredits.

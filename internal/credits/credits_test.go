@@ -2,6 +2,7 @@ package credits_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -267,7 +269,7 @@ func TestConcurrentRepeatsPayOnce(t *testing.T) {
 	})
 }
 
-// WorkspaceBalance (one query) agrees with Balance: before any charge, after
+// WorkspaceBalance agrees with Balance: before any charge, after
 // charges, with only an earlier period's row, and with a later period's row
 // (a clock that went back).
 func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
@@ -276,16 +278,21 @@ func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
 		ctx := context.Background()
 		check := func(step string) {
 			t.Helper()
-			w, max, used, err := l.WorkspaceBalance(ctx, ws)
-			if err != nil {
-				t.Fatal(step, err)
-			}
-			wantMax, wantUsed, err := l.Balance(ctx, ws)
-			if err != nil {
-				t.Fatal(step, err)
-			}
-			if w.ID != ws || max != wantMax || used != wantUsed {
-				t.Fatalf("%s: workspace %d, %d of %d; Balance says %d of %d", step, w.ID, used, max, wantUsed, wantMax)
+			// Fresh, and from memory: this ledger's own charges keep what it
+			// remembers exact.
+			for _, fresh := range []bool{true, false} {
+				w, max, used, err := l.WorkspaceBalance(ctx, ws, fresh)
+				if err != nil {
+					t.Fatal(step, err)
+				}
+				wantMax, wantUsed, err := l.Balance(ctx, ws)
+				if err != nil {
+					t.Fatal(step, err)
+				}
+				if w.ID != ws || max != wantMax || used != wantUsed {
+					t.Fatalf("%s (fresh %v): workspace %d, %d of %d; Balance says %d of %d", step, fresh, w.ID, used, max,
+						wantUsed, wantMax)
+				}
 			}
 		}
 		check("no balance row")
@@ -309,8 +316,88 @@ func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("later period row")
-		if _, _, used, _ := l.WorkspaceBalance(ctx, ws); used != 3000 {
+		if _, _, used, _ := l.WorkspaceBalance(ctx, ws, false); used != 3000 {
 			t.Fatalf("used %d, want 3000", used)
 		}
+	})
+}
+
+// A property test of batch charging as the live path uses it (ChargeAll, or
+// ChargeEach when a balance runs short), against a model: charges of two
+// workspaces in random batches, each paid in order for what is left.
+func TestBatchChargeProperties(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db := openDB(t, dialect)
+		rapid.Check(t, func(rt *rapid.T) {
+			grant := rapid.Int64Range(0, 40).Draw(rt, "grant")
+			l, wsA := newWorkspace(rt, db, grant)
+			_, wsB := newWorkspace(rt, db, grant)
+			ctx := context.Background()
+			wsRows := map[int64]*model.Workspace{}
+			for _, id := range []int64{wsA, wsB} {
+				w, err := store.GetWorkspace(ctx, db.R, id)
+				if err != nil {
+					rt.Fatal(err)
+				}
+				wsRows[id] = &w
+			}
+			spent := map[int64]int64{}
+			for b, batches := 0, rapid.IntRange(1, 6).Draw(rt, "batches"); b < batches; b++ {
+				var cs []credits.Charge
+				for i, n := 0, rapid.IntRange(1, 8).Draw(rt, "n"); i < n; i++ {
+					ws := rapid.SampledFrom([]int64{wsA, wsB}).Draw(rt, "ws")
+					cs = append(cs, credits.Charge{WorkspaceID: ws, Workspace: wsRows[ws], Key: fmt.Sprintf("%d-%d-%d", ws, b, i),
+						RunUID: "r", Action: "a", Results: rapid.IntRange(0, 6).Draw(rt, "results"),
+						PerResult: rapid.SampledFrom([]int64{0, 1000, 1500}).Draw(rt, "per")})
+				}
+				var got []credits.Charged
+				err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+					short, err := l.ChargeAll(ctx, tx, cs)
+					if err != nil || short {
+						return fmt.Errorf("short %v: %w", short, err)
+					}
+					got = nil
+					for _, c := range cs {
+						got = append(got, credits.Charged{Paid: c.Results, Amount: int64(c.Results) * c.PerResult})
+					}
+					return nil
+				})
+				if err != nil {
+					err = db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+						got, err = l.ChargeEach(ctx, tx, cs)
+						return err
+					})
+				}
+				if err != nil {
+					rt.Fatal(err)
+				}
+				// The model: in order, each pays for what its workspace has left.
+				for i, c := range cs {
+					want := c.Results
+					if c.PerResult > 0 {
+						want = min(c.Results, int((grant*1000-spent[c.WorkspaceID])/c.PerResult))
+					}
+					if got[i].Paid != want || got[i].Amount != int64(want)*c.PerResult {
+						rt.Fatalf("charge %d %+v: got %+v, want %d paid (spent %d of %d)", i, c, got[i], want,
+							spent[c.WorkspaceID], grant*1000)
+					}
+					spent[c.WorkspaceID] += got[i].Amount
+				}
+			}
+			for _, ws := range []int64{wsA, wsB} {
+				max, used, err := l.Balance(ctx, ws)
+				if err != nil {
+					rt.Fatal(err)
+				}
+				var charged int64
+				if err := db.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM credit_charges WHERE workspace_id = $1`,
+					ws).Scan(&charged); err != nil {
+					rt.Fatal(err)
+				}
+				if used != spent[ws] || charged != used || used > max {
+					rt.Fatalf("workspace %d: balance used %d, charges %d, model %d, max %d", ws, used, charged, spent[ws], max)
+				}
+			}
+		})
 	})
 }

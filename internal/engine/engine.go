@@ -56,9 +56,19 @@ type Engine struct {
 	Now         func() time.Time
 
 	locks accountLocks
-	// liveWrites commits the charges and run records of concurrent live
-	// calls together (see store.Group).
+	// liveRuns commits the charges and run records of concurrent live calls
+	// together (see commitLive); liveWrites the records of failed ones.
+	liveRuns   store.Batcher[*liveWrite]
 	liveWrites store.Group
+}
+
+// WriteGroups names the group commits of the live path, for metrics.
+func (e *Engine) WriteGroups() map[string]store.Batches {
+	out := map[string]store.Batches{"live_runs": &e.liveRuns, "live_failures": &e.liveWrites}
+	if e.Limits != nil {
+		out["smart_limits"] = e.Limits.Group()
+	}
+	return out
 }
 
 func (e *Engine) now() time.Time {
@@ -132,7 +142,7 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 	default:
 		return nil, apperr.BadInput("body/identity_mode must be equal to one of the allowed values: direct, auto, managed")
 	}
-	accounts, err := store.Accounts(ctx, e.DB.R, q)
+	accounts, err := e.DB.CachedAccounts(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -90,8 +91,10 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	a, req := l.Action, l.Request
 	// Read once, with the balance: the balance checks, the Smart Limit
 	// overrides and the charge all need it. The checks only spare the
-	// platform a call that could not be paid for; the charge is exact.
-	ws, max, used, err := e.Ledger.WorkspaceBalance(ctx, l.Principal.WorkspaceID)
+	// platform a call that could not be paid for; the charge is exact. An
+	// outreach call reads the balance fresh: what it does on the platform
+	// cannot be taken back if it turns out unpaid.
+	ws, max, used, err := e.Ledger.WorkspaceBalance(ctx, l.Principal.WorkspaceID, a.Kind == catalog.KindOutreach)
 	if err != nil {
 		return LiveResult{}, err
 	}
@@ -130,39 +133,20 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	if !a.ListOutput && len(results) == 0 {
 		return LiveResult{}, apperr.Upstream("NO_RESULT", "the platform returned no result for this input")
 	}
-	// The charge and the run record commit together: results are never paid
-	// for without their run, nor returned unpaid. The run is recorded first,
-	// as if every result were paid, and corrected in the rare case the
-	// balance pays for fewer: the charge ends with the balance UPDATE, which
-	// on PostgreSQL locks the workspace's balance row until commit, so
-	// nothing else should come after it.
+	// The charge and the run record commit together, with other live
+	// calls' (see commitLive): results are never paid for without their run,
+	// nor returned unpaid.
+	finished := e.now()
+	run.FinishedAt = &finished
+	run.Status, run.OutputCount = model.RunSucceeded, len(results)
 	per = Price(a, req.IdentityMode, done.Account)
-	var charged credits.Charged
-	err = e.liveWrites.Tx(ctx, e.DB, func(tx *sql.Tx) error {
-		finished := e.now()
-		run.FinishedAt = &finished
-		run.Status, run.OutputCount, run.CreditsUsed = model.RunSucceeded, len(results), int64(len(results))*per
-		rec, err := store.InsertRun(ctx, tx, store.NewRun{Run: *run})
-		if err != nil {
-			return err
-		}
-		charged, err = e.Ledger.ChargeTx(ctx, tx, credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Workspace: &ws,
-			Key: "live:" + run.UID, RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per})
-		if err != nil {
-			return err
-		}
-		if charged.Paid == 0 && len(results) > 0 {
-			return apperr.NoAccess("no credits left in this period") // rolls back the run: recorded as failed
-		}
-		if charged.Paid < len(results) {
-			run.OutputCount, run.CreditsUsed = charged.Paid, charged.Amount
-			return store.SetRunCharged(ctx, tx, rec.ID, charged.Paid, charged.Amount)
-		}
-		return nil
-	})
-	if err != nil {
+	run.CreditsUsed = int64(len(results)) * per
+	w := &liveWrite{run: *run, charge: credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Workspace: &ws,
+		Key: "live:" + run.UID, RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per}}
+	if err := e.liveRuns.Do(ctx, w, e.commitLive); err != nil {
 		return LiveResult{}, err
 	}
+	charged := w.charged
 	truncated := false
 	if charged.Paid < len(results) {
 		results, truncated = results[:charged.Paid], true
@@ -211,6 +195,86 @@ func MaxResults(present bool, params map[string]any) int {
 		return int(n)
 	}
 	return 0
+}
+
+// liveWrite is a live call's run record and charge. The run is SUCCEEDED
+// with every result paid for; commitLive corrects it when the balance pays
+// for fewer.
+type liveWrite struct {
+	run     model.Run
+	charge  credits.Charge
+	charged credits.Charged // set by commitLive
+}
+
+// errShortBatch: a balance could not pay for its share of a batch in full.
+var errShortBatch = errors.New("engine: balance short for the batch")
+
+// commitLive records a batch of live calls in one transaction: their runs in
+// one INSERT, their charges in another, and one balance update per
+// workspace. When a balance cannot pay for all of its calls, the batch is
+// written again with each call charged in turn for what is left; a call
+// left with nothing is refused (NO_ACCESS) and recorded as failed by
+// RunLive.
+func (e *Engine) commitLive(ws []*liveWrite) []error {
+	ctx := context.Background()
+	errs := make([]error, len(ws))
+	runs := make([]model.Run, len(ws))
+	charges := make([]credits.Charge, len(ws))
+	for i, w := range ws {
+		runs[i], charges[i] = w.run, w.charge
+	}
+	err := e.retryTx(ctx, func(tx *sql.Tx) error {
+		if err := store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, runs); err != nil {
+			return err
+		}
+		short, err := e.Ledger.ChargeAll(ctx, tx, charges)
+		if err == nil && short {
+			return errShortBatch
+		}
+		return err
+	})
+	if errors.Is(err, errShortBatch) {
+		err = e.retryTx(ctx, func(tx *sql.Tx) error {
+			charged, err := e.Ledger.ChargeEach(ctx, tx, charges)
+			if err != nil {
+				return err
+			}
+			kept := make([]model.Run, 0, len(ws))
+			for i, w := range ws {
+				w.charged, errs[i] = charged[i], nil
+				if w.charge.Results > 0 && charged[i].Paid == 0 {
+					errs[i] = apperr.NoAccess("no credits left in this period")
+					continue
+				}
+				r := runs[i]
+				r.OutputCount, r.CreditsUsed = charged[i].Paid, charged[i].Amount
+				kept = append(kept, r)
+			}
+			return store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, kept)
+		})
+	} else if err == nil {
+		for _, w := range ws {
+			w.charged = credits.Charged{Paid: w.charge.Results, Amount: int64(w.charge.Results) * w.charge.PerResult}
+		}
+	}
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// retryTx runs a batch's transaction, again when it loses a deadlock to
+// another node. Its writes (runs, charges, balances) are none that the read
+// caches hold.
+func (e *Engine) retryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := e.DB.TxKeepCaches(ctx, fn)
+		if err == nil || attempt >= 3 || !store.IsRetryable(err) {
+			return err
+		}
+	}
 }
 
 // recordRun stores a finished run.

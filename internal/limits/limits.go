@@ -200,6 +200,9 @@ type Limiter struct {
 	group store.Group
 }
 
+// Group is the group commit of consumptions and releases (for metrics).
+func (l *Limiter) Group() *store.Group { return &l.group }
+
 // Refused explains a refusal: capacity frees up at AvailableAt.
 type Refused struct {
 	Key         string

@@ -28,6 +28,14 @@ func rowPlaceholders(sb *strings.Builder, dialect string, before, cols int) {
 	sb.WriteByte(')')
 }
 
+// Placeholders returns one row of a multi-row INSERT for code outside this
+// package: "($n, ...)" for cols parameters after the first before.
+func Placeholders(before, cols int) string {
+	var sb strings.Builder
+	rowPlaceholders(&sb, Postgres, before, cols)
+	return sb.String()
+}
+
 // NewInput is one async input to store.
 type NewInput struct {
 	Idx        int

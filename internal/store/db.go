@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,6 +26,8 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
 )
 
 //go:embed migrations
@@ -51,6 +54,12 @@ type DB struct {
 	R Querier
 
 	cache *stmtCache
+	// gen counts write transactions; principals and accounts are read
+	// caches that a new generation empties (see readcache.go).
+	gen        atomic.Uint64
+	principals *readCache[model.Principal]
+	workspaces *readCache[model.Workspace]
+	accounts   *readCache[[]Account]
 	// txConns maps a PostgreSQL transaction begun by Tx to its connection,
 	// so that CopyInputs can COPY inside it (see copy.go).
 	txConns sync.Map
@@ -97,6 +106,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetConnMaxIdleTime(0)
 	db := &DB{Dialect: SQLite, Write: w, Read: r, Path: path, cache: newStmtCache(r)}
 	db.R = db.cache
+	db.initCaches()
 	return db, nil
 }
 
@@ -138,7 +148,9 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	db.SetMaxOpenConns(open)
 	db.SetMaxIdleConns(open)
 	// pgx already caches prepared statements per connection.
-	return &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool, R: db}, nil
+	out := &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool, R: db}
+	out.initCaches()
+	return out, nil
 }
 
 func redactURL(raw string) string {
@@ -232,9 +244,30 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+func (db *DB) initCaches() {
+	db.principals = newReadCache[model.Principal](db)
+	db.workspaces = newReadCache[model.Workspace](db)
+	db.accounts = newReadCache[[]Account](db)
+}
+
 // Tx runs fn in a write transaction, retrying when SQLite reports another
-// process holding the write lock past busy_timeout.
+// process holding the write lock past busy_timeout. Once it ends, the read
+// caches start over: the transaction may have changed what they hold.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	defer db.Invalidate()
+	return db.txRetry(ctx, fn)
+}
+
+// TxKeepCaches is Tx for writes that change none of the rows the read
+// caches hold (API keys, members, workspaces, identities, integrations):
+// the live path's runs, charges and Smart Limit events, written by group
+// commit many times a second.
+func (db *DB) TxKeepCaches(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.txRetry(ctx, fn)
+}
+
+// txRetry is Tx without the cache invalidation.
+func (db *DB) txRetry(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := db.tx(ctx, fn)
 		if err == nil || attempt >= 3 || !IsBusy(err) {

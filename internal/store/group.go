@@ -6,163 +6,235 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
-// Group commits many small write transactions as one ("group commit"). A
-// live call writes twice (its Smart Limit consumption before the platform
-// call, its charge and run record after), and committing each write on its
-// own costs far more than the write: on SQLite every commit rewrites the
-// same WAL pages and holds the only writer connection, on PostgreSQL every
-// commit waits for a WAL flush while holding the workspace's balance row.
-// Concurrent callers queue their functions; whoever finds no transaction
-// running leads: it runs the queued functions one after the other in one
-// transaction and commits them together. At low load a batch holds a single
-// function, so nobody waits for company.
+// Batcher gathers the writes of concurrent callers into batches ("group
+// commit"). A live call writes twice (its Smart Limit consumption before the
+// platform call, its charge and run record after), and committing each
+// write on its own costs far more than the write: on SQLite every commit
+// rewrites the same WAL pages and holds the only writer connection, on
+// PostgreSQL every commit waits for a WAL flush while holding the
+// workspace's balance row. Callers queue their items; whoever finds no batch
+// being written leads: it hands the queued items to commit, which writes
+// them in one transaction. At low load a batch holds a single item, so
+// nobody waits for company.
 //
-// Each function sees the effects of those before it in its batch, exactly
-// as if they had committed one after the other. When a function fails, its
-// error is its own: the batch rolls back and runs again without it, so
-// nothing it wrote survives. Functions may therefore run more than once and
-// must set their results afresh on each run (as DB.Tx already asks).
-//
-// The zero Group is ready to use. Keep one per kind of write, so that
+// The zero Batcher is ready to use. Keep one per kind of write, so that
 // batches of different kinds can run side by side on PostgreSQL.
-type Group struct {
+type Batcher[T any] struct {
+	batches, items atomic.Int64
+
 	mu      sync.Mutex
-	queue   []*groupCall
+	queue   []*batchItem[T]
 	leading bool
 }
 
-// groupMax bounds a batch: a longer one holds its locks longer and makes its
-// last caller wait for every function before it.
-const groupMax = 64
+// batchMax bounds a batch: a longer one holds its locks longer and makes its
+// last caller wait for every item before it.
+const batchMax = 64
 
-type groupCall struct {
+type batchItem[T any] struct {
 	ctx  context.Context
-	fn   func(tx *sql.Tx) error
+	v    T
 	err  error
 	done chan struct{}
+}
+
+// Do queues v and returns once the batch holding it is written: commit's
+// error for v. Every caller of one Batcher passes the same commit, which
+// returns one error per item (nil: committed). An item whose context ends
+// before its batch is written is left out, with the context's error.
+func (b *Batcher[T]) Do(ctx context.Context, v T, commit func(items []T) []error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	it := &batchItem[T]{ctx: ctx, v: v, done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, it)
+	lead := !b.leading
+	b.leading = true
+	b.mu.Unlock()
+	if lead {
+		// The queue was empty: it is first in line, and in the first batch.
+		b.lead(commit, true)
+	}
+	<-it.done
+	return it.err
+}
+
+// Stats reports how many batches have been written and how many items they
+// held.
+func (b *Batcher[T]) Stats() (batches, items int64) { return b.batches.Load(), b.items.Load() }
+
+// Batches is what metrics read of a Batcher or a Group.
+type Batches interface {
+	Stats() (batches, items int64)
+}
+
+// lead writes batches. A caller leading writes one batch (its own item is in
+// it) and hands what queued meanwhile to a new goroutine, so that no caller
+// waits for more than its own batch; that goroutine leads until the queue is
+// empty.
+func (b *Batcher[T]) lead(commit func(items []T) []error, once bool) {
+	for {
+		b.mu.Lock()
+		if len(b.queue) == 0 {
+			b.leading = false
+			b.mu.Unlock()
+			return
+		}
+		n := min(len(b.queue), batchMax)
+		batch := append([]*batchItem[T](nil), b.queue[:n]...)
+		b.queue = append(b.queue[:0], b.queue[n:]...)
+		b.mu.Unlock()
+		b.write(commit, batch)
+		if once {
+			b.mu.Lock()
+			more := len(b.queue) > 0
+			b.leading = more
+			b.mu.Unlock()
+			if more {
+				go b.lead(commit, false)
+			}
+			return
+		}
+	}
+}
+
+func (b *Batcher[T]) write(commit func(items []T) []error, batch []*batchItem[T]) {
+	live := batch[:0]
+	for _, it := range batch {
+		if err := it.ctx.Err(); err != nil {
+			it.err = err
+			close(it.done)
+			continue
+		}
+		live = append(live, it)
+	}
+	if len(live) == 0 {
+		return
+	}
+	b.batches.Add(1)
+	b.items.Add(int64(len(live)))
+	vs := make([]T, len(live))
+	for i, it := range live {
+		vs[i] = it.v
+	}
+	errs := safeCommit(commit, vs)
+	for i, it := range live {
+		it.err = errs[i]
+		close(it.done)
+	}
+}
+
+// safeCommit turns a panic in commit into every item's error: the callers
+// are waiting, and the leader may be a goroutine of its own.
+func safeCommit[T any](commit func(items []T) []error, vs []T) (errs []error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("store: batch commit panicked: %v", p)
+			errs = make([]error, len(vs))
+			for i := range errs {
+				errs[i] = err
+			}
+		}
+	}()
+	errs = commit(vs)
+	if len(errs) != len(vs) {
+		panic(fmt.Sprintf("commit returned %d errors for %d items", len(errs), len(vs)))
+	}
+	return errs
+}
+
+// Group is a Batcher of arbitrary write functions, for writes too varied to
+// batch as sets. Each function sees the effects of those before it in its
+// batch, exactly as if they had committed one after the other. When a
+// function fails, its error is its own: the batch rolls back and runs again
+// without it, so nothing it wrote survives. Functions may therefore run more
+// than once and must set their results afresh on each run (as DB.Tx already
+// asks).
+//
+// Grouped writes leave the read caches alone (see readcache.go): they must
+// not change API keys, members, workspaces, identities or integrations.
+type Group struct {
+	b Batcher[groupFn]
+}
+
+type groupFn struct {
+	ctx context.Context
+	fn  func(tx *sql.Tx) error
 }
 
 // Tx runs fn in a write transaction shared with concurrent callers, and
 // returns once that transaction has committed (nil) or fn has failed (its
 // error; nothing fn wrote is kept).
 func (g *Group) Tx(ctx context.Context, db *DB, fn func(tx *sql.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c := &groupCall{ctx: ctx, fn: fn, done: make(chan struct{})}
-	g.mu.Lock()
-	g.queue = append(g.queue, c)
-	lead := !g.leading
-	g.leading = true
-	g.mu.Unlock()
-	if lead {
-		// The queue was empty: c is first in line, and in the first batch.
-		g.lead(db, true)
-	}
-	<-c.done
-	return c.err
+	return g.b.Do(ctx, groupFn{ctx: ctx, fn: fn}, func(fns []groupFn) []error { return commitFns(db, fns) })
 }
 
-// lead commits batches. The caller's own leader commits one batch (its
-// function is in it) and hands what queued meanwhile to a new goroutine, so
-// that no caller waits for more than its own batch; that goroutine leads
-// until the queue is empty.
-func (g *Group) lead(db *DB, once bool) {
-	for {
-		g.mu.Lock()
-		if len(g.queue) == 0 {
-			g.leading = false
-			g.mu.Unlock()
-			return
-		}
-		n := min(len(g.queue), groupMax)
-		batch := append([]*groupCall(nil), g.queue[:n]...)
-		g.queue = append(g.queue[:0], g.queue[n:]...)
-		g.mu.Unlock()
-		g.commit(db, batch)
-		if once {
-			g.mu.Lock()
-			more := len(g.queue) > 0
-			g.leading = more
-			g.mu.Unlock()
-			if more {
-				go g.lead(db, false)
-			}
-			return
-		}
-	}
-}
+// Stats reports how many transactions have committed and how many functions
+// they held.
+func (g *Group) Stats() (batches, calls int64) { return g.b.Stats() }
 
-// commit runs a batch in one transaction. A function that fails is taken out
-// with its error and the others run again in a new transaction; an error
-// that belongs to the transaction (a deadlock with another node, a commit
-// that fails) retries the batch a few times and is then everyone's.
-func (g *Group) commit(db *DB, batch []*groupCall) {
-	finish := func(c *groupCall, err error) {
-		c.err = err
-		close(c.done)
+// commitFns runs functions in one transaction. A function that fails is
+// taken out with its error and the others run again in a new transaction; an
+// error that belongs to the transaction (a deadlock with another node, a
+// commit that fails) retries the batch a few times and is then everyone's.
+func commitFns(db *DB, fns []groupFn) []error {
+	errs := make([]error, len(fns))
+	pending := make([]int, len(fns))
+	for i := range pending {
+		pending[i] = i
 	}
-	var txErr error
-	for attempt := 0; len(batch) > 0; {
-		live := batch[:0]
-		for _, c := range batch {
-			if err := c.ctx.Err(); err != nil {
-				finish(c, err)
-				continue
-			}
-			live = append(live, c)
-		}
-		batch = live
-		if len(batch) == 0 {
-			return
-		}
-		var failed int
-		err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+	for attempt := 0; len(pending) > 0; {
+		failed := -1
+		err := db.txRetry(context.Background(), func(tx *sql.Tx) error {
 			failed = -1
-			for i, c := range batch {
-				err := runGrouped(c, tx)
+			for k, i := range pending {
+				err := runFn(fns[i], tx)
 				if err == nil {
 					continue
 				}
 				if retryable(err) {
 					return err
 				}
-				failed = i
-				c.err = err
+				failed, errs[i] = k, err
 				return errGroupRollback
 			}
 			return nil
 		})
 		if failed >= 0 {
-			finish(batch[failed], batch[failed].err)
-			batch = append(batch[:failed], batch[failed+1:]...)
+			pending = append(pending[:failed], pending[failed+1:]...)
 			continue
 		}
 		if err != nil && retryable(err) && attempt < 3 {
 			attempt++
 			continue
 		}
-		txErr = err
+		for _, i := range pending {
+			errs[i] = err
+		}
 		break
 	}
-	for _, c := range batch {
-		finish(c, txErr)
-	}
+	return errs
 }
 
 var errGroupRollback = errors.New("store: group rollback")
 
-// runGrouped runs one caller's function; a panic fails that caller alone.
-func runGrouped(c *groupCall, tx *sql.Tx) (err error) {
+// runFn runs one caller's function; a panic fails that caller alone.
+func runFn(f groupFn, tx *sql.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("store: grouped transaction function panicked: %v", p)
 		}
 	}()
-	return c.fn(tx)
+	return f.fn(tx)
 }
+
+// IsRetryable reports an error after which a write transaction should run
+// again: see retryable.
+func IsRetryable(err error) bool { return retryable(err) }
 
 // retryable reports an error that is the transaction's rather than one
 // function's: SQLite's write lock held by another process, or a PostgreSQL

@@ -60,6 +60,44 @@ type NewRun struct {
 func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
 	r := n.Run
 	now := Now()
+	err := q.QueryRowContext(ctx, `
+		INSERT INTO runs (`+runInsertCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)
+		RETURNING id`, runInsertArgs(n, now)...).Scan(&r.ID)
+	r.CreatedAt, r.UpdatedAt = Time(now), Time(now)
+	return r, err
+}
+
+// InsertFinishedRuns stores finished runs with one multi-row INSERT (live
+// calls, recorded together by group commit).
+func InsertFinishedRuns(ctx context.Context, q Querier, dialect string, runs []model.Run) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	now := Now()
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO runs (` + runInsertCols + `) VALUES `)
+	args := make([]any, 0, len(runs)*24)
+	for i, r := range runs {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		rowPlaceholders(&sb, dialect, len(args), 24)
+		args = append(append(args, runInsertArgs(NewRun{Run: r}, now)...), now)
+	}
+	_, err := q.ExecContext(ctx, sb.String(), args...)
+	return err
+}
+
+const runInsertCols = `uid, workspace_id, member_uid, action_name, execution_mode, status, identity_mode, identity_uids,
+	parameters, callback_url, callback_on, callback_headers_kid, callback_headers, input_count, output_count,
+	failed_count, credits_used, last_error, scheduled_run_uid, idempotency_key, started_at, finished_at,
+	created_at, updated_at`
+
+// runInsertArgs are the values of runInsertCols but the last (updated_at,
+// which is created_at).
+func runInsertArgs(n NewRun, now int64) []any {
+	r := n.Run
 	ids, _ := json.Marshal(nonNil(r.IdentityUIDs))
 	var started, finished sql.NullInt64
 	if r.StartedAt != nil {
@@ -76,25 +114,9 @@ func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
 	if params == "" {
 		params = "{}"
 	}
-	err := q.QueryRowContext(ctx, `
-		INSERT INTO runs (uid, workspace_id, member_uid, action_name, execution_mode, status, identity_mode, identity_uids,
-			parameters, callback_url, callback_on, callback_headers_kid, callback_headers, input_count, output_count,
-			failed_count, credits_used, last_error, scheduled_run_uid, idempotency_key, started_at, finished_at,
-			created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)
-		RETURNING id`,
-		r.UID, r.WorkspaceID, r.MemberUID, r.ActionName, r.ExecutionMode, r.Status, r.IdentityMode, string(ids),
+	return []any{r.UID, r.WorkspaceID, r.MemberUID, r.ActionName, r.ExecutionMode, r.Status, r.IdentityMode, string(ids),
 		params, r.CallbackURL, r.CallbackOn, n.CallbackHeadersKID, n.CallbackHeaders, r.InputCount, r.OutputCount,
-		r.FailedCount, r.CreditsUsed, EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, now).Scan(&r.ID)
-	r.CreatedAt, r.UpdatedAt = Time(now), Time(now)
-	return r, err
-}
-
-// SetRunCharged corrects a run recorded before its charge when the charge
-// paid for fewer results than expected.
-func SetRunCharged(ctx context.Context, q Querier, runID int64, outputCount int, credits int64) error {
-	_, err := q.ExecContext(ctx, `UPDATE runs SET output_count = $2, credits_used = $3 WHERE id = $1`, runID, outputCount, credits)
-	return err
+		r.FailedCount, r.CreditsUsed, EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, now}
 }
 
 func nonNil(s []string) []string {

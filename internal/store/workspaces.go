@@ -59,21 +59,6 @@ func GetWorkspace(ctx context.Context, q Querier, id int64) (model.Workspace, er
 	return scanWorkspace(q.QueryRowContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE id = $1`, id))
 }
 
-// GetWorkspaceAndBalance reads a workspace with its latest credit balance row
-// (period start and use, zeros when there is none) in one query, for the hot
-// path that needs both.
-func GetWorkspaceAndBalance(ctx context.Context, q Querier, id int64) (w model.Workspace, period, used int64, err error) {
-	var start, created, updated int64
-	err = q.QueryRowContext(ctx, `SELECT `+workspaceCols+`,
-			COALESCE((SELECT MAX(period_start) FROM credit_balances WHERE workspace_id = $1), 0),
-			COALESCE((SELECT used FROM credit_balances WHERE workspace_id = $1 ORDER BY period_start DESC LIMIT 1), 0)
-		FROM workspaces WHERE id = $1`, id).
-		Scan(&w.ID, &w.UID, &w.Name, &w.Plan, &w.WebhookURL, &w.LogoURL, &w.EngagementEnabled, &w.AutoResume,
-			&w.LimitOverrides, &start, &created, &updated, &period, &used)
-	w.PeriodStart, w.CreatedAt, w.UpdatedAt = Time(start), Time(created), Time(updated)
-	return w, period, used, notFound(err)
-}
-
 func CountWorkspaces(ctx context.Context, q Querier) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM workspaces WHERE NOT operator_pool`).Scan(&n)

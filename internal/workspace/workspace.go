@@ -115,7 +115,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (model.Principal
 	if !auth.LooksLikeKey(key) {
 		return model.Principal{}, apperr.Unauthorized("invalid API key")
 	}
-	p, err := store.PrincipalByKeyHash(ctx, s.DB.R, auth.HashToken(key))
+	p, err := s.DB.CachedPrincipal(ctx, auth.HashToken(key))
 	if errors.Is(err, store.ErrNotFound) {
 		return p, apperr.Unauthorized("invalid or revoked API key")
 	}

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+// ReadCacheTTL bounds how long a cached read may be served. Within one
+// process a cached read is never stale: every write transaction (DB.Tx)
+// empties the caches. The TTL covers writes this process cannot see: other
+// nodes sharing the PostgreSQL database, and CLI commands writing the same
+// SQLite file. A key revoked or an integration removed on another node stops
+// working here within this long.
+const ReadCacheTTL = time.Second
+
+// readCacheMax bounds a cache's entries; a full cache starts over.
+const readCacheMax = 10_000
+
+// readCache keeps the results of reads that every API call makes and that
+// change rarely: the principal behind an API key, the accounts able to run an
+// action. Entries are tagged with the database's write generation read
+// before the query, so a result read while a write committed is never kept
+// past that write.
+type readCache[V any] struct {
+	db *DB
+	mu sync.Mutex
+	m  map[string]cacheEntry[V]
+}
+
+type cacheEntry[V any] struct {
+	v   V
+	gen uint64
+	at  time.Time
+}
+
+func newReadCache[V any](db *DB) *readCache[V] {
+	return &readCache[V]{db: db, m: map[string]cacheEntry[V]{}}
+}
+
+// get returns the cached value for key, or loads it. load reports whether
+// its result may be cached (errors and misses are not).
+func (c *readCache[V]) get(key string, load func() (V, bool, error)) (V, error) {
+	gen := c.db.gen.Load()
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && e.gen == gen && now.Sub(e.at) < ReadCacheTTL {
+		return e.v, nil
+	}
+	v, keep, err := load()
+	if err != nil || !keep {
+		return v, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= readCacheMax {
+		clear(c.m)
+	}
+	c.m[key] = cacheEntry[V]{v: v, gen: gen, at: now}
+	c.mu.Unlock()
+	return v, nil
+}
+
+// Invalidate makes every cached read stale. DB.Tx calls it after each write
+// transaction; code that writes outside DB.Tx (tests, tools) calls it itself.
+func (db *DB) Invalidate() { db.gen.Add(1) }
+
+// CachedPrincipal is PrincipalByKeyHash through the read cache.
+func (db *DB) CachedPrincipal(ctx context.Context, hash string) (model.Principal, error) {
+	return db.principals.get(hash, func() (model.Principal, bool, error) {
+		p, err := PrincipalByKeyHash(ctx, db.R, hash)
+		return p, err == nil, err
+	})
+}
+
+// CachedWorkspace is GetWorkspace through the read cache.
+func (db *DB) CachedWorkspace(ctx context.Context, id int64) (model.Workspace, error) {
+	return db.workspaces.get(strconv.FormatInt(id, 10), func() (model.Workspace, bool, error) {
+		w, err := GetWorkspace(ctx, db.R, id)
+		return w, err == nil, err
+	})
+}
+
+// CachedAccounts is Accounts through the read cache. The caller owns the
+// returned slice.
+func (db *DB) CachedAccounts(ctx context.Context, q AccountQuery) ([]Account, error) {
+	var key strings.Builder
+	key.WriteString(strconv.FormatInt(q.WorkspaceID, 10))
+	if q.Pool {
+		key.WriteString("|pool")
+	}
+	for _, list := range [][]string{q.IdentityUIDs, q.Platforms, q.Statuses} {
+		// nil and empty differ for IdentityUIDs (all, none).
+		if list == nil {
+			key.WriteString("|*")
+			continue
+		}
+		// Length-prefixed, so that no client-chosen uid can make two
+		// queries share a key.
+		key.WriteString("|" + strconv.Itoa(len(list)))
+		for _, s := range list {
+			key.WriteString("," + strconv.Itoa(len(s)) + ":" + s)
+		}
+	}
+	accs, err := db.accounts.get(key.String(), func() ([]Account, bool, error) {
+		accs, err := Accounts(ctx, db.R, q)
+		return accs, err == nil, err
+	})
+	return append([]Account(nil), accs...), err
+}
