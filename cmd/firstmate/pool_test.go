@@ -65,6 +65,7 @@ func TestPoolOperator(t *testing.T) {
 			if _, err := a.DB.Write.ExecContext(ctx, `UPDATE integrations SET secret_kid = $1, secret = $2 WHERE id = $3`, kid, sealed, bad.ID); err != nil {
 				t.Fatal(err)
 			}
+			a.DB.Invalidate() // written behind the store's back
 			out := pool("check")
 			if !strings.Contains(out, "1 of 2 pool accounts are not VALID") || !strings.Contains(out, "INVALID") {
 				t.Fatalf("check: %s", out)

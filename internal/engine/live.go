@@ -63,7 +63,9 @@ func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
 		page = 1
 	}
 	started := e.now()
-	run := model.Run{UID: uuid.NewString(), WorkspaceID: l.Principal.WorkspaceID, MemberUID: l.Principal.MemberUID,
+	// Time-ordered (UUIDv7): runs' uid index and the charge keys made from it
+	// grow at one end instead of dirtying a random page per insert.
+	run := model.Run{UID: uuid.Must(uuid.NewV7()).String(), WorkspaceID: l.Principal.WorkspaceID, MemberUID: l.Principal.MemberUID,
 		ActionName: a.Slug, ExecutionMode: "LIVE", IdentityMode: req.IdentityMode, IdentityUIDs: req.IdentityIDs,
 		Parameters: jsonString(req.Parameters), InputCount: 1, StartedAt: &started}
 

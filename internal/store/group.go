@@ -20,14 +20,21 @@ import (
 // them in one transaction. At low load a batch holds a single item, so
 // nobody waits for company.
 //
-// The zero Batcher is ready to use. Keep one per kind of write, so that
-// batches of different kinds can run side by side on PostgreSQL.
+// The zero Batcher is ready to use and writes one batch at a time. Keep one
+// per kind of write, so that batches of different kinds can run side by
+// side on PostgreSQL.
 type Batcher[T any] struct {
+	// Leaders is how many batches may be written at once (0 is 1). On
+	// PostgreSQL a batch spends most of its time waiting for round trips and
+	// for its commit's WAL flush, so a few in parallel raise throughput; on
+	// SQLite, with its single writer, one is best.
+	Leaders int
+
 	batches, items atomic.Int64
 
 	mu      sync.Mutex
 	queue   []*batchItem[T]
-	leading bool
+	leading int
 }
 
 // batchMax bounds a batch: a longer one holds its locks longer and makes its
@@ -52,11 +59,12 @@ func (b *Batcher[T]) Do(ctx context.Context, v T, commit func(items []T) []error
 	it := &batchItem[T]{ctx: ctx, v: v, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, it)
-	lead := !b.leading
-	b.leading = true
+	lead := b.leading < max(b.Leaders, 1)
+	if lead {
+		b.leading++
+	}
 	b.mu.Unlock()
 	if lead {
-		// The queue was empty: it is first in line, and in the first batch.
 		b.lead(commit, true)
 	}
 	<-it.done
@@ -72,15 +80,15 @@ type Batches interface {
 	Stats() (batches, items int64)
 }
 
-// lead writes batches. A caller leading writes one batch (its own item is in
-// it) and hands what queued meanwhile to a new goroutine, so that no caller
-// waits for more than its own batch; that goroutine leads until the queue is
-// empty.
+// lead writes batches. A caller leading writes one batch (with one leader,
+// its own item is in it) and hands what queued meanwhile to a new goroutine,
+// so that no caller waits for much more than its own batch; that goroutine
+// leads until the queue is empty.
 func (b *Batcher[T]) lead(commit func(items []T) []error, once bool) {
 	for {
 		b.mu.Lock()
 		if len(b.queue) == 0 {
-			b.leading = false
+			b.leading--
 			b.mu.Unlock()
 			return
 		}
@@ -92,7 +100,9 @@ func (b *Batcher[T]) lead(commit func(items []T) []error, once bool) {
 		if once {
 			b.mu.Lock()
 			more := len(b.queue) > 0
-			b.leading = more
+			if !more {
+				b.leading--
+			}
 			b.mu.Unlock()
 			if more {
 				go b.lead(commit, false)
@@ -160,6 +170,10 @@ func safeCommit[T any](commit func(items []T) []error, vs []T) (errs []error) {
 type Group struct {
 	b Batcher[groupFn]
 }
+
+// SetLeaders sets how many of the group's transactions may run at once
+// (see Batcher.Leaders). Call it before the first Tx.
+func (g *Group) SetLeaders(n int) { g.b.Leaders = n }
 
 type groupFn struct {
 	ctx context.Context
