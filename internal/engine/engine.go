@@ -62,13 +62,6 @@ type Engine struct {
 	liveWrites store.Group
 }
 
-// SetWriteLeaders sets how many group commits of each kind of live write
-// may run at once (see store.Batcher.Leaders). Call it before serving.
-func (e *Engine) SetWriteLeaders(n int) {
-	e.liveRuns.Leaders = n
-	e.liveWrites.SetLeaders(n)
-}
-
 // WriteGroups names the group commits of the live path, for metrics.
 func (e *Engine) WriteGroups() map[string]store.Batches {
 	out := map[string]store.Batches{"live_runs": &e.liveRuns, "live_failures": &e.liveWrites}

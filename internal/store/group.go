@@ -20,21 +20,16 @@ import (
 // them in one transaction. At low load a batch holds a single item, so
 // nobody waits for company.
 //
-// The zero Batcher is ready to use and writes one batch at a time. Keep one
-// per kind of write, so that batches of different kinds can run side by
-// side on PostgreSQL.
+// The zero Batcher is ready to use. It writes one batch at a time (several
+// at once did no better on PostgreSQL in bench/livebench, and SQLite has one
+// writer). Keep one per kind of write, so that batches of different kinds
+// can run side by side on PostgreSQL.
 type Batcher[T any] struct {
-	// Leaders is how many batches may be written at once (0 is 1). On
-	// PostgreSQL a batch spends most of its time waiting for round trips and
-	// for its commit's WAL flush, so a few in parallel raise throughput; on
-	// SQLite, with its single writer, one is best.
-	Leaders int
-
 	batches, items atomic.Int64
 
 	mu      sync.Mutex
 	queue   []*batchItem[T]
-	leading int
+	leading bool
 }
 
 // batchMax bounds a batch: a longer one holds its locks longer and makes its
@@ -59,12 +54,11 @@ func (b *Batcher[T]) Do(ctx context.Context, v T, commit func(items []T) []error
 	it := &batchItem[T]{ctx: ctx, v: v, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, it)
-	lead := b.leading < max(b.Leaders, 1)
-	if lead {
-		b.leading++
-	}
+	lead := !b.leading
+	b.leading = true
 	b.mu.Unlock()
 	if lead {
+		// The queue was empty: it is first in line, and in the first batch.
 		b.lead(commit, true)
 	}
 	<-it.done
@@ -80,15 +74,15 @@ type Batches interface {
 	Stats() (batches, items int64)
 }
 
-// lead writes batches. A caller leading writes one batch (with one leader,
-// its own item is in it) and hands what queued meanwhile to a new goroutine,
-// so that no caller waits for much more than its own batch; that goroutine
-// leads until the queue is empty.
+// lead writes batches. A caller leading writes one batch (its own item is in
+// it) and hands what queued meanwhile to a new goroutine, so that no caller
+// waits for more than its own batch; that goroutine leads until the queue is
+// empty.
 func (b *Batcher[T]) lead(commit func(items []T) []error, once bool) {
 	for {
 		b.mu.Lock()
 		if len(b.queue) == 0 {
-			b.leading--
+			b.leading = false
 			b.mu.Unlock()
 			return
 		}
@@ -100,9 +94,7 @@ func (b *Batcher[T]) lead(commit func(items []T) []error, once bool) {
 		if once {
 			b.mu.Lock()
 			more := len(b.queue) > 0
-			if !more {
-				b.leading--
-			}
+			b.leading = more
 			b.mu.Unlock()
 			if more {
 				go b.lead(commit, false)
@@ -171,9 +163,6 @@ type Group struct {
 	b Batcher[groupFn]
 }
 
-// SetLeaders sets how many of the group's transactions may run at once
-// (see Batcher.Leaders). Call it before the first Tx.
-func (g *Group) SetLeaders(n int) { g.b.Leaders = n }
 
 type groupFn struct {
 	ctx context.Context
