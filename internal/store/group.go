@@ -163,7 +163,6 @@ type Group struct {
 	b Batcher[groupFn]
 }
 
-
 type groupFn struct {
 	ctx context.Context
 	fn  func(tx *sql.Tx) error
