@@ -572,6 +572,11 @@ func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, 
 	logGroupCommits(db, shape.label, groupsBefore, groupCommits(fm.Base))
 	if prof != nil {
 		<-prof
+		// Allocations since the server started, most of them by this case.
+		file := filepath.Join(b.o.pprofDir, db+"-live-api.allocs.pprof")
+		if err := benchkit.FetchProfile("http://"+fm.PprofAddr+"/debug/pprof/allocs", file); err != nil {
+			benchkit.Logf("allocs profile: %v", err)
+		}
 	}
 	if res.FirstError != "" {
 		benchkit.Logf("%s: %s: first error: %s", db, name, res.FirstError)

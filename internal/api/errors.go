@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -92,15 +94,27 @@ func errString(err error) string {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // keep the pool's buffers small
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	// Encode, like Marshal, escapes HTML and ends the body with a newline.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		slog.Error("encode response", "error", err)
 		status = http.StatusInternalServerError
-		body = []byte(`{"error_label":"INTERNAL_ERROR","error_scope":"server","error_ref":"` + newErrorRef() +
-			`","message":"internal error","status_code":500,"params":{}}`)
+		buf.Reset()
+		buf.WriteString(`{"error_label":"INTERNAL_ERROR","error_scope":"server","error_ref":"` + newErrorRef() +
+			`","message":"internal error","status_code":500,"params":{}}` + "\n")
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(buf.Bytes())
 }
+
+// jsonBuffers reuses response buffers across requests.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

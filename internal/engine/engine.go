@@ -262,11 +262,11 @@ func (e *Engine) limitAccount(ctx context.Context, acc store.Account, ws *model.
 	if acc.Identity.Managed || (acc.Integration.IsShared && acc.Integration.SetupSource == "SHARED") {
 		la.FirstConnected = nil // pool accounts, owned or rented, are warmed up
 	}
-	la.Identity, _ = limits.ParseOverrides(acc.Overrides)
+	la.Identity = limits.ParseOverridesShared(acc.Overrides)
 	if ws != nil && ws.ID == acc.Identity.WorkspaceID {
-		la.Workspace, _ = limits.ParseOverrides(ws.LimitOverrides)
-	} else if w, err := store.GetWorkspace(ctx, e.DB.R, acc.Identity.WorkspaceID); err == nil {
-		la.Workspace, _ = limits.ParseOverrides(w.LimitOverrides)
+		la.Workspace = limits.ParseOverridesShared(ws.LimitOverrides)
+	} else if w, err := e.DB.CachedWorkspace(ctx, acc.Identity.WorkspaceID); err == nil {
+		la.Workspace = limits.ParseOverridesShared(w.LimitOverrides)
 	}
 	return la
 }

@@ -14,6 +14,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -101,6 +102,18 @@ func Defaults(level string) map[string][]Window {
 	}
 }
 
+// defaults caches Defaults per level for Effective, which only reads them.
+var defaults sync.Map // level -> map[string][]Window
+
+func defaultsFor(level string) map[string][]Window {
+	if d, ok := defaults.Load(level); ok {
+		return d.(map[string][]Window)
+	}
+	d := Defaults(level)
+	defaults.Store(level, d)
+	return d
+}
+
 // Overrides replace default maxima. The JSON form, per workspace or per
 // identity, maps a key to a number (its first window) or to an object of
 // window names ("24h", "7d", "30d") to numbers.
@@ -151,6 +164,36 @@ func ParseOverrides(raw string) (Overrides, error) {
 	return out, nil
 }
 
+// parsed caches ParseOverrides by raw JSON: every call that consumes limits
+// needs its workspace's and identity's overrides, and they rarely change.
+var parsed struct {
+	sync.Mutex
+	m map[string]Overrides
+}
+
+// ParseOverridesShared is ParseOverrides for callers that only read the
+// result: the same raw JSON gives the same shared Overrides. Invalid JSON
+// gives no overrides, as stored overrides were validated when set.
+func ParseOverridesShared(raw string) Overrides {
+	parsed.Lock()
+	o, ok := parsed.m[raw]
+	parsed.Unlock()
+	if ok {
+		return o
+	}
+	o, err := ParseOverrides(raw)
+	if err != nil {
+		o = Overrides{}
+	}
+	parsed.Lock()
+	if parsed.m == nil || len(parsed.m) >= 1000 {
+		parsed.m = map[string]Overrides{}
+	}
+	parsed.m[raw] = o
+	parsed.Unlock()
+	return o
+}
+
 // Account is what limits depend on for one identity.
 type Account struct {
 	IdentityID int64
@@ -164,7 +207,7 @@ type Account struct {
 
 // Effective returns the windows for key after overrides and ramp-up.
 func (a Account) Effective(key string, now time.Time) []Window {
-	base := Defaults(a.Level)[key]
+	base := defaultsFor(a.Level)[key]
 	out := make([]Window, len(base))
 	copy(out, base)
 	for _, ov := range []Overrides{a.Workspace, a.Identity} {
