@@ -263,6 +263,7 @@ func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time
 	if len(needs) == 0 {
 		return nil, nil
 	}
+	needs = mergeNeeds(needs)
 	var ids []int64
 	err := l.group.Tx(ctx, l.DB, func(tx *sql.Tx) error {
 		ids = nil
@@ -421,6 +422,22 @@ func (l *Limiter) Release(ctx context.Context, ids []int64) error {
 		}
 		return nil
 	})
+}
+
+// mergeNeeds adds up the needs of one key: each window must fit their sum
+// (checked one by one, two needs of a key would each fit where both do not).
+func mergeNeeds(needs []Need) []Need {
+	out := make([]Need, 0, len(needs))
+	at := make(map[string]int, len(needs))
+	for _, n := range needs {
+		if i, ok := at[n.Key]; ok {
+			out[i].N += n.N
+			continue
+		}
+		at[n.Key] = len(out)
+		out = append(out, n)
+	}
+	return out
 }
 
 // Status is one window's state, as GET .../limits reports it.

@@ -234,3 +234,68 @@ func TestConsumeSecondWindowUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// What one limiter recorded and released binds the next one on the same
+// database (a restart): the windows live in the database, not in memory.
+func TestConsumeSurvivesARestart(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, identityID := open(t, dialect)
+		acc := limits.Account{IdentityID: identityID, Level: "Classic"} // 25 connection requests a day
+		ctx := context.Background()
+		now := time.Now()
+		need := []limits.Need{{Key: limits.ConnectionRequests, N: 1}}
+		first := &limits.Limiter{DB: db}
+		var last []int64
+		for i := range 20 {
+			ids, err := first.Consume(ctx, acc, need, now.Add(-time.Duration(20-i)*time.Minute))
+			if err != nil {
+				t.Fatal(i, err)
+			}
+			last = ids
+		}
+		if err := first.Release(ctx, last); err != nil {
+			t.Fatal(err)
+		}
+		second := &limits.Limiter{DB: db}
+		ok := 0
+		for range 10 {
+			if _, err := second.Consume(ctx, acc, need, now); err == nil {
+				ok++
+			} else if r := (*limits.Refused)(nil); !errors.As(err, &r) {
+				t.Fatal(err)
+			}
+		}
+		if ok != 6 {
+			t.Fatalf("after 20 consumed and 1 released, the next limiter allowed %d of 10, want 6", ok)
+		}
+		// A call with a clock 35 days behind: its windows count every event
+		// since their start, later ones included, so it is refused too.
+		var r *limits.Refused
+		if _, err := second.Consume(ctx, acc, need, now.Add(-35*limits.Day)); !errors.As(err, &r) {
+			t.Fatalf("35 days behind: %v, want a refusal", err)
+		}
+	})
+}
+
+// Two needs of one key must fit together: with one request left, a call
+// needing the key twice is refused and records nothing.
+func TestConsumeNeedsOfOneKeyAddUp(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, identityID := open(t, dialect)
+		l := &limits.Limiter{DB: db}
+		acc := limits.Account{IdentityID: identityID, Level: "Classic"} // 25 connection requests a day
+		ctx := context.Background()
+		now := time.Now()
+		if _, err := l.Consume(ctx, acc, []limits.Need{{Key: limits.ConnectionRequests, N: 24}}, now); err != nil {
+			t.Fatal(err)
+		}
+		twice := []limits.Need{{Key: limits.ConnectionRequests, N: 1}, {Key: limits.ConnectionRequests, N: 1}}
+		var r *limits.Refused
+		if _, err := l.Consume(ctx, acc, twice, now); !errors.As(err, &r) {
+			t.Fatalf("2 more with 1 left: %v, want a refusal", err)
+		}
+		if _, err := l.Consume(ctx, acc, []limits.Need{{Key: limits.ConnectionRequests, N: 1}}, now); err != nil {
+			t.Fatalf("the last one: %v", err)
+		}
+	})
+}
