@@ -26,6 +26,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/app"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // DefaultPostgresURL is the local server used when nothing else is set.
@@ -129,6 +130,22 @@ func NewStore(t testing.TB, dialect string) Store {
 func (st Store) Config() config.Config {
 	return config.Config{Addr: "127.0.0.1:0", DataDir: st.DataDir, DatabaseURL: st.DatabaseURL, SecretKey: st.SecretKey,
 		LogLevel: "warn"}
+}
+
+// OpenDB opens the store's database, migrated, and closes it when the test
+// ends (for tests of the storage-level packages, without a server).
+func (st Store) OpenDB(t testing.TB) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, st.DatabaseURL, st.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // Env is a running in-process Firstmate.

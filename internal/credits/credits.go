@@ -98,6 +98,22 @@ type Charge struct {
 	AllOrNothing bool
 }
 
+// payable is how many of the charge's results left millicredits pay for:
+// all of them when they are free, none when AllOrNothing and not all.
+func (c Charge) payable(left int64) int {
+	if c.PerResult <= 0 {
+		return c.Results
+	}
+	affordable := max(0, left/c.PerResult)
+	if int64(c.Results) <= affordable {
+		return c.Results
+	}
+	if c.AllOrNothing {
+		return 0
+	}
+	return int(affordable)
+}
+
 // Charged says how many of the results were paid for; the caller returns only
 // those. Paid < Results means the balance ran out.
 type Charged struct {
@@ -258,16 +274,7 @@ func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Cha
 		}
 		for _, i := range byBalance[b] {
 			c := cs[i]
-			paid := c.Results
-			if c.PerResult > 0 {
-				affordable := max(0, (b.max-used)/c.PerResult)
-				if int64(paid) > affordable {
-					paid = int(affordable)
-					if c.AllOrNothing {
-						paid = 0
-					}
-				}
-			}
+			paid := c.payable(b.max - used)
 			out[i] = Charged{Paid: paid, Amount: int64(paid) * c.PerResult}
 			used += out[i].Amount
 			totals[b] += out[i].Amount
@@ -347,17 +354,7 @@ func (l *Ledger) chargeSlow(ctx context.Context, tx *sql.Tx, c Charge, period, m
 	if err != nil {
 		return Charged{}, err
 	}
-	paid := c.Results
-	affordable := (max - used) / c.PerResult
-	if affordable < 0 {
-		affordable = 0
-	}
-	if int64(paid) > affordable {
-		paid = int(affordable)
-		if c.AllOrNothing {
-			paid = 0
-		}
-	}
+	paid := c.payable(max - used)
 	out := Charged{Paid: paid, Amount: int64(paid) * c.PerResult}
 	if paid == 0 {
 		// Nothing paid, nothing recorded: the key stays free for a retry.

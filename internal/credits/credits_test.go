@@ -19,16 +19,7 @@ import (
 
 func openDB(t *testing.T, dialect string) *store.DB {
 	t.Helper()
-	st := apitest.NewStore(t, dialect)
-	db, err := store.Open(context.Background(), st.DatabaseURL, st.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return apitest.NewStore(t, dialect).OpenDB(t)
 }
 
 var wsSeq atomic.Int64

@@ -225,7 +225,7 @@ func (e *Engine) commitLive(ws []*liveWrite) []error {
 	for i, w := range ws {
 		runs[i], charges[i] = w.run, w.charge
 	}
-	err := e.retryTx(ctx, func(tx *sql.Tx) error {
+	err := e.DB.TxKeepCaches(ctx, func(tx *sql.Tx) error {
 		if err := store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, runs); err != nil {
 			return err
 		}
@@ -236,7 +236,7 @@ func (e *Engine) commitLive(ws []*liveWrite) []error {
 		return err
 	})
 	if errors.Is(err, errShortBatch) {
-		err = e.retryTx(ctx, func(tx *sql.Tx) error {
+		err = e.DB.TxKeepCaches(ctx, func(tx *sql.Tx) error {
 			charged, err := e.Ledger.ChargeEach(ctx, tx, charges)
 			if err != nil {
 				return err
@@ -265,18 +265,6 @@ func (e *Engine) commitLive(ws []*liveWrite) []error {
 		}
 	}
 	return errs
-}
-
-// retryTx runs a batch's transaction, again when it loses a deadlock to
-// another node. Its writes (runs, charges, balances) are none that the read
-// caches hold.
-func (e *Engine) retryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := e.DB.TxKeepCaches(ctx, fn)
-		if err == nil || attempt >= 3 || !store.IsRetryable(err) {
-			return err
-		}
-	}
 }
 
 // recordRun stores a finished run.

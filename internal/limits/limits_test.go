@@ -19,16 +19,8 @@ import (
 
 func open(t *testing.T, dialect string) (*store.DB, int64) {
 	t.Helper()
-	st := apitest.NewStore(t, dialect)
+	db := apitest.NewStore(t, dialect).OpenDB(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, st.DatabaseURL, st.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
 	if err != nil {
 		t.Fatal(err)

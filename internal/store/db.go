@@ -261,9 +261,15 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // TxKeepCaches is Tx for writes that change none of the rows the read
 // caches hold (API keys, members, workspaces, identities, integrations):
 // the live path's runs, charges and Smart Limit events, written by group
-// commit many times a second.
+// commit many times a second. A batch that loses a deadlock or a
+// serialisation conflict to another node runs again, a few times.
 func (db *DB) TxKeepCaches(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return db.txRetry(ctx, fn)
+	for attempt := 0; ; attempt++ {
+		err := db.txRetry(ctx, fn)
+		if err == nil || attempt >= 3 || !retryable(err) {
+			return err
+		}
+	}
 }
 
 // txRetry is Tx without the cache invalidation.

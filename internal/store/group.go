@@ -182,16 +182,16 @@ func (g *Group) Stats() (batches, calls int64) { return g.b.Stats() }
 // commitFns runs functions in one transaction. A function that fails is
 // taken out with its error and the others run again in a new transaction; an
 // error that belongs to the transaction (a deadlock with another node, a
-// commit that fails) retries the batch a few times and is then everyone's.
+// commit that fails) is retried by TxKeepCaches and is then everyone's.
 func commitFns(db *DB, fns []groupFn) []error {
 	errs := make([]error, len(fns))
 	pending := make([]int, len(fns))
 	for i := range pending {
 		pending[i] = i
 	}
-	for attempt := 0; len(pending) > 0; {
+	for len(pending) > 0 {
 		failed := -1
-		err := db.txRetry(context.Background(), func(tx *sql.Tx) error {
+		err := db.TxKeepCaches(context.Background(), func(tx *sql.Tx) error {
 			failed = -1
 			for k, i := range pending {
 				err := runFn(fns[i], tx)
@@ -208,10 +208,6 @@ func commitFns(db *DB, fns []groupFn) []error {
 		})
 		if failed >= 0 {
 			pending = append(pending[:failed], pending[failed+1:]...)
-			continue
-		}
-		if err != nil && retryable(err) && attempt < 3 {
-			attempt++
 			continue
 		}
 		for _, i := range pending {
@@ -233,10 +229,6 @@ func runFn(f groupFn, tx *sql.Tx) (err error) {
 	}()
 	return f.fn(tx)
 }
-
-// IsRetryable reports an error after which a write transaction should run
-// again: see retryable.
-func IsRetryable(err error) bool { return retryable(err) }
 
 // retryable reports an error that is the transaction's rather than one
 // function's: SQLite's write lock held by another process, or a PostgreSQL

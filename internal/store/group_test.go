@@ -14,13 +14,8 @@ import (
 
 func openGroupDB(t *testing.T, dialect string) *store.DB {
 	t.Helper()
-	st := apitest.NewStore(t, dialect)
+	db := apitest.NewStore(t, dialect).OpenDB(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, st.DatabaseURL, st.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	for _, q := range []string{
 		`CREATE TABLE g_rows (caller BIGINT PRIMARY KEY)`,
 		`CREATE TABLE g_counter (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)`,
