@@ -136,23 +136,23 @@ func IsBusy(err error) bool { return errors.Is(err, errBusy) }
 func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store.Account, call platform.Call,
 	ws *model.Workspace) (platform.Page, error) {
 	la := e.limitAccount(ctx, acc, ws)
-	ids, err := e.Limits.Consume(ctx, la, needs(call.Action), e.now())
+	res, err := e.Limits.Consume(ctx, la, needs(call.Action), e.now())
 	if err != nil {
 		return platform.Page{}, err
 	}
 	cred, err := e.credentials(acc.Integration)
 	if err != nil {
-		_ = e.Limits.Release(context.WithoutCancel(ctx), ids)
+		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
 	}
 	hc, err := e.Client(ctx, &acc.Identity)
 	if err != nil {
-		_ = e.Limits.Release(context.WithoutCancel(ctx), ids)
+		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
 	}
 	pg, err := drv.Run(ctx, hc, cred, call)
 	if err != nil {
-		_ = e.Limits.Release(context.WithoutCancel(ctx), ids)
+		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		if platform.IsSessionExpired(err) {
 			msg := "the platform session expired; reconnect the account"
 			e.markInvalid(context.WithoutCancel(ctx), acc.Integration, "NOT_CONNECTED", msg)

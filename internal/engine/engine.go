@@ -66,7 +66,7 @@ type Engine struct {
 func (e *Engine) WriteGroups() map[string]store.Batches {
 	out := map[string]store.Batches{"live_runs": &e.liveRuns, "live_failures": &e.liveWrites}
 	if e.Limits != nil {
-		out["smart_limits"] = e.Limits.Group()
+		out["smart_limits"] = e.Limits.Batches()
 	}
 	return out
 }

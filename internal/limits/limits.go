@@ -1,19 +1,19 @@
 // Package limits implements Smart Limits: per-identity counters over sliding
 // windows that keep platform accounts below the thresholds at which a
 // platform restricts them. Consumption is recorded as events and counted
-// over 24-hour, 7-day and 30-day windows; a check-and-record runs in one
-// write transaction (row-locked on PostgreSQL), so concurrent calls and
-// several nodes never overshoot.
+// over 24-hour, 7-day and 30-day windows. Checks run against a copy of an
+// identity's recent events held in memory, and a check and its record
+// commit only if no other node changed the identity's events since the copy
+// was made (reserve.go), so concurrent calls and several nodes never
+// overshoot.
 package limits
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -237,15 +237,6 @@ type Need struct {
 	N   int
 }
 
-type Limiter struct {
-	DB *store.DB
-	// group commits concurrent consumptions and releases together.
-	group store.Group
-}
-
-// Group is the group commit of consumptions and releases (for metrics).
-func (l *Limiter) Group() *store.Group { return &l.group }
-
 // Refused explains a refusal: capacity frees up at AvailableAt.
 type Refused struct {
 	Key         string
@@ -254,190 +245,6 @@ type Refused struct {
 
 func (r *Refused) Error() string {
 	return fmt.Sprintf("smart limit %s reached until %s", r.Key, r.AvailableAt.Format(time.RFC3339))
-}
-
-// Consume records the needs when every window of every key has room, and
-// returns the ids of the recorded events (for Release). Otherwise it records
-// nothing and returns a *Refused.
-func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time.Time) ([]int64, error) {
-	if len(needs) == 0 {
-		return nil, nil
-	}
-	needs = mergeNeeds(needs)
-	var ids []int64
-	err := l.group.Tx(ctx, l.DB, func(tx *sql.Tx) error {
-		ids = nil
-		if l.DB.Dialect == store.Postgres {
-			// One identity's consumption is serialised across nodes. The
-			// same statement lets the transaction commit without waiting
-			// for its WAL flush: a reservation is followed by the call's
-			// charge, whose synchronous commit flushes it too, so only a
-			// crash of PostgreSQL itself within its WAL writer's delay (0.2 s
-			// by default) can lose reservations, and then only of calls
-			// that were in flight. Every live call saves one flush.
-			if _, err := tx.ExecContext(ctx, `SELECT id, set_config('synchronous_commit', 'off', true)
-				FROM identities WHERE id = $1 FOR UPDATE`, a.IdentityID); err != nil {
-				return err
-			}
-		}
-		// The common case: check every window of every key and record the
-		// events in one statement. When it records nothing, the loop below
-		// finds which window is full and until when.
-		got, ok, err := consumeAll(ctx, tx, a, needs, now)
-		if err != nil || ok {
-			ids = got
-			return err
-		}
-		var refused *Refused
-		for _, need := range needs {
-			for _, w := range a.Effective(need.Key, now) {
-				at, ok, err := room(ctx, tx, a.IdentityID, need, w, now)
-				if err != nil {
-					return err
-				}
-				if !ok && (refused == nil || at.After(refused.AvailableAt)) {
-					refused = &Refused{Key: need.Key, AvailableAt: at}
-				}
-			}
-		}
-		if refused != nil {
-			return refused
-		}
-		ms := store.Millis(now)
-		for _, need := range needs {
-			var id int64
-			if err := tx.QueryRowContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, $3, $4) RETURNING id`,
-				a.IdentityID, need.Key, need.N, ms).Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return nil
-	})
-	return ids, err
-}
-
-// consumeAll records every need when every window of every key has room,
-// with one conditional INSERT (the caller holds the identity's lock on
-// PostgreSQL, taken by an earlier statement, so this statement's snapshot
-// sees every committed event). ok is false when it recorded nothing.
-func consumeAll(ctx context.Context, tx *sql.Tx, a Account, needs []Need, now time.Time) (ids []int64, ok bool, err error) {
-	args := []any{a.IdentityID, store.Millis(now)}
-	arg := func(v any) int {
-		args = append(args, v)
-		return len(args)
-	}
-	var values, cond strings.Builder
-	for i, need := range needs {
-		key, n := arg(need.Key), arg(need.N)
-		if i > 0 {
-			values.WriteString(", ")
-		}
-		fmt.Fprintf(&values, "(CAST($%d AS TEXT), CAST($%d AS BIGINT))", key, n)
-		for _, w := range a.Effective(need.Key, now) {
-			if need.N > w.Max {
-				return nil, false, nil
-			}
-			since, max := arg(store.Millis(now.Add(-w.Period))), arg(w.Max)
-			if cond.Len() > 0 {
-				cond.WriteString(" AND ")
-			}
-			fmt.Fprintf(&cond, `(SELECT COALESCE(SUM(n), 0) FROM limit_events WHERE identity_id = $1 AND key = $%d AND at > $%d)
-				+ CAST($%d AS BIGINT) <= CAST($%d AS BIGINT)`, key, since, n, max)
-		}
-	}
-	if cond.Len() == 0 {
-		cond.WriteString("1 = 1")
-	}
-	// VALUES columns are column1, column2 on both databases.
-	rows, err := tx.QueryContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at)
-		SELECT CAST($1 AS BIGINT), v.column1, v.column2, CAST($2 AS BIGINT) FROM (VALUES `+values.String()+`) AS v
-		WHERE `+cond.String()+`
-		RETURNING id`, args...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, false, err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	return ids, len(ids) > 0, nil
-}
-
-// room checks one window. When full, it finds the moment enough of the
-// window's events age out to fit the need.
-func room(ctx context.Context, tx *sql.Tx, identityID int64, need Need, w Window, now time.Time) (time.Time, bool, error) {
-	if need.N > w.Max {
-		// Never fits; report the end of a full window as the earliest retry.
-		return now.Add(w.Period), false, nil
-	}
-	since := store.Millis(now.Add(-w.Period))
-	var used int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3`,
-		identityID, need.Key, since).Scan(&used); err != nil {
-		return time.Time{}, false, err
-	}
-	if used+need.N <= w.Max {
-		return time.Time{}, true, nil
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT n, at FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3 ORDER BY at`,
-		identityID, need.Key, since)
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	defer rows.Close()
-	excess := used + need.N - w.Max
-	for rows.Next() {
-		var n int
-		var at int64
-		if err := rows.Scan(&n, &at); err != nil {
-			return time.Time{}, false, err
-		}
-		excess -= n
-		if excess <= 0 {
-			return store.Time(at).Add(w.Period), false, nil
-		}
-	}
-	return now.Add(w.Period), false, rows.Err()
-}
-
-// Release undoes a consumption whose call did not happen (e.g. the platform
-// was unreachable).
-func (l *Limiter) Release(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	return l.group.Tx(ctx, l.DB, func(tx *sql.Tx) error {
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM limit_events WHERE id = $1`, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// mergeNeeds adds up the needs of one key: each window must fit their sum
-// (checked one by one, two needs of a key would each fit where both do not).
-func mergeNeeds(needs []Need) []Need {
-	out := make([]Need, 0, len(needs))
-	at := make(map[string]int, len(needs))
-	for _, n := range needs {
-		if i, ok := at[n.Key]; ok {
-			out[i].N += n.N
-			continue
-		}
-		at[n.Key] = len(out)
-		out = append(out, n)
-	}
-	return out
 }
 
 // Status is one window's state, as GET .../limits reports it.

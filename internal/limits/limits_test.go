@@ -32,17 +32,20 @@ func open(t *testing.T, dialect string) (*store.DB, int64) {
 	return db, id.ID
 }
 
-// 200 parallel calls against 25 remaining yield exactly 25 successes.
+// 200 parallel calls against 25 remaining yield exactly 25 successes, with
+// the calls spread over two limiters on one database (two nodes): each
+// limiter's copy of the windows goes stale as the other records.
 func TestConsumeExactUnderConcurrency(t *testing.T) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		db, identityID := open(t, dialect)
-		l := &limits.Limiter{DB: db}
+		nodes := []*limits.Limiter{{DB: db}, {DB: db}}
 		acc := limits.Account{IdentityID: identityID, Level: "Classic"} // 25 connection requests a day
 		now := time.Now()
 		var ok, refused atomic.Int64
 		var wg sync.WaitGroup
 		for i := 0; i < 200; i++ {
 			wg.Add(1)
+			l := nodes[i%2]
 			go func() {
 				defer wg.Done()
 				_, err := l.Consume(context.Background(), acc, []limits.Need{{Key: limits.ConnectionRequests, N: 1}}, now)
@@ -237,7 +240,7 @@ func TestConsumeSurvivesARestart(t *testing.T) {
 		now := time.Now()
 		need := []limits.Need{{Key: limits.ConnectionRequests, N: 1}}
 		first := &limits.Limiter{DB: db}
-		var last []int64
+		var last limits.Reservation
 		for i := range 20 {
 			ids, err := first.Consume(ctx, acc, need, now.Add(-time.Duration(20-i)*time.Minute))
 			if err != nil {
@@ -289,5 +292,77 @@ func TestConsumeNeedsOfOneKeyAddUp(t *testing.T) {
 		if _, err := l.Consume(ctx, acc, []limits.Need{{Key: limits.ConnectionRequests, N: 1}}, now); err != nil {
 			t.Fatalf("the last one: %v", err)
 		}
+	})
+}
+
+// Property: several limiters on one database (nodes, or a restart) with
+// random consumptions and releases at random times, against a model of the
+// windows: no window ever holds more than its maximum, and a refusal only
+// happens when the window is full. Each limiter keeps a copy of the windows,
+// so this fails if a copy made stale by another limiter is trusted.
+func TestLimitersShareTheWindowsProperties(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, _ := open(t, dialect)
+		var seq atomic.Int64
+		rapid.Check(t, func(rt *rapid.T) {
+			id, err := store.InsertIdentity(context.Background(), db.Write, model.Identity{UID: fmt.Sprint("q", seq.Add(1)),
+				WorkspaceID: 1, Name: "ident", Timezone: "UTC", Type: "standard"})
+			if err != nil {
+				rt.Fatal(err)
+			}
+			acc := limits.Account{IdentityID: id.ID, Level: "Classic"} // 25 a day, 100 a week
+			nodes := make([]*limits.Limiter, rapid.IntRange(1, 3).Draw(rt, "nodes"))
+			for i := range nodes {
+				nodes[i] = &limits.Limiter{DB: db}
+			}
+			type rec struct {
+				at  time.Time
+				n   int
+				res limits.Reservation
+			}
+			var events []rec
+			fill := func(now time.Time, d time.Duration) int {
+				used := 0
+				for _, e := range events {
+					if e.at.After(now.Add(-d)) {
+						used += e.n
+					}
+				}
+				return used
+			}
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			for i, steps := 0, rapid.IntRange(1, 60).Draw(rt, "steps"); i < steps; i++ {
+				now = now.Add(time.Duration(rapid.IntRange(0, 12*60).Draw(rt, "gap_min")) * time.Minute)
+				l := nodes[rapid.IntRange(0, len(nodes)-1).Draw(rt, "node")]
+				if len(events) > 0 && rapid.IntRange(0, 5).Draw(rt, "release") == 0 {
+					k := rapid.IntRange(0, len(events)-1).Draw(rt, "which")
+					if err := l.Release(context.Background(), events[k].res); err != nil {
+						rt.Fatal(err)
+					}
+					events = append(events[:k], events[k+1:]...)
+					continue
+				}
+				n := rapid.IntRange(1, 8).Draw(rt, "n")
+				day, week := fill(now, limits.Day), fill(now, limits.Week)
+				res, err := l.Consume(context.Background(), acc, []limits.Need{{Key: limits.ConnectionRequests, N: n}}, now)
+				var r *limits.Refused
+				switch {
+				case err == nil:
+					if day+n > 25 || week+n > 100 {
+						rt.Fatalf("over-consumed: %d more with %d of 25 used in the day and %d of 100 in the week", n, day, week)
+					}
+					events = append(events, rec{at: now, n: n, res: res})
+				case errors.As(err, &r):
+					if day+n <= 25 && week+n <= 100 {
+						rt.Fatalf("refused %d with %d of 25 used in the day and %d of 100 in the week", n, day, week)
+					}
+					if !r.AvailableAt.After(now) {
+						rt.Fatalf("available_at %s not after now %s", r.AvailableAt, now)
+					}
+				default:
+					rt.Fatal(err)
+				}
+			}
+		})
 	})
 }

@@ -1,0 +1,641 @@
+package limits
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// Limiter checks and records Smart Limit consumption.
+//
+// Every change to an identity's limit_events also bumps the identity's
+// counter in limit_seqs, in the same transaction. The limiter keeps, per
+// identity, the recent events it last read or wrote and the counter value
+// they are current at. A consumption is checked against that copy and
+// written with "UPDATE limit_seqs ... WHERE seq = <the copy's value>". When
+// another node or process changed the identity's events in between, that
+// update matches no row, and the identity is checked again against the
+// database under its counter's row lock. Within one process the copy is
+// always current, so a call's check reads nothing: it costs one counter
+// update and one event insert, both shared with concurrent calls through
+// group commit. The windows themselves live in the database; the copy only
+// saves reading them again.
+type Limiter struct {
+	DB *store.DB
+
+	batch store.Batcher[*op]
+
+	mu     sync.Mutex
+	cache  map[int64]*state
+	cached int // events held in cache, bounded by maxCachedEvents
+}
+
+// maxCachedEvents bounds the memory of the copies (16 bytes an event). The
+// default limits keep an identity's copy to a few thousand events; an
+// identity whose overrides let it past an eighth of this is not kept and is
+// read from the database on each batch instead.
+const maxCachedEvents = 1 << 21
+
+// Batches is the group commit of consumptions and releases (for metrics).
+func (l *Limiter) Batches() store.Batches { return &l.batch }
+
+// Reservation is what one Consume recorded, for Release.
+type Reservation struct {
+	identityID int64
+	at         int64 // unix ms
+	needs      []Need
+}
+
+// Consume records the needs when every window of every key has room, and
+// returns what it recorded (for Release). Otherwise it records nothing and
+// returns a *Refused.
+func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time.Time) (Reservation, error) {
+	if len(needs) == 0 {
+		return Reservation{}, nil
+	}
+	o := &op{acc: a, needs: mergeNeeds(needs), now: now}
+	if err := l.batch.Do(ctx, o, l.commit); err != nil {
+		return Reservation{}, err
+	}
+	return o.res, nil
+}
+
+// Release undoes a consumption whose call did not happen (e.g. the platform
+// was unreachable).
+func (l *Limiter) Release(ctx context.Context, r Reservation) error {
+	if len(r.needs) == 0 {
+		return nil
+	}
+	return l.batch.Do(ctx, &op{release: &r}, l.commit)
+}
+
+// op is one Consume or Release in a batch.
+type op struct {
+	acc     Account
+	needs   []Need
+	now     time.Time
+	release *Reservation
+	res     Reservation // set when a consumption is recorded
+}
+
+func (o *op) identityID() int64 {
+	if o.release != nil {
+		return o.release.identityID
+	}
+	return o.acc.IdentityID
+}
+
+// mergeNeeds adds up the needs of one key: each window must fit their sum
+// (checked one by one, two needs of a key would each fit where both do not).
+func mergeNeeds(needs []Need) []Need {
+	out := make([]Need, 0, len(needs))
+	at := make(map[string]int, len(needs))
+	for _, n := range needs {
+		if i, ok := at[n.Key]; ok {
+			out[i].N += n.N
+			continue
+		}
+		at[n.Key] = len(out)
+		out = append(out, n)
+	}
+	return out
+}
+
+// event is one recorded consumption of one key.
+type event struct {
+	at int64 // unix ms
+	n  int
+}
+
+// keyEvents are a key's events after from (unix ms), oldest first: every
+// event of the database in that range, no more.
+type keyEvents struct {
+	from   int64
+	events []event
+}
+
+// used sums the units after since.
+func (k *keyEvents) used(since int64) int {
+	i := sort.Search(len(k.events), func(i int) bool { return k.events[i].at > since })
+	n := 0
+	for _, e := range k.events[i:] {
+		n += e.n
+	}
+	return n
+}
+
+func (k *keyEvents) add(e event) {
+	i := sort.Search(len(k.events), func(i int) bool { return k.events[i].at > e.at })
+	k.events = append(k.events, event{})
+	copy(k.events[i+1:], k.events[i:])
+	k.events[i] = e
+}
+
+func (k *keyEvents) remove(e event) {
+	i := sort.Search(len(k.events), func(i int) bool { return k.events[i].at >= e.at })
+	for ; i < len(k.events) && k.events[i].at == e.at; i++ {
+		if k.events[i].n == e.n {
+			k.events = append(k.events[:i], k.events[i+1:]...)
+			return
+		}
+	}
+}
+
+// state is an identity's copy: its events per key, current at counter seq.
+type state struct {
+	seq  int64
+	keys map[string]*keyEvents
+}
+
+// covers reports whether the copy holds every event a check of key at now
+// counts.
+func (s *state) covers(key string, now time.Time) bool {
+	k := s.keys[key]
+	return k != nil && store.Millis(now.Add(-span(key))) >= k.from
+}
+
+func (s *state) size() int {
+	n := 0
+	for _, k := range s.keys {
+		n += len(k.events)
+	}
+	return n
+}
+
+func (s *state) clone() *state {
+	c := &state{seq: s.seq, keys: make(map[string]*keyEvents, len(s.keys))}
+	for key, k := range s.keys {
+		c.keys[key] = &keyEvents{from: k.from, events: append([]event(nil), k.events...)}
+	}
+	return c
+}
+
+// prune drops the events that no window at now or later counts.
+func (s *state) prune(now time.Time) {
+	for key, k := range s.keys {
+		since := store.Millis(now.Add(-span(key)))
+		if since <= k.from {
+			continue
+		}
+		i := sort.Search(len(k.events), func(i int) bool { return k.events[i].at > since })
+		if i > len(k.events)/2 {
+			k.events = append([]event(nil), k.events[i:]...)
+		} else {
+			k.events = k.events[i:]
+		}
+		k.from = since
+	}
+}
+
+// refusal explains why needs do not fit at now (nil: they fit). The copy
+// must cover every key of needs.
+func (s *state) refusal(a Account, needs []Need, now time.Time) *Refused {
+	var refused *Refused
+	for _, need := range needs {
+		k := s.keys[need.Key]
+		for _, w := range a.Effective(need.Key, now) {
+			at, ok := k.room(need, w, now)
+			if !ok && (refused == nil || at.After(refused.AvailableAt)) {
+				refused = &Refused{Key: need.Key, AvailableAt: at}
+			}
+		}
+	}
+	return refused
+}
+
+// room checks one window. When it is full, it finds the moment enough of
+// the window's events age out to fit the need.
+func (k *keyEvents) room(need Need, w Window, now time.Time) (time.Time, bool) {
+	if need.N > w.Max {
+		// Never fits; report the end of a full window as the earliest retry.
+		return now.Add(w.Period), false
+	}
+	since := store.Millis(now.Add(-w.Period))
+	used := k.used(since)
+	if used+need.N <= w.Max {
+		return time.Time{}, true
+	}
+	excess := used + need.N - w.Max
+	i := sort.Search(len(k.events), func(i int) bool { return k.events[i].at > since })
+	for _, e := range k.events[i:] {
+		excess -= e.n
+		if excess <= 0 {
+			return store.Time(e.at).Add(w.Period), false
+		}
+	}
+	return now.Add(w.Period), false
+}
+
+// spans is each key's longest window: a copy of a key holds that much.
+// Overrides change maxima, never periods.
+var spans = func() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for key, ws := range Defaults("") {
+		for _, w := range ws {
+			out[key] = max(out[key], w.Period)
+		}
+	}
+	return out
+}()
+
+func span(key string) time.Duration {
+	if d, ok := spans[key]; ok {
+		return d
+	}
+	return Month
+}
+
+// fast is an identity whose batch checked out against its copy: it commits
+// if the counter still holds expected.
+type fast struct {
+	id       int64
+	st       *state
+	expected int64
+	ops      []int
+	pending  map[string][]event
+}
+
+// written is what a committed batch leaves for the copies.
+type written struct {
+	fast  []*fast
+	fresh map[int64]*state
+	now   time.Time
+}
+
+// commit writes a batch of consumptions and releases in one transaction.
+// A refusal is its op's own error; an error of the database is everyone's.
+func (l *Limiter) commit(ops []*op) []error {
+	errs := make([]error, len(ops))
+	var w written
+	err := l.DB.TxKeepCaches(context.Background(), func(tx *sql.Tx) error {
+		var err error
+		w, err = l.write(context.Background(), tx, ops, errs)
+		return err
+	})
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	l.keep(w)
+	return errs
+}
+
+// errIdentityGone: the identity was deleted while its call was under way.
+var errIdentityGone = errors.New("limits: identity no longer exists")
+
+// write runs in the batch's transaction, and may run again when the
+// transaction is retried: it sets every result afresh.
+func (l *Limiter) write(ctx context.Context, tx *sql.Tx, ops []*op, errs []error) (written, error) {
+	w := written{fresh: map[int64]*state{}}
+	byID := map[int64][]int{}
+	var ids []int64
+	for i, o := range ops {
+		errs[i], o.res = nil, Reservation{}
+		id := o.identityID()
+		if _, ok := byID[id]; !ok {
+			ids = append(ids, id)
+		}
+		byID[id] = append(byID[id], i)
+		if o.release == nil && o.now.After(w.now) {
+			w.now = o.now
+		}
+	}
+	// Row locks in one order, so that two nodes' batches cannot deadlock.
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	copies := make(map[int64]*state, len(ids))
+	l.mu.Lock()
+	for _, id := range ids {
+		if st := l.cache[id]; st != nil {
+			copies[id] = st
+		}
+	}
+	l.mu.Unlock()
+
+	if l.DB.Dialect == store.Postgres {
+		// A reservation is followed by its call's charge, whose synchronous
+		// commit flushes it too, so only a crash of PostgreSQL itself within
+		// its WAL writer's delay (0.2 s by default) can lose reservations,
+		// and then only of calls that were in flight. Every live call saves
+		// a WAL flush.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return w, err
+		}
+	}
+
+	var slow []int64
+	for _, id := range ids {
+		if f := checkCopy(id, copies[id], ops, byID[id]); f != nil {
+			w.fast = append(w.fast, f)
+		} else {
+			slow = append(slow, id)
+		}
+	}
+	if len(w.fast) > 0 {
+		stale, err := claim(ctx, tx, w.fast)
+		if err != nil {
+			return w, err
+		}
+		kept := w.fast[:0]
+		for _, f := range w.fast {
+			if stale[f.id] {
+				slow = append(slow, f.id)
+			} else {
+				kept = append(kept, f)
+			}
+		}
+		w.fast = kept
+	}
+	var rows []eventRow
+	for _, f := range w.fast {
+		for _, i := range f.ops {
+			rows = recorded(rows, ops[i])
+		}
+	}
+	sort.Slice(slow, func(i, j int) bool { return slow[i] < slow[j] })
+	for _, id := range slow {
+		st, err := l.recheck(ctx, tx, id, copies[id], ops, byID[id], errs, &rows)
+		if errors.Is(err, errIdentityGone) {
+			for _, i := range byID[id] {
+				errs[i] = err
+			}
+			continue
+		}
+		if err != nil {
+			return w, err
+		}
+		w.fresh[id] = st
+	}
+	return w, insertEvents(ctx, tx, rows)
+}
+
+// checkCopy checks an identity's ops against its copy, and returns nil when
+// the database must decide: no copy, a copy that does not reach back far
+// enough, a release, or a refusal (the copy may be stale, and only a
+// current one may refuse).
+func checkCopy(id int64, st *state, ops []*op, idx []int) *fast {
+	if st == nil {
+		return nil
+	}
+	f := &fast{id: id, st: st, expected: st.seq, ops: idx, pending: map[string][]event{}}
+	for _, i := range idx {
+		o := ops[i]
+		if o.release != nil {
+			return nil
+		}
+		for _, need := range o.needs {
+			if !st.covers(need.Key, o.now) {
+				return nil
+			}
+			k := st.keys[need.Key]
+			for _, w := range o.acc.Effective(need.Key, o.now) {
+				since := store.Millis(o.now.Add(-w.Period))
+				used := k.used(since)
+				for _, e := range f.pending[need.Key] {
+					if e.at > since {
+						used += e.n
+					}
+				}
+				if used+need.N > w.Max {
+					return nil
+				}
+			}
+		}
+		at := store.Millis(o.now)
+		for _, need := range o.needs {
+			f.pending[need.Key] = append(f.pending[need.Key], event{at: at, n: need.N})
+		}
+	}
+	return f
+}
+
+// claim bumps the counters of the identities whose copies were current, in
+// one statement, and returns those that were not.
+func claim(ctx context.Context, tx *sql.Tx, fs []*fast) (map[int64]bool, error) {
+	args := make([]any, 0, 3*len(fs))
+	var values strings.Builder
+	for i, f := range fs {
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		fmt.Fprintf(&values, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", 3*i+1, 3*i+2, 3*i+3)
+		args = append(args, f.id, f.expected, len(f.ops))
+	}
+	// VALUES columns are column1, column2, ... on both databases.
+	rows, err := tx.QueryContext(ctx, `UPDATE limit_seqs SET seq = limit_seqs.seq + v.column3
+		FROM (VALUES `+values.String()+`) AS v
+		WHERE limit_seqs.identity_id = v.column1 AND limit_seqs.seq = v.column2
+		RETURNING limit_seqs.identity_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stale := make(map[int64]bool, len(fs))
+	for _, f := range fs {
+		stale[f.id] = true
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		delete(stale, id)
+	}
+	return stale, rows.Err()
+}
+
+// recheck decides an identity's ops against the database, under the lock
+// of its counter, and returns its current copy.
+func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, ops []*op, idx []int, errs []error,
+	rows *[]eventRow) (*state, error) {
+	// Lock the counter, made on the identity's first use, and read it.
+	var seq int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO limit_seqs (identity_id, seq) SELECT id, 0 FROM identities WHERE id = $1
+		ON CONFLICT (identity_id) DO UPDATE SET seq = limit_seqs.seq
+		RETURNING seq`, id).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errIdentityGone
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st != nil && st.seq == seq {
+		st = st.clone()
+	} else {
+		st = &state{seq: seq, keys: map[string]*keyEvents{}}
+	}
+	// Read what the copy lacks: each key back to the earliest window an op
+	// counts.
+	since := map[string]int64{}
+	need := func(key string, from int64) {
+		if s, ok := since[key]; !ok || from < s {
+			since[key] = from
+		}
+	}
+	for _, i := range idx {
+		o := ops[i]
+		if o.release != nil {
+			for _, n := range o.release.needs {
+				need(n.Key, o.release.at-1)
+			}
+			continue
+		}
+		for _, n := range o.needs {
+			need(n.Key, store.Millis(o.now.Add(-span(n.Key))))
+		}
+	}
+	for key, from := range since {
+		if k := st.keys[key]; k != nil && from >= k.from {
+			continue
+		}
+		k, err := loadKey(ctx, tx, id, key, from)
+		if err != nil {
+			return nil, err
+		}
+		st.keys[key] = k
+	}
+	changes := 0
+	for _, i := range idx {
+		o := ops[i]
+		if o.release != nil {
+			for _, n := range o.release.needs {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM limit_events WHERE id =
+					(SELECT id FROM limit_events WHERE identity_id = $1 AND key = $2 AND at = $3 AND n = $4 LIMIT 1)`,
+					id, n.Key, o.release.at, n.N); err != nil {
+					return nil, err
+				}
+				st.keys[n.Key].remove(event{at: o.release.at, n: n.N})
+			}
+			changes++
+			continue
+		}
+		if r := st.refusal(o.acc, o.needs, o.now); r != nil {
+			errs[i] = r
+			continue
+		}
+		at := store.Millis(o.now)
+		for _, n := range o.needs {
+			st.keys[n.Key].add(event{at: at, n: n.N})
+		}
+		*rows = recorded(*rows, o)
+		changes++
+	}
+	if changes > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE limit_seqs SET seq = seq + $1 WHERE identity_id = $2`, changes, id); err != nil {
+			return nil, err
+		}
+		st.seq += int64(changes)
+	}
+	return st, nil
+}
+
+func loadKey(ctx context.Context, tx *sql.Tx, id int64, key string, from int64) (*keyEvents, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT n, at FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3 ORDER BY at`,
+		id, key, from)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	k := &keyEvents{from: from}
+	for rows.Next() {
+		var e event
+		if err := rows.Scan(&e.n, &e.at); err != nil {
+			return nil, err
+		}
+		k.events = append(k.events, e)
+	}
+	return k, rows.Err()
+}
+
+// eventRow is one limit_events row to insert.
+type eventRow struct {
+	identityID int64
+	key        string
+	n          int
+	at         int64
+}
+
+// recorded marks o's consumption as recorded and adds its rows.
+func recorded(rows []eventRow, o *op) []eventRow {
+	at := store.Millis(o.now)
+	o.res = Reservation{identityID: o.acc.IdentityID, at: at, needs: o.needs}
+	for _, n := range o.needs {
+		rows = append(rows, eventRow{identityID: o.acc.IdentityID, key: n.Key, n: n.N, at: at})
+	}
+	return rows
+}
+
+// insertEvents writes rows in multi-row INSERTs.
+func insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) error {
+	const chunk = 200
+	for len(rows) > 0 {
+		part := rows[:min(chunk, len(rows))]
+		rows = rows[len(part):]
+		args := make([]any, 0, 4*len(part))
+		var values strings.Builder
+		for i, r := range part {
+			if i > 0 {
+				values.WriteString(", ")
+			}
+			values.WriteString(store.Placeholders(len(args), 4))
+			args = append(args, r.identityID, r.key, r.n, r.at)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES `+values.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keep updates the copies after a batch committed.
+func (l *Limiter) keep(w written) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cache == nil {
+		l.cache = map[int64]*state{}
+	}
+	for _, f := range w.fast {
+		if l.cache[f.id] != f.st || f.st.seq != f.expected {
+			continue // cannot happen: only the batch leader changes copies
+		}
+		before := f.st.size()
+		for key, es := range f.pending {
+			for _, e := range es {
+				f.st.keys[key].add(e)
+			}
+		}
+		f.st.seq += int64(len(f.ops))
+		f.st.prune(w.now)
+		l.cached += f.st.size() - before
+	}
+	for id, st := range w.fresh {
+		if old := l.cache[id]; old != nil {
+			l.cached -= old.size()
+			delete(l.cache, id)
+		}
+		if !w.now.IsZero() {
+			st.prune(w.now)
+		}
+		n := st.size()
+		if n > maxCachedEvents/8 {
+			continue
+		}
+		for id := range l.cache {
+			if l.cached+n <= maxCachedEvents {
+				break
+			}
+			l.cached -= l.cache[id].size()
+			delete(l.cache, id)
+		}
+		l.cache[id] = st
+		l.cached += n
+	}
+}
