@@ -176,6 +176,11 @@ func ListRuns(ctx context.Context, q Querier, workspaceID int64, f RunFilter) ([
 	in("r.uid", f.UID)
 	in("r.member_uid", f.UserUID)
 	in("r.scheduled_run_uid", f.ScheduledRunUID)
+	if len(f.ScheduledRunUID) > 0 {
+		// Implied by the filter, and spelled out so that the partial index
+		// runs_scheduled (00074) serves it.
+		where = append(where, "r.scheduled_run_uid <> ''")
+	}
 	order := "r.created_at DESC, r.id DESC"
 	if f.Sort != "" {
 		desc := strings.HasPrefix(f.Sort, "-")

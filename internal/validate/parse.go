@@ -28,7 +28,7 @@ type syntaxErr struct {
 }
 
 func parseJSON(data []byte) (any, *syntaxErr) {
-	p := &parser{data: data, keys: make(map[string]string, 64)}
+	p := &parser{data: data}
 	p.ws()
 	v := p.value()
 	if p.err != nil {
@@ -290,6 +290,11 @@ func (p *parser) str(isKey bool) (string, bool) {
 					return k, true
 				}
 				k := string(raw)
+				if p.keys == nil {
+					// Made on first use: most bodies are small, and a map
+					// sized for large ones cost more than the parse.
+					p.keys = make(map[string]string, 8)
+				}
 				if len(p.keys) < 4096 {
 					p.keys[k] = k
 				}
