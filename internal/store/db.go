@@ -81,8 +81,12 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
+	// temp_store(MEMORY) keeps statement journals in memory: every
+	// multi-row INSERT inside a transaction (a batch of runs, charges or
+	// Smart Limit events) journals the pages it changes so that it can be
+	// undone alone, and on disk that cost a write system call per page.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
-		"&_pragma=foreign_keys(1)&_time_format=sqlite"
+		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_time_format=sqlite"
 	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate", "begin immediate")
 	if err != nil {
 		return nil, err
