@@ -81,10 +81,18 @@ type options struct {
 	firstmate    string
 	pprofDir     string
 	keep         bool
+	hop          bool
 }
 
 func main() {
 	benchkit.Prefix = "livebench"
+	if addr := os.Getenv(hopAddrEnv); addr != "" {
+		if err := serveHop(addr, os.Getenv(hopSimEnv)); err != nil {
+			fmt.Fprintln(os.Stderr, "livebench: bare hop:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	var dbs string
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration of each case")
@@ -103,6 +111,7 @@ func main() {
 	flag.StringVar(&o.firstmate, "firstmate-bin", "", "prebuilt firstmate binary (default: go build ./cmd/firstmate)")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write server CPU profiles of the API cases here (FIRSTMATE_PPROF_ADDR)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (data dirs, logs)")
+	flag.BoolVar(&o.hop, "hop", true, "also measure the bare hop (a minimal HTTP server in front of the driver) against the direct path")
 	flag.Parse()
 	o.databases = strings.Split(dbs, ",")
 	if o.mode != "direct" && o.mode != "auto" {
@@ -124,8 +133,11 @@ type caseResult struct {
 	// peakKiB is the server's peak RSS during the case (0: no server).
 	peakKiB int64
 	// cpu and simCPU are the server's and the simulator's CPU time over the
-	// measured window.
-	cpu, simCPU time.Duration
+	// measured window; pgCPU PostgreSQL's (all its processes), genCPU this
+	// process's (load generator and direct driver), busy the whole box's
+	// busy share of its CPUs.
+	cpu, simCPU, pgCPU, genCPU time.Duration
+	busy                       float64
 }
 
 func (c *caseResult) perCall(d time.Duration) float64 {
@@ -223,8 +235,7 @@ func run(o options) error {
 		return fmt.Errorf("no action %s in the catalogue", slug)
 	}
 	b := &bench{o: o, bin: bin, tmp: tmp, action: a, cookies: sim.ManagedCookies(), people: &people{seen: map[int64]struct{}{}},
-		// The live parameters' defaults, as the API applies them.
-		params: map[string]any{"experiences": false, "highlights": false, "sections": false, "skills": false}}
+		params: liveParams()}
 	if len(b.cookies) == 0 {
 		return errors.New("the simulator has no managed sandbox accounts")
 	}
@@ -243,6 +254,14 @@ func run(o options) error {
 	}
 	simRSS := benchkit.SampleRSS(b.sim.PID(), 50*time.Millisecond)
 
+	var hop *dbReport
+	if o.hop {
+		hop = &dbReport{db: "none"}
+		hop.direct = b.directCase(ctx, "none", b.closed(o.clients, o.duration))
+		if hop.api, err = b.hopCase(ctx, b.closed(o.clients, o.duration)); err != nil {
+			return err
+		}
+	}
 	var reports []*dbReport
 	for _, db := range o.databases {
 		db = strings.TrimSpace(db)
@@ -262,7 +281,7 @@ func run(o options) error {
 	loadMid := benchkit.LoadAvg()
 	b.touchPeople(ctx, sr)
 	sr.distinctURLs = b.next.Load()
-	printReport(os.Stdout, b, reports, sr, time.Since(started), loadBefore+" before, "+loadMid+" after the API cases, "+
+	printReport(os.Stdout, b, hop, reports, sr, time.Since(started), loadBefore+" before, "+loadMid+" after the API cases, "+
 		benchkit.LoadAvg()+" at the end")
 	for _, r := range reports {
 		if r.err != nil {
@@ -503,16 +522,43 @@ func (b *bench) directCase(ctx context.Context, db string, shape loadShape) *cas
 	hc := driverClient()
 	defer hc.CloseIdleConnections()
 	simCPU := cpuOver(b.sim.PID(), b.o.warmup, shape.dur)
+	other := othersOver(db, b.o.warmup, shape.dur)
 	res := shape.run(ctx, func(ctx context.Context, w, seq int) (benchkit.Outcome, string) {
 		return b.directCall(ctx, hc, b.cookies[identityOf(w, seq, shape.slots, b.o.identities)%len(b.cookies)])
 	})
 	if res.FirstError != "" {
 		benchkit.Logf("%s: %s: first error: %s", db, name, res.FirstError)
 	}
-	return &caseResult{db: db, name: name, clients: shape.slots, rate: shape.rate, load: res, simCPU: <-simCPU}
+	c := &caseResult{db: db, name: name, clients: shape.slots, rate: shape.rate, load: res, simCPU: <-simCPU}
+	(<-other).into(c)
+	return c
 }
 
 var idField = []byte(`"linkedin_profile_id":`)
+
+// checkPerson checks an answer of the API or the bare hop: a person, whose
+// id counts towards the people touched.
+func (b *bench) checkPerson(status int, body []byte) benchkit.Outcome {
+	if status == http.StatusTooManyRequests {
+		return benchkit.Limited // an account busy or a limit: should not happen here
+	}
+	i := bytes.Index(body, idField)
+	if status != http.StatusOK || i < 0 {
+		return benchkit.Failed
+	}
+	rest := body[i+len(idField):]
+	end := bytes.IndexAny(rest, ",}")
+	if end > 0 {
+		n, _ := strconv.ParseInt(strings.TrimSpace(string(rest[:end])), 10, 64)
+		b.people.add(n)
+	}
+	return benchkit.OK
+}
+
+// liveParams are the live parameters' defaults, as the API applies them.
+func liveParams() map[string]any {
+	return map[string]any{"experiences": false, "highlights": false, "sections": false, "skills": false}
+}
 
 func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, key string, uids []string,
 	shape loadShape) *caseResult {
@@ -532,22 +578,6 @@ func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, 
 		}
 		return benchkit.Authed(http.MethodPost, u, key, []byte(body))
 	}
-	check := func(status int, body []byte) benchkit.Outcome {
-		if status == http.StatusTooManyRequests {
-			return benchkit.Limited // an account busy or a limit: should not happen here
-		}
-		i := bytes.Index(body, idField)
-		if status != http.StatusOK || i < 0 {
-			return benchkit.Failed
-		}
-		rest := body[i+len(idField):]
-		end := bytes.IndexAny(rest, ",}")
-		if end > 0 {
-			n, _ := strconv.ParseInt(strings.TrimSpace(string(rest[:end])), 10, 64)
-			b.people.add(n)
-		}
-		return benchkit.OK
-	}
 	var prof <-chan struct{}
 	if fm.PprofAddr != "" && clients == b.o.clients && shape.rate == 0 {
 		file := filepath.Join(b.o.pprofDir, db+"-live-api.pprof")
@@ -565,9 +595,10 @@ func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, 
 	}
 	cpu := cpuOver(fm.PID(), b.o.warmup, dur)
 	simCPU := cpuOver(b.sim.PID(), b.o.warmup, dur)
+	other := othersOver(db, b.o.warmup, dur)
 	rss := benchkit.SampleRSS(fm.PID(), 20*time.Millisecond)
 	groupsBefore := groupCommits(fm.Base)
-	res := shape.run(ctx, benchkit.HTTPDo(client, clients, newReq, check))
+	res := shape.run(ctx, benchkit.HTTPDo(client, clients, newReq, b.checkPerson))
 	peak := rss.Stop()
 	logGroupCommits(db, shape.label, groupsBefore, groupCommits(fm.Base))
 	if prof != nil {
@@ -581,8 +612,45 @@ func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, 
 	if res.FirstError != "" {
 		benchkit.Logf("%s: %s: first error: %s", db, name, res.FirstError)
 	}
-	return &caseResult{db: db, name: name, clients: clients, rate: shape.rate, load: res, peakKiB: peak, cpu: <-cpu,
+	c := &caseResult{db: db, name: name, clients: clients, rate: shape.rate, load: res, peakKiB: peak, cpu: <-cpu,
 		simCPU: <-simCPU}
+	(<-other).into(c)
+	return c
+}
+
+// others is the CPU time of what shares the box with the server and the
+// simulator over a measured window.
+type others struct {
+	pg, gen time.Duration
+	busy    float64
+}
+
+func (o others) into(c *caseResult) { c.pgCPU, c.genCPU, c.busy = o.pg, o.gen, o.busy }
+
+// othersOver measures PostgreSQL (for db "postgres"), this process and the
+// whole box over [now+warmup, now+warmup+dur].
+func othersOver(db string, warmup, dur time.Duration) <-chan others {
+	c := make(chan others, 1)
+	go func() {
+		time.Sleep(warmup)
+		read := func() (pg, gen, busy, total time.Duration) {
+			if db == "postgres" {
+				pg = benchkit.CommCPU("postgres")
+			}
+			gen, _ = benchkit.ProcCPU(os.Getpid())
+			busy, total = benchkit.BoxCPU()
+			return
+		}
+		pg0, gen0, busy0, total0 := read()
+		time.Sleep(dur)
+		pg1, gen1, busy1, total1 := read()
+		o := others{pg: pg1 - pg0, gen: gen1 - gen0}
+		if total1 > total0 {
+			o.busy = float64(busy1-busy0) / float64(total1-total0)
+		}
+		c <- o
+	}()
+	return c
 }
 
 // cpuOver reports a process's CPU time over [now+warmup, now+warmup+dur].
@@ -663,15 +731,19 @@ func (b *bench) touchPeople(ctx context.Context, sr *simReport) {
 		sr.touchTook.Round(time.Second), benchkit.MiB(sr.rssKiB), benchkit.MiB(sr.hwmKiB))
 }
 
-func printReport(w io.Writer, b *bench, reports []*dbReport, sr *simReport, took time.Duration, load string) {
+func printReport(w io.Writer, b *bench, hop *dbReport, reports []*dbReport, sr *simReport, took time.Duration, load string) {
 	o := b.o
 	fmt.Fprintf(w, "go run ./bench/livebench: %s, %s/%s, %d CPUs, %d clients, %d identities on %d managed sandbox accounts, "+
 		"identity_mode %s, %v warm-up + %v measured per case (%v for the one-client cases), simulator latency 0, firstmate %s, run took %v, 1-min load average %s\n\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.clients, o.identities, len(b.cookies), o.mode,
 		o.warmup, o.duration, o.latencyDur, benchkit.Source(o.firstmate), took.Round(time.Second), load)
-	fmt.Fprintln(w, "| database | path | calls/s | p50 | p99 | errors | 429s | server peak RSS | server CPU/call | simulator CPU/call |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-	for _, r := range reports {
+	fmt.Fprintln(w, "| database | path | calls/s | p50 | p99 | errors | 429s | server peak RSS | server CPU/call | simulator CPU/call | PostgreSQL CPU/call | load generator CPU/call | box busy |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	rows := reports
+	if hop != nil {
+		rows = append([]*dbReport{hop}, reports...)
+	}
+	for _, r := range rows {
 		if r.err != nil && r.direct == nil {
 			fmt.Fprintf(w, "| %s | not measured: %s | | | | | | | | |\n", r.db, strings.ReplaceAll(r.err.Error(), "\n", " "))
 			continue
@@ -685,14 +757,20 @@ func printReport(w io.Writer, b *bench, reports []*dbReport, sr *simReport, took
 			if c.peakKiB > 0 {
 				srvRSS, srvCPU = benchkit.MiB(c.peakKiB), fmt.Sprintf("%.0f µs", c.perCall(c.cpu))
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %d | %d | %s | %s | %.0f µs |\n", c.db, c.name, l.OKPerSec(),
-				benchkit.Ms(l.P(0.50)), benchkit.Ms(l.P(0.99)), l.Errors, l.Limited, srvRSS, srvCPU, c.perCall(c.simCPU))
+			pgCPU := "-"
+			if c.db == "postgres" {
+				pgCPU = fmt.Sprintf("%.0f µs", c.perCall(c.pgCPU))
+			}
+			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %d | %d | %s | %s | %.0f µs | %s | %.0f µs | %.0f %% |\n", c.db, c.name,
+				l.OKPerSec(), benchkit.Ms(l.P(0.50)), benchkit.Ms(l.P(0.99)), l.Errors, l.Limited, srvRSS, srvCPU,
+				c.perCall(c.simCPU), pgCPU, c.perCall(c.genCPU), 100*c.busy)
 		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "calls/s counts successful calls only. CPU/call is the process's user+system CPU time over the measured window")
-	fmt.Fprintln(w, "divided by the calls made (PostgreSQL's own backends are not included). The load generator and the direct")
-	fmt.Fprintln(w, "driver run in this process and share the same CPUs.")
+	fmt.Fprintln(w, "divided by the calls made; PostgreSQL's is that of all its processes (other databases' work on the same")
+	fmt.Fprintln(w, "server included). The load generator and the direct driver run in this process and share the same CPUs.")
+	fmt.Fprintln(w, "Box busy is the share of all CPUs not idle over the window, whoever used them.")
 	for _, r := range reports {
 		if r.api != nil {
 			fmt.Fprintf(w, "- %s: %d LIVE runs recorded by the server (warm-up included)\n", r.db, r.runs)
@@ -705,6 +783,10 @@ func printReport(w io.Writer, b *bench, reports []*dbReport, sr *simReport, took
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Targets:")
 	fmt.Fprintln(w)
+	if hop != nil && hop.direct != nil && hop.api != nil {
+		fmt.Fprintf(w, "- calibration: bare hop / direct throughput = %.0f / %.0f calls/s = %.1f%%: the most an API in front of the driver reaches on this box\n",
+			hop.api.load.OKPerSec(), hop.direct.load.OKPerSec(), 100*hop.api.load.OKPerSec()/hop.direct.load.OKPerSec())
+	}
 	for _, r := range reports {
 		if r.direct == nil || r.api == nil {
 			continue
