@@ -213,11 +213,11 @@ func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, e
 
 // ChargeAll pays in full for every charge of a batch (live calls committed
 // together), or reports short: some workspace's balance cannot pay for its
-// share (or has no row yet this period), and the caller must roll back and
-// use ChargeEach. Each charge needs its Workspace and a key never charged
+// share (or has no row yet this period). Short, it leaves the transaction
+// as it found it, and the caller charges the batch with ChargeEach in the
+// same transaction. Each charge needs its Workspace and a key never charged
 // before. A workspace's balance is updated once, with the sum of its
-// charges, as the last statements: on PostgreSQL that row stays locked
-// until commit.
+// charges; on PostgreSQL that row stays locked until commit.
 func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (short bool, err error) {
 	rows := make([]chargeRow, 0, len(cs))
 	totals := map[balanceKey]int64{}
@@ -231,21 +231,32 @@ func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (short 
 			totals[balanceKey{c.WorkspaceID, period, max}] += int64(c.Results) * c.PerResult
 		}
 	}
-	if err := l.insertCharges(ctx, tx, rows); err != nil {
-		return false, err
-	}
-	for _, b := range sortedBalances(totals) {
-		var used int64
+	// Balances first: a short one is found before anything else is written,
+	// and the balances already updated are put back.
+	balances := sortedBalances(totals)
+	used := make([]int64, len(balances))
+	for i, b := range balances {
 		err := tx.QueryRowContext(ctx, `UPDATE credit_balances SET used = used + $3
 			WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4 RETURNING used`,
-			b.workspaceID, b.period, totals[b], b.max).Scan(&used)
+			b.workspaceID, b.period, totals[b], b.max).Scan(&used[i])
 		if errors.Is(err, sql.ErrNoRows) {
+			for _, done := range balances[:i] {
+				if _, err := tx.ExecContext(ctx, `UPDATE credit_balances SET used = used - $3 WHERE workspace_id = $1 AND period_start = $2`,
+					done.workspaceID, done.period, totals[done]); err != nil {
+					return false, err
+				}
+			}
 			return true, nil
 		}
 		if err != nil {
 			return false, err
 		}
-		l.see(b.workspaceID, b.period, used)
+	}
+	if err := l.insertCharges(ctx, tx, rows); err != nil {
+		return false, err
+	}
+	for i, b := range balances {
+		l.see(b.workspaceID, b.period, used[i])
 	}
 	return false, nil
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
@@ -57,14 +58,22 @@ type Engine struct {
 
 	locks accountLocks
 	// liveRuns commits the charges and run records of concurrent live calls
-	// together (see commitLive); liveWrites the records of failed ones.
-	liveRuns   store.Batcher[*liveWrite]
-	liveWrites store.Group
+	// together (see writeLive), made on first use; liveWrites the records
+	// of failed ones.
+	liveRunsOnce sync.Once
+	liveRuns     *store.Lane[*liveWrite]
+	liveWrites   store.Group
+}
+
+// liveCommits is the group commit of successful live calls.
+func (e *Engine) liveCommits() *store.Lane[*liveWrite] {
+	e.liveRunsOnce.Do(func() { e.liveRuns = store.NewLane(e.DB, e.writeLive, nil) })
+	return e.liveRuns
 }
 
 // WriteGroups names the group commits of the live path, for metrics.
 func (e *Engine) WriteGroups() map[string]store.Batches {
-	out := map[string]store.Batches{"live_runs": &e.liveRuns, "live_failures": &e.liveWrites}
+	out := map[string]store.Batches{"live_runs": e.liveCommits(), "live_failures": &e.liveWrites}
 	if e.Limits != nil {
 		out["smart_limits"] = e.Limits.Batches()
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -136,7 +135,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 		return LiveResult{}, apperr.Upstream("NO_RESULT", "the platform returned no result for this input")
 	}
 	// The charge and the run record commit together, with other live
-	// calls' (see commitLive): results are never paid for without their run,
+	// calls' (see writeLive): results are never paid for without their run,
 	// nor returned unpaid.
 	finished := e.now()
 	run.FinishedAt = &finished
@@ -145,7 +144,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	run.CreditsUsed = int64(len(results)) * per
 	w := &liveWrite{run: *run, charge: credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Workspace: &ws,
 		Key: "live:" + run.UID, RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per}}
-	if err := e.liveRuns.Do(ctx, w, e.commitLive); err != nil {
+	if err := e.liveCommits().Do(ctx, w); err != nil {
 		return LiveResult{}, err
 	}
 	charged := w.charged
@@ -200,71 +199,52 @@ func MaxResults(present bool, params map[string]any) int {
 }
 
 // liveWrite is a live call's run record and charge. The run is SUCCEEDED
-// with every result paid for; commitLive corrects it when the balance pays
+// with every result paid for; writeLive corrects it when the balance pays
 // for fewer.
 type liveWrite struct {
 	run     model.Run
 	charge  credits.Charge
-	charged credits.Charged // set by commitLive
+	charged credits.Charged // set by writeLive
 }
 
-// errShortBatch: a balance could not pay for its share of a batch in full.
-var errShortBatch = errors.New("engine: balance short for the batch")
-
-// commitLive records a batch of live calls in one transaction: their runs in
-// one INSERT, their charges in another, and one balance update per
-// workspace. When a balance cannot pay for all of its calls, the batch is
-// written again with each call charged in turn for what is left; a call
-// left with nothing is refused (NO_ACCESS) and recorded as failed by
-// RunLive.
-func (e *Engine) commitLive(ws []*liveWrite) []error {
-	ctx := context.Background()
+// writeLive records a batch of live calls: their runs in one INSERT, their
+// charges in another, and one balance update per workspace. When a balance
+// cannot pay for all of its calls, each call is charged in turn for what is
+// left instead; a call left with nothing is refused (NO_ACCESS) and
+// recorded as failed by RunLive.
+func (e *Engine) writeLive(ctx context.Context, tx *sql.Tx, ws []*liveWrite) ([]error, error) {
 	errs := make([]error, len(ws))
 	runs := make([]model.Run, len(ws))
 	charges := make([]credits.Charge, len(ws))
 	for i, w := range ws {
 		runs[i], charges[i] = w.run, w.charge
 	}
-	err := e.DB.TxKeepCaches(ctx, func(tx *sql.Tx) error {
-		if err := store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, runs); err != nil {
-			return err
-		}
-		short, err := e.Ledger.ChargeAll(ctx, tx, charges)
-		if err == nil && short {
-			return errShortBatch
-		}
-		return err
-	})
-	if errors.Is(err, errShortBatch) {
-		err = e.DB.TxKeepCaches(ctx, func(tx *sql.Tx) error {
-			charged, err := e.Ledger.ChargeEach(ctx, tx, charges)
-			if err != nil {
-				return err
-			}
-			kept := make([]model.Run, 0, len(ws))
-			for i, w := range ws {
-				w.charged, errs[i] = charged[i], nil
-				if w.charge.Results > 0 && charged[i].Paid == 0 {
-					errs[i] = apperr.NoAccess("no credits left in this period")
-					continue
-				}
-				r := runs[i]
-				r.OutputCount, r.CreditsUsed = charged[i].Paid, charged[i].Amount
-				kept = append(kept, r)
-			}
-			return store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, kept)
-		})
-	} else if err == nil {
+	short, err := e.Ledger.ChargeAll(ctx, tx, charges)
+	if err != nil {
+		return nil, err
+	}
+	if !short {
 		for _, w := range ws {
 			w.charged = credits.Charged{Paid: w.charge.Results, Amount: int64(w.charge.Results) * w.charge.PerResult}
 		}
+		return errs, store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, runs)
 	}
+	charged, err := e.Ledger.ChargeEach(ctx, tx, charges)
 	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
+		return nil, err
 	}
-	return errs
+	kept := runs[:0]
+	for i, w := range ws {
+		w.charged = charged[i]
+		if w.charge.Results > 0 && charged[i].Paid == 0 {
+			errs[i] = apperr.NoAccess("no credits left in this period")
+			continue
+		}
+		r := runs[i]
+		r.OutputCount, r.CreditsUsed = charged[i].Paid, charged[i].Amount
+		kept = append(kept, r)
+	}
+	return errs, store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, kept)
 }
 
 // recordRun stores a finished run.

@@ -30,7 +30,12 @@ import (
 type Limiter struct {
 	DB *store.DB
 
-	batch store.Batcher[*op]
+	laneOnce sync.Once
+	lane     *store.Lane[*op]
+
+	// round is what the batch being written leaves for the copies (write
+	// sets it, keep applies it). Batches are written one at a time.
+	round written
 
 	mu     sync.Mutex
 	cache  map[int64]*state
@@ -44,7 +49,14 @@ type Limiter struct {
 const maxCachedEvents = 1 << 21
 
 // Batches is the group commit of consumptions and releases (for metrics).
-func (l *Limiter) Batches() store.Batches { return &l.batch }
+func (l *Limiter) Batches() store.Batches { return l.writes() }
+
+// writes is the group commit of consumptions and releases, made on first
+// use (a Limiter is a struct literal).
+func (l *Limiter) writes() *store.Lane[*op] {
+	l.laneOnce.Do(func() { l.lane = store.NewLane(l.DB, l.write, l.keep) })
+	return l.lane
+}
 
 // Reservation is what one Consume recorded, for Release.
 type Reservation struct {
@@ -61,7 +73,7 @@ func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time
 		return Reservation{}, nil
 	}
 	o := &op{acc: a, needs: mergeNeeds(needs), now: now}
-	if err := l.batch.Do(ctx, o, l.commit); err != nil {
+	if err := l.writes().Do(ctx, o); err != nil {
 		return Reservation{}, err
 	}
 	return o.res, nil
@@ -73,7 +85,7 @@ func (l *Limiter) Release(ctx context.Context, r Reservation) error {
 	if len(r.needs) == 0 {
 		return nil
 	}
-	return l.batch.Do(ctx, &op{release: &r}, l.commit)
+	return l.writes().Do(ctx, &op{release: &r})
 }
 
 // op is one Consume or Release in a batch.
@@ -262,39 +274,29 @@ type fast struct {
 	pending  map[string][]event
 }
 
-// written is what a committed batch leaves for the copies.
+// written is what a batch leaves for the copies once it commits: the
+// identities whose copies were current, and fresh copies of the others.
 type written struct {
 	fast  []*fast
 	fresh map[int64]*state
 	now   time.Time
 }
 
-// commit writes a batch of consumptions and releases in one transaction.
-// A refusal is its op's own error; an error of the database is everyone's.
-func (l *Limiter) commit(ops []*op) []error {
-	errs := make([]error, len(ops))
-	var w written
-	err := l.DB.TxKeepCaches(context.Background(), func(tx *sql.Tx) error {
-		var err error
-		w, err = l.write(context.Background(), tx, ops, errs)
-		return err
-	})
-	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
-	}
-	l.keep(w)
-	return errs
-}
-
 // errIdentityGone: the identity was deleted while its call was under way.
 var errIdentityGone = errors.New("limits: identity no longer exists")
 
-// write runs in the batch's transaction, and may run again when the
-// transaction is retried: it sets every result afresh.
-func (l *Limiter) write(ctx context.Context, tx *sql.Tx, ops []*op, errs []error) (written, error) {
+// write is the lane's write: it runs in the batch's transaction, and runs
+// again when the transaction is retried, setting every result afresh.
+func (l *Limiter) write(ctx context.Context, tx *sql.Tx, ops []*op) ([]error, error) {
+	errs := make([]error, len(ops))
+	w, err := l.plan(ctx, tx, ops, errs)
+	l.round = w
+	return errs, err
+}
+
+// plan writes a batch: the identities whose copies were current in one
+// statement, the others one by one against the database.
+func (l *Limiter) plan(ctx context.Context, tx *sql.Tx, ops []*op, errs []error) (written, error) {
 	w := written{fresh: map[int64]*state{}}
 	byID := map[int64][]int{}
 	var ids []int64
@@ -596,7 +598,9 @@ func insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) error {
 }
 
 // keep updates the copies after a batch committed.
-func (l *Limiter) keep(w written) {
+func (l *Limiter) keep([]*op) {
+	w := l.round
+	l.round = written{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.cache == nil {

@@ -63,6 +63,8 @@ type DB struct {
 	// txConns maps a PostgreSQL transaction begun by Tx to its connection,
 	// so that CopyInputs can COPY inside it (see copy.go).
 	txConns sync.Map
+	// lanes is the group commit that every Lane shares on SQLite.
+	lanes Batcher[laneItem]
 }
 
 // Open connects to databaseURL when it is a postgres:// URL, and otherwise to
