@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -80,6 +81,11 @@ type Batches interface {
 // empty.
 func (b *Batcher[T]) lead(commit func(items []T) []error, once bool) {
 	for {
+		// Let the goroutines that are ready to run queue their items first:
+		// when the CPUs are busy, a batch grows instead of being written
+		// at once with what happened to be queued; when they are idle, this
+		// returns at once.
+		runtime.Gosched()
 		b.mu.Lock()
 		if len(b.queue) == 0 {
 			b.leading = false
