@@ -82,6 +82,7 @@ type options struct {
 	pprofDir     string
 	keep         bool
 	hop          bool
+	serverEnv    string
 }
 
 func main() {
@@ -111,6 +112,7 @@ func main() {
 	flag.StringVar(&o.firstmate, "firstmate-bin", "", "prebuilt firstmate binary (default: go build ./cmd/firstmate)")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write server CPU profiles of the API cases here (FIRSTMATE_PPROF_ADDR)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (data dirs, logs)")
+	flag.StringVar(&o.serverEnv, "server-env", "", `extra environment of the server, comma-separated (e.g. "GOGC=200")`)
 	flag.BoolVar(&o.hop, "hop", true, "also measure the bare hop (a minimal HTTP server in front of the driver) against the direct path")
 	flag.Parse()
 	o.databases = strings.Split(dbs, ",")
@@ -318,7 +320,11 @@ func (b *bench) benchDatabase(ctx context.Context, db string) *dbReport {
 			defer drop()
 			dbURL = u
 		}
-		fm, err := benchkit.StartFirstmate(ctx, b.bin, b.tmp, db, dbURL, b.o.pprofDir != "", "FIRSTMATE_SIM_URL="+b.sim.Base)
+		env := []string{"FIRSTMATE_SIM_URL=" + b.sim.Base}
+		if b.o.serverEnv != "" {
+			env = append(env, strings.Split(b.o.serverEnv, ",")...)
+		}
+		fm, err := benchkit.StartFirstmate(ctx, b.bin, b.tmp, db, dbURL, b.o.pprofDir != "", env...)
 		if err != nil {
 			return err
 		}
