@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -102,8 +101,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		}
 	}()
 	buf.Reset()
-	// Encode, like Marshal, escapes HTML and ends the body with a newline.
-	if err := json.NewEncoder(buf).Encode(v); err != nil {
+	if err := encode(buf, v); err != nil {
 		slog.Error("encode response", "error", err)
 		status = http.StatusInternalServerError
 		buf.Reset()
