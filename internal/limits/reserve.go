@@ -322,17 +322,7 @@ func (l *Limiter) plan(ctx context.Context, tx *sql.Tx, ops []*op, errs []error)
 	}
 	l.mu.Unlock()
 
-	if l.DB.Dialect == store.Postgres {
-		// A reservation is followed by its call's charge, whose synchronous
-		// commit flushes it too, so only a crash of PostgreSQL itself within
-		// its WAL writer's delay (0.2 s by default) can lose reservations,
-		// and then only of calls that were in flight. Every live call saves
-		// a WAL flush.
-		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return w, err
-		}
-	}
-
+	pg := l.DB.Dialect == store.Postgres
 	var slow []int64
 	for _, id := range ids {
 		if f := checkCopy(id, copies[id], ops, byID[id]); f != nil {
@@ -341,8 +331,15 @@ func (l *Limiter) plan(ctx context.Context, tx *sql.Tx, ops []*op, errs []error)
 			slow = append(slow, id)
 		}
 	}
+	var rows []eventRow
 	if len(w.fast) > 0 {
-		stale, err := claim(ctx, tx, w.fast)
+		var stale map[int64]bool
+		var err error
+		if pg {
+			stale, err = claimAndRecord(ctx, tx, w.fast, ops)
+		} else {
+			stale, err = claim(ctx, tx, w.fast)
+		}
 		if err != nil {
 			return w, err
 		}
@@ -350,16 +347,21 @@ func (l *Limiter) plan(ctx context.Context, tx *sql.Tx, ops []*op, errs []error)
 		for _, f := range w.fast {
 			if stale[f.id] {
 				slow = append(slow, f.id)
-			} else {
-				kept = append(kept, f)
+				continue
+			}
+			kept = append(kept, f)
+			for _, i := range f.ops {
+				ops[i].res = reservationOf(ops[i])
+				if !pg { // claimAndRecord inserted them
+					rows = append(rows, eventsOf(ops[i])...)
+				}
 			}
 		}
 		w.fast = kept
 	}
-	var rows []eventRow
-	for _, f := range w.fast {
-		for _, i := range f.ops {
-			rows = recorded(rows, ops[i])
+	if pg && len(slow) > 0 {
+		if _, err := tx.ExecContext(ctx, asyncCommit); err != nil {
+			return w, err
 		}
 	}
 	sort.Slice(slow, func(i, j int) bool { return slow[i] < slow[j] })
@@ -454,6 +456,71 @@ func claim(ctx context.Context, tx *sql.Tx, fs []*fast) (map[int64]bool, error) 
 	return stale, rows.Err()
 }
 
+// asyncCommit lets a PostgreSQL transaction of reservations commit without
+// waiting for its WAL flush. A reservation is followed by its call's charge,
+// whose synchronous commit flushes it too, so only a crash of PostgreSQL
+// itself within its WAL writer's delay (0.2 s by default) can lose
+// reservations, and then only of calls that were in flight. Every live call
+// saves a WAL flush.
+const asyncCommit = `SET LOCAL synchronous_commit = off`
+
+// claimAndRecord is claim and the insert of the claimed identities' events
+// in one PostgreSQL statement, which also makes the transaction commit
+// asynchronously (see asyncCommit): the common batch makes one round trip
+// between BEGIN and COMMIT.
+func claimAndRecord(ctx context.Context, tx *sql.Tx, fs []*fast, ops []*op) (map[int64]bool, error) {
+	var args []any
+	arg := func(v any) int {
+		args = append(args, v)
+		return len(args)
+	}
+	var claims, events strings.Builder
+	for i, f := range fs {
+		if i > 0 {
+			claims.WriteString(", ")
+		}
+		fmt.Fprintf(&claims, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", arg(f.id), arg(f.expected), arg(len(f.ops)))
+		for _, i := range f.ops {
+			for _, e := range eventsOf(ops[i]) {
+				if events.Len() > 0 {
+					events.WriteString(", ")
+				}
+				fmt.Fprintf(&events, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))",
+					arg(e.identityID), arg(e.key), arg(e.n), arg(e.at))
+			}
+		}
+	}
+	// Data-modifying CTEs run whether or not they are read; "recorded" only
+	// inserts the events of the identities "claimed" returns.
+	rows, err := tx.QueryContext(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+		claimed AS (
+			UPDATE limit_seqs SET seq = limit_seqs.seq + v.column3
+			FROM (VALUES `+claims.String()+`) AS v
+			WHERE limit_seqs.identity_id = v.column1 AND limit_seqs.seq = v.column2
+			RETURNING limit_seqs.identity_id),
+		recorded AS (
+			INSERT INTO limit_events (identity_id, key, n, at)
+			SELECT e.column1, e.column2, e.column3, e.column4 FROM (VALUES `+events.String()+`) AS e
+			WHERE e.column1 IN (SELECT identity_id FROM claimed))
+		SELECT claimed.identity_id FROM claimed, async`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stale := make(map[int64]bool, len(fs))
+	for _, f := range fs {
+		stale[f.id] = true
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		delete(stale, id)
+	}
+	return stale, rows.Err()
+}
+
 // recheck decides an identity's ops against the database, under the lock
 // of its counter, and returns its current copy.
 func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, ops []*op, idx []int, errs []error,
@@ -527,7 +594,8 @@ func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, 
 		for _, n := range o.needs {
 			st.keys[n.Key].add(event{at: at, n: n.N})
 		}
-		*rows = recorded(*rows, o)
+		o.res = reservationOf(o)
+		*rows = append(*rows, eventsOf(o)...)
 		changes++
 	}
 	if changes > 0 {
@@ -565,12 +633,17 @@ type eventRow struct {
 	at         int64
 }
 
-// recorded marks o's consumption as recorded and adds its rows.
-func recorded(rows []eventRow, o *op) []eventRow {
+// reservationOf is what recording o's consumption reserves.
+func reservationOf(o *op) Reservation {
+	return Reservation{identityID: o.acc.IdentityID, at: store.Millis(o.now), needs: o.needs}
+}
+
+// eventsOf are the rows that record o's consumption.
+func eventsOf(o *op) []eventRow {
 	at := store.Millis(o.now)
-	o.res = Reservation{identityID: o.acc.IdentityID, at: at, needs: o.needs}
-	for _, n := range o.needs {
-		rows = append(rows, eventRow{identityID: o.acc.IdentityID, key: n.Key, n: n.N, at: at})
+	rows := make([]eventRow, len(o.needs))
+	for i, n := range o.needs {
+		rows[i] = eventRow{identityID: o.acc.IdentityID, key: n.Key, n: n.N, at: at}
 	}
 	return rows
 }
