@@ -48,6 +48,10 @@ type Limiter struct {
 // read from the database on each batch instead.
 const maxCachedEvents = 1 << 21
 
+// maxCachedIdentities bounds the number of copies (a few hundred bytes each
+// besides their events).
+const maxCachedIdentities = 100_000
+
 // Batches is the group commit of consumptions and releases (for metrics).
 func (l *Limiter) Batches() store.Batches { return l.writes() }
 
@@ -311,7 +315,9 @@ func (l *Limiter) plan(ctx context.Context, tx *sql.Tx, ops []*op, errs []error)
 			w.now = o.now
 		}
 	}
-	// Row locks in one order, so that two nodes' batches cannot deadlock.
+	// Counters are locked in id order within each step (the claim, then the
+	// rechecks), which makes deadlocks between nodes' batches rare; the
+	// transaction is retried when PostgreSQL breaks one.
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	copies := make(map[int64]*state, len(ids))
 	l.mu.Lock()
@@ -705,8 +711,8 @@ func (l *Limiter) keep([]*op) {
 		if n > maxCachedEvents/8 {
 			continue
 		}
-		for id := range l.cache {
-			if l.cached+n <= maxCachedEvents {
+		for id := range l.cache { // map order: a random eviction
+			if l.cached+n <= maxCachedEvents && len(l.cache) < maxCachedIdentities {
 				break
 			}
 			l.cached -= l.cache[id].size()
