@@ -339,13 +339,7 @@ func (l *Limiter) plan(ctx context.Context, tx *sql.Tx, ops []*op, errs []error)
 	}
 	var rows []eventRow
 	if len(w.fast) > 0 {
-		var stale map[int64]bool
-		var err error
-		if pg {
-			stale, err = claimAndRecord(ctx, tx, w.fast, ops)
-		} else {
-			stale, err = claim(ctx, tx, w.fast)
-		}
+		stale, err := claim(ctx, tx, w.fast, ops, pg)
 		if err != nil {
 			return w, err
 		}
@@ -358,7 +352,7 @@ func (l *Limiter) plan(ctx context.Context, tx *sql.Tx, ops []*op, errs []error)
 			kept = append(kept, f)
 			for _, i := range f.ops {
 				ops[i].res = reservationOf(ops[i])
-				if !pg { // claimAndRecord inserted them
+				if !pg { // claim inserted them on PostgreSQL
 					rows = append(rows, eventsOf(ops[i])...)
 				}
 			}
@@ -427,41 +421,6 @@ func checkCopy(id int64, st *state, ops []*op, idx []int) *fast {
 	return f
 }
 
-// claim bumps the counters of the identities whose copies were current, in
-// one statement, and returns those that were not.
-func claim(ctx context.Context, tx *sql.Tx, fs []*fast) (map[int64]bool, error) {
-	args := make([]any, 0, 3*len(fs))
-	var values strings.Builder
-	for i, f := range fs {
-		if i > 0 {
-			values.WriteString(", ")
-		}
-		fmt.Fprintf(&values, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", 3*i+1, 3*i+2, 3*i+3)
-		args = append(args, f.id, f.expected, len(f.ops))
-	}
-	// VALUES columns are column1, column2, ... on both databases.
-	rows, err := tx.QueryContext(ctx, `UPDATE limit_seqs SET seq = limit_seqs.seq + v.column3
-		FROM (VALUES `+values.String()+`) AS v
-		WHERE limit_seqs.identity_id = v.column1 AND limit_seqs.seq = v.column2
-		RETURNING limit_seqs.identity_id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	stale := make(map[int64]bool, len(fs))
-	for _, f := range fs {
-		stale[f.id] = true
-	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		delete(stale, id)
-	}
-	return stale, rows.Err()
-}
-
 // asyncCommit lets a PostgreSQL transaction of reservations commit without
 // waiting for its WAL flush. A reservation is followed by its call's charge,
 // whose synchronous commit flushes it too, so only a crash of PostgreSQL
@@ -470,11 +429,13 @@ func claim(ctx context.Context, tx *sql.Tx, fs []*fast) (map[int64]bool, error) 
 // saves a WAL flush.
 const asyncCommit = `SET LOCAL synchronous_commit = off`
 
-// claimAndRecord is claim and the insert of the claimed identities' events
-// in one PostgreSQL statement, which also makes the transaction commit
-// asynchronously (see asyncCommit): the common batch makes one round trip
-// between BEGIN and COMMIT.
-func claimAndRecord(ctx context.Context, tx *sql.Tx, fs []*fast, ops []*op) (map[int64]bool, error) {
+// claim bumps the counters of the identities whose copies were current, in
+// one statement, and returns those that were not. On PostgreSQL the same
+// statement inserts the claimed identities' events and makes the
+// transaction commit asynchronously (see asyncCommit), so that the common
+// batch makes one round trip between BEGIN and COMMIT; on SQLite, where a
+// statement costs no round trip, the caller inserts the events.
+func claim(ctx context.Context, tx *sql.Tx, fs []*fast, ops []*op, pg bool) (map[int64]bool, error) {
 	var args []any
 	arg := func(v any) int {
 		args = append(args, v)
@@ -486,6 +447,9 @@ func claimAndRecord(ctx context.Context, tx *sql.Tx, fs []*fast, ops []*op) (map
 			claims.WriteString(", ")
 		}
 		fmt.Fprintf(&claims, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", arg(f.id), arg(f.expected), arg(len(f.ops)))
+		if !pg {
+			continue
+		}
 		for _, i := range f.ops {
 			for _, e := range eventsOf(ops[i]) {
 				if events.Len() > 0 {
@@ -496,19 +460,24 @@ func claimAndRecord(ctx context.Context, tx *sql.Tx, fs []*fast, ops []*op) (map
 			}
 		}
 	}
-	// Data-modifying CTEs run whether or not they are read; "recorded" only
-	// inserts the events of the identities "claimed" returns.
-	rows, err := tx.QueryContext(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-		claimed AS (
-			UPDATE limit_seqs SET seq = limit_seqs.seq + v.column3
-			FROM (VALUES `+claims.String()+`) AS v
-			WHERE limit_seqs.identity_id = v.column1 AND limit_seqs.seq = v.column2
-			RETURNING limit_seqs.identity_id),
-		recorded AS (
-			INSERT INTO limit_events (identity_id, key, n, at)
-			SELECT e.column1, e.column2, e.column3, e.column4 FROM (VALUES `+events.String()+`) AS e
-			WHERE e.column1 IN (SELECT identity_id FROM claimed))
-		SELECT claimed.identity_id FROM claimed, async`, args...)
+	// VALUES columns are column1, column2, ... on both databases.
+	update := `UPDATE limit_seqs SET seq = limit_seqs.seq + v.column3
+		FROM (VALUES ` + claims.String() + `) AS v
+		WHERE limit_seqs.identity_id = v.column1 AND limit_seqs.seq = v.column2
+		RETURNING limit_seqs.identity_id`
+	query := update
+	if pg {
+		// Data-modifying CTEs run whether or not they are read; "recorded"
+		// inserts the events of the identities "claimed" returns.
+		query = `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+			claimed AS (` + update + `),
+			recorded AS (
+				INSERT INTO limit_events (identity_id, key, n, at)
+				SELECT e.column1, e.column2, e.column3, e.column4 FROM (VALUES ` + events.String() + `) AS e
+				WHERE e.column1 IN (SELECT identity_id FROM claimed))
+			SELECT claimed.identity_id FROM claimed, async`
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
