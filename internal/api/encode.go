@@ -76,35 +76,31 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		keyBufs.Put(kp)
 		return append(b, '}'), err
 	case []any:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendValue(b, e); err != nil {
-				return b, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendArray(b, x, appendValue)
 	case []string:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, e)
-		}
-		return append(b, ']'), nil
+		return appendArray(b, x, func(b []byte, s string) ([]byte, error) { return appendString(b, s), nil })
 	}
 	m, err := json.Marshal(v)
 	return append(b, m...), err
+}
+
+// appendArray writes a slice (null when nil) with each element written by
+// elem.
+func appendArray[T any](b []byte, xs []T, elem func([]byte, T) ([]byte, error)) ([]byte, error) {
+	if xs == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = elem(b, x); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // appendFloat writes f as encoding/json does: like ES6's number to string,
