@@ -45,10 +45,10 @@ func (s *Server) registerGroupMetrics(groups map[string]store.Batches) {
 		labels := prometheus.Labels{"group": name}
 		s.Registry.MustRegister(
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "firstmate_group_commit_batches_total",
-				Help: "Transactions committed by group commit.", ConstLabels: labels},
+				Help: "Transactions that held writes of this group (on SQLite the groups share transactions).", ConstLabels: labels},
 				func() float64 { b, _ := g.Stats(); return float64(b) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "firstmate_group_commit_calls_total",
-				Help: "Writes committed by group commit, all batches together.", ConstLabels: labels},
+				Help: "Writes of this group written by group commit, all transactions together.", ConstLabels: labels},
 				func() float64 { _, c := g.Stats(); return float64(c) }))
 	}
 }
