@@ -366,3 +366,71 @@ func TestLimitersShareTheWindowsProperties(t *testing.T) {
 		})
 	})
 }
+
+// The copies stay within their bounds, and evicting a copy (or not keeping
+// one too big to keep) changes no decision: a limiter whose copies hold two
+// identities and a few events serves five identities exactly, against a
+// model, with a second limiter on the same database recording meanwhile.
+func TestEvictedCopiesChangeNoDecision(t *testing.T) {
+	restore := limits.SetCacheCaps(48, 2)
+	defer restore()
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, _ := open(t, dialect)
+		var seq atomic.Int64
+		rapid.Check(t, func(rt *rapid.T) {
+			accs := make([]limits.Account, 5)
+			for i := range accs {
+				id, err := store.InsertIdentity(context.Background(), db.Write, model.Identity{UID: fmt.Sprint("e", seq.Add(1)),
+					WorkspaceID: 1, Name: "ident", Timezone: "UTC", Type: "standard"})
+				if err != nil {
+					rt.Fatal(err)
+				}
+				accs[i] = limits.Account{IdentityID: id.ID, Level: "Classic"} // 25 a day, 100 a week
+			}
+			small, other := &limits.Limiter{DB: db}, &limits.Limiter{DB: db}
+			type rec struct {
+				at time.Time
+				n  int
+			}
+			events := make([][]rec, len(accs))
+			used := func(i int, now time.Time, d time.Duration) int {
+				n := 0
+				for _, e := range events[i] {
+					if e.at.After(now.Add(-d)) {
+						n += e.n
+					}
+				}
+				return n
+			}
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			for step, steps := 0, rapid.IntRange(1, 80).Draw(rt, "steps"); step < steps; step++ {
+				now = now.Add(time.Duration(rapid.IntRange(0, 6*60).Draw(rt, "gap_min")) * time.Minute)
+				i := rapid.IntRange(0, len(accs)-1).Draw(rt, "identity")
+				l := small
+				if rapid.IntRange(0, 3).Draw(rt, "other") == 0 {
+					l = other
+				}
+				n := rapid.IntRange(1, 8).Draw(rt, "n")
+				day, week := used(i, now, limits.Day), used(i, now, limits.Week)
+				_, err := l.Consume(context.Background(), accs[i], []limits.Need{{Key: limits.ConnectionRequests, N: n}}, now)
+				var r *limits.Refused
+				switch {
+				case err == nil:
+					if day+n > 25 || week+n > 100 {
+						rt.Fatalf("identity %d over-consumed: %d more with %d of 25 used in the day and %d of 100 in the week", i, n, day, week)
+					}
+					events[i] = append(events[i], rec{at: now, n: n})
+				case errors.As(err, &r):
+					if day+n <= 25 && week+n <= 100 {
+						rt.Fatalf("identity %d refused %d with %d of 25 used in the day and %d of 100 in the week", i, n, day, week)
+					}
+				default:
+					rt.Fatal(err)
+				}
+				if ids, evs := small.Cached(); ids > 2 || evs > 48 {
+					rt.Fatalf("copies hold %d identities and %d events, bounds 2 and 48", ids, evs)
+				}
+			}
+		})
+	})
+}

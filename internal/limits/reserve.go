@@ -45,12 +45,12 @@ type Limiter struct {
 // maxCachedEvents bounds the memory of the copies (16 bytes an event). The
 // default limits keep an identity's copy to a few thousand events; an
 // identity whose overrides let it past an eighth of this is not kept and is
-// read from the database on each batch instead.
-const maxCachedEvents = 1 << 21
+// read from the database on each batch instead. (A variable for tests.)
+var maxCachedEvents = 1 << 21
 
 // maxCachedIdentities bounds the number of copies (a few hundred bytes each
-// besides their events).
-const maxCachedIdentities = 100_000
+// besides their events). (A variable for tests.)
+var maxCachedIdentities = 100_000
 
 // Batches is the group commit of consumptions and releases (for metrics).
 func (l *Limiter) Batches() store.Batches { return l.writes() }
