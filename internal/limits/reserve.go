@@ -58,7 +58,10 @@ func (l *Limiter) Batches() store.Batches { return l.writes() }
 // writes is the group commit of consumptions and releases, made on first
 // use (a Limiter is a struct literal).
 func (l *Limiter) writes() *store.Lane[*op] {
-	l.laneOnce.Do(func() { l.lane = store.NewLane(l.DB, l.write, l.keep) })
+	l.laneOnce.Do(func() {
+		l.lane = store.NewLane(l.DB, l.write, l.keep)
+		l.lane.SetDirect(l.writeDirect)
+	})
 	return l.lane
 }
 
@@ -293,92 +296,160 @@ var errIdentityGone = errors.New("limits: identity no longer exists")
 // again when the transaction is retried, setting every result afresh.
 func (l *Limiter) write(ctx context.Context, tx *sql.Tx, ops []*op) ([]error, error) {
 	errs := make([]error, len(ops))
-	w, err := l.plan(ctx, tx, ops, errs)
-	l.round = w
+	b := l.split(ops, errs)
+	err := b.claim(ctx, tx)
+	if err == nil {
+		err = b.settle(ctx, tx)
+	}
+	l.round = b.w
 	return errs, err
 }
 
-// plan writes a batch: the identities whose copies were current in one
-// statement, the others one by one against the database.
-func (l *Limiter) plan(ctx context.Context, tx *sql.Tx, ops []*op, errs []error) (written, error) {
-	w := written{fresh: map[int64]*state{}}
-	byID := map[int64][]int{}
+// writeDirect is the lane's write on PostgreSQL. The identities whose copies
+// were current are claimed in one statement outside any transaction, which
+// commits on its own (asynchronously, as asyncCommit says) in one round
+// trip; only the others, if any, take a transaction. The claim has
+// committed whatever that transaction does, so a failure there fails their
+// ops alone.
+func (l *Limiter) writeDirect(ctx context.Context, db *store.DB, ops []*op) ([]error, error) {
+	errs := make([]error, len(ops))
+	b := l.split(ops, errs)
+	for attempt := 0; ; attempt++ {
+		err := b.claim(ctx, db.Write)
+		if err == nil {
+			break
+		}
+		if attempt >= 3 || !store.Retryable(err) {
+			return errs, err
+		}
+	}
+	if len(b.slow) > 0 {
+		err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+			b.w.fresh, b.rows = map[int64]*state{}, nil
+			for _, id := range b.slow {
+				for _, i := range b.byID[id] {
+					errs[i], ops[i].res = nil, Reservation{}
+				}
+			}
+			return b.settle(ctx, tx)
+		})
+		if err != nil {
+			b.w.fresh = map[int64]*state{}
+			for _, id := range b.slow {
+				for _, i := range b.byID[id] {
+					errs[i], ops[i].res = err, Reservation{}
+				}
+			}
+		}
+	}
+	l.round = b.w
+	return errs, nil
+}
+
+// batch is one batch of ops on its way to the database.
+type batch struct {
+	l      *Limiter
+	ops    []*op
+	errs   []error
+	w      written
+	byID   map[int64][]int
+	copies map[int64]*state
+	// slow are the identities the database must decide (see checkCopy), in
+	// id order once claim has run.
+	slow []int64
+	rows []eventRow // events left to insert
+	pg   bool
+}
+
+// split sorts a batch's identities into those whose copies decide (w.fast)
+// and the others (slow), setting every result afresh.
+func (l *Limiter) split(ops []*op, errs []error) *batch {
+	b := &batch{l: l, ops: ops, errs: errs, w: written{fresh: map[int64]*state{}}, byID: map[int64][]int{},
+		pg: l.DB.Dialect == store.Postgres}
 	var ids []int64
 	for i, o := range ops {
 		errs[i], o.res = nil, Reservation{}
 		id := o.identityID()
-		if _, ok := byID[id]; !ok {
+		if _, ok := b.byID[id]; !ok {
 			ids = append(ids, id)
 		}
-		byID[id] = append(byID[id], i)
-		if o.release == nil && o.now.After(w.now) {
-			w.now = o.now
+		b.byID[id] = append(b.byID[id], i)
+		if o.release == nil && o.now.After(b.w.now) {
+			b.w.now = o.now
 		}
 	}
 	// Counters are locked in id order within each step (the claim, then the
 	// rechecks), which makes deadlocks between nodes' batches rare; the
 	// transaction is retried when PostgreSQL breaks one.
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	copies := make(map[int64]*state, len(ids))
+	b.copies = make(map[int64]*state, len(ids))
 	l.mu.Lock()
 	for _, id := range ids {
 		if st := l.cache[id]; st != nil {
-			copies[id] = st
+			b.copies[id] = st
 		}
 	}
 	l.mu.Unlock()
-
-	pg := l.DB.Dialect == store.Postgres
-	var slow []int64
 	for _, id := range ids {
-		if f := checkCopy(id, copies[id], ops, byID[id]); f != nil {
-			w.fast = append(w.fast, f)
+		if f := checkCopy(id, b.copies[id], ops, b.byID[id]); f != nil {
+			b.w.fast = append(b.w.fast, f)
 		} else {
-			slow = append(slow, id)
+			b.slow = append(b.slow, id)
 		}
 	}
-	var rows []eventRow
-	if len(w.fast) > 0 {
-		stale, err := claim(ctx, tx, w.fast, ops, pg)
+	return b
+}
+
+// claim records the identities whose copies were current in one statement;
+// those whose counters moved meanwhile join slow.
+func (b *batch) claim(ctx context.Context, q store.Querier) error {
+	if len(b.w.fast) > 0 {
+		stale, err := claim(ctx, q, b.w.fast, b.ops, b.pg)
 		if err != nil {
-			return w, err
+			return err
 		}
-		kept := w.fast[:0]
-		for _, f := range w.fast {
+		kept := b.w.fast[:0]
+		for _, f := range b.w.fast {
 			if stale[f.id] {
-				slow = append(slow, f.id)
+				b.slow = append(b.slow, f.id)
 				continue
 			}
 			kept = append(kept, f)
 			for _, i := range f.ops {
-				ops[i].res = reservationOf(ops[i])
-				if !pg { // claim inserted them on PostgreSQL
-					rows = append(rows, eventsOf(ops[i])...)
+				b.ops[i].res = reservationOf(b.ops[i])
+				if !b.pg { // claim inserted them on PostgreSQL
+					b.rows = append(b.rows, eventsOf(b.ops[i])...)
 				}
 			}
 		}
-		w.fast = kept
+		b.w.fast = kept
 	}
-	if pg && len(slow) > 0 {
+	sort.Slice(b.slow, func(i, j int) bool { return b.slow[i] < b.slow[j] })
+	return nil
+}
+
+// settle decides the slow identities one by one against the database, and
+// inserts the events left.
+func (b *batch) settle(ctx context.Context, tx *sql.Tx) error {
+	if b.pg && len(b.slow) > 0 {
 		if _, err := tx.ExecContext(ctx, asyncCommit); err != nil {
-			return w, err
+			return err
 		}
 	}
-	sort.Slice(slow, func(i, j int) bool { return slow[i] < slow[j] })
-	for _, id := range slow {
-		st, err := l.recheck(ctx, tx, id, copies[id], ops, byID[id], errs, &rows)
+	for _, id := range b.slow {
+		st, err := b.l.recheck(ctx, tx, id, b.copies[id], b.ops, b.byID[id], b.errs, &b.rows)
 		if errors.Is(err, errIdentityGone) {
-			for _, i := range byID[id] {
-				errs[i] = err
+			for _, i := range b.byID[id] {
+				b.errs[i] = err
 			}
 			continue
 		}
 		if err != nil {
-			return w, err
+			return err
 		}
-		w.fresh[id] = st
+		b.w.fresh[id] = st
 	}
-	return w, insertEvents(ctx, tx, rows)
+	return insertEvents(ctx, tx, b.rows)
 }
 
 // checkCopy checks an identity's ops against its copy, and returns nil when
@@ -432,10 +503,11 @@ const asyncCommit = `SET LOCAL synchronous_commit = off`
 // claim bumps the counters of the identities whose copies were current, in
 // one statement, and returns those that were not. On PostgreSQL the same
 // statement inserts the claimed identities' events and makes the
-// transaction commit asynchronously (see asyncCommit), so that the common
-// batch makes one round trip between BEGIN and COMMIT; on SQLite, where a
-// statement costs no round trip, the caller inserts the events.
-func claim(ctx context.Context, tx *sql.Tx, fs []*fast, ops []*op, pg bool) (map[int64]bool, error) {
+// transaction commit asynchronously (see asyncCommit); writeDirect runs it
+// outside a transaction, so that the common batch is one round trip. On
+// SQLite, where a statement costs no round trip, the caller inserts the
+// events.
+func claim(ctx context.Context, q store.Querier, fs []*fast, ops []*op, pg bool) (map[int64]bool, error) {
 	var args []any
 	arg := func(v any) int {
 		args = append(args, v)
@@ -477,7 +549,7 @@ func claim(ctx context.Context, tx *sql.Tx, fs []*fast, ops []*op, pg bool) (map
 				WHERE e.column1 IN (SELECT identity_id FROM claimed))
 			SELECT claimed.identity_id FROM claimed, async`
 	}
-	rows, err := tx.QueryContext(ctx, query, args...)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

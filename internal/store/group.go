@@ -236,6 +236,10 @@ func runFn(f groupFn, tx *sql.Tx) (err error) {
 	return f.fn(tx)
 }
 
+// Retryable reports an error that a transaction (or a statement outside one)
+// may be tried again after: see retryable.
+func Retryable(err error) bool { return retryable(err) }
+
 // retryable reports an error that is the transaction's rather than one
 // function's: SQLite's write lock held by another process, or a PostgreSQL
 // deadlock or serialisation failure.

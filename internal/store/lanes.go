@@ -29,6 +29,9 @@ type Lane[T any] struct {
 	write func(ctx context.Context, tx *sql.Tx, items []T) ([]error, error)
 	// after, if set, runs once the items' transaction has committed.
 	after func(items []T)
+	// direct, if set, writes a batch on PostgreSQL in place of write's
+	// transaction (see SetDirect).
+	direct func(ctx context.Context, db *DB, items []T) ([]error, error)
 
 	own            Batcher[T]
 	batches, items atomic.Int64
@@ -38,6 +41,17 @@ type Lane[T any] struct {
 func NewLane[T any](db *DB, write func(ctx context.Context, tx *sql.Tx, items []T) ([]error, error),
 	after func(items []T)) *Lane[T] {
 	return &Lane[T]{db: db, write: write, after: after}
+}
+
+// SetDirect lets the lane write its batches on PostgreSQL with direct
+// instead of wrapping write in a transaction: a batch that one statement
+// writes then commits in one round trip instead of three (BEGIN, the
+// statement, COMMIT). direct returns each item's error and the batch's, like
+// write, and uses a transaction of its own (WriteTx, typically) for what one
+// statement cannot decide. after runs when direct returns no batch error.
+// Call it before the first Do.
+func (l *Lane[T]) SetDirect(direct func(ctx context.Context, db *DB, items []T) ([]error, error)) {
+	l.direct = direct
 }
 
 // Do queues v and returns once the transaction holding it has committed:
@@ -54,13 +68,26 @@ func (l *Lane[T]) Do(ctx context.Context, v T) error {
 func (l *Lane[T]) Stats() (batches, items int64) { return l.batches.Load(), l.items.Load() }
 
 func (l *Lane[T]) commitOwn(items []T) []error {
+	if l.direct == nil {
+		errs, err := l.WriteTx(context.Background(), items)
+		return l.finish(items, errs, err)
+	}
+	errs, err := l.direct(context.Background(), l.db, items)
+	if err == nil && len(errs) != len(items) {
+		panic(fmt.Sprintf("store: lane direct write returned %d errors for %d items", len(errs), len(items)))
+	}
+	return l.finish(items, errs, err)
+}
+
+// WriteTx writes items with the lane's write in a transaction of their own.
+func (l *Lane[T]) WriteTx(ctx context.Context, items []T) ([]error, error) {
 	var errs []error
-	err := l.db.TxKeepCaches(context.Background(), func(tx *sql.Tx) error {
+	err := l.db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
 		var err error
 		errs, err = l.writeChecked(tx, items)
 		return err
 	})
-	return l.finish(items, errs, err)
+	return errs, err
 }
 
 func (l *Lane[T]) writeChecked(tx *sql.Tx, items []T) ([]error, error) {

@@ -129,3 +129,58 @@ func TestLanesOutcomesAndSharing(t *testing.T) {
 		}
 	})
 }
+
+// A lane's direct write replaces its transaction on PostgreSQL only: its
+// outcomes are the items', after runs when it returns no batch error, and
+// a batch error fails every item without after. On SQLite the lane's write
+// runs in the shared transaction as before.
+func TestLaneDirectWrite(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db := openGroupDB(t, dialect)
+		ctx := context.Background()
+		var wrote, direct, afters atomic.Int64
+		refused, broken := errors.New("refused"), errors.New("broken")
+		l := store.NewLane(db, func(ctx context.Context, tx *sql.Tx, items []int) ([]error, error) {
+			wrote.Add(int64(len(items)))
+			return make([]error, len(items)), nil
+		}, func(items []int) { afters.Add(int64(len(items))) })
+		l.SetDirect(func(ctx context.Context, db *store.DB, items []int) ([]error, error) {
+			direct.Add(int64(len(items)))
+			errs := make([]error, len(items))
+			for k, i := range items {
+				switch {
+				case i == 3:
+					return nil, broken
+				case i%2 == 1:
+					errs[k] = refused
+				}
+			}
+			return errs, nil
+		})
+		for _, i := range []int{2, 5, 3} {
+			err := l.Do(ctx, i)
+			switch {
+			case dialect == store.SQLite && err != nil:
+				t.Fatalf("item %d on SQLite: %v", i, err)
+			case dialect == store.Postgres && i == 2 && err != nil,
+				dialect == store.Postgres && i == 5 && !errors.Is(err, refused),
+				dialect == store.Postgres && i == 3 && !errors.Is(err, broken):
+				t.Fatalf("item %d on PostgreSQL: %v", i, err)
+			}
+		}
+		if dialect == store.SQLite {
+			if wrote.Load() != 3 || direct.Load() != 0 || afters.Load() != 3 {
+				t.Fatalf("SQLite: write saw %d items, direct %d, after %d; want 3, 0, 3", wrote.Load(), direct.Load(), afters.Load())
+			}
+			return
+		}
+		if wrote.Load() != 0 || direct.Load() != 3 || afters.Load() != 2 {
+			t.Fatalf("PostgreSQL: write saw %d items, direct %d, after %d; want 0, 3, 2", wrote.Load(), direct.Load(), afters.Load())
+		}
+		// WriteTx, a direct write's fallback, runs the lane's write in a
+		// transaction of its own.
+		if errs, err := l.WriteTx(ctx, []int{8, 9}); err != nil || len(errs) != 2 || wrote.Load() != 2 {
+			t.Fatalf("WriteTx: %v %v, write saw %d items", errs, err, wrote.Load())
+		}
+	})
+}
