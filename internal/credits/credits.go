@@ -11,7 +11,6 @@ import (
 	"errors"
 	"math"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -219,30 +218,18 @@ func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, e
 // before. A workspace's balance is updated once, with the sum of its
 // charges; on PostgreSQL that row stays locked until commit.
 func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (short bool, err error) {
-	rows := make([]chargeRow, 0, len(cs))
-	totals := map[balanceKey]int64{}
-	for _, c := range cs {
-		if c.Results <= 0 {
-			continue
-		}
-		period, max := l.period(*c.Workspace)
-		rows = append(rows, chargeRow{c, period, c.Results, int64(c.Results) * c.PerResult})
-		if c.PerResult > 0 {
-			totals[balanceKey{c.WorkspaceID, period, max}] += int64(c.Results) * c.PerResult
-		}
-	}
+	moves, rows := l.InFull(cs)
 	// Balances first: a short one is found before anything else is written,
 	// and the balances already updated are put back.
-	balances := sortedBalances(totals)
-	used := make([]int64, len(balances))
-	for i, b := range balances {
+	used := make([]int64, len(moves))
+	for i, m := range moves {
 		err := tx.QueryRowContext(ctx, `UPDATE credit_balances SET used = used + $3
 			WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4 RETURNING used`,
-			b.workspaceID, b.period, totals[b], b.max).Scan(&used[i])
+			m.WorkspaceID, m.Period, m.Amount, m.Cap).Scan(&used[i])
 		if errors.Is(err, sql.ErrNoRows) {
-			for _, done := range balances[:i] {
+			for _, done := range moves[:i] {
 				if _, err := tx.ExecContext(ctx, `UPDATE credit_balances SET used = used - $3 WHERE workspace_id = $1 AND period_start = $2`,
-					done.workspaceID, done.period, totals[done]); err != nil {
+					done.WorkspaceID, done.Period, done.Amount); err != nil {
 					return false, err
 				}
 			}
@@ -255,10 +242,46 @@ func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (short 
 	if err := l.insertCharges(ctx, tx, rows); err != nil {
 		return false, err
 	}
-	for i, b := range balances {
-		l.see(b.workspaceID, b.period, used[i])
-	}
+	l.Moved(moves, used)
 	return false, nil
+}
+
+// InFull is what paying every charge of a batch in full writes: one move per
+// balance (in workspace order, as every transaction that locks several
+// takes them), with the sum of its charges, and the charge rows. Charges
+// with no results are left out; free ones move no balance.
+func (l *Ledger) InFull(cs []Charge) ([]store.BalanceMove, []store.ChargeRow) {
+	rows := make([]store.ChargeRow, 0, len(cs))
+	totals := map[balanceKey]int64{}
+	for _, c := range cs {
+		if c.Results <= 0 {
+			continue
+		}
+		period, max := l.period(*c.Workspace)
+		rows = append(rows, rowOf(c, period, c.Results))
+		if c.PerResult > 0 {
+			totals[balanceKey{c.WorkspaceID, period, max}] += int64(c.Results) * c.PerResult
+		}
+	}
+	moves := make([]store.BalanceMove, 0, len(totals))
+	for _, b := range sortedBalances(totals) {
+		moves = append(moves, store.BalanceMove{WorkspaceID: b.workspaceID, Period: b.period, Amount: totals[b], Cap: b.max})
+	}
+	return moves, rows
+}
+
+// Moved records the balances' use once moves have committed (used: each
+// one's use after its move), for WorkspaceBalance.
+func (l *Ledger) Moved(moves []store.BalanceMove, used []int64) {
+	for i, m := range moves {
+		l.see(m.WorkspaceID, m.Period, used[i])
+	}
+}
+
+// rowOf is the charge row of paid of c's results.
+func rowOf(c Charge, period int64, paid int) store.ChargeRow {
+	return store.ChargeRow{WorkspaceID: c.WorkspaceID, Period: period, Key: c.Key, RunUID: c.RunUID, Action: c.Action,
+		Results: paid, Amount: int64(paid) * c.PerResult}
 }
 
 // ChargeEach pays for a batch's charges in order, each for as many results
@@ -277,7 +300,7 @@ func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Cha
 		byBalance[k] = append(byBalance[k], i)
 	}
 	totals := map[balanceKey]int64{}
-	rows := make([]chargeRow, 0, len(cs))
+	rows := make([]store.ChargeRow, 0, len(cs))
 	for _, b := range sortedBalances(byBalance) {
 		used, err := l.lockBalance(ctx, tx, b.workspaceID, b.period)
 		if err != nil {
@@ -290,7 +313,7 @@ func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Cha
 			used += out[i].Amount
 			totals[b] += out[i].Amount
 			if paid > 0 {
-				rows = append(rows, chargeRow{c, b.period, paid, out[i].Amount})
+				rows = append(rows, rowOf(c, b.period, paid))
 			}
 		}
 		l.see(b.workspaceID, b.period, used)
@@ -331,31 +354,8 @@ func sortedBalances[V any](m map[balanceKey]V) []balanceKey {
 	return out
 }
 
-// chargeRow is one credit_charges row to insert.
-type chargeRow struct {
-	Charge
-	period  int64
-	results int
-	amount  int64
-}
-
-func (l *Ledger) insertCharges(ctx context.Context, tx *sql.Tx, rows []chargeRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	now := store.Now()
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO credit_charges (workspace_id, period_start, charge_key, run_uid, action_slug, results, amount, created_at) VALUES `)
-	args := make([]any, 0, len(rows)*8)
-	for i, r := range rows {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(store.Placeholders(len(args), 8))
-		args = append(args, r.WorkspaceID, r.period, r.Key, r.RunUID, r.Action, r.results, r.amount, now)
-	}
-	_, err := tx.ExecContext(ctx, sb.String(), args...)
-	return err
+func (l *Ledger) insertCharges(ctx context.Context, tx *sql.Tx, rows []store.ChargeRow) error {
+	return store.InsertChargeRows(ctx, tx, rows)
 }
 
 // chargeSlow pays for what the balance allows, under the balance row's lock,

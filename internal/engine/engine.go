@@ -67,7 +67,10 @@ type Engine struct {
 
 // liveCommits is the group commit of successful live calls.
 func (e *Engine) liveCommits() *store.Lane[*liveWrite] {
-	e.liveRunsOnce.Do(func() { e.liveRuns = store.NewLane(e.DB, e.writeLive, nil) })
+	e.liveRunsOnce.Do(func() {
+		e.liveRuns = store.NewLane(e.DB, e.writeLive, nil)
+		e.liveRuns.SetDirect(e.writeLiveDirect)
+	})
 	return e.liveRuns
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -245,6 +246,30 @@ func (e *Engine) writeLive(ctx context.Context, tx *sql.Tx, ws []*liveWrite) ([]
 		kept = append(kept, r)
 	}
 	return errs, store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, kept)
+}
+
+// writeLiveDirect is writeLive on PostgreSQL: a batch that its balances can
+// pay for in full commits in one round trip (store.PayAndRecord); otherwise
+// writeLive charges what is left, in a transaction.
+func (e *Engine) writeLiveDirect(ctx context.Context, db *store.DB, ws []*liveWrite) ([]error, error) {
+	runs := make([]model.Run, len(ws))
+	charges := make([]credits.Charge, len(ws))
+	for i, w := range ws {
+		runs[i], charges[i] = w.run, w.charge
+	}
+	moves, rows := e.Ledger.InFull(charges)
+	used, err := store.PayAndRecord(ctx, db, moves, rows, runs)
+	if errors.Is(err, store.ErrShort) {
+		return e.liveCommits().WriteTx(ctx, ws)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.Ledger.Moved(moves, used)
+	for _, w := range ws {
+		w.charged = credits.Charged{Paid: w.charge.Results, Amount: int64(w.charge.Results) * w.charge.PerResult}
+	}
+	return make([]error, len(ws)), nil
 }
 
 // recordRun stores a finished run.

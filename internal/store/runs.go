@@ -74,6 +74,12 @@ func InsertFinishedRuns(ctx context.Context, q Querier, dialect string, runs []m
 	if len(runs) == 0 {
 		return nil
 	}
+	query, args := finishedRunsInsert(dialect, runs)
+	_, err := q.ExecContext(ctx, query, args...)
+	return err
+}
+
+func finishedRunsInsert(dialect string, runs []model.Run) (string, []any) {
 	now := Now()
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO runs (` + runInsertCols + `) VALUES `)
@@ -85,8 +91,7 @@ func InsertFinishedRuns(ctx context.Context, q Querier, dialect string, runs []m
 		rowPlaceholders(&sb, dialect, len(args), 24)
 		args = append(append(args, runInsertArgs(NewRun{Run: r}, now)...), now)
 	}
-	_, err := q.ExecContext(ctx, sb.String(), args...)
-	return err
+	return sb.String(), args
 }
 
 const runInsertCols = `uid, workspace_id, member_uid, action_name, execution_mode, status, identity_mode, identity_uids,
