@@ -239,7 +239,7 @@ func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (short 
 			return false, err
 		}
 	}
-	if err := l.insertCharges(ctx, tx, rows); err != nil {
+	if err := store.InsertChargeRows(ctx, tx, rows); err != nil {
 		return false, err
 	}
 	l.Moved(moves, used)
@@ -318,7 +318,7 @@ func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Cha
 		}
 		l.see(b.workspaceID, b.period, used)
 	}
-	if err := l.insertCharges(ctx, tx, rows); err != nil {
+	if err := store.InsertChargeRows(ctx, tx, rows); err != nil {
 		return nil, err
 	}
 	for _, b := range sortedBalances(totals) {
@@ -352,10 +352,6 @@ func sortedBalances[V any](m map[balanceKey]V) []balanceKey {
 		return out[i].period < out[j].period
 	})
 	return out
-}
-
-func (l *Ledger) insertCharges(ctx context.Context, tx *sql.Tx, rows []store.ChargeRow) error {
-	return store.InsertChargeRows(ctx, tx, rows)
 }
 
 // chargeSlow pays for what the balance allows, under the balance row's lock,
