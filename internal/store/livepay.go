@@ -133,7 +133,9 @@ func payAndRecord(ctx context.Context, db *DB, b *pgx.Batch, moves int) (used []
 // has no row), "moved" is empty and the division fails the statement
 // (division_by_zero, 22012), which aborts the pipeline's transaction: a plain
 // UPDATE would only report zero rows, too late to stop the statements
-// queued behind it.
+// queued behind it. PostgreSQL logs each such error; they come only from
+// batches that reach a workspace's last credits (calls are refused before
+// the platform call once the balance is seen empty).
 const payMove = `WITH moved AS (
 		UPDATE credit_balances SET used = used + $3
 		WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4
