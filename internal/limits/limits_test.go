@@ -315,21 +315,7 @@ func TestLimitersShareTheWindowsProperties(t *testing.T) {
 			for i := range nodes {
 				nodes[i] = &limits.Limiter{DB: db}
 			}
-			type rec struct {
-				at  time.Time
-				n   int
-				res limits.Reservation
-			}
-			var events []rec
-			fill := func(now time.Time, d time.Duration) int {
-				used := 0
-				for _, e := range events {
-					if e.at.After(now.Add(-d)) {
-						used += e.n
-					}
-				}
-				return used
-			}
+			var events []modelEvent
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			for i, steps := 0, rapid.IntRange(1, 60).Draw(rt, "steps"); i < steps; i++ {
 				now = now.Add(time.Duration(rapid.IntRange(0, 12*60).Draw(rt, "gap_min")) * time.Minute)
@@ -343,24 +329,10 @@ func TestLimitersShareTheWindowsProperties(t *testing.T) {
 					continue
 				}
 				n := rapid.IntRange(1, 8).Draw(rt, "n")
-				day, week := fill(now, limits.Day), fill(now, limits.Week)
+				day, week := usedSince(events, now, limits.Day), usedSince(events, now, limits.Week)
 				res, err := l.Consume(context.Background(), acc, []limits.Need{{Key: limits.ConnectionRequests, N: n}}, now)
-				var r *limits.Refused
-				switch {
-				case err == nil:
-					if day+n > 25 || week+n > 100 {
-						rt.Fatalf("over-consumed: %d more with %d of 25 used in the day and %d of 100 in the week", n, day, week)
-					}
-					events = append(events, rec{at: now, n: n, res: res})
-				case errors.As(err, &r):
-					if day+n <= 25 && week+n <= 100 {
-						rt.Fatalf("refused %d with %d of 25 used in the day and %d of 100 in the week", n, day, week)
-					}
-					if !r.AvailableAt.After(now) {
-						rt.Fatalf("available_at %s not after now %s", r.AvailableAt, now)
-					}
-				default:
-					rt.Fatal(err)
+				if checkClassicDecision(rt, "", err, n, day, week, now) {
+					events = append(events, modelEvent{at: now, n: n, res: res})
 				}
 			}
 		})
@@ -388,20 +360,7 @@ func TestEvictedCopiesChangeNoDecision(t *testing.T) {
 				accs[i] = limits.Account{IdentityID: id.ID, Level: "Classic"} // 25 a day, 100 a week
 			}
 			small, other := &limits.Limiter{DB: db}, &limits.Limiter{DB: db}
-			type rec struct {
-				at time.Time
-				n  int
-			}
-			events := make([][]rec, len(accs))
-			used := func(i int, now time.Time, d time.Duration) int {
-				n := 0
-				for _, e := range events[i] {
-					if e.at.After(now.Add(-d)) {
-						n += e.n
-					}
-				}
-				return n
-			}
+			events := make([][]modelEvent, len(accs))
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			for step, steps := 0, rapid.IntRange(1, 80).Draw(rt, "steps"); step < steps; step++ {
 				now = now.Add(time.Duration(rapid.IntRange(0, 6*60).Draw(rt, "gap_min")) * time.Minute)
@@ -411,21 +370,10 @@ func TestEvictedCopiesChangeNoDecision(t *testing.T) {
 					l = other
 				}
 				n := rapid.IntRange(1, 8).Draw(rt, "n")
-				day, week := used(i, now, limits.Day), used(i, now, limits.Week)
+				day, week := usedSince(events[i], now, limits.Day), usedSince(events[i], now, limits.Week)
 				_, err := l.Consume(context.Background(), accs[i], []limits.Need{{Key: limits.ConnectionRequests, N: n}}, now)
-				var r *limits.Refused
-				switch {
-				case err == nil:
-					if day+n > 25 || week+n > 100 {
-						rt.Fatalf("identity %d over-consumed: %d more with %d of 25 used in the day and %d of 100 in the week", i, n, day, week)
-					}
-					events[i] = append(events[i], rec{at: now, n: n})
-				case errors.As(err, &r):
-					if day+n <= 25 && week+n <= 100 {
-						rt.Fatalf("identity %d refused %d with %d of 25 used in the day and %d of 100 in the week", i, n, day, week)
-					}
-				default:
-					rt.Fatal(err)
+				if checkClassicDecision(rt, fmt.Sprintf("identity %d ", i), err, n, day, week, now) {
+					events[i] = append(events[i], modelEvent{at: now, n: n})
 				}
 				if ids, evs := small.Cached(); ids > 2 || evs > 48 {
 					rt.Fatalf("copies hold %d identities and %d events, bounds 2 and 48", ids, evs)
@@ -433,4 +381,47 @@ func TestEvictedCopiesChangeNoDecision(t *testing.T) {
 			}
 		})
 	})
+}
+
+// modelEvent is a consumption the property tests' model holds.
+type modelEvent struct {
+	at  time.Time
+	n   int
+	res limits.Reservation
+}
+
+// usedSince sums the model's consumption in the window of length d ending
+// at now.
+func usedSince(events []modelEvent, now time.Time, d time.Duration) int {
+	used := 0
+	for _, e := range events {
+		if e.at.After(now.Add(-d)) {
+			used += e.n
+		}
+	}
+	return used
+}
+
+// checkClassicDecision holds Consume's answer to n more connection
+// requests of a Classic account (25 a day, 100 a week) to the model's use
+// of the windows, and reports whether the call was accepted.
+func checkClassicDecision(rt *rapid.T, who string, err error, n, day, week int, now time.Time) bool {
+	var r *limits.Refused
+	switch {
+	case err == nil:
+		if day+n > 25 || week+n > 100 {
+			rt.Fatalf("%sover-consumed: %d more with %d of 25 used in the day and %d of 100 in the week", who, n, day, week)
+		}
+		return true
+	case errors.As(err, &r):
+		if day+n <= 25 && week+n <= 100 {
+			rt.Fatalf("%srefused %d with %d of 25 used in the day and %d of 100 in the week", who, n, day, week)
+		}
+		if !r.AvailableAt.After(now) {
+			rt.Fatalf("available_at %s not after now %s", r.AvailableAt, now)
+		}
+	default:
+		rt.Fatal(err)
+	}
+	return false
 }
