@@ -65,6 +65,9 @@ type DB struct {
 	txConns sync.Map
 	// lanes is the group commit that every Lane shares on SQLite.
 	lanes Batcher[laneItem]
+	// ckpt copies SQLite's WAL into the database file beside the writer
+	// (see checkpoint.go); nil on PostgreSQL.
+	ckpt *checkpointer
 }
 
 // Open connects to databaseURL when it is a postgres:// URL, and otherwise to
@@ -89,7 +92,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// undone alone, and on disk that cost a write system call per page.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_time_format=sqlite"
-	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate", "begin immediate")
+	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint), "begin immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +114,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(0)
-	db := &DB{Dialect: SQLite, Write: w, Read: r, Path: path, cache: newStmtCache(r)}
+	ckpt, err := startCheckpointer("file:" + path + "?" + pragmas)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	db := &DB{Dialect: SQLite, Write: w, Read: r, Path: path, cache: newStmtCache(r), ckpt: ckpt}
 	db.R = db.cache
 	db.initCaches()
 	return db, nil
@@ -172,7 +182,11 @@ func (db *DB) Close() error {
 	if db.cache != nil {
 		db.cache.close()
 	}
-	err := db.Write.Close()
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.close()
+	}
+	err = errors.Join(err, db.Write.Close())
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())
 	}
@@ -305,7 +319,11 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.ckpt.committed()
+	return nil
 }
 
 // Now is the current time in the unit the schema stores.
