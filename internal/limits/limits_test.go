@@ -2,6 +2,7 @@ package limits_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -424,4 +425,79 @@ func checkClassicDecision(rt *rapid.T, who string, err error, n, day, week int, 
 		rt.Fatal(err)
 	}
 	return false
+}
+
+// Pruning deletes the events that no window counts any more, in rounds, and
+// changes no decision: neither the limiter that had read the identity's
+// events before nor a new one allows more or less afterwards.
+func TestPruneEventsKeepsEveryWindow(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, identityID := open(t, dialect)
+		ctx := context.Background()
+		now := time.Now()
+		count := func() (n int64) {
+			t.Helper()
+			if err := db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// Written long ago: 4,500 events 62 to 70 days old, one just past
+		// the pruning age and one just short of it (outside every window,
+		// but kept for clocks that run behind).
+		const old = 4500
+		ats := make([]int64, 0, old+2)
+		for i := range old {
+			ats = append(ats, store.Millis(now.Add(-70*limits.Day+time.Duration(i)*time.Minute)))
+		}
+		ats = append(ats, store.Millis(now.Add(-31*limits.Day-time.Hour)), store.Millis(now.Add(-31*limits.Day+time.Hour)))
+		for len(ats) > 0 {
+			chunk := ats[:min(len(ats), 500)]
+			ats = ats[len(chunk):]
+			if err := db.Tx(ctx, func(tx *sql.Tx) error {
+				for _, at := range chunk {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, 1, $3)`,
+						identityID, limits.InMails, at); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Within the month: three of the five InMails a Classic account has.
+		acc := limits.Account{IdentityID: identityID, Level: "Classic"}
+		need := []limits.Need{{Key: limits.InMails, N: 1}}
+		first := &limits.Limiter{DB: db}
+		for _, ago := range []time.Duration{limits.Month - time.Hour, 10 * limits.Day, time.Hour} {
+			if _, err := first.Consume(ctx, acc, need, now.Add(-ago)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := count(); got != old+2+3 {
+			t.Fatalf("%d events before pruning, want %d", got, old+2+3)
+		}
+		deleted, err := limits.PruneEvents(ctx, db, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if deleted != old+1 || count() != 1+3 {
+			t.Fatalf("pruned %d, left %d; want %d pruned and 4 left", deleted, count(), old+1)
+		}
+		report, err := first.Report(ctx, acc, []string{limits.InMails}, now)
+		if err != nil || len(report) != 1 || report[0].Consumed != 3 {
+			t.Fatalf("report after pruning: %+v, %v; want 3 consumed", report, err)
+		}
+		// Two left in the month, for the limiter holding a copy and for a
+		// new one alike.
+		second := &limits.Limiter{DB: db}
+		for i, l := range []*limits.Limiter{first, second, first} {
+			_, err := l.Consume(ctx, acc, need, now)
+			var r *limits.Refused
+			if wantOK := i < 2; wantOK != (err == nil) || (!wantOK && !errors.As(err, &r)) {
+				t.Fatalf("consumption %d after pruning: %v", i+1, err)
+			}
+		}
+	})
 }

@@ -1,0 +1,46 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// Smart Limit events older than every window are deleted by a periodic job
+// (limits.PruneEvents): the leader runs LimitPruneArgs every LimitPruneTick.
+
+// LimitPruneTick is how often old Smart Limit events are deleted.
+const LimitPruneTick = time.Hour
+
+// LimitPruneArgs deletes the Smart Limit events no window counts any more.
+type LimitPruneArgs struct{}
+
+func (LimitPruneArgs) Kind() string { return "limit_events_prune" }
+
+func (LimitPruneArgs) InsertOpts() river.InsertOpts {
+	// Not retried: the next tick deletes what is left.
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 1}
+}
+
+type limitPruneWorker struct {
+	river.WorkerDefaults[LimitPruneArgs]
+	db *store.DB
+}
+
+func (w *limitPruneWorker) Work(ctx context.Context, job *river.Job[LimitPruneArgs]) error {
+	_, err := limits.PruneEvents(ctx, w.db, time.Now())
+	return err
+}
+
+// addLimitPrune registers the pruning worker and its periodic job (after
+// addHealth, which creates the queue).
+func addLimitPrune(workers *river.Workers, rc *river.Config, db *store.DB) {
+	river.AddWorker(workers, &limitPruneWorker{db: db})
+	rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(LimitPruneTick),
+		func() (river.JobArgs, *river.InsertOpts) { return LimitPruneArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "limit_events_prune", RunOnStart: true}))
+}

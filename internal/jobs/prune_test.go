@@ -1,0 +1,59 @@
+package jobs_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/apitest"
+	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/store"
+)
+
+// The pruning job runs when the jobs start (and every LimitPruneTick after):
+// events older than every window written before a start are gone soon
+// after it, and a recent one stays.
+func TestLimitPruneRunsOnStart(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		st := apitest.NewStore(t, dialect)
+		db := st.OpenDB(t)
+		ctx := context.Background()
+		ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i", WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		for _, at := range []time.Time{now.Add(-90 * limits.Day), now.Add(-45 * limits.Day), now.Add(-time.Hour)} {
+			if _, err := db.Write.ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, 1, $3)`,
+				id.ID, limits.Messages, store.Millis(at)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+
+		env := apitest.StartOn(t, st)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var left, recent int
+			if err := env.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN at > $1 THEN 1 ELSE 0 END), 0)
+				FROM limit_events`, store.Millis(now.Add(-limits.Day))).Scan(&left, &recent); err != nil {
+				t.Fatal(err)
+			}
+			if recent != 1 {
+				t.Fatalf("the recent event is gone (%d left)", left)
+			}
+			if left == 1 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d events left 20 s after the jobs started, want 1", left)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
