@@ -84,9 +84,22 @@ func (b *Batcher[T]) lead(commit func(items []T) []error, once bool) {
 		// Let the goroutines that are ready to run queue their items first:
 		// when the CPUs are busy, a batch grows instead of being written
 		// at once with what happened to be queued; when they are idle, this
-		// returns at once.
+		// returns at once. While the queue still grows, yield again (a few
+		// times at most): each item written in this batch is a commit fewer.
 		runtime.Gosched()
 		b.mu.Lock()
+		for range 3 {
+			n := len(b.queue)
+			if n == 0 || n >= batchMax {
+				break
+			}
+			b.mu.Unlock()
+			runtime.Gosched()
+			b.mu.Lock()
+			if len(b.queue) == n {
+				break
+			}
+		}
 		if len(b.queue) == 0 {
 			b.leading = false
 			b.mu.Unlock()
