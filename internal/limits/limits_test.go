@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -500,4 +502,78 @@ func TestPruneEventsKeepsEveryWindow(t *testing.T) {
 			}
 		}
 	})
+}
+
+// On PostgreSQL a batch's identities whose copies are current are claimed
+// in one statement that commits on its own; the others are decided in a
+// transaction after it. When that transaction fails, only their ops fail:
+// the claimed ops stay recorded, and both kinds of identity go on counting
+// exactly. (A trigger makes the transaction fail for one identity.)
+func TestDirectWriteFailsOnlyTheStaleIdentities(t *testing.T) {
+	if !slices.Contains(apitest.Dialects(t), "postgres") {
+		t.Skip("the direct write is PostgreSQL's")
+	}
+	db, a := open(t, "postgres")
+	ctx := context.Background()
+	var ws int64
+	if err := db.Read.QueryRowContext(ctx, `SELECT workspace_id FROM identities WHERE id = $1`, a).Scan(&ws); err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i2", WorkspaceID: ws, Name: "ident 2", Timezone: "UTC", Type: "standard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accA := limits.Account{IdentityID: a, Level: "Classic"}
+	accB := limits.Account{IdentityID: b.ID, Level: "Classic"}
+	need := []limits.Need{{Key: limits.ConnectionRequests, N: 1}} // 25 a day
+	now := time.Now()
+	node, other := &limits.Limiter{DB: db}, &limits.Limiter{DB: db}
+	// The node's copies of both identities are current; then another node
+	// consumes for B, so that the node's copy of B is stale.
+	if errs, err := node.ConsumeInOneBatch(ctx, []limits.Account{accA, accB}, [][]limits.Need{need, need}, now); err != nil ||
+		errs[0] != nil || errs[1] != nil {
+		t.Fatalf("first batch: %v %v", errs, err)
+	}
+	if _, err := other.Consume(ctx, accB, need, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Write.ExecContext(ctx, fmt.Sprintf(`CREATE FUNCTION fail_identity() RETURNS trigger AS $$
+		BEGIN IF NEW.identity_id = %d THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
+		CREATE TRIGGER fail_identity BEFORE INSERT ON limit_events FOR EACH ROW EXECUTE FUNCTION fail_identity()`, b.ID)); err != nil {
+		t.Fatal(err)
+	}
+	errs, err := node.ConsumeInOneBatch(ctx, []limits.Account{accA, accB, accA}, [][]limits.Need{need, need, need}, now)
+	if err != nil || errs[0] != nil || errs[2] != nil || errs[1] == nil || !strings.Contains(errs[1].Error(), "injected failure") {
+		t.Fatalf("batch with B failing: errs %v, err %v; want A's two ops recorded and B's failed", errs, err)
+	}
+	events := func(id int64) (n int) {
+		t.Helper()
+		if err := db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events WHERE identity_id = $1`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if events(a) != 3 || events(b.ID) != 2 {
+		t.Fatalf("A has %d events, B %d; want 3 and 2", events(a), events(b.ID))
+	}
+	if _, err := db.Write.ExecContext(ctx, `DROP TRIGGER fail_identity ON limit_events`); err != nil {
+		t.Fatal(err)
+	}
+	// Exact from here on, through the node's copies: A has 22 left, B 23.
+	for _, c := range []struct {
+		acc  limits.Account
+		left int
+	}{{accA, 22}, {accB, 23}} {
+		ok := 0
+		for range 30 {
+			if _, err := node.Consume(ctx, c.acc, need, now); err == nil {
+				ok++
+			} else if r := (*limits.Refused)(nil); !errors.As(err, &r) {
+				t.Fatal(err)
+			}
+		}
+		if ok != c.left {
+			t.Fatalf("identity %d: %d more allowed, want %d", c.acc.IdentityID, ok, c.left)
+		}
+	}
 }
