@@ -25,6 +25,7 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/app"
 	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
@@ -146,6 +147,22 @@ func (st Store) OpenDB(t testing.TB) *store.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// SeedIdentity inserts a workspace and one identity in it, straight into the
+// database (for tests of the storage-level packages), and returns their ids.
+func SeedIdentity(t testing.TB, db *store.DB) (workspaceID, identityID int64) {
+	t.Helper()
+	ctx := context.Background()
+	ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i", WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, id.ID
 }
 
 // Env is a running in-process Firstmate.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/limits"
-	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -19,18 +18,11 @@ func TestLimitPruneRunsOnStart(t *testing.T) {
 		st := apitest.NewStore(t, dialect)
 		db := st.OpenDB(t)
 		ctx := context.Background()
-		ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i", WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, identityID := apitest.SeedIdentity(t, db)
 		now := time.Now()
 		for _, at := range []time.Time{now.Add(-90 * limits.Day), now.Add(-45 * limits.Day), now.Add(-time.Hour)} {
 			if _, err := db.Write.ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, 1, $3)`,
-				id.ID, limits.Messages, store.Millis(at)); err != nil {
+				identityID, limits.Messages, store.Millis(at)); err != nil {
 				t.Fatal(err)
 			}
 		}

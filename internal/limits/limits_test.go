@@ -23,16 +23,8 @@ import (
 func open(t *testing.T, dialect string) (*store.DB, int64) {
 	t.Helper()
 	db := apitest.NewStore(t, dialect).OpenDB(t)
-	ctx := context.Background()
-	ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i", WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db, id.ID
+	_, id := apitest.SeedIdentity(t, db)
+	return db, id
 }
 
 // 200 parallel calls against 25 remaining yield exactly 25 successes, with

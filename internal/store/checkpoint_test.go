@@ -22,18 +22,20 @@ func fileSize(t *testing.T, path string) int64 {
 	return st.Size()
 }
 
+func createBlobs(t *testing.T, db *DB) {
+	t.Helper()
+	if _, err := db.Write.Exec(`CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The checkpointer copies committed pages into the database file while the
 // writer's own automatic checkpoint (at walAutoCheckpoint pages) has not
 // run: without it, the pages stay in the WAL.
 func TestCheckpointerCopiesBesideTheWriter(t *testing.T) {
 	db := openTestSQLite(t)
 	ctx := context.Background()
-	if err := db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)`)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createBlobs(t, db)
 	before := fileSize(t, db.Path)
 	// 2 MiB: ~512 pages, far below the writer's threshold.
 	const size = 2 << 20
@@ -60,12 +62,7 @@ func TestWALStaysBoundedUnderContinuousWrites(t *testing.T) {
 	walAutoCheckpoint = 1024
 	db := openTestSQLite(t)
 	ctx := context.Background()
-	if err := db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)`)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createBlobs(t, db)
 	// Each commit adds a 16 KiB row: ~5 new pages, so that the checkpointer
 	// always has pages to copy while the writer adds more: ~15,000 frames in
 	// all, over ten times the threshold.
