@@ -17,11 +17,12 @@ import (
 //
 // So a checkpointer copies pages from a connection of its own, shortly after
 // commits, while the writer goes on. A checkpoint that runs beside a writer
-// cannot finish, though: frames keep arriving behind it, and SQLite restarts
+// that keeps committing cannot finish, though: frames arrive behind it, and SQLite restarts
 // the WAL from its beginning only once every frame has been copied. The
 // writer's own automatic checkpoint therefore stays, at a higher threshold
 // (walAutoCheckpoint): it bounds the file, and when it runs it finds all but
 // the newest frames already copied.
+
 // walAutoCheckpoint is the writer's automatic checkpoint threshold in pages
 // (of 4 KiB): a 32 MiB WAL, and more by what the writer commits while the
 // checkpointer holds the checkpoint lock (the writer's attempt then waits for
@@ -29,12 +30,10 @@ import (
 // checkpointer rounds. (A variable for tests.)
 var walAutoCheckpoint = 8192
 
-const (
-	// checkpointDelay lets commits accumulate before a checkpoint, so that
-	// a page that many batches rewrite (the newest leaf of each index, the
-	// balance row's page) is copied once.
-	checkpointDelay = 100 * time.Millisecond
-)
+// checkpointDelay lets commits accumulate before a checkpoint, so that a
+// page that many batches rewrite (the newest leaf of each index, the balance
+// row's page) is copied once.
+const checkpointDelay = 100 * time.Millisecond
 
 // checkpointer runs passive checkpoints after commits (see above).
 type checkpointer struct {
