@@ -16,12 +16,12 @@ import (
 // batch's wall time (bench/RESULTS.md, sixth pass).
 //
 // So a checkpointer copies pages from a connection of its own, shortly after
-// commits, while the writer goes on. A checkpoint that runs beside a writer
-// that keeps committing cannot finish, though: frames arrive behind it, and SQLite restarts
-// the WAL from its beginning only once every frame has been copied. The
-// writer's own automatic checkpoint therefore stays, at a higher threshold
-// (walAutoCheckpoint): it bounds the file, and when it runs it finds all but
-// the newest frames already copied.
+// commits, while the writer goes on. A checkpoint beside a writer that keeps
+// committing cannot finish, though: frames arrive behind it, and SQLite
+// restarts the WAL from its beginning only once every frame has been copied.
+// The writer's own automatic checkpoint therefore stays, at a higher
+// threshold (walAutoCheckpoint): it bounds the file, and when it runs it
+// finds all but the newest frames already copied.
 
 // walAutoCheckpoint is the writer's automatic checkpoint threshold in pages
 // (of 4 KiB): a 32 MiB WAL, and more by what the writer commits while the
