@@ -91,11 +91,7 @@ func addHealth(workers *river.Workers, rc *river.Config, db *store.DB, e *engine
 	if h.Off {
 		return
 	}
-	rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(h.Tick),
-		func() (river.JobArgs, *river.InsertOpts) { return HealthTickArgs{}, nil },
-		// RunOnStart: a new leader ticks at once rather than a tick later,
-		// so frequent restarts do not starve the checks.
-		&river.PeriodicJobOpts{ID: "health_tick", RunOnStart: true}))
+	addTick(rc, h.Tick, HealthTickArgs{})
 }
 
 // healthLease is how long past its tick a claimed integration waits for its

@@ -135,6 +135,16 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 	return &Jobs{Client: c, db: db, health: cfg.Health}, nil
 }
 
+// addTick makes River's leader enqueue args every interval, and as soon as a
+// node becomes leader: a new leader acts at once rather than a tick later,
+// so frequent restarts do not starve the work. The periodic job's ID is the
+// args' kind.
+func addTick(rc *river.Config, every time.Duration, args river.JobArgs) {
+	rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(every),
+		func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+		&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true}))
+}
+
 func (j *Jobs) Start(ctx context.Context) error { return j.Client.Start(ctx) }
 
 // Stop lets running jobs finish (bounded by ctx).

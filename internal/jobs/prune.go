@@ -40,7 +40,5 @@ func (w *limitPruneWorker) Work(ctx context.Context, job *river.Job[LimitPruneAr
 // addHealth, which creates the queue).
 func addLimitPrune(workers *river.Workers, rc *river.Config, db *store.DB) {
 	river.AddWorker(workers, &limitPruneWorker{db: db})
-	rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(LimitPruneTick),
-		func() (river.JobArgs, *river.InsertOpts) { return LimitPruneArgs{}, nil },
-		&river.PeriodicJobOpts{ID: "limit_events_prune", RunOnStart: true}))
+	addTick(rc, LimitPruneTick, LimitPruneArgs{})
 }

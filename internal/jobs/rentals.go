@@ -44,7 +44,5 @@ func addRentals(workers *river.Workers, rc *river.Config, ids *identity.Service)
 		return
 	}
 	river.AddWorker(workers, &rentalExpiryWorker{ids: ids})
-	rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(RentalTick),
-		func() (river.JobArgs, *river.InsertOpts) { return RentalExpiryArgs{}, nil },
-		&river.PeriodicJobOpts{ID: "rental_expiry", RunOnStart: true}))
+	addTick(rc, RentalTick, RentalExpiryArgs{})
 }
