@@ -84,7 +84,8 @@ type Charge struct {
 	// (its plan and period anchor set the grant); nil reads it in the
 	// transaction.
 	Workspace *model.Workspace
-	// Key identifies the charge: a repeated key is a no-op.
+	// Key identifies a ChargeTx charge: a repeated key is a no-op. The batch
+	// charges (live calls, recorded on their runs) use none.
 	Key    string
 	RunUID string
 	Action string
@@ -120,6 +121,10 @@ type Charged struct {
 	Amount int64
 	// Repeat is true when the key had already been charged.
 	Repeat bool
+	// Period is the start (stored unit) of the balance period that paid,
+	// set by the batch charges (ChargeAll, ChargeEach, InFull) when Paid > 0:
+	// their callers record it on the run (model.Run.ChargePeriod).
+	Period int64
 }
 
 // Charge pays for as many results as the balance allows, atomically.
@@ -214,11 +219,16 @@ func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, e
 // together), or reports short: some workspace's balance cannot pay for its
 // share (or has no row yet this period). Short, it leaves the transaction
 // as it found it, and the caller charges the batch with ChargeEach in the
-// same transaction. Each charge needs its Workspace and a key never charged
-// before. A workspace's balance is updated once, with the sum of its
-// charges; on PostgreSQL that row stays locked until commit.
-func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (short bool, err error) {
-	moves, rows := l.InFull(cs)
+// same transaction. Each charge needs its Workspace.
+//
+// The batch charges move balances only: they write no credit_charges row.
+// Each charge is a live call's, and the caller records what was paid on the
+// call's run row (credits_used, output_count, charge_period) in the same
+// transaction; ByAction reads both. A workspace's balance is updated once,
+// with the sum of its charges; on PostgreSQL that row stays locked until
+// commit.
+func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (charged []Charged, short bool, err error) {
+	moves, charged := l.InFull(cs)
 	// Balances first: a short one is found before anything else is written,
 	// and the balances already updated are put back.
 	used := make([]int64, len(moves))
@@ -230,35 +240,32 @@ func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (short 
 			for _, done := range moves[:i] {
 				if _, err := tx.ExecContext(ctx, `UPDATE credit_balances SET used = used - $3 WHERE workspace_id = $1 AND period_start = $2`,
 					done.WorkspaceID, done.Period, done.Amount); err != nil {
-					return false, err
+					return nil, false, err
 				}
 			}
-			return true, nil
+			return nil, true, nil
 		}
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 	}
-	if err := store.InsertChargeRows(ctx, tx, rows); err != nil {
-		return false, err
-	}
 	l.Moved(moves, used)
-	return false, nil
+	return charged, false, nil
 }
 
-// InFull is what paying every charge of a batch in full writes: one move per
-// balance (in workspace order, as every transaction that locks several
-// takes them), with the sum of its charges, and the charge rows. Charges
-// with no results are left out; free ones move no balance.
-func (l *Ledger) InFull(cs []Charge) ([]store.BalanceMove, []store.ChargeRow) {
-	rows := make([]store.ChargeRow, 0, len(cs))
+// InFull is what paying every charge of a batch in full writes and pays:
+// one move per balance (in workspace order, as every transaction that locks
+// several takes them), with the sum of its charges, and each charge paid in
+// full. Charges with no results pay nothing; free ones move no balance.
+func (l *Ledger) InFull(cs []Charge) ([]store.BalanceMove, []Charged) {
+	charged := make([]Charged, len(cs))
 	totals := map[balanceKey]int64{}
-	for _, c := range cs {
+	for i, c := range cs {
 		if c.Results <= 0 {
 			continue
 		}
 		period, max := l.period(*c.Workspace)
-		rows = append(rows, rowOf(c, period, c.Results))
+		charged[i] = Charged{Paid: c.Results, Amount: int64(c.Results) * c.PerResult, Period: period}
 		if c.PerResult > 0 {
 			totals[balanceKey{c.WorkspaceID, period, max}] += int64(c.Results) * c.PerResult
 		}
@@ -267,7 +274,7 @@ func (l *Ledger) InFull(cs []Charge) ([]store.BalanceMove, []store.ChargeRow) {
 	for _, b := range sortedBalances(totals) {
 		moves = append(moves, store.BalanceMove{WorkspaceID: b.workspaceID, Period: b.period, Amount: totals[b], Cap: b.max})
 	}
-	return moves, rows
+	return moves, charged
 }
 
 // Moved records the balances' use once moves have committed (used: each
@@ -276,12 +283,6 @@ func (l *Ledger) Moved(moves []store.BalanceMove, used []int64) {
 	for i, m := range moves {
 		l.see(m.WorkspaceID, m.Period, used[i])
 	}
-}
-
-// rowOf is the charge row of paid of c's results.
-func rowOf(c Charge, period int64, paid int) store.ChargeRow {
-	return store.ChargeRow{WorkspaceID: c.WorkspaceID, Period: period, Key: c.Key, RunUID: c.RunUID, Action: c.Action,
-		Results: paid, Amount: int64(paid) * c.PerResult}
 }
 
 // ChargeEach pays for a batch's charges in order, each for as many results
@@ -300,7 +301,6 @@ func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Cha
 		byBalance[k] = append(byBalance[k], i)
 	}
 	totals := map[balanceKey]int64{}
-	rows := make([]store.ChargeRow, 0, len(cs))
 	for _, b := range sortedBalances(byBalance) {
 		used, err := l.lockBalance(ctx, tx, b.workspaceID, b.period)
 		if err != nil {
@@ -310,16 +310,13 @@ func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Cha
 			c := cs[i]
 			paid := c.payable(b.max - used)
 			out[i] = Charged{Paid: paid, Amount: int64(paid) * c.PerResult}
+			if paid > 0 {
+				out[i].Period = b.period
+			}
 			used += out[i].Amount
 			totals[b] += out[i].Amount
-			if paid > 0 {
-				rows = append(rows, rowOf(c, b.period, paid))
-			}
 		}
 		l.see(b.workspaceID, b.period, used)
-	}
-	if err := store.InsertChargeRows(ctx, tx, rows); err != nil {
-		return nil, err
 	}
 	for _, b := range sortedBalances(totals) {
 		if totals[b] == 0 {
@@ -475,12 +472,28 @@ type Consumption struct {
 	Results     int     `json:"results"`
 }
 
-// ByAction breaks a period's charges down by action.
+// ByAction breaks a period's charges down by action: the credit_charges rows
+// (async runs, several per run) and the live runs, which carry their own
+// charge.
+//
+// A live run is recorded in the same batch that charges it, after its
+// period was read from the clock, so its created_at is at or after its
+// period's start. The bound lets the runs' (workspace_id, created_at) index
+// skip earlier periods; the day's margin only absorbs a clock stepped back
+// between the two readings. charge_period decides what counts.
 func (l *Ledger) ByAction(ctx context.Context, workspaceID int64, since time.Time) ([]Consumption, error) {
+	period := store.Millis(since)
 	rows, err := l.DB.R.QueryContext(ctx, `
-		SELECT action_slug, SUM(amount), COUNT(DISTINCT run_uid), SUM(results)
-		FROM credit_charges WHERE workspace_id = $1 AND period_start = $2
-		GROUP BY action_slug ORDER BY action_slug`, workspaceID, store.Millis(since))
+		SELECT action, SUM(amount), SUM(runs), SUM(results) FROM (
+			SELECT action_slug AS action, SUM(amount) AS amount, COUNT(DISTINCT run_uid) AS runs, SUM(results) AS results
+			FROM credit_charges WHERE workspace_id = $1 AND period_start = $2
+			GROUP BY action_slug
+			UNION ALL
+			SELECT action_name, SUM(credits_used), COUNT(*), SUM(output_count)
+			FROM runs WHERE workspace_id = $1 AND created_at >= $3 AND charge_period = $2
+			GROUP BY action_name
+		) charged
+		GROUP BY action ORDER BY action`, workspaceID, period, period-24*60*60*1000)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
 func openDB(t *testing.T, dialect string) *store.DB {
@@ -344,22 +346,15 @@ func TestBatchChargeProperties(t *testing.T) {
 						RunUID: "r", Action: "a", Results: rapid.IntRange(0, 6).Draw(rt, "results"),
 						PerResult: rapid.SampledFrom([]int64{0, 1000, 1500}).Draw(rt, "per")})
 				}
-				full := func() []credits.Charged {
-					var out []credits.Charged
-					for _, c := range cs {
-						out = append(out, credits.Charged{Paid: c.Results, Amount: int64(c.Results) * c.PerResult})
-					}
-					return out
-				}
 				var got []credits.Charged
 				if dialect == store.Postgres && rapid.Bool().Draw(rt, "direct") {
 					// As writeLiveDirect (engine) does.
-					moves, rows := l.InFull(cs)
-					used, err := store.PayAndRecord(ctx, db, moves, rows, nil)
+					moves, charged := l.InFull(cs)
+					used, err := store.PayAndRecord(ctx, db, moves, nil)
 					switch {
 					case err == nil:
 						l.Moved(moves, used)
-						got = full()
+						got = charged
 					case !errors.Is(err, store.ErrShort):
 						rt.Fatal(err)
 					}
@@ -368,16 +363,15 @@ func TestBatchChargeProperties(t *testing.T) {
 				// the same transaction, so ChargeAll must leave nothing behind.
 				if got == nil {
 					err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
-						short, err := l.ChargeAll(ctx, tx, cs)
+						charged, short, err := l.ChargeAll(ctx, tx, cs)
 						if err != nil {
 							return err
 						}
 						if short {
-							got, err = l.ChargeEach(ctx, tx, cs)
-							return err
+							charged, err = l.ChargeEach(ctx, tx, cs)
 						}
-						got = full()
-						return nil
+						got = charged
+						return err
 					})
 					if err != nil {
 						rt.Fatal(err)
@@ -393,6 +387,11 @@ func TestBatchChargeProperties(t *testing.T) {
 						rt.Fatalf("charge %d %+v: got %+v, want %d paid (spent %d of %d)", i, c, got[i], want,
 							spent[c.WorkspaceID], grant*1000)
 					}
+					// The period the caller records on the run: the one whose
+					// balance paid (a charge that paid nothing has none).
+					if wantPeriod := periodOf(rt, db, c.WorkspaceID, want); got[i].Period != wantPeriod {
+						rt.Fatalf("charge %d %+v: period %d, want %d", i, c, got[i].Period, wantPeriod)
+					}
 					spent[c.WorkspaceID] += got[i].Amount
 				}
 			}
@@ -401,15 +400,76 @@ func TestBatchChargeProperties(t *testing.T) {
 				if err != nil {
 					rt.Fatal(err)
 				}
-				var charged int64
-				if err := db.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM credit_charges WHERE workspace_id = $1`,
-					ws).Scan(&charged); err != nil {
+				// Batch charges are recorded on their runs, by the caller:
+				// they write no charge row of their own.
+				var rows int64
+				if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM credit_charges WHERE workspace_id = $1`,
+					ws).Scan(&rows); err != nil {
 					rt.Fatal(err)
 				}
-				if used != spent[ws] || charged != used || used > max {
-					rt.Fatalf("workspace %d: balance used %d, charges %d, model %d, max %d", ws, used, charged, spent[ws], max)
+				if used != spent[ws] || rows != 0 || used > max {
+					rt.Fatalf("workspace %d: balance used %d, %d charge rows, model %d, max %d", ws, used, rows, spent[ws], max)
 				}
 			}
 		})
+	})
+}
+
+// periodOf is the period a charge of paid results was paid from: the start
+// of the workspace's current balance period, or 0 when nothing was paid.
+func periodOf(t interface{ Fatal(...any) }, db *store.DB, ws int64, paid int) int64 {
+	if paid == 0 {
+		return 0
+	}
+	w, err := store.GetWorkspace(context.Background(), db.R, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := workspace.Period(w.PeriodStart, time.Now())
+	return store.Millis(start)
+}
+
+// The consumption of a period sums the credit_charges rows (async charges,
+// several per run) and the live runs, which carry their own charge. A live
+// run of another period, and a run whose charges are rows (charge_period
+// NULL, whatever its credits_used), add nothing from the runs' side.
+func TestByActionSumsChargesAndLiveRuns(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, l, ws := open(t, dialect, 100)
+		ctx := context.Background()
+		for i, results := range []int{2, 3} {
+			if _, err := l.Charge(ctx, credits.Charge{WorkspaceID: ws, Key: fmt.Sprint("async-", i), RunUID: "async-run",
+				Action: "a", Results: results, PerResult: 1000}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		period := periodOf(t, db, ws, 1)
+		now := time.Now()
+		run := func(uid, action string, results int, amount, period int64) model.Run {
+			return model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m", ActionName: action, ExecutionMode: "LIVE",
+				Status: model.RunSucceeded, IdentityMode: "direct", InputCount: 1, OutputCount: results, CreditsUsed: amount,
+				ChargePeriod: period, StartedAt: &now, FinishedAt: &now}
+		}
+		runs := []model.Run{
+			run("live-1", "a", 1, 1000, period),
+			run("live-2", "b", 4, 6000, period),
+			run("live-3", "b", 1, 0, period), // free results still count as results
+			run("live-old", "b", 9, 9000, period-1),
+			run("async-run", "a", 5, 5000, 0),
+		}
+		if err := store.InsertFinishedRuns(ctx, db.Write, dialect, runs); err != nil {
+			t.Fatal(err)
+		}
+		got, err := l.ByAction(ctx, ws, store.Time(period))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []credits.Consumption{
+			{ActionSlug: "a", CreditsUsed: 6, Runs: 2, Results: 6},
+			{ActionSlug: "b", CreditsUsed: 6, Runs: 2, Results: 5},
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("consumption %+v, want %+v", got, want)
+		}
 	})
 }

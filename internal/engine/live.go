@@ -144,7 +144,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	per = Price(a, req.IdentityMode, done.Account)
 	run.CreditsUsed = int64(len(results)) * per
 	w := &liveWrite{run: *run, charge: credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Workspace: &ws,
-		Key: "live:" + run.UID, RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per}}
+		RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per}}
 	if err := e.liveCommits().Do(ctx, w); err != nil {
 		return LiveResult{}, err
 	}
@@ -200,65 +200,70 @@ func MaxResults(present bool, params map[string]any) int {
 }
 
 // liveWrite is a live call's run record and charge. The run is SUCCEEDED
-// with every result paid for; writeLive corrects it when the balance pays
-// for fewer.
+// with every result paid for; writeLive records on it what was paid (the
+// run row is the charge's record: see credits.Ledger.ChargeAll).
 type liveWrite struct {
 	run     model.Run
 	charge  credits.Charge
 	charged credits.Charged // set by writeLive
 }
 
-// writeLive records a batch of live calls: their runs in one INSERT, their
-// charges in another, and one balance update per workspace. When a balance
-// cannot pay for all of its calls, each call is charged in turn for what is
-// left instead; a call left with nothing is refused (NO_ACCESS) and
+// writeLive records a batch of live calls: their runs, each with its
+// charge, in one INSERT, and one balance update per workspace. When a
+// balance cannot pay for all of its calls, each call is charged in turn for
+// what is left instead; a call left with nothing is refused (NO_ACCESS) and
 // recorded as failed by RunLive.
 func (e *Engine) writeLive(ctx context.Context, tx *sql.Tx, ws []*liveWrite) ([]error, error) {
-	errs := make([]error, len(ws))
-	runs := make([]model.Run, len(ws))
-	charges := make([]credits.Charge, len(ws))
-	for i, w := range ws {
-		runs[i], charges[i] = w.run, w.charge
-	}
-	short, err := e.Ledger.ChargeAll(ctx, tx, charges)
+	charges := liveCharges(ws)
+	charged, short, err := e.Ledger.ChargeAll(ctx, tx, charges)
 	if err != nil {
 		return nil, err
 	}
-	if !short {
-		for _, w := range ws {
-			w.charged = credits.Charged{Paid: w.charge.Results, Amount: int64(w.charge.Results) * w.charge.PerResult}
+	if short {
+		if charged, err = e.Ledger.ChargeEach(ctx, tx, charges); err != nil {
+			return nil, err
 		}
-		return errs, store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, runs)
 	}
-	charged, err := e.Ledger.ChargeEach(ctx, tx, charges)
-	if err != nil {
-		return nil, err
-	}
-	kept := runs[:0]
+	errs := make([]error, len(ws))
+	runs := make([]model.Run, 0, len(ws))
 	for i, w := range ws {
 		w.charged = charged[i]
 		if w.charge.Results > 0 && charged[i].Paid == 0 {
 			errs[i] = apperr.NoAccess("no credits left in this period")
 			continue
 		}
-		r := runs[i]
-		r.OutputCount, r.CreditsUsed = charged[i].Paid, charged[i].Amount
-		kept = append(kept, r)
+		runs = append(runs, w.paidRun())
 	}
-	return errs, store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, kept)
+	return errs, store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, runs)
+}
+
+func liveCharges(ws []*liveWrite) []credits.Charge {
+	charges := make([]credits.Charge, len(ws))
+	for i, w := range ws {
+		charges[i] = w.charge
+	}
+	return charges
+}
+
+// paidRun is the run record of a charged call: what was paid, and from
+// which period.
+func (w *liveWrite) paidRun() model.Run {
+	r := w.run
+	r.OutputCount, r.CreditsUsed, r.ChargePeriod = w.charged.Paid, w.charged.Amount, w.charged.Period
+	return r
 }
 
 // writeLiveDirect is writeLive on PostgreSQL: a batch that its balances can
 // pay for in full commits in one round trip (store.PayAndRecord); otherwise
 // writeLive charges what is left, in a transaction.
 func (e *Engine) writeLiveDirect(ctx context.Context, db *store.DB, ws []*liveWrite) ([]error, error) {
+	moves, charged := e.Ledger.InFull(liveCharges(ws))
 	runs := make([]model.Run, len(ws))
-	charges := make([]credits.Charge, len(ws))
 	for i, w := range ws {
-		runs[i], charges[i] = w.run, w.charge
+		w.charged = charged[i]
+		runs[i] = w.paidRun()
 	}
-	moves, rows := e.Ledger.InFull(charges)
-	used, err := store.PayAndRecord(ctx, db, moves, rows, runs)
+	used, err := store.PayAndRecord(ctx, db, moves, runs)
 	if errors.Is(err, store.ErrShort) {
 		return e.liveCommits().WriteTx(ctx, ws)
 	}
@@ -266,9 +271,6 @@ func (e *Engine) writeLiveDirect(ctx context.Context, db *store.DB, ws []*liveWr
 		return nil, err
 	}
 	e.Ledger.Moved(moves, used)
-	for _, w := range ws {
-		w.charged = credits.Charged{Paid: w.charge.Results, Amount: int64(w.charge.Results) * w.charge.PerResult}
-	}
 	return make([]error, len(ws)), nil
 }
 

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,65 +17,28 @@ type BalanceMove struct {
 	WorkspaceID, Period, Amount, Cap int64
 }
 
-// ChargeRow is one credit_charges row.
-type ChargeRow struct {
-	WorkspaceID, Period int64
-	Key, RunUID, Action string
-	Results             int
-	Amount              int64
-}
-
-// InsertChargeRows writes charge rows with one multi-row INSERT.
-func InsertChargeRows(ctx context.Context, q Querier, rows []ChargeRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	query, args := chargeRowsInsert(rows)
-	_, err := q.ExecContext(ctx, query, args...)
-	return err
-}
-
-func chargeRowsInsert(rows []ChargeRow) (string, []any) {
-	now := Now()
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO credit_charges (workspace_id, period_start, charge_key, run_uid, action_slug, results, amount, created_at) VALUES `)
-	args := make([]any, 0, len(rows)*8)
-	for i, r := range rows {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(Placeholders(len(args), 8))
-		args = append(args, r.WorkspaceID, r.Period, r.Key, r.RunUID, r.Action, r.Results, r.Amount, now)
-	}
-	return sb.String(), args
-}
-
 // ErrShort: PayAndRecord found a balance that cannot take its move (or has
 // no row yet this period), and wrote nothing.
 var ErrShort = errors.New("store: a balance cannot pay for the batch")
 
 // PayAndRecord writes a batch of paid live calls on PostgreSQL in one round
-// trip: the balance moves, the charge rows and the finished runs go as one
-// pipeline of statements, which PostgreSQL runs as one implicit transaction.
-// A move its balance cannot take fails its statement, and with it the whole
-// pipeline: nothing is written, and it returns ErrShort; the caller then
-// charges what is left in a transaction of its own. used is each move's
-// balance use afterwards, in moves' order (lock them in that order: callers
-// give them sorted).
+// trip: the balance moves and the finished runs (each carrying its charge)
+// go as one pipeline of statements, which PostgreSQL runs as one implicit
+// transaction. A move its balance cannot take fails its statement, and with
+// it the whole pipeline: nothing is written, and it returns ErrShort; the
+// caller then charges what is left in a transaction of its own. used is
+// each move's balance use afterwards, in moves' order (lock them in that
+// order: callers give them sorted).
 //
 // The statements are the transaction path's, so PostgreSQL plans them as
 // it already does; the pipeline saves the BEGIN, the COMMIT and a round trip
 // per statement, which on a busy machine is most of a batch's time.
-func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, charges []ChargeRow, runs []model.Run) (used []int64, err error) {
+func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model.Run) (used []int64, err error) {
 	for attempt := 0; ; attempt++ {
 		// A fresh batch each time: pgx keeps state in the queued queries.
 		b := &pgx.Batch{}
 		for _, m := range moves {
 			b.Queue(payMove, m.WorkspaceID, m.Period, m.Amount, m.Cap)
-		}
-		if len(charges) > 0 {
-			q, args := chargeRowsInsert(charges)
-			b.Queue(q, args...)
 		}
 		if len(runs) > 0 {
 			q, args := finishedRunsInsert(Postgres, runs)

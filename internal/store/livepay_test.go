@@ -11,7 +11,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
-// PayAndRecord writes the moves, charges and runs of a batch together, or,
+// PayAndRecord writes the moves and the runs (with their charges) of a batch together, or,
 // when one balance cannot take its move, none of them: not even the other
 // workspace's move that could.
 func TestPayAndRecordAllOrNothing(t *testing.T) {
@@ -25,6 +25,7 @@ func TestPayAndRecordAllOrNothing(t *testing.T) {
 
 func testPayAndRecord(t *testing.T, db *store.DB) {
 	ctx := context.Background()
+	const period = 1_800_000_000_000
 	var ws [2]int64
 	for i, uid := range []string{"a", "b"} {
 		id, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: uid, Name: uid, Plan: "p", SecretKID: "k", Secret: []byte("x")})
@@ -32,20 +33,20 @@ func testPayAndRecord(t *testing.T, db *store.DB) {
 			t.Fatal(err)
 		}
 		ws[i] = id
-		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, 0, 0)`, id); err != nil {
+		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 0)`, id, period); err != nil {
 			t.Fatal(err)
 		}
 	}
 	finished := time.Now()
-	run := func(uid string, w int64) model.Run {
+	run := func(uid string, w, amount int64) model.Run {
 		return model.Run{UID: uid, WorkspaceID: w, MemberUID: "m", ActionName: "x", ExecutionMode: "LIVE", Status: model.RunSucceeded,
-			IdentityMode: "direct", InputCount: 1, OutputCount: 2, CreditsUsed: 2000, StartedAt: &finished, FinishedAt: &finished}
+			IdentityMode: "direct", InputCount: 1, OutputCount: 2, CreditsUsed: amount, ChargePeriod: period,
+			StartedAt: &finished, FinishedAt: &finished}
 	}
 	batch := func(amountB int64, uids ...string) ([]int64, error) {
-		moves := []store.BalanceMove{{WorkspaceID: ws[0], Amount: 2000, Cap: 5000}, {WorkspaceID: ws[1], Amount: amountB, Cap: 5000}}
-		charges := []store.ChargeRow{{WorkspaceID: ws[0], Key: "c-" + uids[0], RunUID: uids[0], Action: "x", Results: 2, Amount: 2000},
-			{WorkspaceID: ws[1], Key: "c-" + uids[1], RunUID: uids[1], Action: "x", Results: 2, Amount: amountB}}
-		return store.PayAndRecord(ctx, db, moves, charges, []model.Run{run(uids[0], ws[0]), run(uids[1], ws[1])})
+		moves := []store.BalanceMove{{WorkspaceID: ws[0], Period: period, Amount: 2000, Cap: 5000},
+			{WorkspaceID: ws[1], Period: period, Amount: amountB, Cap: 5000}}
+		return store.PayAndRecord(ctx, db, moves, []model.Run{run(uids[0], ws[0], 2000), run(uids[1], ws[1], amountB)})
 	}
 	count := func(q string) (n int) {
 		if err := db.R.QueryRowContext(ctx, q).Scan(&n); err != nil {
@@ -57,8 +58,11 @@ func testPayAndRecord(t *testing.T, db *store.DB) {
 	if err != nil || len(used) != 2 || used[0] != 2000 || used[1] != 3000 {
 		t.Fatalf("first batch: used %v, %v", used, err)
 	}
-	if r, err := store.GetRun(ctx, db.R, ws[1], "r2"); err != nil || r.OutputCount != 2 || r.CreditsUsed != 2000 || r.FinishedAt == nil {
+	if r, err := store.GetRun(ctx, db.R, ws[1], "r2"); err != nil || r.OutputCount != 2 || r.CreditsUsed != 3000 || r.FinishedAt == nil {
 		t.Fatalf("run r2: %+v, %v", r, err)
+	}
+	if n := count(`SELECT COUNT(*) FROM runs WHERE charge_period = 1800000000000`); n != 2 {
+		t.Fatalf("%d runs carry the period of their charge, want 2", n)
 	}
 	// Workspace b has 2,000 left: a move of 2,500 fails the whole batch.
 	if _, err := batch(2500, "r3", "r4"); !errors.Is(err, store.ErrShort) {
@@ -66,9 +70,6 @@ func testPayAndRecord(t *testing.T, db *store.DB) {
 	}
 	if n := count(`SELECT COUNT(*) FROM runs`); n != 2 {
 		t.Fatalf("%d runs after the short batch, want 2", n)
-	}
-	if n := count(`SELECT COUNT(*) FROM credit_charges`); n != 2 {
-		t.Fatalf("%d charges after the short batch, want 2", n)
 	}
 	if n := count(`SELECT SUM(used) FROM credit_balances`); n != 5000 {
 		t.Fatalf("balances use %d after the short batch, want 5000", n)

@@ -62,7 +62,7 @@ func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
 	now := Now()
 	err := q.QueryRowContext(ctx, `
 		INSERT INTO runs (`+runInsertCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24)
 		RETURNING id`, runInsertArgs(n, now)...).Scan(&r.ID)
 	r.CreatedAt, r.UpdatedAt = Time(now), Time(now)
 	return r, err
@@ -83,12 +83,12 @@ func finishedRunsInsert(dialect string, runs []model.Run) (string, []any) {
 	now := Now()
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO runs (` + runInsertCols + `) VALUES `)
-	args := make([]any, 0, len(runs)*24)
+	args := make([]any, 0, len(runs)*25)
 	for i, r := range runs {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		rowPlaceholders(&sb, dialect, len(args), 24)
+		rowPlaceholders(&sb, dialect, len(args), 25)
 		args = append(append(args, runInsertArgs(NewRun{Run: r}, now)...), now)
 	}
 	return sb.String(), args
@@ -96,8 +96,8 @@ func finishedRunsInsert(dialect string, runs []model.Run) (string, []any) {
 
 const runInsertCols = `uid, workspace_id, member_uid, action_name, execution_mode, status, identity_mode, identity_uids,
 	parameters, callback_url, callback_on, callback_headers_kid, callback_headers, input_count, output_count,
-	failed_count, credits_used, last_error, scheduled_run_uid, idempotency_key, started_at, finished_at,
-	created_at, updated_at`
+	failed_count, credits_used, charge_period, last_error, scheduled_run_uid, idempotency_key, started_at,
+	finished_at, created_at, updated_at`
 
 // runInsertArgs are the values of runInsertCols but the last (updated_at,
 // which is created_at).
@@ -111,6 +111,10 @@ func runInsertArgs(n NewRun, now int64) []any {
 	if r.FinishedAt != nil {
 		finished = sql.NullInt64{Int64: Millis(*r.FinishedAt), Valid: true}
 	}
+	var period sql.NullInt64
+	if r.ChargePeriod != 0 {
+		period = sql.NullInt64{Int64: r.ChargePeriod, Valid: true}
+	}
 	var idem sql.NullString
 	if n.IdempotencyKey != "" {
 		idem = sql.NullString{String: n.IdempotencyKey, Valid: true}
@@ -121,7 +125,7 @@ func runInsertArgs(n NewRun, now int64) []any {
 	}
 	return []any{r.UID, r.WorkspaceID, r.MemberUID, r.ActionName, r.ExecutionMode, r.Status, r.IdentityMode, string(ids),
 		params, r.CallbackURL, r.CallbackOn, n.CallbackHeadersKID, n.CallbackHeaders, r.InputCount, r.OutputCount,
-		r.FailedCount, r.CreditsUsed, EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, now}
+		r.FailedCount, r.CreditsUsed, period, EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, now}
 }
 
 func nonNil(s []string) []string {
