@@ -185,10 +185,7 @@ type Run struct {
 	FailedCount     int
 	RetryCount      int
 	CreditsUsed     int64 // millicredits
-	// ChargePeriod is the start (stored unit) of the balance period a live
-	// run's charge was paid from; 0 when its charges, if any, are
-	// credit_charges rows (async runs).
-	ChargePeriod int64
+	ChargePeriod    int64 // a live run's charge: start of the period that paid (0: none, or credit_charges rows)
 	LastError       *RunError
 	PostponedUntil  *time.Time
 	ScheduledRunUID string
