@@ -569,3 +569,45 @@ func TestDirectWriteFailsOnlyTheStaleIdentities(t *testing.T) {
 		}
 	}
 }
+
+// A deleted identity keeps no Smart Limit events, and a limiter whose copy
+// of it is still warm records none after the deletion: on PostgreSQL the
+// events have no foreign key (migration 00078); the identity's counter,
+// which every write of events updates, is what keeps them out.
+func TestDeletedIdentityKeepsNoEvents(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db, identityID := open(t, dialect)
+		ctx := context.Background()
+		events := func() (n int) {
+			if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events WHERE identity_id = $1`, identityID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		acc := limits.Account{IdentityID: identityID, Level: "Classic"}
+		needs := []limits.Need{{Key: limits.ProfileVisits, N: 1}, {Key: limits.ProfileEnrichments, N: 1}}
+		warm := &limits.Limiter{DB: db}
+		for range 2 {
+			if _, err := warm.Consume(ctx, acc, needs, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := events(); n != 4 {
+			t.Fatalf("%d events before the deletion, want 4", n)
+		}
+		if err := store.DeleteIdentity(ctx, db.Write, identityID); err != nil {
+			t.Fatal(err)
+		}
+		if n := events(); n != 0 {
+			t.Fatalf("%d events left after the deletion", n)
+		}
+		for name, l := range map[string]*limits.Limiter{"warm copy": warm, "no copy": {DB: db}} {
+			if _, err := l.Consume(ctx, acc, needs, time.Now()); err == nil {
+				t.Fatalf("%s: a deleted identity consumed", name)
+			}
+			if n := events(); n != 0 {
+				t.Fatalf("%s: %d events recorded for a deleted identity", name, n)
+			}
+		}
+	})
+}
