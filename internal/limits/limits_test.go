@@ -572,42 +572,60 @@ func TestDirectWriteFailsOnlyTheStaleIdentities(t *testing.T) {
 
 // A deleted identity keeps no Smart Limit events, and a limiter whose copy
 // of it is still warm records none after the deletion: on PostgreSQL the
-// events have no foreign key (migration 00078); the identity's counter,
-// which every write of events updates, is what keeps them out.
+// events have no foreign key (migration 00078); a trigger deletes them, and
+// the identity's counter, which every write of events updates, keeps new
+// ones out. The same holds when the identity goes with its workspace.
 func TestDeletedIdentityKeepsNoEvents(t *testing.T) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
-		db, identityID := open(t, dialect)
+		db := apitest.NewStore(t, dialect).OpenDB(t)
+		wsID, identityID := apitest.SeedIdentity(t, db)
 		ctx := context.Background()
-		events := func() (n int) {
-			if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events WHERE identity_id = $1`, identityID).Scan(&n); err != nil {
+		events := func(id int64) (n int) {
+			if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events WHERE identity_id = $1`, id).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n
 		}
-		acc := limits.Account{IdentityID: identityID, Level: "Classic"}
 		needs := []limits.Need{{Key: limits.ProfileVisits, N: 1}, {Key: limits.ProfileEnrichments, N: 1}}
 		warm := &limits.Limiter{DB: db}
-		for range 2 {
-			if _, err := warm.Consume(ctx, acc, needs, time.Now()); err != nil {
-				t.Fatal(err)
+		consume := func(id int64) {
+			for range 2 {
+				if _, err := warm.Consume(ctx, limits.Account{IdentityID: id, Level: "Classic"}, needs, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := events(id); n != 4 {
+				t.Fatalf("%d events before the deletion, want 4", n)
 			}
 		}
-		if n := events(); n != 4 {
-			t.Fatalf("%d events before the deletion, want 4", n)
-		}
+		consume(identityID)
 		if err := store.DeleteIdentity(ctx, db.Write, identityID); err != nil {
 			t.Fatal(err)
 		}
-		if n := events(); n != 0 {
+		if n := events(identityID); n != 0 {
 			t.Fatalf("%d events left after the deletion", n)
 		}
+		acc := limits.Account{IdentityID: identityID, Level: "Classic"}
 		for name, l := range map[string]*limits.Limiter{"warm copy": warm, "no copy": {DB: db}} {
 			if _, err := l.Consume(ctx, acc, needs, time.Now()); err == nil {
 				t.Fatalf("%s: a deleted identity consumed", name)
 			}
-			if n := events(); n != 0 {
+			if n := events(identityID); n != 0 {
 				t.Fatalf("%s: %d events recorded for a deleted identity", name, n)
 			}
+		}
+		// An identity deleted with its workspace (by cascade) loses its
+		// events too.
+		other, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i2", WorkspaceID: wsID, Name: "other", Timezone: "UTC", Type: "standard"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		consume(other.ID)
+		if _, err := db.Write.ExecContext(ctx, `DELETE FROM workspaces WHERE id = $1`, wsID); err != nil {
+			t.Fatal(err)
+		}
+		if n := events(other.ID); n != 0 {
+			t.Fatalf("%d events left after the workspace's deletion", n)
 		}
 	})
 }

@@ -84,15 +84,10 @@ func UpdateIdentity(ctx context.Context, q Querier, id int64, name, timezone str
 }
 
 // DeleteIdentity removes an identity; its integrations (and their sealed
-// secrets), login links and Smart Limit counter go with it by cascade. Its
-// Smart Limit events have no foreign key on PostgreSQL (migration 00078)
-// and are deleted here, after the identity: by then the cascade has waited
-// for any write holding the identity's counter, and no event can follow.
+// secrets), login links and Smart Limit counter and events go with it (the
+// events by a trigger on PostgreSQL: migration 00078).
 func DeleteIdentity(ctx context.Context, q Querier, id int64) error {
-	if _, err := q.ExecContext(ctx, `DELETE FROM identities WHERE id = $1`, id); err != nil {
-		return err
-	}
-	_, err := q.ExecContext(ctx, `DELETE FROM limit_events WHERE identity_id = $1`, id)
+	_, err := q.ExecContext(ctx, `DELETE FROM identities WHERE id = $1`, id)
 	return err
 }
 
