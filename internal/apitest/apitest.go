@@ -127,10 +127,17 @@ func NewStore(t testing.TB, dialect string) Store {
 	return st
 }
 
-// Config returns a Firstmate configuration for the store.
+// Config returns a Firstmate configuration for the store. The tuning
+// settings (callbacks, jobs, schedules, health checks, simulator, HubSpot)
+// come from the environment, so tests set them with t.Setenv as an operator
+// would; a malformed one is not an error here, since a test that sets one
+// checks the value Firstmate falls back to. Where the data lives, keys,
+// plans and proxies never come from the caller's environment.
 func (st Store) Config() config.Config {
+	env, _ := config.FromEnv()
 	return config.Config{Addr: "127.0.0.1:0", DataDir: st.DataDir, DatabaseURL: st.DatabaseURL, SecretKey: st.SecretKey,
-		LogLevel: "warn"}
+		LogLevel: "warn", AccessLog: env.AccessLog, Callbacks: env.Callbacks, Jobs: env.Jobs, Schedules: env.Schedules,
+		Health: env.Health, Sim: env.Sim, HubSpotURL: env.HubSpotURL}
 }
 
 // OpenDB opens the store's database, migrated, and closes it when the test

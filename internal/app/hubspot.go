@@ -1,7 +1,6 @@
 package app
 
 import (
-	"os"
 	"strings"
 	"sync"
 
@@ -16,7 +15,7 @@ import (
 // offline demos; it accepts the token hubspottest.SandboxToken and keeps its
 // contacts in memory for the life of the process.
 func (a *App) wireHubSpot() {
-	url := strings.TrimSpace(os.Getenv("FIRSTMATE_HUBSPOT_URL"))
+	url := strings.TrimSpace(a.Cfg.HubSpotURL)
 	if url == "fake" {
 		url = fakeHubSpotURL()
 		a.Log.Warn("HubSpot actions use the bundled fake HubSpot (FIRSTMATE_HUBSPOT_URL=fake): nothing reaches a real CRM",

@@ -2,23 +2,16 @@ package app
 
 import (
 	"context"
-	"os"
-	"strings"
 
+	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/model"
 )
 
-// healthConfig reads the integration health-check settings.
-func healthConfig() jobs.HealthConfig {
-	return jobs.HealthConfig{
-		Off:      strings.EqualFold(os.Getenv("FIRSTMATE_HEALTH_CHECKS"), "off"),
-		Interval: envDuration("FIRSTMATE_HEALTH_INTERVAL", 0),
-		Tick:     envDuration("FIRSTMATE_HEALTH_TICK", 0),
-		Budget:   envInt("FIRSTMATE_HEALTH_BUDGET", 0),
-		Workers:  envInt("FIRSTMATE_HEALTH_WORKERS", 0),
-	}
+// healthConfig is the integration health-check settings.
+func healthConfig(h config.Health) jobs.HealthConfig {
+	return jobs.HealthConfig{Off: h.Off, Interval: h.Interval, Tick: h.Tick, Budget: h.Budget, Workers: h.Workers}
 }
 
 // wireIntegrations connects integration transitions to the rest of the

@@ -2,71 +2,19 @@ package app
 
 import (
 	"context"
-	"net/netip"
-	"os"
-	"strconv"
-	"strings"
-	"time"
 
+	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/runs"
 )
 
-// callbackPolicy is the SSRF policy for callbacks and webhooks. Loopback is
-// allowed by default (a laptop install calls back to localhost); operators
-// turn it off with FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=false and may allow
-// private ranges with FIRSTMATE_CALLBACK_ALLOW_CIDRS.
-func callbackPolicy(cfg configLike) (delivery.Policy, error) {
-	p := delivery.Policy{AllowLoopback: cfg.allowLoopback()}
-	for _, c := range cfg.allowCIDRs() {
-		pre, err := netip.ParsePrefix(c)
-		if err != nil {
-			return p, err
-		}
-		p.AllowCIDRs = append(p.AllowCIDRs, pre)
-	}
-	return p, nil
-}
-
-// configLike reads the delivery settings from the environment; they are
-// operator settings, not per-request ones.
-type configLike struct{}
-
-func (configLike) allowLoopback() bool {
-	v, ok := os.LookupEnv("FIRSTMATE_CALLBACK_ALLOW_LOOPBACK")
-	if !ok || strings.TrimSpace(v) == "" {
-		return true
-	}
-	b, err := strconv.ParseBool(v)
-	// A value that does not parse (a typo such as "flase") keeps loopback
-	// closed: an SSRF allowance must not be opened by a mistake.
-	return err == nil && b
-}
-
-func (configLike) allowCIDRs() []string {
-	var out []string
-	for _, c := range strings.Split(os.Getenv("FIRSTMATE_CALLBACK_ALLOW_CIDRS"), ",") {
-		if c = strings.TrimSpace(c); c != "" {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
-		return d
-	}
-	return def
+// callbackPolicy is the SSRF policy for callbacks and webhooks, from the
+// operator's settings (FIRSTMATE_CALLBACK_ALLOW_LOOPBACK and
+// FIRSTMATE_CALLBACK_ALLOW_CIDRS, read by package config).
+func callbackPolicy(cfg config.Callbacks) delivery.Policy {
+	return delivery.Policy{AllowLoopback: cfg.AllowLoopback, AllowCIDRs: cfg.AllowCIDRs}
 }
 
 // openJobs builds the async machinery: runs, deliveries and the River client.
@@ -74,30 +22,27 @@ func (a *App) openJobs(ctx context.Context) error {
 	if err := jobs.Migrate(ctx, a.DB); err != nil {
 		return err
 	}
-	policy, err := callbackPolicy(configLike{})
-	if err != nil {
-		return err
-	}
+	cfg := a.Cfg.WithDefaults()
+	policy := callbackPolicy(cfg.Callbacks)
 	schedule := delivery.DefaultSchedule
-	if s := os.Getenv("FIRSTMATE_CALLBACK_RETRY_SCHEDULE"); s != "" {
-		if schedule, err = delivery.ParseSchedule(s); err != nil {
-			return err
-		}
+	if cfg.Callbacks.RetrySchedule != nil {
+		schedule = cfg.Callbacks.RetrySchedule
 	}
 	a.Runs = &runs.Service{DB: a.DB, Keys: a.Keys, Engine: a.Engine, Ledger: a.Ledger, Plans: a.Workspaces.Plan,
 		Callbacks: policy}
 	a.Dispatch = &dispatch.Dispatcher{DB: a.DB, Keys: a.Keys, Schedule: schedule,
-		Sender:        delivery.NewSender(delivery.Options{Policy: policy, Timeout: envDuration("FIRSTMATE_CALLBACK_TIMEOUT", 15*time.Second)}),
-		Hosts:         delivery.NewHostLimiter(envInt("FIRSTMATE_CALLBACK_PER_HOST", 32)),
+		Sender:        delivery.NewSender(delivery.Options{Policy: policy, Timeout: cfg.Callbacks.Timeout}),
+		Hosts:         delivery.NewHostLimiter(cfg.Callbacks.PerHost),
 		SigningSecret: a.Workspaces.SigningSecret, Parallel: 16}
-	j, err := jobs.New(a.DB, jobs.Config{RunWorkers: envInt("FIRSTMATE_RUN_WORKERS", 32),
-		DeliveryWorkers: envInt("FIRSTMATE_DELIVERY_WORKERS", 16), Logger: a.Log,
-		RescueAfter: envDuration("FIRSTMATE_JOB_RESCUE_AFTER", time.Minute), Health: healthConfig()}, a.Runs, a.Dispatch)
+	health := healthConfig(cfg.Health)
+	j, err := jobs.New(a.DB, jobs.Config{RunWorkers: cfg.Jobs.RunWorkers,
+		DeliveryWorkers: cfg.Jobs.DeliveryWorkers, Logger: a.Log,
+		RescueAfter: cfg.Jobs.RescueAfter, Health: health}, a.Runs, a.Dispatch)
 	if err != nil {
 		return err
 	}
 	a.Jobs = j
 	a.Runs.Queue, a.Dispatch.Queue = j, j
-	a.wireIntegrations(policy, j, healthConfig())
+	a.wireIntegrations(policy, j, health)
 	return nil
 }

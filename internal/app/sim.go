@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/identity"
@@ -24,11 +22,9 @@ func (a *App) startSimulator() error {
 }
 
 func (a *App) startSimulatorWith(dataFile string) error {
-	url := os.Getenv("FIRSTMATE_SIM_URL")
-	if url == "" && os.Getenv("FIRSTMATE_SIM") != "off" {
-		latency, _ := time.ParseDuration(os.Getenv("FIRSTMATE_SIM_LATENCY"))
-		seed, _ := strconv.ParseInt(os.Getenv("FIRSTMATE_SIM_SEED"), 10, 64)
-		s, err := sim.New(sim.Config{Seed: seed, Latency: latency, DataFile: dataFile})
+	url := a.Cfg.Sim.URL
+	if url == "" && !a.Cfg.Sim.Off {
+		s, err := sim.New(sim.Config{Seed: a.Cfg.Sim.Seed, Latency: a.Cfg.Sim.Latency, DataFile: dataFile})
 		if err != nil {
 			return fmt.Errorf("simulator: %w", err)
 		}

@@ -1,5 +1,21 @@
-// Package config holds the runtime configuration and the plan table.
+// Package config holds the runtime configuration and the plan table. It is
+// the one place that reads the environment: every setting is declared in
+// Vars (name, flag, default, help), which Load applies, `firstmate help
+// config` prints and the README's configuration table repeats (a test keeps
+// the three in step).
 package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/delivery"
+)
 
 // Config is everything the binary reads from flags and environment.
 type Config struct {
@@ -21,6 +37,13 @@ type Config struct {
 	BootstrapAPIKey string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// AccessLog writes one JSON line per HTTP request at info level.
+	AccessLog bool
+	// PprofAddr serves net/http/pprof on its own listener when not empty.
+	PprofAddr string
+	// GOGC is the environment's GOGC (Go's own setting); serve sets its own
+	// default when it is empty.
+	GOGC string
 	// Operator runs a one-shot subcommand: no simulator, no seeding.
 	Operator bool
 	// ProxyPool is the egress proxy pool ("FR=http://u:p@host:port,US=...");
@@ -28,4 +51,399 @@ type Config struct {
 	// traffic goes out directly. See internal/proxy.
 	ProxyPool     string
 	ProxyPoolFile string
+
+	Callbacks Callbacks
+	Jobs      Jobs
+	Schedules Schedules
+	Health    Health
+	Sim       Sim
+	// HubSpotURL is the HubSpot API base ("" for https://api.hubapi.com,
+	// "fake" for the bundled in-memory fake).
+	HubSpotURL string
+}
+
+// Callbacks are the delivery settings of run callbacks and integration
+// webhooks.
+type Callbacks struct {
+	// AllowLoopback lets callbacks and webhooks reach loopback addresses.
+	AllowLoopback bool
+	// AllowCIDRs are private ranges callbacks may reach.
+	AllowCIDRs []netip.Prefix
+	// RetrySchedule is the wait before each attempt; nil means the
+	// contract's (delivery.DefaultSchedule).
+	RetrySchedule delivery.Schedule
+	// Timeout bounds one delivery attempt.
+	Timeout time.Duration
+	// PerHost bounds the attempts running at once to one host.
+	PerHost int
+}
+
+// Jobs size the async machinery of one node.
+type Jobs struct {
+	RunWorkers      int
+	DeliveryWorkers int
+	// RescueAfter is how long a job may run before another node takes it
+	// over (its node is presumed dead).
+	RescueAfter time.Duration
+}
+
+// Schedules tune the schedule firing loop.
+type Schedules struct {
+	Poll    time.Duration
+	Workers int
+}
+
+// Health tunes the periodic integration health checks.
+type Health struct {
+	Off      bool
+	Interval time.Duration
+	Tick     time.Duration
+	Budget   int
+	Workers  int
+}
+
+// Sim configures the bundled platform simulator.
+type Sim struct {
+	// Off starts no simulator (and wires no simulated platform).
+	Off bool
+	// URL points at a simulator running elsewhere (`firstmate sim`).
+	URL     string
+	Seed    int64
+	Latency time.Duration
+	// Addr is where `firstmate sim` listens.
+	Addr string
+}
+
+// Default values; the packages that use them keep their own defaults for a
+// zero value, and internal/app's tests check that the two agree.
+const (
+	DefaultAddr             = "127.0.0.1:8080"
+	DefaultDataDir          = "firstmate-data"
+	DefaultLogLevel         = "info"
+	DefaultCallbackTimeout  = 15 * time.Second
+	DefaultCallbackPerHost  = 32
+	DefaultRunWorkers       = 32
+	DefaultDeliveryWorkers  = 16
+	DefaultJobRescueAfter   = time.Minute
+	DefaultSchedulePoll     = 250 * time.Millisecond
+	DefaultScheduleWorkers  = 8
+	DefaultHealthInterval   = 6 * time.Hour
+	DefaultHealthTick       = 5 * time.Minute
+	DefaultHealthBudget     = 100
+	DefaultHealthWorkers    = 2
+	DefaultSimAddr          = "127.0.0.1:8090"
+	DefaultCallbackLoopback = true
+)
+
+// Defaults is the configuration with no environment and no flags.
+func Defaults() Config {
+	return Config{
+		Addr: DefaultAddr, DataDir: DefaultDataDir, LogLevel: DefaultLogLevel, AccessLog: true,
+		Callbacks: Callbacks{AllowLoopback: DefaultCallbackLoopback, Timeout: DefaultCallbackTimeout, PerHost: DefaultCallbackPerHost},
+		Jobs:      Jobs{RunWorkers: DefaultRunWorkers, DeliveryWorkers: DefaultDeliveryWorkers, RescueAfter: DefaultJobRescueAfter},
+		Schedules: Schedules{Poll: DefaultSchedulePoll, Workers: DefaultScheduleWorkers},
+		Health: Health{Interval: DefaultHealthInterval, Tick: DefaultHealthTick, Budget: DefaultHealthBudget,
+			Workers: DefaultHealthWorkers},
+		Sim: Sim{Addr: DefaultSimAddr},
+	}
+}
+
+// WithDefaults fills the zero numeric settings of a configuration built by
+// hand (tests) with the defaults. Switches are left as they are.
+func (c Config) WithDefaults() Config {
+	d := Defaults()
+	set := func(v *string, def string) {
+		if *v == "" {
+			*v = def
+		}
+	}
+	set(&c.Addr, d.Addr)
+	set(&c.DataDir, d.DataDir)
+	set(&c.LogLevel, d.LogLevel)
+	set(&c.Sim.Addr, d.Sim.Addr)
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&c.Callbacks.PerHost, d.Callbacks.PerHost}, {&c.Jobs.RunWorkers, d.Jobs.RunWorkers},
+		{&c.Jobs.DeliveryWorkers, d.Jobs.DeliveryWorkers}, {&c.Schedules.Workers, d.Schedules.Workers},
+		{&c.Health.Budget, d.Health.Budget}, {&c.Health.Workers, d.Health.Workers}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	for _, f := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&c.Callbacks.Timeout, d.Callbacks.Timeout},
+		{&c.Jobs.RescueAfter, d.Jobs.RescueAfter}, {&c.Schedules.Poll, d.Schedules.Poll},
+		{&c.Health.Interval, d.Health.Interval}, {&c.Health.Tick, d.Health.Tick}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	return c
+}
+
+// Var is one environment variable Firstmate reads.
+type Var struct {
+	Name    string
+	Flag    string // the flag that overrides it ("" for none)
+	Default string // as shown to users ("" for none)
+	Help    string
+	Section string
+	set     func(c *Config, v string) error
+}
+
+// Sections of Vars, in the order help prints them.
+const (
+	SectionServer    = "Server and storage"
+	SectionCallbacks = "Callbacks and webhooks"
+	SectionJobs      = "Async runs, schedules and health checks"
+	SectionPlatforms = "Platforms"
+)
+
+// Vars lists every environment variable, by section.
+var Vars = []Var{
+	{Name: "FIRSTMATE_ADDR", Flag: "--addr", Default: DefaultAddr, Section: SectionServer,
+		Help: "listen address", set: str(func(c *Config) *string { return &c.Addr })},
+	{Name: "FIRSTMATE_DATA_DIR", Flag: "--data-dir", Default: "./" + DefaultDataDir, Section: SectionServer,
+		Help: "SQLite file and secret-key file", set: str(func(c *Config) *string { return &c.DataDir })},
+	{Name: "FIRSTMATE_DATABASE_URL", Flag: "--database-url", Default: "(SQLite)", Section: SectionServer,
+		Help: "a postgres:// URL switches to PostgreSQL", set: str(func(c *Config) *string { return &c.DatabaseURL })},
+	{Name: "FIRSTMATE_PUBLIC_URL", Flag: "--public-url", Default: "http://<addr>", Section: SectionServer,
+		Help: "base of login links and pagination links", set: str(func(c *Config) *string { return &c.PublicURL })},
+	{Name: "FIRSTMATE_SECRET_KEY", Default: "<data-dir>/secret.key", Section: SectionServer,
+		Help: "keyring kid:base64key[,kid:base64key...]; the first key encrypts, all decrypt",
+		set:  str(func(c *Config) *string { return &c.SecretKey })},
+	{Name: "FIRSTMATE_BOOTSTRAP_API_KEY", Default: "random", Section: SectionServer,
+		Help: "fixes the first owner key on an empty database (fm_ + 16 or more characters)",
+		set:  str(func(c *Config) *string { return &c.BootstrapAPIKey })},
+	{Name: "FIRSTMATE_PLANS_FILE", Default: "built-in", Section: SectionServer,
+		Help: "JSON array of plans overlaying the built-in ones", set: str(func(c *Config) *string { return &c.PlansFile })},
+	{Name: "FIRSTMATE_LOG_LEVEL", Default: DefaultLogLevel, Section: SectionServer,
+		Help: "debug, info, warn or error (JSON logs on stderr)", set: setLogLevel},
+	{Name: "FIRSTMATE_ACCESS_LOG", Default: "on", Section: SectionServer,
+		Help: "one JSON line per request at info level (method, route, status, duration, workspace and run uid); off to silence",
+		set:  onOff(func(c *Config) *bool { return &c.AccessLog }, false)},
+	{Name: "FIRSTMATE_PPROF_ADDR", Default: "off", Section: SectionServer,
+		Help: "serve net/http/pprof on this address (never the API's)", set: str(func(c *Config) *string { return &c.PprofAddr })},
+	{Name: "FIRSTMATE_PROXY_POOL", Default: "none", Section: SectionServer,
+		Help: "egress proxies, one per identity: FR=http://user:pass@host:port,US=...",
+		set:  str(func(c *Config) *string { return &c.ProxyPool })},
+	{Name: "FIRSTMATE_PROXY_POOL_FILE", Default: "none", Section: SectionServer,
+		Help: "file of COUNTRY URL lines (# comments); without either pool identities' traffic goes out directly",
+		set:  str(func(c *Config) *string { return &c.ProxyPoolFile })},
+	{Name: "GOGC", Default: "200", Section: SectionServer,
+		Help: "Go's garbage collector target; serve defaults it to 200 (fewer collections for a little more memory); GOMEMLIMIT is honoured too",
+		set:  str(func(c *Config) *string { return &c.GOGC })},
+
+	{Name: "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK", Default: strconv.FormatBool(DefaultCallbackLoopback), Section: SectionCallbacks,
+		Help: "let callbacks and webhooks reach loopback addresses (127.0.0.0/8, ::1, localhost)",
+		set:  setAllowLoopback},
+	{Name: "FIRSTMATE_CALLBACK_ALLOW_CIDRS", Default: "none", Section: SectionCallbacks,
+		Help: "private ranges callbacks and webhooks may reach, comma-separated (10.0.0.0/8,...); cloud metadata stays refused",
+		set:  setAllowCIDRs},
+	{Name: "FIRSTMATE_CALLBACK_RETRY_SCHEDULE", Default: delivery.DefaultSchedule.String(), Section: SectionCallbacks,
+		Help: "wait before each delivery attempt, comma-separated durations (one per attempt)",
+		set:  setRetrySchedule},
+	{Name: "FIRSTMATE_CALLBACK_TIMEOUT", Default: DefaultCallbackTimeout.String(), Section: SectionCallbacks,
+		Help: "time limit of one delivery attempt", set: duration(func(c *Config) *time.Duration { return &c.Callbacks.Timeout })},
+	{Name: "FIRSTMATE_CALLBACK_PER_HOST", Default: strconv.Itoa(DefaultCallbackPerHost), Section: SectionCallbacks,
+		Help: "delivery attempts running at once to one host, per node", set: positive(func(c *Config) *int { return &c.Callbacks.PerHost })},
+
+	{Name: "FIRSTMATE_RUN_WORKERS", Default: strconv.Itoa(DefaultRunWorkers), Section: SectionJobs,
+		Help: "async run chunks worked at once, per node", set: positive(func(c *Config) *int { return &c.Jobs.RunWorkers })},
+	{Name: "FIRSTMATE_DELIVERY_WORKERS", Default: strconv.Itoa(DefaultDeliveryWorkers), Section: SectionJobs,
+		Help: "callback and webhook deliveries worked at once, per node", set: positive(func(c *Config) *int { return &c.Jobs.DeliveryWorkers })},
+	{Name: "FIRSTMATE_JOB_RESCUE_AFTER", Default: "1m", Section: SectionJobs,
+		Help: "a job running longer than this on a node presumed dead is taken over by another",
+		set:  duration(func(c *Config) *time.Duration { return &c.Jobs.RescueAfter })},
+	{Name: "FIRSTMATE_SCHEDULE_POLL", Default: DefaultSchedulePoll.String(), Section: SectionJobs,
+		Help: "how often each node looks for due schedules", set: duration(func(c *Config) *time.Duration { return &c.Schedules.Poll })},
+	{Name: "FIRSTMATE_SCHEDULE_WORKERS", Default: strconv.Itoa(DefaultScheduleWorkers), Section: SectionJobs,
+		Help: "schedule firings at once, per node (PostgreSQL)", set: positive(func(c *Config) *int { return &c.Schedules.Workers })},
+	{Name: "FIRSTMATE_HEALTH_CHECKS", Default: "on", Section: SectionJobs,
+		Help: "periodic integration health checks; off to stop them", set: onOff(func(c *Config) *bool { return &c.Health.Off }, true)},
+	{Name: "FIRSTMATE_HEALTH_INTERVAL", Default: "6h", Section: SectionJobs,
+		Help: "time between two checks of one integration (±20% jitter)", set: duration(func(c *Config) *time.Duration { return &c.Health.Interval })},
+	{Name: "FIRSTMATE_HEALTH_TICK", Default: "5m", Section: SectionJobs,
+		Help: "how often due checks are claimed (on one node)", set: duration(func(c *Config) *time.Duration { return &c.Health.Tick })},
+	{Name: "FIRSTMATE_HEALTH_BUDGET", Default: strconv.Itoa(DefaultHealthBudget), Section: SectionJobs,
+		Help: "checks claimed per tick", set: positive(func(c *Config) *int { return &c.Health.Budget })},
+	{Name: "FIRSTMATE_HEALTH_WORKERS", Default: strconv.Itoa(DefaultHealthWorkers), Section: SectionJobs,
+		Help: "checks running at once", set: positive(func(c *Config) *int { return &c.Health.Workers })},
+
+	{Name: "FIRSTMATE_SIM", Default: "on", Section: SectionPlatforms,
+		Help: "the bundled simulator in-process; off starts none", set: onOff(func(c *Config) *bool { return &c.Sim.Off }, true)},
+	{Name: "FIRSTMATE_SIM_URL", Default: "in-process", Section: SectionPlatforms,
+		Help: "use a simulator running elsewhere (firstmate sim)", set: str(func(c *Config) *string { return &c.Sim.URL })},
+	{Name: "FIRSTMATE_SIM_SEED", Default: "0", Section: SectionPlatforms,
+		Help: "the in-process simulator's world seed (the same seed gives the same world)", set: setSimSeed},
+	{Name: "FIRSTMATE_SIM_LATENCY", Default: "0s", Section: SectionPlatforms,
+		Help: "latency the in-process simulator adds to every call", set: setSimLatency},
+	{Name: "FIRSTMATE_SIM_ADDR", Default: DefaultSimAddr, Section: SectionPlatforms,
+		Help: "listen address of firstmate sim (its --addr wins)", set: str(func(c *Config) *string { return &c.Sim.Addr })},
+	{Name: "FIRSTMATE_HUBSPOT_URL", Default: "https://api.hubapi.com", Section: SectionPlatforms,
+		Help: "HubSpot API base; fake starts a bundled in-memory HubSpot (token pat-sandbox-firstmate)",
+		set:  str(func(c *Config) *string { return &c.HubSpotURL })},
+}
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (Config, error) { return Load(os.LookupEnv) }
+
+// Load applies every variable of Vars that lookup finds (an empty value is
+// unset) over the defaults. A malformed value is an error naming the
+// variable; the configuration returned with it keeps the default for that
+// variable, or the safe value for a security allowance (a typo never opens
+// loopback callbacks).
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	c := Defaults()
+	var errs []error
+	for _, v := range Vars {
+		raw, ok := lookup(v.Name)
+		if !ok || strings.TrimSpace(raw) == "" {
+			continue
+		}
+		if err := v.set(&c, strings.TrimSpace(raw)); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s=%q: %w", v.Name, raw, err))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func str(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+func positive(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errors.New("want a positive integer")
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func duration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("want a positive duration such as 250ms, 30s or 6h")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// parseSwitch reads on/off, true/false, yes/no or 1/0.
+func parseSwitch(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "on", "true", "yes", "1":
+		return true, nil
+	case "off", "false", "no", "0":
+		return false, nil
+	}
+	return false, errors.New("want on or off (true or false)")
+}
+
+// onOff sets a switch; inverted fields hold "off" (Health.Off, Sim.Off).
+func onOff(field func(*Config) *bool, inverted bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		on, err := parseSwitch(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = on != inverted
+		return nil
+	}
+}
+
+func setLogLevel(c *Config, v string) error {
+	switch strings.ToLower(v) {
+	case "debug", "info", "warn", "error":
+		c.LogLevel = strings.ToLower(v)
+		return nil
+	}
+	return errors.New("want debug, info, warn or error")
+}
+
+// setAllowLoopback fails closed: a value that does not parse (a typo such as
+// "flase") leaves loopback refused, as well as being reported.
+func setAllowLoopback(c *Config, v string) error {
+	on, err := parseSwitch(v)
+	c.Callbacks.AllowLoopback = err == nil && on
+	return err
+}
+
+func setAllowCIDRs(c *Config, v string) error {
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return fmt.Errorf("%q is not a CIDR range such as 10.0.0.0/8", part)
+		}
+		out = append(out, p)
+	}
+	c.Callbacks.AllowCIDRs = out
+	return nil
+}
+
+func setRetrySchedule(c *Config, v string) error {
+	s, err := delivery.ParseSchedule(v)
+	if err != nil {
+		return err
+	}
+	if len(s) == 0 {
+		return errors.New("want at least one attempt")
+	}
+	c.Callbacks.RetrySchedule = s
+	return nil
+}
+
+func setSimSeed(c *Config, v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return errors.New("want an integer")
+	}
+	c.Sim.Seed = n
+	return nil
+}
+
+func setSimLatency(c *Config, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return errors.New("want a duration such as 0s or 50ms")
+	}
+	c.Sim.Latency = d
+	return nil
+}
+
+// Help is the text of `firstmate help config`: every variable with its flag,
+// default and meaning, by section.
+func Help() string {
+	var b strings.Builder
+	b.WriteString("Firstmate reads these environment variables; a flag, where there is one, wins.\n")
+	for _, sec := range []string{SectionServer, SectionCallbacks, SectionJobs, SectionPlatforms} {
+		fmt.Fprintf(&b, "\n%s:\n", sec)
+		for _, v := range Vars {
+			if v.Section != sec {
+				continue
+			}
+			name := v.Name
+			if v.Flag != "" {
+				name += " (" + v.Flag + ")"
+			}
+			def := ""
+			if v.Default != "" {
+				def = " [default " + v.Default + "]"
+			}
+			fmt.Fprintf(&b, "  %s%s\n      %s\n", name, def, v.Help)
+		}
+	}
+	return b.String()
 }

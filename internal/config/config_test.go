@@ -1,0 +1,187 @@
+package config
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := kv[k]; return v, ok }
+}
+
+func TestLoad(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"FIRSTMATE_ADDR": "0.0.0.0:9000", "FIRSTMATE_ACCESS_LOG": "off", "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK": "false",
+		"FIRSTMATE_CALLBACK_ALLOW_CIDRS": " 10.0.0.0/8, 192.168.1.0/24 ,", "FIRSTMATE_CALLBACK_RETRY_SCHEDULE": "0s,1s,2s",
+		"FIRSTMATE_RUN_WORKERS": "4", "FIRSTMATE_JOB_RESCUE_AFTER": "30s", "FIRSTMATE_HEALTH_CHECKS": "off",
+		"FIRSTMATE_SIM": "off", "FIRSTMATE_SIM_SEED": "-7", "FIRSTMATE_SIM_LATENCY": "15ms", "FIRSTMATE_LOG_LEVEL": "WARN",
+		"FIRSTMATE_HUBSPOT_URL": "fake", "FIRSTMATE_DATA_DIR": "   ", // blank: unset
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.0/24")}
+	if c.Addr != "0.0.0.0:9000" || c.AccessLog || c.Callbacks.AllowLoopback || len(c.Callbacks.AllowCIDRs) != 2 ||
+		c.Callbacks.AllowCIDRs[0] != want[0] || c.Callbacks.AllowCIDRs[1] != want[1] ||
+		len(c.Callbacks.RetrySchedule) != 3 || c.Callbacks.RetrySchedule[2] != 2*time.Second ||
+		c.Jobs.RunWorkers != 4 || c.Jobs.DeliveryWorkers != 16 || c.Jobs.RescueAfter != 30*time.Second ||
+		!c.Health.Off || !c.Sim.Off || c.Sim.Seed != -7 || c.Sim.Latency != 15*time.Millisecond || c.LogLevel != "warn" ||
+		c.HubSpotURL != "fake" || c.DataDir != "firstmate-data" {
+		t.Errorf("Load: %+v", c)
+	}
+
+	d, err := Load(env(nil))
+	if err != nil || !d.AccessLog || !d.Callbacks.AllowLoopback || d.Health.Off || d.Sim.Off || d.Addr != "127.0.0.1:8080" ||
+		d.Callbacks.Timeout != 15*time.Second || d.Schedules.Poll != 250*time.Millisecond {
+		t.Errorf("defaults: %+v %v", d, err)
+	}
+}
+
+// A malformed value is an error that names the variable; a security
+// allowance that does not parse stays closed.
+func TestLoadRefusesMalformedValues(t *testing.T) {
+	for name, val := range map[string]string{
+		"FIRSTMATE_RUN_WORKERS": "many", "FIRSTMATE_CALLBACK_PER_HOST": "0", "FIRSTMATE_CALLBACK_TIMEOUT": "15",
+		"FIRSTMATE_HEALTH_CHECKS": "maybe", "FIRSTMATE_CALLBACK_ALLOW_CIDRS": "10.0.0.0/33", "FIRSTMATE_LOG_LEVEL": "loud",
+		"FIRSTMATE_CALLBACK_RETRY_SCHEDULE": "5s,soon", "FIRSTMATE_SIM_SEED": "x", "FIRSTMATE_ACCESS_LOG": "of",
+		"FIRSTMATE_CALLBACK_ALLOW_LOOPBACK": "flase",
+	} {
+		c, err := Load(env(map[string]string{name: val}))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v, want one naming the variable", name, val, err)
+		}
+		if name == "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK" && c.Callbacks.AllowLoopback {
+			t.Errorf("%s=%q opened loopback", name, val)
+		}
+	}
+}
+
+// repoRoot is the module root, two levels up.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found at %s: %v", root, err)
+	}
+	return root
+}
+
+func known() map[string]bool {
+	m := map[string]bool{}
+	for _, v := range Vars {
+		m[v.Name] = true
+	}
+	return m
+}
+
+// TestEnvironmentIsReadHereOnly keeps the configuration in one place: no
+// product code outside this package reads the environment, and every
+// FIRSTMATE_ variable product code names is one this package knows (so none
+// is read, documented or suggested in an error message without being in
+// Vars, the help and the README). Tests, the test-support package
+// internal/apitest, the benchmarks and the code generators in tools/ have
+// their own variables and are not the product.
+func TestEnvironmentIsReadHereOnly(t *testing.T) {
+	root := repoRoot(t)
+	envRead := regexp.MustCompile(`\b(os\.(Getenv|LookupEnv|Environ|ExpandEnv)|syscall\.Getenv)\(`)
+	varRE := regexp.MustCompile(`FIRSTMATE_[A-Z0-9_]*`)
+	names := known()
+	skip := map[string]bool{"internal/config": true, "internal/apitest": true, "bench": true, "tools": true, ".git": true}
+	files := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if skip[rel] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		files++
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			if envRead.MatchString(line) {
+				t.Errorf("%s:%d reads the environment; read it in internal/config (Vars) instead:\n\t%s", rel, i+1, strings.TrimSpace(line))
+			}
+			for _, v := range varRE.FindAllString(line, -1) {
+				if !names[v] {
+					t.Errorf("%s:%d names %s, which internal/config does not know: add it to config.Vars (and the README)", rel, i+1, v)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 50 {
+		t.Fatalf("only %d Go files scanned under %s: the walk is broken", files, root)
+	}
+}
+
+// TestEveryVariableIsDocumented: each variable, with its default, is in
+// `firstmate help config` (Help) and in a row of the README's configuration
+// table.
+func TestEveryVariableIsDocumented(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "\n## Configuration\n")
+	if start < 0 {
+		t.Fatal("README.md has no ## Configuration section")
+	}
+	section := text[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	rows := map[string]string{} // variable -> its table row
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		for _, m := range regexp.MustCompile("`([A-Z][A-Z0-9_]+)`").FindAllStringSubmatch(line, -1) {
+			rows[m[1]] = line
+		}
+	}
+	help := Help()
+	for _, v := range Vars {
+		row, ok := rows[v.Name]
+		if !ok {
+			t.Errorf("%s is missing from the README's configuration table", v.Name)
+		} else {
+			if v.Default != "" && !strings.Contains(row, v.Default) {
+				t.Errorf("the README row of %s does not give its default %q:\n%s", v.Name, v.Default, row)
+			}
+			if v.Flag != "" && !strings.Contains(row, "`"+v.Flag+"`") {
+				t.Errorf("the README row of %s does not name its flag %s:\n%s", v.Name, v.Flag, row)
+			}
+		}
+		if !strings.Contains(help, "  "+v.Name) || (v.Default != "" && !strings.Contains(help, "[default "+v.Default+"]")) {
+			t.Errorf("firstmate help config does not list %s with its default %q", v.Name, v.Default)
+		}
+	}
+	for name := range rows {
+		if !known()[name] && name != "GOMEMLIMIT" {
+			t.Errorf("the README's configuration table lists %s, which Firstmate does not read", name)
+		}
+	}
+}
