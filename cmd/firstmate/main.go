@@ -1,16 +1,12 @@
-// Command firstmate runs the Firstmate API and its operator subcommands.
-//
-//	firstmate [serve]              serve the API (the default)
-//	firstmate migrate              apply database migrations and exit
-//	firstmate workspace create     create a workspace and print its owner's key
-//	firstmate version              print the version
+// Command firstmate runs the Firstmate API and its operator subcommands;
+// `firstmate --help` lists them all (cli.go), `firstmate help config` lists
+// every environment variable (internal/config).
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,11 +15,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/firstmate-oss/firstmate/internal/app"
-	"github.com/firstmate-oss/firstmate/internal/config"
 )
 
 func main() {
@@ -34,76 +28,11 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return serve(args, stdout, stderr)
-	case "migrate":
-		return migrate(args, stdout, stderr)
-	case "workspace":
-		return workspaceCmd(args, stdout, stderr)
-	case "sim":
-		return simCmd(args, stdout, stderr)
-	case "pool":
-		return poolCmd(args, stdout, stderr)
-	case "proxies":
-		return proxiesCmd(args, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "firstmate", app.Version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	err := (&cli{stdout: stdout, stderr: stderr}).dispatch(args)
+	if errors.Is(err, errHelpShown) {
 		return nil
 	}
-	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
-}
-
-const usage = `usage: firstmate [command] [flags]
-
-commands:
-  serve                 serve the API (default)
-  migrate               apply database migrations and exit
-  workspace create      create a workspace: --name N --plan P --owner-email E
-  sim                   run the platform simulator alone: --addr, --seed, --data-file, --latency
-  sim accounts [--json] print the simulator's sandbox accounts
-  pool add|list|remove  manage the managed-identity pool (identity_mode "managed")
-  proxies list [--json] the egress proxy pool: country, assigned identity, health (no credentials)
-  version               print the version
-
-common flags (and environment variables):
-  --data-dir DIR        FIRSTMATE_DATA_DIR      SQLite file and secret key (default ./firstmate-data)
-  --database-url URL    FIRSTMATE_DATABASE_URL  postgres://... to use PostgreSQL
-serve flags:
-  --addr HOST:PORT      FIRSTMATE_ADDR          listen address (default 127.0.0.1:8080)
-  --public-url URL      FIRSTMATE_PUBLIC_URL    externally reachable base URL
-other environment:
-  FIRSTMATE_SECRET_KEY        keyring "kid:base64key[,kid:base64key...]" (first is active)
-  FIRSTMATE_PLANS_FILE        JSON file of plans overlaying the built-in ones
-  FIRSTMATE_BOOTSTRAP_API_KEY fixes the first owner's key on an empty database
-  FIRSTMATE_LOG_LEVEL         debug, info, warn or error (default info)
-  FIRSTMATE_PPROF_ADDR        serve net/http/pprof on this address (off by default)
-  FIRSTMATE_PROXY_POOL        egress proxies, one per identity: "FR=http://user:pass@host:port,US=..."
-  FIRSTMATE_PROXY_POOL_FILE   file of "COUNTRY URL" lines (# comments); unset with the above: direct egress
-`
-
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-// commonFlags binds the flags every data-touching subcommand shares.
-func commonFlags(fs *flag.FlagSet, cfg *config.Config) {
-	fs.StringVar(&cfg.DataDir, "data-dir", env("FIRSTMATE_DATA_DIR", "firstmate-data"), "data directory")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", env("FIRSTMATE_DATABASE_URL", ""), "postgres:// URL (default: SQLite in the data dir)")
-	cfg.SecretKey = os.Getenv("FIRSTMATE_SECRET_KEY")
-	cfg.PlansFile = os.Getenv("FIRSTMATE_PLANS_FILE")
-	cfg.LogLevel = env("FIRSTMATE_LOG_LEVEL", "info")
-	cfg.ProxyPool, cfg.ProxyPoolFile = os.Getenv("FIRSTMATE_PROXY_POOL"), os.Getenv("FIRSTMATE_PROXY_POOL_FILE")
+	return err
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -114,19 +43,16 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func serve(args []string, stdout, stderr io.Writer) error {
-	var cfg config.Config
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	commonFlags(fs, &cfg)
-	fs.StringVar(&cfg.Addr, "addr", env("FIRSTMATE_ADDR", "127.0.0.1:8080"), "listen address")
-	fs.StringVar(&cfg.PublicURL, "public-url", env("FIRSTMATE_PUBLIC_URL", ""), "public base URL")
-	if err := fs.Parse(args); err != nil {
+func (c *cli) serve(args []string) error {
+	o := c.flags("serve", true)
+	o.fs.StringVar(&o.cfg.Addr, "addr", o.cfg.Addr, "listen address (FIRSTMATE_ADDR)")
+	o.fs.StringVar(&o.cfg.PublicURL, "public-url", o.cfg.PublicURL, "externally reachable base URL; default http://<addr> (FIRSTMATE_PUBLIC_URL)")
+	if err := o.parse(args); err != nil {
 		return err
 	}
-	cfg.BootstrapAPIKey = os.Getenv("FIRSTMATE_BOOTSTRAP_API_KEY")
-	log := newLogger(stderr, cfg.LogLevel)
-	if os.Getenv("GOGC") == "" {
+	cfg := o.cfg
+	log := newLogger(c.stderr, cfg.LogLevel)
+	if cfg.GOGC == "" {
 		// Half as many garbage collections as Go's default (100): the
 		// server's live heap is small and its garbage is per request, so
 		// this costs a few tens of MiB and saved ~9% of the CPU of a live
@@ -136,8 +62,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if addr := os.Getenv("FIRSTMATE_PPROF_ADDR"); addr != "" {
-		servePprof(addr, log)
+	if cfg.PprofAddr != "" {
+		servePprof(cfg.PprofAddr, log)
 	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
@@ -152,7 +78,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		log.Info("listening", "addr", addr, "database", a.DB.Dialect, "version", app.Version)
 		base := a.PublicURL()
 		if isNew {
-			fmt.Fprintf(stdout, `
+			fmt.Fprintf(c.stdout, `
 Firstmate is running at %s (database: %s)
 
 A demo workspace was created on the developer plan.
@@ -166,7 +92,7 @@ Try it:
 
 `, base, a.DB.Dialect, created.APIKey, created.APIKey, base)
 		} else {
-			fmt.Fprintf(stdout, "Firstmate is running at %s (database: %s)\n", base, a.DB.Dialect)
+			fmt.Fprintf(c.stdout, "Firstmate is running at %s (database: %s)\n", base, a.DB.Dialect)
 		}
 	})
 }
@@ -187,55 +113,62 @@ func servePprof(addr string, log *slog.Logger) {
 	}()
 }
 
-func migrate(args []string, stdout, stderr io.Writer) error {
-	cfg := config.Config{Operator: true}
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	commonFlags(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
+// open opens the application for a one-shot operator command.
+func (o *opts) open(ctx context.Context) (*app.App, error) {
+	o.cfg.Operator = true
+	return app.Open(ctx, o.cfg, newLogger(o.c.stderr, o.cfg.LogLevel))
+}
+
+func (c *cli) migrate(args []string) error {
+	o := c.flags("migrate", true)
+	if err := o.parse(args); err != nil {
 		return err
 	}
-	a, err := app.Open(context.Background(), cfg, newLogger(stderr, cfg.LogLevel))
+	a, err := o.open(context.Background())
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	fmt.Fprintf(stdout, "migrations applied (%s)\n", a.DB.Dialect)
+	fmt.Fprintf(c.stdout, "migrations applied (%s)\n", a.DB.Dialect)
 	return nil
 }
 
-func workspaceCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: firstmate workspace create --name N --plan P --owner-email E [--json]")
-	}
-	cfg := config.Config{Operator: true}
-	fs := flag.NewFlagSet("workspace create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	commonFlags(fs, &cfg)
-	name := fs.String("name", "", "workspace name")
-	plan := fs.String("plan", "trial", "plan name")
-	email := fs.String("owner-email", "", "owner's email")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+func (c *cli) workspaceCreate(args []string) error {
+	o := c.flags("workspace create", true)
+	name := o.fs.String("name", "", "workspace name (required)")
+	plan := o.fs.String("plan", "trial", "plan name (see the README's plan table)")
+	email := o.fs.String("owner-email", "", "the owner's e-mail (required)")
+	asJSON := o.fs.Bool("json", false, "print JSON")
+	if err := o.parse(args); err != nil {
 		return err
 	}
 	if *name == "" || *email == "" {
-		return errors.New("--name and --owner-email are required")
+		return errors.New("--name and --owner-email are required (see firstmate workspace create --help)")
 	}
-	a, err := app.Open(context.Background(), cfg, newLogger(stderr, cfg.LogLevel))
+	a, err := o.open(context.Background())
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	c, err := a.Workspaces.Create(context.Background(), *name, *plan, *email, "")
+	ws, err := a.Workspaces.Create(context.Background(), *name, *plan, *email, "")
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]string{"workspace_uid": c.Workspace.UID,
-			"owner_uid": c.Owner.UID, "api_key": c.APIKey, "plan": c.Workspace.Plan})
+		return json.NewEncoder(c.stdout).Encode(map[string]string{"workspace_uid": ws.Workspace.UID,
+			"owner_uid": ws.Owner.UID, "api_key": ws.APIKey, "plan": ws.Workspace.Plan})
 	}
-	fmt.Fprintf(stdout, "workspace %s (%s) created on plan %s\nowner %s API key: %s\n",
-		c.Workspace.Name, c.Workspace.UID, c.Workspace.Plan, c.Owner.Email, c.APIKey)
+	fmt.Fprintf(c.stdout, "workspace %s (%s) created on plan %s\nowner %s API key: %s\n",
+		ws.Workspace.Name, ws.Workspace.UID, ws.Workspace.Plan, ws.Owner.Email, ws.APIKey)
+	return nil
+}
+
+func (c *cli) version(args []string) error {
+	o := c.flags("version", false)
+	o.envErr = nil // the version is printed whatever the environment holds
+	if err := o.parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, "firstmate", app.Version)
 	return nil
 }

@@ -31,7 +31,7 @@ func TestPoolOperator(t *testing.T) {
 			pool := func(args ...string) string {
 				t.Helper()
 				var out, errb bytes.Buffer
-				if err := poolCmd(append(args, base...), &out, &errb); err != nil {
+				if err := run(append(append([]string{"pool"}, args...), base...), &out, &errb); err != nil {
 					t.Fatalf("pool %v: %v\n%s", args, err, errb.String())
 				}
 				return out.String()
@@ -103,7 +103,7 @@ func TestPoolOperator(t *testing.T) {
 				t.Errorf("list: %v", list)
 			}
 			var errb bytes.Buffer
-			if err := poolCmd(append([]string{"rent", "--workspace", p.WorkspaceUID, "--identity", id.UID}, base...), io.Discard, &errb); err == nil {
+			if err := run(append([]string{"pool", "rent", "--workspace", p.WorkspaceUID, "--identity", id.UID}, base...), io.Discard, &errb); err == nil {
 				t.Errorf("renting twice succeeded")
 			}
 			if out := pool("expire"); !strings.Contains(out, "ended 0 rental(s)") {

@@ -3,36 +3,25 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"text/tabwriter"
 	"time"
-
-	"github.com/firstmate-oss/firstmate/internal/app"
-	"github.com/firstmate-oss/firstmate/internal/config"
 )
 
-// proxiesCmd shows the egress proxy pool as the database has it: each
+// proxiesList shows the egress proxy pool as the database has it: each
 // proxy's country, redacted address, health and the identity it serves.
 // It syncs the pool from FIRSTMATE_PROXY_POOL / FIRSTMATE_PROXY_POOL_FILE
 // first, as a server start does.
-func proxiesCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "list" {
-		return errors.New("usage: firstmate proxies list [--json]")
-	}
-	cfg := config.Config{Operator: true}
-	fs := flag.NewFlagSet("proxies list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	commonFlags(fs, &cfg)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+func (c *cli) proxiesList(args []string) error {
+	o := c.flags("proxies list", true)
+	asJSON := o.fs.Bool("json", false, "print JSON")
+	if err := o.parse(args); err != nil {
 		return err
 	}
+	stdout := c.stdout
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a, err := app.Open(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	a, err := o.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -208,13 +208,16 @@ type auditActorView struct {
 	MemberUID string `json:"member_uid"`
 	KeyUID    string `json:"key_uid,omitempty"`
 	KeyPrefix string `json:"key_prefix,omitempty"`
+	// Operator marks a change made from the command line (firstmate keys
+	// ...), by no member and no key.
+	Operator bool `json:"operator,omitempty"`
 }
 
 var auditQuery = []Param{{"actor", str()}, {"action", str()}, {"target_type", str()}, {"target_uid", str()},
 	{"since", dateTime()}, {"until", dateTime()}, {"limit", integer(1, 200)}, {"offset", integer(0, 1<<30)}}
 
 var auditEventDoc = object(obj{
-	"uid": str(), "actor": object(obj{"member_uid": str(), "key_uid": str(), "key_prefix": str()}),
+	"uid": str(), "actor": object(obj{"member_uid": str(), "key_uid": str(), "key_prefix": str(), "operator": obj{"type": "boolean"}}),
 	"action": str(), "target_type": str(), "target_uid": str(), "detail": obj{"type": "object"}, "created_at": dateTime(),
 })
 
@@ -246,7 +249,7 @@ func (s *Server) listAuditEvents(c *rctx) error {
 	out := make([]auditView, 0, len(evs))
 	for _, e := range evs {
 		out = append(out, auditView{UID: e.UID, Actor: auditActorView{MemberUID: e.ActorMemberUID, KeyUID: e.ActorKeyUID,
-			KeyPrefix: e.ActorKeyPrefix}, Action: e.Action, TargetType: e.TargetType, TargetUID: e.TargetUID,
+			KeyPrefix: e.ActorKeyPrefix, Operator: e.ActorMemberUID == "" && e.ActorKeyUID == ""}, Action: e.Action, TargetType: e.TargetType, TargetUID: e.TargetUID,
 			Detail: json.RawMessage(e.Detail), CreatedAt: store.Time(e.CreatedAt).UTC().Format(time.RFC3339Nano)})
 	}
 	return c.json(http.StatusOK, out)
