@@ -17,15 +17,46 @@ func (s *Server) listIdentities(c *rctx) error {
 	if len(query) > 200 {
 		return c.badQuery("query", "must NOT have more than 200 characters")
 	}
-	ids, err := s.Identities.List(c.ctx(), c.P().WorkspaceID, query, page, withAccounts)
+	// Integrations are always listed; retrieve_accounts adds each account's
+	// details to their status and level.
+	ids, err := s.Identities.List(c.ctx(), c.P().WorkspaceID, query, page, true)
 	if err != nil {
 		return err
 	}
-	out := make([]identityView, 0, len(ids))
+	if withAccounts {
+		out := make([]identityView, 0, len(ids))
+		for _, id := range ids {
+			out = append(out, viewIdentity(id, nil))
+		}
+		return c.ok(out)
+	}
+	out := make([]identityListView, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, viewIdentity(id, nil))
+		v := identityListView{identityView: viewIdentity(id, nil), Integrations: []integrationSummary{}}
+		for _, g := range v.identityView.Integrations {
+			v.Integrations = append(v.Integrations, integrationSummary{UID: g.UID, Name: g.Name, Permalink: g.Permalink,
+				IsShared: g.IsShared, Level: g.Level, Status: g.Status})
+		}
+		out = append(out, v)
 	}
 	return c.ok(out)
+}
+
+// identityListView is an identity in GET /identities without
+// retrieve_accounts: its integrations' status and level, not their details.
+type identityListView struct {
+	identityView
+	Integrations []integrationSummary `json:"integrations"` // shadows identityView's
+}
+
+// integrationSummary is an integration's status and level.
+type integrationSummary struct {
+	UID       string  `json:"uid"`
+	Name      string  `json:"name"`
+	Permalink string  `json:"integration_permalink"`
+	IsShared  bool    `json:"is_shared"`
+	Level     *string `json:"level"`
+	Status    string  `json:"status"`
 }
 
 func (s *Server) createIdentity(c *rctx) error {
