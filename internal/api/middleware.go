@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,6 +83,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		var note *accessNote
+		if s.AccessLog {
+			note = &accessNote{}
+			r = r.WithContext(context.WithValue(r.Context(), accessKey{}, note))
+		}
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" || route == "/" {
@@ -88,9 +96,58 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		elapsed := time.Since(start)
 		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-		s.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		if note != nil {
+			s.logAccess(r, sw, note, route, elapsed)
+		}
 	})
+}
+
+// accessNote is filled by the route handler for the access log: the
+// request's route and principal (rctx), which live in a context the
+// outermost middleware does not see.
+type accessNote struct{ rc *rctx }
+
+type accessKey struct{}
+
+// noteAccess hands the route's request state to the access log, when on.
+func noteAccess(r *http.Request, rc *rctx) {
+	if n, ok := r.Context().Value(accessKey{}).(*accessNote); ok {
+		n.rc = rc
+	}
+}
+
+// logAccess writes the access log line of a request (FIRSTMATE_ACCESS_LOG):
+// method, route pattern (never the raw path, which may hold a login-link or
+// invitation token), status, duration, and the workspace and run it concerned.
+func (s *Server) logAccess(r *http.Request, sw *statusWriter, note *accessNote, route string, elapsed time.Duration) {
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	workspace, run := "", sw.Header().Get("X-Run-Uid")
+	if rc := note.rc; rc != nil {
+		if rc.principal != nil {
+			workspace = rc.principal.WorkspaceUID
+		}
+		if run == "" {
+			if body, ok := rc.resp.(obj); ok {
+				run, _ = body["run_uid"].(string)
+			}
+		}
+		if run == "" && strings.HasPrefix(rc.route.Path, "/runs/{uid}") {
+			run = rc.path("uid")
+		}
+		if p := rc.route.Path; overlapping[rc.route.Method+" "+p] && strings.HasSuffix(route, "/runs/{a}/{b}") {
+			// Served by the shared /runs/{a}/{b} pattern: name the route itself.
+			route = strings.TrimSuffix(route, "/runs/{a}/{b}") + p
+		}
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("workspace_uid", workspace), slog.String("run_uid", run))
 }
 
 // recoverPanics turns a handler panic into a logged 500 INTERNAL_ERROR; the

@@ -257,6 +257,7 @@ func (s *Server) fallback(mux *http.ServeMux, w http.ResponseWriter, r *http.Req
 func (s *Server) routeHandler(rt *Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := &rctx{s: s, w: w, route: rt}
+		noteAccess(r, rc)
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rc))
 		rc.r = r
 		if err := s.runRoute(rc); err != nil {

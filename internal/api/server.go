@@ -40,6 +40,8 @@ type Deps struct {
 	Version string
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
+	// AccessLog writes one info line per request (FIRSTMATE_ACCESS_LOG).
+	AccessLog bool
 }
 
 type Server struct {

@@ -128,7 +128,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter,
 		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
-		Version: Version})
+		Version: Version, AccessLog: cfg.AccessLog})
 	if err != nil {
 		db.Close()
 		return nil, err
