@@ -75,6 +75,7 @@ func (s *Server) routes() {
 }
 
 // ---- resolvers: any key lands on an entity, except keys starting with "missing" --
+// A key the world does not hold is a guest (guests.go): answered for as asked.
 
 func cleanKey(id string) string {
 	if u, err := url.PathUnescape(id); err == nil {
@@ -99,16 +100,22 @@ func (s *Server) resolvePerson(id string) (int, bool) {
 	if p, ok := s.w.personBySalesNavID(id); ok {
 		return p, true
 	}
+	if h, ok := handleFromSalesNavID(id); ok { // a guest's Sales Navigator id
+		if p, ok := s.w.personByHandle(h); ok {
+			return p, true
+		}
+		return s.w.guestPersonIndex(h), true
+	}
 	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
 		if p, ok := s.w.personByMemberID(n); ok {
 			return p, true
 		}
 	}
-	return alias("person:"+id, s.w.NPeople), true
+	return s.w.guestPersonIndex(strings.ToLower(id)), true
 }
 
 func (s *Server) resolveCompany(id string) (int, bool) {
-	id = strings.ToLower(cleanKey(id))
+	id = guestKey(id)
 	if id == "" || isMissing(id) {
 		return 0, false
 	}
@@ -120,52 +127,65 @@ func (s *Server) resolveCompany(id string) (int, bool) {
 			return c, true
 		}
 	}
-	return alias("company:"+id, s.w.NCompanies), true
+	return s.w.guestCompanyIndex(id), true
 }
 
-func (s *Server) resolveSchool(id string) (int, bool) {
-	id = strings.ToLower(cleanKey(id))
+// resolveSchool returns the school and, for a guest, its key.
+func (s *Server) resolveSchool(id string) (int, string, bool) {
+	id = guestKey(id)
 	if id == "" || isMissing(id) {
-		return 0, false
+		return 0, "", false
 	}
 	if c, ok := s.w.schoolByHdl[id]; ok {
-		return c, true
+		return c, "", true
 	}
 	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
 		if c, ok := s.w.schoolByID[n]; ok {
-			return c, true
+			return c, "", true
 		}
 	}
-	return alias("school:"+id, s.w.NSchools), true
+	return alias("school:"+id, s.w.NSchools), id, true
 }
 
-func (s *Server) resolvePost(id string) (int, bool) {
+// resolvePost returns the post slot and, for an activity id the world does
+// not hold, that id (the guest post's own).
+func (s *Server) resolvePost(id string) (int, int64, bool) {
 	id = cleanKey(id)
 	if id == "" || isMissing(id) {
-		return 0, false
+		return 0, 0, false
 	}
+	var guest int64
 	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
 		if slot, ok := s.w.postSlot(n); ok {
-			return slot, true
+			return slot, 0, true
+		}
+		if n > 0 {
+			guest = n
 		}
 	}
 	slot := alias("post:"+id, s.w.NPeople*postsPerPersonMax)
 	p := slot / postsPerPersonMax
 	n := 1 + int(hashOf(s.w.seed, kPost, uint64(p))%postsPerPersonMax)
-	return p*postsPerPersonMax + slot%postsPerPersonMax%n, true
+	return p*postsPerPersonMax + slot%postsPerPersonMax%n, guest, true
 }
 
-func (s *Server) resolveNumeric(id string, dec func(int64) (int, bool), n int, kind string) (int, bool) {
+// resolveNumeric resolves an entity with numeric ids (events, groups, jobs)
+// and returns, for a numeric id the world does not hold, that id.
+func (s *Server) resolveNumeric(id string, dec func(int64) (int, bool), n int, kind string) (int, int64, bool) {
 	id = cleanKey(id)
 	if id == "" || isMissing(id) {
-		return 0, false
+		return 0, 0, false
 	}
+	var guest int64
 	if v, err := strconv.ParseInt(id, 10, 64); err == nil {
 		if i, ok := dec(v); ok {
-			return i, true
+			return i, 0, true
+		}
+		if v > 0 {
+			guest = v
 		}
 	}
-	return alias(kind+":"+id, n), true
+	return alias(kind+":"+id, n), guest, true
 }
 
 func (s *Server) personOr404(w http.ResponseWriter, r *http.Request) (int, bool) {
@@ -184,12 +204,22 @@ func (s *Server) companyOr404(w http.ResponseWriter, r *http.Request) (int, bool
 	return c, ok
 }
 
-func (s *Server) postOr404(w http.ResponseWriter, r *http.Request) (int, bool) {
-	p, ok := s.resolvePost(r.PathValue("id"))
+func (s *Server) postOr404(w http.ResponseWriter, r *http.Request) (int, int64, bool) {
+	p, guest, ok := s.resolvePost(r.PathValue("id"))
 	if !ok {
 		notFound(w, "post")
 	}
-	return p, ok
+	return p, guest, ok
+}
+
+// postAs is post slot as asked: a guest post keeps the asked activity id.
+func (s *Server) postAs(ss session, slot int, guest int64) Post {
+	po := s.postFor(ss, slot)
+	if guest != 0 {
+		po.ActivityID, po.URN = guest, fmt.Sprintf("urn:li:activity:%d", guest)
+		po.URL = fmt.Sprintf("https://www.linkedin.com/feed/update/urn:li:activity:%d/", guest)
+	}
+	return po
 }
 
 func decodeBody(r *http.Request, v any) error {
@@ -316,7 +346,7 @@ func (s *Server) hProfileComments(w http.ResponseWriter, r *http.Request, ss ses
 	}
 	n := int(hashOf(s.w.seed, uint64(p), 0xc0) % 30)
 	s.page(w, r, 20, n, func(i int) any {
-		slot, _ := s.resolvePost(fmt.Sprintf("activity-of-%d-%d", p, i))
+		slot, _, _ := s.resolvePost(fmt.Sprintf("activity-of-%d-%d", p, i))
 		k := commentsPerPost - 1 - i
 		c := s.w.comment(slot, k, p)
 		c.CreatedAt -= int64(i) * 3_600_000
@@ -341,7 +371,7 @@ func (s *Server) hProfileReactions(w http.ResponseWriter, r *http.Request, ss se
 	n := int(hashOf(s.w.seed, uint64(p), 0xea) % 40)
 	actor := s.w.mini(s.w.personLite(p))
 	s.page(w, r, 20, n, func(i int) any {
-		slot, _ := s.resolvePost(fmt.Sprintf("reaction-of-%d-%d", p, i))
+		slot, _, _ := s.resolvePost(fmt.Sprintf("reaction-of-%d-%d", p, i))
 		po := s.w.post(slot)
 		typ := reactionTypes[hashOf(s.w.seed, uint64(p), uint64(i))%uint64(len(reactionTypes))]
 		urn := fmt.Sprintf("urn:li:reaction:(urn:li:member:%d,urn:li:activity:%d)", actor.MemberID, po.ActivityID)
@@ -363,7 +393,7 @@ func (s *Server) hFollow(w http.ResponseWriter, r *http.Request, ss session) {
 		return
 	}
 	on := body.Action != "unfollow"
-	if err := s.ov.commit(event{Op: "follow", Acct: ss.acct.Name, P: p, On: on, At: s.now().UnixMilli()}); err != nil {
+	if err := s.commit(event{Op: "follow", Acct: ss.acct.Name, P: p, On: on, At: s.now().UnixMilli()}); err != nil {
 		writeErr(w, 500, "INTERNAL", err.Error())
 		return
 	}
@@ -380,7 +410,7 @@ func (s *Server) hCompany(w http.ResponseWriter, r *http.Request, ss session) {
 	}
 	co := s.w.company(c)
 	var affs []map[string]any
-	for _, a := range s.w.affiliates(c) {
+	for _, a := range s.w.affiliates(s.w.compBase(c)) {
 		affs = append(affs, s.companyCard(a, c))
 	}
 	if affs == nil {
@@ -398,8 +428,8 @@ func (s *Server) companyCard(c, origin int) map[string]any {
 		"staffCount": co.StaffCount, "staffCountRange": co.StaffRange, "location": co.City + ", " + co.Country, "salesNavigatorUrl": co.SalesNavURL,
 		"logoUrl": co.Logo}
 	if origin >= 0 {
-		o := s.w.companies[origin]
-		m["origin"] = map[string]any{"companyId": o.ID, "name": o.Name, "url": companyURL(o.Handle)}
+		o := s.w.company(origin)
+		m["origin"] = map[string]any{"companyId": o.ID, "name": o.Name, "url": o.URL}
 		if hashOf(s.w.seed, uint64(c), uint64(origin))%2 == 0 {
 			m["relationship"] = "SHOWCASE"
 		} else {
@@ -414,7 +444,7 @@ func (s *Server) hAffiliates(w http.ResponseWriter, r *http.Request, ss session)
 	if !ok {
 		return
 	}
-	affs := s.w.affiliates(c)
+	affs := s.w.affiliates(s.w.compBase(c))
 	s.page(w, r, 50, len(affs), func(i int) any { return s.companyCard(affs[i], c) })
 }
 
@@ -423,7 +453,7 @@ func (s *Server) hSimilar(w http.ResponseWriter, r *http.Request, ss session) {
 	if !ok {
 		return
 	}
-	sim := s.w.similar(c)
+	sim := s.w.similar(s.w.compBase(c))
 	s.page(w, r, 50, len(sim), func(i int) any { return s.companyCard(sim[i], c) })
 }
 
@@ -452,11 +482,11 @@ func (s *Server) hEmployees(w http.ResponseWriter, r *http.Request, ss session) 
 	if !s.consume(w, ss, "search") {
 		return
 	}
-	base := int(s.w.compStart[c])
+	base, _ := s.w.compBlock(c)
 	kw := tokens(r.URL.Query().Get("keywords"))
 	s.scan(w, r, 10, s.w.companySize(c), maxSearchResults, func(k int) int { return base + k },
 		func(p int) bool { return s.personMatches(p, kw, r.URL.Query()) },
-		func(p int) any { return s.employeeCard(ss, p) })
+		func(p int) any { return s.employeeCard(ss, s.w.employee(c, p)) })
 }
 
 type countItem struct {
@@ -489,10 +519,11 @@ func (s *Server) hInsights(w http.ResponseWriter, r *http.Request, ss session) {
 	schoolIDs := map[string]string{}
 	members := []int{c}
 	if r.URL.Query().Get("includeAffiliates") == "true" {
-		members = append(members, s.w.affiliates(c)...)
+		members = append(members, s.w.affiliates(s.w.compBase(c))...)
 	}
 	for _, mc := range members {
-		for p := int(s.w.compStart[mc]); p < int(s.w.compStart[mc+1]); p++ {
+		from, to := s.w.compBlock(mc)
+		for p := from; p < to; p++ {
 			lite := s.w.personLite(p)
 			locs[lite.Location.City+", "+lite.Location.Country]++
 			sc := s.w.schools[s.w.schoolOf(p)]
@@ -527,21 +558,21 @@ func (s *Server) hCompanyFollowers(w http.ResponseWriter, r *http.Request, ss se
 }
 
 func (s *Server) hSchool(w http.ResponseWriter, r *http.Request, ss session) {
-	sc, ok := s.resolveSchool(r.PathValue("id"))
+	sc, guest, ok := s.resolveSchool(r.PathValue("id"))
 	if !ok {
 		notFound(w, "school")
 		return
 	}
-	writeJSON(w, 200, s.w.school(sc))
+	writeJSON(w, 200, s.w.schoolAs(sc, guest))
 }
 
 func (s *Server) hAlumni(w http.ResponseWriter, r *http.Request, ss session) {
-	sc, ok := s.resolveSchool(r.PathValue("id"))
+	sc, guest, ok := s.resolveSchool(r.PathValue("id"))
 	if !ok {
 		notFound(w, "school")
 		return
 	}
-	school := s.w.school(sc)
+	school := s.w.schoolAs(sc, guest)
 	s.page(w, r, 10, school.Alumni, func(i int) any {
 		p := sc + i*s.w.NSchools
 		return map[string]any{"profile": s.miniFor(ss.acct.Name, ss.me, p), "schoolName": school.Name, "schoolId": school.ID}
@@ -551,11 +582,11 @@ func (s *Server) hAlumni(w http.ResponseWriter, r *http.Request, ss session) {
 // ---- posts ---------------------------------------------------------------------------
 
 func (s *Server) hPost(w http.ResponseWriter, r *http.Request, ss session) {
-	slot, ok := s.postOr404(w, r)
+	slot, guest, ok := s.postOr404(w, r)
 	if !ok {
 		return
 	}
-	writeJSON(w, 200, s.postFor(ss, slot))
+	writeJSON(w, 200, s.postAs(ss, slot, guest))
 }
 
 type liker struct {
@@ -565,11 +596,11 @@ type liker struct {
 }
 
 func (s *Server) hLikers(w http.ResponseWriter, r *http.Request, ss session) {
-	slot, ok := s.postOr404(w, r)
+	slot, guest, ok := s.postOr404(w, r)
 	if !ok {
 		return
 	}
-	po := s.w.post(slot)
+	po := s.postAs(ss, slot, guest)
 	// overlay reactions from sandbox accounts come first
 	type ovl struct{ acct, kind string }
 	var extra []ovl
@@ -596,11 +627,11 @@ func (s *Server) hLikers(w http.ResponseWriter, r *http.Request, ss session) {
 }
 
 func (s *Server) hPostComments(w http.ResponseWriter, r *http.Request, ss session) {
-	slot, ok := s.postOr404(w, r)
+	slot, guest, ok := s.postOr404(w, r)
 	if !ok {
 		return
 	}
-	po := s.w.post(slot)
+	po := s.postAs(ss, slot, guest)
 	s.ov.mu.Lock()
 	extra := append([]ovComment(nil), s.ov.comments[slot]...)
 	s.ov.mu.Unlock()
@@ -615,6 +646,7 @@ func (s *Server) hPostComments(w http.ResponseWriter, r *http.Request, ss sessio
 		if i < len(extra) {
 			oc := extra[len(extra)-1-i]
 			c := s.w.comment(slot, 0, s.w.accountPerson(oc.Acct))
+			c.PostID, c.PostURL = po.ActivityID, po.URL
 			c.ID, c.Text, c.CreatedAt, c.Likes, c.Replies, c.LastReply, c.ParentID = oc.ID, oc.Text, oc.At, 0, 0, "", oc.Parent
 			c.URN = fmt.Sprintf("urn:li:comment:(activity:%d,%d)", po.ActivityID, oc.ID)
 			c.URL = commentURL(po.ActivityID, oc.ID)
@@ -625,12 +657,17 @@ func (s *Server) hPostComments(w http.ResponseWriter, r *http.Request, ss sessio
 		c := s.w.comment(slot, k, pm.at(k))
 		c.Commenter = s.miniFor(ss.acct.Name, ss.me, pm.at(k))
 		c.CreatedAt = po.PublishedAt + int64(po.Comments-k)*1_800_000
+		if guest != 0 {
+			c.PostID, c.PostURL = po.ActivityID, po.URL
+			c.URN = fmt.Sprintf("urn:li:comment:(activity:%d,%d)", po.ActivityID, c.ID)
+			c.URL = commentURL(po.ActivityID, c.ID)
+		}
 		return c
 	})
 }
 
 func (s *Server) hReact(w http.ResponseWriter, r *http.Request, ss session) {
-	slot, ok := s.postOr404(w, r)
+	slot, guest, ok := s.postOr404(w, r)
 	if !ok {
 		return
 	}
@@ -648,16 +685,16 @@ func (s *Server) hReact(w http.ResponseWriter, r *http.Request, ss session) {
 	if kind == "NONE" || kind == "UNLIKE" {
 		kind = ""
 	}
-	if err := s.ov.commit(event{Op: "like", Acct: ss.acct.Name, Slot: slot, Kind: kind, At: s.now().UnixMilli()}); err != nil {
+	if err := s.commit(event{Op: "like", Acct: ss.acct.Name, Slot: slot, Kind: kind, At: s.now().UnixMilli()}); err != nil {
 		writeErr(w, 500, "INTERNAL", err.Error())
 		return
 	}
-	po := s.postFor(ss, slot)
+	po := s.postAs(ss, slot, guest)
 	writeJSON(w, 200, map[string]any{"reactionType": kind, "postUrl": po.URL, "activityId": po.ActivityID, "numLikes": po.Reactions})
 }
 
 func (s *Server) hComment(w http.ResponseWriter, r *http.Request, ss session) {
-	slot, ok := s.postOr404(w, r)
+	slot, guest, ok := s.postOr404(w, r)
 	if !ok {
 		return
 	}
@@ -669,10 +706,10 @@ func (s *Server) hComment(w http.ResponseWriter, r *http.Request, ss session) {
 		writeErr(w, 400, "BAD_REQUEST", "a comment needs a text")
 		return
 	}
-	po := s.w.post(slot)
+	po := s.postAs(ss, slot, guest)
 	now := s.now().UnixMilli()
 	id := commentIDBase - 1 - s.nextSeq()*1000 - int64(hashOf(s.w.seed, uint64(now))%1000)
-	if err := s.ov.commit(event{Op: "comment", Acct: ss.acct.Name, Slot: slot, ID: id, Parent: body.ParentCommentID, Text: body.Text, At: now}); err != nil {
+	if err := s.commit(event{Op: "comment", Acct: ss.acct.Name, Slot: slot, ID: id, Parent: body.ParentCommentID, Text: body.Text, At: now}); err != nil {
 		writeErr(w, 500, "INTERNAL", err.Error())
 		return
 	}
@@ -683,21 +720,21 @@ func (s *Server) hComment(w http.ResponseWriter, r *http.Request, ss session) {
 // ---- events, groups, jobs ---------------------------------------------------------------
 
 func (s *Server) hEvent(w http.ResponseWriter, r *http.Request, ss session) {
-	e, ok := s.resolveNumeric(r.PathValue("id"), s.w.eventByID, s.w.NEvents, "event")
+	e, guest, ok := s.resolveNumeric(r.PathValue("id"), s.w.eventByID, s.w.NEvents, "event")
 	if !ok {
 		notFound(w, "event")
 		return
 	}
-	writeJSON(w, 200, s.w.event(e))
+	writeJSON(w, 200, s.w.eventAs(e, guest))
 }
 
 func (s *Server) hAttendees(w http.ResponseWriter, r *http.Request, ss session) {
-	e, ok := s.resolveNumeric(r.PathValue("id"), s.w.eventByID, s.w.NEvents, "event")
+	e, guest, ok := s.resolveNumeric(r.PathValue("id"), s.w.eventByID, s.w.NEvents, "event")
 	if !ok {
 		notFound(w, "event")
 		return
 	}
-	ev := s.w.event(e)
+	ev := s.w.eventAs(e, guest)
 	pm := s.w.attendeePerm(e)
 	s.page(w, r, 10, ev.Attendees, func(i int) any {
 		p := pm.at(i)
@@ -706,7 +743,7 @@ func (s *Server) hAttendees(w http.ResponseWriter, r *http.Request, ss session) 
 }
 
 func (s *Server) hEventInvite(w http.ResponseWriter, r *http.Request, ss session) {
-	e, ok := s.resolveNumeric(r.PathValue("id"), s.w.eventByID, s.w.NEvents, "event")
+	e, guest, ok := s.resolveNumeric(r.PathValue("id"), s.w.eventByID, s.w.NEvents, "event")
 	if !ok {
 		notFound(w, "event")
 		return
@@ -727,29 +764,29 @@ func (s *Server) hEventInvite(w http.ResponseWriter, r *http.Request, ss session
 		writeErr(w, 400, "NOT_CONNECTED", "you can only invite your connections to an event")
 		return
 	}
-	if err := s.ov.commit(event{Op: "event_invite", Acct: ss.acct.Name, E: e, P: p, At: s.now().UnixMilli()}); err != nil {
+	if err := s.commit(event{Op: "event_invite", Acct: ss.acct.Name, E: e, P: p, At: s.now().UnixMilli()}); err != nil {
 		writeErr(w, 500, "INTERNAL", err.Error())
 		return
 	}
-	writeJSON(w, 200, map[string]any{"invitee": s.miniFor(ss.acct.Name, ss.me, p), "eventUrl": s.w.event(e).URL, "status": "PENDING"})
+	writeJSON(w, 200, map[string]any{"invitee": s.miniFor(ss.acct.Name, ss.me, p), "eventUrl": s.w.eventAs(e, guest).URL, "status": "PENDING"})
 }
 
 func (s *Server) hGroup(w http.ResponseWriter, r *http.Request, ss session) {
-	g, ok := s.resolveNumeric(r.PathValue("id"), s.w.groupByID, s.w.NGroups, "group")
+	g, guest, ok := s.resolveNumeric(r.PathValue("id"), s.w.groupByID, s.w.NGroups, "group")
 	if !ok {
 		notFound(w, "group")
 		return
 	}
-	writeJSON(w, 200, s.w.group(g))
+	writeJSON(w, 200, s.w.groupAs(g, guest))
 }
 
 func (s *Server) hGroupMembers(w http.ResponseWriter, r *http.Request, ss session) {
-	g, ok := s.resolveNumeric(r.PathValue("id"), s.w.groupByID, s.w.NGroups, "group")
+	g, guest, ok := s.resolveNumeric(r.PathValue("id"), s.w.groupByID, s.w.NGroups, "group")
 	if !ok {
 		notFound(w, "group")
 		return
 	}
-	gr := s.w.group(g)
+	gr := s.w.groupAs(g, guest)
 	pm := s.w.memberPerm(g)
 	role := func(i int) string {
 		switch {
@@ -779,12 +816,12 @@ func (s *Server) hGroupMembers(w http.ResponseWriter, r *http.Request, ss sessio
 }
 
 func (s *Server) hJob(w http.ResponseWriter, r *http.Request, ss session) {
-	j, ok := s.resolveNumeric(r.PathValue("id"), s.w.jobByID, s.w.NJobs, "job")
+	j, guest, ok := s.resolveNumeric(r.PathValue("id"), s.w.jobByID, s.w.NJobs, "job")
 	if !ok {
 		notFound(w, "job")
 		return
 	}
-	writeJSON(w, 200, s.w.job(j))
+	writeJSON(w, 200, s.w.jobAs(j, guest))
 }
 
 // ---- the account's own network ------------------------------------------------------------
@@ -846,7 +883,7 @@ func (s *Server) hAccept(w http.ResponseWriter, r *http.Request, ss session) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	for _, inv := range s.receivedInvitations(ss.acct.Name, ss.me) {
 		if inv.ID == id {
-			if err := s.ov.commit(event{Op: "accept", Acct: ss.acct.Name, P: inv.p, At: s.now().UnixMilli()}); err != nil {
+			if err := s.commit(event{Op: "accept", Acct: ss.acct.Name, P: inv.p, At: s.now().UnixMilli()}); err != nil {
 				writeErr(w, 500, "INTERNAL", err.Error())
 				return
 			}
@@ -898,7 +935,7 @@ func (s *Server) invite(w http.ResponseWriter, ss session, p int, message string
 		return
 	}
 	id := s.w.invitationID(ss.me, fmt.Sprintf("N%d", s.now().UnixNano()), p)
-	if err := s.ov.commit(event{Op: "invite", Acct: ss.acct.Name, P: p, ID: id, Text: message, At: s.now().UnixMilli()}); err != nil {
+	if err := s.commit(event{Op: "invite", Acct: ss.acct.Name, P: p, ID: id, Text: message, At: s.now().UnixMilli()}); err != nil {
 		writeErr(w, 500, "INTERNAL", err.Error())
 		return
 	}
@@ -927,7 +964,7 @@ func (s *Server) hWithdraw(w http.ResponseWriter, r *http.Request, ss session) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	for _, inv := range s.sentInvitations(ss.acct.Name, ss.me) {
 		if inv.ID == id {
-			if err := s.ov.commit(event{Op: "withdraw", Acct: ss.acct.Name, P: inv.p, At: s.now().UnixMilli()}); err != nil {
+			if err := s.commit(event{Op: "withdraw", Acct: ss.acct.Name, P: inv.p, At: s.now().UnixMilli()}); err != nil {
 				writeErr(w, 500, "INTERNAL", err.Error())
 				return
 			}
@@ -1035,7 +1072,7 @@ func (s *Server) send(w http.ResponseWriter, ss session, p int, body sendBody) {
 		files = append(files, File{Name: f.Name, Size: f.Size, Type: f.Type, URN: fmt.Sprintf("urn:li:digitalmediaAsset:%s", base62(hashOf(s.w.seed, uint64(now), uint64(seq), uint64(i))%1e15, 9))})
 	}
 	id := int64(hashOf(s.w.seed, uint64(now), uint64(seq), 0x3e) % 1e15)
-	if err := s.ov.commit(event{Op: "message", Acct: ss.acct.Name, P: p, ID: id, Text: body.Text, Subject: body.Subject, Kind: kind, At: now, Files: files}); err != nil {
+	if err := s.commit(event{Op: "message", Acct: ss.acct.Name, P: p, ID: id, Text: body.Text, Subject: body.Subject, Kind: kind, At: now, Files: files}); err != nil {
 		writeErr(w, 500, "INTERNAL", err.Error())
 		return
 	}
@@ -1091,7 +1128,7 @@ func (s *Server) threadWrite(w http.ResponseWriter, r *http.Request, ss session,
 		notFound(w, "conversation")
 		return
 	}
-	if err := s.ov.commit(event{Op: op, Acct: ss.acct.Name, P: p, On: true, At: s.now().UnixMilli()}); err != nil {
+	if err := s.commit(event{Op: op, Acct: ss.acct.Name, P: p, On: true, At: s.now().UnixMilli()}); err != nil {
 		writeErr(w, 500, "INTERNAL", err.Error())
 		return
 	}

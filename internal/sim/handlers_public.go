@@ -38,26 +38,31 @@ func magicFail(w http.ResponseWriter, key string) bool {
 	return false
 }
 
-func (s *Server) resolvePlace(id string) int {
-	if p, ok := s.w.placeByID(cleanKey(id)); ok {
-		return p
+// resolvePlace returns the place and the place as asked: a key the world
+// does not hold is a guest place, named by the key (a name from a Maps
+// URL) or keeping it as its id (guests.go).
+func (s *Server) resolvePlace(id string) (int, Place) {
+	key := cleanKey(id)
+	if p, ok := s.w.placeByID(key); ok {
+		return p, s.w.place(p)
 	}
-	return alias("place:"+cleanKey(id), s.w.NPlaces)
+	p := alias("place:"+key, s.w.NPlaces)
+	return p, s.w.placeAs(p, key)
 }
 
 func (s *Server) hPlace(w http.ResponseWriter, r *http.Request) {
 	if magicFail(w, r.PathValue("id")) {
 		return
 	}
-	writeJSON(w, 200, map[string]any{"result": s.w.place(s.resolvePlace(r.PathValue("id"))), "status": "OK"})
+	_, pl := s.resolvePlace(r.PathValue("id"))
+	writeJSON(w, 200, map[string]any{"result": pl, "status": "OK"})
 }
 
 func (s *Server) hPlaceReviews(w http.ResponseWriter, r *http.Request) {
 	if magicFail(w, r.PathValue("id")) {
 		return
 	}
-	p := s.resolvePlace(r.PathValue("id"))
-	pl := s.w.place(p)
+	p, pl := s.resolvePlace(r.PathValue("id"))
 	s.page(w, r, 10, pl.Reviews, func(i int) any {
 		rv := s.w.review(kPlace, p, i)
 		rv.URL = pl.URL + "&review=" + rv.ID
@@ -74,21 +79,24 @@ func (s *Server) hPlaceSearch(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, 20, n, func(i int) any { return s.w.place(at(i)) })
 }
 
-func (s *Server) resolveProperty(kind, id string) (Property, int, bool) {
+// resolveProperty returns a hotel or restaurant as asked. One the world does
+// not hold keeps the asked id and, given the page's URL (?url=), its name,
+// city and URL (guests.go).
+func (s *Server) resolveProperty(kind, id, pageURL string) (Property, int, bool) {
 	v, _ := strconv.ParseInt(cleanKey(id), 10, 64)
 	switch kind {
 	case "hotels":
-		h, ok := s.w.hotelByID(v)
-		if !ok {
-			h = alias("hotel:"+id, s.w.NHotels)
+		if h, ok := s.w.hotelByID(v); ok {
+			return s.w.hotel(h), h, true
 		}
-		return s.w.hotel(h), h, true
+		h := s.w.guestProperty(alias("hotel:"+id, s.w.NHotels), pageURL, s.w.NHotels)
+		return s.w.propertyAs(s.w.hotel(h), v, pageURL), h, true
 	case "restaurants":
-		h, ok := s.w.restaurantByID(v)
-		if !ok {
-			h = alias("restaurant:"+id, s.w.NRestaurants)
+		if h, ok := s.w.restaurantByID(v); ok {
+			return s.w.resto(h), h, true
 		}
-		return s.w.resto(h), h, true
+		h := s.w.guestProperty(alias("restaurant:"+id, s.w.NRestaurants), pageURL, s.w.NRestaurants)
+		return s.w.propertyAs(s.w.resto(h), v, pageURL), h, true
 	}
 	return Property{}, 0, false
 }
@@ -97,7 +105,7 @@ func (s *Server) hProperty(w http.ResponseWriter, r *http.Request) {
 	if magicFail(w, r.PathValue("id")) {
 		return
 	}
-	p, _, ok := s.resolveProperty(r.PathValue("kind"), r.PathValue("id"))
+	p, _, ok := s.resolveProperty(r.PathValue("kind"), r.PathValue("id"), r.URL.Query().Get("url"))
 	if !ok {
 		notFound(w, "location")
 		return
@@ -109,7 +117,7 @@ func (s *Server) hPropertyReviews(w http.ResponseWriter, r *http.Request) {
 	if magicFail(w, r.PathValue("id")) {
 		return
 	}
-	p, idx, ok := s.resolveProperty(r.PathValue("kind"), r.PathValue("id"))
+	p, idx, ok := s.resolveProperty(r.PathValue("kind"), r.PathValue("id"), r.URL.Query().Get("url"))
 	if !ok {
 		notFound(w, "location")
 		return
@@ -151,27 +159,30 @@ func (s *Server) hPropertySearch(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, 30, n, func(i int) any { return get(ci + i*len(cities)) })
 }
 
-func (s *Server) resolveFork(id string) int {
+// resolveFork returns the restaurant and the restaurant as asked (an id the
+// world does not hold is kept as the guest's id).
+func (s *Server) resolveFork(id, pageURL string) (int, ForkRestaurant) {
 	v, _ := strconv.ParseInt(cleanKey(id), 10, 64)
 	if f, ok := s.w.forkByID(v); ok {
-		return f
+		return f, s.w.fork(f)
 	}
-	return alias("fork:"+cleanKey(id), s.w.NForks)
+	f := alias("fork:"+cleanKey(id), s.w.NForks)
+	return f, s.w.forkAs(s.w.fork(f), v, pageURL)
 }
 
 func (s *Server) hFork(w http.ResponseWriter, r *http.Request) {
 	if magicFail(w, r.PathValue("id")) {
 		return
 	}
-	writeJSON(w, 200, s.w.fork(s.resolveFork(r.PathValue("id"))))
+	_, fr := s.resolveFork(r.PathValue("id"), r.URL.Query().Get("url"))
+	writeJSON(w, 200, fr)
 }
 
 func (s *Server) hForkReviews(w http.ResponseWriter, r *http.Request) {
 	if magicFail(w, r.PathValue("id")) {
 		return
 	}
-	f := s.resolveFork(r.PathValue("id"))
-	fr := s.w.fork(f)
+	f, fr := s.resolveFork(r.PathValue("id"), r.URL.Query().Get("url"))
 	s.page(w, r, 40, fr.NumReviews, func(i int) any {
 		rv := s.w.review(kFork, f, i)
 		rv.Rating = rv.Rating * 2

@@ -91,27 +91,43 @@ func idList(vals ...string) []string {
 }
 
 // peopleCandidates: employees of the named companies, or a stable shuffle of
-// everyone keyed by the query.
-func (s *Server) peopleCandidates(q url.Values) (int, func(int) int) {
+// everyone keyed by the query. Candidates are world people (searches match
+// on them); as turns one into the person the results show, the guest
+// working at a guest company in their stead (guests.go).
+func (s *Server) peopleCandidates(q url.Values) (n int, at func(int) int, as func(int) int) {
 	var comps []int
+	guests := map[int]int{} // world company -> the guest company named in the query
 	for _, id := range idList(append(q["currentCompany"], q["company"]...)...) {
 		if c, ok := s.resolveCompany(id); ok {
-			comps = append(comps, c)
+			b := s.w.compBase(c)
+			if b != c {
+				guests[b] = c
+			}
+			comps = append(comps, b)
 		}
 	}
+	as = func(p int) int { return p }
 	if len(comps) > 0 {
 		sort.Ints(comps)
 		offs := []int{0}
 		for _, c := range comps {
 			offs = append(offs, offs[len(offs)-1]+s.w.companySize(c))
 		}
+		if len(guests) > 0 {
+			as = func(p int) int {
+				if g, ok := guests[s.w.companyOf(p)]; ok {
+					return s.w.employee(g, p)
+				}
+				return p
+			}
+		}
 		return offs[len(offs)-1], func(k int) int {
 			i := sort.Search(len(comps), func(i int) bool { return offs[i+1] > k })
 			return int(s.w.compStart[comps[i]]) + k - offs[i]
-		}
+		}, as
 	}
 	pm := newPerm(hashString("people:"+canonicalQuery(q)), s.w.NPeople)
-	return s.w.NPeople, pm.at
+	return s.w.NPeople, pm.at, as
 }
 
 func canonicalQuery(q url.Values) string {
@@ -138,9 +154,9 @@ func (s *Server) hSearch(w http.ResponseWriter, r *http.Request, ss session) {
 	}
 	switch r.PathValue("vertical") {
 	case "people":
-		n, at := s.peopleCandidates(q)
+		n, at, as := s.peopleCandidates(q)
 		s.scan(w, r, 10, n, maxSearchResults, at, func(p int) bool { return s.personMatches(p, kw, q) },
-			func(p int) any { return s.employeeCard(ss, p) })
+			func(p int) any { return s.employeeCard(ss, as(p)) })
 	case "companies":
 		s.scan(w, r, 10, s.w.NCompanies, maxSearchResults, shuffle("companies", s.w.NCompanies), func(c int) bool {
 			cc := s.w.companies[c]
@@ -169,7 +185,7 @@ func (s *Server) hSearch(w http.ResponseWriter, r *http.Request, ss session) {
 			var js []int
 			for _, id := range ids {
 				if c, ok := s.resolveCompany(id); ok {
-					js = append(js, s.w.jobsOfCompany(c, 1000)...)
+					js = append(js, s.w.jobsOfCompany(s.w.compBase(c), 1000)...)
 				}
 			}
 			n, at = len(js), func(k int) int { return js[k] }
@@ -269,7 +285,8 @@ func (s *Server) hDistribution(w http.ResponseWriter, r *http.Request, ss sessio
 	}
 	co := s.w.company(c)
 	counts := map[string]int{}
-	for p := int(s.w.compStart[c]); p < int(s.w.compStart[c+1]); p++ {
+	from, to := s.w.compBlock(c)
+	for p := from; p < to; p++ {
 		counts[s.w.personLite(p).Function]++
 	}
 	var deps []map[string]any
@@ -289,7 +306,8 @@ func (s *Server) hMetrics(w http.ResponseWriter, r *http.Request, ss session) {
 	q := r.URL.Query()
 	kw := tokens(q.Get("keywords"))
 	total, recent := 0, 0
-	for p := int(s.w.compStart[c]); p < int(s.w.compStart[c+1]); p++ {
+	from, to := s.w.compBlock(c)
+	for p := from; p < to; p++ {
 		if s.personMatches(p, kw, q) {
 			total++
 			if hashOf(s.w.seed, uint64(p), 0x7e)%12 == 0 {
@@ -321,8 +339,8 @@ func (s *Server) hSalesSearchPeople(w http.ResponseWriter, r *http.Request, ss s
 	}
 	q := r.URL.Query()
 	kw := tokens(q.Get("keywords"))
-	n, at := s.peopleCandidates(q)
-	s.scan(w, r, 25, n, 2500, at, func(p int) bool { return s.personMatches(p, kw, q) }, func(p int) any { return s.employeeCard(ss, p) })
+	n, at, as := s.peopleCandidates(q)
+	s.scan(w, r, 25, n, 2500, at, func(p int) bool { return s.personMatches(p, kw, q) }, func(p int) any { return s.employeeCard(ss, as(p)) })
 }
 
 func (s *Server) hSalesSearchCompanies(w http.ResponseWriter, r *http.Request, ss session) {
@@ -413,9 +431,9 @@ func (s *Server) hRecruiterSearch(w http.ResponseWriter, r *http.Request, ss ses
 	}
 	q := r.URL.Query()
 	kw := tokens(q.Get("keywords"))
-	n, at := s.peopleCandidates(q)
+	n, at, as := s.peopleCandidates(q)
 	s.scan(w, r, 25, n, maxSearchResults, at, func(p int) bool { return s.personMatches(p, kw, q) }, func(p int) any {
-		ps := s.fullProfile(ss, p)
+		ps := s.fullProfile(ss, as(p))
 		return map[string]any{"candidate": ps, "jobSeeker": ps.OpenToWork}
 	})
 }

@@ -18,9 +18,10 @@ import (
 type event struct {
 	Op      string `json:"op"`
 	Acct    string `json:"acct"`
-	P       int    `json:"p,omitempty"`    // target person
-	Slot    int    `json:"slot,omitempty"` // post slot
-	E       int    `json:"e,omitempty"`    // event index
+	P       int    `json:"p,omitempty"`      // target person
+	Handle  string `json:"handle,omitempty"` // the target's handle when it is a guest (guests.go)
+	Slot    int    `json:"slot,omitempty"`   // post slot
+	E       int    `json:"e,omitempty"`      // event index
 	ID      int64  `json:"id,omitempty"`
 	Parent  int64  `json:"parent,omitempty"`
 	Text    string `json:"text,omitempty"`
@@ -90,11 +91,13 @@ type overlay struct {
 	accts    map[string]*acctState
 	likes    map[int]map[string]string // post slot -> account -> reaction
 	comments map[int][]ovComment       // post slot -> comments, oldest first
+	guests   map[int]string            // guest people written to: index -> handle
 	seq      int64
 }
 
 func openOverlay(path string) (*overlay, error) {
-	o := &overlay{accts: map[string]*acctState{}, likes: map[int]map[string]string{}, comments: map[int][]ovComment{}}
+	o := &overlay{accts: map[string]*acctState{}, likes: map[int]map[string]string{}, comments: map[int][]ovComment{},
+		guests: map[int]string{}}
 	if path == "" {
 		return o, nil
 	}
@@ -192,6 +195,9 @@ func (o *overlay) thread(a *acctState, p int) *ovThread {
 
 func (o *overlay) apply(ev event) {
 	o.seq++
+	if ev.Handle != "" {
+		o.guests[ev.P] = ev.Handle
+	}
 	a := o.acct(ev.Acct)
 	switch ev.Op {
 	case "invite":

@@ -42,7 +42,7 @@ func (w *World) connAt(me, k int) int {
 
 // genConnected reports whether p is a generated connection of me, and its rank.
 func (w *World) genConnected(me, p int) (int, bool) {
-	if p == me {
+	if p == me || w.isGuestPerson(p) { // guests are in no generated graph
 		return 0, false
 	}
 	n := w.nConnections(me)
@@ -224,7 +224,10 @@ func (w *World) parseThreadID(id string) (me, p int, ok bool) {
 		return 0, 0, false
 	}
 	me, ok1 := w.dec(kThread, uint64(binary.BigEndian.Uint32(b[:4])), w.NPeople)
-	p, ok2 := w.dec(kThread, uint64(binary.BigEndian.Uint32(b[4:])), w.NPeople)
+	p, ok2 := w.dec(kThread, uint64(binary.BigEndian.Uint32(b[4:])), w.NPeople+guestSpan)
+	if ok2 && w.isGuestPerson(p) {
+		_, ok2 = w.guestPeople.key(p)
+	}
 	return me, p, ok1 && ok2
 }
 

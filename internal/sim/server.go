@@ -96,14 +96,25 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	w := newWorld(cfg.Seed, cfg.World)
 	ov, err := openOverlay(cfg.DataFile)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, w: newWorld(cfg.Seed, cfg.World), ov: ov, ix: newAccountIndex(cfg.Seed), now: cfg.Now,
+	for p, h := range ov.guests { // guests written to before a restart keep their index
+		w.guestPeople.force(p, h)
+	}
+	s := &Server{cfg: cfg, w: w, ov: ov, ix: newAccountIndex(cfg.Seed), now: cfg.Now,
 		done: make(chan struct{}), rt: map[string]*runtimeState{}, stats: map[string]*AccountStats{}, logins: map[string]*loginState{}}
 	s.routes()
 	return s, nil
+}
+
+// commit records a write, with the handle of a guest target so that a
+// restart finds the guest again.
+func (s *Server) commit(ev event) error {
+	ev.Handle = s.w.guestHandle(ev.P)
+	return s.ov.commit(ev)
 }
 
 // Handler serves the simulated platforms.

@@ -57,6 +57,10 @@ type World struct {
 	schools      []schoolCore
 	schoolByHdl  map[string]int
 	schoolByID   map[int64]int
+
+	// guestPeople and guestCompanies hold the guests asked for (guests.go).
+	guestPeople    *registry
+	guestCompanies *registry
 }
 
 type companyCore struct {
@@ -102,6 +106,7 @@ func newWorld(seed int64, sz WorldSize) *World {
 	}
 	w.buildCompanies()
 	w.buildSchools()
+	w.guestPeople, w.guestCompanies = newRegistry(w.NPeople), newRegistry(w.NCompanies)
 	return w
 }
 
@@ -189,7 +194,10 @@ func (w *World) companyOf(p int) int {
 	return sort.Search(w.NCompanies, func(c int) bool { return int(w.compStart[c+1]) > p })
 }
 
-func (w *World) companySize(c int) int { return int(w.compStart[c+1] - w.compStart[c]) }
+func (w *World) companySize(c int) int {
+	from, to := w.compBlock(c)
+	return to - from
+}
 
 // schoolOf is the person's main school; alumni of school s are s, s+NSchools, ...
 func (w *World) schoolOf(p int) int { return p % w.NSchools }
@@ -227,7 +235,14 @@ const (
 func (w *World) memberID(p int) int64 { return memberIDBase + int64(w.enc(kPerson, p)) }
 
 func (w *World) personByMemberID(id int64) (int, bool) {
-	return w.dec(kPerson, uint64(id-memberIDBase), w.NPeople)
+	if id < memberIDBase {
+		return 0, false
+	}
+	p, ok := w.dec(kPerson, uint64(id-memberIDBase), w.NPeople+guestSpan)
+	if ok && w.isGuestPerson(p) {
+		_, ok = w.guestPeople.key(p) // a guest this simulator has seen
+	}
+	return p, ok
 }
 
 func (w *World) handle(p int) string {
@@ -465,6 +480,9 @@ func (w *World) core(p int) personCore {
 // personLite builds the fields lists and searches need. Its draws come first in
 // the person's stream, so person() agrees with it.
 func (w *World) personLite(p int) Person {
+	if w.isGuestPerson(p) {
+		return w.guestLite(p)
+	}
 	pc := w.core(p)
 	city := cities[pc.ci]
 	handle := fmt.Sprintf("%s-%s-%08x", slugify(pc.first), slugify(pc.last), w.enc(kPerson, p))
@@ -494,6 +512,16 @@ func (w *World) personLite(p int) Person {
 
 // person builds the full profile.
 func (w *World) person(p int) Person {
+	if w.isGuestPerson(p) {
+		g := w.parseGuestPerson(w.guestHandle(p))
+		ps := w.person(g.base)
+		w.asGuest(&ps, p, g)
+		co := w.company(ps.company)
+		ps.Positions[0].CompanyName, ps.Positions[0].CompanyID, ps.Positions[0].CompanyURL = co.Name, co.ID, co.URL
+		ps.Positions[0].CompanyLogo, ps.Positions[0].CompanyDescription, ps.Positions[0].SalesNavCompanyID = co.Logo, co.Tagline, co.ID
+		ps.Industry = co.Industry
+		return ps
+	}
 	ps := w.personLite(p)
 	r := newRNG(w.seed, kPersonFull, uint64(p))
 	fn := functions[ps.fn]
@@ -557,7 +585,7 @@ func (w *World) person(p int) Person {
 
 func (w *World) contactInfo(p int) *ContactInfo {
 	ps := w.personLite(p)
-	comp := w.companies[ps.company]
+	comp := w.compCore(ps.company)
 	r := newRNG(w.seed, kPersonFull, uint64(p)+1<<40)
 	ci := &ContactInfo{
 		Email:    fmt.Sprintf("%s.%s@%s", slugify(ps.FirstName), strings.ReplaceAll(slugify(ps.LastName), "-", ""), companyDomain(comp.Handle)),
@@ -683,6 +711,9 @@ func staffRange(n int) string {
 }
 
 func (w *World) company(c int) Company {
+	if w.isGuestCompany(c) {
+		return w.guestCompany(c)
+	}
 	cc := w.companies[c]
 	r := newRNG(w.seed, kCompany, uint64(c))
 	pick(r, companyWordsA)
@@ -962,7 +993,7 @@ type Mini struct {
 }
 
 func (w *World) mini(p Person) Mini {
-	cc := w.companies[p.company]
+	cc := w.compCore(p.company)
 	return Mini{EntityURN: p.EntityURN, MemberID: p.MemberID, PublicIdentifier: p.PublicIdentifier, ProfileURL: p.ProfileURL,
 		SalesNavID: p.SalesNavID, FirstName: p.FirstName, LastName: p.LastName, Headline: p.Headline, Occupation: p.Occupation,
 		CompanyName: cc.Name, CompanyID: cc.ID, CompanyURL: companyURL(cc.Handle), Location: p.Location.Display, ProfilePicture: p.ProfilePicture}

@@ -33,14 +33,14 @@ var handlers = map[string]handler{
 		})
 	},
 	"tripadvisor-extract-hotel": func(c *callCtx) (platform.Page, error) {
-		j, err := c.get("/tripadvisor/hotels/"+taID(c.in("tripadvisor_hotel_url")), nil)
+		j, err := c.get("/tripadvisor/hotels/"+taID(c.in("tripadvisor_hotel_url")), asked(c.in("tripadvisor_hotel_url")))
 		if err != nil {
 			return platform.Page{}, err
 		}
 		return one(property(j)), nil
 	},
 	"tripadvisor-extract-restaurant": func(c *callCtx) (platform.Page, error) {
-		j, err := c.get("/tripadvisor/restaurants/"+taID(c.in("tripadvisor_restaurant_url")), nil)
+		j, err := c.get("/tripadvisor/restaurants/"+taID(c.in("tripadvisor_restaurant_url")), asked(c.in("tripadvisor_restaurant_url")))
 		if err != nil {
 			return platform.Page{}, err
 		}
@@ -52,7 +52,7 @@ var handlers = map[string]handler{
 		if strings.Contains(u, "Restaurant_Review") {
 			kind = "restaurants"
 		}
-		return c.list("/tripadvisor/"+kind+"/"+taID(u)+"/reviews", nil, func(r J) map[string]any {
+		return c.list("/tripadvisor/"+kind+"/"+taID(u)+"/reviews", asked(u), func(r J) map[string]any {
 			return merge(review(r), map[string]any{"property": r.S("property"), "tripadvisor_reviews_url": r.S("propertyUrl"),
 				"tripadvisor_reviews_id": r.S("review.review_id"), "tripadvisor_review_url": r.S("review.review_url"),
 				"tripadvisor_review_id": r.I("reviewId"), "review_date": r.S("review.visited_in")})
@@ -67,7 +67,9 @@ var handlers = map[string]handler{
 		return c.list("/tripadvisor/search", q, func(p J) map[string]any { return property(p) })
 	},
 	"thefork-extract-reviews": func(c *callCtx) (platform.Page, error) {
-		q := url.Values{"sort": {c.paramS("sort")}, "language": {c.paramS("language")}}
+		q := asked(c.in("thefork_reviews_url"))
+		q.Set("sort", c.paramS("sort"))
+		q.Set("language", c.paramS("language"))
 		return c.list("/thefork/restaurants/"+forkKey(c.in("thefork_reviews_url"))+"/reviews", q, func(r J) map[string]any {
 			return merge(review(r), map[string]any{"property_id": r.S("restaurantId"), "property_url": r.S("restaurantUrl"),
 				"answer_status": r.S("answerStatus"), "experience_date": r.S("mealDate")})

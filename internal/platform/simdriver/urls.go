@@ -223,6 +223,10 @@ func taGeo(raw string) string {
 	return keyOrSelf("", raw)
 }
 
+// asked passes the page's URL along with its id, as a fetch of the page
+// would: the simulator names a property it does not hold after it.
+func asked(raw string) url.Values { return url.Values{"url": {strings.TrimSpace(raw)}} }
+
 func forkKey(raw string) string {
 	if m := forkRe.FindAllStringSubmatch(raw, -1); m != nil {
 		return m[len(m)-1][1]
