@@ -20,10 +20,13 @@ import (
 //
 // People and companies are guests through and through: they get an index
 // past the world's (recorded in a registry, so that the ids derived from it
-// lead back to them), writes to them (invitations, messages, follows) are
-// theirs, and a guest company's employees are guests too, one per employee
-// of the company it borrows from, named like them and working at the guest
-// company (handle <their handle>-at-<company>). Other entities (schools,
+// lead back to them), their posts and writes to them (invitations,
+// messages, follows) are theirs, and a guest company's employees are
+// guests too, one per employee of the company it borrows from, named like
+// them and working at the guest company (handle <their handle>-at-<company>).
+// An id derived from a guest's index (member id, post id) leads back to it
+// once the simulator has seen the guest (asked for it, or written to it,
+// which the data file keeps); the Sales Navigator id and the URLs always do. Other entities (schools,
 // posts, events, groups, jobs, places, hotels, restaurants) answer with the
 // asked identity when extracted, around a borrowed body.
 
@@ -206,7 +209,8 @@ func (w *World) guestLite(p int) Person {
 // asGuest gives a borrowed profile the guest's identity.
 func (w *World) asGuest(ps *Person, p int, g guestPerson) {
 	from := w.compCore(ps.company)
-	ps.idx, ps.posts = p, 0 // a guest has no activity of its own
+	ps.idx = p
+	ps.posts = 1 + int(hashOf(w.seed, kPost, uint64(p))%postsPerPersonMax) // its own, as a world person's
 	ps.MemberID = w.memberID(p)
 	ps.SalesNavID = guestSalesNavID(g.handle)
 	ps.EntityURN = "urn:li:fsd_profile:" + ps.SalesNavID

@@ -35,6 +35,20 @@ func TestGuestsAnswerForTheirKey(t *testing.T) {
 			t.Errorf("/linkedin/profiles/%s is %s", id, str(back, "profileUrl"))
 		}
 	}
+	// Ada's posts are hers, and their ids lead back to them.
+	posts := elements(c.get("/linkedin/profiles/ada-lovelace/posts", "sim_classic"))
+	if len(posts) == 0 {
+		t.Fatal("Ada has no posts")
+	}
+	for _, po := range posts {
+		if str(po, "author", "profileUrl") != str(got, "profileUrl") {
+			t.Errorf("a post of Ada's is by %s", str(po, "author", "profileUrl"))
+		}
+		back := c.get("/linkedin/posts/"+str(po, "activityId"), "sim_classic")
+		if str(back, "url") != str(po, "url") || str(back, "author", "profileUrl") != str(got, "profileUrl") {
+			t.Errorf("post %s extracts as %s by %s", str(po, "activityId"), str(back, "url"), str(back, "author", "profileUrl"))
+		}
+	}
 	// A person of the world is still themselves, and "missing..." is still not found.
 	world := elements(c.get("/linkedin/search/people?keywords=engineer&count=1", "sim_classic"))[0]
 	if p := c.get("/linkedin/profiles/"+str(world, "publicIdentifier"), "sim_classic"); str(p, "memberId") != str(world, "memberId") {

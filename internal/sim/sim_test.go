@@ -213,9 +213,8 @@ func TestListsAgreeWithExtracts(t *testing.T) {
 			t.Fatalf("search result does not extract to a matching person: %v", p["headline"])
 		}
 	}
-	// post likers are people (posts of a person of the world: "acme" is a
-	// guest company, whose employees are guests with no activity)
-	posts := elements(c.get("/linkedin/profiles/"+str(res[0], "publicIdentifier")+"/posts", "sim_salesnav"))
+	// post likers are people
+	posts := elements(c.get("/linkedin/profiles/"+str(emps[0], "publicIdentifier")+"/posts", "sim_salesnav"))
 	if len(posts) == 0 {
 		t.Fatal("no posts")
 	}

@@ -287,8 +287,25 @@ func (w *World) personByHandle(h string) (int, bool) {
 	return p, true
 }
 
-func (w *World) activityID(slot int) int64 { return activityBase + int64(w.enc(kPost, slot)) }
+// Guests' posts and comments (guests.go) have ids of their own, past the
+// world's: their slots do not fit the 32-bit codec.
+const (
+	guestActivityBase = 7_150_000_000_000_000_000
+	guestCommentBase  = 7_250_000_000_000_000_000
+)
+
+func (w *World) activityID(slot int) int64 {
+	if g := slot - w.NPeople*postsPerPersonMax; g >= 0 {
+		return guestActivityBase + int64(g)
+	}
+	return activityBase + int64(w.enc(kPost, slot))
+}
+
 func (w *World) postSlot(id int64) (int, bool) {
+	if id >= guestActivityBase && id < guestActivityBase+int64(guestSpan)*postsPerPersonMax {
+		s := w.NPeople*postsPerPersonMax + int(id-guestActivityBase)
+		return s, w.postExists(s)
+	}
 	s, ok := w.dec(kPost, uint64(id-activityBase), w.NPeople*postsPerPersonMax)
 	return s, ok && w.postExists(s)
 }
@@ -296,9 +313,17 @@ func (w *World) postSlot(id int64) (int, bool) {
 // Comment ids pack (post slot, comment index); the index space fits 32 bits
 // for worlds up to half a million people.
 func (w *World) commentID(slot, k int) int64 {
+	if g := slot - w.NPeople*postsPerPersonMax; g >= 0 {
+		return guestCommentBase + int64(g)*commentsPerPost + int64(k)
+	}
 	return commentIDBase + int64(w.enc(kComment, slot*commentsPerPost+k))
 }
 func (w *World) commentByID(id int64) (slot, k int, ok bool) {
+	if id >= guestCommentBase && id < guestCommentBase+int64(guestSpan)*postsPerPersonMax*commentsPerPost {
+		x := id - guestCommentBase
+		slot = w.NPeople*postsPerPersonMax + int(x/commentsPerPost)
+		return slot, int(x % commentsPerPost), w.postExists(slot)
+	}
 	x, ok := w.dec(kComment, uint64(id-commentIDBase), w.NPeople*postsPerPersonMax*commentsPerPost)
 	if !ok {
 		return 0, 0, false
@@ -863,8 +888,11 @@ func postURL(handle string, act int64) string {
 
 func (w *World) postExists(slot int) bool {
 	p := slot / postsPerPersonMax
-	if p < 0 || p >= w.NPeople {
+	if p < 0 || p >= w.NPeople+guestSpan {
 		return false
+	}
+	if w.isGuestPerson(p) && w.guestHandle(p) == "" {
+		return false // a guest this simulator has not seen
 	}
 	return slot%postsPerPersonMax < 1+int(hashOf(w.seed, kPost, uint64(p))%postsPerPersonMax)
 }
@@ -883,7 +911,7 @@ func (w *World) post(slot int) Post {
 		PublishedAt: refTime.Add(-time.Duration(j*9*24+r.intn(8*24)) * time.Hour).UnixMilli(),
 		Links:       []string{},
 		Media:       []string{},
-		CompanyID:   w.companies[author.company].ID,
+		CompanyID:   w.compCore(author.company).ID,
 		slot:        slot,
 	}
 	topic := pick(r, postTopics)
@@ -900,7 +928,7 @@ func (w *World) post(slot int) Post {
 		po.Media = []string{fmt.Sprintf("https://dms.licdn.com/playlist/vid/v2/%s/mp4-720p/0/%d", base62(hashOf(w.seed, uint64(slot))%1e15, 9), act)}
 	case 4:
 		po.Type = "article"
-		po.Links = []string{fmt.Sprintf("https://blog.%s/%s", companyDomain(w.companies[author.company].Handle), slugify(topic))}
+		po.Links = []string{fmt.Sprintf("https://blog.%s/%s", companyDomain(slugify(w.compCore(author.company).Handle)), slugify(topic))}
 	default:
 		po.Type = "repost"
 		orig := int(hashOf(w.seed, kPost, uint64(slot), 2) % uint64(w.NPeople))
@@ -908,7 +936,7 @@ func (w *World) post(slot int) Post {
 	}
 	if j == 0 && r.chance(20) {
 		po.Type = "job"
-		jb := w.jobsOfCompany(author.company, 1)
+		jb := w.jobsOfCompany(w.compBase(author.company), 1)
 		if len(jb) > 0 {
 			po.JobURL = jobURL(w.jobID(jb[0]))
 		}

@@ -167,10 +167,7 @@ type fixture struct {
 func (e *env) fixture(cred platform.Credentials) fixture {
 	e.t.Helper()
 	var f fixture
-	// A company of the world, found by a search: a made-up URL such as
-	// /company/acme is a guest, whose employees are guests without posts.
-	world := e.must(cred, "linkedin-search-companies", map[string]any{"linkedin_company_search_url": "https://www.linkedin.com/search/results/companies/?keywords=labs"}, nil)
-	emps := e.must(cred, "linkedin-search-company-employees", map[string]any{"linkedin_company_url": world[0]["linkedin_company_url"]}, nil)
+	emps := e.must(cred, "linkedin-search-company-employees", map[string]any{"linkedin_company_url": "https://www.linkedin.com/company/acme/"}, nil)
 	f.profile = emps[0]["linkedin_profile_url"].(string)
 	f.company = emps[0]["linkedin_company_url"].(string)
 	f.snid = emps[0]["sales_navigator_profile_id"].(string)
