@@ -267,3 +267,23 @@ func TestKeysRecovery(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEWarnsOfTheFirstBuild: next to the command that starts
+// Firstmate, the README says that the first run compiles for a while,
+// silently, and how long.
+func TestREADMEWarnsOfTheFirstBuild(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	i := strings.Index(text, "go run ./cmd/firstmate")
+	if i < 0 {
+		t.Fatal("the README does not show go run ./cmd/firstmate")
+	}
+	near := text[i:min(len(text), i+1200)]
+	if !regexp.MustCompile("first\\s+`go run`[^.]*compiles").MatchString(near) ||
+		!regexp.MustCompile(`\d[\d½.,]*\s+minutes?\s+on\s+an?\s+[\w -]*2-core`).MatchString(near) {
+		t.Errorf("the README does not say, next to go run, how long the first compilation takes:\n%s", near)
+	}
+}
