@@ -118,11 +118,6 @@ func looksLikeID(s string) bool {
 // guestKey normalises a vanity name: platforms compare them without case.
 func guestKey(id string) string { return strings.ToLower(cleanKey(id)) }
 
-func isNumeric(s string) bool {
-	_, err := strconv.ParseUint(s, 10, 63)
-	return err == nil
-}
-
 // ---- people ------------------------------------------------------------------
 
 // guestPerson is what a guest person's handle says.
