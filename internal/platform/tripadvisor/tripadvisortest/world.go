@@ -53,7 +53,7 @@ func slug(s string) string {
 	return strings.NewReplacer(" ", "_", "'", "", "è", "e", "ô", "o").Replace(s)
 }
 
-func subrating(i int, name, label, value string) map[string]any {
+func subrating(name, label, value string) map[string]any {
 	return map[string]any{"name": name, "localized_name": label, "value": value,
 		"rating_image_url": "https://www.tripadvisor.com/img/cdsi/img2/ratings/traveler/ss" + value + ".svg"}
 }
@@ -84,17 +84,17 @@ func restaurant(id, geoID, name, city string, lat, lng float64, rating, reviews 
 	return m
 }
 
-func taReview(id int, lang, published, travel, title, text string, rating int, owner string) map[string]any {
+func taReview(loc string, id int, lang, published, travel, title, text string, rating int, owner string) map[string]any {
 	r := map[string]any{
-		"id": id, "lang": lang, "location_id": HotelLumiere, "published_date": published, "rating": rating,
-		"helpful_votes": 1, "url": fmt.Sprintf("https://www.tripadvisor.com/ShowUserReviews-g%s-d%s-r%d-Reviews.html?m=66827", GeoParis, HotelLumiere, id),
+		"id": id, "lang": lang, "location_id": loc, "published_date": published, "rating": rating,
+		"helpful_votes": 1, "url": fmt.Sprintf("https://www.tripadvisor.com/ShowUserReviews-g%s-d%s-r%d-Reviews.html?m=66827", GeoParis, loc, id),
 		"trip_type": "Couples", "travel_date": travel, "text": text, "title": title, "is_machine_translated": false,
 		"user": map[string]any{"username": fmt.Sprintf("traveller%d", id), "user_location": map[string]any{"name": "London, United Kingdom", "id": "186338"},
 			"review_count": 12, "reviewer_badge": "Contributor",
 			"avatar": map[string]any{"thumbnail": fmt.Sprintf("https://media-cdn.tripadvisor.com/media/photo-t/avatar%d.jpg", id),
 				"small": fmt.Sprintf("https://media-cdn.tripadvisor.com/media/photo-l/avatar%d.jpg", id),
 				"large": fmt.Sprintf("https://media-cdn.tripadvisor.com/media/photo-s/avatar%d.jpg", id)}},
-		"subratings": map[string]any{"0": subrating(0, "RATE_VALUE", "Value", "4")},
+		"subratings": map[string]any{"0": subrating("RATE_VALUE", "Value", "4")},
 	}
 	if owner != "" {
 		r["owner_response"] = map[string]any{"id": id + 1, "lang": lang, "text": owner, "title": "Owner response",
@@ -126,9 +126,9 @@ func World() []*Location {
 	lum["rating_image_url"] = "https://www.tripadvisor.com/img/cdsi/img2/ratings/traveler/4.5-66827-5.svg"
 	lum["review_rating_count"] = map[string]any{"1": "20", "2": "38", "3": "100", "4": "340", "5": "600"}
 	lum["subratings"] = map[string]any{
-		"0": subrating(0, "rate_location", "Location", "5.0"), "1": subrating(1, "rate_sleep", "Sleep Quality", "4.5"),
-		"2": subrating(2, "rate_room", "Rooms", "4.5"), "3": subrating(3, "rate_service", "Service", "4.0"),
-		"4": subrating(4, "rate_value", "Value", "3.5"), "5": subrating(5, "rate_cleanliness", "Cleanliness", "4.5"),
+		"0": subrating("rate_location", "Location", "5.0"), "1": subrating("rate_sleep", "Sleep Quality", "4.5"),
+		"2": subrating("rate_room", "Rooms", "4.5"), "3": subrating("rate_service", "Service", "4.0"),
+		"4": subrating("rate_value", "Value", "3.5"), "5": subrating("rate_cleanliness", "Cleanliness", "4.5"),
 	}
 	lum["photo_count"] = "412"
 	lum["see_all_photos"] = "https://www.tripadvisor.com/Hotel_Review-g187147-d1234-m66827-Reviews-Hotel_Lumiere-Paris.html#photos"
@@ -155,11 +155,11 @@ func World() []*Location {
 		if i == 0 {
 			owner = "Thank you for staying with us!"
 		}
-		lumReviews = append(lumReviews, taReview(900000+i, "en", fmt.Sprintf("2025-%02d-14T10:01:20Z", 12-i), travel,
+		lumReviews = append(lumReviews, taReview(HotelLumiere, 900000+i, "en", fmt.Sprintf("2025-%02d-14T10:01:20Z", 12-i), travel,
 			fmt.Sprintf("Stay %d", i+1), fmt.Sprintf("Review number %d of Hotel Lumiere.", i+1), 5-i%3, owner))
 	}
-	lumReviews = append(lumReviews, taReview(910000, "fr", "2025-06-01T08:00:00Z", "2025-05", "Très bien", "Séjour parfait.", 5, ""),
-		taReview(910001, "fr", "2025-05-01T08:00:00Z", "2025-04", "Bien", "Bon séjour.", 4, ""))
+	lumReviews = append(lumReviews, taReview(HotelLumiere, 910000, "fr", "2025-06-01T08:00:00Z", "2025-05", "Très bien", "Séjour parfait.", 5, ""),
+		taReview(HotelLumiere, 910001, "fr", "2025-05-01T08:00:00Z", "2025-04", "Bien", "Bon séjour.", 4, ""))
 	w = append(w, &Location{Category: "hotels", Details: lum, Reviews: lumReviews,
 		Photos: []map[string]any{{"id": 1, "caption": "Courtyard", "images": map[string]any{"large": map[string]any{"url": "https://media-cdn.tripadvisor.com/media/photo-s/lumiere.jpg", "width": 550, "height": 412}}}}})
 
@@ -193,9 +193,9 @@ func World() []*Location {
 	marcel["description"] = "Bistro cooking since 1952."
 	marcel["ranking_data"] = map[string]any{"geo_location_id": GeoParis, "ranking": "12"}
 	marcel["subratings"] = map[string]any{
-		"0": subrating(0, "rate_food", "Food", "4.5"), "1": subrating(1, "rate_service", "Service", "4.0"),
-		"2": subrating(2, "rate_value", "Value", "4.0"), "3": subrating(3, "rate_atmosphere", "Atmosphere", "5.0"),
-		"4": subrating(4, "rate_noise", "Noise", "2.0"),
+		"0": subrating("rate_food", "Food", "4.5"), "1": subrating("rate_service", "Service", "4.0"),
+		"2": subrating("rate_value", "Value", "4.0"), "3": subrating("rate_atmosphere", "Atmosphere", "5.0"),
+		"4": subrating("rate_noise", "Noise", "2.0"),
 	}
 	var periods []any
 	for d := 1; d <= 6; d++ {
@@ -225,6 +225,6 @@ func World() []*Location {
 		"ancestors": ancestors(GeoParis, "187144", GeoFrance), "latitude": "48.861", "longitude": "2.3358",
 		"address_obj": address("Rue de Rivoli", "Paris", "75001", "France"), "rating": "4.5", "num_reviews": "180000"}
 	w = append(w, &Location{Category: "attractions", Details: louvre,
-		Reviews: []map[string]any{taReview(950000, "en", "2025-09-09T09:09:09Z", "2025-09", "Huge", "Go early.", 5, "")}})
+		Reviews: []map[string]any{taReview(Louvre, 950000, "en", "2025-09-09T09:09:09Z", "2025-09", "Huge", "Go early.", 5, "")}})
 	return w
 }
