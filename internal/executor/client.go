@@ -179,6 +179,7 @@ func (c *Client) Me(ctx context.Context, _ *http.Client, cred platform.Credentia
 		return platform.Account{}, apperr.Internal(errors.New("executor: Me needs a family: use Client.ForFamily"))
 	}
 	req := &MeRequest{}
+	req.Credentials = wireCredentials(cred)
 	var out MeResponse
 	if err := c.call(ctx, http.MethodPost, c.paths.me, c.family, &req.Envelope, req, &out); err != nil {
 		return platform.Account{}, err

@@ -37,6 +37,13 @@ type HandlerOption func(*server)
 // label, duration; never credentials, inputs or proxy URLs).
 func WithLogger(l *slog.Logger) HandlerOption { return func(s *server) { s.log = l } }
 
+// WithConformance makes GET /v1/capabilities carry a conformance section
+// computed on demand (a sandbox discovers the ids its samples need from its
+// own world). conf is called on each capabilities request; nil hides it.
+func WithConformance(conf func(ctx context.Context) *Conformance) HandlerOption {
+	return func(s *server) { s.conf = conf }
+}
+
 // WithClock replaces time.Now (tests of the replay window).
 func WithClock(now func() time.Time) HandlerOption { return func(s *server) { s.now = now } }
 
@@ -47,6 +54,7 @@ type server struct {
 	secret  string
 	log     *slog.Logger
 	now     func() time.Time
+	conf    func(context.Context) *Conformance
 	replays *replayCache
 	egress  *egress
 	serves  map[string]map[string]bool // family -> slug
@@ -179,7 +187,11 @@ func (s *server) capabilities(w http.ResponseWriter, r *http.Request) {
 	if s.accept(w, r, nil, nil) == nil {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.caps)
+	caps := s.caps
+	if s.conf != nil {
+		caps.Conformance = s.conf(r.Context())
+	}
+	writeJSON(w, http.StatusOK, caps)
 }
 
 func (s *server) me(w http.ResponseWriter, r *http.Request) {
