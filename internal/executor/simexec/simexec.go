@@ -179,7 +179,7 @@ func staticConformance() *executor.Conformance {
 				ProxyURL: "http://127.0.0.1:1", Expect: platform.LabelProxy},
 			{Endpoint: "login", Family: "linkedin", Credentials: basic("wrong@sim.test"), Expect: platform.LabelIntegration},
 			{Action: "salesnavigator-search-people", Credentials: cookie(cookiePremium),
-				Input: map[string]any{"sales_navigator_profile_search_url": "https://www.linkedin.com/sales/search/people?query=(keywords%3Asales)"},
+				Input:  map[string]any{"sales_navigator_profile_search_url": "https://www.linkedin.com/sales/search/people?query=(keywords%3Asales)"},
 				Expect: platform.LabelSNUpgrade},
 			{Endpoint: "checkpoint", Family: "linkedin", Credentials: basic("2fa@sim.test"), Code: "000000", Expect: executor.LabelBadInput},
 		},
