@@ -404,8 +404,16 @@ func (c *Client) call(ctx context.Context, method, url, family string, env *Enve
 		return c.ctxError(ctx, family, cctx.Err(), budget)
 	}
 	transient := res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout
+	label := ""
+	if derr == nil && er.Error != nil {
+		label = er.Error.Label
+	}
 	switch {
-	case derr == nil && er.Error != nil && er.Error.Label != "":
+	case label == LabelInternal:
+		return c.fault(family, "executor_error", true, "it failed (%d): %s", res.StatusCode, clean(er.Error.Message))
+	case label == LabelBadRequest:
+		return c.fault(family, "bad_request", false, "it refused the request as not following protocol %d: %s", Version, clean(er.Error.Message))
+	case label != "" && label != LabelNotFound:
 		return c.fault(family, "unknown_label", transient, "it answered %d with the label %q, which is not a label of the protocol: %s",
 			res.StatusCode, clean(er.Error.Label), clean(er.Error.Message))
 	case res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusMethodNotAllowed:
