@@ -38,9 +38,15 @@ func Capabilities() executor.Capabilities {
 // Handler serves the protocol over the simulator at simURL.
 func Handler(simURL, secret string, opts ...executor.HandlerOption) (http.Handler, error) {
 	d := simdriver.New(simURL)
-	disc := &discovery{d: d}
-	opts = append([]executor.HandlerOption{executor.WithConformance(disc.conformance)}, opts...)
+	opts = append([]executor.HandlerOption{executor.WithConformance(Conformance(d))}, opts...)
 	return executor.Handler(d, d, Capabilities(), secret, opts...)
+}
+
+// Conformance returns what the sandbox's capabilities say to the
+// conformance kit, computed once through d (the samples need ids of the
+// sandbox account's own conversations and connections).
+func Conformance(d *simdriver.Driver) func(context.Context) *executor.Conformance {
+	return (&discovery{d: d}).conformance
 }
 
 // Mount serves the protocol under /v1/ next to the simulator's own routes
