@@ -59,19 +59,34 @@ func (a *Action) CheckOutput(result map[string]any) error {
 		if !ok {
 			return &OutputError{Path: k, Problem: "is not an output field of " + a.Slug}
 		}
-		if e := checkValue(k, n, v); e != nil {
+		if e := checkValue(n, v); e != nil {
+			e.Path = under(k, e.Path)
 			return e
 		}
 	}
 	return nil
 }
 
-func checkValue(path string, n *Node, v any) *OutputError {
+// under prefixes a relative path with the key or index that holds it. The
+// paths are built only on failure: checking a valid result allocates
+// nothing.
+func under(seg, rel string) string {
+	switch {
+	case rel == "":
+		return seg
+	case rel[0] == '[':
+		return seg + rel
+	}
+	return seg + "." + rel
+}
+
+// checkValue checks v against n; the error's Path is relative to v.
+func checkValue(n *Node, v any) *OutputError {
 	if v == nil || n == nil {
 		return nil
 	}
 	if len(n.Type) == 0 && (len(n.OneOf) > 0 || len(n.AnyOf) > 0) {
-		return checkAlternatives(path, n, v)
+		return checkAlternatives(n, v)
 	}
 	typ := ""
 	for _, t := range n.Type {
@@ -81,7 +96,7 @@ func checkValue(path string, n *Node, v any) *OutputError {
 		}
 	}
 	bad := func() *OutputError {
-		return &OutputError{Path: path, Problem: "must be " + typ + ", got " + jsonType(v)}
+		return &OutputError{Problem: "must be " + typ + ", got " + jsonType(v)}
 	}
 	switch typ {
 	case "":
@@ -109,7 +124,8 @@ func checkValue(path string, n *Node, v any) *OutputError {
 		}
 		if n.Items != nil {
 			for i, x := range items {
-				if e := checkValue(path+"["+strconv.Itoa(i)+"]", n.Items, x); e != nil {
+				if e := checkValue(n.Items, x); e != nil {
+					e.Path = under("["+strconv.Itoa(i)+"]", e.Path)
 					return e
 				}
 			}
@@ -119,32 +135,33 @@ func checkValue(path string, n *Node, v any) *OutputError {
 		if !ok {
 			return bad()
 		}
-		if e := checkObject(path, n, m); e != nil {
+		if e := checkObject(n, m); e != nil {
 			return e
 		}
 	}
 	if len(n.OneOf) > 0 || len(n.AnyOf) > 0 {
-		return checkAlternatives(path, n, v)
+		return checkAlternatives(n, v)
 	}
 	return nil
 }
 
-func checkObject(path string, n *Node, m map[string]any) *OutputError {
+func checkObject(n *Node, m map[string]any) *OutputError {
 	closed := len(n.Props) > 0 && (n.AdditionalProperties == nil || !*n.AdditionalProperties) &&
 		n.AdditionalSchema == nil && len(n.PatternProps) == 0
 	for k, x := range m {
 		p := n.Prop(k)
+		var e *OutputError
 		switch {
 		case p != nil:
-			if e := checkValue(path+"."+k, p, x); e != nil {
-				return e
-			}
+			e = checkValue(p, x)
 		case n.AdditionalSchema != nil:
-			if e := checkValue(path+"."+k, n.AdditionalSchema, x); e != nil {
-				return e
-			}
+			e = checkValue(n.AdditionalSchema, x)
 		case closed:
-			return &OutputError{Path: path + "." + k, Problem: "is not a property of " + path}
+			e = &OutputError{Problem: "is not a declared property"}
+		}
+		if e != nil {
+			e.Path = under(k, e.Path)
+			return e
 		}
 	}
 	return nil
@@ -152,14 +169,14 @@ func checkObject(path string, n *Node, m map[string]any) *OutputError {
 
 // checkAlternatives accepts a value that one of the oneOf/anyOf schemas
 // accepts (message attachments: one object shape per attachment type).
-func checkAlternatives(path string, n *Node, v any) *OutputError {
+func checkAlternatives(n *Node, v any) *OutputError {
 	alts := n.OneOf
 	if len(alts) == 0 {
 		alts = n.AnyOf
 	}
 	var first *OutputError
 	for _, alt := range alts {
-		e := checkValue(path, alt, v)
+		e := checkValue(alt, v)
 		if e == nil {
 			return nil
 		}
@@ -170,7 +187,11 @@ func checkAlternatives(path string, n *Node, v any) *OutputError {
 	if first == nil {
 		return nil
 	}
-	return &OutputError{Path: path, Problem: "matches none of its " + strconv.Itoa(len(alts)) + " allowed shapes (first: " + first.Path + " " + first.Problem + ")"}
+	detail := first.Problem
+	if first.Path != "" {
+		detail = first.Path + " " + first.Problem
+	}
+	return &OutputError{Problem: "matches none of its " + strconv.Itoa(len(alts)) + " allowed shapes (first: " + detail + ")"}
 }
 
 func isInteger(v any) bool {

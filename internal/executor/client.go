@@ -210,14 +210,15 @@ func (c *Client) Run(ctx context.Context, _ *http.Client, cred platform.Credenti
 	if req.Parameters == nil {
 		req.Parameters = map[string]any{}
 	}
-	var out RunResponse
+	var out runAnswer
 	if err := c.call(ctx, http.MethodPost, c.paths.run, a.Platform, &req.Envelope, req, &out); err != nil {
 		return platform.Page{}, err
 	}
-	if err := c.checkPage(a, size, &out); err != nil {
+	results, err := c.checkPage(a, size, &out)
+	if err != nil {
 		return platform.Page{}, err
 	}
-	pg := platform.Page{Results: out.Results, NextToken: out.NextPageToken, More: out.HasMore}
+	pg := platform.Page{Results: results, NextToken: out.NextPageToken, More: out.HasMore}
 	if !a.ListOutput || len(pg.Results) == 0 {
 		// An empty page ends a list, whatever has_more says: a buggy
 		// executor cannot keep a run paging forever.
@@ -226,27 +227,42 @@ func (c *Client) Run(ctx context.Context, _ *http.Client, cred platform.Credenti
 	return pg, nil
 }
 
+// runAnswer is RunResponse as the client decodes it: results as []any take
+// encoding/json's interface path, much cheaper than decoding into maps by
+// reflection.
+type runAnswer struct {
+	Results       []any  `json:"results"`
+	NextPageToken string `json:"next_page_token"`
+	HasMore       bool   `json:"has_more"`
+}
+
 // checkPage refuses a page the API could not return as the action's output.
-func (c *Client) checkPage(a *catalog.Action, size int, out *RunResponse) error {
+func (c *Client) checkPage(a *catalog.Action, size int, out *runAnswer) ([]map[string]any, error) {
 	fam := a.Platform
 	if out.Results == nil {
-		return c.fault(fam, "shape", false, "its run answer for %s has no results array", a.Slug)
+		return nil, c.fault(fam, "shape", false, "its run answer for %s has no results array", a.Slug)
 	}
 	if !a.ListOutput && len(out.Results) != 1 {
-		return c.fault(fam, "shape", false, "%s returns one object, the executor answered %d results (no result is NO_RESULT)", a.Slug, len(out.Results))
+		return nil, c.fault(fam, "shape", false, "%s returns one object, the executor answered %d results (no result is NO_RESULT)", a.Slug, len(out.Results))
 	}
 	if a.ListOutput && size > 0 && len(out.Results) > size {
-		return c.fault(fam, "shape", false, "%s: %d results for a page of %d", a.Slug, len(out.Results), size)
+		return nil, c.fault(fam, "shape", false, "%s: %d results for a page of %d", a.Slug, len(out.Results), size)
 	}
 	if len(out.NextPageToken) > maxTokenBytes {
-		return c.fault(fam, "shape", false, "%s: next_page_token is %d bytes, more than %d", a.Slug, len(out.NextPageToken), maxTokenBytes)
+		return nil, c.fault(fam, "shape", false, "%s: next_page_token is %d bytes, more than %d", a.Slug, len(out.NextPageToken), maxTokenBytes)
 	}
-	for i, r := range out.Results {
-		if r == nil {
-			return c.fault(fam, "shape", false, "%s: result %d is null", a.Slug, i)
+	results := make([]map[string]any, len(out.Results))
+	for i, x := range out.Results {
+		r, ok := x.(map[string]any)
+		if !ok {
+			what := "not an object"
+			if x == nil {
+				what = "null, not an object"
+			}
+			return nil, c.fault(fam, "shape", false, "%s: result %d is %s", a.Slug, i, what)
 		}
 		if err := a.CheckOutput(r); err != nil {
-			return c.fault(fam, "shape", false, "%s: result %d: %s", a.Slug, i, clean(err.Error()))
+			return nil, c.fault(fam, "shape", false, "%s: result %d: %s", a.Slug, i, clean(err.Error()))
 		}
 		// A field the executor left out is one the platform did not give.
 		for _, f := range a.Outputs {
@@ -254,8 +270,9 @@ func (c *Client) checkPage(a *catalog.Action, size int, out *RunResponse) error 
 				r[f.Name] = nil
 			}
 		}
+		results[i] = r
 	}
-	return nil
+	return results, nil
 }
 
 // Login starts a username/password login.
