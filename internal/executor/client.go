@@ -39,8 +39,10 @@ const (
 
 // Param set on the errors a Client makes itself (the executor broke the
 // protocol, could not be reached, or ran out of time), never on the labels
-// an executor reports: its value says what went wrong (unreachable,
-// timeout, status, bad_json, too_large, shape, unknown_label, signature).
+// an executor reports. Its value says what went wrong: unreachable and
+// timeout, executor_error (its own 500) and status (a non-2xx without a
+// protocol error body; 5xx is transient), bad_json, too_large, shape,
+// unknown_label, bad_request (it found the request malformed), signature.
 const ParamExecutorFault = "executor_fault"
 
 // Client is the Firstmate side of the protocol: a platform.Driver and a
@@ -536,6 +538,13 @@ func (c *Client) bodyError(ctx, cctx context.Context, family string, lr *limited
 	if cctx.Err() != nil {
 		return c.ctxError(ctx, family, cctx.Err(), budget)
 	}
+	if lr.readErr != nil {
+		// The connection broke while reading (an executor killed
+		// mid-answer): retrying may help.
+		e := c.fault(family, "unreachable", true, "the connection broke while reading its answer")
+		e.Cause = lr.readErr
+		return e
+	}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
@@ -546,8 +555,7 @@ func (c *Client) bodyError(ctx, cctx context.Context, family string, lr *limited
 		e.Cause = err
 		return e
 	}
-	// The connection broke while reading: retrying may help.
-	e := c.fault(family, "unreachable", true, "the connection broke while reading its answer")
+	e := c.fault(family, "bad_json", false, "its answer could not be read")
 	e.Cause = err
 	return e
 }
@@ -559,11 +567,14 @@ func fieldName(te *json.UnmarshalTypeError) string {
 	return te.Field
 }
 
-// limitedReader reads at most left bytes and remembers that there was more.
+// limitedReader reads at most left bytes and remembers that there was more,
+// and whether the connection itself failed (a truncated answer is then the
+// network's fault, not the executor's JSON).
 type limitedReader struct {
-	r    io.Reader
-	left int64
-	over bool
+	r       io.Reader
+	left    int64
+	over    bool
+	readErr error
 }
 
 var errTooLarge = errors.New("executor: answer too large")
@@ -584,6 +595,9 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
+	if err != nil && err != io.EOF {
+		l.readErr = err
+	}
 	return n, err
 }
 

@@ -128,7 +128,11 @@ func TestHostileAnswers(t *testing.T) {
 			w.(http.Flusher).Flush()
 			conn, _, _ := w.(http.Hijacker).Hijack()
 			conn.Close()
-		}, "INTEGRATION_ERROR", "bad_json", false, "not JSON"},
+		}, "LK_ERROR", "unreachable", true, "connection broke"},
+		{"killed before answering", func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		}, "LK_ERROR", "unreachable", true, "cannot be reached"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -251,10 +255,10 @@ func TestDeadlineAgainstAHangingExecutor(t *testing.T) {
 		t.Fatalf("cancelled: %v", err)
 	}
 	// A context already past its deadline never reaches the executor.
-	n := len(f2.reqs)
+	n := f2.count()
 	ctx, cancel = context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
-	if _, err := run(f2.c, ctx, "linkedin-extract-people", profileInput); !apperr.Is(err, platform.LabelLK524) || len(f2.reqs) != n {
+	if _, err := run(f2.c, ctx, "linkedin-extract-people", profileInput); !apperr.Is(err, platform.LabelLK524) || f2.count() != n {
 		t.Fatalf("expired context: %v", err)
 	}
 }

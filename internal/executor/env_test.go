@@ -129,6 +129,12 @@ func newFake(t *testing.T, deadline time.Duration, h func(w http.ResponseWriter,
 	return f
 }
 
+func (f *fake) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.reqs)
+}
+
 func (f *fake) last() recorded {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -44,9 +44,6 @@ func WithConformance(conf func(ctx context.Context) *Conformance) HandlerOption 
 	return func(s *server) { s.conf = conf }
 }
 
-// WithClock replaces time.Now (tests of the replay window).
-func WithClock(now func() time.Time) HandlerOption { return func(s *server) { s.now = now } }
-
 type server struct {
 	driver  platform.Driver
 	auth    platform.Authenticator

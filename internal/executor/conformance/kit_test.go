@@ -62,7 +62,7 @@ func report(t *testing.T, rep Report) string {
 
 func TestSandboxExecutorPasses(t *testing.T) {
 	url, secret := executorOver(t, world(t), nil, nil)
-	rep := Run(context.Background(), Options{URL: url, Secret: secret, Outreach: true, SlowDeadline: time.Second, MaxPages: 101})
+	rep := Run(context.Background(), Options{URL: url, Secret: secret, Outreach: true, SlowDeadline: time.Second, MaxPages: 30})
 	out := report(t, rep)
 	t.Log("\n" + out)
 	if rep.Failed() {
