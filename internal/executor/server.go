@@ -129,6 +129,13 @@ type request struct {
 // refusal itself and returns nil then.
 func (s *server) accept(w http.ResponseWriter, r *http.Request, v any, env *Envelope) *request {
 	start := time.Now()
+	now := s.now()
+	// Refuse an unsigned or stale request before reading its body: only a
+	// holder of the secret can make the executor read 32 MiB.
+	if msg := preCheck(r.Header, now); msg != "" {
+		writeError(w, http.StatusUnauthorized, LabelUnauthorized, msg, nil)
+		return nil
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -139,7 +146,6 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, v any, env *Enve
 		}
 		return nil
 	}
-	now := s.now()
 	if err := delivery.VerifyAt(s.secret, r.Header, body, ReplayWindow, now); err != nil {
 		writeError(w, http.StatusUnauthorized, LabelUnauthorized, strings.TrimPrefix(err.Error(), "delivery: "), nil)
 		return nil
@@ -178,6 +184,21 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, v any, env *Enve
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	return &request{ctx: ctx, cancel: cancel, hc: hc, env: env, start: start}
+}
+
+// preCheck is the part of the signature check that needs no body.
+func preCheck(h http.Header, now time.Time) string {
+	if h.Get(delivery.HeaderID) == "" || h.Get(delivery.HeaderSignature) == "" {
+		return "missing webhook-id, webhook-timestamp or webhook-signature header"
+	}
+	ts, err := strconv.ParseInt(h.Get(delivery.HeaderTimestamp), 10, 64)
+	if err != nil {
+		return "invalid webhook-timestamp header"
+	}
+	if d := now.Unix() - ts; d > int64(ReplayWindow/time.Second) || -d > int64(ReplayWindow/time.Second) {
+		return "webhook-timestamp is outside the replay window"
+	}
+	return ""
 }
 
 func (s *server) capabilities(w http.ResponseWriter, r *http.Request) {
