@@ -400,10 +400,12 @@ func (c *Client) call(ctx context.Context, method, url, family string, env *Enve
 			return c.bodyError(ctx, cctx, family, lr, err, budget)
 		}
 		if _, err := dec.Token(); err != io.EOF {
-			if lr.over {
+			switch {
+			case lr.over:
 				return c.tooLarge(family)
+			case lr.readErr == nil: // a read error after a whole value loses nothing
+				return c.fault(family, "bad_json", false, "its answer (%d) has data after the JSON value", res.StatusCode)
 			}
-			return c.fault(family, "bad_json", false, "its answer (%d) has data after the JSON value", res.StatusCode)
 		}
 		return nil
 	case res.StatusCode == http.StatusUnauthorized:
