@@ -47,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return workspaceCmd(args, stdout, stderr)
 	case "sim":
 		return simCmd(args, stdout, stderr)
+	case "executor":
+		return executorCmd(args, stdout, stderr)
 	case "pool":
 		return poolCmd(args, stdout, stderr)
 	case "proxies":

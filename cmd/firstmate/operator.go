@@ -43,13 +43,24 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Int64("seed", 0, "world seed: the same seed gives the same world")
 	dataFile := fs.String("data-file", "", "file that keeps the simulated accounts' writes across restarts")
 	latency := fs.Duration("latency", 0, "latency added to every request")
+	withExecutor := fs.Bool("executor", false, "also serve the remote executor protocol (/v1/...) for the sandbox families")
+	execSecret := fs.String("executor-secret", config.SimExecutorSecret(), "whsec_ secret of the executor protocol (default: FIRSTMATE_SIM_EXECUTOR_SECRET, else a new one, printed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stdout, "simulator listening on http://%s (point Firstmate at it with FIRSTMATE_SIM_URL)\n", *addr)
-	return sim.Run(ctx, *addr, sim.Config{Seed: *seed, DataFile: *dataFile, Latency: *latency})
+	cfg := sim.Config{Seed: *seed, DataFile: *dataFile, Latency: *latency}
+	if *withExecutor {
+		wrap, err := simExecutor(*execSecret, stdout)
+		if err != nil {
+			return err
+		}
+		cfg.Wrap = wrap
+	} else {
+		fmt.Fprintf(stdout, "simulator listening on http://%s (point Firstmate at it with FIRSTMATE_SIM_URL)\n", *addr)
+	}
+	return sim.Run(ctx, *addr, cfg)
 }
 
 // poolCmd manages the operator's pool of managed accounts. Adding one

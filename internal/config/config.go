@@ -1,6 +1,8 @@
 // Package config holds the runtime configuration and the plan table.
 package config
 
+import "os"
+
 // Config is everything the binary reads from flags and environment.
 type Config struct {
 	// Addr is the HTTP listen address.
@@ -29,3 +31,8 @@ type Config struct {
 	ProxyPool     string
 	ProxyPoolFile string
 }
+
+// SimExecutorSecret is the whsec_ secret `firstmate sim --executor` signs
+// the executor protocol with (FIRSTMATE_SIM_EXECUTOR_SECRET; the
+// --executor-secret flag wins). Empty: the command makes one and prints it.
+func SimExecutorSecret() string { return os.Getenv("FIRSTMATE_SIM_EXECUTOR_SECRET") }
