@@ -369,7 +369,7 @@ func (f *roleFix) value(c caller, name, resource string, fresh bool) string {
 			return f.freshKey(c.key)
 		}
 		return f.ownerKeyUID
-	case "identities/{uid}":
+	case "identities/{uid}", "users/{uid}": // /users: the Edges name of identities
 		if fresh {
 			return f.freshIdentity(true)
 		}
