@@ -3,13 +3,13 @@ package validate
 import (
 	"encoding/json"
 	"math"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/reftest"
 )
 
 const bodySchema = `{
@@ -285,10 +285,7 @@ func TestJSPatternToRE2(t *testing.T) {
 // Every pattern the action reference uses must compile, in the form the
 // catalogue will hand to Compile.
 func TestReferencePatternsCompile(t *testing.T) {
-	raw, err := os.ReadFile("../../../shared/reference/captaindata-v4-actions.openapi.json")
-	if err != nil {
-		t.Skip("reference file not available:", err)
-	}
+	raw := reftest.Read(t, reftest.ActionsOpenAPI)
 	var doc any
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
