@@ -752,6 +752,9 @@ func connectProfile(c *callCtx) (platform.Page, error) {
 	if err != nil {
 		return platform.Page{}, err
 	}
+	if c.dry {
+		return platform.Page{Results: []map[string]any{}}, nil
+	}
 	out := map[string]any{"sales_navigator_profile_id": pi.id, "connected": false, "pending": false, "recently_declined": false}
 	switch ni.S("distance.value") {
 	case "SELF":
@@ -824,6 +827,9 @@ func messageProfile(c *callCtx) (platform.Page, error) {
 	pi, err := c.profile()
 	if err != nil {
 		return platform.Page{}, err
+	}
+	if c.dry {
+		return platform.Page{Results: []map[string]any{}}, nil
 	}
 	body := map[string]any{"keyVersion": "LEGACY_INBOX", "conversationCreate": map[string]any{
 		"eventCreate": map[string]any{"originToken": uuid4(), "value": map[string]any{
@@ -1237,6 +1243,9 @@ func acceptInvitations(c *callCtx) (platform.Page, error) {
 			return platform.Page{}, brokenShape("received_invitations", "included[invitation].*fromMember")
 		}
 		id := urnID(inv.S("entityUrn"))
+		if c.dry {
+			continue
+		}
 		body := map[string]any{"invitationId": id, "invitationSharedSecret": inv.S("sharedSecret"), "isGenericInvitation": false}
 		if _, err := c.s.call("accept_invitation", map[string]string{"invitation_id": id}, body); err != nil {
 			if len(pg.Results) > 0 && !fatal(err) {
@@ -1288,6 +1297,9 @@ func withdrawInvitations(c *callCtx) (platform.Page, error) {
 		invs = invs[:c.size]
 	}
 	var pg platform.Page
+	if c.dry {
+		return pg, nil
+	}
 	for _, inv := range invs {
 		id := urnID(inv.S("entityUrn"))
 		req := map[string]any{"invitationId": id, "isGenericInvitation": false}

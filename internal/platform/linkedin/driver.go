@@ -123,18 +123,26 @@ func (d *Driver) Me(ctx context.Context, hc *http.Client, cred platform.Credenti
 
 // Run fetches one page of an action.
 func (d *Driver) Run(ctx context.Context, hc *http.Client, cred platform.Credentials, call platform.Call) (platform.Page, error) {
+	pg, _, err := d.run(ctx, hc, cred, call, false)
+	return pg, err
+}
+
+// run is Run that also tells which recipes it called. dry runs the reads of
+// an outreach action and stops before its writes (the probe without
+// --write).
+func (d *Driver) run(ctx context.Context, hc *http.Client, cred platform.Credentials, call platform.Call, dry bool) (platform.Page, []string, error) {
 	if call.Action == nil {
-		return platform.Page{}, apperr.Internal(fmt.Errorf("linkedin: call without an action"))
+		return platform.Page{}, nil, apperr.Internal(fmt.Errorf("linkedin: call without an action"))
 	}
 	h, ok := handlers[call.Action.Slug]
 	if !ok {
-		return platform.Page{}, apperr.Upstream(platform.LabelIntegration, "the LinkedIn session driver does not run %s", call.Action.Slug)
+		return platform.Page{}, nil, apperr.Upstream(platform.LabelIntegration, "the LinkedIn session driver does not run %s", call.Action.Slug)
 	}
 	s, err := d.newSession(ctx, hc, cred)
 	if err != nil {
-		return platform.Page{}, err
+		return platform.Page{}, nil, err
 	}
-	c := &callCtx{s: s, call: call, size: call.PageSize, page: max(call.Page, 1)}
+	c := &callCtx{s: s, call: call, size: call.PageSize, page: max(call.Page, 1), dry: dry}
 	if c.size <= 0 {
 		c.size = call.Action.PageSize
 	}
@@ -143,7 +151,7 @@ func (d *Driver) Run(ctx context.Context, hc *http.Client, cred platform.Credent
 	}
 	pg, err := h(c)
 	if err != nil {
-		return platform.Page{}, err
+		return platform.Page{}, s.calls, err
 	}
 	for i, m := range pg.Results {
 		pg.Results[i] = shape(call.Action, m)
@@ -151,7 +159,7 @@ func (d *Driver) Run(ctx context.Context, hc *http.Client, cred platform.Credent
 	if pg.Results == nil {
 		pg.Results = []map[string]any{}
 	}
-	return pg, nil
+	return pg, s.calls, nil
 }
 
 // callCtx carries one call through its handler.
@@ -159,6 +167,7 @@ type callCtx struct {
 	s          *session
 	call       platform.Call
 	size, page int
+	dry        bool // stop before any write (the probe)
 }
 
 func (c *callCtx) in(name string) string {
