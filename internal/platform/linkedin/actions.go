@@ -349,9 +349,9 @@ func extractPeople(c *callCtx) (platform.Page, error) {
 		cu := companyURL(x.S("company.miniCompany.universalName"))
 		item := map[string]any{"title": x.S("title"), "company_name": x.S("companyName"), "linkedin_company_url": cu,
 			"location": firstOf(x.S("locationName"), x.S("geoLocationName")), "linkedin_company_id": cid,
-			"date":                dateRange(x.O("timePeriod.startDate"), x.O("timePeriod.endDate")),
-			"job_time_period":     period(x.O("timePeriod.startDate"), x.O("timePeriod.endDate"), c.s.d.now()),
-			"company_logo_url":    vectorImage(x.O(`company.miniCompany.logo["com.linkedin.common.VectorImage"]`))}
+			"date":             dateRange(x.O("timePeriod.startDate"), x.O("timePeriod.endDate")),
+			"job_time_period":  period(x.O("timePeriod.startDate"), x.O("timePeriod.endDate"), c.s.d.now()),
+			"company_logo_url": vectorImage(x.O(`company.miniCompany.logo["com.linkedin.common.VectorImage"]`))}
 		for k, v := range item {
 			if v == "" {
 				delete(item, k)

@@ -145,7 +145,7 @@ func (j J) Strs(path string) []string {
 // normalized indexes the "included" entities of a normalized answer
 // (application/vnd.linkedin.normalized+json+2.1) by entityUrn.
 type normalized struct {
-	body J
+	body  J
 	byURN map[string]J
 }
 

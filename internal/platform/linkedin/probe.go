@@ -97,7 +97,9 @@ func (d *Driver) Probe(ctx context.Context, hc *http.Client, cred platform.Crede
 		}
 		return pg, res
 	}
-	skip := func(slug, why string) ProbeResult { return ProbeResult{Action: slug, Status: ProbeSkipped, Detail: why} }
+	skip := func(slug, why string) ProbeResult {
+		return ProbeResult{Action: slug, Status: ProbeSkipped, Detail: why}
+	}
 	def := func(v, d string) string {
 		if strings.TrimSpace(v) == "" {
 			return d

@@ -35,7 +35,7 @@ type Recipe struct {
 	Path    string            `json:"path"`
 	Query   map[string]string `json:"query,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"` // literal values
-	Source  string            `json:"source"` // where the facts come from
+	Source  string            `json:"source"`            // where the facts come from
 	Note    string            `json:"note,omitempty"`
 }
 
