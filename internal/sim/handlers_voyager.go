@@ -139,6 +139,11 @@ func (v *vWriter) Write(b []byte) (int, error) {
 
 // vTranslate renders one of the simulator's refusals as LinkedIn does.
 func (s *Server) vTranslate(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	if w.Header().Get("Content-Type") == vContentType { // already answered as LinkedIn does
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+		return
+	}
 	var e struct {
 		Code, Message string
 	}

@@ -1,6 +1,10 @@
 package linkedin
 
 import (
+	"cmp"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -53,20 +57,17 @@ func extractConversations(c *callCtx) (platform.Page, error) {
 	if v, ok := c.paramB("read"); ok && !v {
 		onlyUnread = true
 	}
-	before := ""
-	if t, ok := strings.CutPrefix(c.call.Token, "cb:"); ok {
-		before = t
-	}
+	cu, hasToken := decodeCursor("cb:", c.call.Token)
 	// Without a token, page N is reached by walking from the top. The unread
 	// filter is applied here (the inbox recipe has no such query), so a page
 	// of LinkedIn's may hold no match: the walk then goes on, a bounded
 	// number of pages, and hands back a token if it has to stop early.
-	skip := 0
-	if c.call.Token == "" {
-		skip = c.page - 1
+	walk := 0
+	if !hasToken {
+		walk = c.page - 1
 	}
 	for hop := 0; hop < 20; hop++ {
-		a, err := c.s.call("conversations", map[string]string{"created_before": before}, nil)
+		a, err := c.s.call("conversations", map[string]string{"created_before": cu.param()}, nil)
 		if err != nil {
 			return platform.Page{}, err
 		}
@@ -76,7 +77,8 @@ func extractConversations(c *callCtx) (platform.Page, error) {
 		n := newNormalized(a.body)
 		refs := a.body.O("data").Strs("*elements")
 		results := []map[string]any{}
-		var last int64
+		var times []int64
+		var ids []string
 		for _, u := range refs {
 			cv := n.byURN[u]
 			if cv == nil {
@@ -86,32 +88,33 @@ func extractConversations(c *callCtx) (platform.Page, error) {
 			if !ok {
 				return platform.Page{}, brokenShape("conversations", "included[conversation].lastActivityAt")
 			}
-			last = la
+			if !cu.fresh(la, u) {
+				continue
+			}
+			times, ids = append(times, la), append(ids, u)
 			if read, _ := cv.B("read"); onlyUnread && read {
 				continue
 			}
 			results = append(results, conversation(n, cv))
 		}
-		done := len(refs) < c.size || last <= 0
-		if !done {
-			before = strconv.FormatInt(last, 10)
-		}
+		cu = cu.advance(times, ids)
+		done := len(times) == 0 || len(refs) < c.size
 		switch {
-		case done && skip > 0:
+		case walk > 0 && done:
 			return platform.Page{Results: []map[string]any{}}, nil
-		case skip > 0:
-			skip--
+		case walk > 0:
+			walk--
 			continue
 		case len(results) == 0 && !done:
 			continue
 		}
 		pg := platform.Page{Results: results, More: !done}
 		if pg.More {
-			pg.NextToken = "cb:" + before
+			pg.NextToken = cu.encode("cb:")
 		}
 		return pg, nil
 	}
-	return platform.Page{Results: []map[string]any{}, More: true, NextToken: "cb:" + before}, nil
+	return platform.Page{Results: []map[string]any{}, More: true, NextToken: cu.encode("cb:")}, nil
 }
 
 func conversation(n *normalized, cv J) map[string]any {
@@ -149,20 +152,72 @@ func conversation(n *normalized, cv J) map[string]any {
 	return m
 }
 
+// cursor pages a list LinkedIn pages by time (createdBefore). Several items
+// can share a millisecond, so the cursor asks for one millisecond more and
+// skips what it already handed out at that time.
+type cursor struct {
+	Before    int64    `json:"b,omitempty"` // the oldest time handed out so far
+	Seen      []string `json:"s,omitempty"` // ids handed out at that time
+	Remaining int64    `json:"r"`           // items older than the cursor, -1 when unknown
+}
+
+func (cu cursor) encode(prefix string) string {
+	b, _ := json.Marshal(cu)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(prefix, token string) (cursor, bool) {
+	raw, ok := strings.CutPrefix(token, prefix)
+	if !ok {
+		return cursor{Remaining: -1}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	var cu cursor
+	if err != nil || json.Unmarshal(b, &cu) != nil {
+		return cursor{Remaining: -1}, false
+	}
+	return cu, true
+}
+
+// param is the createdBefore to ask for ("" for the newest page).
+func (cu cursor) param() string {
+	if cu.Before <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(cu.Before+1, 10)
+}
+
+// fresh reports whether an item at time at with id was not handed out yet.
+func (cu cursor) fresh(at int64, id string) bool {
+	if cu.Before <= 0 {
+		return true
+	}
+	return at < cu.Before || (at == cu.Before && !slices.Contains(cu.Seen, id))
+}
+
+// advance moves the cursor past items (their times and ids).
+func (cu cursor) advance(times []int64, ids []string) cursor {
+	next := cu
+	for i, at := range times {
+		switch {
+		case next.Before <= 0 || at < next.Before:
+			next.Before, next.Seen = at, []string{ids[i]}
+		case at == next.Before:
+			next.Seen = append(slices.Clone(next.Seen), ids[i])
+		}
+	}
+	return next
+}
+
 func extractMessages(c *callCtx) (platform.Page, error) {
 	tid, err := threadID("linkedin_thread_url", c.in("linkedin_thread_url"))
 	if err != nil {
 		return platform.Page{}, err
 	}
-	// Token: m:<createdBefore>:<events still older than it, or -1>.
-	before, remaining := "", int64(-1)
-	if t, ok := strings.CutPrefix(c.call.Token, "m:"); ok {
-		b, r, _ := strings.Cut(t, ":")
-		before = b
-		if n, err := strconv.ParseInt(r, 10, 64); err == nil {
-			remaining = n
-		}
-	} else {
+	cu, ok := decodeCursor("m:", c.call.Token)
+	if !ok {
+		// the first page: the conversation tells how many events it holds,
+		// which gives each message its position
 		a, err := c.s.call("conversation", map[string]string{"thread_id": tid}, nil)
 		if err != nil {
 			return platform.Page{}, err
@@ -171,12 +226,15 @@ func extractMessages(c *callCtx) (platform.Page, error) {
 			return platform.Page{}, brokenShape("conversation", "data.entityUrn")
 		}
 		if n, ok := a.body.I("data.totalEventCount"); ok {
-			remaining = n
+			cu.Remaining = n
 		}
 	}
-	var pg platform.Page
-	for walked := 0; ; walked++ {
-		a, err := c.s.call("conversation_events", map[string]string{"thread_id": tid, "created_before": before}, nil)
+	walk := 0
+	if !ok {
+		walk = c.page - 1 // page N without a token: walk back from the newest page
+	}
+	for {
+		a, err := c.s.call("conversation_events", map[string]string{"thread_id": tid, "created_before": cu.param()}, nil)
 		if err != nil {
 			return platform.Page{}, err
 		}
@@ -185,38 +243,37 @@ func extractMessages(c *callCtx) (platform.Page, error) {
 		}
 		n := newNormalized(a.body)
 		refs := a.body.O("data").Strs("*elements")
-		evs := make([]J, 0, len(refs))
+		var evs []J
 		for _, u := range refs {
 			ev := n.byURN[u]
 			if ev == nil {
 				return platform.Page{}, brokenShape("conversation_events", "included["+u+"]")
 			}
-			if _, ok := ev.I("createdAt"); !ok {
+			at, ok := ev.I("createdAt")
+			if !ok {
 				return platform.Page{}, brokenShape("conversation_events", "included[event].createdAt")
 			}
-			evs = append(evs, ev)
-		}
-		// oldest first within the page
-		for i := 1; i < len(evs); i++ {
-			for j := i; j > 0; j-- {
-				a, _ := evs[j-1].I("createdAt")
-				b, _ := evs[j].I("createdAt")
-				if a <= b {
-					break
-				}
-				evs[j-1], evs[j] = evs[j], evs[j-1]
+			if cu.fresh(at, ev.S("entityUrn")) {
+				evs = append(evs, ev)
 			}
 		}
+		slices.SortStableFunc(evs, func(x, y J) int {
+			a, _ := x.I("createdAt")
+			b, _ := y.I("createdAt")
+			return cmp.Compare(a, b)
+		})
 		base := int64(-1)
-		if remaining >= 0 {
-			base = max(remaining-int64(len(evs)), 0)
+		if cu.Remaining >= 0 {
+			base = max(cu.Remaining-int64(len(evs)), 0)
 		}
-		var results []map[string]any
+		results := []map[string]any{}
+		times, ids := make([]int64, 0, len(evs)), make([]string, 0, len(evs))
 		for i, ev := range evs {
+			at, ok := ev.I("createdAt")
+			times, ids = append(times, at), append(ids, ev.S("entityUrn"))
 			if eventText(ev) == "" && len(ev.A("eventContent.attachments")) == 0 {
 				continue // not a message (a participant change, a reaction)
 			}
-			at, ok := ev.I("createdAt")
 			m := map[string]any{"linkedin_thread_id": tid, "created_at": ms(at, ok), "content": eventText(ev),
 				"message_id": urnID(ev.S("entityUrn")), "attachments": attachments(ev)}
 			if base >= 0 {
@@ -228,25 +285,21 @@ func extractMessages(c *callCtx) (platform.Page, error) {
 			}
 			results = append(results, m)
 		}
-		if remaining >= 0 {
-			remaining = base
+		cu = cu.advance(times, ids)
+		if cu.Remaining >= 0 {
+			cu.Remaining = base
 		}
-		done := len(evs) == 0 || remaining == 0 || (remaining < 0 && len(evs) < c.size)
-		if len(evs) > 0 {
-			oldest, _ := evs[0].I("createdAt")
-			before = strconv.FormatInt(oldest, 10)
-		}
-		// page N without a token: walk back from the newest page
-		if c.call.Token == "" && walked < c.page-1 && !done {
+		done := len(evs) == 0 || cu.Remaining == 0 || len(refs) < c.size
+		if walk > 0 {
+			if done {
+				return platform.Page{Results: []map[string]any{}}, nil
+			}
+			walk--
 			continue
 		}
-		if c.call.Token == "" && walked < c.page-1 {
-			return platform.Page{Results: []map[string]any{}}, nil
-		}
-		pg.Results = results
-		pg.More = !done
+		pg := platform.Page{Results: results, More: !done}
 		if pg.More {
-			pg.NextToken = "m:" + before + ":" + strconv.FormatInt(remaining, 10)
+			pg.NextToken = cu.encode("m:")
 		}
 		return pg, nil
 	}
