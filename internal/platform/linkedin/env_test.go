@@ -175,6 +175,9 @@ func newEnv(t *testing.T, cfg sim.Config) *env {
 		ck := map[string]string{}
 		for _, c := range r.Cookies() {
 			ck[c.Name] = c.Value
+			if c.Quoted {
+				ck[c.Name] = `"` + c.Value + `"`
+			}
 		}
 		e.mu.Lock()
 		e.reqs = append(e.reqs, seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Cookies: ck})
