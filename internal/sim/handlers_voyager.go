@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // The simulator's second face: LinkedIn's own web API ("Voyager"), as the
@@ -46,14 +45,6 @@ const (
 	vContentType    = "application/vnd.linkedin.normalized+json+2.1"
 	vRotateEvery    = 2 // JSESSIONID rotates after every second write
 )
-
-// per-server state of the web API face (writes since the last rotation)
-var voyagerWrites sync.Map // *Server -> *voyagerState
-
-type voyagerState struct {
-	mu     sync.Mutex
-	writes map[string]int
-}
 
 func (s *Server) voyagerRoutes(m *http.ServeMux) {
 	v := func(pattern string, h func(http.ResponseWriter, *http.Request, session)) {
@@ -185,17 +176,15 @@ func vWrite(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// rotate counts a write and, every vRotateEvery writes, hands out a new
-// JSESSIONID, as LinkedIn does now and then.
-func (s *Server) rotate(w http.ResponseWriter, ss session) {
-	st, _ := voyagerWrites.LoadOrStore(s, &voyagerState{writes: map[string]int{}})
-	vs := st.(*voyagerState)
-	vs.mu.Lock()
-	vs.writes[ss.acct.Name]++
-	n := vs.writes[ss.acct.Name]
-	vs.mu.Unlock()
+// rotate hands out a new JSESSIONID after every second write, as LinkedIn
+// does now and then. It runs after the write's event is committed, so the
+// overlay's event count says how many writes there were.
+func (s *Server) rotate(w http.ResponseWriter) {
+	s.ov.mu.Lock()
+	n := s.ov.seq
+	s.ov.mu.Unlock()
 	if n%vRotateEvery == 0 {
-		w.Header().Add("Set-Cookie", fmt.Sprintf(`JSESSIONID="ajax:%019d"; Path=/; SameSite=None`, s.nextSeq()*7919+int64(n)))
+		w.Header().Add("Set-Cookie", fmt.Sprintf(`JSESSIONID="ajax:%019d"; Path=/; SameSite=None`, s.nextSeq()*7919+n))
 	}
 }
 
@@ -726,7 +715,7 @@ func (s *Server) vConnect(w http.ResponseWriter, r *http.Request, ss session) {
 		vWrite(w, http.StatusBadRequest, map[string]any{"data": map[string]any{"status": 400, "code": "CANT_RESEND_YET"}, "included": []any{}})
 		return
 	}
-	s.rotate(w, ss)
+	s.rotate(w)
 	vWrite(w, http.StatusOK, map[string]any{"data": map[string]any{"$type": vTypeAction, "value": map[string]any{
 		"$type":         "com.linkedin.voyager.dash.relationships.InvitationCreationResult",
 		"invitationUrn": fmt.Sprintf("urn:li:fsd_invitation:%d", res.InvitationID), "*invitee": profileURN(s.w.salesNavID(p))}}, "included": []any{}})
@@ -773,7 +762,7 @@ func (s *Server) vMessageCreate(w http.ResponseWriter, r *http.Request, ss sessi
 		DeliveredAt int64  `json:"deliveredAt"`
 	}
 	_ = rec.decode(&res)
-	s.rotate(w, ss)
+	s.rotate(w)
 	vWrite(w, http.StatusCreated, map[string]any{"data": map[string]any{"$type": vTypeAction, "value": map[string]any{
 		"$type": "com.linkedin.voyager.messaging.create.EventCreateResponse", "createdAt": res.DeliveredAt,
 		"eventUrn":        fmt.Sprintf("urn:li:fs_event:(%s,%s)", res.ThreadID, res.MessageID),
@@ -915,7 +904,7 @@ func (s *Server) vInvitationAction(w http.ResponseWriter, r *http.Request, ss se
 			writeErr(w, 500, "INTERNAL", err.Error())
 			return
 		}
-		s.rotate(w, ss)
+		s.rotate(w)
 		vWrite(w, http.StatusOK, map[string]any{"data": map[string]any{"$type": vTypeAction, "value": map[string]any{}}, "included": []any{}})
 		return
 	}
