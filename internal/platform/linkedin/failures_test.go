@@ -298,3 +298,23 @@ func TestSandboxChecksCSRF(t *testing.T) {
 		t.Fatalf("a CSRF refusal: %v", err)
 	}
 }
+
+// LinkedIn refuses a message to someone who is not a connection: a refusal
+// of that call, not an expired session.
+func TestMessageToAStrangerIsRefused(t *testing.T) {
+	e := newEnv(t, sim.Config{Seed: 18})
+	s := newSession(cookies("sim_premium"))
+	sp := e.must(s, liveCall(t, "linkedin-search-people", in("linkedin_people_search_url", "https://www.linkedin.com/search/results/people/?keywords=manager")))
+	for _, r := range sp.Results {
+		if r["connection_degree"] == "1st" {
+			continue
+		}
+		_, err := e.run(s, liveCall(t, "linkedin-message-profile", map[string]any{"input": map[string]any{"linkedin_profile_url": r["linkedin_profile_url"]},
+			"parameters": map[string]any{"message": "hello"}}))
+		if label(err) != platform.Label403 || platform.IsSessionExpired(err) {
+			t.Fatalf("a message to a stranger: %v", err)
+		}
+		return
+	}
+	t.Fatal("no stranger in the search")
+}
