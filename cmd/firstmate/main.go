@@ -53,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return poolCmd(args, stdout, stderr)
 	case "proxies":
 		return proxiesCmd(args, stdout, stderr)
+	case "probe":
+		return probeCmd(args, stdout, stderr) // probe.go
 	case "version":
 		fmt.Fprintln(stdout, "firstmate", app.Version)
 		return nil
