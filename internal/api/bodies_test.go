@@ -115,7 +115,7 @@ func TestCallbackHeadersAreCapped(t *testing.T) {
 		}
 		// 50 headers of 5 + 158 bytes: 8,150 bytes, within both caps.
 		ok, tooMany, tooBig := headers(50, 158), headers(51, 1), headers(50, 160) // 51; 8,250 bytes
-		one := map[string]any{"X-Big": strings.Repeat("v", 8<<10)}                  // one header over 8 KiB
+		one := map[string]any{"X-Big": strings.Repeat("v", 8<<10)}                // one header over 8 KiB
 		for _, h := range []map[string]any{tooMany, tooBig, one} {
 			for _, path := range []string{"run/async", "run/schedule"} {
 				r := env.Do("POST", "/v4/actions/googlemaps-extract-place/"+path, key, body(h, path == "run/schedule"))
