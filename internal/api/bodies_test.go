@@ -134,3 +134,46 @@ func TestCallbackHeadersAreCapped(t *testing.T) {
 		}
 	})
 }
+
+// TestLoopbackCallbacksRefusedByDefault (contract §7): a server started
+// without FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true refuses callback and
+// webhook URLs on loopback with a 400 that names that setting; with it,
+// they are accepted.
+func TestLoopbackCallbacksRefusedByDefault(t *testing.T) {
+	check := func(env *apitest.Env, key string, wantOK bool) {
+		t.Helper()
+		for _, u := range []string{"http://127.0.0.1:9/cb", "http://localhost:9/cb", "http://[::1]:9/cb"} {
+			sched := map[string]any{"inputs": []any{map[string]any{"google_maps_place_url": "https://www.google.com/maps/place/Cafe/"}},
+				"callback": map[string]any{"url": u}, "cron": "0 9 * * *"}
+			async := map[string]any{"inputs": sched["inputs"], "callback": map[string]any{"url": u}}
+			for _, c := range []struct {
+				method, path string
+				body         any
+			}{
+				{"POST", "/v4/actions/googlemaps-extract-place/run/schedule", sched},
+				{"PUT", "/v4/workspaces/settings", map[string]any{"webhook_url": u}},
+				{"POST", "/v4/actions/googlemaps-extract-place/run/async", async},
+			} {
+				if wantOK && c.path == "/v4/actions/googlemaps-extract-place/run/async" {
+					continue // accepted, it would deliver: the schedule shows the same check
+				}
+				r := env.Do(c.method, c.path, key, c.body)
+				switch {
+				case wantOK && r.Status != 200:
+					t.Errorf("%s %s with %s, loopback allowed: %d %s", c.method, c.path, u, r.Status, r.Body)
+				case !wantOK && (r.Status != 400 || !strings.Contains(string(r.Body), "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true")):
+					t.Errorf("%s %s with %s: %d %s, want 400 naming FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true", c.method, c.path, u, r.Status, r.Body)
+				}
+			}
+		}
+	}
+	t.Setenv("FIRSTMATE_CALLBACK_ALLOW_LOOPBACK", "") // the default, whatever the caller's environment
+	def := apitest.Start(t, "sqlite")
+	key := def.NewWorkspace("Default", "developer")
+	check(def, key, false)
+	if n := len(def.Must(200, "GET", "/v4/runs", key, nil).Arr()); n != 0 {
+		t.Errorf("%d runs after the refusals", n)
+	}
+	dev := apitest.StartWithLoopbackCallbacks(t, "sqlite")
+	check(dev, dev.NewWorkspace("Dev", "developer"), true)
+}
