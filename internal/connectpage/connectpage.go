@@ -9,8 +9,9 @@
 // state of a login in progress lives server-side, in the integration
 // itself (PENDING with its sealed checkpoint), tied to the link's
 // identity, so a flow can span several requests. The link is used up when
-// the account gets connected (VALID), not when it is first viewed; a used
-// or expired link answers a 410 page. Every form posts back to the link's
+// the account gets connected (VALID), not when it is first viewed, and the
+// identity's other links are revoked then; a used, revoked or expired link
+// answers a 410 page. Every form posts back to the link's
 // URL with a per-link CSRF token (an HMAC of the link token), and a POST
 // from another origin is refused.
 package connectpage
@@ -225,7 +226,7 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 			return
 		}
 		g, err = p.Identities.ConnectIntegration(ctx, t.WorkspaceID, t.IdentityUID, t.Platform,
-			identity.Connect{Cookies: map[string]string{"li_at": li}, SetupSource: SetupSource})
+			identity.Connect{Cookies: map[string]string{"li_at": li}, SetupSource: SetupSource, ViaLink: auth.HashToken(token)})
 		if err == nil && g.Status != model.StatusValid {
 			v.Step, v.Error = "start", "This cookie was not accepted. Copy it again from a browser where you are signed in."
 			p.render(w, r, http.StatusOK, v)
@@ -239,7 +240,7 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 			return
 		}
 		g, err = p.Identities.ConnectIntegration(ctx, t.WorkspaceID, t.IdentityUID, t.Platform,
-			identity.Connect{Username: user, Password: pass, SetupSource: SetupSource})
+			identity.Connect{Username: user, Password: pass, SetupSource: SetupSource, ViaLink: auth.HashToken(token)})
 		if err == nil && g.Status == model.StatusInvalid {
 			v.Step, v.Error = "start", "Wrong email or password."
 			p.render(w, r, http.StatusOK, v)
@@ -256,7 +257,7 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 				return
 			}
 		}
-		g, err = p.Identities.AnswerCheckpoint(ctx, t.WorkspaceID, t.IdentityUID, t.Platform, code)
+		g, err = p.Identities.AnswerCheckpointVia(ctx, t.WorkspaceID, t.IdentityUID, t.Platform, code, auth.HashToken(token))
 		if ae, ok := apperr.As(err); ok {
 			switch {
 			case ae.Status == http.StatusBadRequest:
@@ -293,8 +294,8 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 		return
 	}
 	if g.Status == model.StatusValid {
-		// Connected: the link is spent.
-		_, _ = p.Identities.UseLoginLink(ctx, auth.HashToken(token))
+		// Connected: the link was spent with the connection, and the
+		// identity's other links revoked (identity.Connect.ViaLink).
 		v.Step, v.CSRF = "done", ""
 		p.render(w, r, http.StatusOK, v)
 		return

@@ -47,6 +47,10 @@ type Connect struct {
 	Token       string
 	AccountName string
 	SetupSource string // API unless a hosted page or extension connects
+	// ViaLink is the token hash of the login link the hosted page was
+	// opened with: once the account is connected that link is used up,
+	// while the identity's other links are revoked ("" outside the page).
+	ViaLink string
 }
 
 func (c Connect) credentials(platform string) (Credentials, error) {
@@ -146,7 +150,10 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 			_, err := store.UpsertIntegration(ctx, tx, g)
 			return err
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.linksOnConnect(ctx, tx, id.ID, platform, ch, c.ViaLink)
 	})
 	if err != nil {
 		return model.Integration{}, err
