@@ -170,4 +170,3 @@ func workspaceID(t *testing.T, a *app.App, key string) int64 {
 	}
 	return p.WorkspaceID
 }
-
