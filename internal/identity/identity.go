@@ -54,6 +54,10 @@ type Service struct {
 	HealthInterval time.Duration
 	// Proxies gives each identity its own egress proxy; nil: none.
 	Proxies ProxyAssigner
+	// ConnectTimeout bounds how long a connect waits for the platform
+	// before answering PENDING and verifying again in the background (0:
+	// DefaultConnectTimeout).
+	ConnectTimeout time.Duration
 }
 
 // New is what creating an identity takes.

@@ -204,8 +204,16 @@ func (s *Service) loginIntegration(ctx context.Context, workspaceID int64, ident
 	if err != nil {
 		return model.Integration{}, err
 	}
-	r, lerr := s.Login.Login(ctx, id, integ, c.Username, c.Password)
-	o, err := s.outcomeOf(ctx, id, integ, c.Username, c.Password, c.AccountName, r, lerr)
+	// Bounded as a cookie connect is; a login cut short is not stored (the
+	// password is not kept for a retry): the client tries again.
+	lctx, cancel := context.WithTimeout(ctx, s.connectTimeout())
+	defer cancel()
+	r, lerr := s.Login.Login(lctx, id, integ, c.Username, c.Password)
+	o, err := s.outcomeOf(lctx, id, integ, c.Username, c.Password, c.AccountName, r, lerr)
+	if err != nil && lctx.Err() != nil && ctx.Err() == nil {
+		return model.Integration{}, apperr.Upstream(LabelVerifyTimeout, "the platform did not answer the login within %s; try again",
+			s.connectTimeout())
+	}
 	if err != nil {
 		return model.Integration{}, err
 	}
