@@ -47,10 +47,15 @@ func DecodeJSON(data []byte) (any, *apperr.Error) {
 }
 
 // DecodeInto is DecodeJSON for callers that want a struct: the body must be
-// one JSON value, nothing after it. It does not validate against a schema.
+// one JSON value, nothing after it, with no key named twice in an object.
+// It does not validate against a schema.
 func DecodeInto(data []byte, dst any) *apperr.Error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return apperr.BadInput("body must be valid JSON (empty body)").With("reason", "empty")
+	}
+	if _, serr := parseJSON(data); serr != nil && serr.reason == "duplicate_key" {
+		return apperr.BadInput("body must be valid JSON (%s at offset %d)", serr.msg, serr.offset).
+			With("reason", serr.reason).With("offset", strconv.Itoa(serr.offset))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

@@ -214,6 +214,9 @@ func TestDecodeJSON(t *testing.T) {
 	if e := DecodeInto([]byte(`{"name":1}`), &dst); e == nil || e.Message != "body/name must be string" {
 		t.Errorf("DecodeInto: %v", e)
 	}
+	if e := DecodeInto([]byte(`{"name":"x","name":"y"}`), &dst); e == nil || e.Params["reason"] != "duplicate_key" {
+		t.Errorf("DecodeInto with a duplicate key: %v", e)
+	}
 	if e := DecodeInto([]byte(`{"name":"x"} 1`), &dst); e == nil {
 		t.Errorf("DecodeInto accepted trailing data")
 	}
