@@ -88,6 +88,10 @@ type Store struct {
 	DataDir     string
 	DatabaseURL string
 	SecretKey   string
+	// AllowLoopbackCallbacks opts in to callbacks and webhooks to loopback
+	// receivers (refused by default, as in production): set it in tests
+	// whose receivers are httptest servers.
+	AllowLoopbackCallbacks bool
 }
 
 // NewStore prepares an empty database: a temp dir for SQLite, a fresh schema
@@ -130,7 +134,7 @@ func NewStore(t testing.TB, dialect string) Store {
 // Config returns a Firstmate configuration for the store.
 func (st Store) Config() config.Config {
 	return config.Config{Addr: "127.0.0.1:0", DataDir: st.DataDir, DatabaseURL: st.DatabaseURL, SecretKey: st.SecretKey,
-		LogLevel: "warn"}
+		LogLevel: "warn", AllowLoopbackCallbacks: st.AllowLoopbackCallbacks}
 }
 
 // OpenDB opens the store's database, migrated, and closes it when the test
@@ -154,7 +158,9 @@ func (st Store) OpenDB(t testing.TB) *store.DB {
 func SeedIdentity(t testing.TB, db *store.DB) (workspaceID, identityID int64) {
 	t.Helper()
 	ctx := context.Background()
-	ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
+	// No signing secret: a sealed one no key opens would make a later
+	// app.Open on this store refuse the keyring (the key check).
+	ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "", Secret: []byte{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +204,15 @@ func (b *SyncBuffer) String() string {
 // workspace whose owner key is OwnerKey.
 func Start(t testing.TB, dialect string) *Env {
 	return StartOn(t, NewStore(t, dialect))
+}
+
+// StartWithLoopbackCallbacks is Start for tests whose callback or webhook
+// receivers are httptest servers: it opts in to loopback destinations, as
+// FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true does for a developer.
+func StartWithLoopbackCallbacks(t testing.TB, dialect string) *Env {
+	st := NewStore(t, dialect)
+	st.AllowLoopbackCallbacks = true
+	return StartOn(t, st)
 }
 
 // StartOn opens Firstmate on an existing store (for restart tests).

@@ -14,12 +14,13 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/runs"
 )
 
-// callbackPolicy is the SSRF policy for callbacks and webhooks. Loopback is
-// allowed by default (a laptop install calls back to localhost); operators
-// turn it off with FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=false and may allow
-// private ranges with FIRSTMATE_CALLBACK_ALLOW_CIDRS.
-func callbackPolicy(cfg configLike) (delivery.Policy, error) {
-	p := delivery.Policy{AllowLoopback: cfg.allowLoopback()}
+// callbackPolicy is the SSRF policy for callbacks and webhooks (contract
+// §7): only public addresses by default, on a laptop too. Local development
+// allows loopback with FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true (or
+// config.Config.AllowLoopbackCallbacks); operators may allow private ranges
+// with FIRSTMATE_CALLBACK_ALLOW_CIDRS.
+func callbackPolicy(cfg configLike, allowLoopback bool) (delivery.Policy, error) {
+	p := delivery.Policy{AllowLoopback: allowLoopback || cfg.allowLoopback()}
 	for _, c := range cfg.allowCIDRs() {
 		pre, err := netip.ParsePrefix(c)
 		if err != nil {
@@ -37,7 +38,7 @@ type configLike struct{}
 func (configLike) allowLoopback() bool {
 	v, ok := os.LookupEnv("FIRSTMATE_CALLBACK_ALLOW_LOOPBACK")
 	if !ok || strings.TrimSpace(v) == "" {
-		return true
+		return false
 	}
 	b, err := strconv.ParseBool(v)
 	// A value that does not parse (a typo such as "flase") keeps loopback
@@ -74,7 +75,7 @@ func (a *App) openJobs(ctx context.Context) error {
 	if err := jobs.Migrate(ctx, a.DB); err != nil {
 		return err
 	}
-	policy, err := callbackPolicy(configLike{})
+	policy, err := callbackPolicy(configLike{}, a.Cfg.AllowLoopbackCallbacks)
 	if err != nil {
 		return err
 	}

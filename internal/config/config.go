@@ -30,6 +30,10 @@ type Config struct {
 	// traffic goes out directly. See internal/proxy.
 	ProxyPool     string
 	ProxyPoolFile string
+	// AllowLoopbackCallbacks lets callbacks and webhooks go to loopback
+	// addresses (FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true), for receivers on
+	// the same machine in local development. Off by default.
+	AllowLoopbackCallbacks bool
 }
 
 // SimExecutorSecret is the whsec_ secret `firstmate sim --executor` signs

@@ -190,6 +190,17 @@ func TestDecodeJSON(t *testing.T) {
 			t.Errorf("%q: %+v", bad, e)
 		}
 	}
+	// A key named twice, at any depth and however it is escaped.
+	for _, dup := range []string{`{"a":1,"a":1}`, `{"a":1,"\u0061":2}`, `{"x":[{"b":1,"c":2,"b":3}]}`, `{"o":{"k":null,"k":{}}}`} {
+		_, e := DecodeJSON([]byte(dup))
+		if e == nil || e.Status != 400 || e.Params["reason"] != "duplicate_key" || !strings.Contains(e.Message, "duplicate key") {
+			t.Errorf("%s: %+v, want 400 with reason duplicate_key", dup, e)
+		}
+	}
+	// The same key in different objects is not a duplicate.
+	if _, e := DecodeJSON([]byte(`{"a":{"a":1},"b":[{"a":1},{"a":2}]}`)); e != nil {
+		t.Errorf("keys repeated across objects: %v", e)
+	}
 	v, e := DecodeJSON([]byte(" {\"n\": 12345678901234567890123, \"f\": 1.5e10} \n"))
 	if e != nil {
 		t.Fatal(e)
@@ -202,6 +213,9 @@ func TestDecodeJSON(t *testing.T) {
 	}
 	if e := DecodeInto([]byte(`{"name":1}`), &dst); e == nil || e.Message != "body/name must be string" {
 		t.Errorf("DecodeInto: %v", e)
+	}
+	if e := DecodeInto([]byte(`{"name":"x","name":"y"}`), &dst); e == nil || e.Params["reason"] != "duplicate_key" {
+		t.Errorf("DecodeInto with a duplicate key: %v", e)
 	}
 	if e := DecodeInto([]byte(`{"name":"x"} 1`), &dst); e == nil {
 		t.Errorf("DecodeInto accepted trailing data")
