@@ -79,6 +79,7 @@ var routeRoles = map[string]string{
 	"DELETE /identities/{uid}":                                     opsUp,
 	"POST /identities/{uid}/generate-login-links":                  opsUp,
 	"POST /identities/{uid}/login-links":                           opsUp,
+	"DELETE /identities/{uid}/login-links":                         opsUp,
 	"POST /identities/{uid}/refresh-proxy":                         opsUp,
 	"GET /identities/{uid}/actions/{slug}/limits":                  anyMember,
 	"PUT /identities/{uid}/limits":                                 opsUp,
@@ -491,6 +492,7 @@ var roleCalls = map[string]roleCall{
 	"DELETE /identities/{uid}":                    filled(200),
 	"POST /identities/{uid}/generate-login-links": filled(200),
 	"POST /identities/{uid}/login-links":          filled(200),
+	"DELETE /identities/{uid}/login-links":        filled(200),
 	"GET /identities/{uid}/actions/{slug}/limits": filled(200),
 	// The tests configure no proxy pool: 409 says so, from the handler.
 	"POST /identities/{uid}/refresh-proxy": filled(409),
