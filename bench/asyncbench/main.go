@@ -221,7 +221,8 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, simURL string, rc *
 			dbURL += "&" + o.pgParams
 		}
 	}
-	fm, err := benchkit.StartFirstmate(ctx, bin, tmp, db, dbURL, o.pprofDir != "", "FIRSTMATE_SIM_URL="+simURL)
+	fm, err := benchkit.StartFirstmate(ctx, bin, tmp, db, dbURL, o.pprofDir != "", "FIRSTMATE_SIM_URL="+simURL,
+		"FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true") // the callback receiver runs on this machine
 	if err != nil {
 		return err
 	}

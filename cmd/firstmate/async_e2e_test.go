@@ -170,7 +170,7 @@ func asyncCrash(t *testing.T, dialect string) {
 	if st.DatabaseURL != "" {
 		args = append(args, "--database-url", st.DatabaseURL)
 	}
-	env := []string{"FIRSTMATE_BOOTSTRAP_API_KEY=" + key, "FIRSTMATE_JOB_RESCUE_AFTER=30s",
+	env := []string{"FIRSTMATE_BOOTSTRAP_API_KEY=" + key, "FIRSTMATE_JOB_RESCUE_AFTER=30s", "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true",
 		"FIRSTMATE_CALLBACK_RETRY_SCHEDULE=0s,1s,2s,3s,5s,5s,5s,5s", "FIRSTMATE_LOG_LEVEL=warn"}
 	srv := startServer(t, args, env...)
 

@@ -38,11 +38,26 @@ func init() {
 		{"pool rent", "--workspace W --identity I [--days N] [--platform P]", "rent a pool account to a workspace's identity", (*cli).poolRent},
 		{"pool expire", "", "end the rentals whose period is over", (*cli).poolExpire},
 		{"proxies list", "[--json]", "the egress proxy pool: country, identity, health (no credentials)", (*cli).proxiesList},
-		{"sim", "[--addr HOST:PORT] [--seed N] [--data-file F] [--latency D]", "run the platform simulator alone", (*cli).simServe},
+		{"sim", "[--addr HOST:PORT] [--seed N] [--data-file F] [--latency D] [--executor [--executor-secret S]]",
+			"run the platform simulator alone; --executor also serves the remote executor protocol", (*cli).simServe},
 		{"sim accounts", "[--json]", "print the simulator's sandbox accounts", (*cli).simAccounts},
+		{"executor check", "URL --secret S|--secret-file F [--deadline D] [--slow-deadline D] [--max-pages N] [--outreach] [--cases FILE]",
+			"run the conformance kit against a remote executor", (*cli).executorCheck},
+		{"probe linkedin", "--li-at VALUE [--jsessionid VALUE] [--proxy URL] [--base-url URL] [--recipes FILE] [--write --profile URL --message M] [--json]",
+			"check that LinkedIn still answers the session driver's recipes as they expect, with your own session", (*cli).probeLinkedIn},
 		{"version", "", "print the version", (*cli).version},
 		{"help", "[COMMAND | config]", "this text, a command's flags, or every environment variable", (*cli).help},
 	}
+}
+
+// details say more about a command in its --help, below its summary.
+var details = map[string]string{
+	"executor check": `Prints each case of the protocol (capabilities, signatures, actions, errors,
+deadlines) as PASS, FAIL or SKIP; exits non-zero when one fails.`,
+	"probe linkedin": `Runs every recipe of the LinkedIn session driver once and prints, per action,
+whether LinkedIn's answers still have the shape the driver needs: ok, changed
+(the missing path), broken (LinkedIn's status), or skipped. It only reads
+unless given --write. Exits non-zero when an action changed or broke.`,
 }
 
 // usage is the full usage text: every command.
@@ -166,6 +181,8 @@ type opts struct {
 	fs     *flag.FlagSet
 	cfg    config.Config
 	envErr error
+	// maxArgs is how many arguments may follow the flags (none by default).
+	maxArgs int
 }
 
 // flags starts a command's flag set with the environment's configuration;
@@ -191,6 +208,9 @@ func (o *opts) printUsage(w io.Writer) {
 	fmt.Fprintln(w)
 	if cmd != nil {
 		fmt.Fprintf(w, "\n%s.\n", strings.ToUpper(cmd.summary[:1])+cmd.summary[1:])
+		if d := details[o.name]; d != "" {
+			fmt.Fprintf(w, "%s\n", d)
+		}
 	}
 	n := 0
 	o.fs.VisitAll(func(*flag.Flag) { n++ })
@@ -217,8 +237,8 @@ func (o *opts) parse(args []string) error {
 	if err := o.fs.Parse(args); err != nil {
 		return err
 	}
-	if o.fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected argument %q (see firstmate %s --help)", o.name, o.fs.Arg(0), o.name)
+	if o.fs.NArg() > o.maxArgs {
+		return fmt.Errorf("%s: unexpected argument %q (see firstmate %s --help)", o.name, o.fs.Arg(o.maxArgs), o.name)
 	}
 	return o.envErr
 }

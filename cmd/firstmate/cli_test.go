@@ -30,8 +30,10 @@ var commandFlags = map[string][]string{
 	"pool rent":        {"workspace", "identity", "days", "platform", "data-dir", "database-url"},
 	"pool expire":      {"data-dir", "database-url"},
 	"proxies list":     {"json", "data-dir", "database-url"},
-	"sim":              {"addr", "seed", "data-file", "latency"},
+	"sim":              {"addr", "seed", "data-file", "latency", "executor", "executor-secret"},
 	"sim accounts":     {"json"},
+	"executor check":   {"secret", "secret-file", "deadline", "slow-deadline", "max-pages", "outreach", "cases"},
+	"probe linkedin":   {"li-at", "jsessionid", "user-agent", "proxy", "base-url", "recipes", "write", "profile", "message", "company", "timeout", "json"},
 	"version":          {},
 }
 
@@ -285,5 +287,19 @@ func TestREADMEWarnsOfTheFirstBuild(t *testing.T) {
 	if !regexp.MustCompile("first\\s+`go run`[^.]*compiles").MatchString(near) ||
 		!regexp.MustCompile(`\d[\d½.,]*\s+minutes?\s+on\s+an?\s+[\w -]*2-core`).MatchString(near) {
 		t.Errorf("the README does not say, next to go run, how long the first compilation takes:\n%s", near)
+	}
+}
+
+// The executor secret from the environment is not shown as a flag default
+// by firstmate sim --help (help output ends up in terminals and bug reports).
+func TestSimHelpHidesTheExecutorSecret(t *testing.T) {
+	const secret = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I="
+	t.Setenv("FIRSTMATE_SIM_EXECUTOR_SECRET", secret)
+	var out, errb bytes.Buffer
+	if err := run([]string{"sim", "--help"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "-executor-secret") || strings.Contains(out.String()+errb.String(), secret) {
+		t.Errorf("firstmate sim --help with FIRSTMATE_SIM_EXECUTOR_SECRET set:\n%s", out.String())
 	}
 }

@@ -40,13 +40,28 @@ func (c *cli) simServe(args []string) error {
 	seed := o.fs.Int64("seed", o.cfg.Sim.Seed, "world seed: the same seed gives the same world (FIRSTMATE_SIM_SEED)")
 	dataFile := o.fs.String("data-file", "", "file that keeps the simulated accounts' writes across restarts")
 	latency := o.fs.Duration("latency", o.cfg.Sim.Latency, "latency added to every request (FIRSTMATE_SIM_LATENCY)")
+	withExecutor := o.fs.Bool("executor", false, "also serve the remote executor protocol (/v1/...) for the sandbox families")
+	// No flag default from the environment: --help would print the secret.
+	execSecret := o.fs.String("executor-secret", "", "whsec_ secret of the executor protocol (default: FIRSTMATE_SIM_EXECUTOR_SECRET, else a new one, printed)")
 	if err := o.parse(args); err != nil {
 		return err
 	}
+	if *execSecret == "" {
+		*execSecret = o.cfg.Sim.ExecutorSecret
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(c.stdout, "simulator listening on http://%s (point Firstmate at it with FIRSTMATE_SIM_URL)\n", *addr)
-	return sim.Run(ctx, *addr, sim.Config{Seed: *seed, DataFile: *dataFile, Latency: *latency})
+	cfg := sim.Config{Seed: *seed, DataFile: *dataFile, Latency: *latency}
+	if *withExecutor {
+		wrap, err := simExecutor(*execSecret, c.stdout)
+		if err != nil {
+			return err
+		}
+		cfg.Wrap = wrap
+	} else {
+		fmt.Fprintf(c.stdout, "simulator listening on http://%s (point Firstmate at it with FIRSTMATE_SIM_URL)\n", *addr)
+	}
+	return sim.Run(ctx, *addr, cfg)
 }
 
 // poolApp opens the application and the operator's pool principal for a

@@ -50,6 +50,7 @@ var auditSpecs = map[string]Audit{
 	"DELETE /identities/{uid}":                    {Action: "identity.delete", Target: "identity", Param: "uid"},
 	"POST /identities/{uid}/generate-login-links": {Action: "identity.login_links", Target: "identity", Param: "uid"},
 	"POST /identities/{uid}/login-links":          {Action: "identity.login_links", Target: "identity", Param: "uid"},
+	"DELETE /identities/{uid}/login-links":        {Action: "identity.login_links.revoke", Target: "identity", Param: "uid"},
 	"POST /identities/{uid}/refresh-proxy":        {Action: "identity.refresh_proxy", Target: "identity", Param: "uid"},
 	"PUT /identities/{uid}/limits":                {Action: "identity.limits.update", Target: "identity", Param: "uid"},
 	"POST /identities/{uid}/rent":                 {Action: "identity.rent", Target: "rental", Safe: []string{"platform", "days"}},

@@ -28,7 +28,7 @@ func (s *Server) answerCheckpoint(c *rctx) error {
 // a client that does not accept text/html gets its errors in the standard
 // JSON body.
 func (s *Server) connectPage(c *rctx) error {
-	p := connectpage.Page{Identities: s.Identities, WriteError: s.writeError}
+	p := connectpage.Page{Identities: s.Identities, WriteError: s.writeError, Report: s.ReportError}
 	if c.r.Method == http.MethodPost {
 		form, err := url.ParseQuery(string(c.body))
 		if err != nil {

@@ -56,12 +56,34 @@ func toAppErr(err error) *apperr.Error {
 
 // writeError renders err in the standard body and logs it with its error_ref.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := toAppErr(err)
-	ref := newErrorRef()
+	ref, e := s.logError(r, err)
 	params := e.Params
 	if params == nil {
 		params = map[string]string{}
 	}
+	if e.Status == http.StatusTooManyRequests {
+		if ra := w.Header().Get("Retry-After"); ra == "" {
+			w.Header().Set("Retry-After", "1")
+		}
+	}
+	if e.Status == http.StatusMethodNotAllowed && params["allow"] != "" {
+		w.Header().Set("Allow", params["allow"])
+	}
+	body := errorBody{ErrorLabel: e.Label, ErrorScope: e.Scope, ErrorRef: ref, Message: e.Message, StatusCode: e.Status, Params: params}
+	buf, encErr := encodeJSON(body)
+	if encErr != nil { // not expected of this struct; answer with the ref already logged
+		s.log.Error("encode an error body", "error_ref", ref, "cause", encErr.Error())
+		buf = internalErrorBody(ref)
+	}
+	sendJSON(w, e.Status, buf)
+}
+
+// logError logs err under a fresh error_ref and returns the ref with the
+// client-visible error. A 5xx is logged at error level with its cause on
+// the same line, so the ref a client quotes finds what went wrong.
+func (s *Server) logError(r *http.Request, err error) (string, *apperr.Error) {
+	e := toAppErr(err)
+	ref := newErrorRef()
 	attrs := []any{"error_ref", ref, "status", e.Status, "label", e.Label, "method", r.Method, "path", r.URL.Path,
 		"message", e.Message}
 	if rc := reqCtxFrom(r); rc != nil && rc.principal != nil {
@@ -73,16 +95,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		s.log.Info("request rejected", attrs...)
 	}
-	if e.Status == http.StatusTooManyRequests {
-		if ra := w.Header().Get("Retry-After"); ra == "" {
-			w.Header().Set("Retry-After", "1")
-		}
-	}
-	if e.Status == http.StatusMethodNotAllowed && params["allow"] != "" {
-		w.Header().Set("Allow", params["allow"])
-	}
-	writeJSON(w, e.Status, errorBody{ErrorLabel: e.Label, ErrorScope: e.Scope, ErrorRef: ref, Message: e.Message,
-		StatusCode: e.Status, Params: params})
+	return ref, e
+}
+
+// ReportError logs a failure that is shown on a page rather than in the
+// standard body (the hosted connect page) and returns its error_ref.
+func (s *Server) ReportError(r *http.Request, err error) string {
+	ref, _ := s.logError(r, err)
+	return ref
 }
 
 func errString(err error) string {
@@ -92,26 +112,52 @@ func errString(err error) string {
 	return err.Error()
 }
 
+// writeJSON writes v with status. A value that cannot be encoded is a bug:
+// the client gets a 500 with an error_ref, logged with the cause (handlers
+// answer through rctx.json, which logs it with the request's details).
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf, err := encodeJSON(v)
+	if err != nil {
+		ref := newErrorRef()
+		slog.Error("request failed", "error_ref", ref, "status", http.StatusInternalServerError,
+			"cause", "encode the response: "+err.Error())
+		status, buf = http.StatusInternalServerError, internalErrorBody(ref)
+	}
+	sendJSON(w, status, buf)
+}
+
+// encodeJSON encodes v into a pooled buffer; sendJSON writes and returns it.
+func encodeJSON(v any) (*bytes.Buffer, error) {
 	buf := jsonBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 1<<20 { // keep the pool's buffers small
-			buf.Reset()
-			jsonBuffers.Put(buf)
-		}
-	}()
 	buf.Reset()
 	if err := encode(buf, v); err != nil {
-		slog.Error("encode response", "error", err)
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"error_label":"INTERNAL_ERROR","error_scope":"server","error_ref":"` + newErrorRef() +
-			`","message":"internal error","status_code":500,"params":{}}` + "\n")
+		putBuffer(buf)
+		return nil, err
 	}
+	return buf, nil
+}
+
+func sendJSON(w http.ResponseWriter, status int, buf *bytes.Buffer) {
+	defer putBuffer(buf)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 { // keep the pool's buffers small
+		buf.Reset()
+		jsonBuffers.Put(buf)
+	}
+}
+
+// internalErrorBody is the standard body of a 500 whose own encoding failed.
+func internalErrorBody(ref string) *bytes.Buffer {
+	b := new(bytes.Buffer)
+	b.WriteString(`{"error_label":"INTERNAL_ERROR","error_scope":"server","error_ref":"` + ref +
+		`","message":"internal error; quote error_ref when reporting it","status_code":500,"params":{}}` + "\n")
+	return b
 }
 
 // jsonBuffers reuses response buffers across requests.

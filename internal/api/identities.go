@@ -111,6 +111,16 @@ func (s *Server) loginLinks(c *rctx) error {
 	return c.ok(obj{"identity_login_links": links})
 }
 
+// revokeLoginLinks is DELETE /identities/{uid}/login-links: every link of
+// the identity that could still be used stops working.
+func (s *Server) revokeLoginLinks(c *rctx) error {
+	n, err := s.Identities.RevokeLoginLinks(c.ctx(), c.P().WorkspaceID, c.path("uid"))
+	if err != nil {
+		return err
+	}
+	return c.ok(obj{"identity_uid": c.path("uid"), "revoked": n})
+}
+
 // verifyLoginLink tells whether a link can still be used. It reveals nothing
 // about the workspace or the identity behind it.
 func (s *Server) verifyLoginLink(c *rctx) error {

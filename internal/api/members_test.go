@@ -340,7 +340,8 @@ func TestIdentityPagination(t *testing.T) {
 }
 
 // TestLoginLinks: links are valid for 48 hours, checked without a key, and
-// fresh ones can be generated; an aged link reports expired.
+// fresh ones can be generated, which revokes the earlier ones; an aged link
+// reports expired.
 func TestLoginLinks(t *testing.T) {
 	t.Parallel()
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
@@ -369,8 +370,9 @@ func TestLoginLinks(t *testing.T) {
 				t.Errorf("expires_at %v, want about 48 h from now", v["expires_at"])
 			}
 		}
-		// Fresh links, under both routes; the earlier link keeps working.
+		// Fresh links, under both routes; each revokes the one before.
 		seen := map[string]bool{first: true}
+		prev, last := first, first
 		for _, p := range []string{"/generate-login-links", "/login-links"} {
 			tok := tokenOf(env.Must(200, "POST", "/v4/identities/"+uid+p, key, nil).Obj()["identity_login_links"])
 			if seen[tok] {
@@ -380,14 +382,18 @@ func TestLoginLinks(t *testing.T) {
 			if v := env.Must(200, "GET", "/v4/login-links/"+tok, "", nil).Obj(); v["valid"] != true {
 				t.Errorf("generated link: %v", v)
 			}
+			if v := env.Must(200, "GET", "/v4/login-links/"+prev, "", nil).Obj(); v["valid"] != false || v["reason"] != "revoked" {
+				t.Errorf("the link before %s: %v", p, v)
+			}
+			prev, last = tok, tok
 		}
 		// Aged past 48 hours, a link is expired.
 		n := execSQL(t, env, `UPDATE login_links SET created_at = $1, expires_at = $2 WHERE token_hash = $3`,
-			pastMillis(48*time.Hour+time.Minute), pastMillis(time.Minute), auth.HashToken(first))
+			pastMillis(48*time.Hour+time.Minute), pastMillis(time.Minute), auth.HashToken(last))
 		if n != 1 {
 			t.Fatalf("aged %d links", n)
 		}
-		v := env.Must(200, "GET", "/v4/login-links/"+first, "", nil).Obj()
+		v := env.Must(200, "GET", "/v4/login-links/"+last, "", nil).Obj()
 		if v["valid"] != false || v["reason"] != "expired" {
 			t.Errorf("aged link: %v", v)
 		}

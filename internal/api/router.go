@@ -132,11 +132,15 @@ func (c *rctx) decode(dst any) error {
 }
 
 func (c *rctx) json(status int, v any) error {
+	buf, err := encodeJSON(v)
+	if err != nil {
+		return fmt.Errorf("api: unable to encode the response: %w", err) // a 500, logged with its error_ref
+	}
 	c.status, c.resp = status, v
 	// Recorded before the answer is sent, so a client that reads the audit
 	// log right after a change finds it there.
 	c.s.recordAudit(c)
-	writeJSON(c.w, status, v)
+	sendJSON(c.w, status, buf)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/schedules"
 	"github.com/firstmate-oss/firstmate/internal/store"
 	"github.com/firstmate-oss/firstmate/internal/validate"
@@ -98,12 +99,28 @@ type scheduleView struct {
 	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
+// utc is a stored time as shown, or null. A time JSON cannot write (a
+// year past 9999, left by an older version that accepted one) shows as
+// null rather than failing the whole answer: one bad row must not break
+// a workspace's schedule list.
 func utc(t *time.Time) *time.Time {
-	if t == nil {
+	if t == nil || !schedule.Representable(*t) {
 		return nil
 	}
 	u := t.UTC()
 	return &u
+}
+
+// utcAlways is utc for the times that are never null, clamped to what JSON
+// can write.
+func utcAlways(t time.Time) time.Time {
+	switch {
+	case t.Before(schedule.Earliest):
+		return schedule.Earliest
+	case t.After(schedule.Latest):
+		return schedule.Latest
+	}
+	return t.UTC()
 }
 
 func optional(s string) *string {
@@ -117,7 +134,7 @@ func viewSchedule(sc model.Schedule) scheduleView {
 	return scheduleView{UID: sc.UID, Name: optional(sc.Name), ActionName: sc.ActionName, UserUID: sc.MemberUID,
 		WorkspaceUID: sc.WorkspaceUID, Status: sc.Status, Cron: optional(sc.Cron), Timezone: sc.Timezone,
 		ScheduleAt: utc(sc.ScheduleAt), NextExecutionAt: utc(sc.NextExecutionAt), LastExecutedAt: utc(sc.LastExecutedAt),
-		CreatedAt: sc.CreatedAt.UTC(), UpdatedAt: sc.UpdatedAt.UTC()}
+		CreatedAt: utcAlways(sc.CreatedAt), UpdatedAt: utcAlways(sc.UpdatedAt)}
 }
 
 // checkText refuses what a database text column cannot hold: invalid UTF-8

@@ -88,6 +88,10 @@ type Store struct {
 	DataDir     string
 	DatabaseURL string
 	SecretKey   string
+	// AllowLoopbackCallbacks opts in to callbacks and webhooks to loopback
+	// receivers (refused by default, as in production): set it in tests
+	// whose receivers are httptest servers.
+	AllowLoopbackCallbacks bool
 }
 
 // NewStore prepares an empty database: a temp dir for SQLite, a fresh schema
@@ -132,12 +136,16 @@ func NewStore(t testing.TB, dialect string) Store {
 // come from the environment, so tests set them with t.Setenv as an operator
 // would; a malformed one is not an error here, since a test that sets one
 // checks the value Firstmate falls back to. Where the data lives, keys,
-// plans and proxies never come from the caller's environment.
+// plans and proxies never come from the caller's environment. Loopback
+// callbacks are refused, as in production, unless the environment or the
+// store (AllowLoopbackCallbacks) opts in.
 func (st Store) Config() config.Config {
 	env, _ := config.FromEnv()
-	return config.Config{Addr: "127.0.0.1:0", DataDir: st.DataDir, DatabaseURL: st.DatabaseURL, SecretKey: st.SecretKey,
+	cfg := config.Config{Addr: "127.0.0.1:0", DataDir: st.DataDir, DatabaseURL: st.DatabaseURL, SecretKey: st.SecretKey,
 		LogLevel: "warn", AccessLog: env.AccessLog, Callbacks: env.Callbacks, Jobs: env.Jobs, Schedules: env.Schedules,
 		Health: env.Health, Sim: env.Sim, HubSpotURL: env.HubSpotURL}
+	cfg.Callbacks.AllowLoopback = cfg.Callbacks.AllowLoopback || st.AllowLoopbackCallbacks
+	return cfg
 }
 
 // OpenDB opens the store's database, migrated, and closes it when the test
@@ -161,7 +169,9 @@ func (st Store) OpenDB(t testing.TB) *store.DB {
 func SeedIdentity(t testing.TB, db *store.DB) (workspaceID, identityID int64) {
 	t.Helper()
 	ctx := context.Background()
-	ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
+	// No signing secret: a sealed one no key opens would make a later
+	// app.Open on this store refuse the keyring (the key check).
+	ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "", Secret: []byte{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,6 +215,15 @@ func (b *SyncBuffer) String() string {
 // workspace whose owner key is OwnerKey.
 func Start(t testing.TB, dialect string) *Env {
 	return StartOn(t, NewStore(t, dialect))
+}
+
+// StartWithLoopbackCallbacks is Start for tests whose callback or webhook
+// receivers are httptest servers: it opts in to loopback destinations, as
+// FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true does for a developer.
+func StartWithLoopbackCallbacks(t testing.TB, dialect string) *Env {
+	st := NewStore(t, dialect)
+	st.AllowLoopbackCallbacks = true
+	return StartOn(t, st)
 }
 
 // StartOn opens Firstmate on an existing store (for restart tests).

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -77,15 +76,19 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	keys, err := loadKeys(cfg)
-	if err != nil {
-		return nil, err
-	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	keys, err := loadKeys(ctx, cfg, db)
+	if err == nil {
+		err = checkKeys(ctx, db, keys, log)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -134,13 +137,6 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	return a, nil
-}
-
-func loadKeys(cfg config.Config) (*secret.Keyring, error) {
-	if cfg.SecretKey != "" {
-		return secret.Parse(cfg.SecretKey)
-	}
-	return secret.LoadOrCreateFile(filepath.Join(cfg.DataDir, "secret.key"))
 }
 
 // newSigningSecret makes a Standard Webhooks secret: whsec_ + 32 random bytes.

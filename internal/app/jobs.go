@@ -10,9 +10,11 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/runs"
 )
 
-// callbackPolicy is the SSRF policy for callbacks and webhooks, from the
-// operator's settings (FIRSTMATE_CALLBACK_ALLOW_LOOPBACK and
-// FIRSTMATE_CALLBACK_ALLOW_CIDRS, read by package config).
+// callbackPolicy is the SSRF policy for callbacks and webhooks (contract
+// §7): only public addresses by default, on a laptop too. Local development
+// allows loopback with FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true; operators may
+// allow private ranges with FIRSTMATE_CALLBACK_ALLOW_CIDRS (both read by
+// package config into config.Callbacks).
 func callbackPolicy(cfg config.Callbacks) delivery.Policy {
 	return delivery.Policy{AllowLoopback: cfg.AllowLoopback, AllowCIDRs: cfg.AllowCIDRs}
 }

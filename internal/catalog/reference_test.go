@@ -3,15 +3,14 @@ package catalog
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
-)
 
-const referencePath = "../../../shared/reference/captaindata-v4-actions.openapi.json"
+	"github.com/firstmate-oss/firstmate/internal/reftest"
+)
 
 type refDoc struct {
 	raw   []byte
@@ -22,10 +21,7 @@ type refDoc struct {
 
 func loadReference(t *testing.T) *refDoc {
 	t.Helper()
-	raw, err := os.ReadFile(referencePath)
-	if err != nil {
-		t.Skip("reference file not available:", err)
-	}
+	raw := reftest.Read(t, reftest.ActionsOpenAPI)
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	r := &refDoc{raw: raw, ops: map[string]map[string]map[string]any{}}

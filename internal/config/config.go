@@ -60,12 +60,25 @@ type Config struct {
 	// HubSpotURL is the HubSpot API base ("" for https://api.hubapi.com,
 	// "fake" for the bundled in-memory fake).
 	HubSpotURL string
+	LinkedIn   LinkedIn
+}
+
+// LinkedIn configures the LinkedIn session driver (internal/platform/linkedin)
+// where Firstmate runs it: today `firstmate probe linkedin`, whose flags win.
+type LinkedIn struct {
+	// URL is LinkedIn's web origin ("" for https://www.linkedin.com); the
+	// sandbox's URL tries the driver locally.
+	URL string
+	// Recipes is a recipes file overriding the embedded one ("" for none).
+	Recipes string
 }
 
 // Callbacks are the delivery settings of run callbacks and integration
 // webhooks.
 type Callbacks struct {
-	// AllowLoopback lets callbacks and webhooks reach loopback addresses.
+	// AllowLoopback lets callbacks and webhooks reach loopback addresses,
+	// for receivers on the same machine in local development. Off by
+	// default, on a laptop too (contract §7).
 	AllowLoopback bool
 	// AllowCIDRs are private ranges callbacks may reach.
 	AllowCIDRs []netip.Prefix
@@ -112,6 +125,10 @@ type Sim struct {
 	Latency time.Duration
 	// Addr is where `firstmate sim` listens.
 	Addr string
+	// ExecutorSecret is the whsec_ secret `firstmate sim --executor` signs
+	// the executor protocol with (its --executor-secret flag wins); empty,
+	// the command makes one and prints it.
+	ExecutorSecret string
 }
 
 // Default values; the packages that use them keep their own defaults for a
@@ -132,7 +149,7 @@ const (
 	DefaultHealthBudget     = 100
 	DefaultHealthWorkers    = 2
 	DefaultSimAddr          = "127.0.0.1:8090"
-	DefaultCallbackLoopback = true
+	DefaultCallbackLoopback = false
 )
 
 // Defaults is the configuration with no environment and no flags.
@@ -213,7 +230,7 @@ var Vars = []Var{
 	{Name: "FIRSTMATE_PUBLIC_URL", Flag: "--public-url", Default: "http://<addr>", Section: SectionServer,
 		Help: "base of login links and pagination links", set: str(func(c *Config) *string { return &c.PublicURL })},
 	{Name: "FIRSTMATE_SECRET_KEY", Default: "<data-dir>/secret.key", Section: SectionServer,
-		Help: "keyring kid:base64key[,kid:base64key...]; the first key encrypts, all decrypt",
+		Help: "keyring kid:base64key[,kid:base64key...]; the first key encrypts, all decrypt; the file is made only for an empty database",
 		set:  str(func(c *Config) *string { return &c.SecretKey })},
 	{Name: "FIRSTMATE_BOOTSTRAP_API_KEY", Default: "random", Section: SectionServer,
 		Help: "fixes the first owner key on an empty database (fm_ + 16 or more characters)",
@@ -238,7 +255,7 @@ var Vars = []Var{
 		set:  str(func(c *Config) *string { return &c.GOGC })},
 
 	{Name: "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK", Default: strconv.FormatBool(DefaultCallbackLoopback), Section: SectionCallbacks,
-		Help: "let callbacks and webhooks reach loopback addresses (127.0.0.0/8, ::1, localhost)",
+		Help: "true lets callbacks and webhooks reach loopback receivers (127.0.0.0/8, ::1, localhost) for local development; refused otherwise",
 		set:  setAllowLoopback},
 	{Name: "FIRSTMATE_CALLBACK_ALLOW_CIDRS", Default: "none", Section: SectionCallbacks,
 		Help: "private ranges callbacks and webhooks may reach, comma-separated (10.0.0.0/8,...); cloud metadata stays refused",
@@ -283,6 +300,15 @@ var Vars = []Var{
 		Help: "latency the simulator adds to every call, in-process or for firstmate sim", set: setSimLatency},
 	{Name: "FIRSTMATE_SIM_ADDR", Default: DefaultSimAddr, Section: SectionPlatforms,
 		Help: "listen address of firstmate sim (its --addr wins)", set: str(func(c *Config) *string { return &c.Sim.Addr })},
+	{Name: "FIRSTMATE_SIM_EXECUTOR_SECRET", Default: "generated", Section: SectionPlatforms,
+		Help: "whsec_ secret of the executor protocol firstmate sim --executor serves (its --executor-secret wins); unset, a new one is made and printed",
+		set:  str(func(c *Config) *string { return &c.Sim.ExecutorSecret })},
+	{Name: "FIRSTMATE_LINKEDIN_URL", Default: "https://www.linkedin.com", Section: SectionPlatforms,
+		Help: "LinkedIn's web origin for the LinkedIn session driver (firstmate probe linkedin; its --base-url wins); the simulator's URL tries it locally",
+		set:  str(func(c *Config) *string { return &c.LinkedIn.URL })},
+	{Name: "FIRSTMATE_LINKEDIN_RECIPES", Default: "built-in", Section: SectionPlatforms,
+		Help: "a recipes file overriding the LinkedIn session driver's endpoint recipes when LinkedIn moves an endpoint (firstmate probe linkedin; its --recipes wins)",
+		set:  str(func(c *Config) *string { return &c.LinkedIn.Recipes })},
 	{Name: "FIRSTMATE_HUBSPOT_URL", Default: "https://api.hubapi.com", Section: SectionPlatforms,
 		Help: "HubSpot API base; fake starts a bundled in-memory HubSpot (token pat-sandbox-firstmate)",
 		set:  str(func(c *Config) *string { return &c.HubSpotURL })},

@@ -16,27 +16,31 @@ func env(kv map[string]string) func(string) (string, bool) {
 
 func TestLoad(t *testing.T) {
 	c, err := Load(env(map[string]string{
-		"FIRSTMATE_ADDR": "0.0.0.0:9000", "FIRSTMATE_ACCESS_LOG": "off", "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK": "false",
+		"FIRSTMATE_ADDR": "0.0.0.0:9000", "FIRSTMATE_ACCESS_LOG": "off", "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK": "true",
 		"FIRSTMATE_CALLBACK_ALLOW_CIDRS": " 10.0.0.0/8, 192.168.1.0/24 ,", "FIRSTMATE_CALLBACK_RETRY_SCHEDULE": "0s,1s,2s",
 		"FIRSTMATE_RUN_WORKERS": "4", "FIRSTMATE_JOB_RESCUE_AFTER": "30s", "FIRSTMATE_HEALTH_CHECKS": "off",
 		"FIRSTMATE_SIM": "off", "FIRSTMATE_SIM_SEED": "-7", "FIRSTMATE_SIM_LATENCY": "15ms", "FIRSTMATE_LOG_LEVEL": "WARN",
 		"FIRSTMATE_HUBSPOT_URL": "fake", "FIRSTMATE_DATA_DIR": "   ", // blank: unset
+		"FIRSTMATE_SIM_EXECUTOR_SECRET": "whsec_abc", "FIRSTMATE_LINKEDIN_URL": "http://127.0.0.1:8090",
+		"FIRSTMATE_LINKEDIN_RECIPES": "/etc/firstmate/recipes.json",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.0/24")}
-	if c.Addr != "0.0.0.0:9000" || c.AccessLog || c.Callbacks.AllowLoopback || len(c.Callbacks.AllowCIDRs) != 2 ||
+	if c.Addr != "0.0.0.0:9000" || c.AccessLog || !c.Callbacks.AllowLoopback || len(c.Callbacks.AllowCIDRs) != 2 ||
 		c.Callbacks.AllowCIDRs[0] != want[0] || c.Callbacks.AllowCIDRs[1] != want[1] ||
 		len(c.Callbacks.RetrySchedule) != 3 || c.Callbacks.RetrySchedule[2] != 2*time.Second ||
 		c.Jobs.RunWorkers != 4 || c.Jobs.DeliveryWorkers != 16 || c.Jobs.RescueAfter != 30*time.Second ||
 		!c.Health.Off || !c.Sim.Off || c.Sim.Seed != -7 || c.Sim.Latency != 15*time.Millisecond || c.LogLevel != "warn" ||
-		c.HubSpotURL != "fake" || c.DataDir != "firstmate-data" {
+		c.HubSpotURL != "fake" || c.DataDir != "firstmate-data" || c.Sim.ExecutorSecret != "whsec_abc" ||
+		c.LinkedIn.URL != "http://127.0.0.1:8090" || c.LinkedIn.Recipes != "/etc/firstmate/recipes.json" {
 		t.Errorf("Load: %+v", c)
 	}
 
+	// Loopback callbacks are refused unless asked for (contract §7).
 	d, err := Load(env(nil))
-	if err != nil || !d.AccessLog || !d.Callbacks.AllowLoopback || d.Health.Off || d.Sim.Off || d.Addr != "127.0.0.1:8080" ||
+	if err != nil || !d.AccessLog || d.Callbacks.AllowLoopback || d.Health.Off || d.Sim.Off || d.Addr != "127.0.0.1:8080" ||
 		d.Callbacks.Timeout != 15*time.Second || d.Schedules.Poll != 250*time.Millisecond {
 		t.Errorf("defaults: %+v %v", d, err)
 	}
@@ -86,15 +90,27 @@ func known() map[string]bool {
 // product code outside this package reads the environment, and every
 // FIRSTMATE_ variable product code names is one this package knows (so none
 // is read, documented or suggested in an error message without being in
-// Vars, the help and the README). Tests, the test-support package
-// internal/apitest, the benchmarks and the code generators in tools/ have
-// their own variables and are not the product.
+// Vars, the help and the README). Tests, the test-support packages
+// internal/apitest and internal/reftest, the benchmarks and the code
+// generators in tools/ have their own variables and are not the product.
+//
+// notYetRouted are the settings of drivers no Firstmate command reaches yet
+// (Google Places and TripAdvisor, issue 15): their packages name them in
+// errors, and the routing that makes them reachable adds them to Vars. The
+// exception ends by itself: once product code outside the package imports
+// it, the test asks for the variable in Vars.
+var notYetRouted = map[string]string{
+	"FIRSTMATE_GOOGLE_PLACES_KEY": "internal/platform/places/",
+	"FIRSTMATE_TRIPADVISOR_KEY":   "internal/platform/tripadvisor/",
+}
+
 func TestEnvironmentIsReadHereOnly(t *testing.T) {
 	root := repoRoot(t)
 	envRead := regexp.MustCompile(`\b(os\.(Getenv|LookupEnv|Environ|ExpandEnv)|syscall\.Getenv)\(`)
 	varRE := regexp.MustCompile(`FIRSTMATE_[A-Z0-9_]*`)
 	names := known()
-	skip := map[string]bool{"internal/config": true, "internal/apitest": true, "bench": true, "tools": true, ".git": true}
+	skip := map[string]bool{"internal/config": true, "internal/apitest": true, "internal/reftest": true, "bench": true,
+		"tools": true, ".git": true}
 	files := 0
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -116,11 +132,19 @@ func TestEnvironmentIsReadHereOnly(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		for v, dir := range notYetRouted {
+			if !strings.HasPrefix(rel, dir) && strings.Contains(string(src), `"github.com/firstmate-oss/firstmate/`+strings.TrimSuffix(dir, "/")+`"`) {
+				t.Errorf("%s imports %s, whose %s is not in config.Vars: add it (and to the README), and drop it from notYetRouted", rel, dir, v)
+			}
+		}
 		for i, line := range strings.Split(string(src), "\n") {
 			if envRead.MatchString(line) {
 				t.Errorf("%s:%d reads the environment; read it in internal/config (Vars) instead:\n\t%s", rel, i+1, strings.TrimSpace(line))
 			}
 			for _, v := range varRE.FindAllString(line, -1) {
+				if dir, ok := notYetRouted[v]; ok && strings.HasPrefix(rel, dir) && !names[v] {
+					continue
+				}
 				if !names[v] {
 					t.Errorf("%s:%d names %s, which internal/config does not know: add it to config.Vars (and the README)", rel, i+1, v)
 				}

@@ -9,8 +9,9 @@
 // state of a login in progress lives server-side, in the integration
 // itself (PENDING with its sealed checkpoint), tied to the link's
 // identity, so a flow can span several requests. The link is used up when
-// the account gets connected (VALID), not when it is first viewed; a used
-// or expired link answers a 410 page. Every form posts back to the link's
+// the account gets connected (VALID), not when it is first viewed, and the
+// identity's other links are revoked then; a used, revoked or expired link
+// answers a 410 page. Every form posts back to the link's
 // URL with a per-link CSRF token (an HMAC of the link token), and a POST
 // from another origin is refused.
 package connectpage
@@ -54,6 +55,10 @@ type Page struct {
 	// client that does not accept text/html (not a browser) gets the
 	// page's 4xx answers that way; nil: always HTML.
 	WriteError func(w http.ResponseWriter, r *http.Request, err error)
+	// Report logs a failure the page shows in HTML and returns its
+	// error_ref, shown on the page so that the user can quote it; nil: not
+	// logged, no reference shown.
+	Report func(r *http.Request, err error) string
 }
 
 // view is everything a template sees.
@@ -62,11 +67,14 @@ type view struct {
 	Workspace  string
 	Logo       string
 	CSRF       string
-	Step       string // start | code | captcha | inapp | done | gone | notfound
+	Step       string // start | code | captcha | inapp | done | gone | notfound | error
 	Checkpoint string
 	Error      string
 	Notice     string
-	Reason     string // gone: used | expired
+	Reason     string // gone: used | revoked | expired
+	Ref        string // the error_ref of a failure, when there was one
+
+	cause error // what made a 5xx (logged, never shown)
 }
 
 func csrfToken(token string) string {
@@ -88,6 +96,9 @@ func errorOf(status int, v view) error {
 		return apperr.NotFound("login link not found")
 	case status == http.StatusGone && v.Reason == "used":
 		return &apperr.Error{Status: status, Label: "LOGIN_LINK_USED", Scope: apperr.ScopeInput, Message: "this login link was already used"}
+	case status == http.StatusGone && v.Reason == "revoked":
+		return &apperr.Error{Status: status, Label: "LOGIN_LINK_REVOKED", Scope: apperr.ScopeInput,
+			Message: "this login link was revoked: a newer link was made, or the account was connected"}
 	case status == http.StatusGone:
 		return &apperr.Error{Status: status, Label: "LOGIN_LINK_EXPIRED", Scope: apperr.ScopeInput, Message: "this login link has expired"}
 	case status == http.StatusForbidden:
@@ -95,13 +106,24 @@ func errorOf(status int, v view) error {
 	case status < 500:
 		return apperr.BadInput("%s", msg)
 	}
-	return apperr.Internal(nil)
+	return apperr.Internal(v.cause)
+}
+
+// report logs err and returns its error_ref ("" without a Report).
+func (p Page) report(r *http.Request, err error) string {
+	if p.Report == nil {
+		return ""
+	}
+	return p.Report(r, err)
 }
 
 func (p Page) render(w http.ResponseWriter, r *http.Request, status int, v view) {
 	if status >= 400 && p.WriteError != nil && !acceptsHTML(r) {
 		p.WriteError(w, r, errorOf(status, v))
 		return
+	}
+	if status >= 500 {
+		v.Ref = p.report(r, errorOf(status, v))
 	}
 	v.CSS = css
 	h := w.Header()
@@ -122,7 +144,7 @@ func (p Page) open(w http.ResponseWriter, r *http.Request, token string) (identi
 		if ae, ok := apperr.As(err); ok && ae.Status == http.StatusNotFound {
 			p.render(w, r, http.StatusNotFound, view{Step: "notfound"})
 		} else {
-			p.render(w, r, http.StatusInternalServerError, view{Step: "notfound", Error: "Something went wrong. Try again later."})
+			p.render(w, r, http.StatusInternalServerError, view{Step: "error", Error: "Something went wrong. Try again later.", cause: err})
 		}
 		return t, view{}, false
 	}
@@ -204,7 +226,7 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 			return
 		}
 		g, err = p.Identities.ConnectIntegration(ctx, t.WorkspaceID, t.IdentityUID, t.Platform,
-			identity.Connect{Cookies: map[string]string{"li_at": li}, SetupSource: SetupSource})
+			identity.Connect{Cookies: map[string]string{"li_at": li}, SetupSource: SetupSource, ViaLink: auth.HashToken(token)})
 		if err == nil && g.Status != model.StatusValid {
 			v.Step, v.Error = "start", "This cookie was not accepted. Copy it again from a browser where you are signed in."
 			p.render(w, r, http.StatusOK, v)
@@ -218,7 +240,7 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 			return
 		}
 		g, err = p.Identities.ConnectIntegration(ctx, t.WorkspaceID, t.IdentityUID, t.Platform,
-			identity.Connect{Username: user, Password: pass, SetupSource: SetupSource})
+			identity.Connect{Username: user, Password: pass, SetupSource: SetupSource, ViaLink: auth.HashToken(token)})
 		if err == nil && g.Status == model.StatusInvalid {
 			v.Step, v.Error = "start", "Wrong email or password."
 			p.render(w, r, http.StatusOK, v)
@@ -235,7 +257,7 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 				return
 			}
 		}
-		g, err = p.Identities.AnswerCheckpoint(ctx, t.WorkspaceID, t.IdentityUID, t.Platform, code)
+		g, err = p.Identities.AnswerCheckpointVia(ctx, t.WorkspaceID, t.IdentityUID, t.Platform, code, auth.HashToken(token))
 		if ae, ok := apperr.As(err); ok {
 			switch {
 			case ae.Status == http.StatusBadRequest:
@@ -267,12 +289,13 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 	}
 	if err != nil {
 		v.Step, v.Error = "start", "The account could not be connected right now. Try again in a moment."
+		v.Ref = p.report(r, err)
 		p.render(w, r, http.StatusOK, v)
 		return
 	}
 	if g.Status == model.StatusValid {
-		// Connected: the link is spent.
-		_, _ = p.Identities.UseLoginLink(ctx, auth.HashToken(token))
+		// Connected: the link was spent with the connection, and the
+		// identity's other links revoked (identity.Connect.ViaLink).
 		v.Step, v.CSRF = "done", ""
 		p.render(w, r, http.StatusOK, v)
 		return

@@ -30,7 +30,7 @@ type loginEnv struct {
 }
 
 func newLoginEnv(t *testing.T, dialect string) *loginEnv {
-	env := apitest.Start(t, dialect)
+	env := apitest.StartWithLoopbackCallbacks(t, dialect) // the webhook URL below is on loopback
 	e := &loginEnv{Env: env, key: env.NewWorkspace("Acme Login "+strings.ReplaceAll(t.Name(), "/", " "), "developer")}
 	// Deliveries are recorded whether or not the receiver answers.
 	e.Must(200, "PUT", "/v4/workspaces/settings", e.key, map[string]any{"webhook_url": "http://127.0.0.1:9/hook"})

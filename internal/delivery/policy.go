@@ -39,12 +39,19 @@ type Policy struct {
 	AllowCIDRs []netip.Prefix
 }
 
-// DevPolicy is the default of the embedded (laptop) deployment: loopback
-// allowed, everything else as strict.
+// DevPolicy is local development's (FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true):
+// loopback allowed, everything else as strict.
 func DevPolicy() Policy { return Policy{AllowLoopback: true} }
 
-// StrictPolicy is the production default: only public addresses.
+// StrictPolicy is the default, on a laptop too: only public addresses.
 func StrictPolicy() Policy { return Policy{} }
+
+// The settings that open what a Policy refuses, named in its refusals so
+// that an operator knows what to change.
+const (
+	SettingAllowLoopback = "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK"
+	SettingAllowCIDRs    = "FIRSTMATE_CALLBACK_ALLOW_CIDRS"
+)
 
 // AddressError is the error for a refused destination. It matches
 // ErrForbiddenAddress.
@@ -54,7 +61,20 @@ type AddressError struct {
 }
 
 func (e *AddressError) Error() string {
-	return fmt.Sprintf("delivery: destination %s not allowed (%s)", e.Addr, e.Reason)
+	return fmt.Sprintf("delivery: destination %s not allowed (%s)%s", e.Addr, e.Reason, e.hint())
+}
+
+// hint names the setting that would allow the destination.
+func (e *AddressError) hint() string {
+	switch {
+	case strings.HasPrefix(e.Reason, "loopback"):
+		return "; for local development, " + SettingAllowLoopback + "=true allows loopback receivers"
+	case e.Reason == "cloud metadata":
+		return "" // allowed only by listing the very address, on purpose not suggested
+	case e.Addr.IsValid():
+		return "; an operator may allow-list private ranges with " + SettingAllowCIDRs
+	}
+	return ""
 }
 
 func (e *AddressError) Is(target error) bool { return target == ErrForbiddenAddress }

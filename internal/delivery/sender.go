@@ -221,14 +221,30 @@ func userHeaderAllowed(name, value string) bool {
 	return !reservedHeaders[canon] && !strings.HasPrefix(lower, "webhook-") && !strings.HasPrefix(lower, "proxy-")
 }
 
+// Bounds on user-supplied callback headers: they are stored sealed with the
+// run and sent with every attempt, so they stay small.
+const (
+	MaxUserHeaders     = 50
+	MaxUserHeaderBytes = 8 << 10 // names and values, in all
+)
+
 // ValidateHeaders checks user-supplied callback headers at submission time,
 // so a request is refused up front instead of having headers dropped at
-// delivery. It returns the first offending name.
+// delivery: at most MaxUserHeaders of them, MaxUserHeaderBytes in all, none
+// invalid or reserved. It returns the first offending name.
 func ValidateHeaders(headers map[string]string) error {
+	if len(headers) > MaxUserHeaders {
+		return fmt.Errorf("%w: %d headers, at most %d are allowed", ErrInvalidRequest, len(headers), MaxUserHeaders)
+	}
+	size := 0
 	for k, v := range headers {
 		if !userHeaderAllowed(k, v) {
 			return fmt.Errorf("%w: header %q is invalid or reserved", ErrInvalidRequest, truncate(k, 100))
 		}
+		size += len(k) + len(v)
+	}
+	if size > MaxUserHeaderBytes {
+		return fmt.Errorf("%w: headers of %d bytes (names and values), at most %d are allowed", ErrInvalidRequest, size, MaxUserHeaderBytes)
 	}
 	return nil
 }

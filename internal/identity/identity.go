@@ -54,6 +54,10 @@ type Service struct {
 	HealthInterval time.Duration
 	// Proxies gives each identity its own egress proxy; nil: none.
 	Proxies ProxyAssigner
+	// ConnectTimeout bounds how long a connect waits for the platform
+	// before answering PENDING and verifying again in the background (0:
+	// DefaultConnectTimeout).
+	ConnectTimeout time.Duration
 }
 
 // New is what creating an identity takes.
@@ -269,12 +273,16 @@ func (s *Service) Delete(ctx context.Context, workspaceID int64, uid string) err
 	return nil
 }
 
-// GenerateLoginLinks returns fresh 48-hour links for the identity.
+// GenerateLoginLinks returns fresh 48-hour links for the identity and
+// revokes its earlier ones: only the newest link handed out works.
 func (s *Service) GenerateLoginLinks(ctx context.Context, workspaceID int64, uid string) (map[string]string, error) {
 	var links map[string]string
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		id, err := s.lookup(ctx, tx, workspaceID, uid)
 		if err != nil {
+			return err
+		}
+		if _, err := store.RevokeLoginLinks(ctx, tx, id.ID, ""); err != nil {
 			return err
 		}
 		links, err = s.newLinks(ctx, tx, id.ID)
@@ -298,7 +306,7 @@ type LoginLinkState struct {
 	Platform   string
 	ExpiresAt  time.Time
 	Valid      bool
-	Reason     string // "expired", "used" or "" when valid
+	Reason     string // "expired", "used", "revoked" or "" when valid
 }
 
 // VerifyLoginLink checks a token without using it up.
@@ -314,6 +322,8 @@ func (s *Service) VerifyLoginLink(ctx context.Context, token string) (LoginLinkS
 	switch {
 	case l.UsedAt.Valid:
 		st.Valid, st.Reason = false, "used"
+	case l.RevokedAt.Valid:
+		st.Valid, st.Reason = false, "revoked"
 	case store.Now() >= l.ExpiresAt:
 		st.Valid, st.Reason = false, "expired"
 	}

@@ -47,6 +47,10 @@ type Connect struct {
 	Token       string
 	AccountName string
 	SetupSource string // API unless a hosted page or extension connects
+	// ViaLink is the token hash of the login link the hosted page was
+	// opened with: once the account is connected that link is used up,
+	// while the identity's other links are revoked ("" outside the page).
+	ViaLink string
 }
 
 func (c Connect) credentials(platform string) (Credentials, error) {
@@ -86,9 +90,10 @@ func (c Connect) credentials(platform string) (Credentials, error) {
 }
 
 // ConnectIntegration upserts the identity's one integration for a platform.
-// The platform is asked first; the new credentials and its verdict (VALID,
-// INVALID, or PENDING when it could not be asked) are then stored in one
-// transaction with the webhook event of the attempt.
+// The platform is asked first, for at most ConnectTimeout; the new
+// credentials and its verdict (VALID, INVALID, or PENDING when it could not
+// be asked, verified again in the background: see reverify.go) are then
+// stored in one transaction with the webhook event of the attempt.
 func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, identityUID, platform string, c Connect) (model.Integration, error) {
 	if !KnownIntegration(platform) {
 		return model.Integration{}, apperr.NotFound("unknown integration %q", platform)
@@ -112,7 +117,7 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 	if err != nil {
 		return model.Integration{}, err
 	}
-	v := s.verify(ctx, id, platform, c.AccountName, cred)
+	v := s.verifyBounded(ctx, id, platform, c.AccountName, cred)
 	var ch Change
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -146,7 +151,13 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 			_, err := store.UpsertIntegration(ctx, tx, g)
 			return err
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		if err := s.enqueueReverify(ctx, tx, v, ch.After); err != nil {
+			return err
+		}
+		return s.linksOnConnect(ctx, tx, id.ID, platform, ch, c.ViaLink)
 	})
 	if err != nil {
 		return model.Integration{}, err

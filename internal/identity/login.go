@@ -119,13 +119,14 @@ func (s *Service) outcomeOf(ctx context.Context, id model.Identity, integ, usern
 }
 
 // storeOutcome records an outcome in one transition (one webhook event).
-func (s *Service) storeOutcome(ctx context.Context, workspaceID int64, identityUID, integ, source, accountName string, o loginOutcome) (model.Integration, error) {
-	return s.storeOutcomeOn(ctx, workspaceID, identityUID, integ, source, accountName, o, nil)
+// viaLink is as in Connect.ViaLink.
+func (s *Service) storeOutcome(ctx context.Context, workspaceID int64, identityUID, integ, source, accountName, viaLink string, o loginOutcome) (model.Integration, error) {
+	return s.storeOutcomeOn(ctx, workspaceID, identityUID, integ, source, accountName, viaLink, o, nil)
 }
 
 // storeOutcomeOn is storeOutcome that, when expect is set, first checks
 // that the integration is still the pending one expect was read as.
-func (s *Service) storeOutcomeOn(ctx context.Context, workspaceID int64, identityUID, integ, source, accountName string, o loginOutcome, expect *model.Integration) (model.Integration, error) {
+func (s *Service) storeOutcomeOn(ctx context.Context, workspaceID int64, identityUID, integ, source, accountName, viaLink string, o loginOutcome, expect *model.Integration) (model.Integration, error) {
 	plain, err := json.Marshal(o.secret)
 	if err != nil {
 		return model.Integration{}, err
@@ -184,7 +185,10 @@ func (s *Service) storeOutcomeOn(ctx context.Context, workspaceID int64, identit
 			_, err := store.UpsertIntegration(ctx, tx, g)
 			return err
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.linksOnConnect(ctx, tx, id.ID, integ, ch, viaLink)
 	})
 	if err != nil {
 		return model.Integration{}, err
@@ -200,8 +204,16 @@ func (s *Service) loginIntegration(ctx context.Context, workspaceID int64, ident
 	if err != nil {
 		return model.Integration{}, err
 	}
-	r, lerr := s.Login.Login(ctx, id, integ, c.Username, c.Password)
-	o, err := s.outcomeOf(ctx, id, integ, c.Username, c.Password, c.AccountName, r, lerr)
+	// Bounded as a cookie connect is; a login cut short is not stored (the
+	// password is not kept for a retry): the client tries again.
+	lctx, cancel := context.WithTimeout(ctx, s.connectTimeout())
+	defer cancel()
+	r, lerr := s.Login.Login(lctx, id, integ, c.Username, c.Password)
+	o, err := s.outcomeOf(lctx, id, integ, c.Username, c.Password, c.AccountName, r, lerr)
+	if err != nil && lctx.Err() != nil && ctx.Err() == nil {
+		return model.Integration{}, apperr.Upstream(LabelVerifyTimeout, "the platform did not answer the login within %s; try again",
+			s.connectTimeout())
+	}
 	if err != nil {
 		return model.Integration{}, err
 	}
@@ -209,7 +221,7 @@ func (s *Service) loginIntegration(ctx context.Context, workspaceID int64, ident
 	if source == "" {
 		source = "API"
 	}
-	return s.storeOutcome(ctx, workspaceID, identityUID, integ, source, c.AccountName, o)
+	return s.storeOutcome(ctx, workspaceID, identityUID, integ, source, c.AccountName, c.ViaLink, o)
 }
 
 // LabelCheckpointExpired is the label of a checkpoint answered too late.
@@ -218,6 +230,12 @@ const LabelCheckpointExpired = "CHECKPOINT_EXPIRED"
 // AnswerCheckpoint answers (code != "") or polls (code == "") the pending
 // checkpoint of the identity's integration.
 func (s *Service) AnswerCheckpoint(ctx context.Context, workspaceID int64, identityUID, integ, code string) (model.Integration, error) {
+	return s.AnswerCheckpointVia(ctx, workspaceID, identityUID, integ, code, "")
+}
+
+// AnswerCheckpointVia is AnswerCheckpoint from the hosted page opened with
+// the login link whose token hash is viaLink (see Connect.ViaLink).
+func (s *Service) AnswerCheckpointVia(ctx context.Context, workspaceID int64, identityUID, integ, code, viaLink string) (model.Integration, error) {
 	if !linkedinFamily(integ) {
 		return model.Integration{}, apperr.NotFound("integration %q has no login checkpoints", integ)
 	}
@@ -245,7 +263,7 @@ func (s *Service) AnswerCheckpoint(ctx context.Context, workspaceID int64, ident
 	if store.Now() >= sec.Pending.ExpiresAt {
 		o := loginOutcome{status: model.StatusInvalid, errLabel: LabelCheckpointExpired,
 			secret: loginSecret{Credentials: Credentials{AuthType: platform_AuthBasic, Username: sec.Username, Password: sec.Password}}}
-		if _, err := s.storeOutcomeIf(ctx, workspaceID, identityUID, integ, g, o); err != nil {
+		if _, err := s.storeOutcomeIf(ctx, workspaceID, identityUID, integ, viaLink, g, o); err != nil {
 			return g, err
 		}
 		return g, &apperr.Error{Status: 410, Label: LabelCheckpointExpired, Scope: apperr.ScopeInput,
@@ -266,14 +284,14 @@ func (s *Service) AnswerCheckpoint(ctx context.Context, workspaceID int64, ident
 	if err != nil {
 		return g, err
 	}
-	return s.storeOutcomeIf(ctx, workspaceID, identityUID, integ, g, o)
+	return s.storeOutcomeIf(ctx, workspaceID, identityUID, integ, viaLink, g, o)
 }
 
 // storeOutcomeIf stores o unless the integration changed since g was read
 // (a concurrent answer already resolved the checkpoint): then 409. The
 // check runs under the row lock of the transition.
-func (s *Service) storeOutcomeIf(ctx context.Context, workspaceID int64, identityUID, integ string, g model.Integration, o loginOutcome) (model.Integration, error) {
-	return s.storeOutcomeOn(ctx, workspaceID, identityUID, integ, "", "", o, &g)
+func (s *Service) storeOutcomeIf(ctx context.Context, workspaceID int64, identityUID, integ, viaLink string, g model.Integration, o loginOutcome) (model.Integration, error) {
+	return s.storeOutcomeOn(ctx, workspaceID, identityUID, integ, "", "", viaLink, o, &g)
 }
 
 func (s *Service) openLoginSecret(g model.Integration) (loginSecret, error) {
@@ -311,9 +329,4 @@ func (s *Service) OpenLoginLink(ctx context.Context, token string) (LinkTarget, 
 		return LinkTarget{}, apperr.NotFound("login link not found")
 	}
 	return t, err
-}
-
-// UseLoginLink spends a link once its account is connected.
-func (s *Service) UseLoginLink(ctx context.Context, tokenHash string) (bool, error) {
-	return store.UseLoginLink(ctx, s.DB.Write, tokenHash)
 }

@@ -105,7 +105,10 @@ func (s *Service) rentOne(ctx context.Context, workspaceID int64, id model.Ident
 			}
 			return err
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.linksOnConnect(ctx, tx, id.ID, platform, ch, "")
 	})
 	if err != nil {
 		return store.Rental{}, model.Integration{}, err

@@ -28,6 +28,9 @@ type Verifier func(ctx context.Context, id model.Identity, platform string, cred
 // verdict is what the platform said of new credentials, as stored.
 type verdict struct {
 	Status, Error, Level, Name, Permalink, Meta string
+	// Retry: the platform could not be asked (a timeout, a 5xx, a 429):
+	// PENDING, to be verified again in the background.
+	Retry bool
 }
 
 // verify asks the platform about new credentials: VALID with the detected
@@ -54,7 +57,10 @@ func (s *Service) verify(ctx context.Context, id model.Identity, platform, accou
 	}
 	ae, ok := apperr.As(verr)
 	if !ok || ae.Status >= 500 || transientLabel(ae.Label) {
-		out.Error = labelOf(verr)
+		out.Error, out.Retry = labelOf(verr), true
+		if errors.Is(verr, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			out.Error = LabelVerifyTimeout
+		}
 		return out
 	}
 	out.Status, out.Error = model.StatusInvalid, ae.Label

@@ -39,11 +39,21 @@ type whEnv struct {
 	Key string
 }
 
-// start opens Firstmate on a fresh store. setup runs after the services
-// are built and before River and the HTTP server start.
+// start opens Firstmate on a fresh store, allowing webhooks to loopback
+// (the receivers are httptest servers). setup runs after the services are
+// built and before River and the HTTP server start.
 func start(t *testing.T, dialect, plan string, setup func(a *app.App)) *whEnv {
 	t.Helper()
+	return startWith(t, dialect, plan, setup, true)
+}
+
+// startWith is start with the loopback allowance chosen: false is the
+// default policy, as a server started without
+// FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true has it.
+func startWith(t *testing.T, dialect, plan string, setup func(a *app.App), loopback bool) *whEnv {
+	t.Helper()
 	st := apitest.NewStore(t, dialect)
+	st.AllowLoopbackCallbacks = loopback
 	cfg := st.Config()
 	data, _ := json.Marshal(whPlans)
 	cfg.PlansFile = filepath.Join(t.TempDir(), "plans.json")

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
-	"github.com/firstmate-oss/firstmate/internal/app"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 )
 
@@ -242,7 +240,7 @@ func (e *whEnv) integrationOrDeleted(key, identityUID, platform string) string {
 // TestWebhookURLValidation: http(s) only, and literal private or loopback
 // addresses refused under the operator's policy.
 func TestWebhookURLValidation(t *testing.T) {
-	// The app's default policy (laptop install: loopback allowed).
+	// Local development: FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true.
 	env := start(t, "sqlite", "wh_test", nil)
 	bad := func(env *whEnv, url, what string) {
 		t.Helper()
@@ -260,7 +258,7 @@ func TestWebhookURLValidation(t *testing.T) {
 		t.Errorf("https URL: %v", s)
 	}
 	if s := env.settings(env.Key, map[string]any{"webhook_url": "http://127.0.0.1:9/hook"}); s["webhook_url"] != "http://127.0.0.1:9/hook" {
-		t.Errorf("loopback under the default (laptop) policy: %v", s)
+		t.Errorf("loopback with FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true: %v", s)
 	}
 	// A refused URL leaves the stored one as it was.
 	bad(env, "http://10.0.0.1/x", "private address")
@@ -271,16 +269,23 @@ func TestWebhookURLValidation(t *testing.T) {
 		t.Errorf("empty string clears: %v", s)
 	}
 
-	// The strict policy (FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=false): loopback
-	// refused too, public names accepted.
-	strict := start(t, "sqlite", "wh_test", func(a *app.App) {
-		p := delivery.StrictPolicy()
-		a.Workspaces.WebhookPolicy = &p
-	})
+	// The default policy, on a laptop too (contract §7): loopback refused,
+	// and the refusal names the setting that allows it; public names
+	// accepted.
+	strict := startWith(t, "sqlite", "wh_test", nil, false)
 	bad(strict, "http://10.0.0.1/x", "private address, strict")
 	bad(strict, "http://127.0.0.1:8080/x", "loopback, strict")
 	bad(strict, "http://localhost:8080/x", "localhost, strict")
 	bad(strict, "http://[::1]/x", "IPv6 loopback, strict")
+	for _, u := range []string{"http://127.0.0.1:8080/x", "http://localhost:8080/x"} {
+		r := strict.Do("PUT", "/v4/workspaces/settings", strict.Key, map[string]any{"webhook_url": u})
+		if !strings.Contains(string(r.Body), "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true") {
+			t.Errorf("the refusal of %s does not name the setting that allows it: %s", u, r.Body)
+		}
+	}
+	if r := strict.Do("PUT", "/v4/workspaces/settings", strict.Key, map[string]any{"webhook_url": "http://10.0.0.1/x"}); !strings.Contains(string(r.Body), "FIRSTMATE_CALLBACK_ALLOW_CIDRS") {
+		t.Errorf("the refusal of a private address does not name the setting that allows it: %s", r.Body)
+	}
 	if s := strict.settings(strict.Key, map[string]any{"webhook_url": "https://example.com/hook"}); s["webhook_url"] != "https://example.com/hook" {
 		t.Errorf("https URL, strict: %v", s)
 	}

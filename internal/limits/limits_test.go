@@ -121,59 +121,218 @@ func TestWindowsRampUpOverridesAndAvailability(t *testing.T) {
 	}
 }
 
-// Property: against a model of the window, random consumptions at random
-// times never exceed the limit within any 24 h window, and a refusal only
-// happens when the window is full.
+// Property: the limiter agrees with an independent model of Smart Limits
+// (model_test.go: contract §8's levels, workspace and identity overrides, the
+// 5-day ramp-up) on both databases. Random overrides, account levels, first
+// connections and consumptions of every key at random times: every decision
+// is the model's, a refusal names a key that lacks room and the time the
+// model says room returns, and GET .../limits (Report) shows the model's
+// maxima and counts for every key and window.
 func TestLimiterProperties(t *testing.T) {
-	db, _ := open(t, "sqlite")
-	l := &limits.Limiter{DB: db}
-	var seq atomic.Int64
-	rapid.Check(t, func(rt *rapid.T) {
-		id, err := store.InsertIdentity(context.Background(), db.Write, model.Identity{UID: fmt.Sprint("p", seq.Add(1)),
-			WorkspaceID: 1, Name: "ident", Timezone: "UTC", Type: "standard"})
-		if err != nil {
-			rt.Fatal(err)
-		}
-		identityID := id.ID
-		ov, _ := limits.ParseOverrides(`{"messages": ` + rapid.SampledFrom([]string{"1", "3", "5"}).Draw(rt, "max") + `}`)
-		acc := limits.Account{IdentityID: identityID, Level: "Classic", Identity: ov}
-		max := acc.Effective(limits.Messages, time.Now())[0].Max
-		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		var events []time.Time
-		for i, n := 0, rapid.IntRange(1, 30).Draw(rt, "n"); i < n; i++ {
-			now = now.Add(time.Duration(rapid.IntRange(0, 20*60).Draw(rt, "gap_min")) * time.Minute)
-			inWindow := 0
-			for _, e := range events {
-				if e.After(now.Add(-limits.Day)) {
-					inWindow++
-				}
-			}
-			ids, err := l.Consume(context.Background(), acc, []limits.Need{{Key: limits.Messages, N: 1}}, now)
-			var r *limits.Refused
-			switch {
-			case err == nil:
-				if inWindow+1 > max {
-					rt.Fatalf("over-consumed: %d in window, max %d", inWindow+1, max)
-				}
-				events = append(events, now)
-				if rapid.Bool().Draw(rt, "release") {
-					if err := l.Release(context.Background(), ids); err != nil {
-						rt.Fatal(err)
-					}
-					events = events[:len(events)-1]
-				}
-			case errors.As(err, &r):
-				if inWindow < max {
-					rt.Fatalf("refused with %d of %d used", inWindow, max)
-				}
-				if !r.AvailableAt.After(now) {
-					rt.Fatalf("available_at %s not after now %s", r.AvailableAt, now)
-				}
-			default:
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db := apitest.NewStore(t, dialect).OpenDB(t)
+		ws, _ := apitest.SeedIdentity(t, db)
+		l := &limits.Limiter{DB: db}
+		ctx := context.Background()
+		var seq atomic.Int64
+		rapid.Check(t, func(rt *rapid.T) {
+			id, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: fmt.Sprint("p", seq.Add(1)),
+				WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
+			if err != nil {
 				rt.Fatal(err)
 			}
-		}
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			m := mAccount{level: rapid.SampledFrom(mLevels).Draw(rt, "level"),
+				workspace: drawOverrides(rt, "workspace"), identity: drawOverrides(rt, "identity")}
+			if rapid.IntRange(0, 3).Draw(rt, "ramps") > 0 {
+				// Connected up to 6 days before the first call: every day of the ramp.
+				c := start.Add(-time.Duration(rapid.IntRange(0, 6*24*60).Draw(rt, "connected_min_before")) * time.Minute)
+				m.connected = &c
+			}
+			acc := limits.Account{IdentityID: id.ID, Level: m.level, FirstConnected: m.connected}
+			if acc.Workspace, err = limits.ParseOverrides(m.workspace.JSON()); err != nil {
+				rt.Fatalf("workspace overrides %s: %v", m.workspace.JSON(), err)
+			}
+			if acc.Identity, err = limits.ParseOverrides(m.identity.JSON()); err != nil {
+				rt.Fatalf("identity overrides %s: %v", m.identity.JSON(), err)
+			}
+			// A few keys take the consumptions, so that their windows fill up.
+			active := rapid.SliceOfNDistinct(rapid.SampledFrom(mKeys), 1, 3, rapid.ID[string]).Draw(rt, "active")
+			var events []mEvent
+			var held []limits.Reservation // per consumption, in events' order of groups
+			var groups [][]mEvent
+			now := start
+			for step, steps := 0, rapid.IntRange(1, 30).Draw(rt, "steps"); step < steps; step++ {
+				// Whole hours, days and window periods often, so that events reach
+				// the exact end of their windows.
+				switch rapid.IntRange(0, 6).Draw(rt, "gap") {
+				case 0:
+					now = now.Add(time.Duration(rapid.IntRange(1, 12).Draw(rt, "gap_days")) * mDay)
+				case 1:
+					now = now.Add(rapid.SampledFrom([]time.Duration{mDay, mWeek, mMonth}).Draw(rt, "gap_window"))
+				case 2, 3:
+					now = now.Add(time.Duration(rapid.IntRange(0, 20).Draw(rt, "gap_hours")) * time.Hour)
+				default:
+					now = now.Add(time.Duration(rapid.IntRange(0, 20*60).Draw(rt, "gap_min")) * time.Minute)
+				}
+				if len(groups) > 0 && rapid.IntRange(0, 6).Draw(rt, "release") == 0 {
+					k := rapid.IntRange(0, len(groups)-1).Draw(rt, "which")
+					if err := l.Release(ctx, held[k]); err != nil {
+						rt.Fatal(err)
+					}
+					events = withoutEvents(events, groups[k])
+					held = append(held[:k], held[k+1:]...)
+					groups = append(groups[:k], groups[k+1:]...)
+					continue
+				}
+				var needs []limits.Need
+				need := map[string]int{}
+				for i, n := 0, rapid.IntRange(1, 2).Draw(rt, "keys"); i < n; i++ {
+					key := rapid.SampledFrom(active).Draw(rt, "key")
+					units := rapid.IntRange(1, 4).Draw(rt, "units")
+					needs = append(needs, limits.Need{Key: key, N: units})
+					need[key] += units
+				}
+				want := m.decide(events, need, now)
+				res, err := l.Consume(ctx, acc, needs, now)
+				var r *limits.Refused
+				switch {
+				case err == nil:
+					if !want.fits {
+						rt.Fatalf("%s: %v accepted, but the model finds no room for %v (windows %v)", now, needs, keysOf(want.short),
+							modelWindows(m, need, now))
+					}
+					var g []mEvent
+					for key, n := range need {
+						g = append(g, mEvent{key: key, at: now, n: n})
+					}
+					events = append(events, g...)
+					groups = append(groups, g)
+					held = append(held, res)
+				case errors.As(err, &r):
+					if want.fits {
+						rt.Fatalf("%s: %v refused (%v), but the model has room (windows %v, used %v)", now, needs, r,
+							modelWindows(m, need, now), modelUsed(m, events, need, now))
+					}
+					if !want.short[r.Key] {
+						rt.Fatalf("%s: refusal names %s; the keys without room are %v", now, r.Key, keysOf(want.short))
+					}
+					if !r.AvailableAt.After(now) {
+						rt.Fatalf("%s: available_at %s is not after now", now, r.AvailableAt)
+					}
+					if !want.availableAt.IsZero() && !r.AvailableAt.Equal(want.availableAt) {
+						rt.Fatalf("%s: %v available_at %s, the model says %s", now, needs, r.AvailableAt, want.availableAt)
+					}
+				default:
+					rt.Fatal(err)
+				}
+				if step == steps-1 || rapid.IntRange(0, 3).Draw(rt, "report") == 0 {
+					checkReport(rt, l, acc, m, events, now)
+				}
+			}
+		})
 	})
+}
+
+// drawOverrides draws one level of overrides: for some keys, the number form
+// or the object form over some of the key's windows (the windows contract §8
+// gives it), with small maxima so that windows fill up.
+func drawOverrides(rt *rapid.T, who string) mOverrides {
+	out := mOverrides{}
+	for _, key := range mKeys {
+		switch rapid.IntRange(0, 5).Draw(rt, who+"_"+key) {
+		case 0:
+			out[key] = map[string]int{"": rapid.IntRange(0, 12).Draw(rt, who+"_"+key+"_max")}
+		case 1:
+			ws := map[string]int{}
+			for _, w := range mDefaults("Classic")[key] {
+				if rapid.Bool().Draw(rt, who+"_"+key+"_has") {
+					name := map[time.Duration]string{mDay: "24h", mWeek: "7d", mMonth: "30d"}[w.period]
+					ws[name] = rapid.IntRange(0, 40).Draw(rt, who+"_"+key+"_"+name)
+				}
+			}
+			if len(ws) > 0 {
+				out[key] = ws
+			}
+		}
+	}
+	return out
+}
+
+// checkReport holds Report, every key and window, to the model.
+func checkReport(rt *rapid.T, l *limits.Limiter, acc limits.Account, m mAccount, events []mEvent, now time.Time) {
+	st, err := l.Report(context.Background(), acc, mKeys, now)
+	if err != nil {
+		rt.Fatal(err)
+	}
+	type win struct{ key, window string }
+	got := map[win]limits.Status{}
+	for _, s := range st {
+		got[win{s.Key, s.Window}] = s
+	}
+	want := 0
+	for _, key := range mKeys {
+		for _, w := range m.windows(key, now) {
+			want++
+			name := map[time.Duration]string{mDay: "24h", mWeek: "7d", mMonth: "30d"}[w.period]
+			s, ok := got[win{key, name}]
+			if !ok {
+				rt.Fatalf("%s: the report has no %s window for %s: %+v", now, name, key, st)
+			}
+			used := mUsed(events, key, w.period, now)
+			if s.MaxLimit != w.max || s.Consumed != used || s.Remaining != max(0, w.max-used) {
+				rt.Fatalf("%s: %s %s: max %d consumed %d remaining %d; the model says %d, %d, %d (level %s, overrides %s / %s, connected %v)",
+					now, key, name, s.MaxLimit, s.Consumed, s.Remaining, w.max, used, max(0, w.max-used), m.level,
+					m.workspace.JSON(), m.identity.JSON(), m.connected)
+			}
+			if (s.AvailableAt != nil) != (s.Remaining == 0) {
+				rt.Fatalf("%s: %s %s: available_at %v with %d remaining", now, key, name, s.AvailableAt, s.Remaining)
+			}
+		}
+	}
+	if len(st) != want {
+		rt.Fatalf("%s: the report has %d windows, the model %d: %+v", now, len(st), want, st)
+	}
+}
+
+func withoutEvents(events, gone []mEvent) []mEvent {
+	out := append([]mEvent(nil), events...)
+	for _, g := range gone {
+		for i, e := range out {
+			if e == g {
+				out = append(out[:i], out[i+1:]...)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func keysOf(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func modelWindows(m mAccount, need map[string]int, now time.Time) map[string][]mWindow {
+	out := map[string][]mWindow{}
+	for key := range need {
+		out[key] = m.windows(key, now)
+	}
+	return out
+}
+
+func modelUsed(m mAccount, events []mEvent, need map[string]int, now time.Time) map[string][]int {
+	out := map[string][]int{}
+	for key := range need {
+		for _, w := range m.windows(key, now) {
+			out[key] = append(out[key], mUsed(events, key, w.period, now))
+		}
+	}
+	return out
 }
 
 // The one-statement check covers every window of the key: with 90 of the

@@ -33,6 +33,26 @@ const (
 	defaultRetryAfterSecs = "60"
 )
 
+// Labels and params of the session-based drivers (also 424 towards the client).
+const (
+	// LabelRestricted: the platform restricted the account or put it behind
+	// a challenge/checkpoint page that only its owner can clear in a browser.
+	LabelRestricted = "RESTRICTED"
+	// LabelActionBroken: the platform no longer answers the endpoint a driver
+	// uses (410 Gone, a retired GraphQL query id, an answer whose shape the
+	// mapping cannot read). The message names the recipe; an operator fixes
+	// it with a recipe override, not by retrying.
+	LabelActionBroken = "ACTION_BROKEN"
+	// ParamBotDetection is "true" on a STATUS_429 that is the platform's bot
+	// detection (LinkedIn's status 999, "request denied" pages) rather than a
+	// plain rate limit: the account's work should pause, not retry soon.
+	ParamBotDetection = "bot_detection"
+	// ParamRecipe names the driver recipe an ACTION_BROKEN is about.
+	ParamRecipe = "recipe"
+	// ParamMissingPath is the answer path the mapping needed and did not find.
+	ParamMissingPath = "missing_path"
+)
+
 // Family tells which 5xx label a platform uses: LinkedIn, Sales Navigator and
 // Recruiter Lite fail with LK_ERROR, the others with GENERIC_ERROR.
 func Family(platform string) string {
@@ -162,6 +182,25 @@ func RetryAfter(err error) int {
 	}
 	n, _ := strconv.Atoi(e.Params[ParamRetryAfter])
 	return n
+}
+
+// Restricted is an account the platform restricted or challenged.
+func Restricted(status, format string, args ...any) *apperr.Error {
+	return upstream(LabelRestricted, status, "", format, args...)
+}
+
+// ActionBroken is an endpoint the platform no longer answers as the driver
+// expects. recipe names the driver's recipe; missingPath, when not empty, is
+// the answer path the mapping needed.
+func ActionBroken(recipe, status, missingPath, format string, args ...any) *apperr.Error {
+	e := upstream(LabelActionBroken, status, "", format, args...)
+	if recipe != "" {
+		e.Params[ParamRecipe] = recipe
+	}
+	if missingPath != "" {
+		e.Params[ParamMissingPath] = missingPath
+	}
+	return e
 }
 
 // NoResult is the label for an input that exists but yields nothing.

@@ -11,6 +11,7 @@ package platform
 
 import (
 	"context"
+	"maps"
 	"net/http"
 
 	"github.com/firstmate-oss/firstmate/internal/catalog"
@@ -39,6 +40,12 @@ type Credentials struct {
 	Username string
 	Password string
 	Token    string
+	// UserAgent is the browser user agent the identity's traffic carries: the
+	// user's own (auth_data.user_agent at connect), else one the engine chose
+	// for the identity and keeps for good. A session used with another user
+	// agent than the one it was created with dies sooner. "" lets the driver
+	// pick one from the session itself.
+	UserAgent string
 }
 
 // Account is what a platform says about the connected account.
@@ -99,4 +106,30 @@ type Authenticator interface {
 // SessionCredentials turns a login result into cookie credentials.
 func SessionCredentials(r LoginResult) Credentials {
 	return Credentials{AuthType: AuthCookies, Cookies: r.Cookies}
+}
+
+// SessionSink receives the session cookies a platform refreshed during a call
+// (a Set-Cookie on JSESSIONID or li_at, for instance): the complete, current
+// cookie set, to store in place of the integration's cookies (sealed, like
+// any credential) so that the next call, and a restart, use the fresh
+// session. It may be called several times in one call (the last set wins)
+// and also when the call then fails. It must not block; it is called on the
+// worker's goroutine.
+type SessionSink func(cookies map[string]string)
+
+type sessionSinkKey struct{}
+
+// WithSessionSink returns a context whose driver calls report refreshed
+// session cookies to sink. The engine sets it around Me and Run for drivers
+// whose platform rotates cookies (the LinkedIn session driver).
+func WithSessionSink(ctx context.Context, sink SessionSink) context.Context {
+	return context.WithValue(ctx, sessionSinkKey{}, sink)
+}
+
+// ReportSession hands refreshed cookies to the context's sink, if any. The
+// sink gets its own copy.
+func ReportSession(ctx context.Context, cookies map[string]string) {
+	if sink, ok := ctx.Value(sessionSinkKey{}).(SessionSink); ok && sink != nil {
+		sink(maps.Clone(cookies))
+	}
 }

@@ -50,6 +50,10 @@ type asyncOpts struct {
 	// noWorkers leaves River stopped: jobs are enqueued but never worked,
 	// so a test can call App.Runs.WorkChunk itself.
 	noWorkers bool
+	// defaultPolicy keeps the callback policy a server gets from its
+	// settings alone; otherwise the tests' loopback receivers are allowed
+	// (as FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true does).
+	defaultPolicy bool
 }
 
 // startAsync opens Firstmate on a fresh store of dialect, with the fast
@@ -80,6 +84,9 @@ func startAsyncOn(t *testing.T, st apitest.Store, o asyncOpts) *asyncEnv {
 		t.Cleanup(func() { pgHolders.Delete(t); <-pgSlots })
 	}
 	cfg := st.Config()
+	if !o.defaultPolicy {
+		cfg.Callbacks.AllowLoopback = true // the receivers are httptest servers
+	}
 	data, _ := json.Marshal(asyncPlans)
 	cfg.PlansFile = filepath.Join(t.TempDir(), "plans.json")
 	if err := os.WriteFile(cfg.PlansFile, data, 0o600); err != nil {

@@ -134,7 +134,7 @@ func TestAsyncCallbackSSRF(t *testing.T) {
 func TestAsyncCallbackPolicyFromEnv(t *testing.T) {
 	check := func(t *testing.T, want map[string]bool) {
 		t.Helper()
-		e := startAsync(t, "sqlite", asyncOpts{noWorkers: true})
+		e := startAsync(t, "sqlite", asyncOpts{noWorkers: true, defaultPolicy: true})
 		for u, ok := range want {
 			err := e.App.Runs.Callbacks.ValidateURL(u)
 			if (err == nil) != ok {
@@ -144,6 +144,12 @@ func TestAsyncCallbackPolicyFromEnv(t *testing.T) {
 	}
 	t.Run("default", func(t *testing.T) {
 		t.Setenv("FIRSTMATE_CALLBACK_ALLOW_LOOPBACK", "")
+		t.Setenv("FIRSTMATE_CALLBACK_ALLOW_CIDRS", "")
+		check(t, map[string]bool{"http://127.0.0.1:9/": false, "http://localhost:9/": false, "http://[::1]:9/": false,
+			"http://10.0.0.1/": false, "http://169.254.169.254/": false, "https://hooks.example.com/": true})
+	})
+	t.Run("loopback for local development", func(t *testing.T) {
+		t.Setenv("FIRSTMATE_CALLBACK_ALLOW_LOOPBACK", "true")
 		t.Setenv("FIRSTMATE_CALLBACK_ALLOW_CIDRS", "")
 		check(t, map[string]bool{"http://127.0.0.1:9/": true, "http://localhost:9/": true, "http://10.0.0.1/": false,
 			"http://169.254.169.254/": false})

@@ -49,6 +49,17 @@ type Spec struct {
 	sched *cron.SpecSchedule
 }
 
+// Earliest and Latest bound the instants a schedule may name or fire at:
+// the years 1 to 9999 in UTC, what RFC 3339 dates (and so the API's JSON)
+// can write. A firing that would fall after Latest is no firing at all.
+var (
+	Earliest = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	Latest   = time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+)
+
+// Representable reports whether t lies within [Earliest, Latest].
+func Representable(t time.Time) bool { return !t.Before(Earliest) && !t.After(Latest) }
+
 // MaxCronLength bounds the accepted expression; real ones are a few dozen
 // characters.
 const MaxCronLength = 256
@@ -87,6 +98,10 @@ func Parse(cronExpr, scheduleAt, tz string) (Spec, *apperr.Error) {
 		at, err := time.Parse(time.RFC3339Nano, scheduleAt)
 		if err != nil {
 			return Spec{}, apperr.BadInput(`body/schedule_at must match format "date-time"`)
+		}
+		if !Representable(at) {
+			return Spec{}, apperr.BadInput("body/schedule_at must be between %s and %s (UTC)",
+				Earliest.Format(time.RFC3339), Latest.Truncate(time.Second).Format(time.RFC3339))
 		}
 		at = at.In(loc)
 		spec.At = &at
@@ -153,9 +168,17 @@ func (s Spec) schedule() *cron.SpecSchedule {
 func (s Spec) OneShot() bool { return s.Cron == "" }
 
 // Next returns the first firing strictly after after, in the schedule's
-// zone, or false when there is none (a one-shot already past, or an invalid
-// hand-built Cron).
+// zone, or false when there is none (a one-shot already past, an invalid
+// hand-built Cron, or a firing that would fall after Latest).
 func (s Spec) Next(after time.Time) (time.Time, bool) {
+	t, ok := s.next(after)
+	if !ok || !Representable(t) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func (s Spec) next(after time.Time) (time.Time, bool) {
 	loc := s.location()
 	if s.Cron == "" {
 		if s.At != nil && s.At.After(after) {

@@ -309,3 +309,34 @@ func TestCatchUp(t *testing.T) {
 		t.Fatalf("at+cron before start: %+v", r)
 	}
 }
+
+// TestNoFiringAfterYear9999: RFC 3339 writes years up to 9999, so a start
+// time after 9999-12-31T23:59:59.999Z (UTC) is refused and a firing that
+// would fall after it is no firing: the schedule ends there.
+func TestNoFiringAfterYear9999(t *testing.T) {
+	if _, err := Parse("", "9999-12-31T23:59:00-01:00", "UTC"); err == nil {
+		t.Errorf("a start time in year 10000 (UTC) was accepted")
+	}
+	s := mustParse(t, "0 * * * *", "", "UTC")
+	got := firings(t, s, mustTime(t, "9999-12-31T21:30:00Z"), 5)
+	if want := []string{"9999-12-31T22:00:00Z", "9999-12-31T23:00:00Z"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("last firings = %v, want %v", got, want)
+	}
+	ny := mustParse(t, "0 23 31 12 *", "", "America/New_York")
+	if next, ok := ny.Next(mustTime(t, "9999-12-31T00:00:00Z")); ok {
+		t.Errorf("a firing at %s (UTC %s) was computed", next, next.UTC())
+	}
+	for _, tc := range []struct {
+		at   time.Time
+		want bool
+	}{
+		{time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC), true},
+		{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{time.Date(0, 12, 31, 23, 59, 59, 0, time.UTC), false},
+	} {
+		if got := Representable(tc.at); got != tc.want {
+			t.Errorf("Representable(%s) = %v", tc.at, got)
+		}
+	}
+}

@@ -204,8 +204,8 @@ func TestOverlapSkips(t *testing.T) {
 }
 
 // TestOneShotCompletes: schedule_at alone fires once and completes; a start
-// time already past fires at once; cron plus schedule_at starts at
-// schedule_at.
+// time a few seconds past (within the grace of TestPastScheduleAt) fires at
+// once; cron plus schedule_at starts at schedule_at.
 func TestOneShotCompletes(t *testing.T) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		f := newFixture(t, dialect, "2031-07-01T10:00:00Z")
@@ -241,8 +241,8 @@ func TestOneShotCompletes(t *testing.T) {
 			t.Errorf("PATCH a COMPLETED schedule: %d %s", r.Status, r.Body)
 		}
 
-		// A start time in the past fires at once.
-		past := f.create(map[string]any{"schedule_at": "2031-07-01T09:00:00Z"})
+		// A start time just past fires at once.
+		past := f.create(map[string]any{"schedule_at": "2031-07-02T10:59:30Z"})
 		wantTime(t, "past one-shot next_execution_at", past["next_execution_at"], "2031-07-02T11:00:00Z")
 		if st := f.fire(); st.Fired != 1 {
 			t.Fatalf("past one-shot: %+v", st)

@@ -181,8 +181,28 @@ func setTiming(w map[string]any, sc model.Schedule) {
 	}
 }
 
+// PastGrace is how late a schedule_at may be when it is sent: a client's
+// "now" that took a few seconds to arrive is accepted (and fires at once),
+// a date further in the past is refused.
+const PastGrace = 60 * time.Second
+
+// checkNotPast refuses a schedule_at sent further than PastGrace in the past.
+func checkNotPast(at *time.Time, now time.Time) error {
+	if at != nil && at.Before(now.Add(-PastGrace)) {
+		return apperr.BadInput("body/schedule_at must not be in the past (%s is before %s; up to %d s late is accepted)",
+			at.UTC().Format(time.RFC3339Nano), now.UTC().Truncate(time.Second).Format(time.RFC3339), int(PastGrace/time.Second)).
+			With("path", "body/schedule_at")
+	}
+	return nil
+}
+
 // parse turns a schedule's timing fields into a Spec.
 func (s *Service) parse(cron string, at *time.Time, tz string) (schedule.Spec, error) {
+	if at != nil && !schedule.Representable(*at) {
+		return schedule.Spec{}, apperr.BadInput("body/schedule_at must be between %s and %s (UTC)",
+			schedule.Earliest.Format(time.RFC3339), schedule.Latest.Truncate(time.Second).Format(time.RFC3339)).
+			With("path", "body/schedule_at")
+	}
 	if cron == "" {
 		atText := "" // none: Parse answers the "cron or schedule_at" error
 		if at != nil {
@@ -230,6 +250,10 @@ func firstFiring(spec schedule.Spec, now time.Time) (*time.Time, error) {
 		return &t, nil
 	}
 	t, ok := spec.Next(now)
+	if !ok && spec.At != nil {
+		return nil, apperr.BadInput("body/schedule_at leaves no firing of the cron before %s",
+			schedule.Latest.Truncate(time.Second).Format(time.RFC3339)).With("path", "body/schedule_at")
+	}
 	if !ok {
 		return nil, apperr.BadInput("body/cron never matches a date after now").With("path", "body/cron")
 	}
@@ -251,6 +275,10 @@ func (s *Service) Create(ctx context.Context, p model.Principal, a *catalog.Acti
 	if err != nil {
 		return model.Schedule{}, err
 	}
+	now := s.Now()
+	if err := checkNotPast(at, now); err != nil {
+		return model.Schedule{}, err
+	}
 	if err := s.Runs.CheckSubmission(ctx, runs.Submission{Principal: p, Action: a, Request: &req.AsyncRequest}); err != nil {
 		return model.Schedule{}, err
 	}
@@ -258,7 +286,6 @@ func (s *Service) Create(ctx context.Context, p model.Principal, a *catalog.Acti
 	if err != nil {
 		return model.Schedule{}, err
 	}
-	now := s.Now()
 	next, err := firstFiring(spec, now)
 	if err != nil {
 		return model.Schedule{}, err
@@ -411,6 +438,13 @@ func (s *Service) Update(ctx context.Context, p model.Principal, uid string, pt 
 		spec, err := s.parse(sc.Cron, sc.ScheduleAt, sc.Timezone)
 		if err != nil {
 			return err
+		}
+		if !sameTime(sc.ScheduleAt, old.ScheduleAt) {
+			// A new start time must not be past; the one already stored may
+			// be (it is the start of a cron schedule that has been running).
+			if err := checkNotPast(sc.ScheduleAt, now); err != nil {
+				return err
+			}
 		}
 		sc.Cron = spec.Cron
 		if len(pt.Request) > 0 {

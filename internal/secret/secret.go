@@ -9,7 +9,9 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -24,12 +26,17 @@ var ErrUnknownKey = errors.New("secret: ciphertext sealed with an unknown key id
 type Keyring struct {
 	active string
 	aeads  map[string]cipher.AEAD
+	checks map[string]string // kid -> Check
+	kids   []string          // as given, the active one first
 }
+
+// checkConstant is what a key check authenticates (see Check).
+const checkConstant = "firstmate/secret/key-check/v1"
 
 // Parse reads a keyring spec: comma-separated "kid:base64key" entries, the
 // first one active. Keys must be 32 bytes.
 func Parse(spec string) (*Keyring, error) {
-	kr := &Keyring{aeads: map[string]cipher.AEAD{}}
+	kr := &Keyring{aeads: map[string]cipher.AEAD{}, checks: map[string]string{}}
 	for _, part := range strings.Split(strings.TrimSpace(spec), ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -58,6 +65,10 @@ func Parse(spec string) (*Keyring, error) {
 			return nil, fmt.Errorf("secret: key id %q given twice", kid)
 		}
 		kr.aeads[kid] = aead
+		m := hmac.New(sha256.New, raw)
+		m.Write([]byte(checkConstant))
+		kr.checks[kid] = base64.StdEncoding.EncodeToString(m.Sum(nil))
+		kr.kids = append(kr.kids, kid)
 		if kr.active == "" {
 			kr.active = kid
 		}
@@ -75,6 +86,16 @@ func NewSpec(kid string) string {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return kid + ":" + base64.StdEncoding.EncodeToString(k)
+}
+
+// LoadFile reads the keyring spec from path; an error matching
+// os.ErrNotExist when there is no such file.
+func LoadFile(path string) (*Keyring, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(string(data))
 }
 
 // LoadOrCreateFile reads the keyring spec from path, creating it with mode
@@ -110,6 +131,18 @@ func LoadOrCreateFile(path string) (*Keyring, error) {
 
 // ActiveKID is the id of the key that seals new ciphertexts.
 func (k *Keyring) ActiveKID() string { return k.active }
+
+// KIDs lists the key ids, the active one first.
+func (k *Keyring) KIDs() []string { return append([]string(nil), k.kids...) }
+
+// Check is the key check of kid: HMAC-SHA256 of a constant under the key,
+// in base64. Stored next to the data, it tells whether a key given later
+// under the same id is the same key, without storing the key. ok is false
+// when the keyring has no such key.
+func (k *Keyring) Check(kid string) (check string, ok bool) {
+	check, ok = k.checks[kid]
+	return check, ok
+}
 
 // Seal encrypts plaintext under the active key. additional binds the
 // ciphertext to its row (e.g. the integration uid) so it cannot be moved.

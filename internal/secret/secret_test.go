@@ -68,3 +68,35 @@ func TestLoadOrCreateFileIsPrivateAndStable(t *testing.T) {
 		t.Fatalf("reloaded keyring cannot open: %v", err)
 	}
 }
+
+// TestKeyCheck: a key's check depends on the key only (not on its place in
+// the keyring), differs between keys, is an HMAC-SHA256 (32 bytes), and
+// does not contain the key.
+func TestKeyCheck(t *testing.T) {
+	a, b := NewSpec("k1"), NewSpec("k2")
+	ka, _ := Parse(a)
+	kab, _ := Parse(b + "," + a)
+	other, _ := Parse(NewSpec("k1"))
+	ca, ok := ka.Check("k1")
+	if !ok || len(ca) != 44 { // base64 of 32 bytes
+		t.Fatalf("check %q %v", ca, ok)
+	}
+	if c, _ := kab.Check("k1"); c != ca {
+		t.Errorf("the check of k1 depends on the keyring around it")
+	}
+	if c, _ := other.Check("k1"); c == ca {
+		t.Errorf("two keys named k1 have the same check")
+	}
+	if c2, _ := kab.Check("k2"); c2 == ca {
+		t.Errorf("k1 and k2 have the same check")
+	}
+	if _, ok := ka.Check("k2"); ok {
+		t.Errorf("a check for a key the keyring lacks")
+	}
+	if got := kab.KIDs(); len(got) != 2 || got[0] != "k2" || got[1] != "k1" {
+		t.Errorf("KIDs %v, want [k2 k1]", got)
+	}
+	if bytes.Contains([]byte(ca), []byte(a[3:])) {
+		t.Errorf("the check holds the key")
+	}
+}

@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	li("POST /linkedin/messages", s.hSendMessage)
 	s.salesRoutes(m)
 	s.publicRoutes(m)
+	s.voyagerRoutes(m) // LinkedIn's web API face (handlers_voyager.go)
 	m.HandleFunc("GET /_sim/stats", s.handleStats)
 	m.HandleFunc("GET /_sim/accounts", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, Accounts()) })
 	m.HandleFunc("POST /_sim/reset", func(w http.ResponseWriter, r *http.Request) {

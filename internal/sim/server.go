@@ -35,6 +35,10 @@ type Config struct {
 	World WorldSize
 	// Now is the clock for write timestamps and daily counters (default time.Now).
 	Now func() time.Time
+	// Wrap, for Run only, builds the handler served from the simulator's,
+	// given the address it listens on (`firstmate sim --executor` serves
+	// the executor protocol beside the platforms).
+	Wrap func(baseURL string, sim http.Handler) (http.Handler, error)
 }
 
 // Server is one simulator instance.
@@ -137,7 +141,14 @@ func Run(ctx context.Context, addr string, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	h := s.Handler()
+	if cfg.Wrap != nil {
+		if h, err = cfg.Wrap("http://"+ln.Addr().String(), h); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

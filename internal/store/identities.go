@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
@@ -106,24 +107,39 @@ type LoginLink struct {
 	Platform   string
 	ExpiresAt  int64
 	UsedAt     sql.NullInt64
+	RevokedAt  sql.NullInt64
 }
 
 func GetLoginLink(ctx context.Context, q Querier, tokenHash string) (LoginLink, error) {
 	var l LoginLink
-	err := q.QueryRowContext(ctx, `SELECT identity_id, platform, expires_at, used_at FROM login_links WHERE token_hash = $1`,
-		tokenHash).Scan(&l.IdentityID, &l.Platform, &l.ExpiresAt, &l.UsedAt)
+	err := q.QueryRowContext(ctx, `SELECT identity_id, platform, expires_at, used_at, revoked_at FROM login_links WHERE token_hash = $1`,
+		tokenHash).Scan(&l.IdentityID, &l.Platform, &l.ExpiresAt, &l.UsedAt, &l.RevokedAt)
 	return l, notFound(err)
 }
 
-// UseLoginLink marks a link used; it reports false when it was already used
-// or has expired, so a link works once.
+// UseLoginLink marks a link used; it reports false when it was already used,
+// was revoked or has expired, so a link works once.
 func UseLoginLink(ctx context.Context, q Querier, tokenHash string) (bool, error) {
 	now := Now()
-	res, err := q.ExecContext(ctx, `UPDATE login_links SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`,
-		tokenHash, now)
+	res, err := q.ExecContext(ctx, `UPDATE login_links SET used_at = $2
+		WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, tokenHash, now)
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// RevokeLoginLinks revokes the identity's links that could still be used
+// (not used, not revoked, not expired), except the one whose token hash is
+// except ("" for none), and returns how many it revoked.
+func RevokeLoginLinks(ctx context.Context, q Querier, identityID int64, except string) (int64, error) {
+	now := Now()
+	res, err := q.ExecContext(ctx, `UPDATE login_links SET revoked_at = $2
+		WHERE identity_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND token_hash <> $3`,
+		identityID, now, except)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to revoke login links: %w", err)
+	}
+	return res.RowsAffected()
 }

@@ -24,8 +24,9 @@ const (
 )
 
 // DecodeJSON decodes a request body the way Validate expects it (numbers as
-// json.Number). Malformed JSON, an empty body and anything after the first
-// value are 400 BAD_INPUT errors.
+// json.Number). Malformed JSON, an empty body, anything after the first
+// value and an object that names a key twice (params.reason
+// "duplicate_key") are 400 BAD_INPUT errors.
 func DecodeJSON(data []byte) (any, *apperr.Error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, apperr.BadInput("body must be valid JSON (empty body)").With("reason", "empty")
@@ -33,7 +34,10 @@ func DecodeJSON(data []byte) (any, *apperr.Error) {
 	v, serr := parseJSON(data)
 	if serr != nil {
 		reason := "syntax"
-		if serr.offset >= len(data) {
+		switch {
+		case serr.reason != "":
+			reason = serr.reason
+		case serr.offset >= len(data):
 			reason = "truncated"
 		}
 		return nil, apperr.BadInput("body must be valid JSON (%s at offset %d)", serr.msg, serr.offset).
@@ -43,10 +47,15 @@ func DecodeJSON(data []byte) (any, *apperr.Error) {
 }
 
 // DecodeInto is DecodeJSON for callers that want a struct: the body must be
-// one JSON value, nothing after it. It does not validate against a schema.
+// one JSON value, nothing after it, with no key named twice in an object.
+// It does not validate against a schema.
 func DecodeInto(data []byte, dst any) *apperr.Error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return apperr.BadInput("body must be valid JSON (empty body)").With("reason", "empty")
+	}
+	if _, serr := parseJSON(data); serr != nil && serr.reason == "duplicate_key" {
+		return apperr.BadInput("body must be valid JSON (%s at offset %d)", serr.msg, serr.offset).
+			With("reason", serr.reason).With("offset", strconv.Itoa(serr.offset))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

@@ -12,7 +12,11 @@ import (
 // (map[string]any, []any, string, json.Number, bool, nil), including its
 // treatment of invalid UTF-8 and lone surrogates (both become U+FFFD), but
 // about twice as fast on large batches, mostly by sharing repeated object
-// keys. FuzzParseJSON holds it to encoding/json's answers.
+// keys. FuzzParseJSON holds it to encoding/json's answers, with one
+// deliberate difference: an object that names a key twice is refused
+// (encoding/json keeps the last value), because two parsers that each keep
+// a different one disagree on what the request was (RFC 8259 §4 leaves it
+// to the implementation; RFC 7493 forbids it).
 type parser struct {
 	data  []byte
 	pos   int
@@ -25,6 +29,8 @@ type parser struct {
 type syntaxErr struct {
 	msg    string
 	offset int
+	// reason, when set, replaces "syntax" as the error's params.reason.
+	reason string
 }
 
 func parseJSON(data []byte) (any, *syntaxErr) {
@@ -36,14 +42,14 @@ func parseJSON(data []byte) (any, *syntaxErr) {
 	}
 	p.ws()
 	if p.pos != len(p.data) {
-		return nil, &syntaxErr{"unexpected data after the top-level value", p.pos}
+		return nil, &syntaxErr{msg: "unexpected data after the top-level value", offset: p.pos}
 	}
 	return v, nil
 }
 
 func (p *parser) fail(msg string) {
 	if p.err == nil {
-		p.err = &syntaxErr{msg, p.pos}
+		p.err = &syntaxErr{msg: msg, offset: p.pos}
 	}
 }
 
@@ -129,8 +135,13 @@ func (p *parser) object() any {
 			p.fail("invalid character looking for beginning of object key string")
 			return nil
 		}
+		keyAt := p.pos
 		k, _ := p.str(true)
 		if p.err != nil {
+			return nil
+		}
+		if _, dup := m[k]; dup {
+			p.err = &syntaxErr{msg: "duplicate key " + strconv.Quote(k), offset: keyAt, reason: "duplicate_key"}
 			return nil
 		}
 		p.ws()

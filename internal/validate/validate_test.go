@@ -3,13 +3,13 @@ package validate
 import (
 	"encoding/json"
 	"math"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/reftest"
 )
 
 const bodySchema = `{
@@ -190,6 +190,17 @@ func TestDecodeJSON(t *testing.T) {
 			t.Errorf("%q: %+v", bad, e)
 		}
 	}
+	// A key named twice, at any depth and however it is escaped.
+	for _, dup := range []string{`{"a":1,"a":1}`, `{"a":1,"\u0061":2}`, `{"x":[{"b":1,"c":2,"b":3}]}`, `{"o":{"k":null,"k":{}}}`} {
+		_, e := DecodeJSON([]byte(dup))
+		if e == nil || e.Status != 400 || e.Params["reason"] != "duplicate_key" || !strings.Contains(e.Message, "duplicate key") {
+			t.Errorf("%s: %+v, want 400 with reason duplicate_key", dup, e)
+		}
+	}
+	// The same key in different objects is not a duplicate.
+	if _, e := DecodeJSON([]byte(`{"a":{"a":1},"b":[{"a":1},{"a":2}]}`)); e != nil {
+		t.Errorf("keys repeated across objects: %v", e)
+	}
 	v, e := DecodeJSON([]byte(" {\"n\": 12345678901234567890123, \"f\": 1.5e10} \n"))
 	if e != nil {
 		t.Fatal(e)
@@ -202,6 +213,9 @@ func TestDecodeJSON(t *testing.T) {
 	}
 	if e := DecodeInto([]byte(`{"name":1}`), &dst); e == nil || e.Message != "body/name must be string" {
 		t.Errorf("DecodeInto: %v", e)
+	}
+	if e := DecodeInto([]byte(`{"name":"x","name":"y"}`), &dst); e == nil || e.Params["reason"] != "duplicate_key" {
+		t.Errorf("DecodeInto with a duplicate key: %v", e)
 	}
 	if e := DecodeInto([]byte(`{"name":"x"} 1`), &dst); e == nil {
 		t.Errorf("DecodeInto accepted trailing data")
@@ -285,10 +299,7 @@ func TestJSPatternToRE2(t *testing.T) {
 // Every pattern the action reference uses must compile, in the form the
 // catalogue will hand to Compile.
 func TestReferencePatternsCompile(t *testing.T) {
-	raw, err := os.ReadFile("../../../shared/reference/captaindata-v4-actions.openapi.json")
-	if err != nil {
-		t.Skip("reference file not available:", err)
-	}
+	raw := reftest.Read(t, reftest.ActionsOpenAPI)
 	var doc any
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"net/url"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/delivery"
@@ -30,4 +31,26 @@ func (s *Service) checkWebhookURL(raw string) error {
 		msg = "body/webhook_url must be a valid http(s) URL"
 	}
 	return apperr.BadInput("%s: %v", msg, err)
+}
+
+// checkLogoURL accepts an absolute http(s) URL with a host, or "" (none).
+// The hosted connect page shows the logo to the workspace's end users:
+// javascript:, data: and other schemes are refused when the URL is set, not
+// only filtered when the page is drawn.
+func checkLogoURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return apperr.BadInput("body/logo_url must be a valid URL").With("path", "body/logo_url")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return apperr.BadInput("body/logo_url must be an http or https URL").With("path", "body/logo_url")
+	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
+		return apperr.BadInput("body/logo_url must be an absolute URL with a host").With("path", "body/logo_url")
+	case u.User != nil:
+		return apperr.BadInput("body/logo_url must not contain user information").With("path", "body/logo_url")
+	}
+	return nil
 }

@@ -187,6 +187,11 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID int64, u Setti
 			return Settings{}, err
 		}
 	}
+	if u.LogoURL != nil {
+		if err := checkLogoURL(*u.LogoURL); err != nil {
+			return Settings{}, err
+		}
+	}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		w, err := store.GetWorkspace(ctx, tx, workspaceID)
 		if err != nil {

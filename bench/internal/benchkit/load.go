@@ -42,13 +42,24 @@ type LoadResult struct {
 	Limited    int
 	Errors     int
 	FirstError string
-	// Lat holds every measured operation's latency, sorted.
+	// Lat holds the latency of every correct (OK) measured operation,
+	// sorted. Failed and rate-limited operations are counted, not timed: a
+	// quick error would flatter the percentiles, a timeout would distort
+	// them, and neither is an answer the client wanted.
 	Lat []time.Duration
 }
 
-func (r LoadResult) Total() int                { return r.OK + r.Limited + r.Errors }
-func (r LoadResult) PerSec() float64           { return float64(r.Total()) / r.Dur.Seconds() }
-func (r LoadResult) OKPerSec() float64         { return float64(r.OK) / r.Dur.Seconds() }
+// Total counts every measured operation, whatever its outcome.
+func (r LoadResult) Total() int { return r.OK + r.Limited + r.Errors }
+
+// AnsweredPerSec is every measured operation per second, errors and 429s
+// included: the load offered, not throughput.
+func (r LoadResult) AnsweredPerSec() float64 { return float64(r.Total()) / r.Dur.Seconds() }
+
+// OKPerSec is the throughput: correct answers per second.
+func (r LoadResult) OKPerSec() float64 { return float64(r.OK) / r.Dur.Seconds() }
+
+// P is a percentile of the correct answers' latencies.
 func (r LoadResult) P(q float64) time.Duration { return Percentile(r.Lat, q) }
 
 // Percentile is the nearest-rank percentile of sorted latencies: exact, no
@@ -80,7 +91,7 @@ func NewClient(clients int) *http.Client {
 
 // RunLoad drives spec.Clients workers in closed loops for Warmup + Dur and
 // records the operations that both start and finish inside the measured
-// window.
+// window (the latencies of the correct ones only).
 func RunLoad(ctx context.Context, spec LoadSpec) LoadResult {
 	start := time.Now()
 	t0 := start.Add(spec.Warmup)
@@ -114,12 +125,12 @@ func RunLoad(ctx context.Context, spec LoadSpec) LoadResult {
 				switch res {
 				case OK:
 					o.ok++
+					o.lat = append(o.lat, end.Sub(begin))
 				case Limited:
 					o.limited++
 				default:
 					o.errors++
 				}
-				o.lat = append(o.lat, end.Sub(begin))
 			}
 		}()
 	}
@@ -230,12 +241,12 @@ func RunRate(ctx context.Context, spec RateSpec) LoadResult {
 			switch res {
 			case OK:
 				r.OK++
+				r.Lat = append(r.Lat, end.Sub(due))
 			case Limited:
 				r.Limited++
 			default:
 				r.Errors++
 			}
-			r.Lat = append(r.Lat, end.Sub(due))
 		}()
 	}
 	wg.Wait()

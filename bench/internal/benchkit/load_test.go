@@ -58,7 +58,42 @@ func TestRunRateSlots(t *testing.T) {
 	if n := started.Load(); n == 0 || n > 50 {
 		t.Errorf("%d operations started, want 1..50 at 500/s for 100 ms", n)
 	}
-	if int64(res.Total()) > started.Load() || len(res.Lat) != res.Total() {
+	if int64(res.Total()) > started.Load() || len(res.Lat) != res.OK {
 		t.Errorf("recorded %d operations with %d latencies, %d started", res.Total(), len(res.Lat), started.Load())
+	}
+}
+
+// mixedDo answers OK slowly, and fails or is rate-limited at once, in turn.
+func mixedDo(ctx context.Context, w, seq int) (Outcome, string) {
+	switch seq % 3 {
+	case 0:
+		time.Sleep(2 * time.Millisecond)
+		return OK, ""
+	case 1:
+		return Failed, "wrong bytes"
+	}
+	return Limited, ""
+}
+
+// TestOnlyCorrectAnswersAreTimed: errors and 429s are counted but their
+// latencies stay out of the percentiles, and throughput is correct answers
+// only, in closed and open loops.
+func TestOnlyCorrectAnswersAreTimed(t *testing.T) {
+	for name, res := range map[string]LoadResult{
+		"closed": RunLoad(context.Background(), LoadSpec{Clients: 2, Dur: 100 * time.Millisecond, Do: mixedDo}),
+		"open":   RunRate(context.Background(), RateSpec{Rate: 300, MaxInFlight: 2, Dur: 100 * time.Millisecond, Do: mixedDo}),
+	} {
+		if res.OK == 0 || res.Errors == 0 || res.Limited == 0 {
+			t.Fatalf("%s: %d OK, %d errors, %d limited: want some of each", name, res.OK, res.Errors, res.Limited)
+		}
+		if len(res.Lat) != res.OK {
+			t.Errorf("%s: %d latencies for %d correct answers", name, len(res.Lat), res.OK)
+		}
+		if res.P(0) < 2*time.Millisecond {
+			t.Errorf("%s: fastest timed operation took %v: a failure's latency was recorded", name, res.P(0))
+		}
+		if res.OKPerSec() >= res.AnsweredPerSec() {
+			t.Errorf("%s: throughput %.0f/s is not below the %.0f/s answered", name, res.OKPerSec(), res.AnsweredPerSec())
+		}
 	}
 }

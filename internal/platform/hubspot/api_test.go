@@ -30,7 +30,7 @@ func startHubSpot(t *testing.T, dialect string) *hsEnv {
 	f := hubspottest.New(token)
 	t.Cleanup(f.Close)
 	t.Setenv("FIRSTMATE_HUBSPOT_URL", f.URL)
-	env := apitest.Start(t, dialect)
+	env := apitest.StartWithLoopbackCallbacks(t, dialect) // the callback receivers are on loopback
 	return &hsEnv{Env: env, fake: f, key: env.NewWorkspace("HubSpot "+strings.ReplaceAll(t.Name(), "/", " "), "developer")}
 }
 

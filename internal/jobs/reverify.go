@@ -1,0 +1,57 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/firstmate-oss/firstmate/internal/identity"
+)
+
+// Background verification of connects the platform did not answer in time
+// (identity.Service.Reverify): one job per connect, retried with River's
+// backoff (1 s, 16 s, 81 s, 4 min, 10 min...) while the platform still
+// cannot be asked.
+
+// ReverifyArgs verifies one PENDING integration again.
+type ReverifyArgs struct {
+	IntegrationID int64 `json:"integration_id"`
+}
+
+func (ReverifyArgs) Kind() string { return "integration_reverify" }
+
+func (ReverifyArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 6}
+}
+
+type reverifyWorker struct {
+	river.WorkerDefaults[ReverifyArgs]
+	ids *identity.Service
+}
+
+// Timeout covers one "me" call (the upstream client gives up at 45 s).
+func (w *reverifyWorker) Timeout(*river.Job[ReverifyArgs]) time.Duration { return 50 * time.Second }
+
+func (w *reverifyWorker) Work(ctx context.Context, job *river.Job[ReverifyArgs]) error {
+	err := w.ids.Reverify(ctx, job.Args.IntegrationID)
+	if errors.Is(err, identity.ErrStillPending) && job.Attempt >= job.MaxAttempts {
+		return river.JobCancel(err) // it stays PENDING; a reconnect starts over
+	}
+	return err
+}
+
+// addReverify registers the worker (after addHealth, which creates the queue).
+func addReverify(workers *river.Workers, ids *identity.Service) {
+	if ids != nil {
+		river.AddWorker(workers, &reverifyWorker{ids: ids})
+	}
+}
+
+// Reverify enqueues the background verification of an integration in tx.
+func (j *Jobs) Reverify(ctx context.Context, tx *sql.Tx, integrationID int64) error {
+	_, err := j.Client.InsertTx(ctx, tx, ReverifyArgs{IntegrationID: integrationID}, nil)
+	return err
+}

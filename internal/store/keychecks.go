@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// KeyCheck is the stored check of one encryption key (see secret.Keyring.Check).
+type KeyCheck struct {
+	KID       string
+	MAC       string
+	CreatedAt int64
+	// Activated: the key has been the active one, so secrets may be sealed
+	// with it.
+	Activated bool
+}
+
+// LockKeyChecks serialises the key check of concurrent starts on
+// PostgreSQL, until tx ends (SQLite's write transactions already are).
+func LockKeyChecks(ctx context.Context, tx *sql.Tx, dialect string) error {
+	if dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE key_checks IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("store: unable to lock the key checks: %w", err)
+	}
+	return nil
+}
+
+// KeyChecks returns the stored key checks by key id.
+func KeyChecks(ctx context.Context, q Querier) (map[string]KeyCheck, error) {
+	rows, err := q.QueryContext(ctx, `SELECT kid, mac, created_at, activated_at IS NOT NULL FROM key_checks`)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the key checks: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]KeyCheck{}
+	for rows.Next() {
+		var c KeyCheck
+		if err := rows.Scan(&c.KID, &c.MAC, &c.CreatedAt, &c.Activated); err != nil {
+			return nil, fmt.Errorf("store: unable to read the key checks: %w", err)
+		}
+		out[c.KID] = c
+	}
+	return out, rows.Err()
+}
+
+// RecordKeyCheck stores a key's check unless one is stored for its id, and
+// marks the key activated when active is true.
+func RecordKeyCheck(ctx context.Context, q Querier, kid, mac string, active bool) error {
+	now := Now()
+	var activated sql.NullInt64
+	if active {
+		activated = sql.NullInt64{Int64: now, Valid: true}
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO key_checks (kid, mac, created_at, activated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (kid) DO NOTHING`, kid, mac, now, activated); err != nil {
+		return fmt.Errorf("store: unable to record the key check of %q: %w", kid, err)
+	}
+	if active {
+		if _, err := q.ExecContext(ctx, `UPDATE key_checks SET activated_at = $2 WHERE kid = $1 AND activated_at IS NULL`,
+			kid, now); err != nil {
+			return fmt.Errorf("store: unable to record the key check of %q: %w", kid, err)
+		}
+	}
+	return nil
+}
+
+// AnySealedSecret returns one sealed workspace signing secret (its key id
+// and ciphertext, sealed without additional data), for checking a keyring
+// against a database that holds secrets but no key check yet (one set up
+// before key checks existed). ok is false when there is none.
+func AnySealedSecret(ctx context.Context, q Querier) (kid string, sealed []byte, ok bool, err error) {
+	err = q.QueryRowContext(ctx, `SELECT signing_secret_kid, signing_secret FROM workspaces
+		WHERE signing_secret_kid <> '' ORDER BY id LIMIT 1`).Scan(&kid, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, fmt.Errorf("store: unable to read a sealed secret: %w", err)
+	}
+	return kid, sealed, true, nil
+}
