@@ -1,0 +1,365 @@
+package runs_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/firstmate-oss/firstmate/internal/app"
+	"github.com/firstmate-oss/firstmate/internal/delivery"
+)
+
+// TestAsyncFinalCallbackLast: a run of 50 inputs with on: all, called back
+// to a receiver that answers slowly and out of order (each callback after
+// its own delay, some with a 500). The final callback must come only once
+// every batch callback's first attempt has finished, failed ones included
+// (contract §7, issue 14 item 1): a receiver that closes the run on the
+// final callback already has every batch it was sent. The retry after a
+// failure is an hour away, so the final one cannot be waiting for it.
+//
+// Also the final callback's shape (item 3: a batch_uid of its own, also on
+// its delivery record, results_count 0) and the first-attempt statuses
+// (item 4: SUCCESS with retry_count 0; FAILED with next_attempt_at).
+func TestAsyncFinalCallbackLast(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		e := startAsync(t, dialect, asyncOpts{setup: func(a *app.App) {
+			a.Dispatch.Schedule = delivery.Schedule{0, time.Hour}
+		}})
+		const n = 50
+		failing := func(idx int) bool { return idx%10 == 3 }
+		rc := newReceiver(t)
+		rc.setSecret(e.secret(e.Key))
+		rc.setAnswer(func(c *callback, w http.ResponseWriter) int {
+			cd, _ := c.Body["custom_data"].(map[string]any)
+			idx, ok := cd["idx"].(float64)
+			if !ok {
+				return 200 // the final callback
+			}
+			// 0 to 250 ms, in an order unrelated to the inputs'.
+			time.Sleep(time.Duration(int(idx)*37%11) * 25 * time.Millisecond)
+			if failing(int(idx)) {
+				return 500
+			}
+			return 200
+		})
+		sub := e.submit(e.Key, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(n, "order"),
+			"callback": map[string]any{"url": rc.URL + "/order", "on": "all"}})
+		uid := sub["run_uid"].(string)
+
+		got := rc.waitFor(t, time.Minute, "the final callback", func(c []callback) bool { return len(finalOf(c, uid)) > 0 })
+		var final callback
+		firsts := map[int]callback{}
+		for _, c := range got {
+			if c.SigErr != nil {
+				t.Errorf("callback %s: %v", c.ID, c.SigErr)
+			}
+			if isFinal(c, uid) {
+				final = c
+				continue
+			}
+			idx := int(c.Body["custom_data"].(map[string]any)["idx"].(float64))
+			if _, ok := firsts[idx]; ok {
+				t.Errorf("input %d called back twice before the final callback", idx)
+				continue
+			}
+			firsts[idx] = c
+		}
+		if len(firsts) != n {
+			t.Fatalf("the final callback came after %d batch callbacks, want all %d", len(firsts), n)
+		}
+		for idx, c := range firsts {
+			if !final.At.After(c.Done) {
+				t.Errorf("the final callback arrived %s before input %d's callback was answered (%d)",
+					c.Done.Sub(final.At), idx, c.Answer)
+			}
+		}
+		if last := got[len(got)-1]; !isFinal(last, uid) {
+			t.Errorf("the last callback received is not the final one: %s", last.Raw)
+		}
+		// Nothing comes after it: the failed batches retry an hour later.
+		time.Sleep(300 * time.Millisecond)
+		if all := rc.all(); len(all) != n+1 {
+			t.Errorf("%d callbacks received, want %d", len(all), n+1)
+		}
+
+		// The final callback: terminal status, its own batch_uid, no results.
+		run, _ := final.Body["run"].(map[string]any)
+		finalBatch, _ := run["batch_uid"].(string)
+		if run["status"] != "SUCCEEDED" || !isUUID(finalBatch) || final.Body["results_count"] != float64(0) ||
+			len(final.Body["results"].([]any)) != 0 || final.Body["error"] != nil {
+			t.Errorf("final callback: %s", final.Raw)
+		}
+		bodyBatch := map[string]string{} // callback_ref_uid -> batch_uid in the body
+		for _, c := range firsts {
+			b, _ := c.Body["run"].(map[string]any)["batch_uid"].(string)
+			if !isUUID(b) || b == finalBatch || c.Body["results_count"] != float64(1) {
+				t.Errorf("batch callback: %s", c.Raw)
+			}
+			bodyBatch[c.ID] = b
+		}
+		bodyBatch[final.ID] = finalBatch
+
+		// The delivery records, as a polling client sees them now.
+		ds := e.callbacks(e.Key, uid, "")
+		if len(ds) != n+1 {
+			t.Fatalf("%d deliveries, want %d", len(ds), n+1)
+		}
+		soon := time.Now().Add(50 * time.Minute)
+		for _, d := range ds {
+			ref, _ := d["callback_ref_uid"].(string)
+			if d["batch_uid"] != bodyBatch[ref] {
+				t.Errorf("delivery %v: batch_uid %v, its callback said %s", d["uid"], d["batch_uid"], bodyBatch[ref])
+			}
+			if d["retry_count"] != float64(0) {
+				t.Errorf("delivery after one attempt: retry_count %v: %v", d["retry_count"], d)
+			}
+			failed := false
+			for idx, c := range firsts {
+				if c.ID == ref && failing(idx) {
+					failed = true
+				}
+			}
+			if failed {
+				next, _ := time.Parse(time.RFC3339Nano, str(d["next_attempt_at"]))
+				if d["status"] != "FAILED" || d["http_status"] != float64(500) || next.Before(soon) {
+					t.Errorf("a delivery answered 500, retried in an hour: %v", d)
+				}
+			} else if d["status"] != "SUCCESS" || d["http_status"] != float64(200) || d["next_attempt_at"] != nil {
+				t.Errorf("a delivery answered 200: %v", d)
+			}
+		}
+	})
+}
+
+// TestAsyncDeliveryLifecycle follows one delivery as a client polling
+// GET /runs/callbacks/{uid} sees it (item 4): PENDING while its first
+// attempt is under way; FAILED with next_attempt_at once that attempt
+// failed (retry_count 0: no retry yet); FAILED while the retry is under
+// way; SUCCESS with retry_count 1 once it succeeded. Then a replay of a
+// delivery whose next attempt is an hour away: the child takes over, the
+// parent's retries stop (FAILED, no next attempt, last_error says why).
+func TestAsyncDeliveryLifecycle(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		e := startAsync(t, dialect, asyncOpts{})
+		gate := make(chan struct{})
+		rc := newReceiver(t)
+		rc.setAnswer(func(c *callback, w http.ResponseWriter) int {
+			switch {
+			case c.Path == "/gated" && c.Attempt <= 2:
+				<-gate // held until the test has looked
+				if c.Attempt == 1 {
+					w.Header().Set("Retry-After", "2")
+					return 503
+				}
+			case c.Path == "/hour" && c.Attempt == 1:
+				w.Header().Set("Retry-After", "3600")
+				return 503
+			}
+			return 200
+		})
+		one := func(path string) (string, string) {
+			t.Helper()
+			r := e.submit(e.Key, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(1, "life"),
+				"callback": map[string]any{"url": rc.URL + path, "on": "final"}})
+			uid := r["run_uid"].(string)
+			e.waitStatus(e.Key, uid, time.Minute, "SUCCEEDED")
+			ds := e.callbacks(e.Key, uid, "")
+			if len(ds) != 1 {
+				t.Fatalf("%d deliveries, want 1", len(ds))
+			}
+			return uid, ds[0]["uid"].(string)
+		}
+		get := func(uid string) map[string]any {
+			return e.Must(200, "GET", "/v4/runs/callbacks/"+uid, e.Key, nil).Obj()
+		}
+		waitGet := func(uid, what string, cond func(d map[string]any) bool) map[string]any {
+			t.Helper()
+			end := time.Now().Add(time.Minute)
+			for {
+				d := get(uid)
+				if cond(d) {
+					return d
+				}
+				if time.Now().After(end) {
+					t.Fatalf("delivery %s: waited for %s: %v", uid, what, d)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		arrived := func(path string, n int) {
+			t.Helper()
+			end := time.Now().Add(time.Minute)
+			for rc.arrivedOn(path) < n {
+				if time.Now().After(end) {
+					t.Fatalf("%s: waited for request %d", path, n)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+
+		_, gated := one("/gated")
+		arrived("/gated", 1)
+		if d := get(gated); d["status"] != "PENDING" || d["retry_count"] != float64(0) || d["http_status"] != nil {
+			t.Errorf("during the first attempt: %v", d)
+		}
+		gate <- struct{}{}
+		d := waitGet(gated, "the failed first attempt", func(d map[string]any) bool { return d["status"] != "PENDING" })
+		next := str(d["next_attempt_at"])
+		if _, err := time.Parse(time.RFC3339Nano, next); d["status"] != "FAILED" || d["retry_count"] != float64(0) ||
+			d["http_status"] != float64(503) || err != nil || d["last_error"] == nil {
+			t.Errorf("after a failed first attempt: %v", d)
+		}
+		arrived("/gated", 2)
+		// The retry is under way: still FAILED (its last attempt did), the
+		// time it was due as next_attempt_at, no retry counted yet.
+		if d := get(gated); d["status"] != "FAILED" || d["retry_count"] != float64(0) || d["next_attempt_at"] != next {
+			t.Errorf("during the retry (due %s): %v", next, d)
+		}
+		gate <- struct{}{}
+		d = waitGet(gated, "success", func(d map[string]any) bool { return d["status"] == "SUCCESS" })
+		if d["retry_count"] != float64(1) || d["http_status"] != float64(200) || d["next_attempt_at"] != nil || d["last_error"] != nil {
+			t.Errorf("after a successful retry: %v", d)
+		}
+
+		// An hour until the next attempt: replay now.
+		_, hour := one("/hour")
+		d = waitGet(hour, "the failed first attempt", func(d map[string]any) bool { return d["status"] != "PENDING" })
+		if next, err := time.Parse(time.RFC3339Nano, str(d["next_attempt_at"])); err != nil || d["status"] != "FAILED" ||
+			next.Before(time.Now().Add(50*time.Minute)) {
+			t.Fatalf("after a 503 with Retry-After: 3600: %v", d)
+		}
+		child := e.Must(200, "POST", "/v4/runs/callbacks/"+hour+"/replay", e.Key, nil).Obj()
+		childUID, _ := child["uid"].(string)
+		if child["parent_uid"] != hour || child["status"] != "PENDING" || child["retry_count"] != float64(0) {
+			t.Errorf("replay child: %v", child)
+		}
+		parent := get(hour)
+		if le, _ := parent["last_error"].(string); parent["status"] != "FAILED" || parent["next_attempt_at"] != nil ||
+			childUID == "" || !strings.Contains(le, childUID) || parent["http_status"] != float64(503) || parent["retry_count"] != float64(0) {
+			t.Errorf("the replayed delivery keeps retrying or lost its last attempt: %v", parent)
+		}
+		c := waitGet(childUID, "the replay's success", func(d map[string]any) bool { return d["status"] == "SUCCESS" })
+		if c["retry_count"] != float64(0) || c["http_status"] != float64(200) {
+			t.Errorf("replay child after its first attempt: %v", c)
+		}
+	})
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func isUUID(v any) bool {
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}
+
+// apiErrorKeys are the APIError object's keys, as issue 14 (item 2) and the
+// reference's components/schemas/APIError list them.
+var apiErrorKeys = []string{"error_label", "error_scope", "error_ref", "message", "status_code", "params"}
+
+// checkAPIError checks a callback's error object against the reference's
+// APIError: exactly its keys, each of the type the reference gives it.
+func checkAPIError(t *testing.T, e map[string]any, raw []byte) {
+	t.Helper()
+	var keys []string
+	for k := range e {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := append([]string(nil), apiErrorKeys...)
+	sort.Strings(want)
+	if len(keys) != len(want) {
+		t.Errorf("error keys %v, want %v: %s", keys, want, raw)
+	}
+	for i := range keys {
+		if i < len(want) && keys[i] != want[i] {
+			t.Errorf("error keys %v, want %v: %s", keys, want, raw)
+			break
+		}
+	}
+	// The types and the scope's enum, from the reference file itself.
+	refFile, err := os.ReadFile("../../../shared/reference/captaindata-v4-actions.openapi.json")
+	if err != nil {
+		t.Logf("reference file not available (%v): the APIError types are not checked", err)
+		return
+	}
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				APIError struct {
+					Properties map[string]struct {
+						Type     string   `json:"type"`
+						Nullable bool     `json:"nullable"`
+						Enum     []string `json:"enum"`
+					} `json:"properties"`
+				} `json:"APIError"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(refFile, &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := doc.Components.Schemas.APIError.Properties
+	if len(props) != len(apiErrorKeys) {
+		t.Errorf("the reference's APIError has %d properties, the test knows %d", len(props), len(apiErrorKeys))
+	}
+	for name, p := range props {
+		v, ok := e[name]
+		if !ok {
+			t.Errorf("error lacks %s: %s", name, raw)
+			continue
+		}
+		if v == nil {
+			if !p.Nullable {
+				t.Errorf("error.%s is null, the reference does not allow it: %s", name, raw)
+			}
+			continue
+		}
+		switch p.Type {
+		case "string":
+			s, ok := v.(string)
+			if !ok {
+				t.Errorf("error.%s is %T, want a string: %s", name, v, raw)
+			} else if len(p.Enum) > 0 && !containsStr(p.Enum, s) {
+				t.Errorf("error.%s %q is not one of %v: %s", name, s, p.Enum, raw)
+			}
+		case "integer":
+			if f, ok := v.(float64); !ok || f != float64(int(f)) {
+				t.Errorf("error.%s is %v, want an integer: %s", name, v, raw)
+			}
+		case "object":
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Errorf("error.%s is %T, want an object: %s", name, v, raw)
+			}
+			for k, x := range m {
+				if _, ok := x.(string); !ok || k == "" || k[0] == '_' {
+					t.Errorf("error.%s.%s = %v: the reference allows string values and keys not starting with _", name, k, x)
+				}
+			}
+		}
+	}
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
