@@ -3,6 +3,7 @@ package runs_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -362,4 +363,113 @@ func containsStr(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestAsyncCallbackSort: sort on GET /runs/callbacks takes the reference's
+// forms (item 5): one comma-separated value ("-created_at, status"),
+// repeated sort[] and repeated sort, all alike; keys apply in order. The
+// order is checked on the returned records themselves.
+func TestAsyncCallbackSort(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		e := startAsync(t, dialect, asyncOpts{setup: func(a *app.App) {
+			a.Dispatch.Schedule = delivery.Schedule{0, time.Hour}
+		}})
+		rc := newReceiver(t)
+		rc.setAnswer(func(c *callback, w http.ResponseWriter) int {
+			if c.Path == "/fail" {
+				return 500
+			}
+			return 200
+		})
+		for i := 0; i < 6; i++ {
+			path := "/ok"
+			if i%2 == 1 {
+				path = "/fail"
+			}
+			uid := e.submit(e.Key, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(1, "sort"),
+				"callback": map[string]any{"url": rc.URL + path, "on": "final"}})["run_uid"].(string)
+			e.waitStatus(e.Key, uid, time.Minute, "SUCCEEDED")
+			time.Sleep(5 * time.Millisecond) // distinct created_at
+		}
+		list := func(q string) []map[string]any {
+			t.Helper()
+			var out []map[string]any
+			for _, x := range e.Must(200, "GET", "/v4/runs/callbacks?limit=20&"+q, e.Key, nil).Arr() {
+				out = append(out, x.(map[string]any))
+			}
+			return out
+		}
+		end := time.Now().Add(time.Minute)
+		for {
+			pending := 0
+			for _, d := range list("") {
+				if d["status"] == "PENDING" {
+					pending++
+				}
+			}
+			if pending == 0 {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("%d deliveries still PENDING", pending)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		uids := func(ds []map[string]any) string {
+			var s []string
+			for _, d := range ds {
+				s = append(s, d["uid"].(string))
+			}
+			return strings.Join(s, " ")
+		}
+		// sorted checks ds against keys: status ascending, created_at
+		// descending, in the given order of significance.
+		sorted := func(ds []map[string]any, keys ...string) bool {
+			cmp := func(a, b map[string]any, key string) int {
+				switch key {
+				case "status":
+					return strings.Compare(a["status"].(string), b["status"].(string))
+				case "-created_at":
+					ta, _ := time.Parse(time.RFC3339Nano, a["created_at"].(string))
+					tb, _ := time.Parse(time.RFC3339Nano, b["created_at"].(string))
+					return tb.Compare(ta)
+				}
+				t.Fatalf("key %s", key)
+				return 0
+			}
+			for i := 1; i < len(ds); i++ {
+				for _, k := range keys {
+					c := cmp(ds[i-1], ds[i], k)
+					if c < 0 {
+						break
+					}
+					if c > 0 {
+						return false
+					}
+				}
+			}
+			return true
+		}
+		for _, keys := range [][]string{{"-created_at", "status"}, {"status", "-created_at"}} {
+			comma := list("sort=" + url.QueryEscape(strings.Join(keys, ", ")))
+			if len(comma) != 6 || !sorted(comma, keys...) {
+				t.Errorf("sort=%s: not in that order: %v", strings.Join(keys, ", "), comma)
+			}
+			brackets := list("sort[]=" + keys[0] + "&sort[]=" + keys[1])
+			repeated := list("sort=" + keys[0] + "&sort=" + keys[1])
+			if uids(brackets) != uids(comma) || uids(repeated) != uids(comma) {
+				t.Errorf("sort %v: the comma, sort[] and repeated forms differ:\n%s\n%s\n%s", keys, uids(comma), uids(brackets), uids(repeated))
+			}
+		}
+		if byStatus := list("sort[]=status&sort[]=-created_at"); byStatus[0]["status"] != "FAILED" || byStatus[5]["status"] != "SUCCESS" {
+			t.Errorf("sort[]=status: %v", byStatus)
+		}
+		for _, q := range []string{"sort=created_at,created_at", "sort=-created_at,%20bogus", "sort[]=status&sort[]=-status",
+			"sort=" + strings.Repeat("x", 129)} {
+			if r := e.Do("GET", "/v4/runs/callbacks?"+q, e.Key, nil); r.Status != 400 || r.Label() != "BAD_PARAMETERS" {
+				t.Errorf("GET /v4/runs/callbacks?%s: %d %s", q, r.Status, r.Body)
+			}
+		}
+	})
 }
