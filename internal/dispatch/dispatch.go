@@ -373,6 +373,9 @@ func (d *Dispatcher) record(ctx context.Context, batch []*attempt) error {
 		clear(retries)
 		clear(succeeded)
 		later = later[:0]
+		if err := store.RecordWithoutFlush(ctx, tx, d.DB.Dialect); err != nil {
+			return err
+		}
 		for _, a := range batch {
 			switch a.out {
 			case unsent:
