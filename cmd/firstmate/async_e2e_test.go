@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -281,7 +282,7 @@ func asyncCrash(t *testing.T, dialect string) {
 	// Outputs through the API: every page, exactly n results.
 	total := 0
 	for off := 0; ; off += 100 {
-		var page []map[string]any
+		var page []json.RawMessage
 		if code := callJSON(t, "GET", fmt.Sprintf("%s/v4/runs/%s/outputs?limit=100&offset=%d", srv2.base, uid, off), key, nil, &page); code != 200 {
 			t.Fatalf("outputs at %d: %d", off, code)
 		}
@@ -300,6 +301,7 @@ func asyncCrash(t *testing.T, dialect string) {
 	}
 
 	// Every callback arrives: one per input (duplicates allowed) and the final one.
+	ended := time.Now()
 	var got []e2eCallback
 	var bad []string
 	for end := time.Now().Add(3 * time.Minute); ; {
@@ -316,6 +318,7 @@ func asyncCrash(t *testing.T, dialect string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	t.Logf("every callback arrived %s after the run ended", time.Since(ended).Round(time.Millisecond))
 	for i, b := range bad {
 		if i == 10 {
 			t.Errorf("... %d problems in all", len(bad))
@@ -329,6 +332,8 @@ func asyncCrash(t *testing.T, dialect string) {
 	dups, finals := 0, 0
 	var finalCB e2eCallback
 	var lastAnswer time.Time // of a batch callback's first delivery
+	firstAt := map[int]time.Time{}
+	var dupAges []time.Duration
 	for _, c := range got {
 		if c.webhookID != c.ref || c.ref == "" {
 			t.Errorf("webhook-id %q vs callback_ref_uid %q", c.webhookID, c.ref)
@@ -353,9 +358,15 @@ func asyncCrash(t *testing.T, dialect string) {
 		}
 		if r, ok := refOf[c.idx]; ok {
 			dups++
+			// How long before the kill it was first sent (the kill is
+			// timed after the process exited, some ms after the signal).
+			dupAges = append(dupAges, killedAt.Sub(firstAt[c.idx]).Round(time.Millisecond))
 			if r != c.ref || batchOf[c.idx] != c.batch {
 				t.Errorf("input %d called back with ref %s/batch %s, then %s/%s", c.idx, r, batchOf[c.idx], c.ref, c.batch)
 			}
+		}
+		if _, ok := refOf[c.idx]; !ok {
+			firstAt[c.idx] = c.at
 		}
 		refOf[c.idx], batchOf[c.idx] = c.ref, c.batch
 		refs[c.ref]++
@@ -374,12 +385,15 @@ func asyncCrash(t *testing.T, dialect string) {
 	}
 	// At least once, but a callback is sent twice only when the crash lost
 	// the answer to it: under 0.5 % of them.
-	t.Logf("%d callbacks received: %d duplicate deliveries, %d final", len(got), dups, finals)
+	slices.Sort(dupAges)
+	t.Logf("%d callbacks received: %d duplicate deliveries (first sent before the kill by %v), %d final", len(got), dups,
+		dupAges, finals)
 	if dups*1000 >= 5*(n+1) {
 		t.Errorf("%d callbacks were delivered twice (%.2f %%), want under 0.5 %%", dups, float64(dups)*100/float64(n+1))
 	}
 
 	// Then the database itself, after a clean stop.
+	stopping := time.Now()
 	if err := srv2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -391,6 +405,7 @@ func asyncCrash(t *testing.T, dialect string) {
 	case <-time.After(deadline):
 		t.Fatal("the server did not exit after SIGTERM")
 	}
+	t.Logf("stopped in %s", time.Since(stopping).Round(time.Millisecond))
 	ctx := context.Background()
 	db, err := store.Open(ctx, st.DatabaseURL, st.DataDir)
 	if err != nil {

@@ -298,9 +298,10 @@ func (d *Dispatcher) send(ctx, recordCtx context.Context, todo []*attempt, secre
 		go func(a *attempt) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			d.attempt(ctx, a, &failed, secrets, headers)
+			release := d.attempt(ctx, a, &failed, secrets, headers)
 			outcomes <- a
 			<-a.recorded
+			release()
 		}(a)
 	}
 	wg.Wait()
@@ -308,19 +309,23 @@ func (d *Dispatcher) send(ctx, recordCtx context.Context, todo []*attempt, secre
 	return recErr
 }
 
-// attempt sends one delivery, unless it has to wait.
+// attempt sends one delivery, unless it has to wait. It returns the
+// release of the receiver's slot, which the caller calls once the outcome
+// is recorded: a receiver thus has at most Hosts' limit of callbacks in
+// flight or answered but not yet recorded, and a crash sends at most that
+// many of them again.
 func (d *Dispatcher) attempt(ctx context.Context, a *attempt, failed *atomic.Bool, secrets map[int64]string,
-	headers map[int64]map[string]string) {
+	headers map[int64]map[string]string) (release func()) {
 	if failed.Load() {
 		a.out = unsent
-		return
+		return func() {}
 	}
 	// An attempt cut short by the job's own deadline would look like a
 	// failure of the receiver's; one that cannot have its full time goes
 	// to the next job instead.
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d.Sender.Timeout() {
 		a.out = deferred
-		return
+		return func() {}
 	}
 	// The host slot is taken just before sending, not for the whole batch
 	// up front: taking 50 at once left a fast receiver's slots held by one
@@ -328,15 +333,15 @@ func (d *Dispatcher) attempt(ctx context.Context, a *attempt, failed *atomic.Boo
 	release, ok := d.acquireHost(ctx, fmt.Sprint(a.d.WorkspaceID, "|", delivery.HostKey(a.d.URL)))
 	if !ok {
 		a.out = deferred
-		return
+		return func() {}
 	}
 	a.res = d.Sender.Send(ctx, delivery.Request{URL: a.d.URL, Headers: headers[a.d.RunID], Body: []byte(a.d.Payload),
 		ID: a.d.RefUID, Secret: secrets[a.d.WorkspaceID]})
-	release()
 	a.out = sent
 	if errors.Is(a.res.Err, delivery.ErrCanceled) {
 		a.out = deferred // the process is stopping: the attempt says nothing about the receiver
 	}
+	return release
 }
 
 // hostWait is how long an attempt waits for a slot of a saturated receiver
@@ -369,7 +374,7 @@ func (d *Dispatcher) record(ctx context.Context, batch []*attempt) error {
 	retries := map[int64][]int64{} // unix ms -> ids
 	succeeded := map[int][]int64{} // HTTP status -> ids
 	var later []int64
-	return d.DB.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+	return d.DB.RecordTx(ctx, func(tx *sql.Tx) error {
 		clear(retries)
 		clear(succeeded)
 		later = later[:0]

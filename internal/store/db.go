@@ -60,6 +60,9 @@ type DB struct {
 	principals *readCache[model.Principal]
 	workspaces *readCache[model.Workspace]
 	accounts   *readCache[[]Account]
+	// records holds PostgreSQL connections of their own for recording
+	// delivery attempts (see RecordTx); nil on SQLite.
+	records *sql.DB
 	// txConns maps a PostgreSQL transaction begun by Tx to its connection,
 	// so that CopyInputs can COPY inside it (see copy.go).
 	txConns sync.Map
@@ -158,13 +161,17 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	// database/sql must queue for connections itself: if it may open more
 	// than pgx holds, idle database/sql connections keep pgx connections
 	// while new opens block in pgx forever. A few pgx connections stay free
-	// for River's LISTEN. And it keeps them idle rather than handing each
-	// back to pgx after every query (the default keeps only 2).
+	// for River's LISTEN and the delivery records. And it keeps them idle
+	// rather than handing each back to pgx after every query (the default
+	// keeps only 2).
 	open := int(cfg.MaxConns) - 4
 	db.SetMaxOpenConns(open)
 	db.SetMaxIdleConns(open)
+	records := stdlib.OpenDBFromPool(pool)
+	records.SetMaxOpenConns(recordConns)
+	records.SetMaxIdleConns(recordConns)
 	// pgx already caches prepared statements per connection.
-	out := &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool, R: db}
+	out := &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool, R: db, records: records}
 	out.initCaches()
 	return out, nil
 }
@@ -187,6 +194,9 @@ func (db *DB) Close() error {
 		err = db.ckpt.close()
 	}
 	err = errors.Join(err, db.Write.Close())
+	if db.records != nil {
+		err = errors.Join(err, db.records.Close())
+	}
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())
 	}

@@ -113,6 +113,38 @@ func MarkDeliveriesSucceeded(ctx context.Context, q Querier, ids []int64, httpSt
 	return err
 }
 
+// recordConns is how many PostgreSQL connections RecordTx has to itself
+// (of the 4 the main pool leaves free; River's LISTEN takes one).
+const recordConns = 2
+
+// RecordTx runs fn in a transaction that records delivery attempts. On
+// PostgreSQL it has connections of its own: the run workers, which may all
+// wait on a run's row lock at once, hold every connection of the main pool
+// for as long, and an answered callback waiting that long to be recorded
+// would be sent again by a crash meanwhile. It changes none of the rows the
+// read caches hold.
+func (db *DB) RecordTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.records == nil {
+		return db.txRetry(ctx, fn)
+	}
+	for attempt := 0; ; attempt++ {
+		err := func() error {
+			tx, err := db.records.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if err := fn(tx); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		}()
+		if err == nil || attempt >= 3 || !retryable(err) {
+			return err
+		}
+	}
+}
+
 // RecordWithoutFlush lets a transaction that records delivery attempts
 // commit without waiting for PostgreSQL's WAL flush (SQLite's commits do not
 // wait for one anyway). A callback answered but not yet recorded is sent
