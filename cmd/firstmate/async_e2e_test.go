@@ -280,6 +280,7 @@ func asyncCrash(t *testing.T, dialect string) {
 	}
 
 	// Outputs through the API: every page, exactly n results.
+	phase := time.Now()
 	total := 0
 	for off := 0; ; off += 100 {
 		var page []json.RawMessage
@@ -300,6 +301,7 @@ func asyncCrash(t *testing.T, dialect string) {
 		t.Errorf("credits_used %v, want %d", ws["credits_used"], n)
 	}
 
+	t.Logf("outputs and credits checked in %s", time.Since(phase).Round(time.Millisecond))
 	// Every callback arrives: one per input (duplicates allowed) and the final one.
 	ended := time.Now()
 	var got []e2eCallback
@@ -406,6 +408,7 @@ func asyncCrash(t *testing.T, dialect string) {
 		t.Fatal("the server did not exit after SIGTERM")
 	}
 	t.Logf("stopped in %s", time.Since(stopping).Round(time.Millisecond))
+	stopped := time.Now()
 	ctx := context.Background()
 	db, err := store.Open(ctx, st.DatabaseURL, st.DataDir)
 	if err != nil {
@@ -451,5 +454,6 @@ func asyncCrash(t *testing.T, dialect string) {
 	if got := one(`SELECT credits_used FROM runs WHERE id = $1`, runID); got != n*1000 {
 		t.Errorf("the run records %d millicredits, want %d", got, n*1000)
 	}
+	t.Logf("database checked in %s", time.Since(stopped).Round(time.Millisecond))
 	t.Logf("%s: %d inputs through a SIGKILL in %s", dialect, n, time.Since(began).Round(time.Second))
 }
