@@ -43,7 +43,26 @@ type Dispatcher struct {
 	Now           func() time.Time
 	// Parallel is how many attempts one batch sends at once.
 	Parallel int
+
+	rec recorder
 }
+
+// recorder commits the outcomes of the attempts of every job of the
+// process together (group commit): an answered callback is recorded within
+// about one transaction, however many jobs send at once.
+type recorder struct {
+	mu      sync.Mutex
+	queue   []*attempt
+	running int // goroutines committing; they exit when the queue is empty
+}
+
+const (
+	// maxRecorders bounds the transactions recording attempts at once (on
+	// PostgreSQL, store.RecordTx's own connections).
+	maxRecorders = 2
+	// maxRecordBatch bounds the outcomes of one transaction.
+	maxRecordBatch = 500
+)
 
 func (d *Dispatcher) now() time.Time {
 	if d.Now != nil {
@@ -80,8 +99,11 @@ type attempt struct {
 	reason string        // skipped
 	wait   time.Duration // waiting
 	// recorded is closed once the attempt's outcome is committed (or its
-	// recording failed), so its slot goes to the next delivery only then.
+	// recording failed, recErr), so its slot goes to the next delivery only
+	// then; deadline bounds the recording.
 	recorded chan struct{}
+	recErr   error
+	deadline time.Time
 }
 
 const (
@@ -249,64 +271,111 @@ func (d *Dispatcher) finalWait(ctx context.Context, dl model.Delivery, now time.
 	return min(max(age/4, finalWaitMin), finalWaitMax), nil
 }
 
-// send makes the attempts, Parallel at a time, and records each outcome as
-// it comes, several in one transaction when they come together. A slot
-// takes its next delivery only once its attempt is recorded: a crash loses
-// the outcome of at most Parallel attempts of the job, and those are what
-// is sent twice (contract §7: at least once).
+// send makes the attempts, Parallel at a time, each recorded as soon as it
+// ends (with the outcomes of other jobs' attempts, see recorder). A slot
+// takes its next delivery only once its attempt is recorded, and the
+// receiver's slot is given back only then too: a crash loses the outcome
+// of at most Hosts' limit of attempts per receiver, and those are what is
+// sent twice (contract §7: at least once).
 func (d *Dispatcher) send(ctx, recordCtx context.Context, todo []*attempt, secrets map[int64]string,
 	headers map[int64]map[string]string) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	outcomes := make(chan *attempt, len(todo))
+	deadline, _ := recordCtx.Deadline()
 	var failed atomic.Bool
+	var errOnce sync.Once
 	var recErr error
-	recorderDone := make(chan struct{})
-	go func() {
-		defer close(recorderDone)
-		for got := 0; got < len(todo); {
-			batch := []*attempt{<-outcomes}
-			got++
-		drain:
-			for got < len(todo) {
-				select {
-				case a := <-outcomes:
-					batch = append(batch, a)
-					got++
-				default:
-					break drain
-				}
-			}
-			if !failed.Load() {
-				if err := d.record(recordCtx, batch); err != nil {
-					recErr = err
-					failed.Store(true)
-				}
-			}
-			for _, a := range batch {
-				close(a.recorded)
-			}
-		}
-	}()
 	sem := make(chan struct{}, max(d.Parallel, 1))
 	var wg sync.WaitGroup
 	for _, a := range todo {
-		a.recorded = make(chan struct{})
+		a.recorded, a.deadline = make(chan struct{}), deadline
 		sem <- struct{}{}
 		wg.Add(1)
 		go func(a *attempt) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			release := d.attempt(ctx, a, &failed, secrets, headers)
-			outcomes <- a
+			defer release()
+			if a.out == unsent {
+				return
+			}
+			d.submitRecord(a)
 			<-a.recorded
-			release()
+			if a.recErr != nil {
+				failed.Store(true)
+				errOnce.Do(func() { recErr = a.recErr })
+			}
 		}(a)
 	}
 	wg.Wait()
-	<-recorderDone
 	return recErr
+}
+
+// submitRecord queues an attempt's outcome for the recorder, starting one
+// if fewer than maxRecorders run.
+func (d *Dispatcher) submitRecord(a *attempt) {
+	r := &d.rec
+	r.mu.Lock()
+	r.queue = append(r.queue, a)
+	start := r.running < maxRecorders
+	if start {
+		r.running++
+	}
+	r.mu.Unlock()
+	if start {
+		go d.recordLoop()
+	}
+}
+
+// recordLoop commits what is queued, in batches, until the queue is empty.
+func (d *Dispatcher) recordLoop() {
+	r := &d.rec
+	for {
+		r.mu.Lock()
+		n := min(len(r.queue), maxRecordBatch)
+		if n == 0 {
+			r.running--
+			r.mu.Unlock()
+			return
+		}
+		batch := append([]*attempt(nil), r.queue[:n]...)
+		r.queue = r.queue[n:]
+		if len(r.queue) == 0 {
+			r.queue = nil // let the backing array go
+		}
+		r.mu.Unlock()
+		// An outcome whose job is past its time is not recorded any more:
+		// the job may be rescued, and its delivery sent again, any moment.
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		now := time.Now()
+		var earliest time.Time
+		live := batch[:0:0]
+		for _, a := range batch {
+			if !a.deadline.IsZero() && !a.deadline.After(now) {
+				a.recErr = fmt.Errorf("dispatch: the job's time ran out before its attempt was recorded")
+				close(a.recorded)
+				continue
+			}
+			live = append(live, a)
+			if !a.deadline.IsZero() && (earliest.IsZero() || a.deadline.Before(earliest)) {
+				earliest = a.deadline
+			}
+		}
+		batch = live
+		if len(batch) == 0 {
+			continue
+		}
+		if !earliest.IsZero() {
+			ctx, cancel = context.WithDeadline(ctx, earliest)
+		}
+		err := d.record(ctx, batch)
+		cancel()
+		for _, a := range batch {
+			a.recErr = err
+			close(a.recorded)
+		}
+	}
 }
 
 // attempt sends one delivery, unless it has to wait. It returns the
