@@ -431,8 +431,10 @@ func (d *Dispatcher) acquireHost(ctx context.Context, key string) (func(), bool)
 	}
 }
 
-// record stores the outcomes of a pass in one transaction and schedules
-// what comes next.
+// record stores the outcomes of a pass and schedules what comes next.
+// Successes, the common outcome, take one statement per answer status (no
+// transaction: each row stands alone); the rest one transaction, since a
+// retry's job is enqueued with it.
 //
 // A delivery's status says how its last attempt went: PENDING until the
 // first one ends, then SUCCESS, or FAILED with next_attempt_at while the
@@ -440,19 +442,32 @@ func (d *Dispatcher) acquireHost(ctx context.Context, key string) (func(), bool)
 // number of attempts after the first.
 func (d *Dispatcher) record(ctx context.Context, batch []*attempt) error {
 	now := d.now()
-	retries := map[int64][]int64{} // unix ms -> ids
 	succeeded := map[int][]int64{} // HTTP status -> ids
+	var rest []*attempt
+	for _, a := range batch {
+		switch {
+		case a.out == unsent:
+		case a.out == sent && a.res.Success():
+			succeeded[a.res.HTTPStatus] = append(succeeded[a.res.HTTPStatus], a.d.ID)
+		default:
+			rest = append(rest, a)
+		}
+	}
+	for status, ids := range succeeded {
+		if err := store.MarkDeliveriesSucceeded(ctx, d.DB.Recorder(), ids, status); err != nil {
+			return err
+		}
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	retries := map[int64][]int64{} // unix ms -> ids
 	var later []int64
 	return d.DB.RecordTx(ctx, func(tx *sql.Tx) error {
 		clear(retries)
-		clear(succeeded)
 		later = later[:0]
-		if err := store.RecordWithoutFlush(ctx, tx, d.DB.Dialect); err != nil {
-			return err
-		}
-		for _, a := range batch {
+		for _, a := range rest {
 			switch a.out {
-			case unsent:
 			case deferred:
 				later = append(later, a.d.ID)
 			case waiting:
@@ -463,10 +478,6 @@ func (d *Dispatcher) record(ctx context.Context, batch []*attempt) error {
 					return err
 				}
 			case sent:
-				if a.res.Success() {
-					succeeded[a.res.HTTPStatus] = append(succeeded[a.res.HTTPStatus], a.d.ID)
-					continue
-				}
 				n := attemptNumber(a.d)
 				upd := store.DeliveryAttempt{Status: model.DeliveryFailed, HTTPStatus: a.res.HTTPStatus,
 					Error: resultError(a.res), Retries: n - 1}
@@ -478,11 +489,6 @@ func (d *Dispatcher) record(ctx context.Context, batch []*attempt) error {
 				if err := store.UpdateDelivery(ctx, tx, a.d.ID, upd); err != nil {
 					return err
 				}
-			}
-		}
-		for status, ids := range succeeded {
-			if err := store.MarkDeliveriesSucceeded(ctx, tx, ids, status); err != nil {
-				return err
 			}
 		}
 		for ms, ids := range retries {

@@ -113,16 +113,30 @@ func MarkDeliveriesSucceeded(ctx context.Context, q Querier, ids []int64, httpSt
 	return err
 }
 
-// recordConns is how many PostgreSQL connections RecordTx has to itself
-// (of the 4 the main pool leaves free; River's LISTEN takes one).
+// recordConns is how many PostgreSQL connections of a node record delivery
+// attempts (out of the node's pool_max_conns).
 const recordConns = 2
 
-// RecordTx runs fn in a transaction that records delivery attempts. On
-// PostgreSQL it has connections of its own: the run workers, which may all
-// wait on a run's row lock at once, hold every connection of the main pool
-// for as long, and an answered callback waiting that long to be recorded
-// would be sent again by a crash meanwhile. It changes none of the rows the
-// read caches hold.
+// Recorder is where delivery attempts are recorded. On PostgreSQL it is a
+// pool of its own: the run workers, which may all wait on a run's row lock
+// at once, hold every connection of the main pool for as long, and an
+// answered callback waiting that long to be recorded is sent again by a
+// crash meanwhile. Its commits do not wait for the WAL flush: a callback
+// answered but not yet recorded is sent again after a crash, so the
+// shorter the wait, the fewer are. That is safe for at-least-once: a
+// PostgreSQL crash that loses a record loses with it the (synchronous)
+// completion of the job that made the attempt, since the flush of a commit
+// covers every earlier one, and the job runs again. On SQLite it is the
+// writer, whose commits do not wait for a flush either (synchronous=NORMAL).
+func (db *DB) Recorder() Querier {
+	if db.records != nil {
+		return db.records
+	}
+	return db.Write
+}
+
+// RecordTx runs fn in a transaction on the Recorder. It changes none of the
+// rows the read caches hold.
 func (db *DB) RecordTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.records == nil {
 		return db.txRetry(ctx, fn)
@@ -143,21 +157,6 @@ func (db *DB) RecordTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			return err
 		}
 	}
-}
-
-// RecordWithoutFlush lets a transaction that records delivery attempts
-// commit without waiting for PostgreSQL's WAL flush (SQLite's commits do not
-// wait for one anyway). A callback answered but not yet recorded is sent
-// again after a crash, so the shorter the wait, the fewer are. Safe for
-// at-least-once: a PostgreSQL crash that loses the record loses with it
-// the synchronous completion of the job that made the attempt (the flush of
-// a later commit covers every earlier one), and the job runs again.
-func RecordWithoutFlush(ctx context.Context, tx *sql.Tx, dialect string) error {
-	if dialect != Postgres {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`)
-	return err
 }
 
 // StopDelivery makes a delivery FAILED for good without an attempt (its run
