@@ -399,7 +399,7 @@ func (d *Dispatcher) attempt(ctx context.Context, a *attempt, failed *atomic.Boo
 	// The host slot is taken just before sending, not for the whole batch
 	// up front: taking 50 at once left a fast receiver's slots held by one
 	// job while every other job deferred its batch.
-	release, ok := d.acquireHost(ctx, fmt.Sprint(a.d.WorkspaceID, "|", delivery.HostKey(a.d.URL)))
+	release, ok := d.Hosts.Acquire(ctx, fmt.Sprint(a.d.WorkspaceID, "|", delivery.HostKey(a.d.URL)), hostWait)
 	if !ok {
 		a.out = deferred
 		return func() {}
@@ -417,19 +417,6 @@ func (d *Dispatcher) attempt(ctx context.Context, a *attempt, failed *atomic.Boo
 // before it is deferred: long enough for a fast receiver's slots to turn
 // over, short enough that a slow one holds no worker.
 const hostWait = 250 * time.Millisecond
-
-func (d *Dispatcher) acquireHost(ctx context.Context, key string) (func(), bool) {
-	end := time.Now().Add(hostWait)
-	for {
-		if rel, ok := d.Hosts.TryAcquire(key); ok {
-			return rel, true
-		}
-		if time.Now().After(end) || ctx.Err() != nil {
-			return nil, false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // record stores the outcomes of a pass and schedules what comes next.
 // Successes, the common outcome, take one statement per answer status (no
