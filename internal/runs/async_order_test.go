@@ -1,6 +1,8 @@
 package runs_test
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	_ "modernc.org/sqlite" // the lock of TestAsyncUnrecordedBound
 
 	"github.com/firstmate-oss/firstmate/internal/app"
 	"github.com/firstmate-oss/firstmate/internal/delivery"
@@ -470,6 +473,105 @@ func TestAsyncCallbackSort(t *testing.T) {
 			if r := e.Do("GET", "/v4/runs/callbacks?"+q, e.Key, nil); r.Status != 400 || r.Label() != "BAD_PARAMETERS" {
 				t.Errorf("GET /v4/runs/callbacks?%s: %d %s", q, r.Status, r.Body)
 			}
+		}
+	})
+}
+
+// TestAsyncUnrecordedBound: what a crash can make Firstmate send twice is
+// what was sent and not yet recorded (item 6). While recording is held
+// (the deliveries' rows locked by another transaction), a receiver gets no
+// more callbacks than the per-receiver limit, and none is sent again once
+// recording resumes: each was sent once.
+func TestAsyncUnrecordedBound(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		const limit, n = 5, 40
+		e := startAsync(t, dialect, asyncOpts{noWorkers: true, setup: func(a *app.App) {
+			a.Dispatch.Hosts = delivery.NewHostLimiter(limit)
+		}})
+		rc := newReceiver(t)
+		sub := e.submit(e.Key, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(n, "bound"),
+			"callback": map[string]any{"url": rc.URL, "on": "all"}})
+		runID := int64(sub["run_id"].(float64))
+		ctx := context.Background()
+		for c := 0; c < 2; c++ {
+			if _, err := e.App.Runs.WorkChunk(ctx, runID, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids := func(status string) []int64 {
+			t.Helper()
+			rows, err := e.App.DB.R.QueryContext(ctx, `SELECT id FROM deliveries WHERE run_id = $1 AND event = '' AND status = $2
+				ORDER BY id`, runID, status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var out []int64
+			for rows.Next() {
+				var id int64
+				_ = rows.Scan(&id)
+				out = append(out, id)
+			}
+			return out
+		}
+		pending := ids("PENDING")
+		if len(pending) != n {
+			t.Fatalf("%d batch deliveries, want %d", len(pending), n)
+		}
+
+		// Hold every write to the deliveries.
+		var unlock func()
+		if dialect == "postgres" {
+			tx, err := e.App.DB.Write.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM deliveries WHERE run_id = $1 FOR UPDATE`, runID); err != nil {
+				t.Fatal(err)
+			}
+			unlock = func() { _ = tx.Rollback() }
+		} else {
+			lockDB, err := sql.Open("sqlite", "file:"+e.App.DB.Path+"?_pragma=busy_timeout(10000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { lockDB.Close() })
+			conn, err := lockDB.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+				t.Fatal(err)
+			}
+			unlock = func() { _, _ = conn.ExecContext(ctx, `ROLLBACK`); conn.Close() }
+		}
+		done := make(chan error, 1)
+		go func() { done <- e.App.Dispatch.Deliver(ctx, pending) }()
+		rc.waitFor(t, time.Minute, "the first callbacks", func(c []callback) bool { return len(c) >= limit })
+		time.Sleep(500 * time.Millisecond) // more than the wait for a receiver's slot: the rest are deferred
+		if got := len(rc.all()); got != limit {
+			t.Errorf("%d callbacks sent while none could be recorded, want the receiver's limit of %d", got, limit)
+		}
+		unlock()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// The deferred ones go in a later job: send them now.
+		if err := e.App.Dispatch.Deliver(ctx, ids("PENDING")); err != nil {
+			t.Fatal(err)
+		}
+		got := rc.all()
+		if len(got) != n {
+			t.Errorf("%d callbacks received, want %d", len(got), n)
+		}
+		for _, c := range got {
+			if c.Attempt != 1 {
+				t.Errorf("callback %s sent %d times", c.ID, c.Attempt)
+			}
+		}
+		if left := ids("PENDING"); len(left) != 0 {
+			t.Errorf("%d deliveries still PENDING", len(left))
 		}
 	})
 }
