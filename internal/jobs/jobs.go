@@ -62,7 +62,8 @@ type Config struct {
 	DeliveryWorkers int
 	// RescueAfter is how long after it started a chunk or delivery job
 	// whose worker is gone (a crash) goes to another worker; see rescue.go.
-	// 0 means DefaultRescueAfter; less than MinRescueAfter means that.
+	// 0 means DefaultRescueAfter; it is at least MinRescueAfter (more when
+	// the sender's timeout is longer than its default).
 	RescueAfter time.Duration
 	Logger      *slog.Logger
 	// Health tunes the integration health checks (health.go).
@@ -113,10 +114,11 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 	if rescueAfter == 0 {
 		rescueAfter = DefaultRescueAfter
 	}
-	rescueAfter = max(rescueAfter, MinRescueAfter)
+	deliverTO := deliverTimeout(d.Sender.Timeout())
+	rescueAfter = max(rescueAfter, deliverTO+rescueMargin)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &chunkWorker{runs: r, timeout: rescueAfter - rescueMargin})
-	river.AddWorker(workers, &deliverWorker{d: d})
+	river.AddWorker(workers, &deliverWorker{d: d, timeout: deliverTO})
 	rc := &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueRuns:       {MaxWorkers: max(cfg.RunWorkers, 1)},
@@ -230,12 +232,13 @@ func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error
 
 type deliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
-	d *dispatch.Dispatcher
+	d       *dispatch.Dispatcher
+	timeout time.Duration
 }
 
 // Timeout covers a batch sent in parallel, each attempt bounded by the
-// sender's own 15 s timeout.
-func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return deliverTimeout }
+// sender's own timeout.
+func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.timeout }
 
 // Work sends the job's deliveries. A job holding only final callbacks that
 // wait for their runs' batch callbacks sleeps and runs again.

@@ -27,18 +27,26 @@ import (
 // included, but it looks only every 30 s and after the longest timeout; the
 // sweep here looks every few seconds, so that a crash delays a run by about
 // RescueAfter and no more.
+//
+// deliverTimeout is a delivery job's timeout for a sender whose attempts
+// take up to sendTimeout.
+func deliverTimeout(sendTimeout time.Duration) time.Duration {
+	return max(minDeliverTimeout, sendTimeout+deliverSlack)
+}
 const (
 	// DefaultRescueAfter is RescueAfter's default.
 	DefaultRescueAfter = 30 * time.Second
-	// deliverTimeout bounds a delivery job. An attempt starts only while a
-	// whole one (the sender's timeout, 15 s by default) fits in what is left.
-	deliverTimeout = 25 * time.Second
+	// minDeliverTimeout bounds a delivery job, or the sender's timeout (15 s
+	// by default) and 10 s more when that is longer: an attempt starts only
+	// while a whole one fits in what is left of the job.
+	minDeliverTimeout = 25 * time.Second
+	deliverSlack      = 10 * time.Second
 	// rescueMargin separates a job's deadline from its rescue: time for its
 	// last writes and for River to record its completion.
 	rescueMargin = 5 * time.Second
-	// MinRescueAfter is the shortest RescueAfter that leaves a delivery job
-	// its whole time.
-	MinRescueAfter = deliverTimeout + rescueMargin
+	// MinRescueAfter is the shortest RescueAfter, with the default sender
+	// timeout: it leaves a delivery job its whole time.
+	MinRescueAfter = minDeliverTimeout + rescueMargin
 	// otherTimeout bounds the jobs of other kinds (limit pruning, rentals,
 	// health ticks), which River's own rescuer rescues.
 	otherTimeout = 55 * time.Second
