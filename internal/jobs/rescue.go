@@ -33,6 +33,7 @@ import (
 func deliverTimeout(sendTimeout time.Duration) time.Duration {
 	return max(minDeliverTimeout, sendTimeout+deliverSlack)
 }
+
 const (
 	// DefaultRescueAfter is RescueAfter's default.
 	DefaultRescueAfter = 30 * time.Second
