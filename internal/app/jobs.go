@@ -86,14 +86,14 @@ func (a *App) openJobs(ctx context.Context) error {
 		}
 	}
 	a.Runs = &runs.Service{DB: a.DB, Keys: a.Keys, Engine: a.Engine, Ledger: a.Ledger, Plans: a.Workspaces.Plan,
-		Callbacks: policy}
+		Callbacks: policy, Log: a.Log}
 	a.Dispatch = &dispatch.Dispatcher{DB: a.DB, Keys: a.Keys, Schedule: schedule,
 		Sender:        delivery.NewSender(delivery.Options{Policy: policy, Timeout: envDuration("FIRSTMATE_CALLBACK_TIMEOUT", 15*time.Second)}),
 		Hosts:         delivery.NewHostLimiter(envInt("FIRSTMATE_CALLBACK_PER_HOST", 32)),
 		SigningSecret: a.Workspaces.SigningSecret, Parallel: 16}
 	j, err := jobs.New(a.DB, jobs.Config{RunWorkers: envInt("FIRSTMATE_RUN_WORKERS", 32),
 		DeliveryWorkers: envInt("FIRSTMATE_DELIVERY_WORKERS", 16), Logger: a.Log,
-		RescueAfter: envDuration("FIRSTMATE_JOB_RESCUE_AFTER", time.Minute), Health: healthConfig()}, a.Runs, a.Dispatch)
+		RescueAfter: envDuration("FIRSTMATE_JOB_RESCUE_AFTER", jobs.DefaultRescueAfter), Health: healthConfig()}, a.Runs, a.Dispatch)
 	if err != nil {
 		return err
 	}
