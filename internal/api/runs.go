@@ -261,6 +261,50 @@ func viewDelivery(d model.Delivery) deliveryView {
 
 var deliveryStatuses = []string{"PENDING", "RUNNING", "FAILED", "SUCCESS"}
 
+// maxSortKeys bounds sort as the reference does (10 items of 128 characters).
+const maxSortKeys = 10
+
+// sortKeys reads sort in every form the reference shows: repeated (sort=a&sort=b,
+// sort[]=a&sort[]=b) or one comma-separated value ("-created_at, status"). Each key
+// is a column of allowed, "-" first for descending order; a column given twice is
+// an error, since only its first mention could count.
+func (c *rctx) sortKeys(allowed map[string]string) ([]string, error) {
+	q := c.r.URL.Query()
+	var keys []string
+	seen := map[string]bool{}
+	for _, name := range []string{"sort", "sort[]"} {
+		for _, v := range q[name] {
+			if len(v) > 128 {
+				return nil, apperr.BadParameters("querystring/%s must NOT have more than 128 characters", name)
+			}
+			for part := range strings.SplitSeq(v, ",") {
+				part = strings.TrimSpace(part)
+				if part == "" {
+					continue
+				}
+				col := strings.TrimPrefix(part, "-")
+				if _, ok := allowed[col]; !ok {
+					names := make([]string, 0, len(allowed))
+					for k := range allowed {
+						names = append(names, k)
+					}
+					return nil, apperr.BadParameters("querystring/sort: %q is not one of %s, optionally prefixed with -",
+						part, strings.Join(sorted(names), ", "))
+				}
+				if seen[col] {
+					return nil, apperr.BadParameters("querystring/sort names %s twice", col)
+				}
+				seen[col] = true
+				keys = append(keys, part)
+			}
+		}
+	}
+	if len(keys) > maxSortKeys {
+		return nil, apperr.BadParameters("querystring/sort must NOT have more than %d items", maxSortKeys)
+	}
+	return keys, nil
+}
+
 func (s *Server) listDeliveries(kind string, maxLimit int) func(*rctx) error {
 	return func(c *rctx) error {
 		limit, err := c.queryInt("limit", 10, 1, maxLimit)
@@ -271,7 +315,7 @@ func (s *Server) listDeliveries(kind string, maxLimit int) func(*rctx) error {
 		if err != nil {
 			return err
 		}
-		sort, err := c.sortQuery(store.DeliverySortColumns)
+		sort, err := c.sortKeys(store.DeliverySortColumns)
 		if err != nil {
 			return err
 		}

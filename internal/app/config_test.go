@@ -28,6 +28,7 @@ func TestConfigDefaultsAgreeWithThePackages(t *testing.T) {
 		{"health workers", d.Health.Workers, jobs.DefaultHealthWorkers},
 		{"schedule poll", d.Schedules.Poll, schedules.DefaultPollInterval},
 		{"schedule workers", d.Schedules.Workers, schedules.DefaultParallel},
+		{"job rescue after", d.Jobs.RescueAfter, jobs.DefaultRescueAfter},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: config says %v, the package applies %v", c.name, c.got, c.want)

@@ -31,7 +31,7 @@ func (a *App) openJobs(ctx context.Context) error {
 		schedule = cfg.Callbacks.RetrySchedule
 	}
 	a.Runs = &runs.Service{DB: a.DB, Keys: a.Keys, Engine: a.Engine, Ledger: a.Ledger, Plans: a.Workspaces.Plan,
-		Callbacks: policy}
+		Callbacks: policy, Log: a.Log}
 	a.Dispatch = &dispatch.Dispatcher{DB: a.DB, Keys: a.Keys, Schedule: schedule,
 		Sender:        delivery.NewSender(delivery.Options{Policy: policy, Timeout: cfg.Callbacks.Timeout}),
 		Hosts:         delivery.NewHostLimiter(cfg.Callbacks.PerHost),

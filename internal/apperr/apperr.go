@@ -148,3 +148,23 @@ func Internal(cause error) *Error {
 	return &Error{Status: 500, Label: "INTERNAL_ERROR", Scope: ScopeServer,
 		Message: "internal error; quote error_ref when reporting it", Cause: cause}
 }
+
+const refAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// RefFrom returns an error reference (ERR- and ten Crockford base32
+// characters) drawn from the first bytes of b. Errors reported outside an
+// HTTP response (an async input's error in its callback) take it from a
+// hash of what they belong to, so that the same error keeps the same
+// reference however often its callback is built.
+func RefFrom(b []byte) string {
+	out := make([]byte, 0, 14)
+	out = append(out, "ERR-"...)
+	for i := 0; i < 10; i++ {
+		var c byte
+		if i < len(b) {
+			c = b[i]
+		}
+		out = append(out, refAlphabet[c&31])
+	}
+	return string(out)
+}

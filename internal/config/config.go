@@ -141,7 +141,7 @@ const (
 	DefaultCallbackPerHost  = 32
 	DefaultRunWorkers       = 32
 	DefaultDeliveryWorkers  = 16
-	DefaultJobRescueAfter   = time.Minute
+	DefaultJobRescueAfter   = 30 * time.Second
 	DefaultSchedulePoll     = 250 * time.Millisecond
 	DefaultScheduleWorkers  = 8
 	DefaultHealthInterval   = 6 * time.Hour
@@ -272,8 +272,8 @@ var Vars = []Var{
 		Help: "async run chunks worked at once, per node", set: positive(func(c *Config) *int { return &c.Jobs.RunWorkers })},
 	{Name: "FIRSTMATE_DELIVERY_WORKERS", Default: strconv.Itoa(DefaultDeliveryWorkers), Section: SectionJobs,
 		Help: "callback and webhook deliveries worked at once, per node", set: positive(func(c *Config) *int { return &c.Jobs.DeliveryWorkers })},
-	{Name: "FIRSTMATE_JOB_RESCUE_AFTER", Default: "1m", Section: SectionJobs,
-		Help: "a job running longer than this on a node presumed dead is taken over by another",
+	{Name: "FIRSTMATE_JOB_RESCUE_AFTER", Default: "30s", Section: SectionJobs,
+		Help: "a job running longer than this on a node presumed dead is taken over by another (30s at least)",
 		set:  duration(func(c *Config) *time.Duration { return &c.Jobs.RescueAfter })},
 	{Name: "FIRSTMATE_SCHEDULE_POLL", Default: DefaultSchedulePoll.String(), Section: SectionJobs,
 		Help: "how often each node looks for due schedules", set: duration(func(c *Config) *time.Duration { return &c.Schedules.Poll })},

@@ -1,9 +1,11 @@
 package delivery
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 )
@@ -103,6 +105,101 @@ func TestPropertyHostLimiter(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Acquire waits for a slot of a full key: a release hands it to the oldest
+// waiter; a waiter that gives up holds nothing and is forgotten.
+func TestHostLimiterAcquire(t *testing.T) {
+	l := NewHostLimiter(1)
+	ctx := context.Background()
+	r1, ok := l.Acquire(ctx, "a", time.Second)
+	if !ok {
+		t.Fatal("a free slot was not taken")
+	}
+	if _, ok := l.Acquire(ctx, "a", 10*time.Millisecond); ok {
+		t.Fatal("a full key gave a second slot")
+	}
+	if len(l.waiters) != 0 || l.InFlight("a") != 1 {
+		t.Fatalf("after a timed-out wait: %d waiting keys, %d in flight", len(l.waiters), l.InFlight("a"))
+	}
+	got := make(chan int, 2)
+	rels := make(chan func(), 2)
+	for i := 1; i <= 2; i++ {
+		go func() {
+			r, ok := l.Acquire(ctx, "a", time.Minute)
+			if ok {
+				got <- i
+				rels <- r
+			}
+		}()
+		for { // the second waiter queues after the first
+			l.mu.Lock()
+			n := len(l.waiters["a"])
+			l.mu.Unlock()
+			if n == i {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	r1()
+	if first := <-got; first != 1 {
+		t.Errorf("waiter %d got the slot first, want the oldest", first)
+	}
+	if l.InFlight("a") != 1 {
+		t.Errorf("%d in flight after a hand-over, want 1", l.InFlight("a"))
+	}
+	(<-rels)()
+	if second := <-got; second != 2 {
+		t.Errorf("waiter %d got the second slot", second)
+	}
+	(<-rels)()
+	if l.InFlight("a") != 0 || len(l.waiters) != 0 {
+		t.Errorf("after every release: %d in flight, %d waiting keys", l.InFlight("a"), len(l.waiters))
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	r, _ := l.TryAcquire("b")
+	cancel()
+	if _, ok := l.Acquire(cctx, "b", time.Minute); ok {
+		t.Error("Acquire with an ended context waited for a full key")
+	}
+	r()
+}
+
+// Under concurrency, waiting and giving up included, no key ever has more
+// than max holders and no slot leaks.
+func TestHostLimiterAcquireConcurrent(t *testing.T) {
+	const maxPerKey = 2
+	l := NewHostLimiter(maxPerKey)
+	var holders [3]atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				k := (g + i) % len(holders)
+				release, ok := l.Acquire(context.Background(), string(rune('a'+k)), time.Duration(i%3)*100*time.Microsecond)
+				if !ok {
+					continue
+				}
+				if n := holders[k].Add(1); n > maxPerKey {
+					t.Errorf("key %d has %d holders", k, n)
+				}
+				holders[k].Add(-1)
+				release()
+			}
+		}()
+	}
+	wg.Wait()
+	for k := range holders {
+		if n := l.InFlight(string(rune('a' + k))); n != 0 {
+			t.Errorf("key %d: %d slots leaked", k, n)
+		}
+	}
+	if len(l.waiters) != 0 {
+		t.Errorf("%d keys keep waiters", len(l.waiters))
+	}
 }
 
 func TestHostKey(t *testing.T) {

@@ -128,6 +128,9 @@ func NewSender(o Options) *Sender {
 	return s
 }
 
+// Timeout is how long one attempt may take at most.
+func (s *Sender) Timeout() time.Duration { return s.timeout }
+
 // Send makes one attempt: a signed JSON POST. It never panics and always
 // returns a Result; the caller records it and asks a Schedule when to retry.
 func (s *Sender) Send(ctx context.Context, req Request) Result {

@@ -351,7 +351,7 @@ func TestWebhookRetriesAndReplay(t *testing.T) {
 			}
 			return gone != nil
 		})
-		if gone["http_status"] != float64(410) || gone["retry_count"] != float64(1) || gone["next_attempt_at"] != nil {
+		if gone["http_status"] != float64(410) || gone["retry_count"] != float64(0) || gone["next_attempt_at"] != nil {
 			t.Errorf("after 410: %v", gone)
 		}
 		if l := env.webhooks(key, "&status=SUCCESS"); len(l) != 1 {

@@ -145,7 +145,7 @@ type healthCheckWorker struct {
 
 // Timeout covers one "me" call (the upstream client gives up at 45 s).
 func (w *healthCheckWorker) Timeout(*river.Job[HealthCheckArgs]) time.Duration {
-	return 50 * time.Second
+	return healthCheckTimeout
 }
 
 func (w *healthCheckWorker) Work(ctx context.Context, job *river.Job[HealthCheckArgs]) error {

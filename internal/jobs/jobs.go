@@ -60,8 +60,10 @@ func (DeliverArgs) InsertOpts() river.InsertOpts {
 type Config struct {
 	RunWorkers      int
 	DeliveryWorkers int
-	// RescueAfter is how long a job may run before River considers its
-	// worker dead and runs it again (after a crash).
+	// RescueAfter is how long after it started a chunk or delivery job
+	// whose worker is gone (a crash) goes to another worker; see rescue.go.
+	// 0 means DefaultRescueAfter; it is at least MinRescueAfter (more when
+	// the sender's timeout is longer than its default).
 	RescueAfter time.Duration
 	Logger      *slog.Logger
 	// Health tunes the integration health checks (health.go).
@@ -70,9 +72,13 @@ type Config struct {
 
 // Jobs owns the River client.
 type Jobs struct {
-	Client *river.Client[*sql.Tx]
-	db     *store.DB
-	health HealthConfig
+	Client      *river.Client[*sql.Tx]
+	db          *store.DB
+	health      HealthConfig
+	driver      riverdriver.Driver[*sql.Tx]
+	rescueAfter time.Duration
+	log         *slog.Logger
+	stopRescue  context.CancelFunc
 }
 
 // Migrate applies River's own migrations.
@@ -104,9 +110,15 @@ func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
 // New builds the client and registers the workers. Call Start to work jobs;
 // a client that is never started can still enqueue (operator subcommands).
 func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jobs, error) {
+	rescueAfter := cfg.RescueAfter
+	if rescueAfter == 0 {
+		rescueAfter = DefaultRescueAfter
+	}
+	deliverTO := deliverTimeout(d.Sender.Timeout())
+	rescueAfter = max(rescueAfter, deliverTO+rescueMargin)
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &chunkWorker{runs: r})
-	river.AddWorker(workers, &deliverWorker{d: d})
+	river.AddWorker(workers, &chunkWorker{runs: r, timeout: rescueAfter - rescueMargin})
+	river.AddWorker(workers, &deliverWorker{d: d, timeout: deliverTO})
 	rc := &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueRuns:       {MaxWorkers: max(cfg.RunWorkers, 1)},
@@ -114,10 +126,11 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 		},
 		Workers: workers,
 		Logger:  cfg.Logger,
-		// A job cut off by a crash is worked again after RescueAfter; no
-		// job may legitimately run longer than that.
-		JobTimeout:           max(cfg.RescueAfter, 30*time.Second),
-		RescueStuckJobsAfter: max(cfg.RescueAfter, 30*time.Second),
+		// Chunks and deliveries set their own timeouts and are rescued by
+		// the sweep of rescue.go; River's rescuer takes the other kinds
+		// once their timeout and a margin have passed.
+		JobTimeout:           otherTimeout,
+		RescueStuckJobsAfter: max(rescueAfter, otherTimeout+rescueMargin, healthCheckTimeout+rescueMargin),
 		FetchCooldown:        10 * time.Millisecond,
 		FetchPollInterval:    200 * time.Millisecond,
 		MaxAttempts:          25,
@@ -129,11 +142,12 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 	addRentals(workers, rc, r.Engine.Identities)
 	addReverify(workers, r.Engine.Identities)
 	addLimitPrune(workers, rc, db)
-	c, err := river.NewClient(driver(db), rc)
+	drv := driver(db)
+	c, err := river.NewClient(drv, rc)
 	if err != nil {
 		return nil, err
 	}
-	return &Jobs{Client: c, db: db, health: cfg.Health}, nil
+	return &Jobs{Client: c, db: db, health: cfg.Health, driver: drv, rescueAfter: rescueAfter, log: cfg.Logger}, nil
 }
 
 // addTick makes River's leader enqueue args every interval, and as soon as a
@@ -146,10 +160,26 @@ func addTick(rc *river.Config, every time.Duration, args river.JobArgs) {
 		&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true}))
 }
 
-func (j *Jobs) Start(ctx context.Context) error { return j.Client.Start(ctx) }
+// Start works jobs, and rescues those of workers that are gone.
+func (j *Jobs) Start(ctx context.Context) error {
+	if err := j.Client.Start(ctx); err != nil {
+		return err
+	}
+	if j.stopRescue == nil {
+		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		j.stopRescue = cancel
+		go j.rescueLoop(rctx, j.log)
+	}
+	return nil
+}
 
 // Stop lets running jobs finish (bounded by ctx).
-func (j *Jobs) Stop(ctx context.Context) error { return j.Client.Stop(ctx) }
+func (j *Jobs) Stop(ctx context.Context) error {
+	if j.stopRescue != nil {
+		j.stopRescue()
+	}
+	return j.Client.Stop(ctx)
+}
 
 // Chunks implements runs.Queue.
 func (j *Jobs) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error {
@@ -182,8 +212,13 @@ func (j *Jobs) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.
 
 type chunkWorker struct {
 	river.WorkerDefaults[ChunkArgs]
-	runs *runs.Service
+	runs    *runs.Service
+	timeout time.Duration
 }
+
+// Timeout ends a chunk's pass (its fetching, then its commit) a margin
+// before its rescue.
+func (w *chunkWorker) Timeout(*river.Job[ChunkArgs]) time.Duration { return w.timeout }
 
 func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error {
 	out, err := w.runs.WorkChunk(ctx, job.Args.RunID, job.Args.Chunk)
@@ -198,13 +233,23 @@ func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error
 
 type deliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
-	d *dispatch.Dispatcher
+	d       *dispatch.Dispatcher
+	timeout time.Duration
 }
 
 // Timeout covers a batch sent in parallel, each attempt bounded by the
-// sender's own 15 s timeout.
-func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return 25 * time.Second }
+// sender's own timeout.
+func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.timeout }
 
+// Work sends the job's deliveries. A job holding only final callbacks that
+// wait for their runs' batch callbacks sleeps and runs again.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	return w.d.Deliver(ctx, job.Args.IDs)
+	wait, err := w.d.Work(ctx, job.Args.IDs)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	return nil
 }

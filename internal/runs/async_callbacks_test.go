@@ -86,9 +86,11 @@ func TestAsyncCallbackRetries(t *testing.T) {
 			}
 		}
 
-		// The closed receiver comes up once a failed attempt is recorded.
-		d := waitDelivery("/closed", "a failed attempt", func(d map[string]any) bool { return d["retry_count"].(float64) >= 1 })
-		if d["status"] != "PENDING" || d["http_status"] != nil || d["last_error"] == nil {
+		// The closed receiver comes up once a failed attempt is recorded:
+		// FAILED, with the time of the next attempt, no retry made yet.
+		d := waitDelivery("/closed", "a failed attempt", func(d map[string]any) bool { return d["status"] != "PENDING" })
+		if d["status"] != "FAILED" || d["http_status"] != nil || d["last_error"] == nil || d["next_attempt_at"] == nil ||
+			d["retry_count"] != float64(0) {
 			t.Errorf("/closed after a refused connection: %v", d)
 		}
 		ln, err = net.Listen("tcp", closedAddr)
@@ -99,7 +101,10 @@ func TestAsyncCallbackRetries(t *testing.T) {
 		go func() { _ = late.Serve(ln) }()
 		t.Cleanup(func() { late.Close() })
 
-		final := func(d map[string]any) bool { return d["status"] == "SUCCESS" || d["status"] == "FAILED" }
+		// Final: SUCCESS, or FAILED with no attempt left.
+		final := func(d map[string]any) bool {
+			return d["status"] == "SUCCESS" || d["status"] == "FAILED" && d["next_attempt_at"] == nil
+		}
 		check := func(path, status string, httpStatus, retries, attempts int) map[string]any {
 			t.Helper()
 			d := waitDelivery(path, "a final status", final)
@@ -125,9 +130,10 @@ func TestAsyncCallbackRetries(t *testing.T) {
 			}
 			return d
 		}
+		// retry_count counts the attempts after the first.
 		check("/flaky", "SUCCESS", 200, 2, 3)
-		check("/always500", "FAILED", 500, 4, 4)
-		check("/gone", "FAILED", 410, 1, 1)
+		check("/always500", "FAILED", 500, 3, 4)
+		check("/gone", "FAILED", 410, 0, 1)
 		check("/retry-after", "SUCCESS", 200, 1, 2)
 		closed := waitDelivery("/closed", "a final status", final)
 		if closed["status"] != "SUCCESS" || closed["http_status"] != float64(200) || closed["retry_count"].(float64) < 1 {
@@ -228,7 +234,7 @@ func TestAsyncCallbackRetries(t *testing.T) {
 			t.Errorf("limit=2 pages %v, want %v", paged, asc)
 		}
 		retries := list("?sort=-retry_count&limit=1")
-		if len(retries) != 1 || retries[0].(map[string]any)["retry_count"] != float64(4) {
+		if len(retries) != 1 || retries[0].(map[string]any)["retry_count"] != float64(3) {
 			t.Errorf("sort=-retry_count&limit=1: %v", retries)
 		}
 		for _, q := range []string{"?limit=0", "?limit=21", "?limit=x", "?offset=-1", "?sort=bogus", "?status[]=DONE"} {
@@ -350,9 +356,9 @@ func TestAsyncSlowReceiver(t *testing.T) {
 			}
 			break
 		}
-		if len(ds) == 1 && ds[0]["retry_count"] == float64(1) {
-			if le, _ := ds[0]["last_error"].(string); !strings.Contains(le, "timed out") {
-				t.Errorf("last_error of a timed-out attempt: %q", le)
+		if len(ds) == 1 && ds[0]["status"] == "FAILED" {
+			if le, _ := ds[0]["last_error"].(string); !strings.Contains(le, "timed out") || ds[0]["retry_count"] != float64(0) {
+				t.Errorf("a timed-out attempt: last_error %q, retry_count %v", le, ds[0]["retry_count"])
 			}
 		}
 		if time.Now().After(end) {

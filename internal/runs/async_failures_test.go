@@ -60,21 +60,35 @@ func TestAsyncTransientAndPermanentFailures(t *testing.T) {
 				t.Errorf("the callback headers were not sent: %v", c.Header)
 			}
 			run, _ := c.Body["run"].(map[string]any)
-			if run["batch_uid"] == nil {
-				if run["status"] != "PARTIAL_SUCCEEDED" || c.Body["results_count"] != float64(ok) {
+			if isFinal(c, uid) {
+				// Its own batch, and no results: results_count counts the
+				// results in this callback.
+				if run["status"] != "PARTIAL_SUCCEEDED" || c.Body["results_count"] != float64(0) ||
+					!isUUID(run["batch_uid"]) || len(c.Body["results"].([]any)) != 0 {
 					t.Errorf("final callback: %s", c.Raw)
 				}
 				continue
+			}
+			if !isUUID(run["batch_uid"]) {
+				t.Errorf("batch callback without a batch_uid: %s", c.Raw)
 			}
 			cd, _ := c.Body["custom_data"].(map[string]any)
 			idx := int(cd["idx"].(float64))
 			byIdx[idx]++
 			errObj, _ := c.Body["error"].(map[string]any)
 			if missing[idx] {
-				if errObj == nil || errObj["label"] != "STATUS_404" || c.Body["results_count"] != float64(0) {
+				// The reference's APIError: the 424 of a profile the
+				// platform does not know, scope integ, with a reference.
+				if errObj == nil || errObj["error_label"] != "STATUS_404" || errObj["error_scope"] != "integ" ||
+					errObj["status_code"] != float64(424) || c.Body["results_count"] != float64(0) {
 					t.Errorf("callback of the missing input %d: %s", idx, c.Raw)
 				}
-			} else if errObj != nil || c.Body["results_count"] != float64(1) {
+				checkAPIError(t, errObj, c.Raw)
+				ref, _ := errObj["error_ref"].(string)
+				if ref == "" || !strings.Contains(e.Logs.String(), `"error_ref":"`+ref+`"`) {
+					t.Errorf("input %d: error_ref %q is not in the log", idx, ref)
+				}
+			} else if c.Body["error"] != nil || c.Body["results_count"] != float64(1) {
 				t.Errorf("callback of input %d: %s", idx, c.Raw)
 			}
 		}

@@ -93,7 +93,7 @@ func startAsyncOn(t *testing.T, st apitest.Store, o asyncOpts) *asyncEnv {
 		t.Fatal(err)
 	}
 	logs := &apitest.SyncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a, err := app.Open(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("open app: %v", err)
@@ -291,6 +291,9 @@ type callback struct {
 	Answer  int
 	SigErr  error
 	Attempt int // 1-based count of requests seen with this webhook-id
+	// Done is when the receiver had its answer ready: the sender cannot
+	// have read it before.
+	Done time.Time
 }
 
 // receiver is a callback endpoint on loopback. It verifies the Standard
@@ -302,12 +305,13 @@ type receiver struct {
 	secret string
 	got    []callback
 	seen   map[string]int
+	paths  map[string]int // requests that arrived on each path, answered or not
 	answer func(c *callback, w http.ResponseWriter) int
 	notify chan struct{}
 }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{seen: map[string]int{}, notify: make(chan struct{}, 1)}
+	r := &receiver{seen: map[string]int{}, paths: map[string]int{}, notify: make(chan struct{}, 1)}
 	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.Close)
 	return r
@@ -334,6 +338,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		c.SigErr = delivery.Verify(r.secret, req.Header, raw, 5*time.Minute)
 	}
 	r.seen[c.ID]++
+	r.paths[c.Path]++
 	c.Attempt = r.seen[c.ID]
 	answer := r.answer
 	r.mu.Unlock()
@@ -341,6 +346,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	if answer != nil {
 		c.Answer = answer(&c, w)
 	}
+	c.Done = time.Now()
 	r.mu.Lock()
 	r.got = append(r.got, c)
 	r.mu.Unlock()
@@ -355,6 +361,13 @@ func (r *receiver) all() []callback {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]callback(nil), r.got...)
+}
+
+// arrivedOn counts the requests that arrived on path, answered or not.
+func (r *receiver) arrivedOn(path string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.paths[path]
 }
 
 // on lists what was received on one path.
@@ -387,16 +400,21 @@ func (r *receiver) waitFor(t *testing.T, timeout time.Duration, what string, con
 	}
 }
 
-// finalOf returns the received callbacks of a run that carry no batch (the final one).
+// finalOf returns the received final callbacks of a run: the one that
+// carries the run's terminal status (batch callbacks say RUNNING).
 func finalOf(got []callback, runUID string) []callback {
 	var out []callback
 	for _, c := range got {
-		run, _ := c.Body["run"].(map[string]any)
-		if run["run_uid"] == runUID && run["batch_uid"] == nil {
+		if isFinal(c, runUID) {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+func isFinal(c callback, runUID string) bool {
+	run, _ := c.Body["run"].(map[string]any)
+	return run["run_uid"] == runUID && run["status"] != "RUNNING"
 }
 
 // clock is a settable clock shared by the engine and the runs service.

@@ -112,7 +112,9 @@ func TestAsyncCallbackSSRF(t *testing.T) {
 		if done {
 			for _, d := range ds {
 				le, _ := d["last_error"].(string)
-				if d["retry_count"] != float64(1) || d["http_status"] != nil || !strings.Contains(le, "not allowed") {
+				// One attempt, refused for good: no retry made or due.
+				if d["retry_count"] != float64(0) || d["next_attempt_at"] != nil || d["http_status"] != nil ||
+					!strings.Contains(le, "not allowed") {
 					t.Errorf("delivery to %s: %v", name, d)
 				}
 			}

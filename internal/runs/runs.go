@@ -8,6 +8,7 @@ package runs
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/catalog"
@@ -66,6 +67,8 @@ type Service struct {
 	// Callbacks checks callback URLs at submission (SSRF policy).
 	Callbacks delivery.Policy
 	Now       func() time.Time
+	// Log receives the failed inputs' error references (nil: none).
+	Log *slog.Logger
 	// MaxWait, when set, caps how long a postponed chunk sleeps before it
 	// checks again (0: until the Smart Limit frees up). Tests that move Now
 	// set it, since a job's snooze runs on the real clock.

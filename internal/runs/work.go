@@ -74,11 +74,17 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	maxResults := engine.MaxResults(a.AsyncMaxResults.Present, params)
 
 	// Stop fetching well before the job's deadline so that what was fetched
-	// is committed; the rest runs in the next pass.
+	// is committed; the rest runs in the next pass. The commit is not cut
+	// short by a shutdown, but it ends by the deadline: the job layer hands
+	// a job to another worker only some time after its deadline, and this
+	// pass must be over by then, or both would record (and call the
+	// platform for) the same inputs.
 	commitCtx := context.WithoutCancel(ctx)
 	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-10*time.Second))
+		var cancel, cancelCommit context.CancelFunc
+		commitCtx, cancelCommit = context.WithDeadline(commitCtx, dl)
+		defer cancelCommit()
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-min(10*time.Second, time.Until(dl)/3)))
 		defer cancel()
 	}
 	var done []inputResult
@@ -206,7 +212,11 @@ func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, 
 	transient []store.Input, blockErr error, out Outcome) error {
 	payable := -1 // every input
 	for attempt := 0; ; attempt++ {
-		err := s.commitTx(ctx, run, a, done, transient, blockErr, out, payable)
+		var failed []inputResult
+		err := s.commitTx(ctx, run, a, done, transient, blockErr, out, payable, &failed)
+		if err == nil {
+			s.logInputErrors(run, failed)
+		}
 		switch {
 		case errors.Is(err, errNotRunning):
 			return nil // cancelled meanwhile: keep nothing of this pass
@@ -263,7 +273,7 @@ type chargeGroup struct {
 // (the workspace's balance row). The run and balance rows stay locked only
 // from their UPDATE to the commit.
 func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action, done []inputResult,
-	transient []store.Input, blockErr error, out Outcome, payable int) error {
+	transient []store.Input, blockErr error, out Outcome, payable int, failedOut *[]inputResult) error {
 	rec := done
 	var creditBlock error
 	if payable >= 0 {
@@ -280,6 +290,7 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 	}
 	callbacks := run.CallbackURL != "" && run.CallbackOn != catalog.CallbackOnFinal
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		*failedOut = (*failedOut)[:0]
 		if s.DB.Dialect == store.Postgres {
 			// Release the hot rows without waiting for the WAL flush. Safe
 			// for exactly-once: River marks the job done afterwards in a
@@ -325,6 +336,7 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 			raw := make([]json.RawMessage, len(r.results))
 			if r.err != nil {
 				failed++
+				*failedOut = append(*failedOut, r)
 			} else if len(r.results) > 0 {
 				outputs += len(r.results)
 				for j, res := range r.results {

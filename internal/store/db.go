@@ -60,6 +60,10 @@ type DB struct {
 	principals *readCache[model.Principal]
 	workspaces *readCache[model.Workspace]
 	accounts   *readCache[[]Account]
+	// records holds PostgreSQL connections of their own for recording
+	// delivery attempts (see RecordTx); nil on SQLite.
+	records    *sql.DB
+	recordPool *pgxpool.Pool
 	// txConns maps a PostgreSQL transaction begun by Tx to its connection,
 	// so that CopyInputs can COPY inside it (see copy.go).
 	txConns sync.Map
@@ -144,27 +148,42 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if cfg.MaxConns < 20 {
 		cfg.MaxConns = 20
 	}
+	// Delivery attempts are recorded on a small pool of their own (see
+	// RecordTx), taken from the node's connections.
+	rcfg := cfg.Copy()
+	rcfg.MaxConns, rcfg.MinConns = recordConns, 0
+	rcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	cfg.MaxConns -= recordConns
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		return nil, fmt.Errorf("store: connect postgres: %w", err)
+	}
+	rpool, err := pgxpool.NewWithConfig(ctx, rcfg)
+	if err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
+		rpool.Close()
 		return nil, fmt.Errorf("store: connect postgres %s: %w", redactURL(dsn), err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	// database/sql must queue for connections itself: if it may open more
 	// than pgx holds, idle database/sql connections keep pgx connections
-	// while new opens block in pgx forever. A few pgx connections stay free
+	// while new opens block in pgx forever. Two pgx connections stay free
 	// for River's LISTEN. And it keeps them idle rather than handing each
 	// back to pgx after every query (the default keeps only 2).
-	open := int(cfg.MaxConns) - 4
+	open := int(cfg.MaxConns) - 2
 	db.SetMaxOpenConns(open)
 	db.SetMaxIdleConns(open)
+	records := stdlib.OpenDBFromPool(rpool)
+	records.SetMaxOpenConns(recordConns)
+	records.SetMaxIdleConns(recordConns)
 	// pgx already caches prepared statements per connection.
-	out := &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool, R: db}
+	out := &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool, R: db, records: records, recordPool: rpool}
 	out.initCaches()
 	return out, nil
 }
@@ -187,11 +206,17 @@ func (db *DB) Close() error {
 		err = db.ckpt.close()
 	}
 	err = errors.Join(err, db.Write.Close())
+	if db.records != nil {
+		err = errors.Join(err, db.records.Close())
+	}
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())
 	}
 	if db.Pool != nil {
 		db.Pool.Close()
+	}
+	if db.recordPool != nil {
+		db.recordPool.Close()
 	}
 	return err
 }

@@ -99,15 +99,86 @@ func InsertDeliveries(ctx context.Context, q Querier, dialect string, ds []model
 }
 
 // MarkDeliveriesSucceeded records a successful attempt for each of the
-// deliveries (the common outcome, in one statement per answer status).
+// deliveries (the common outcome, in one statement per answer status). A
+// delivery still PENDING succeeded on its first attempt (retry_count 0);
+// one that had failed (FAILED, retry_count r after r+1 attempts) made one
+// more retry.
 func MarkDeliveriesSucceeded(ctx context.Context, q Querier, ids []int64, httpStatus int) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	args, in := appendIDs([]any{httpStatus, Now()}, ids)
 	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = 'SUCCESS', http_status = $1, next_attempt_at = NULL, last_error = '',
-		updated_at = $2 WHERE id IN (`+in+`)`, args...)
+		retry_count = CASE WHEN status = 'PENDING' THEN 0 ELSE retry_count + 1 END, updated_at = $2 WHERE id IN (`+in+`)`, args...)
 	return err
+}
+
+// recordConns is how many PostgreSQL connections of a node record delivery
+// attempts (out of the node's pool_max_conns).
+const recordConns = 2
+
+// Recorder is where delivery attempts are recorded. On PostgreSQL it is a
+// pool of its own: the run workers, which may all wait on a run's row lock
+// at once, hold every connection of the main pool for as long, and an
+// answered callback waiting that long to be recorded is sent again by a
+// crash meanwhile. Its commits do not wait for the WAL flush: a callback
+// answered but not yet recorded is sent again after a crash, so the
+// shorter the wait, the fewer are. That is safe for at-least-once: a
+// PostgreSQL crash that loses a record loses with it the (synchronous)
+// completion of the job that made the attempt, since the flush of a commit
+// covers every earlier one, and the job runs again. On SQLite it is the
+// writer, whose commits do not wait for a flush either (synchronous=NORMAL).
+func (db *DB) Recorder() Querier {
+	if db.records != nil {
+		return db.records
+	}
+	return db.Write
+}
+
+// RecordTx runs fn in a transaction on the Recorder. It changes none of the
+// rows the read caches hold.
+func (db *DB) RecordTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.records == nil {
+		return db.txRetry(ctx, fn)
+	}
+	for attempt := 0; ; attempt++ {
+		err := func() error {
+			tx, err := db.records.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if err := fn(tx); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		}()
+		if err == nil || attempt >= 3 || !retryable(err) {
+			return err
+		}
+	}
+}
+
+// StopDelivery makes a delivery FAILED for good without an attempt (its run
+// was cancelled, or a replay took over its retries): no next attempt, the
+// reason in last_error, the last attempt's http_status and retry_count kept.
+func StopDelivery(ctx context.Context, q Querier, id int64, reason string) error {
+	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = 'FAILED', next_attempt_at = NULL, last_error = $2, updated_at = $3
+		WHERE id = $1`, id, reason, Now())
+	return err
+}
+
+// RunHasUnattemptedBatches reports whether one of a run's batch callbacks
+// (originals, not replays) has not had an attempt finish yet: a delivery
+// stays PENDING until its first attempt ends, in success or failure.
+func RunHasUnattemptedBatches(ctx context.Context, q Querier, runID int64) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM deliveries WHERE run_id = $1 AND status = 'PENDING' AND event = ''
+		AND parent_uid = '' LIMIT 1`, runID).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // GetDeliveriesByID loads deliveries for a worker.
@@ -167,7 +238,10 @@ type DeliveryFilter struct {
 	Status        []string
 	RunUID        []string
 	Limit, Offset int
-	Sort          string
+	// Sort lists the keys, most significant first, each a column of
+	// DeliverySortColumns with an optional "-" for descending order. None:
+	// newest first.
+	Sort []string
 }
 
 // DeliverySortColumns are the sortable columns.
@@ -190,14 +264,26 @@ func ListDeliveries(ctx context.Context, q Querier, workspaceID int64, f Deliver
 	}
 	in("d.status", f.Status)
 	in("r.uid", f.RunUID)
-	order := "d.created_at DESC, d.id DESC"
-	if col, ok := DeliverySortColumns[strings.TrimPrefix(f.Sort, "-")]; ok {
+	var keys []string
+	tie := " DESC" // rows equal on every key come in id order, the first key's way
+	for i, k := range f.Sort {
+		col, ok := DeliverySortColumns[strings.TrimPrefix(k, "-")]
+		if !ok {
+			continue
+		}
 		dir := " ASC"
-		if strings.HasPrefix(f.Sort, "-") {
+		if strings.HasPrefix(k, "-") {
 			dir = " DESC"
 		}
-		order = col + dir + ", d.id" + dir
+		if i == 0 {
+			tie = dir
+		}
+		keys = append(keys, col+dir)
 	}
+	if len(keys) == 0 {
+		keys = []string{"d.created_at DESC"}
+	}
+	order := strings.Join(keys, ", ") + ", d.id" + tie
 	args = append(args, f.Limit, f.Offset)
 	rows, err := q.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)

@@ -1,0 +1,134 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Job timeouts and rescue.
+//
+// A worker killed mid-job (kill -9, a lost node) leaves its job "running" in
+// River's table; another worker takes it over once it is rescued. The
+// chunks of runs and the deliveries are rescued RescueAfter after they
+// started, where both kinds are certainly over: a chunk stops fetching
+// before its deadline (RescueAfter - rescueMargin) and its commit ends by
+// that deadline; a delivery job ends by deliverTimeout and records its
+// last attempts within a couple of seconds of it. A job is thus never
+// rescued while its worker still works it, which would call the platform or
+// a receiver twice for the same input.
+//
+// River's own rescuer covers every kind, the health checks' long timeout
+// included, but it looks only every 30 s and after the longest timeout; the
+// sweep here looks every few seconds, so that a crash delays a run by about
+// RescueAfter and no more.
+//
+// deliverTimeout is a delivery job's timeout for a sender whose attempts
+// take up to sendTimeout.
+func deliverTimeout(sendTimeout time.Duration) time.Duration {
+	return max(minDeliverTimeout, sendTimeout+deliverSlack)
+}
+
+const (
+	// DefaultRescueAfter is RescueAfter's default.
+	DefaultRescueAfter = 30 * time.Second
+	// minDeliverTimeout bounds a delivery job, or the sender's timeout (15 s
+	// by default) and 10 s more when that is longer: an attempt starts only
+	// while a whole one fits in what is left of the job.
+	minDeliverTimeout = 25 * time.Second
+	deliverSlack      = 10 * time.Second
+	// rescueMargin separates a job's deadline from its rescue: time for its
+	// last writes and for River to record its completion.
+	rescueMargin = 5 * time.Second
+	// MinRescueAfter is the shortest RescueAfter, with the default sender
+	// timeout: it leaves a delivery job its whole time.
+	MinRescueAfter = minDeliverTimeout + rescueMargin
+	// otherTimeout bounds the jobs of other kinds (limit pruning, rentals,
+	// health ticks), which River's own rescuer rescues.
+	otherTimeout = 55 * time.Second
+	// healthCheckTimeout covers one health check's "me" call (the upstream
+	// client gives up at 45 s).
+	healthCheckTimeout = 50 * time.Second
+)
+
+// rescuedKinds are the kinds the sweep rescues.
+var rescuedKinds = map[string]bool{ChunkArgs{}.Kind(): true, DeliverArgs{}.Kind(): true}
+
+// rescueTick is how often the sweep looks for stuck jobs.
+func rescueTick(after time.Duration) time.Duration {
+	return min(max(after/10, time.Second), 5*time.Second)
+}
+
+// rescueLoop runs the sweep until ctx ends.
+func (j *Jobs) rescueLoop(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(rescueTick(j.rescueAfter))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := j.RescueStuck(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && log != nil:
+			log.Warn("jobs: rescuing stuck jobs failed", "error", err.Error())
+		case n > 0 && log != nil:
+			log.Info("jobs: rescued the jobs of a worker that is gone", "jobs", n)
+		}
+	}
+}
+
+// RescueStuck makes the chunk and delivery jobs that started more than
+// RescueAfter ago and are still running available again (discarded when
+// they used up their attempts). It returns how many it changed.
+func (j *Jobs) RescueStuck(ctx context.Context) (int, error) {
+	exec := j.driver.GetExecutor()
+	now := time.Now().UTC()
+	horizon := now.Add(-j.rescueAfter)
+	n := 0
+	for after := int64(0); ; {
+		const page = 500
+		stuck, err := exec.JobGetStuck(ctx, &riverdriver.JobGetStuckParams{AfterID: after, Max: page, StuckHorizon: horizon})
+		if err != nil {
+			return n, fmt.Errorf("jobs: unable to list stuck jobs: %w", err)
+		}
+		p := &riverdriver.JobRescueManyParams{StuckHorizon: horizon}
+		for _, job := range stuck {
+			after = job.ID
+			if !rescuedKinds[job.Kind] {
+				continue // River's rescuer, after the kind's own timeout
+			}
+			e, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: max(job.Attempt, 0),
+				Error: "worker gone: rescued after " + j.rescueAfter.String()})
+			if err != nil {
+				return n, err
+			}
+			state, finalized := string(rivertype.JobStateAvailable), (*time.Time)(nil)
+			if job.Attempt >= job.MaxAttempts {
+				state, finalized = string(rivertype.JobStateDiscarded), &now
+			}
+			p.ID = append(p.ID, job.ID)
+			p.Error = append(p.Error, e)
+			p.FinalizedAt = append(p.FinalizedAt, finalized)
+			p.ScheduledAt = append(p.ScheduledAt, now)
+			p.State = append(p.State, state)
+		}
+		if len(p.ID) > 0 {
+			// Only jobs still running and started before the horizon change:
+			// one that finished meanwhile keeps its state.
+			if _, err := exec.JobRescueMany(ctx, p); err != nil {
+				return n, fmt.Errorf("jobs: unable to rescue stuck jobs: %w", err)
+			}
+			n += len(p.ID)
+		}
+		if len(stuck) < page {
+			return n, nil
+		}
+	}
+}
