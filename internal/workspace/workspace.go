@@ -17,6 +17,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -185,6 +186,13 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID int64, u Setti
 	if u.WebhookURL != nil {
 		if err := s.checkWebhookURL(*u.WebhookURL); err != nil {
 			return Settings{}, err
+		}
+	}
+	if u.LimitOverrides != nil {
+		// The engine cannot use overrides it cannot read: refuse them here
+		// rather than let them be ignored silently.
+		if _, err := limits.ParseOverrides(*u.LimitOverrides); err != nil {
+			return Settings{}, apperr.BadInput("body/smart_limit_overrides: %s", err.Error())
 		}
 	}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
