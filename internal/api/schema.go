@@ -71,8 +71,6 @@ var (
 	loginLinkDoc   = object(obj{"valid": boolean(), "reason": str(), "platform": str(), "expires_at": dateTime()})
 	acceptedDoc    = object(obj{"member": memberDoc, "api_key": str()})
 	healthDoc      = object(obj{"status": str()})
-	// window: "24h", "7d" or "30d" for counted keys; the setting of the
-	// working_hours and outreach_gap protections.
 	limitStatusDoc = object(obj{"key": str(), "max_limit": obj{"type": "integer"}, "consumed": obj{"type": "integer"},
 		"remaining": obj{"type": "integer"}, "available_at": nullable(dateTime()), "window": str()})
 	limitOverridesBody = obj{"type": "object", "maxProperties": 16,
