@@ -139,7 +139,7 @@ func (h Hours) At(now time.Time, loc *time.Location) (open bool, next time.Time)
 		}
 		start, end := wallTime(day, h.Start, loc), wallTime(day, h.End, loc)
 		if now.Before(start) {
-			return false, start
+			return false, start.UTC()
 		}
 		if now.Before(end) {
 			return true, time.Time{}
