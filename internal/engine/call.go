@@ -147,7 +147,10 @@ func IsBusy(err error) bool { return errors.Is(err, errBusy) }
 func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store.Account, call platform.Call,
 	opt CallOptions) (platform.Page, error) {
 	la := e.limitAccount(ctx, acc, opt.Workspace)
-	lc := limitCall(call.Action, opt.Live)
+	// A later page that async work fetches for the same input continues an
+	// action that went (a live page is a request of its own, and its 429
+	// loses nothing).
+	lc := limitCall(call.Action, opt.Live, !opt.Live && call.Action.PageSize > 0 && (call.Page > 1 || call.Token != ""))
 	res, err := e.Limits.Consume(ctx, la, la.Needs(lc), e.now())
 	if err != nil {
 		return platform.Page{}, err

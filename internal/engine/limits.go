@@ -41,14 +41,14 @@ func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID
 		acc.Overrides, _ = store.IdentityLimitOverrides(ctx, e.DB.R, id.ID)
 	}
 	la := e.limitAccount(ctx, acc, nil)
-	return e.Limits.Report(ctx, la, la.ReportKeys(limitCall(a, false)), e.now())
+	return e.Limits.Report(ctx, la, la.ReportKeys(limitCall(a, false, false)), e.now())
 }
 
 // limitCall describes one upstream call of a to the limiter: its keys; the
 // outreach gap and working hours for outreach; the search results cap for
-// a page of search results.
-func limitCall(a *catalog.Action, live bool) limits.Call {
-	c := limits.Call{Keys: a.LimitKeys, Outreach: a.Kind == catalog.KindOutreach, Live: live}
+// a page of search results. continued: a later page of the same call.
+func limitCall(a *catalog.Action, live, continued bool) limits.Call {
+	c := limits.Call{Keys: a.LimitKeys, Outreach: a.Kind == catalog.KindOutreach, Live: live, Continued: continued}
 	if a.Kind == catalog.KindSearch && slices.Contains(a.LimitKeys, catalog.LimitSearchPages) {
 		c.SearchPage = max(a.PageSize, 1)
 	}

@@ -314,6 +314,12 @@ type Call struct {
 	// SearchPage is, for a page of search results, the most results one page
 	// returns (counted against SearchResults); 0 for other calls.
 	SearchPage int
+	// Continued: a later page, fetched by async work, of an action whose
+	// first page went. Neither working hours nor the outreach gap hold it
+	// back: the pages of one action (accepting a list of invitations) are
+	// one action, and stopping it half-way would lose what its first pages
+	// did.
+	Continued bool
 }
 
 // Needs is what the call asks of the limiter.
@@ -324,6 +330,9 @@ func (a Account) Needs(c Call) []Need {
 	}
 	if c.SearchPage > 0 {
 		out = append(out, Need{Key: SearchResults, N: c.SearchPage, Estimate: true})
+	}
+	if c.Continued {
+		return out
 	}
 	if c.Outreach && a.Gap().Max > 0 {
 		out = append(out, Need{Key: OutreachGap, N: 1})
@@ -337,7 +346,7 @@ func (a Account) Needs(c Call) []Need {
 // ReportKeys are the keys GET .../limits reports for the call's action:
 // every key and protection that can hold back its async runs.
 func (a Account) ReportKeys(c Call) []string {
-	c.Live = false
+	c.Live, c.Continued = false, false
 	var out []string
 	for _, n := range a.Needs(c) {
 		out = append(out, n.Key)

@@ -2,11 +2,15 @@ package runs_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/app"
+	"github.com/firstmate-oss/firstmate/internal/platform"
 )
 
 // TestAsyncOutreachKeepsWorkingHoursAndTheGap: with the product's defaults,
@@ -110,6 +114,79 @@ func TestAsyncOutreachKeepsWorkingHoursAndTheGap(t *testing.T) {
 		for i := 1; i < n; i++ {
 			if ats[i]-ats[i-1] < pauses[i-1] {
 				t.Fatalf("visits %d ms apart within a pause of %d ms", ats[i]-ats[i-1], pauses[i-1])
+			}
+		}
+	})
+}
+
+// pagedOutreach stands in for the LinkedIn driver on
+// linkedin-accept-invitations: three pages of two invitations each. It
+// counts the calls per page.
+type pagedOutreach struct {
+	platform.Driver
+	mu    sync.Mutex
+	pages map[int]int
+}
+
+func (d *pagedOutreach) Run(ctx context.Context, hc *http.Client, cred platform.Credentials, call platform.Call) (platform.Page, error) {
+	if call.Action.Slug != "linkedin-accept-invitations" {
+		return d.Driver.Run(ctx, hc, cred, call)
+	}
+	d.mu.Lock()
+	d.pages[call.Page]++
+	d.mu.Unlock()
+	var out []map[string]any
+	for i := range 2 {
+		out = append(out, map[string]any{"linkedin_profile_url": fmt.Sprintf("https://www.linkedin.com/in/inviter-%d-%d", call.Page, i)})
+	}
+	return platform.Page{Results: out, More: call.Page < 3}, nil
+}
+
+// TestAsyncPagedOutreachIsOneAction: the pages async work fetches for one
+// input of a paged outreach action (accepting a list of invitations) are
+// one action: the outreach gap spaces it from the next action, not its
+// pages from one another, which would stop it half-way each time and lose
+// what its first pages did. With the default 30-120 s gap and a clock that
+// stands still, the run gets all three pages, each fetched once.
+func TestAsyncPagedOutreachIsOneAction(t *testing.T) {
+	t.Parallel()
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		paris, err := time.LoadLocation("Europe/Paris")
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, m, d := time.Now().In(paris).Date()
+		tuesday := time.Date(y, m, d+1, 10, 0, 0, 0, paris) // within the default working hours
+		for tuesday.Weekday() != time.Tuesday {
+			tuesday = tuesday.AddDate(0, 0, 1)
+		}
+		clk := &clock{t: tuesday}
+		drv := &pagedOutreach{pages: map[int]int{}}
+		e := startAsync(t, dialect, asyncOpts{setup: func(a *app.App) {
+			a.Engine.Now, a.Runs.Now, a.Runs.MaxWait = clk.Now, clk.Now, 100*time.Millisecond
+			drv.Driver = a.Engine.Drivers["linkedin"]
+			a.Engine.Drivers["linkedin"] = drv
+		}})
+		key := e.NewWorkspaceWithDefaults("Paged outreach "+dialect, "async_test")
+		id := e.identity(key, "Paged identity", "sim_classic")
+		rc := newReceiver(t)
+		rc.setSecret(e.secret(key))
+		sub := e.submit(key, "linkedin-accept-invitations", map[string]any{"inputs": []any{map[string]any{}},
+			"identity_ids": []string{id}, "callback": map[string]any{"url": rc.URL, "on": "final"}})
+		r := e.waitStatus(key, sub["run_uid"].(string), 30*time.Second, "SUCCEEDED", "FAILED", "PARTIAL_SUCCEEDED", "BLOCKED")
+		if r["status"] != "SUCCEEDED" || r["output_count"] != float64(6) {
+			t.Fatalf("a paged outreach run: %v", r)
+		}
+		drv.mu.Lock()
+		defer drv.mu.Unlock()
+		if drv.pages[1] != 1 || drv.pages[2] != 1 || drv.pages[3] != 1 {
+			t.Fatalf("calls per page %v, want each of the 3 pages once", drv.pages)
+		}
+		// The action still spaces the next one.
+		lim := e.Must(200, "GET", "/v4/identities/"+id+"/actions/linkedin-accept-invitations/limits", key, nil).Arr()
+		for _, x := range lim {
+			if l := x.(map[string]any); l["key"] == "outreach_gap" && l["remaining"] != float64(0) {
+				t.Fatalf("after the action: %v, want a pause running", l)
 			}
 		}
 	})
