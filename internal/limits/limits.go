@@ -5,7 +5,9 @@
 // identity's recent events held in memory, and a check and its record
 // commit only if no other node changed the identity's events since the copy
 // was made (reserve.go), so concurrent calls and several nodes never
-// overshoot.
+// overshoot. Besides the counted keys, working hours and a random gap
+// between outreach actions say when an account may act (protections.go);
+// the gap is recorded and decided in the same reservation.
 package limits
 
 import (
