@@ -234,10 +234,15 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, simURL string, rc *
 	if err != nil {
 		return err
 	}
+	// The action uses no platform account, so no Smart Limit applies to it;
+	// working hours and the outreach gap are set off all the same, so that
+	// the measurement never depends on the hour it runs at.
 	var settings struct {
 		Secret string `json:"callback_signing_secret"`
 	}
-	if _, err := benchkit.Call(http.MethodGet, fm.Base+"/v4/workspaces/settings", ws.APIKey, nil, &settings); err != nil {
+	if _, err := benchkit.Call(http.MethodPut, fm.Base+"/v4/workspaces/settings", ws.APIKey,
+		map[string]any{"smart_limit_overrides": map[string]any{"working_hours": map[string]any{"enabled": false},
+			"outreach_gap": map[string]any{"min_seconds": 0, "max_seconds": 0}}}, &settings); err != nil {
 		return err
 	}
 	rss := benchkit.SampleRSS(fm.PID(), 20*time.Millisecond)

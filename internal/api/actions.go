@@ -96,9 +96,6 @@ func (s *Server) putIdentityLimits(c *rctx) error {
 	if err := c.decode(&map[string]any{}); err != nil {
 		return err
 	}
-	if _, err := limits.ParseOverrides(string(c.body)); err != nil {
-		return apperr.BadInput("body %s", err.Error())
-	}
 	if err := s.Engine.SetIdentityOverrides(c.ctx(), c.P(), c.path("uid"), string(c.body)); err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func TestLiveCredits(t *testing.T) {
 
 		t.Run("ledger", func(t *testing.T) {
 			key := env.NewWorkspace("Credits", "unlimited")
-			env.Must(200, "PUT", "/v4/workspaces/settings", key, map[string]any{"smart_limit_overrides": map[string]any{"search_pages": 1000}})
+			env.Must(200, "PUT", "/v4/workspaces/settings", key, map[string]any{"smart_limit_overrides": apitest.WithoutProtections(map[string]any{"search_pages": 1000, "search_results": 100000})})
 			uid := lvIdentity(t, env, key, "Credits classic", "sim_classic")
 			u0, _, _ := lvCredits(t, env, key)
 			if u0 != 0 {

@@ -113,7 +113,7 @@ func TestLiveSmartLimits(t *testing.T) {
 		t.Run("overrides", func(t *testing.T) {
 			ws := env.NewWorkspace("Limits overrides", "unlimited")
 			uid := lvIdentity(t, env, ws, "Override classic", "sim_classic")
-			env.Must(200, "PUT", "/v4/workspaces/settings", ws, map[string]any{"smart_limit_overrides": map[string]any{"connection_requests": 50}})
+			env.Must(200, "PUT", "/v4/workspaces/settings", ws, map[string]any{"smart_limit_overrides": apitest.WithoutProtections(map[string]any{"connection_requests": 50})})
 			st := lvLimits(t, env, ws, uid, slug)
 			if a, b := lvMax(t, st, "connection_requests/24h"), lvMax(t, st, "connection_requests/7d"); a != 10 || b != 20 {
 				t.Fatalf("workspace override 50/day: %d, %d; want 10 (ramped), 20", a, b)

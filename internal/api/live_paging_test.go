@@ -104,7 +104,7 @@ func TestLivePagination(t *testing.T) {
 		clk := &lvClock{}
 		env := lvStart(t, dialect, func(a *app.App) { a.Engine.Now = clk.Now })
 		key := env.NewWorkspace("Paging", "unlimited")
-		env.Must(200, "PUT", "/v4/workspaces/settings", key, map[string]any{"smart_limit_overrides": map[string]any{"search_pages": 5000}})
+		env.Must(200, "PUT", "/v4/workspaces/settings", key, map[string]any{"smart_limit_overrides": apitest.WithoutProtections(map[string]any{"search_pages": 5000, "search_results": 100000})})
 		uid := lvIdentity(t, env, key, "Paging classic", "sim_classic")
 		base := env.URL + "/v4/actions/"
 

@@ -299,9 +299,9 @@ func TestLiveEverySlug(t *testing.T) {
 			key := env.NewWorkspace("Every slug "+strings.TrimPrefix(cookie, "sim_"), "unlimited")
 			// The test is about shapes, not Smart Limits: lift the maxima a new
 			// identity's ramp-up would hit after a few dozen calls.
-			env.Must(200, "PUT", "/v4/workspaces/settings", key, map[string]any{"smart_limit_overrides": map[string]any{
-				"profile_visits": 2000, "search_pages": 5000, "connection_requests": map[string]any{"24h": 500, "7d": 2000},
-				"inmails": 500, "messages": 2000, "contact_info": 500}})
+			env.Must(200, "PUT", "/v4/workspaces/settings", key, map[string]any{"smart_limit_overrides": apitest.WithoutProtections(map[string]any{
+				"profile_visits": 2000, "search_pages": 5000, "search_results": 100000, "connection_requests": map[string]any{"24h": 500, "7d": 2000},
+				"inmails": 500, "messages": 2000, "contact_info": 500})})
 			wss[cookie] = wsp{key, lvIdentity(t, env, key, "Every slug "+cookie, cookie)}
 		}
 		cl := wss["sim_classic"]

@@ -89,7 +89,7 @@ func (s *Server) allRoutes() []*Route {
 			Summary: "The identity's Smart Limit windows for every key the action consumes", Response: arrayOf(limitStatusDoc),
 			handle: s.identityLimits},
 		{Method: "PUT", Path: uidPath + "/limits", Perm: auth.Operate, Group: groupIdentities, Tag: "identities", MaxBody: smallBody,
-			Body: limitOverridesBody, Summary: "Override the identity's Smart Limit maxima (key: number, or key: {24h|7d|30d: number})",
+			Body: limitOverridesBody, Summary: "Override the identity's Smart Limits (key: number, or key: {24h|7d|30d: number}; working_hours; outreach_gap)",
 			Response: limitOverridesBody, handle: s.putIdentityLimits},
 
 		// Actions.

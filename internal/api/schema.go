@@ -72,10 +72,16 @@ var (
 	acceptedDoc    = object(obj{"member": memberDoc, "api_key": str()})
 	healthDoc      = object(obj{"status": str()})
 	limitStatusDoc = object(obj{"key": str(), "max_limit": obj{"type": "integer"}, "consumed": obj{"type": "integer"},
-		"remaining": obj{"type": "integer"}, "available_at": nullable(dateTime()), "window": enum("24h", "7d", "30d")})
-	limitOverridesBody = obj{"type": "object", "maxProperties": 16, "additionalProperties": obj{
-		"oneOf": []any{integer(0, 1_000_000_000), obj{"type": "object", "additionalProperties": integer(0, 1_000_000_000),
-			"propertyNames": enum("24h", "7d", "30d")}}}}
+		"remaining": obj{"type": "integer"}, "available_at": nullable(dateTime()), "window": str()})
+	limitOverridesBody = obj{"type": "object", "maxProperties": 16,
+		"properties": obj{
+			"working_hours": object(obj{"enabled": boolean(), "start": str(), "end": str(), "days": arrayOf(str()),
+				"outreach_only": boolean()}),
+			"outreach_gap": object(obj{"min_seconds": integer(0, 86400), "max_seconds": integer(0, 86400)}),
+		},
+		"additionalProperties": obj{
+			"oneOf": []any{integer(0, 1_000_000_000), obj{"type": "object", "additionalProperties": integer(0, 1_000_000_000),
+				"propertyNames": enum("24h", "7d", "30d")}}}}
 	consumptionDoc = object(obj{"credits_left": obj{"type": "number"}, "credits_max": obj{"type": "number"},
 		"credits_used": obj{"type": "number"}, "current_month_start": dateTime(), "current_month_end": dateTime(),
 		"consumptions": arrayOf(object(obj{"action_slug": str(), "credits_used": obj{"type": "number"},

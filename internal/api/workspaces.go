@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
@@ -57,11 +56,6 @@ func (s *Server) putSettings(c *rctx) error {
 		EngagementEnabled: in.Engagement, AutoResume: in.AutoResume}
 	if in.LimitOverrides != nil {
 		o := string(in.LimitOverrides)
-		// The engine cannot use overrides it cannot read: refuse them here
-		// rather than let them be ignored silently.
-		if _, err := limits.ParseOverrides(o); err != nil {
-			return apperr.BadInput("body/smart_limit_overrides: %s", err.Error())
-		}
 		u.LimitOverrides = &o
 	}
 	st, err := s.Workspaces.UpdateSettings(c.ctx(), c.P().WorkspaceID, u)

@@ -28,6 +28,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
 // DefaultPostgresURL is the local server used when nothing else is set.
@@ -261,14 +262,63 @@ func (e *Env) Close() {
 	e.App.Close()
 }
 
-// NewWorkspace creates a workspace on plan and returns its owner's key.
+// ProtectionsOff is a workspace's smart_limit_overrides with working hours
+// and the outreach gap turned off. Both are on by default (08:00-20:00 on
+// weekdays, 30-120 s between outreach actions): a test that is not about
+// them would otherwise depend on the hour it runs at, or wait between its
+// outreach calls. NewWorkspace applies it.
+const ProtectionsOff = `{"working_hours": {"enabled": false}, "outreach_gap": {"min_seconds": 0, "max_seconds": 0}}`
+
+// WithoutProtections returns overrides plus ProtectionsOff's entries, for a
+// test that replaces its workspace's smart_limit_overrides
+// (PUT /v4/workspaces/settings replaces the whole object).
+func WithoutProtections(overrides map[string]any) map[string]any {
+	out := map[string]any{}
+	if err := json.Unmarshal([]byte(ProtectionsOff), &out); err != nil {
+		panic(err)
+	}
+	for k, v := range overrides {
+		out[k] = v
+	}
+	return out
+}
+
+// NewWorkspace creates a workspace on plan with working hours and the
+// outreach gap off (ProtectionsOff) and returns its owner's key. Tests of
+// those protections use NewWorkspaceWithDefaults.
 func (e *Env) NewWorkspace(name, plan string) string {
 	e.T.Helper()
-	c, err := e.App.Workspaces.Create(context.Background(), name, plan, strings.ToLower(strings.ReplaceAll(name, " ", ""))+"@example.com", "")
+	return e.newWorkspace(name, plan, true)
+}
+
+// NewWorkspaceWithDefaults creates a workspace on plan with the product's
+// default settings and returns its owner's key.
+func (e *Env) NewWorkspaceWithDefaults(name, plan string) string {
+	e.T.Helper()
+	return e.newWorkspace(name, plan, false)
+}
+
+func (e *Env) newWorkspace(name, plan string, protectionsOff bool) string {
+	e.T.Helper()
+	ctx := context.Background()
+	c, err := e.App.Workspaces.Create(ctx, name, plan, strings.ToLower(strings.ReplaceAll(name, " ", ""))+"@example.com", "")
 	if err != nil {
 		e.T.Fatalf("create workspace: %v", err)
 	}
+	if protectionsOff {
+		if err := TurnProtectionsOff(ctx, e.App, c.Workspace.ID); err != nil {
+			e.T.Fatalf("workspace settings: %v", err)
+		}
+	}
 	return c.APIKey
+}
+
+// TurnProtectionsOff sets a workspace's smart_limit_overrides to
+// ProtectionsOff (see there), for tests that create workspaces themselves.
+func TurnProtectionsOff(ctx context.Context, a *app.App, workspaceID int64) error {
+	off := ProtectionsOff
+	_, err := a.Workspaces.UpdateSettings(ctx, workspaceID, workspace.SettingsUpdate{LimitOverrides: &off})
+	return err
 }
 
 // Resp is a decoded response.

@@ -37,6 +37,9 @@ type CallOptions struct {
 	// Workspace is the caller's workspace row, when it has read it already
 	// (Smart Limit overrides); nil reads it per account.
 	Workspace *model.Workspace
+	// Live: the call is a live one, which working hours do not hold back
+	// (limits.Call).
+	Live bool
 }
 
 // Call fetches one page with the first candidate that is free, within its
@@ -95,7 +98,7 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 		acc := pending[idx]
 		pending = append(pending[:idx], pending[idx+1:]...)
 		tried++
-		pg, err := e.callAccount(ctx, drv, acc, call, opt.Workspace)
+		pg, err := e.callAccount(ctx, drv, acc, call, opt)
 		release()
 		var r *limits.Refused
 		switch {
@@ -114,9 +117,17 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 		}
 	}
 	if refused != nil {
-		return Done{}, apperr.LimitReached(refused.AvailableAt.UTC().Format(time.RFC3339),
-			"smart limit %s reached for every usable identity; capacity frees up at %s", refused.Key,
-			refused.AvailableAt.UTC().Format(time.RFC3339)).With("limit_key", refused.Key)
+		// Whole seconds, rounded up: a client that waits until the date it
+		// is given is not refused again.
+		at := refused.AvailableAt.UTC().Add(time.Second - time.Nanosecond).Truncate(time.Second).Format(time.RFC3339)
+		msg := "smart limit %s reached for every usable identity; capacity frees up at %s"
+		switch refused.Key {
+		case limits.WorkingHours:
+			msg = "%s: outside the working hours of every usable identity; the next opening is at %s"
+		case limits.OutreachGap:
+			msg = "%s: every usable identity is pausing between two outreach actions until %s"
+		}
+		return Done{}, apperr.LimitReached(at, msg, refused.Key, at).With("limit_key", refused.Key)
 	}
 	if lastErr != nil {
 		return Done{}, lastErr
@@ -134,9 +145,13 @@ func IsBusy(err error) bool { return errors.Is(err, errBusy) }
 // driver. Limit consumption is released when the call did not reach the
 // platform or failed there without effect.
 func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store.Account, call platform.Call,
-	ws *model.Workspace) (platform.Page, error) {
-	la := e.limitAccount(ctx, acc, ws)
-	res, err := e.Limits.Consume(ctx, la, needs(call.Action), e.now())
+	opt CallOptions) (platform.Page, error) {
+	la := e.limitAccount(ctx, acc, opt.Workspace)
+	// A later page that async work fetches for the same input continues an
+	// action that went (a live page is a request of its own, and its 429
+	// loses nothing).
+	lc := limitCall(call.Action, opt.Live, !opt.Live && call.Action.PageSize > 0 && (call.Page > 1 || call.Token != ""))
+	res, err := e.Limits.Consume(ctx, la, la.Needs(lc), e.now())
 	if err != nil {
 		return platform.Page{}, err
 	}
@@ -158,6 +173,11 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 			e.markInvalid(context.WithoutCancel(ctx), acc.Integration, "NOT_CONNECTED", msg)
 		}
 		return pg, err
+	}
+	if lc.SearchPage > 0 {
+		// The results are counted now that they are known. Should this fail,
+		// the page's full estimate stays counted: never less than was used.
+		_, _ = e.Limits.Settle(context.WithoutCancel(ctx), res, limits.SearchResults, len(pg.Results))
 	}
 	return pg, nil
 }

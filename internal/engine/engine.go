@@ -21,6 +21,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
@@ -271,6 +272,9 @@ func (e *Engine) CheckIdentityUIDs(ctx context.Context, workspaceID int64, uids 
 // workspace row when the caller has it; nil reads it.
 func (e *Engine) limitAccount(ctx context.Context, acc store.Account, ws *model.Workspace) limits.Account {
 	la := limits.Account{IdentityID: acc.Identity.ID, Level: acc.Integration.Level, FirstConnected: acc.Integration.FirstConnectedAt}
+	if loc, ok := schedule.LoadZone(acc.Identity.Timezone); ok {
+		la.Location = loc // working hours; UTC for a zone this build cannot load
+	}
 	if acc.Identity.Managed || (acc.Integration.IsShared && acc.Integration.SetupSource == "SHARED") {
 		la.FirstConnected = nil // pool accounts, owned or rented, are warmed up
 	}
@@ -292,15 +296,6 @@ func PerResult(a *catalog.Action, mode string) int64 {
 		ratio *= ManagedFactor
 	}
 	return credits.Milli(ratio)
-}
-
-// needs is what one upstream call consumes.
-func needs(a *catalog.Action) []limits.Need {
-	out := make([]limits.Need, 0, len(a.LimitKeys))
-	for _, k := range a.LimitKeys {
-		out = append(out, limits.Need{Key: k, N: 1})
-	}
-	return out
 }
 
 // credentials opens an integration's sealed credentials for the driver.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
@@ -39,11 +40,27 @@ func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID
 	if acc.Overrides == "" {
 		acc.Overrides, _ = store.IdentityLimitOverrides(ctx, e.DB.R, id.ID)
 	}
-	return e.Limits.Report(ctx, e.limitAccount(ctx, acc, nil), a.LimitKeys, e.now())
+	la := e.limitAccount(ctx, acc, nil)
+	return e.Limits.Report(ctx, la, la.ReportKeys(limitCall(a, false, false)), e.now())
 }
 
-// SetIdentityOverrides stores an identity's Smart Limit overrides.
+// limitCall describes one upstream call of a to the limiter: its keys; the
+// outreach gap and working hours for outreach; the search results cap for
+// a page of search results. continued: a later page of the same call.
+func limitCall(a *catalog.Action, live, continued bool) limits.Call {
+	c := limits.Call{Keys: a.LimitKeys, Outreach: a.Kind == catalog.KindOutreach, Live: live, Continued: continued}
+	if a.Kind == catalog.KindSearch && slices.Contains(a.LimitKeys, catalog.LimitSearchPages) {
+		c.SearchPage = max(a.PageSize, 1)
+	}
+	return c
+}
+
+// SetIdentityOverrides stores an identity's Smart Limit overrides, which
+// replace the ones it had.
 func (e *Engine) SetIdentityOverrides(ctx context.Context, p model.Principal, identityUID, overrides string) error {
+	if _, err := limits.ParseOverrides(overrides); err != nil {
+		return apperr.BadInput("body %s", err.Error())
+	}
 	return e.DB.Tx(ctx, func(tx *sql.Tx) error {
 		id, err := store.GetIdentity(ctx, tx, p.WorkspaceID, identityUID)
 		if errors.Is(err, store.ErrNotFound) {

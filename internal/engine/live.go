@@ -121,7 +121,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 		}
 	}
 	done, err := e.Call(ctx, cands, Step{Action: a, Input: req.Input.Values, Params: req.Parameters, Page: page, Token: token},
-		CallOptions{Mode: req.IdentityMode, Wait: true, Workspace: &ws})
+		CallOptions{Mode: req.IdentityMode, Wait: true, Workspace: &ws, Live: true})
 	if done.Account != nil {
 		run.IdentityUIDs = []string{done.Account.Identity.UID}
 	}

@@ -5,7 +5,9 @@
 // identity's recent events held in memory, and a check and its record
 // commit only if no other node changed the identity's events since the copy
 // was made (reserve.go), so concurrent calls and several nodes never
-// overshoot.
+// overshoot. Besides the counted keys, working hours and a random gap
+// between outreach actions say when an account may act (protections.go);
+// the gap is recorded and decided in the same reservation.
 package limits
 
 import (
@@ -13,7 +15,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,13 +32,17 @@ const (
 	InMails            = "inmails"
 	ProfileEnrichments = "profile_enrichments"
 	SearchPages        = "search_pages"
+	// SearchResults counts the results search pages return (the count is
+	// known after the call: see Need.Estimate and Limiter.Settle).
+	SearchResults      = "search_results"
 	CompanyEnrichments = "company_enrichments"
 	ContactInfo        = "contact_info"
 )
 
-// Keys lists every limit key.
+// Keys lists every counted limit key (WorkingHours and OutreachGap are not
+// counted: protections.go).
 var Keys = []string{ProfileVisits, ConnectionRequests, Messages, InMails, ProfileEnrichments, SearchPages,
-	CompanyEnrichments, ContactInfo}
+	SearchResults, CompanyEnrichments, ContactInfo}
 
 // Window is one bound: at most Max units per Period.
 type Window struct {
@@ -97,6 +105,7 @@ func Defaults(level string) map[string][]Window {
 		InMails:            {{inmail, Month}},
 		ProfileEnrichments: {{pick(1400, 2100), Day}},
 		SearchPages:        {{pick(450, 950), Day}},
+		SearchResults:      {{pick(1000, 2500), Day}},
 		CompanyEnrichments: {{10000, Day}},
 		ContactInfo:        {{250, Day}},
 	}
@@ -114,51 +123,94 @@ func defaultsFor(level string) map[string][]Window {
 	return d
 }
 
-// Overrides replace default maxima. The JSON form, per workspace or per
-// identity, maps a key to a number (its first window) or to an object of
-// window names ("24h", "7d", "30d") to numbers.
-type Overrides map[string]map[time.Duration]int
+// Overrides are one level (the workspace's or an identity's) of changes to
+// the defaults. The JSON form maps a counted key to a number (its first
+// window's maximum) or to an object of its window names ("24h", "7d",
+// "30d") to numbers, and "working_hours" and "outreach_gap" to their
+// settings (protections.go).
+type Overrides struct {
+	// Max maps a key to its overridden windows' maxima by period (0: the
+	// key's first window).
+	Max   map[string]map[time.Duration]int
+	hours hoursOverride
+	gap   *Gap
+}
 
-// ParseOverrides reads the JSON form; it rejects unknown keys and windows.
+// ParseOverrides reads the JSON form; it rejects unknown keys, windows a
+// key does not have, and malformed settings, naming what is wrong.
 func ParseOverrides(raw string) (Overrides, error) {
-	out := Overrides{}
+	out := Overrides{Max: map[string]map[time.Duration]int{}}
 	if raw == "" || raw == "{}" {
 		return out, nil
 	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(raw), &m); err != nil {
-		return nil, fmt.Errorf("smart limit overrides must be an object")
+	if err := json.Unmarshal([]byte(raw), &m); err != nil || m == nil {
+		return Overrides{}, fmt.Errorf("smart limit overrides must be an object")
 	}
-	known := map[string]bool{}
-	for _, k := range Keys {
-		known[k] = true
+	names := make([]string, 0, len(m))
+	for key := range m {
+		names = append(names, key)
 	}
-	for key, v := range m {
-		if !known[key] {
-			return nil, fmt.Errorf("unknown smart limit key %q", key)
-		}
-		var n float64
-		if err := json.Unmarshal(v, &n); err == nil {
-			if n < 0 || n != math.Trunc(n) || n > 1e9 {
-				return nil, fmt.Errorf("smart limit %s must be a non-negative integer", key)
+	sort.Strings(names) // the same input always names the same fault
+	windows := Defaults("")
+	for _, key := range names {
+		v := m[key]
+		switch key {
+		case WorkingHours:
+			h, err := parseHours(v)
+			if err != nil {
+				return Overrides{}, err
 			}
-			out[key] = map[time.Duration]int{0: int(n)} // 0: the key's first window
+			out.hours = h
+			continue
+		case OutreachGap:
+			g, err := parseGap(v)
+			if err != nil {
+				return Overrides{}, err
+			}
+			out.gap = g
 			continue
 		}
-		var w map[string]float64
-		if err := json.Unmarshal(v, &w); err != nil {
-			return nil, fmt.Errorf("smart limit %s must be a number or an object of windows", key)
+		ws, known := windows[key]
+		if !known {
+			return Overrides{}, fmt.Errorf("unknown smart limit key %q (use %s, %s or %s)", key, strings.Join(Keys, ", "),
+				WorkingHours, OutreachGap)
 		}
-		out[key] = map[time.Duration]int{}
-		for name, n := range w {
+		var n *float64
+		if err := json.Unmarshal(v, &n); err == nil && n != nil {
+			if *n < 0 || *n != math.Trunc(*n) || *n > 1e9 {
+				return Overrides{}, fmt.Errorf("smart limit %s must be a non-negative integer", key)
+			}
+			out.Max[key] = map[time.Duration]int{0: int(*n)} // 0: the key's first window
+			continue
+		}
+		var w map[string]*float64
+		if err := json.Unmarshal(v, &w); err != nil || w == nil {
+			return Overrides{}, fmt.Errorf("smart limit %s must be a number or an object of windows", key)
+		}
+		has := make([]string, len(ws))
+		for i, x := range ws {
+			has[i] = WindowName(x.Period)
+		}
+		wnames := make([]string, 0, len(w))
+		for name := range w {
+			wnames = append(wnames, name)
+		}
+		sort.Strings(wnames)
+		out.Max[key] = map[time.Duration]int{}
+		for _, name := range wnames {
+			n := w[name]
 			d, ok := windowByName(name)
 			if !ok {
-				return nil, fmt.Errorf("smart limit %s: unknown window %q (use 24h, 7d or 30d)", key, name)
+				return Overrides{}, fmt.Errorf("smart limit %s: unknown window %q (use 24h, 7d or 30d)", key, name)
 			}
-			if n < 0 || n != math.Trunc(n) || n > 1e9 {
-				return nil, fmt.Errorf("smart limit %s must be a non-negative integer", key)
+			if !slices.ContainsFunc(ws, func(x Window) bool { return x.Period == d }) {
+				return Overrides{}, fmt.Errorf("smart limit %s has no %s window (its windows: %s)", key, name, strings.Join(has, ", "))
 			}
-			out[key][d] = int(n)
+			if n == nil || *n < 0 || *n != math.Trunc(*n) || *n > 1e9 {
+				return Overrides{}, fmt.Errorf("smart limit %s must be a non-negative integer", key)
+			}
+			out.Max[key][d] = int(*n)
 		}
 	}
 	return out, nil
@@ -185,6 +237,9 @@ func ParseOverridesShared(raw string) Overrides {
 	if err != nil {
 		o = Overrides{}
 	}
+	if o.Max == nil {
+		o.Max = map[string]map[time.Duration]int{}
+	}
 	parsed.Lock()
 	if parsed.m == nil || len(parsed.m) >= 1000 {
 		parsed.m = map[string]Overrides{}
@@ -201,8 +256,11 @@ type Account struct {
 	// FirstConnected starts the 5-day ramp-up; nil means no ramp (e.g. a
 	// managed pool account already warmed up).
 	FirstConnected *time.Time
-	Workspace      Overrides
-	Identity       Overrides
+	// Location is the identity's time zone, which its working hours follow
+	// (nil: UTC).
+	Location  *time.Location
+	Workspace Overrides
+	Identity  Overrides
 }
 
 // Effective returns the windows for key after overrides and ramp-up.
@@ -211,7 +269,7 @@ func (a Account) Effective(key string, now time.Time) []Window {
 	out := make([]Window, len(base))
 	copy(out, base)
 	for _, ov := range []Overrides{a.Workspace, a.Identity} {
-		for d, n := range ov[key] {
+		for d, n := range ov.Max[key] {
 			for i := range out {
 				if (d == 0 && i == 0) || out[i].Period == d {
 					out[i].Max = n
@@ -220,11 +278,13 @@ func (a Account) Effective(key string, now time.Time) []Window {
 		}
 	}
 	if a.FirstConnected != nil {
-		// Day 1 runs at 1/5 of capacity, day 5 at full capacity.
+		// Day 1 runs at 1/5 of capacity, day 5 at full capacity, rounded up:
+		// a small maximum still allows one a day from day 1 (only a maximum
+		// of 0, a key turned off, stays 0).
 		day := int(now.Sub(*a.FirstConnected)/Day) + 1
 		if day < 5 {
 			for i := range out {
-				out[i].Max = out[i].Max * max(day, 1) / 5
+				out[i].Max = (out[i].Max*max(day, 1) + 4) / 5
 			}
 		}
 	}
@@ -235,6 +295,65 @@ func (a Account) Effective(key string, now time.Time) []Window {
 type Need struct {
 	Key string
 	N   int
+	// Estimate: N is the most the call can use (a page of search results),
+	// and Settle records what it used once it is known. Consume reserves N,
+	// or the key's smallest maximum when that is less, so that a maximum
+	// below one page still lets a page through.
+	Estimate bool
+}
+
+// Call is one upstream call as Smart Limits see it.
+type Call struct {
+	// Keys are the action's counted keys, one unit each per call.
+	Keys []string
+	// Outreach: the other side notices the call. It is spaced from the
+	// account's other outreach by the outreach gap, and held to working
+	// hours.
+	Outreach bool
+	// Live: an explicit, immediate call (live mode). Working hours hold back
+	// async and scheduled work only; the outreach gap applies to both.
+	Live bool
+	// SearchPage is, for a page of search results, the most results one page
+	// returns (counted against SearchResults); 0 for other calls.
+	SearchPage int
+	// Continued: a later page, fetched by async work, of an action whose
+	// first page went. Neither working hours nor the outreach gap hold it
+	// back: the pages of one action (accepting a list of invitations) are
+	// one action, and stopping it half-way would lose what its first pages
+	// did.
+	Continued bool
+}
+
+// Needs is what the call asks of the limiter.
+func (a Account) Needs(c Call) []Need {
+	out := make([]Need, 0, len(c.Keys)+3)
+	for _, k := range c.Keys {
+		out = append(out, Need{Key: k, N: 1})
+	}
+	if c.SearchPage > 0 {
+		out = append(out, Need{Key: SearchResults, N: c.SearchPage, Estimate: true})
+	}
+	if c.Continued {
+		return out
+	}
+	if c.Outreach && a.Gap().Max > 0 {
+		out = append(out, Need{Key: OutreachGap, N: 1})
+	}
+	if !c.Live && a.Hours().holdsBack(c.Outreach) {
+		out = append(out, Need{Key: WorkingHours, N: 1})
+	}
+	return out
+}
+
+// ReportKeys are the keys GET .../limits reports for the call's action:
+// every key and protection that can hold back its async runs.
+func (a Account) ReportKeys(c Call) []string {
+	c.Live, c.Continued = false, false
+	var out []string
+	for _, n := range a.Needs(c) {
+		out = append(out, n.Key)
+	}
+	return out
 }
 
 // Refused explains a refusal: capacity frees up at AvailableAt.
@@ -247,7 +366,10 @@ func (r *Refused) Error() string {
 	return fmt.Sprintf("smart limit %s reached until %s", r.Key, r.AvailableAt.Format(time.RFC3339))
 }
 
-// Status is one window's state, as GET .../limits reports it.
+// Status is one window's state, as GET .../limits reports it. The
+// protections report in the same shape: max_limit 1, and remaining 0 while
+// they hold calls back, until available_at; their window describes their
+// setting ("mon,tue,wed,thu,fri 08:00-20:00 Europe/Paris", "30s-120s").
 type Status struct {
 	Key         string     `json:"key"`
 	MaxLimit    int        `json:"max_limit"`
@@ -263,6 +385,29 @@ func (l *Limiter) Report(ctx context.Context, a Account, keys []string, now time
 	sorted := append([]string(nil), keys...)
 	sort.Strings(sorted)
 	for _, key := range sorted {
+		switch key {
+		case WorkingHours:
+			h := a.Hours()
+			st := Status{Key: key, MaxLimit: 1, Remaining: 1, Window: h.String(a.location())}
+			if open, next := h.At(now, a.location()); h.Enabled && !open {
+				st.Consumed, st.Remaining, st.AvailableAt = 1, 0, &next
+			}
+			out = append(out, st)
+			continue
+		case OutreachGap:
+			var end int64
+			if err := l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(MAX(at + n), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3`,
+				a.IdentityID, key, store.Millis(now.Add(-maxGap))).Scan(&end); err != nil {
+				return nil, err
+			}
+			st := Status{Key: key, MaxLimit: 1, Remaining: 1, Window: a.Gap().String()}
+			if end > store.Millis(now) {
+				t := store.Time(end)
+				st.Consumed, st.Remaining, st.AvailableAt = 1, 0, &t
+			}
+			out = append(out, st)
+			continue
+		}
 		for _, w := range a.Effective(key, now) {
 			var used int
 			if err := l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3`,

@@ -2,6 +2,7 @@ package limits_test
 
 import (
 	"encoding/json"
+	"math"
 	"sort"
 	"time"
 )
@@ -29,16 +30,18 @@ type mWindow struct {
 var mLevels = []string{"Classic", "Premium", "Sales Navigator"}
 
 // mKeys are the limit keys as the API names them (overrides, GET .../limits),
-// one per row of the table.
+// one per row of the table, and search_results for the results beside
+// search pages.
 var mKeys = []string{"profile_visits", "connection_requests", "messages", "inmails", "profile_enrichments",
-	"search_pages", "company_enrichments", "contact_info"}
+	"search_pages", "search_results", "company_enrichments", "contact_info"}
 
 // mDefaults is contract §8's table of default limits. A row's first figure is
 // its headline window (per day, or per 30 days for InMail); a second figure
 // "(and 100 / 7 days)" is a second window. The "(and 1,000 results)" beside
-// search pages is how many results one search returns at most (LinkedIn
-// stops at 1,000, Sales Navigator at 2,500: the reference's max_results
-// bound), not a window.
+// search pages is a daily cap of its own on the results searches return
+// (issue 16: "a search results cap per day (1,000 results on Classic, 2,500
+// on Sales Navigator) besides search pages"); the model calls it
+// search_results.
 func mDefaults(level string) map[string][]mWindow {
 	if level == "Sales Navigator" {
 		return map[string][]mWindow{
@@ -48,6 +51,7 @@ func mDefaults(level string) map[string][]mWindow {
 			"inmails":             {{50, mMonth}},
 			"profile_enrichments": {{2100, mDay}},
 			"search_pages":        {{950, mDay}},
+			"search_results":      {{2500, mDay}},
 			"company_enrichments": {{10000, mDay}},
 			"contact_info":        {{250, mDay}},
 		}
@@ -63,6 +67,7 @@ func mDefaults(level string) map[string][]mWindow {
 		"inmails":             {{inmails, mMonth}},
 		"profile_enrichments": {{1400, mDay}},
 		"search_pages":        {{450, mDay}},
+		"search_results":      {{1000, mDay}},
 		"company_enrichments": {{10000, mDay}},
 		"contact_info":        {{250, mDay}},
 	}
@@ -116,16 +121,16 @@ func (a mAccount) windows(key string, now time.Time) []mWindow {
 	if a.connected != nil {
 		// "ramps up from 1/5 of capacity on day 1 to full capacity on day 5,
 		// counted from its first connection": day d (d = 1 during the first
-		// 24 hours) allows d/5. The rounding is not documented; the model
-		// rounds down, as the limiter does today (issue: round up, never
-		// below 1, is planned separately).
+		// 24 hours) allows d/5 of the maximum, rounded up, so never less
+		// than 1 (issue 16: "the ramp-up rounds up and never gives a limit
+		// below 1"); a maximum of 0 is a key turned off, and d/5 of it is 0.
 		d := 1
 		if elapsed := now.Sub(*a.connected); elapsed > 0 {
 			d = int(elapsed/mDay) + 1
 		}
 		if d < 5 {
 			for i := range out {
-				out[i].max = out[i].max * d / 5
+				out[i].max = int(math.Ceil(float64(out[i].max) * float64(d) / 5))
 			}
 		}
 	}

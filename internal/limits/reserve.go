@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -72,10 +73,15 @@ type Reservation struct {
 	needs      []Need
 }
 
-// Consume records the needs when every window of every key has room, and
-// returns what it recorded (for Release). Otherwise it records nothing and
-// returns a *Refused.
+// Consume records the needs when every window of every key has room, no
+// outreach gap is running (for an OutreachGap need) and the working hours
+// are open (for a WorkingHours need), and returns what it recorded (for
+// Release and Settle). Otherwise it records nothing and returns a *Refused.
 func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time.Time) (Reservation, error) {
+	needs, refused := a.prepare(needs, now)
+	if refused != nil {
+		return Reservation{}, refused
+	}
 	if len(needs) == 0 {
 		return Reservation{}, nil
 	}
@@ -84,6 +90,64 @@ func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time
 		return Reservation{}, err
 	}
 	return o.res, nil
+}
+
+// prepare turns the protections among needs into what is recorded: working
+// hours decide here (they depend on the clock alone, so there is nothing to
+// reserve), an outreach gap gets its random pause (the event's n, in
+// milliseconds), and an estimate is brought within the key's maxima.
+func (a Account) prepare(needs []Need, now time.Time) ([]Need, *Refused) {
+	out := make([]Need, 0, len(needs))
+	for _, n := range needs {
+		switch {
+		case n.Key == WorkingHours:
+			if h := a.Hours(); h.Enabled {
+				if open, next := h.At(now, a.location()); !open {
+					return nil, &Refused{Key: WorkingHours, AvailableAt: next}
+				}
+			}
+			continue
+		case n.Key == OutreachGap:
+			g := a.Gap()
+			if g.Max <= 0 {
+				continue
+			}
+			n.N = int(g.draw().Milliseconds())
+		case n.Estimate:
+			for _, w := range a.Effective(n.Key, now) {
+				if w.Max > 0 && n.N > w.Max {
+					n.N = w.Max
+				}
+			}
+			n.Estimate = false
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Settle records that a call whose reservation estimated its use of key
+// (Need.Estimate) used `used` units: the recorded consumption becomes what
+// was used, still at the time of the reservation, without a check (the
+// call happened). It returns the reservation as it now stands.
+//
+// Reserving the estimate first is what keeps concurrent calls exact: a page
+// starts only when a full page fits, so the recorded count exceeds the
+// maximum only when a page returns more than was reserved, which happens
+// only when the maximum is below one page (the estimate was cut to it) or a
+// page is longer than the estimate: by less than one page.
+func (l *Limiter) Settle(ctx context.Context, r Reservation, key string, used int) (Reservation, error) {
+	i := slices.IndexFunc(r.needs, func(n Need) bool { return n.Key == key })
+	if i < 0 || r.needs[i].N == used || used < 0 {
+		return r, nil
+	}
+	old := Reservation{identityID: r.identityID, at: r.at, needs: []Need{r.needs[i]}}
+	if err := l.writes().Do(ctx, &op{release: &old, replace: []Need{{Key: key, N: used}}}); err != nil {
+		return r, err
+	}
+	r.needs = slices.Clone(r.needs)
+	r.needs[i].N = used
+	return r, nil
 }
 
 // Release undoes a consumption whose call did not happen (e.g. the platform
@@ -95,12 +159,15 @@ func (l *Limiter) Release(ctx context.Context, r Reservation) error {
 	return l.writes().Do(ctx, &op{release: &r})
 }
 
-// op is one Consume or Release in a batch.
+// op is one Consume, Release or Settle in a batch.
 type op struct {
 	acc     Account
 	needs   []Need
 	now     time.Time
 	release *Reservation
+	// replace, with release, records these needs at the released
+	// reservation's time (Settle).
+	replace []Need
 	res     Reservation // set when a consumption is recorded
 }
 
@@ -219,6 +286,12 @@ func (s *state) refusal(a Account, needs []Need, now time.Time) *Refused {
 	var refused *Refused
 	for _, need := range needs {
 		k := s.keys[need.Key]
+		if need.Key == OutreachGap {
+			if end := k.gapEnd(nil, store.Millis(now)); end > 0 && (refused == nil || store.Time(end).After(refused.AvailableAt)) {
+				refused = &Refused{Key: need.Key, AvailableAt: store.Time(end)}
+			}
+			continue
+		}
 		for _, w := range a.Effective(need.Key, now) {
 			at, ok := k.room(need, w, now)
 			if !ok && (refused == nil || at.After(refused.AvailableAt)) {
@@ -252,10 +325,28 @@ func (k *keyEvents) room(need Need, w Window, now time.Time) (time.Time, bool) {
 	return now.Add(w.Period), false
 }
 
+// gapEnd is when the outreach pauses among k's events and pending end,
+// when one is still running at now (unix ms); 0 otherwise. A pause runs
+// from its action's time for the event's n milliseconds, so an action a
+// node recorded ahead of this node's clock holds it back too.
+func (k *keyEvents) gapEnd(pending []event, now int64) int64 {
+	var end int64
+	i := sort.Search(len(k.events), func(i int) bool { return k.events[i].at > now-maxGap.Milliseconds() })
+	for _, es := range [][]event{k.events[i:], pending} {
+		for _, e := range es {
+			if t := e.at + int64(e.n); t > now && t > end {
+				end = t
+			}
+		}
+	}
+	return end
+}
+
 // spans is each key's longest window: a copy of a key holds that much.
-// Overrides change maxima, never periods.
+// Overrides change maxima, never periods. An outreach gap's events count
+// for at most maxGap.
 var spans = func() map[string]time.Duration {
-	out := map[string]time.Duration{}
+	out := map[string]time.Duration{OutreachGap: maxGap}
 	for key, ws := range Defaults("") {
 		for _, w := range ws {
 			out[key] = max(out[key], w.Period)
@@ -471,6 +562,12 @@ func checkCopy(id int64, st *state, ops []*op, idx []int) *fast {
 				return nil
 			}
 			k := st.keys[need.Key]
+			if need.Key == OutreachGap {
+				if k.gapEnd(f.pending[need.Key], store.Millis(o.now)) > 0 {
+					return nil
+				}
+				continue
+			}
 			for _, w := range o.acc.Effective(need.Key, o.now) {
 				since := store.Millis(o.now.Add(-w.Period))
 				used := k.used(since)
@@ -629,6 +726,12 @@ func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, 
 					return nil, err
 				}
 				st.keys[n.Key].remove(event{at: o.release.at, n: n.N})
+			}
+			for _, n := range o.replace {
+				if n.N > 0 {
+					st.keys[n.Key].add(event{at: o.release.at, n: n.N})
+					*rows = append(*rows, eventRow{identityID: id, key: n.Key, n: n.N, at: o.release.at})
+				}
 			}
 			changes++
 			continue

@@ -17,6 +17,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -190,6 +191,13 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID int64, u Setti
 	if u.LogoURL != nil {
 		if err := checkLogoURL(*u.LogoURL); err != nil {
 			return Settings{}, err
+		}
+	}
+	if u.LimitOverrides != nil {
+		// The engine cannot use overrides it cannot read: refuse them here
+		// rather than let them be ignored silently.
+		if _, err := limits.ParseOverrides(*u.LimitOverrides); err != nil {
+			return Settings{}, apperr.BadInput("body/smart_limit_overrides: %s", err.Error())
 		}
 	}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
