@@ -61,6 +61,9 @@ func (s *Server) runAsync(c *rctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.Engine.Unavailable(a); err != nil {
+		return err // refused at submission, never failed later
+	}
 	req, err := a.DecodeAsync(c.body)
 	if err != nil {
 		return err
