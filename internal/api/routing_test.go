@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/app"
+	"github.com/firstmate-oss/firstmate/internal/executor"
 )
 
 // Routing (issue 15, item 1): what serves each platform family is the
@@ -300,5 +302,25 @@ func waitRun(t *testing.T, env *apitest.Env, key, path, want string) map[string]
 			t.Fatalf("%s: still %v, want %s", path, r["status"], want)
 		}
 		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// The executor protocol is published by the binary, without a key, as the
+// API's own document is.
+func TestExecutorProtocolDocument(t *testing.T) {
+	env := apitest.Start(t, "sqlite")
+	for _, prefix := range []string{"/v4", "/v1"} {
+		r := env.Must(200, "GET", prefix+"/executor-protocol.json", "", nil)
+		doc := r.Obj()
+		paths, _ := doc["paths"].(map[string]any)
+		if !strings.HasPrefix(doc["openapi"].(string), "3.1") || paths["/v1/run"] == nil || paths["/v1/capabilities"] == nil {
+			t.Errorf("%s/executor-protocol.json: %v", prefix, doc["openapi"])
+		}
+		var want, got any
+		_ = json.Unmarshal(executor.OpenAPI(), &want)
+		_ = json.Unmarshal(r.Body, &got)
+		if !reflect.DeepEqual(want, got) {
+			t.Errorf("%s/executor-protocol.json is not the protocol's document", prefix)
+		}
 	}
 }
