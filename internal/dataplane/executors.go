@@ -33,7 +33,6 @@ type execState struct {
 	mu      sync.Mutex
 	caps    *executor.Capabilities
 	lastErr error
-	fetched time.Time
 	logged  string // the last outcome logged, so that a repeated one is not
 }
 
@@ -72,7 +71,7 @@ func (pl *Plane) fetch(ctx context.Context, x *execState) {
 		return
 	}
 	first := x.caps == nil
-	x.caps, x.lastErr, x.fetched = &caps, nil, time.Now()
+	x.caps, x.lastErr = &caps, nil
 	summary := pl.summarize(x, caps)
 	if first || x.logged != summary {
 		x.logged = summary
