@@ -11,7 +11,6 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 )
 
-
 // postForm posts the hosted page's form with its CSRF token.
 func postForm(t *testing.T, e *apitest.Env, link string, form url.Values) string {
 	t.Helper()
