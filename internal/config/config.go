@@ -325,7 +325,8 @@ var Vars = []Var{
 		Help: "checks running at once", set: positive(func(c *Config) *int { return &c.Health.Workers })},
 
 	{Name: "FIRSTMATE_SIM", Default: "on", Section: SectionPlatforms,
-		Help: "the bundled simulator in-process; off starts none", set: onOff(func(c *Config) *bool { return &c.Sim.Off }, true)},
+		Help: "the bundled simulator in-process, for the families routed to the sandbox; off starts none, and those families default to off",
+		set:  onOff(func(c *Config) *bool { return &c.Sim.Off }, true)},
 	{Name: "FIRSTMATE_SIM_URL", Default: "in-process", Section: SectionPlatforms,
 		Help: "use a simulator running elsewhere (firstmate sim)", set: str(func(c *Config) *string { return &c.Sim.URL })},
 	{Name: "FIRSTMATE_SIM_SEED", Default: "0", Section: SectionPlatforms,
