@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/app"
 	"github.com/firstmate-oss/firstmate/internal/executor"
+	"github.com/firstmate-oss/firstmate/internal/sim"
 )
 
 // Routing (issue 15, item 1): what serves each platform family is the
@@ -322,5 +324,53 @@ func TestExecutorProtocolDocument(t *testing.T) {
 		if !reflect.DeepEqual(want, got) {
 			t.Errorf("%s/executor-protocol.json is not the protocol's document", prefix)
 		}
+	}
+}
+
+// The LinkedIn session driver, routed: accounts are validated and actions
+// run through it (here against the sandbox's LinkedIn web-API face, which
+// FIRSTMATE_LINKEDIN_URL points it at); a malformed recipes file stops the
+// server at start, naming the setting.
+func TestSessionDriverRouted(t *testing.T) {
+	s, err := sim.New(sim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	t.Setenv("FIRSTMATE_SIM_URL", srv.URL)
+	t.Setenv("FIRSTMATE_PLATFORM_LINKEDIN", "session")
+	t.Setenv("FIRSTMATE_LINKEDIN_URL", srv.URL)
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		env := apitest.Start(t, dialect)
+		key := env.NewWorkspace("Session", "unlimited")
+		id := env.Must(200, "POST", "/v4/identities", key, map[string]any{"name": "Session identity"}).Obj()["uid"].(string)
+		g := env.Must(200, "POST", "/v4/identities/"+id+"/integrations/linkedin", key, map[string]any{"auth_data": map[string]any{
+			"cookies": map[string]any{"li_at": "sim_premium", "JSESSIONID": `"ajax:1234567890123456789"`}}}).Obj()
+		if g["status"] != "VALID" || g["level"] != "Premium" {
+			t.Fatalf("connect through the session driver: %v", g)
+		}
+		p := env.Must(200, "POST", "/v4/actions/linkedin-extract-people/run/live", key, map[string]any{
+			"input": map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/ada-lovelace"}, "identity_ids": []string{id}}).Obj()
+		if p["full_name"] != "Ada Lovelace" {
+			t.Errorf("live through the session driver: %v", p)
+		}
+		// The session driver takes cookies only.
+		r := env.Do("POST", "/v4/identities/"+id+"/integrations/linkedin", key,
+			map[string]any{"auth_data": map[string]any{"basic": map[string]any{"username": "premium@sim.test", "password": "sandbox"}}})
+		if body := checkError(t, env, "password", r, 424, "INTEGRATION_ERROR"); body != nil && !strings.Contains(body["message"].(string), "cookies") {
+			t.Errorf("password: %v", body)
+		}
+	})
+
+	bad := t.TempDir() + "/recipes.json"
+	if err := os.WriteFile(bad, []byte(`{"version": 1, "recipes": {}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FIRSTMATE_LINKEDIN_RECIPES", bad)
+	_, err = app.Open(context.Background(), apitest.NewStore(t, "sqlite").Config(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "FIRSTMATE_LINKEDIN_RECIPES") {
+		t.Errorf("a malformed recipes file: %v", err)
 	}
 }
