@@ -120,21 +120,31 @@ func (a *Action) decodeLive(body []byte) (*LiveRequest, *apperr.Error) {
 }
 
 func (a *Action) decodeBatch(obj map[string]any, mode string) (*AsyncRequest, *apperr.Error) {
-	params, schema, reqd := a.asyncParams, a.asyncParamSchema, a.gen.AsyncParamsRequired
-	if mode == "schedule" {
-		params, schema, reqd = a.scheduleParams, a.schedParamSchema, a.gen.SchedParamsRequired
-	}
 	r := &AsyncRequest{}
 	raw := obj["inputs"].([]any)
 	var e *apperr.Error
 	if r.Inputs, e = a.normalizeInputs(raw); e != nil {
 		return nil, e
 	}
-	if r.Parameters, e = a.decodeParams(obj, params, schema, reqd); e != nil {
+	if e := a.decodeBatchRest(obj, mode, r); e != nil {
 		return nil, e
 	}
+	return r, nil
+}
+
+// decodeBatchRest fills r with what an async or schedule body holds besides
+// its inputs: parameters, identity fields, callback.
+func (a *Action) decodeBatchRest(obj map[string]any, mode string, r *AsyncRequest) *apperr.Error {
+	params, schema, reqd := a.asyncParams, a.asyncParamSchema, a.gen.AsyncParamsRequired
+	if mode == "schedule" {
+		params, schema, reqd = a.scheduleParams, a.schedParamSchema, a.gen.SchedParamsRequired
+	}
+	var e *apperr.Error
+	if r.Parameters, e = a.decodeParams(obj, params, schema, reqd); e != nil {
+		return e
+	}
 	if r.IdentityIDs, r.IdentityMode, e = a.decodeIdentity(obj); e != nil {
-		return nil, e
+		return e
 	}
 	cb := obj["callback"].(map[string]any)
 	r.Callback.URL, _ = cb["url"].(string)
@@ -148,7 +158,7 @@ func (a *Action) decodeBatch(obj map[string]any, mode string) (*AsyncRequest, *a
 			r.Callback.Headers[k], _ = v.(string)
 		}
 	}
-	return r, nil
+	return nil
 }
 
 func (a *Action) decodeSchedule(body []byte) (*ScheduleRequest, *apperr.Error) {

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// IsUnavailable reports a failure of the storage itself rather than of the
+// statement: a full disk, an I/O error, a database file that cannot be
+// opened or written, a write lock held elsewhere past every retry, a
+// PostgreSQL server that cannot be reached, shut down or out of resources.
+// The request that met it may succeed later, unchanged (503, not 500).
+func IsUnavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY,
+			sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM:
+			return true
+		}
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case len(pe.Code) == 5 && (pe.Code[:2] == "08" || pe.Code[:2] == "53"): // connection exception, insufficient resources
+			return true
+		case pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", pe.Code == "58030": // shutdown, cannot connect now, I/O error
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		pgconn.Timeout(err)
+}
+
+// ErrNotWritable is what Writable reports when the database refuses writes.
+var ErrNotWritable = errors.New("store: the database does not take writes")
+
+// writeHealth tells /readyz whether writes go through: a write transaction
+// that failed for an IsUnavailable reason marks the database unwritable
+// until a probe write succeeds after it.
+type writeHealth struct {
+	mu       sync.Mutex
+	failedAt time.Time // last IsUnavailable write failure
+	failure  error
+	probedAt time.Time
+	probeErr error
+}
+
+// probeEvery bounds how often Writable writes its probe row.
+const probeEvery = time.Second
+
+// noteWrite records the outcome of a write transaction.
+func (db *DB) noteWrite(err error) {
+	if !IsUnavailable(err) {
+		return
+	}
+	h := &db.health
+	h.mu.Lock()
+	h.failedAt, h.failure = time.Now(), err
+	h.mu.Unlock()
+}
+
+// Writable reports whether the database takes writes: it writes a probe
+// row (at most once a second; between probes it answers from the last
+// one), and a write of any caller that failed since the last probe counts
+// too. The error wraps ErrNotWritable and the cause.
+func (db *DB) Writable(ctx context.Context) error {
+	h := &db.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if now := time.Now(); now.Sub(h.probedAt) >= probeEvery {
+		h.mu.Unlock()
+		err := db.probe(ctx)
+		h.mu.Lock()
+		h.probedAt, h.probeErr = now, err
+	}
+	if h.probeErr != nil {
+		return fmt.Errorf("%w: %w", ErrNotWritable, h.probeErr)
+	}
+	if h.failedAt.After(h.probedAt) {
+		return fmt.Errorf("%w: %w", ErrNotWritable, h.failure)
+	}
+	return nil
+}
+
+// probe writes the one row of storage_probe.
+func (db *DB) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return db.txRetry(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO storage_probe (id, checked_at) VALUES (1, $1)
+			ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, Now())
+		return err
+	})
+}
