@@ -63,8 +63,8 @@ type stream struct {
 	dec  *jsontext.Decoder
 	each func(Input) error
 	// members holds the body's members but inputs, decoded.
-	members map[string]any
-	n       int           // inputs seen
+	members  map[string]any
+	n        int           // inputs seen
 	badInput *apperr.Error // the first invalid input
 	// what is being read, for an error about its size
 	reading string
