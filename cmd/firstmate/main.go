@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -87,6 +88,7 @@ other environment:
   FIRSTMATE_PPROF_ADDR        serve net/http/pprof on this address (off by default)
   FIRSTMATE_PROXY_POOL        egress proxies, one per identity: "FR=http://user:pass@host:port,US=..."
   FIRSTMATE_PROXY_POOL_FILE   file of "COUNTRY URL" lines (# comments); unset with the above: direct egress
+  FIRSTMATE_BULK_SUBMISSIONS  large async submissions (over 1 MiB) stored at once per node (default 2)
 `
 
 func env(name, def string) string {
@@ -125,6 +127,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.BootstrapAPIKey = os.Getenv("FIRSTMATE_BOOTSTRAP_API_KEY")
+	if n, err := strconv.Atoi(os.Getenv("FIRSTMATE_BULK_SUBMISSIONS")); err == nil && n > 0 {
+		cfg.BulkSubmissions = n
+	}
 	log := newLogger(stderr, cfg.LogLevel)
 	if os.Getenv("GOGC") == "" {
 		// Half as many garbage collections as Go's default (100): the

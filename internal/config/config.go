@@ -28,4 +28,8 @@ type Config struct {
 	// traffic goes out directly. See internal/proxy.
 	ProxyPool     string
 	ProxyPoolFile string
+	// BulkSubmissions bounds the large async submissions (bodies over 1 MiB)
+	// a node stores at once; more wait a few seconds, then get 503
+	// (FIRSTMATE_BULK_SUBMISSIONS; 0: 2).
+	BulkSubmissions int
 }

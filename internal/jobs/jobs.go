@@ -128,6 +128,7 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 	addHealth(workers, rc, db, r.Engine, cfg.Health)
 	addRentals(workers, rc, r.Engine.Identities)
 	addLimitPrune(workers, rc, db)
+	addStagedSweep(workers, rc, db)
 	c, err := river.NewClient(driver(db), rc)
 	if err != nil {
 		return nil, err

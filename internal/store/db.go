@@ -101,8 +101,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_time_format=sqlite" +
 		fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
+	db := &DB{Dialect: SQLite, Path: path}
 	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate"+
-		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint), "begin immediate")
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint), "begin immediate", db.noteWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	r, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", "")
+	r, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", "", nil)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -129,7 +130,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, err
 	}
-	db := &DB{Dialect: SQLite, Write: w, Read: r, Path: path, cache: newStmtCache(r), ckpt: ckpt}
+	db.Write, db.Read, db.cache, db.ckpt = w, r, newStmtCache(r), ckpt
 	db.R = db.cache
 	db.initCaches()
 	return db, nil
@@ -164,13 +165,14 @@ func createPrivate(path string) error {
 }
 
 // openSQLiteDB opens a pool whose connections cache their prepared
-// statements (see stmtConnector); begin is the DSN's BEGIN ("": the driver's).
-func openSQLiteDB(dsn, begin string) (*sql.DB, error) {
+// statements (see stmtConnector); begin is the DSN's BEGIN ("": the driver's)
+// and failed, if not nil, hears of the statements that fail.
+func openSQLiteDB(dsn, begin string, failed func(error)) (*sql.DB, error) {
 	c, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(stmtConnector{inner: c, begin: begin}), nil
+	return sql.OpenDB(stmtConnector{inner: c, begin: begin, failed: failed}), nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {

@@ -56,9 +56,11 @@ func IsUnavailable(err error) bool {
 // ErrNotWritable is what Writable reports when the database refuses writes.
 var ErrNotWritable = errors.New("store: the database does not take writes")
 
-// writeHealth tells /readyz whether writes go through: a write transaction
-// that failed for an IsUnavailable reason marks the database unwritable
-// until a probe write succeeds after it.
+// writeHealth tells /readyz whether writes go through. Every write that
+// fails for an IsUnavailable reason is noted (write transactions, and on
+// SQLite every statement on the writer connection, River's included); the
+// database counts as unwritable while such failures are recent, and while
+// a probe write fails.
 type writeHealth struct {
 	mu       sync.Mutex
 	failedAt time.Time // last IsUnavailable write failure
@@ -67,10 +69,15 @@ type writeHealth struct {
 	probeErr error
 }
 
-// probeEvery bounds how often Writable writes its probe row.
-const probeEvery = time.Second
+// probeEvery bounds how often Writable writes its probe row; failWindow is
+// how long after a write failed the database still counts as unwritable
+// (a tiny probe may go through while larger writes still fail).
+const (
+	probeEvery = time.Second
+	failWindow = 2 * time.Second
+)
 
-// noteWrite records the outcome of a write transaction.
+// noteWrite records the outcome of a write.
 func (db *DB) noteWrite(err error) {
 	if !IsUnavailable(err) {
 		return
@@ -81,24 +88,30 @@ func (db *DB) noteWrite(err error) {
 	h.mu.Unlock()
 }
 
-// Writable reports whether the database takes writes: it writes a probe
-// row (at most once a second; between probes it answers from the last
-// one), and a write of any caller that failed since the last probe counts
-// too. The error wraps ErrNotWritable and the cause.
+// Writable reports whether the database takes writes: no write failed for
+// lack of storage in the last failWindow, and a probe row can be written
+// (at most once a second; between probes it answers from the last one).
+// The error wraps ErrNotWritable and the cause.
 func (db *DB) Writable(ctx context.Context) error {
 	h := &db.health
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if now := time.Now(); now.Sub(h.probedAt) >= probeEvery {
-		h.mu.Unlock()
+	probe := time.Since(h.probedAt) >= probeEvery
+	if probe {
+		h.probedAt = time.Now()
+	}
+	h.mu.Unlock()
+	if probe {
 		err := db.probe(ctx)
 		h.mu.Lock()
-		h.probedAt, h.probeErr = now, err
+		h.probeErr = err
+		h.mu.Unlock()
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.probeErr != nil {
 		return fmt.Errorf("%w: %w", ErrNotWritable, h.probeErr)
 	}
-	if h.failedAt.After(h.probedAt) {
+	if time.Since(h.failedAt) < failWindow {
 		return fmt.Errorf("%w: %w", ErrNotWritable, h.failure)
 	}
 	return nil
