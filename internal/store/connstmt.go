@@ -45,8 +45,8 @@ type stmtConn struct {
 	inner  driver.Conn
 	begin  string
 	failed func(error)
-	mu    sync.Mutex
-	stmts map[string]*connStmt
+	mu     sync.Mutex
+	stmts  map[string]*connStmt
 }
 
 // connStmt is a cached statement. A SQLite statement has one cursor: while
