@@ -24,30 +24,29 @@ const defaultBulkWait = 5 * time.Second
 // not queue here.
 type bulkGate struct {
 	slots chan struct{}
-	wait  time.Duration
 }
 
-func newBulkGate(n int, wait time.Duration) *bulkGate {
+func newBulkGate(n int) *bulkGate {
 	if n <= 0 {
 		n = DefaultBulkSubmissions
 	}
+	return &bulkGate{slots: make(chan struct{}, n)}
+}
+
+// acquire takes a slot, waiting up to wait (0: 5 s); release gives it
+// back. When none frees up in time it answers 503 SERVER_BUSY with a
+// Retry-After, before anything of the body was read.
+func (g *bulkGate) acquire(ctx context.Context, wait time.Duration) (release func(), err error) {
 	if wait <= 0 {
 		wait = defaultBulkWait
 	}
-	return &bulkGate{slots: make(chan struct{}, n), wait: wait}
-}
-
-// acquire takes a slot, waiting up to the gate's wait; release gives it
-// back. When none frees up in time it answers 503 SERVER_BUSY with a
-// Retry-After, before anything of the body was read.
-func (g *bulkGate) acquire(ctx context.Context) (release func(), err error) {
 	release = func() { <-g.slots }
 	select {
 	case g.slots <- struct{}{}:
 		return release, nil
 	default:
 	}
-	t := time.NewTimer(g.wait)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case g.slots <- struct{}{}:
@@ -56,7 +55,7 @@ func (g *bulkGate) acquire(ctx context.Context) (release func(), err error) {
 		return nil, ctx.Err()
 	case <-t.C:
 	}
-	retry := strconv.Itoa(int(g.wait / time.Second))
+	retry := strconv.Itoa(max(1, int(wait/time.Second)))
 	return nil, apperr.Config(503, "SERVER_BUSY", "this server is already storing %d large async submissions; retry in %s s",
 		cap(g.slots), retry).With("retry_after", retry)
 }

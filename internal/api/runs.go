@@ -66,7 +66,7 @@ func (s *Server) runAsync(c *rctx) error {
 		return apperr.BadInput("the Idempotency-Key header must NOT be longer than 255 characters")
 	}
 	if c.r.ContentLength < 0 || c.r.ContentLength > liveBody {
-		release, err := s.bulk.acquire(c.ctx())
+		release, err := s.bulk.acquire(c.ctx(), s.BulkWait)
 		if err != nil {
 			return err
 		}

@@ -69,7 +69,7 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{Deps: d, log: d.Log, Registry: prometheus.NewRegistry(), bulk: newBulkGate(d.BulkSubmissions, d.BulkWait)}
+	s := &Server{Deps: d, log: d.Log, Registry: prometheus.NewRegistry(), bulk: newBulkGate(d.BulkSubmissions)}
 	s.storageLog.log = d.Log
 	s.metrics = newMetrics(s.Registry)
 	if d.Engine != nil {

@@ -50,6 +50,8 @@ type asyncOpts struct {
 	// noWorkers leaves River stopped: jobs are enqueued but never worked,
 	// so a test can call App.Runs.WorkChunk itself.
 	noWorkers bool
+	// bulkSubmissions sets config.Config.BulkSubmissions.
+	bulkSubmissions int
 }
 
 // startAsync opens Firstmate on a fresh store of dialect, with the fast
@@ -80,6 +82,7 @@ func startAsyncOn(t *testing.T, st apitest.Store, o asyncOpts) *asyncEnv {
 		t.Cleanup(func() { pgHolders.Delete(t); <-pgSlots })
 	}
 	cfg := st.Config()
+	cfg.BulkSubmissions = o.bulkSubmissions
 	data, _ := json.Marshal(asyncPlans)
 	cfg.PlansFile = filepath.Join(t.TempDir(), "plans.json")
 	if err := os.WriteFile(cfg.PlansFile, data, 0o600); err != nil {
