@@ -96,6 +96,8 @@ type Action struct {
 
 	inputSchema                                         *validate.Schema
 	liveEnvelope, asyncEnvelope, schedEnvelope          *validate.Schema
+	// asyncMembers are the members an async body may have.
+	asyncMembers map[string]bool
 	liveParamSchema, asyncParamSchema, schedParamSchema *validate.Schema
 }
 

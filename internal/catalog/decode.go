@@ -91,6 +91,12 @@ func (a *Action) decodeEnvelope(body []byte, env *validate.Schema) (map[string]a
 	if e != nil {
 		return nil, e
 	}
+	return checkEnvelope(v, env)
+}
+
+// checkEnvelope validates a decoded body against its mode's envelope (the
+// streaming decoder's too).
+func checkEnvelope(v any, env *validate.Schema) (map[string]any, *apperr.Error) {
 	if e := env.ValidateDecoded(validate.LabelBadInput, "body", v); e != nil {
 		return nil, e
 	}

@@ -39,18 +39,19 @@ const MaxStreamedValue = 1 << 20
 func (a *Action) DecodeAsyncStream(r io.Reader, each func(Input) error) (*AsyncRequest, int, error) {
 	g := &guard{r: r, limit: MaxStreamedValue + 64<<10}
 	st := &stream{a: a, g: g, dec: jsontext.NewDecoder(g), each: each, members: map[string]any{}}
-	obj, err := st.body()
+	v, err := st.body()
 	if err != nil {
 		return nil, 0, st.fail(err)
 	}
-	if e := a.asyncEnvelope.ValidateDecoded(validate.LabelBadInput, "body", obj); e != nil {
+	obj, e := checkEnvelope(v, a.asyncEnvelope)
+	if e != nil {
 		return nil, 0, e
 	}
 	if st.badInput != nil {
 		return nil, 0, st.badInput
 	}
 	req := &AsyncRequest{}
-	if e := a.decodeBatchRest(obj.(map[string]any), "async", req); e != nil { // an object: the envelope says so
+	if e := a.decodeBatchRest(obj, "async", req); e != nil {
 		return nil, 0, e
 	}
 	return req, st.n, nil
@@ -112,6 +113,15 @@ func (st *stream) body() (any, error) {
 			continue
 		}
 		st.reading = "body/" + key
+		if !st.a.asyncMembers[key] {
+			// Refused by its name alone: read past its value, keep none
+			// of it (many large unknown members would add up).
+			if err := st.skip(); err != nil {
+				return nil, err
+			}
+			st.members[key] = nil
+			continue
+		}
 		st.g.mark(st.dec.InputOffset())
 		raw, err := st.dec.ReadValue()
 		if err != nil {
@@ -216,12 +226,21 @@ func (st *stream) decodeValue(raw []byte, at int64) (any, error) {
 }
 
 // skip reads past the next value token by token, so that no more than one
-// token at a time is held.
+// token at a time is held. Numbers are still checked as decodeValue checks
+// them: an absurd one is malformed JSON wherever it is.
 func (st *stream) skip() error {
 	depth := st.dec.StackDepth()
 	for {
 		st.g.mark(st.dec.InputOffset())
-		if _, err := st.dec.ReadToken(); err != nil {
+		if st.dec.PeekKind() == '0' {
+			raw, err := st.dec.ReadValue()
+			if err != nil {
+				return err
+			}
+			if _, err := st.decodeValue(raw, st.dec.InputOffset()-int64(len(raw))); err != nil {
+				return err
+			}
+		} else if _, err := st.dec.ReadToken(); err != nil {
 			return err
 		}
 		if st.dec.StackDepth() <= depth {

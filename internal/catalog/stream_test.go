@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -92,6 +93,8 @@ func TestStreamAgreesWithWholeBody(t *testing.T) {
 		`{"inputs":[{"url":"` + profile + `","custom_data":5}],` + cb + `}`,
 		`{"inputs":[{"url":"` + profile + `","custom_data":{"n":1e999999}}],` + cb + `}`,
 		`{"inputs":[{"url":"not a url"}],` + cb + `,"parameters":{"n":1e999999}}`,
+		`{"inputs":[` + in + `],` + cb + `,"x":{"y":[1,1e999999]}}`,
+		`{"inputs":[{"url":"not a url"},{"custom_data":{"n":[1e999999]}}],` + cb + `}`,
 		`[` + in + `]`, `"body"`, `42`, `null`, `true`, ``, "  \n\t", `{`, `{"inputs":[` + in, `{"inputs":[` + in + `,`,
 		`{"inputs":[` + in + `],` + cb + `}x`, `{"inputs":[` + in + `],` + cb + `}{}`, `{'inputs': []}`, `hello`,
 		`{"inputs":[` + in + `,]}`, `{"inputs":[` + in + `] ` + cb + `}`, `{"inputs" [` + in + `]}`,
@@ -282,4 +285,26 @@ func TestStreamBadLastInput(t *testing.T) {
 	_, n, err := a.DecodeAsyncStream(bytes.NewReader(asyncBody(100_001, -1, "")), func(Input) error { return nil })
 	wantErr(t, err, "BAD_INPUT", "body/inputs must NOT have more than 100000 items")
 	_ = n
+}
+
+// Members the envelope refuses by name are read past, not kept: many large
+// ones cost no more memory than one.
+func TestStreamKeepsNoUnknownMember(t *testing.T) {
+	a := mustGet(t, "linkedin-extract-people")
+	var b strings.Builder
+	b.WriteString(`{"inputs":[{"url":"` + profile + `"}],"callback":{"url":"https://x.test"}`)
+	big := strings.Repeat("u", MaxStreamedValue-100)
+	for i := range 40 {
+		fmt.Fprintf(&b, `,"unknown%d":{"v":"%s"}`, i, big)
+	}
+	b.WriteString(`}`)
+	body := b.String()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err := a.DecodeAsyncStream(strings.NewReader(body), func(Input) error { return nil })
+	runtime.ReadMemStats(&after)
+	wantErr(t, err, "BAD_INPUT", "body must NOT have additional properties (unknown0)")
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(len(body))/4 {
+		t.Errorf("decoding %d bytes of unknown members allocated %d bytes", len(body), alloc)
+	}
 }
