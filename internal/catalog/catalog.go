@@ -96,9 +96,10 @@ type Action struct {
 
 	inputSchema                                         *validate.Schema
 	liveEnvelope, asyncEnvelope, schedEnvelope          *validate.Schema
+	liveParamSchema, asyncParamSchema, schedParamSchema *validate.Schema
+
 	// asyncMembers are the members an async body may have.
 	asyncMembers map[string]bool
-	liveParamSchema, asyncParamSchema, schedParamSchema *validate.Schema
 }
 
 // ModeIdentity says which identity fields a mode's body accepts.
