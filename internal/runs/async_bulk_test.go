@@ -286,3 +286,29 @@ func TestBulkSubmissionsBounded(t *testing.T) {
 		t.Fatalf("a bulk submission once the slot is free: %d %v", r.status, r.body)
 	}
 }
+
+// A body over the 128 MiB limit is refused with 413 once the limit is
+// passed, whatever it holds, and leaves nothing behind.
+func TestBulkSubmissionOverTheLimit(t *testing.T) {
+	e := startAsync(t, "sqlite", asyncOpts{noWorkers: true})
+	s := startStreamed(t, e, e.Key, "")
+	go func() {
+		_, err := io.WriteString(s.w, `{"inputs":[`+strings.Join(placeLines(1500, -1, "over"), ",")+`],"x":[`)
+		chunk := strings.Repeat(`"`+strings.Repeat("a", 1000)+`",`, 1000)
+		for err == nil {
+			_, err = io.WriteString(s.w, chunk)
+		}
+	}()
+	var r streamedResult
+	select {
+	case r = <-s.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("no answer to an endless body")
+	}
+	s.w.Close()
+	if r.err != nil || r.status != 413 {
+		t.Fatalf("an endless body: %d %v %v", r.status, r.body, r.err)
+	}
+	e.waitCount(t, 0, "inputs left", `SELECT COUNT(*) FROM run_inputs`)
+	e.waitCount(t, 0, "runs left", `SELECT COUNT(*) FROM runs`)
+}
