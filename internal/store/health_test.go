@@ -158,8 +158,10 @@ func TestWALShrinksAfterALargeTransaction(t *testing.T) {
 	for _, idle := range []bool{true, false} {
 		t.Run(fmt.Sprintf("idle=%v", idle), func(t *testing.T) {
 			if !idle {
-				// Only journal_size_limit: no truncating checkpoint.
-				defer func(v int64) { truncateAbove = v }(truncateAbove)
+				// Only journal_size_limit: no truncating checkpoint. Restored
+				// after the database (and its checkpointer) is closed.
+				v := truncateAbove
+				t.Cleanup(func() { truncateAbove = v })
 				truncateAbove = 1 << 62
 			}
 			db := openTestSQLite(t)
