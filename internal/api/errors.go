@@ -2,12 +2,14 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -72,9 +74,25 @@ func storageUnavailable(cause error) *apperr.Error {
 
 const labelStorageUnavailable = "STORAGE_UNAVAILABLE"
 
+// appErr is toAppErr, and also 503 STORAGE_UNAVAILABLE for a network
+// failure (a bare unexpected EOF, a reset connection) when the database
+// does not answer now: its connection was what failed.
+func (s *Server) appErr(err error) *apperr.Error {
+	e := toAppErr(err)
+	if e.Status != http.StatusInternalServerError || !store.MaybeUnavailable(e.Cause) || s.DB == nil {
+		return e
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if s.DB.Ping(ctx) != nil {
+		return storageUnavailable(e.Cause)
+	}
+	return e
+}
+
 // writeError renders err in the standard body and logs it with its error_ref.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := toAppErr(err)
+	e := s.appErr(err)
 	ref := newErrorRef()
 	params := e.Params
 	if params == nil {

@@ -46,11 +46,27 @@ func IsUnavailable(err error) bool {
 		return false
 	}
 	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
+	// A connection lost under a statement: pgconn's own errors (the ones
+	// that say whether a retry is safe) around a network failure. A network
+	// error from anything else (a platform call) is not the storage's.
+	var pg interface{ SafeToRetry() bool }
 	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
-		pgconn.Timeout(err)
+	return errors.As(err, &pg) && (errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || pgconn.Timeout(err))
+}
+
+// MaybeUnavailable reports a network failure that may be the database's
+// (a connection lost mid-statement can surface as a bare io.ErrUnexpectedEOF)
+// or anything else's (a platform call): whether it was is for a Ping to tell.
+func MaybeUnavailable(err error) bool {
+	var ne net.Error
+	return err != nil && !errors.Is(err, context.Canceled) && (errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNREFUSED))
 }
 
 // ErrNotWritable is what Writable reports when the database refuses writes.

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -58,9 +59,12 @@ func TestIsUnavailable(t *testing.T) {
 	if err == nil || IsUnavailable(err) {
 		t.Errorf("a bad statement is not the storage's fault: %v", err)
 	}
+	// A PostgreSQL server that does not answer.
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, dead := pgconn.Connect(cctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2")
 	for _, e := range []error{
-		&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED},
-		fmt.Errorf("failed to connect: %w", syscall.ECONNREFUSED),
+		dead, fmt.Errorf("store: unable to X: %w", dead),
 		&pgconn.PgError{Code: "53100", Message: "could not extend file: No space left on device"},
 		&pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"},
 		&pgconn.PgError{Code: "08006"},
@@ -71,9 +75,18 @@ func TestIsUnavailable(t *testing.T) {
 	}
 	for _, e := range []error{
 		&pgconn.PgError{Code: "23505"}, &pgconn.PgError{Code: "22P02"}, context.Canceled, errors.New("boom"), nil,
+		// The network failing under something else (a platform call).
+		&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, fmt.Errorf("upstream: %w", io.ErrUnexpectedEOF),
 	} {
 		if IsUnavailable(e) {
 			t.Errorf("%v: unavailable", e)
+		}
+	}
+	// Whether a bare network failure was the database's, only a Ping can say.
+	for e, maybe := range map[error]bool{io.ErrUnexpectedEOF: true, fmt.Errorf("x: %w", syscall.ECONNRESET): true,
+		&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}: true, errors.New("boom"): false, context.Canceled: false} {
+		if MaybeUnavailable(e) != maybe {
+			t.Errorf("MaybeUnavailable(%v) = %v", e, !maybe)
 		}
 	}
 }
