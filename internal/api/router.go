@@ -48,6 +48,9 @@ type Route struct {
 	Status   int // 2xx status, 200 when zero
 	// BodyOptional lets a body-taking route be called with no body at all.
 	BodyOptional bool
+	// StreamBody hands the handler the body as a reader (rctx.bodyReader,
+	// limited to MaxBody) instead of reading it whole first.
+	StreamBody bool
 	// Audit records the route's successful calls in the audit log (audit.go).
 	Audit *Audit
 
@@ -86,6 +89,8 @@ type rctx struct {
 	route     *Route
 	principal *model.Principal
 	body      []byte
+	// bodyReader is the body of a StreamBody route.
+	bodyReader io.Reader
 	// status and resp are the 2xx answer, for the audit log.
 	status int
 	resp   any
@@ -290,6 +295,13 @@ func (s *Server) runRoute(rc *rctx) error {
 	}
 	if err := checkURLText(r); err != nil {
 		return err
+	}
+	if rt.StreamBody {
+		rc.bodyReader = http.NoBody
+		if r.Body != nil {
+			rc.bodyReader = http.MaxBytesReader(rc.w, r.Body, rt.MaxBody)
+		}
+		return rt.handle(rc)
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		if rt.MaxBody == 0 {

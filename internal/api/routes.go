@@ -101,8 +101,8 @@ func (s *Server) allRoutes() []*Route {
 			Query:   []Param{{"page", integer(1, 1_000_000)}, {"cursor", str()}},
 			Summary: "Run an action live: the bare output object, or an array for list actions", handle: s.runLive},
 		{Method: "POST", Path: "/actions/{slug}/run/async", Perm: auth.Operate, Group: groupActions, Tag: "actions", MaxBody: bulkBody,
-			Summary: "Run an action on up to 100,000 inputs in the background; results go to the callback", Response: asyncDoc,
-			handle: s.runAsync},
+			StreamBody: true, Summary: "Run an action on up to 100,000 inputs in the background; results go to the callback",
+			Response: asyncDoc, handle: s.runAsync},
 
 		// Runs.
 		{Method: "GET", Path: "/runs", Perm: auth.Read, Group: groupRuns, Tag: "runs", Query: runListQuery,

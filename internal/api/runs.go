@@ -61,15 +61,19 @@ func (s *Server) runAsync(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	req, err := a.DecodeAsync(c.body)
-	if err != nil {
-		return err
-	}
 	key := c.r.Header.Get("Idempotency-Key")
 	if len(key) > 255 {
 		return apperr.BadInput("the Idempotency-Key header must NOT be longer than 255 characters")
 	}
-	r, err := s.Runs.Submit(c.ctx(), runs.Submission{Principal: c.P(), Action: a, Request: req, IdempotencyKey: key})
+	if c.r.ContentLength < 0 || c.r.ContentLength > liveBody {
+		release, err := s.bulk.acquire(c.ctx(), s.BulkWait)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	r, err := s.Runs.SubmitStream(c.ctx(), runs.BulkSubmission{Principal: c.P(), Action: a, Body: c.bodyReader,
+		IdempotencyKey: key})
 	if err != nil {
 		return err
 	}

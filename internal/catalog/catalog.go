@@ -97,6 +97,9 @@ type Action struct {
 	inputSchema                                         *validate.Schema
 	liveEnvelope, asyncEnvelope, schedEnvelope          *validate.Schema
 	liveParamSchema, asyncParamSchema, schedParamSchema *validate.Schema
+
+	// asyncMembers are the members an async body may have.
+	asyncMembers map[string]bool
 }
 
 // ModeIdentity says which identity fields a mode's body accepts.

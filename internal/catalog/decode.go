@@ -91,6 +91,12 @@ func (a *Action) decodeEnvelope(body []byte, env *validate.Schema) (map[string]a
 	if e != nil {
 		return nil, e
 	}
+	return checkEnvelope(v, env)
+}
+
+// checkEnvelope validates a decoded body against its mode's envelope (the
+// streaming decoder's too).
+func checkEnvelope(v any, env *validate.Schema) (map[string]any, *apperr.Error) {
 	if e := env.ValidateDecoded(validate.LabelBadInput, "body", v); e != nil {
 		return nil, e
 	}
@@ -120,21 +126,31 @@ func (a *Action) decodeLive(body []byte) (*LiveRequest, *apperr.Error) {
 }
 
 func (a *Action) decodeBatch(obj map[string]any, mode string) (*AsyncRequest, *apperr.Error) {
-	params, schema, reqd := a.asyncParams, a.asyncParamSchema, a.gen.AsyncParamsRequired
-	if mode == "schedule" {
-		params, schema, reqd = a.scheduleParams, a.schedParamSchema, a.gen.SchedParamsRequired
-	}
 	r := &AsyncRequest{}
 	raw := obj["inputs"].([]any)
 	var e *apperr.Error
 	if r.Inputs, e = a.normalizeInputs(raw); e != nil {
 		return nil, e
 	}
-	if r.Parameters, e = a.decodeParams(obj, params, schema, reqd); e != nil {
+	if e := a.decodeBatchRest(obj, mode, r); e != nil {
 		return nil, e
 	}
+	return r, nil
+}
+
+// decodeBatchRest fills r with what an async or schedule body holds besides
+// its inputs: parameters, identity fields, callback.
+func (a *Action) decodeBatchRest(obj map[string]any, mode string, r *AsyncRequest) *apperr.Error {
+	params, schema, reqd := a.asyncParams, a.asyncParamSchema, a.gen.AsyncParamsRequired
+	if mode == "schedule" {
+		params, schema, reqd = a.scheduleParams, a.schedParamSchema, a.gen.SchedParamsRequired
+	}
+	var e *apperr.Error
+	if r.Parameters, e = a.decodeParams(obj, params, schema, reqd); e != nil {
+		return e
+	}
 	if r.IdentityIDs, r.IdentityMode, e = a.decodeIdentity(obj); e != nil {
-		return nil, e
+		return e
 	}
 	cb := obj["callback"].(map[string]any)
 	r.Callback.URL, _ = cb["url"].(string)
@@ -148,7 +164,7 @@ func (a *Action) decodeBatch(obj map[string]any, mode string) (*AsyncRequest, *a
 			r.Callback.Headers[k], _ = v.(string)
 		}
 	}
-	return r, nil
+	return nil
 }
 
 func (a *Action) decodeSchedule(body []byte) (*ScheduleRequest, *apperr.Error) {

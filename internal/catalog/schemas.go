@@ -102,7 +102,12 @@ func (a *Action) compile() error {
 	}
 	a.inputSchema = c("input", a.input.Schema())
 	a.liveEnvelope = c("live", a.envelope("live"))
-	a.asyncEnvelope = c("async", a.envelope("async"))
+	async := a.envelope("async")
+	a.asyncEnvelope = c("async", async)
+	a.asyncMembers = map[string]bool{}
+	for k := range async["properties"].(map[string]any) {
+		a.asyncMembers[k] = true
+	}
 	a.schedEnvelope = c("schedule", a.envelope("schedule"))
 	if a.liveParams != nil {
 		a.liveParamSchema = c("live-parameters", a.liveParams.Schema())

@@ -15,7 +15,9 @@ const runCols = `r.id, r.uid, r.workspace_id, w.uid, r.member_uid, r.action_name
 	r.retry_count, r.credits_used, r.last_error, r.postponed_until, r.scheduled_run_uid, r.started_at, r.finished_at,
 	r.created_at, r.updated_at`
 
-const runFrom = ` FROM runs r JOIN workspaces w ON w.id = r.workspace_id `
+// runFrom leaves out the runs of async submissions still being stored
+// (staging.go).
+const runFrom = ` FROM runs r JOIN workspaces w ON w.id = r.workspace_id AND r.status NOT IN ('STAGED', 'DISCARDED') `
 
 func scanRun(row interface{ Scan(...any) error }) (model.Run, error) {
 	var r model.Run
