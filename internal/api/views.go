@@ -40,9 +40,12 @@ type checkpointView struct {
 }
 
 type integrationView struct {
-	UID         string          `json:"uid"`
-	Name        string          `json:"name"`
+	UID  string `json:"uid"`
+	Name string `json:"name"`
+	// Permalink is the integration's slug (linkedin, salesnavigator...), as
+	// the reference names it; the account's profile URL is ProfileURL.
 	Permalink   string          `json:"integration_permalink"`
+	ProfileURL  *string         `json:"profile_url"` // extension; null until the platform has described the account
 	IdentityUID string          `json:"identity_uid"`
 	AuthType    string          `json:"auth_type"`
 	SetupSource string          `json:"setup_source"`
@@ -58,7 +61,7 @@ type integrationView struct {
 
 // viewIntegration never touches the sealed secret.
 func viewIntegration(g model.Integration) integrationView {
-	v := integrationView{UID: g.UID, Name: g.Platform, Permalink: g.Permalink, IdentityUID: g.IdentityUID,
+	v := integrationView{UID: g.UID, Name: g.Name, Permalink: g.Platform, ProfileURL: optional(g.Permalink), IdentityUID: g.IdentityUID,
 		AuthType: g.AuthType, SetupSource: g.SetupSource, IsShared: g.IsShared, Status: g.Status,
 		Meta: json.RawMessage(g.Meta), CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
 	if g.Level != "" {

@@ -31,6 +31,8 @@ type Submission struct {
 	// RunUID is the run's uid when the caller chose it (a schedule firing
 	// records it in the claim); empty: a new one.
 	RunUID string
+
+	requestHash string // Fingerprint, when IdempotencyKey is set (Submit)
 }
 
 // Submit validates what the schema cannot (callback URL policy, identities),
@@ -40,8 +42,9 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (model.Run, error)
 		return model.Run{}, err
 	}
 	if sub.IdempotencyKey != "" {
-		if r, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey); err == nil {
-			return r, nil
+		sub.requestHash = Fingerprint(sub.Action, sub.Request)
+		if r, h, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey); err == nil {
+			return reused(r, h, sub.requestHash)
 		}
 	}
 	var out model.Run
@@ -51,8 +54,13 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (model.Run, error)
 		return err
 	})
 	if err != nil && sub.IdempotencyKey != "" && store.IsUniqueViolation(err) {
-		// A concurrent submission with the same key won: return its run.
-		return store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		// A concurrent submission with the same key won: its run, if it
+		// asked for the same.
+		r, h, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		if err != nil {
+			return model.Run{}, err
+		}
+		return reused(r, h, sub.requestHash)
 	}
 	return out, err
 }
@@ -138,7 +146,7 @@ func (s *Service) bulkRun(sub Submission) (store.BulkRun, error) {
 		kid, sealed = s.Keys.Seal(h, []byte("callback-headers"))
 	}
 	return store.BulkRun{NewRun: store.NewRun{Run: run, CallbackHeadersKID: kid, CallbackHeaders: sealed,
-		IdempotencyKey: sub.IdempotencyKey}, Inputs: inputs, ChunkCount: (len(inputs) + size - 1) / size}, nil
+		IdempotencyKey: sub.IdempotencyKey, RequestHash: sub.requestHash}, Inputs: inputs, ChunkCount: (len(inputs) + size - 1) / size}, nil
 }
 
 // SubmitManyTx stores checked submissions (CheckSubmission passed) and the
