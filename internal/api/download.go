@@ -5,8 +5,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-
-	"github.com/firstmate-oss/firstmate/internal/apperr"
 )
 
 // downloadAttachment streams a LinkedIn message attachment
@@ -14,10 +12,9 @@ import (
 // platform to the client, through the identity's account and proxy.
 func (s *Server) downloadAttachment(c *rctx) error {
 	q := c.r.URL.Query()
+	// The identity is resolved before the url is checked (by the driver):
+	// another workspace's identity is a 404 whatever else is wrong.
 	fileURL := q.Get("url")
-	if fileURL == "" {
-		return apperr.BadParameters("querystring must have required property 'url'").With("missing_property", "url")
-	}
 	if len(fileURL) > 4096 {
 		return c.badQuery("url", "must NOT have more than 4096 characters")
 	}

@@ -321,8 +321,8 @@ func pathGroup(path string) string {
 	return groupWorkspace
 }
 
-// routeHandler runs the per-route middleware in a fixed order: body limit,
-// authentication, permission, API rate limit, then the handler.
+// routeHandler runs the per-route middleware in a fixed order:
+// authentication, API rate limit, permission, body limit, then the handler.
 func (s *Server) routeHandler(rt *Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := &rctx{s: s, w: w, route: rt}

@@ -40,12 +40,10 @@ type checkpointView struct {
 }
 
 type integrationView struct {
-	UID  string `json:"uid"`
-	Name string `json:"name"`
-	// Permalink is the integration's slug (linkedin, salesnavigator...), as
-	// the reference names it; the account's profile URL is ProfileURL.
-	Permalink   string          `json:"integration_permalink"`
-	ProfileURL  *string         `json:"profile_url"` // extension; null until the platform has described the account
+	UID         string          `json:"uid"`
+	Name        string          `json:"name"`
+	Permalink   string          `json:"integration_permalink"` // the integration's slug: linkedin, salesnavigator...
+	ProfileURL  *string         `json:"profile_url"`           // extension: the account's profile; null until known
 	IdentityUID string          `json:"identity_uid"`
 	AuthType    string          `json:"auth_type"`
 	SetupSource string          `json:"setup_source"`
