@@ -191,6 +191,7 @@ type Run struct {
 	ScheduledRunUID string
 	StartedAt       *time.Time
 	FinishedAt      *time.Time
+	SyncedAt        *time.Time // when the run last brought results back from the platform
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }

@@ -71,22 +71,33 @@ const (
 // the first's run.
 func (s *Service) SubmitStream(ctx context.Context, sub BulkSubmission) (model.Run, error) {
 	if sub.IdempotencyKey != "" {
-		r, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		r, h, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
 		if err == nil {
-			req, _, err := sub.Action.DecodeAsyncStream(sub.Body, func(catalog.Input) error { return nil })
+			// Stored nothing, but the body is still read and checked, and
+			// its fingerprint compared with the first request's.
+			fp, idx := newFingerprint(sub.Action), 0
+			req, _, err := sub.Action.DecodeAsyncStream(sub.Body, func(in catalog.Input) error {
+				ni, err := newInput(sub.Action, idx, in)
+				idx++
+				fp.add(ni)
+				return err
+			})
 			if err == nil {
 				err = s.CheckSubmission(ctx, Submission{Principal: sub.Principal, Action: sub.Action, Request: req})
 			}
 			if err != nil {
 				return model.Run{}, err
 			}
-			return r, nil
+			return reused(r, h, fp.sum(req))
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return model.Run{}, err
 		}
 	}
 	b := &bulk{s: s, ctx: ctx, sub: sub}
+	if sub.IdempotencyKey != "" {
+		b.fp = newFingerprint(sub.Action)
+	}
 	req, n, err := sub.Action.DecodeAsyncStream(sub.Body, b.add)
 	if err == nil {
 		err = s.CheckSubmission(ctx, Submission{Principal: sub.Principal, Action: sub.Action, Request: req})
@@ -108,6 +119,8 @@ type bulk struct {
 	// batch holds the inputs not staged yet.
 	batch      []store.NewInput
 	batchBytes int
+	// fp fingerprints the request when it has an Idempotency-Key.
+	fp *fingerprint
 }
 
 // add takes the next valid input (catalog.Action.DecodeAsyncStream).
@@ -117,6 +130,9 @@ func (b *bulk) add(in catalog.Input) error {
 		return err
 	}
 	b.n++
+	if b.fp != nil {
+		b.fp.add(ni)
+	}
 	b.batch = append(b.batch, ni)
 	b.batchBytes += len(ni.Input) + len(ni.CustomData)
 	if len(b.batch) >= stageInputs || b.batchBytes >= stageBytes {
@@ -164,6 +180,9 @@ var errUnstaged = errors.New("runs: the staged run is gone")
 func (b *bulk) publish(req *catalog.AsyncRequest, n int) (model.Run, error) {
 	s, ctx, sub := b.s, b.ctx, b.sub
 	nr := store.NewRun{Run: s.newRun(sub.Principal, sub.Action, req, n, ""), IdempotencyKey: sub.IdempotencyKey}
+	if b.fp != nil {
+		nr.RequestHash = b.fp.sum(req)
+	}
 	nr.CallbackHeadersKID, nr.CallbackHeaders = s.sealHeaders(req, "", nil)
 	chunks := chunkCount(sub.Action, n)
 	var out model.Run
@@ -198,8 +217,13 @@ func (b *bulk) publish(req *catalog.AsyncRequest, n int) (model.Run, error) {
 	}
 	switch {
 	case err != nil && sub.IdempotencyKey != "" && store.IsUniqueViolation(err):
-		// A concurrent submission with the same key won: return its run.
-		return store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		// A concurrent submission with the same key won: its run, if it
+		// asked for the same.
+		r, h, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		if err != nil {
+			return model.Run{}, err
+		}
+		return reused(r, h, nr.RequestHash)
 	case errors.Is(err, errUnstaged):
 		return model.Run{}, apperr.Conflict("the run was deleted while its inputs were being stored (was its workspace deleted?)")
 	}

@@ -471,7 +471,13 @@ func (s *Service) finish(ctx context.Context, tx *sql.Tx, runID int64) error {
 			}
 		}
 	}
-	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunRunning}, status, "")
+	last := ""
+	if r.FailedCount > 0 {
+		if last, err = failureSummary(ctx, tx, r); err != nil {
+			return err
+		}
+	}
+	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunRunning}, status, last)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ const runStaged = "STAGED"
 // (set when it is published), and returns its id.
 func InsertStagedRun(ctx context.Context, q Querier, n NewRun) (int64, error) {
 	n.Run.Status = runStaged
-	n.IdempotencyKey = ""
+	n.IdempotencyKey, n.RequestHash = "", ""
 	r, err := InsertRun(ctx, q, n)
 	if err != nil {
 		return 0, fmt.Errorf("store: unable to insert a staged run: %w", err)
@@ -50,7 +50,8 @@ func (db *DB) StageInputs(ctx context.Context, runID int64, in []NewInput) error
 }
 
 // PublishStagedRun turns a staged run into a QUEUED one with the fields of
-// n (identity, parameters, callback, idempotency key) and its counts, in
+// n (identity, parameters, callback, idempotency key and request
+// fingerprint) and its counts, in
 // the caller's transaction. It reports false when the run is no longer
 // STAGED (swept, or its workspace deleted). A unique violation means
 // another run of the workspace took the idempotency key first.
@@ -67,10 +68,11 @@ func PublishStagedRun(ctx context.Context, q Querier, runID int64, n NewRun, inp
 	}
 	res, err := q.ExecContext(ctx, `UPDATE runs SET status = 'QUEUED', identity_mode = $2, identity_uids = $3,
 			parameters = $4, callback_url = $5, callback_on = $6, callback_headers_kid = $7, callback_headers = $8,
-			input_count = $9, pending_count = $9, chunk_count = $10, idempotency_key = $11, created_at = $12, updated_at = $12
+			input_count = $9, pending_count = $9, chunk_count = $10, idempotency_key = $11, request_hash = $13,
+			created_at = $12, updated_at = $12
 		WHERE id = $1 AND status = 'STAGED'`,
 		runID, r.IdentityMode, string(ids), params, r.CallbackURL, r.CallbackOn, n.CallbackHeadersKID, n.CallbackHeaders,
-		inputs, chunks, idem, Now())
+		inputs, chunks, idem, Now(), n.RequestHash)
 	if err != nil {
 		return false, err
 	}

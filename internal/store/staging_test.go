@@ -62,7 +62,7 @@ func TestStagedRunHiddenUntilPublished(t *testing.T) {
 			t.Fatalf("%d staged inputs, want 2000", got)
 		}
 		pub := store.NewRun{Run: model.Run{IdentityMode: "auto", IdentityUIDs: []string{"i"}, Parameters: `{"p":1}`,
-			CallbackURL: "https://x.test/cb", CallbackOn: "final"}, IdempotencyKey: "key-1"}
+			CallbackURL: "https://x.test/cb", CallbackOn: "final"}, IdempotencyKey: "key-1", RequestHash: "fingerprint-1"}
 		var ok bool
 		if err := db.Tx(ctx, func(tx *sql.Tx) error {
 			var err error
@@ -71,9 +71,12 @@ func TestStagedRunHiddenUntilPublished(t *testing.T) {
 		}); err != nil || !ok {
 			t.Fatalf("publish: %v %v", ok, err)
 		}
-		r, err := store.GetRunByIdempotencyKey(ctx, db.R, ws, "key-1")
+		r, hash, err := store.GetRunByIdempotencyKey(ctx, db.R, ws, "key-1")
 		if err != nil {
 			t.Fatal(err)
+		}
+		if hash != "fingerprint-1" {
+			t.Errorf("request hash %q after publishing, want the submission's", hash)
 		}
 		if r.ID != id || r.Status != model.RunQueued || r.InputCount != 2000 || r.CallbackURL != "https://x.test/cb" ||
 			r.CallbackOn != "final" || r.IdentityMode != "auto" || r.Parameters != `{"p":1}` {
