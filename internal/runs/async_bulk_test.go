@@ -58,6 +58,9 @@ func startStreamed(t *testing.T, e *asyncEnv, key, idem string) *streamed {
 		req.Header.Set("Idempotency-Key", idem)
 	}
 	s := &streamed{w: pw, done: make(chan streamedResult, 1)}
+	// A test that stops early must not leave the server waiting for the
+	// rest of the body (its Close would wait for ever).
+	t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) })
 	go func() {
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -250,6 +253,62 @@ func TestBulkSubmissionIdempotencyKey(t *testing.T) {
 		}
 		if got := e.count(`SELECT COUNT(*) FROM run_inputs`); got != 2500 {
 			t.Errorf("%d inputs after a retry", got)
+		}
+	})
+}
+
+// An Idempotency-Key reused for another request is refused with 422
+// IDEMPOTENCY_KEY_REUSED on the streaming path too, whether the key's run
+// already exists when the body starts (the early lookup, which reads the
+// body without storing it) or is published by a concurrent submission while
+// this one is staging its inputs; what was staged is deleted. The same
+// request spelled differently (members in another order) is still the
+// first run.
+func TestBulkSubmissionIdempotencyKeyReused(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		e := startAsync(t, dialect, asyncOpts{noWorkers: true, bulkSubmissions: 2})
+		const n = 2500
+		cb := `"callback":{"url":"http://127.0.0.1:9/cb"}`
+		// Two concurrent submissions under one key, with other inputs:
+		// both stage batches before either ends.
+		first, second := startStreamed(t, e, e.Key, "reused-key"), startStreamed(t, e, e.Key, "reused-key")
+		first.write(t, `{`+cb+`,"inputs":[`+strings.Join(placeLines(n, -1, "first"), ","))
+		second.write(t, `{`+cb+`,"inputs":[`+strings.Join(placeLines(n, -1, "second"), ","))
+		e.waitCount(t, 4000, "staged inputs", `SELECT COUNT(*) FROM run_inputs`)
+		r := first.finish(t, `]}`)
+		if r.status != 200 || r.body["run_uid"] == nil {
+			t.Fatalf("the first: %d %v", r.status, r.body)
+		}
+		uid := r.body["run_uid"]
+		reusedKey := func(what string, code int, body map[string]any) {
+			t.Helper()
+			params, _ := body["params"].(map[string]any)
+			if code != 422 || body["error_label"] != "IDEMPOTENCY_KEY_REUSED" || params["run_uid"] != uid {
+				t.Errorf("%s: %d %v, want 422 IDEMPOTENCY_KEY_REUSED naming run %v", what, code, body, uid)
+			}
+		}
+		r = second.finish(t, `]}`)
+		reusedKey("a concurrent submission of other inputs", r.status, r.body)
+		e.waitCount(t, n, "inputs left", `SELECT COUNT(*) FROM run_inputs`)
+
+		// After the fact: another request is refused, stores nothing ...
+		code, body := post(t, e, placePath, e.Key, "reused-key", placeBody(n, -1, "third", cb))
+		reusedKey("another request after the first run", code, body)
+		code, body = post(t, e, placePath, e.Key, "reused-key", placeBody(n, -1, "first", cb+`,"parameters":{"nope":1}`))
+		if code != 400 || body["error_label"] != "BAD_PARAMETERS" {
+			t.Errorf("a reused key with bad parameters: %d %v, want the 400 first", code, body)
+		}
+		// ... and the same request, its members in another order, is the
+		// first run.
+		code, body = post(t, e, placePath, e.Key, "reused-key", placeBody(n, -1, "first", cb))
+		if code != 200 || body["run_uid"] != uid {
+			t.Errorf("the same request again: %d %v, want run %v", code, body, uid)
+		}
+		if got := e.count(`SELECT COUNT(*) FROM run_inputs`); got != n {
+			t.Errorf("%d inputs stored, want the first run's %d", got, n)
+		}
+		if got := e.count(`SELECT COUNT(*) FROM runs`); got != 1 {
+			t.Errorf("%d runs for one key", got)
 		}
 	})
 }
