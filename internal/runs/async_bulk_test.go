@@ -371,3 +371,72 @@ func TestBulkSubmissionOverTheLimit(t *testing.T) {
 	e.waitCount(t, 0, "inputs left", `SELECT COUNT(*) FROM run_inputs`)
 	e.waitCount(t, 0, "runs left", `SELECT COUNT(*) FROM runs`)
 }
+
+// The envelope of a streamed async body takes what the whole-body decoder
+// takes, on the main route and on its early v4 alias, for submissions
+// large enough to be staged: integration_users as identity_ids (refused
+// when both are given and differ, even after every input was staged), and
+// an empty or null parameters object.
+func TestBulkSubmissionEnvelopeAliases(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		e := startAsync(t, dialect, asyncOpts{noWorkers: true})
+		uid := e.identity(e.Key, "Ada", "sim_classic")
+		const n = 1500 // two staging batches
+		people := make([]string, n)
+		for i := range people {
+			people[i] = fmt.Sprintf(`{"linkedin_profile_url":"https://www.linkedin.com/in/alias-%d"}`, i)
+		}
+		inputs := `"inputs":[` + strings.Join(people, ",") + `]`
+		cb := `"callback":{"url":"http://127.0.0.1:9/cb"}`
+		ids := func(field string, uids ...string) string {
+			b, _ := json.Marshal(uids)
+			return `"` + field + `":` + string(b)
+		}
+		const nobody = "00000000-0000-4000-8000-000000000000"
+		made := 0
+		for _, path := range []string{"/v4/actions/linkedin-extract-people/run/async", "/v4/api/actions/linkedin-extract-people/async"} {
+			for _, c := range []struct {
+				what, body string
+				code       int
+				label      string
+			}{
+				{"integration_users", `{` + ids("integration_users", uid) + `,` + inputs + `,` + cb + `}`, 200, ""},
+				{"integration_users after the inputs", `{` + inputs + `,` + cb + `,` + ids("integration_users", uid) + `}`, 200, ""},
+				{"both alike", `{` + inputs + `,` + ids("identity_ids", uid) + `,` + ids("integration_users", uid) + `,` + cb + `}`, 200, ""},
+				{"both different", `{` + inputs + `,` + ids("identity_ids", uid) + `,` + cb + `,` + ids("integration_users", nobody) + `}`, 400, "BAD_INPUT"},
+				{"integration_users naming no identity", `{` + inputs + `,` + cb + `,` + ids("integration_users", nobody) + `}`, 404, "NOT_FOUND"},
+				{"parameters null", `{` + ids("integration_users", uid) + `,` + inputs + `,` + cb + `,"parameters":null}`, 200, ""},
+				{"parameters {}", `{` + ids("identity_ids", uid) + `,"parameters":{},` + inputs + `,` + cb + `}`, 200, ""},
+				{"an unknown parameter", `{` + ids("identity_ids", uid) + `,` + inputs + `,` + cb + `,"parameters":{"zz_unknown":1}}`, 400, "BAD_PARAMETERS"},
+			} {
+				code, body := post(t, e, path, e.Key, "", []byte(c.body))
+				if code != c.code || (c.label != "" && body["error_label"] != c.label) {
+					t.Errorf("%s %s: %d %v, want %d %s", path, c.what, code, body, c.code, c.label)
+					continue
+				}
+				if c.what == "both different" {
+					if p, _ := body["params"].(map[string]any); p["path"] != "body/integration_users" {
+						t.Errorf("%s %s: params %v, want the path body/integration_users", path, c.what, p)
+					}
+				}
+				if code != 200 {
+					continue
+				}
+				made++
+				var got string
+				var count int
+				if err := e.App.DB.Read.QueryRow(`SELECT identity_uids, input_count FROM runs WHERE uid = $1`, body["run_uid"]).
+					Scan(&got, &count); err != nil {
+					t.Fatal(err)
+				}
+				if got != `["`+uid+`"]` || count != n {
+					t.Errorf("%s %s: run of identities %s and %d inputs, want [%s] and %d", path, c.what, got, count, uid, n)
+				}
+			}
+		}
+		e.waitCount(t, made*n, "inputs stored", `SELECT COUNT(*) FROM run_inputs`)
+		if got := e.count(`SELECT COUNT(*) FROM runs`); got != made {
+			t.Errorf("%d runs, want the %d accepted", got, made)
+		}
+	})
+}
