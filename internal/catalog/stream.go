@@ -205,9 +205,9 @@ func (st *stream) inputsStandIn() []any {
 	return make([]any, min)
 }
 
-// decodeValue decodes one value (already checked by jsontext) the way
-// validate.DecodeJSON does, which also refuses absurd numbers; its error
-// offsets are made relative to the body.
+// decodeValue decodes one value (already checked by jsontext, duplicate
+// keys included) the way validate.DecodeJSON does, which also refuses
+// absurd numbers; its error offsets are made relative to the body.
 func (st *stream) decodeValue(raw []byte, at int64) (any, error) {
 	v, e := validate.DecodeJSON(raw)
 	if e == nil {
@@ -293,9 +293,7 @@ func (st *stream) fail(err error) error {
 	case errors.Is(syn.Err, io.ErrUnexpectedEOF):
 		return truncated(syn.ByteOffset)
 	case errors.Is(syn.Err, jsontext.ErrDuplicateName):
-		path := pointerPath(syn.JSONPointer.Parent())
-		return apperr.BadInput("%s must NOT have duplicate property %q", path, syn.JSONPointer.LastToken()).
-			With("path", path).With("reason", "duplicate_key")
+		return validate.DuplicateKey(pointerPath(syn.JSONPointer.Parent()), syn.JSONPointer.LastToken(), syn.ByteOffset)
 	case strings.Contains(syn.Err.Error(), "invalid UTF-8"):
 		return apperr.BadInput("body must be valid UTF-8").With("reason", "encoding")
 	}
