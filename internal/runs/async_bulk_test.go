@@ -184,6 +184,28 @@ func TestBulkSubmissionInvisibleWhileStreaming(t *testing.T) {
 		if got := e.Must(200, "GET", "/v4/runs", e.Key, nil).Arr(); len(got) != 0 {
 			t.Fatalf("a submission still being sent is listed: %v", got)
 		}
+		// Nor under any sort, filter or alias, nor by its uid.
+		var staged string
+		if err := e.App.DB.Read.QueryRow(`SELECT uid FROM runs WHERE status = 'STAGED'`).Scan(&staged); err != nil {
+			t.Fatalf("the staged run: %v", err)
+		}
+		for _, q := range []string{"/v4/runs?sort=-created_at,status", "/v4/runs?sort[]=-updated_at&sort[]=status&limit=100",
+			"/v4/runs?sort=started_at", "/v4/runs?uid=" + staged, "/v4/runs?execution_mode=ASYNC",
+			"/v4/runs?status=CREATED,INVALID,QUEUED,SCHEDULED,BLOCKED,STOPPED,RUNNING,FAILED,PARTIAL_SUCCEEDED,SUCCEEDED",
+			"/v4/api/runs/list", "/v4/api/runs/list?sort=-created_at"} {
+			if got := e.Must(200, "GET", q, e.Key, nil).Arr(); len(got) != 0 {
+				t.Errorf("GET %s lists a submission still being sent: %v", q, got)
+			}
+		}
+		for _, c := range []struct{ method, path string }{
+			{"GET", "/v4/runs/" + staged}, {"GET", "/v4/runs/" + staged + "/status"}, {"GET", "/v4/runs/" + staged + "/outputs"},
+			{"GET", "/v4/api/runs/get?uid=" + staged}, {"POST", "/v4/runs/" + staged + "/cancel"},
+			{"POST", "/v4/runs/" + staged + "/resume"}, {"POST", "/v4/api/runs/" + staged + "/resume"},
+		} {
+			if r := e.Do(c.method, c.path, e.Key, nil); r.Status != 404 {
+				t.Errorf("%s %s of a submission still being sent: %d %s, want 404", c.method, c.path, r.Status, r.Body)
+			}
+		}
 		// Others write meanwhile: an identity, a small run.
 		e.Must(200, "POST", "/v4/identities", other, map[string]any{"name": "Written meanwhile"})
 		small := e.submit(other, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(3, "small"),
