@@ -12,12 +12,12 @@ import (
 
 // failureSummary is the last_error of a finished run some of whose inputs
 // failed (PARTIAL_SUCCEEDED or FAILED): how many failed, and the first
-// failure's label, message and params, with params saying which input it
-// was. It is stored encoded.
-func failureSummary(ctx context.Context, q store.Querier, r model.Run) (string, error) {
+// failure's label, message, params (saying which input it was), scope and
+// status. nil when no input failed.
+func failureSummary(ctx context.Context, q store.Querier, r model.Run) (*model.RunError, error) {
 	idx, raw, ok, err := store.FirstFailedInput(ctx, q, r.ID)
 	if err != nil || !ok {
-		return "", err
+		return nil, err
 	}
 	var first model.RunError
 	if err := json.Unmarshal([]byte(raw), &first); err != nil || first.Label == "" {
@@ -30,6 +30,6 @@ func failureSummary(ctx context.Context, q store.Querier, r model.Run) (string, 
 	params["failed_count"] = strconv.Itoa(r.FailedCount)
 	params["input_count"] = strconv.Itoa(r.InputCount)
 	params["input_index"] = strconv.Itoa(idx)
-	return store.EncodeRunError(&model.RunError{Label: first.Label, Params: params,
-		Message: fmt.Sprintf("%d of %d inputs failed; the first (input %d): %s", r.FailedCount, r.InputCount, idx, first.Message)}), nil
+	return &model.RunError{Label: first.Label, Params: params, Scope: first.Scope, Status: first.Status,
+		Message: fmt.Sprintf("%d of %d inputs failed; the first (input %d): %s", r.FailedCount, r.InputCount, idx, first.Message)}, nil
 }
