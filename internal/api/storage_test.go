@@ -22,7 +22,7 @@ func bigAsync(n int) map[string]any {
 		inputs[i] = map[string]any{"google_maps_place_url": fmt.Sprintf("https://www.google.com/maps/place/full-%d", i),
 			"custom_data": map[string]any{"pad": strings.Repeat("p", 200)}}
 	}
-	return map[string]any{"inputs": inputs, "callback": map[string]any{"url": "http://127.0.0.1:9/cb", "on": "final"}}
+	return map[string]any{"inputs": inputs, "callback": map[string]any{"url": "https://example.com/callback", "on": "final"}}
 }
 
 // waitReady polls /readyz until it answers want.
