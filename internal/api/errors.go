@@ -123,8 +123,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) logError(r *http.Request, err error) (string, *apperr.Error) {
 	e := s.appErr(err)
 	ref := newErrorRef()
-	attrs := []any{"error_ref", ref, "status", e.Status, "label", e.Label, "method", r.Method, "path", r.URL.Path,
-		"message", e.Message}
+	msg := e.Message
+	if logRoute(r) == "unmatched" {
+		msg = "no route matched" // the client's message quotes the raw path
+	}
+	attrs := []any{"error_ref", ref, "status", e.Status, "label", e.Label, "method", r.Method, "route", logRoute(r),
+		"message", msg}
 	if rc := reqCtxFrom(r); rc != nil && rc.principal != nil {
 		attrs = append(attrs, "workspace_uid", rc.principal.WorkspaceUID)
 	}
@@ -139,6 +143,16 @@ func (s *Server) logError(r *http.Request, err error) (string, *apperr.Error) {
 		s.log.Info("request rejected", attrs...)
 	}
 	return ref, e
+}
+
+// logRoute names the request's route for the log: its pattern, never the
+// raw path, because paths carry secrets (login-link, connect and invitation
+// tokens). A request no route matched is logged as "unmatched".
+func logRoute(r *http.Request) string {
+	if r.Pattern == "" || r.Pattern == "/" {
+		return "unmatched"
+	}
+	return r.Pattern
 }
 
 // ReportError logs a failure that is shown on a page rather than in the
