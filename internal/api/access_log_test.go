@@ -122,3 +122,25 @@ func TestAccessLog(t *testing.T) {
 		t.Errorf("FIRSTMATE_ACCESS_LOG=off: %d access lines", len(lines))
 	}
 }
+
+// TestTokensStayOutOfTheLog: refused requests on routes whose path carries
+// a secret (a login-link, connect or invitation token) are logged by their
+// route pattern, so the token appears on no log line.
+func TestTokensStayOutOfTheLog(t *testing.T) {
+	env := apitest.Start(t, "sqlite")
+	const token = "tok3nN0tF0rTheL0g9f8e7d6c5b4a"
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/v4/login-links/" + token},
+		{"GET", "/connect/" + token},
+		{"POST", "/v4/invitations/" + token + "/accept"},
+		{"GET", "/v4/no-such-route/" + token},
+	} {
+		r := env.Do(c.method, c.path, "", map[string]any{"name": "Someone", "password": "a long passphrase"})
+		if r.Status < 400 {
+			t.Fatalf("%s %s: status %d, want a refusal", c.method, c.path, r.Status)
+		}
+	}
+	if logs := env.Logs.String(); strings.Contains(logs, token) {
+		t.Fatalf("a path token reached the log:\n%s", logs)
+	}
+}

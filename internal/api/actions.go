@@ -90,6 +90,11 @@ func (s *Server) runLive(c *rctx) error {
 		return err
 	}
 	base := s.PublicURL() + c.r.URL.Path
+	if res.CreditsExhausted {
+		// The page was cut short by the balance: the next link goes on from
+		// the first result not paid for, once credits return.
+		c.w.Header().Set("X-Credits-Exhausted", "true")
+	}
 	if res.NextCursor != "" {
 		c.w.Header().Set("X-Pagination-Next", base+"?cursor="+url.QueryEscape(res.NextCursor))
 	} else if res.NextPage > 0 {

@@ -46,6 +46,7 @@ var auditSpecs = map[string]Audit{
 	"DELETE /api-keys/{uid}":           {Action: "api_key.revoke", Target: "api_key", Param: "uid"},
 
 	"POST /identities":                            {Action: "identity.create", Target: "identity", Safe: []string{"name", "timezone", "type"}},
+	"POST /users":                                 {Action: "identity.create", Target: "identity", Safe: []string{"name", "timezone", "type"}},
 	"PUT /identities/{uid}":                       {Action: "identity.update", Target: "identity", Param: "uid", Safe: []string{"name", "timezone", "type"}},
 	"DELETE /identities/{uid}":                    {Action: "identity.delete", Target: "identity", Param: "uid"},
 	"POST /identities/{uid}/generate-login-links": {Action: "identity.login_links", Target: "identity", Param: "uid"},
@@ -63,10 +64,12 @@ var auditSpecs = map[string]Audit{
 
 	"POST /runs/{uid}/cancel":                {Action: "run.cancel", Target: "run", Param: "uid"},
 	"POST /runs/{uid}/resume":                {Action: "run.resume", Target: "run", Param: "uid"},
+	"POST /api/runs/{uid}/resume":            {Action: "run.resume", Target: "run", Param: "uid"},
 	"POST /runs/callbacks/{uid}/replay":      {Action: "callback.replay", Target: "callback_delivery", Param: "uid"},
 	"POST /webhooks/deliveries/{uid}/replay": {Action: "webhook.replay", Target: "webhook_delivery", Param: "uid"},
 
 	"POST /actions/{slug}/run/schedule": {Action: "schedule.create", Target: "schedule"},
+	"POST /actions/{slug}/schedule":     {Action: "schedule.create", Target: "schedule"},
 	"PATCH /schedules/{uid}":            {Action: "schedule.update", Target: "schedule", Param: "uid", Safe: []string{"name", "cron", "schedule_at", "timezone", "identity_mode"}},
 	"DELETE /schedules/{uid}":           {Action: "schedule.delete", Target: "schedule", Param: "uid"},
 	"POST /schedules/{uid}/pause":       {Action: "schedule.pause", Target: "schedule", Param: "uid"},
@@ -79,6 +82,7 @@ var auditSpecs = map[string]Audit{
 var auditExempt = map[string]string{
 	"POST /actions/{slug}/run/live":  "an action call, recorded as a run with its user_uid, not a configuration change",
 	"POST /actions/{slug}/run/async": "an action call, recorded as a run with its user_uid, not a configuration change",
+	"POST /api/actions/{slug}/async": "an action call, recorded as a run with its user_uid, not a configuration change",
 	"POST !/connect/{token}": "the hosted connect page: the end user acts through a login link, not a member or key; " +
 		"the integration's status webhooks record the outcome",
 }

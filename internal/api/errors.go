@@ -2,12 +2,14 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -42,6 +44,9 @@ func newErrorRef() string {
 // bugs: INTERNAL_ERROR, cause logged, never shown.
 func toAppErr(err error) *apperr.Error {
 	if e, ok := apperr.As(err); ok {
+		if e.Status == 500 && store.IsUnavailable(e.Cause) {
+			return storageUnavailable(e.Cause)
+		}
 		return e
 	}
 	var mbe *http.MaxBytesError
@@ -51,7 +56,38 @@ func toAppErr(err error) *apperr.Error {
 	if errors.Is(err, store.ErrNotFound) {
 		return apperr.NotFound("not found")
 	}
+	if store.IsUnavailable(err) {
+		return storageUnavailable(err)
+	}
 	return apperr.Internal(err)
+}
+
+// storageUnavailable is a storage failure the request did not cause and
+// that may pass (a full disk, a database that cannot be reached): 503 with
+// Retry-After, not a 500.
+func storageUnavailable(cause error) *apperr.Error {
+	e := apperr.Config(503, labelStorageUnavailable, "the database cannot store or read data right now; retry later").
+		With("retry_after", "5")
+	e.Scope, e.Cause = apperr.ScopeServer, cause
+	return e
+}
+
+const labelStorageUnavailable = "STORAGE_UNAVAILABLE"
+
+// appErr is toAppErr, and also 503 STORAGE_UNAVAILABLE for a network
+// failure (a bare unexpected EOF, a reset connection) when the database
+// does not answer now: its connection was what failed.
+func (s *Server) appErr(err error) *apperr.Error {
+	e := toAppErr(err)
+	if e.Status != http.StatusInternalServerError || !store.MaybeUnavailable(e.Cause) || s.DB == nil {
+		return e
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if s.DB.Ping(ctx) != nil {
+		return storageUnavailable(e.Cause)
+	}
+	return e
 }
 
 // writeError renders err in the standard body and logs it with its error_ref.
@@ -65,6 +101,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if ra := w.Header().Get("Retry-After"); ra == "" {
 			w.Header().Set("Retry-After", "1")
 		}
+	}
+	if ra := params["retry_after"]; ra != "" && e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", ra)
 	}
 	if e.Status == http.StatusMethodNotAllowed && params["allow"] != "" {
 		w.Header().Set("Allow", params["allow"])
@@ -82,20 +121,38 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // client-visible error. A 5xx is logged at error level with its cause on
 // the same line, so the ref a client quotes finds what went wrong.
 func (s *Server) logError(r *http.Request, err error) (string, *apperr.Error) {
-	e := toAppErr(err)
+	e := s.appErr(err)
 	ref := newErrorRef()
-	attrs := []any{"error_ref", ref, "status", e.Status, "label", e.Label, "method", r.Method, "path", r.URL.Path,
-		"message", e.Message}
+	msg := e.Message
+	if logRoute(r) == "unmatched" {
+		msg = "no route matched" // the client's message quotes the raw path
+	}
+	attrs := []any{"error_ref", ref, "status", e.Status, "label", e.Label, "method", r.Method, "route", logRoute(r),
+		"message", msg}
 	if rc := reqCtxFrom(r); rc != nil && rc.principal != nil {
 		attrs = append(attrs, "workspace_uid", rc.principal.WorkspaceUID)
 	}
-	if e.Status >= 500 {
+	if e.Status >= 500 && (e.Label == labelStorageUnavailable || e.Label == "NOT_READY") {
+		// Once a second at most, each line listing the error_refs it
+		// stands for.
+		s.storageLog.add(ref, errString(e.Cause))
+	} else if e.Status >= 500 {
 		attrs = append(attrs, "cause", errString(e.Cause))
 		s.log.Error("request failed", attrs...)
 	} else {
 		s.log.Info("request rejected", attrs...)
 	}
 	return ref, e
+}
+
+// logRoute names the request's route for the log: its pattern, never the
+// raw path, because paths carry secrets (login-link, connect and invitation
+// tokens). A request no route matched is logged as "unmatched".
+func logRoute(r *http.Request) string {
+	if r.Pattern == "" || r.Pattern == "/" {
+		return "unmatched"
+	}
+	return r.Pattern
 }
 
 // ReportError logs a failure that is shown on a page rather than in the

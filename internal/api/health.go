@@ -1,16 +1,24 @@
 package api
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 func (s *Server) healthz(c *rctx) error { return c.ok(obj{"status": "ok"}) }
 
 func (s *Server) readyz(c *rctx) error {
 	if err := s.ready(c.ctx()); err != nil {
-		return apperr.Config(503, "NOT_READY", "the database is not reachable").With("reason", "database")
+		e := apperr.Config(503, "NOT_READY", "the database is not reachable").With("reason", "database")
+		if errors.Is(err, store.ErrNotWritable) {
+			e = apperr.Config(503, "NOT_READY", "the database does not take writes (a full disk?)").With("reason", "storage")
+		}
+		e.Cause = err
+		return e.With("retry_after", "5")
 	}
 	return c.ok(obj{"status": "ready"})
 }

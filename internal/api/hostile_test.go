@@ -114,6 +114,14 @@ var validBodies = map[string]map[string]any{
 		"custom_data": map[string]any{"note": "kept"}}}, "callback": map[string]any{"url": "https://example.com/callback"},
 		"cron": "0 9 * * 1", "timezone": "Europe/Paris", "name": "Weekly"},
 	"PATCH /schedules/{uid}": {"name": "Renamed schedule", "timezone": "Europe/Berlin"},
+
+	// The early v4 and Edges aliases take the same bodies.
+	"POST /users": {"name": "Created by the users alias"},
+	"POST /api/actions/{slug}/async": {"inputs": []any{map[string]any{"google_maps_search_url": "https://www.google.com/maps/search/pizza",
+		"custom_data": map[string]any{"note": "kept"}}}, "callback": map[string]any{"url": "https://example.com/callback"}},
+	"POST /actions/{slug}/schedule": {"inputs": []any{map[string]any{"google_maps_search_url": "https://www.google.com/maps/search/pizza",
+		"custom_data": map[string]any{"note": "kept"}}}, "callback": map[string]any{"url": "https://example.com/callback"},
+		"cron": "0 9 * * 1", "timezone": "Europe/Paris", "name": "Weekly"},
 	// POST /api/schedules/manage: see hostileFixture.validBody.
 }
 

@@ -108,7 +108,10 @@ func (s *Server) loginLinks(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	return c.ok(obj{"identity_login_links": links})
+	// The reference's shape: one link per platform at the top level
+	// ({"linkedin": URL}). The identity object keeps them under
+	// identity_login_links.
+	return c.ok(links)
 }
 
 // revokeLoginLinks is DELETE /identities/{uid}/login-links: every link of

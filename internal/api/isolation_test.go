@@ -156,6 +156,16 @@ var bodyIsolation = map[string]func(a tenant) any{
 			"cron": "0 9 * * 1"}
 	},
 	"POST /api/schedules/manage": func(a tenant) any { return map[string]any{"uid": a.ScheduleUID, "action": "pause"} },
+	// The early v4 and Edges aliases.
+	"POST /api/actions/{slug}/async": func(a tenant) any {
+		return map[string]any{"inputs": []any{map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/someone"}},
+			"integration_users": []string{a.IdentityUID}, "callback": map[string]any{"url": "https://example.com/callback"}}
+	},
+	"POST /actions/{slug}/schedule": func(a tenant) any {
+		return map[string]any{"inputs": []any{map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/someone"}},
+			"identity_ids": []string{a.IdentityUID}, "callback": map[string]any{"url": "https://example.com/callback"},
+			"cron": "0 9 * * 1"}
+	},
 }
 
 // uidFilterLists are list routes whose uid query parameter is a filter:
@@ -168,6 +178,8 @@ var uidFilterLists = map[string]bool{"GET /runs": true, "GET /api/runs/list": tr
 var queryIsolation = map[string]func(a tenant) (string, string){
 	"GET /api/runs/get":      func(a tenant) (string, string) { return "uid", a.RunUID },
 	"GET /api/schedules/get": func(a tenant) (string, string) { return "uid", a.ScheduleUID },
+	// The identity is resolved before the url is looked at.
+	"GET /actions/linkedin-download-attachment": func(a tenant) (string, string) { return "identity_id", a.IdentityUID },
 }
 
 // isolationBody is a valid body for a body-taking route, so that a 404 can

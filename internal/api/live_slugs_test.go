@@ -1,11 +1,9 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +11,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/app"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
-	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform/simdriver"
-	"github.com/firstmate-oss/firstmate/internal/sim"
 )
 
 // lvFix holds world entities discovered through the API, plus the
@@ -255,23 +251,6 @@ func lvSimThread(t *testing.T, env *apitest.Env, cookie string) string {
 	return body.Elements[0].ThreadID
 }
 
-// lvNextManaged is the managed pool account the next managed call of a will
-// run on (the engine's own ranking), with its sandbox cookie.
-func lvNextManaged(t *testing.T, env *apitest.Env, a *catalog.Action) string {
-	t.Helper()
-	cands, err := env.App.Engine.Candidates(context.Background(), model.Principal{}, a, "managed", nil)
-	if err != nil || len(cands) == 0 {
-		t.Fatalf("managed candidates: %v (%d)", err, len(cands))
-	}
-	name := cands[0].Identity.Name
-	n, err := strconv.Atoi(strings.TrimPrefix(name, "Managed sandbox "))
-	cookies := sim.ManagedCookies()
-	if err != nil || n < 1 || n > len(cookies) {
-		t.Fatalf("managed identity %q does not name a sandbox account", name)
-	}
-	return cookies[n-1]
-}
-
 // TestLiveEverySlug runs every catalogue action live through
 // POST /v4/actions/{slug}/run/live against the embedded simulator, in each
 // identity mode the action allows, and checks each 200 body against the
@@ -408,12 +387,6 @@ func TestLiveEverySlug(t *testing.T) {
 					lvErr(t, "managed "+a.Kind, r, 400, "BAD_INPUT")
 					lvCheckRunAbsent(t, env, fresh, r)
 					return
-				}
-				if a.Slug == "linkedin-extract-messages" || a.Slug == "linkedin-extract-messages-legacy" {
-					// A thread belongs to one account: use one of the pool account
-					// that the engine will pick.
-					thread := lvSimThread(t, env, lvNextManaged(t, env, a))
-					managed = body(lvThread("linkedin_thread_url")(lvFix{thread: thread}, 0), map[string]any{"identity_mode": "managed", "identity_ids": []string{}})
 				}
 				r = lvLive(env, fresh, a.Slug, managed, "")
 				check("managed", r)

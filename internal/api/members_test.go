@@ -374,7 +374,7 @@ func TestLoginLinks(t *testing.T) {
 		seen := map[string]bool{first: true}
 		prev, last := first, first
 		for _, p := range []string{"/generate-login-links", "/login-links"} {
-			tok := tokenOf(env.Must(200, "POST", "/v4/identities/"+uid+p, key, nil).Obj()["identity_login_links"])
+			tok := tokenOf(env.Must(200, "POST", "/v4/identities/"+uid+p, key, nil).JSON())
 			if seen[tok] {
 				t.Errorf("%s returned a token already given", p)
 			}

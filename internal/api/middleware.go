@@ -165,7 +165,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			s.metrics.panics.Inc()
 			err := apperr.Internal(fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
 			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
-				s.log.Error("panic after the response started", "cause", err.Cause.Error(), "path", r.URL.Path)
+				s.log.Error("panic after the response started", "cause", err.Cause.Error(), "route", logRoute(r))
 				return
 			}
 			s.writeError(w, r, err)

@@ -56,6 +56,9 @@ func (s *Server) OpenAPI() obj {
 		if rt.Response != nil {
 			resp["content"] = obj{"application/json": obj{"schema": rt.Response}}
 		}
+		if rt.Binary {
+			resp["content"] = obj{"application/octet-stream": obj{"schema": obj{"type": "string", "format": "binary"}}}
+		}
 		op["responses"] = obj{status: resp, "default": obj{"$ref": "#/components/responses/Error"}}
 		item[strings.ToLower(rt.Method)] = op
 	}

@@ -246,8 +246,10 @@ func checkOpenAPIStructure(t *testing.T, doc map[string]any) {
 					t.Errorf("%s: response %s has no description (required by OpenAPI)", where, code)
 				}
 				if c, ok := r["content"].(map[string]any); ok {
-					if _, ok := c["application/json"].(map[string]any)["schema"]; !ok {
-						t.Errorf("%s: response %s content has no schema", where, code)
+					for mt, m := range c { // application/json, or a file's type
+						if mm, _ := m.(map[string]any); mm["schema"] == nil {
+							t.Errorf("%s: response %s content %s has no schema", where, code, mt)
+						}
 					}
 				}
 			}

@@ -91,6 +91,9 @@ var routeRoles = map[string]string{
 	// Renting a pool account is paid for: billing, the owner's (README).
 	"POST /identities/{uid}/rent":   ownerOnly,
 	"DELETE /identities/{uid}/rent": ownerOnly,
+	// The early v4 and Edges name of identities.
+	"GET /users":  anyMember,
+	"POST /users": opsUp,
 
 	// Actions.
 	"GET /actions":                      anyMember,
@@ -98,6 +101,12 @@ var routeRoles = map[string]string{
 	"POST /actions/{slug}/run/live":     opsUp,
 	"POST /actions/{slug}/run/async":    opsUp,
 	"POST /actions/{slug}/run/schedule": opsUp,
+	// Downloading a message's file reads an account's inbox, as the
+	// message actions do: running actions is for ops.
+	"GET /actions/linkedin-download-attachment": opsUp,
+	// The early v4 and Edges aliases of run/async and run/schedule.
+	"POST /api/actions/{slug}/async": opsUp,
+	"POST /actions/{slug}/schedule":  opsUp,
 
 	// Runs and their callbacks.
 	"GET /runs":                         anyMember,
@@ -106,6 +115,7 @@ var routeRoles = map[string]string{
 	"GET /runs/{uid}/outputs":           anyMember,
 	"POST /runs/{uid}/cancel":           opsUp,
 	"POST /runs/{uid}/resume":           opsUp,
+	"POST /api/runs/{uid}/resume":       opsUp,
 	"GET /api/runs/list":                anyMember,
 	"GET /api/runs/get":                 anyMember,
 	"GET /runs/callbacks":               anyMember,
@@ -164,6 +174,7 @@ type roleFix struct {
 	member                                                        string // the ops member's uid
 	target                                                        string // a member whose role the matrix changes
 	asyncRun                                                      string
+	attachment, attIdentity                                       string // a file's URL and its account, made on first use
 	ownerKeyUID                                                   string
 	seq                                                           atomic.Int64
 }
@@ -337,6 +348,46 @@ func (f *roleFix) deliveries(runUID string) (callback, webhook string) {
 		f.t.Fatal(err)
 	}
 	return callback, webhook
+}
+
+// attachmentURL is the download URL of a file an identity of the workspace
+// sent in a LinkedIn message, and that identity, made on first use (an
+// identity on a sandbox account with a network, three live calls).
+func (f *roleFix) attachmentURL() (identity, fileURL string) {
+	f.t.Helper()
+	if f.attachment != "" {
+		return f.attIdentity, f.attachment
+	}
+	id := f.env.Must(200, "POST", "/v4/identities", f.owner, map[string]any{"name": "Sends files"}).Obj()
+	f.attIdentity, _ = id["uid"].(string)
+	f.env.Must(200, "POST", "/v4/identities/"+f.attIdentity+"/integrations/linkedin", f.owner,
+		map[string]any{"auth_data": map[string]any{"cookies": map[string]any{"li_at": "sim_classic"}}})
+	live := func(slug string, body map[string]any) apitest.Resp {
+		body["identity_ids"] = []string{f.attIdentity}
+		return f.env.Must(200, "POST", "/v4/actions/"+slug+"/run/live", f.owner, body)
+	}
+	conns := live("linkedin-extract-connections", map[string]any{}).Arr()
+	if len(conns) == 0 {
+		f.t.Fatal("the fixture's account has no connection to write to")
+	}
+	to, _ := conns[0].(map[string]any)["linkedin_profile_url"].(string)
+	sent := live("linkedin-message-profile", map[string]any{"input": map[string]any{"linkedin_profile_url": to},
+		"parameters": map[string]any{"message": "The deck", "files": []any{map[string]any{"filename": "deck.pdf",
+			"file_data": "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFI+PgpzdHJlYW0K"}}}}).Obj()
+	thread, _ := sent["linkedin_thread_id"].(string)
+	msgs := live("linkedin-extract-messages", map[string]any{"input": map[string]any{
+		"linkedin_thread_url": "https://www.linkedin.com/messaging/thread/" + thread + "/"}}).Arr()
+	for _, m := range msgs {
+		atts, _ := m.(map[string]any)["attachments"].([]any)
+		for _, a := range atts {
+			if urn, _ := a.(map[string]any)["assetUrn"].(string); urn != "" {
+				f.attachment = "https://www.linkedin.com/dms/" + urn[strings.LastIndex(urn, ":")+1:]
+				return f.attIdentity, f.attachment
+			}
+		}
+	}
+	f.t.Fatalf("no attachment in the thread the fixture wrote to: %v", msgs)
+	return "", ""
 }
 
 func placesInput() map[string]any {
@@ -534,6 +585,19 @@ var roleCalls = map[string]roleCall{
 		return "/actions/googlemaps-search-places/run/schedule", scheduleBodyOf()
 	}, ok: []int{200}},
 
+	"GET /actions/linkedin-download-attachment": {prep: func(f *roleFix, rt *api.Route, c caller, fresh bool) (string, any) {
+		identity, file := f.attachmentURL()
+		return rt.Path + "?" + url.Values{"identity_id": {identity}, "url": {file}}.Encode(), nil
+	}, ok: []int{200}},
+	"POST /api/actions/{slug}/async": {prep: func(f *roleFix, rt *api.Route, c caller, fresh bool) (string, any) {
+		return "/api/actions/googlemaps-search-places/async", asyncBodyOf()
+	}, ok: []int{200}},
+	"POST /actions/{slug}/schedule": {prep: func(f *roleFix, rt *api.Route, c caller, fresh bool) (string, any) {
+		return "/actions/googlemaps-search-places/schedule", scheduleBodyOf()
+	}, ok: []int{200}},
+	"GET /users":  filled(200),
+	"POST /users": withBody(map[string]any{"name": "Made by a member as a user"}, 200),
+
 	"GET /runs":              filled(200),
 	"GET /runs/{uid}":        filled(200),
 	"GET /runs/{uid}/status": filled(200),
@@ -543,8 +607,9 @@ var roleCalls = map[string]roleCall{
 	// A fresh async run may already have finished (409) or not (200).
 	"POST /runs/{uid}/cancel": filled(200, 409),
 	// A run that is not BLOCKED cannot be resumed: the handler ran.
-	"POST /runs/{uid}/resume": filled(409),
-	"GET /api/runs/list":      filled(200),
+	"POST /runs/{uid}/resume":     filled(409),
+	"POST /api/runs/{uid}/resume": filled(409),
+	"GET /api/runs/list":          filled(200),
 	"GET /api/runs/get": {prep: func(f *roleFix, rt *api.Route, c caller, fresh bool) (string, any) {
 		return rt.Path + "?uid=" + f.run, nil
 	}, ok: []int{200}},

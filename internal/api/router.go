@@ -46,8 +46,14 @@ type Route struct {
 	// Response documents the 2xx body.
 	Response map[string]any
 	Status   int // 2xx status, 200 when zero
+	// Binary: the 2xx body is a file (application/octet-stream or the
+	// file's own type), not JSON.
+	Binary bool
 	// BodyOptional lets a body-taking route be called with no body at all.
 	BodyOptional bool
+	// StreamBody hands the handler the body as a reader (rctx.bodyReader,
+	// limited to MaxBody) instead of reading it whole first.
+	StreamBody bool
 	// Audit records the route's successful calls in the audit log (audit.go).
 	Audit *Audit
 
@@ -86,6 +92,8 @@ type rctx struct {
 	route     *Route
 	principal *model.Principal
 	body      []byte
+	// bodyReader is the body of a StreamBody route.
+	bodyReader io.Reader
 	// status and resp are the 2xx answer, for the audit log.
 	status int
 	resp   any
@@ -206,6 +214,10 @@ func (s *Server) runsDispatcher() http.Handler {
 			r.SetPathValue("uid", a)
 			handlers["/runs/{uid}/"+b].ServeHTTP(w, r)
 		default:
+			if err := s.limitUnrouted(w, r, groupRuns); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 			s.writeError(w, r, apperr.NotFound("no route for %s %s", r.Method, r.URL.Path))
 		}
 	})
@@ -213,9 +225,11 @@ func (s *Server) runsDispatcher() http.Handler {
 
 func (s *Server) buildMux() http.Handler {
 	mux := http.NewServeMux()
+	groups := map[string]string{} // registered pattern -> rate-limit group
 	runs := s.runsDispatcher()
 	for _, p := range prefixes {
 		mux.Handle("GET "+p+"/runs/{a}/{b}", runs)
+		groups["GET "+p+"/runs/{a}/{b}"] = groupRuns
 	}
 	for _, rt := range s.routes {
 		if overlapping[rt.Method+" "+rt.Path] {
@@ -228,16 +242,21 @@ func (s *Server) buildMux() http.Handler {
 		}
 		for _, p := range prefixes {
 			mux.Handle(rt.Method+" "+p+rt.Path, h)
+			groups[rt.Method+" "+p+rt.Path] = rt.Group
 		}
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.fallback(mux, w, r) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.fallback(mux, groups, w, r) })
 	return s.observe(s.recoverPanics(mux))
 }
 
 // fallback answers requests no route pattern matched: 405 when the path
 // exists under another method, 404 otherwise, both in the standard body.
-func (s *Server) fallback(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+// A request with a valid key counts against its workspace's API rate limit
+// and carries the X-RateLimit headers like any other: of the route group the
+// path belongs to under another method, or that its first segment names.
+func (s *Server) fallback(mux *http.ServeMux, groups map[string]string, w http.ResponseWriter, r *http.Request) {
 	var allow []string
+	group := ""
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		if m == r.Method {
 			continue
@@ -246,7 +265,17 @@ func (s *Server) fallback(mux *http.ServeMux, w http.ResponseWriter, r *http.Req
 		probe.Method = m
 		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
 			allow = append(allow, m)
+			if group == "" {
+				group = groups[pattern]
+			}
 		}
+	}
+	if group == "" {
+		group = pathGroup(r.URL.Path)
+	}
+	if err := s.limitUnrouted(w, r, group); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	if len(allow) > 0 {
 		s.writeError(w, r, apperr.MethodNotAllowed("method %s is not allowed on %s", r.Method, r.URL.Path).
@@ -256,8 +285,53 @@ func (s *Server) fallback(mux *http.ServeMux, w http.ResponseWriter, r *http.Req
 	s.writeError(w, r, apperr.NotFound("no route for %s %s", r.Method, r.URL.Path))
 }
 
-// routeHandler runs the per-route middleware in a fixed order: body limit,
-// authentication, permission, API rate limit, then the handler.
+// limitUnrouted counts a request that no route serves against the API
+// rate limit of the workspace of its key, if the key is valid.
+func (s *Server) limitUnrouted(w http.ResponseWriter, r *http.Request, group string) error {
+	key := r.Header.Get("X-API-Key")
+	if key == "" || group == "" {
+		return nil
+	}
+	p, err := s.Workspaces.Authenticate(r.Context(), key)
+	if err != nil {
+		return nil // the answer stays the 404 or 405; a bad key learns nothing more
+	}
+	return s.limit(r.Context(), w, p, group)
+}
+
+// pathGroup is the rate-limit group of an unrouted path under /v4 or /v1,
+// by its first segment ("workspace" when it names none): "" outside them.
+func pathGroup(path string) string {
+	rest := ""
+	for _, p := range prefixes {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			rest = strings.TrimPrefix(path, p)
+			break
+		}
+	}
+	if rest == "" {
+		return ""
+	}
+	segs := strings.Split(strings.TrimPrefix(rest, "/"), "/")
+	if segs[0] == "api" && len(segs) > 1 {
+		segs = segs[1:] // early v4 aliases: /api/runs/..., /api/actions/...
+	}
+	switch segs[0] {
+	case "identities", "users", "login-links":
+		return groupIdentities
+	case "actions":
+		if strings.HasSuffix(rest, "/run/live") {
+			return groupLive
+		}
+		return groupActions
+	case "runs", "schedules":
+		return groupRuns
+	}
+	return groupWorkspace
+}
+
+// routeHandler runs the per-route middleware in a fixed order:
+// authentication, API rate limit, permission, body limit, then the handler.
 func (s *Server) routeHandler(rt *Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := &rctx{s: s, w: w, route: rt}
@@ -279,17 +353,26 @@ func (s *Server) runRoute(rc *rctx) error {
 			return err
 		}
 		rc.principal = &p
-		if !auth.Allows(p.Role, rt.Perm) {
-			return apperr.Forbidden("the %s role may not %s %s", p.Role, r.Method, r.URL.Path)
-		}
+		// The rate limit comes before the permission: a refused request
+		// counts, and its 403 carries the X-RateLimit headers too.
 		if rt.Group != "" {
-			if err := s.rateLimit(rc); err != nil {
+			if err := s.limit(r.Context(), rc.w, p, rt.Group); err != nil {
 				return err
 			}
+		}
+		if !auth.Allows(p.Role, rt.Perm) {
+			return apperr.Forbidden("the %s role may not %s %s", p.Role, r.Method, r.URL.Path)
 		}
 	}
 	if err := checkURLText(r); err != nil {
 		return err
+	}
+	if rt.StreamBody {
+		rc.bodyReader = http.NoBody
+		if r.Body != nil {
+			rc.bodyReader = http.MaxBytesReader(rc.w, r.Body, rt.MaxBody)
+		}
+		return rt.handle(rc)
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		if rt.MaxBody == 0 {
@@ -317,28 +400,30 @@ func (s *Server) runRoute(rc *rctx) error {
 	return rt.handle(rc)
 }
 
-func (s *Server) rateLimit(rc *rctx) error {
-	p := rc.principal
+// limit counts a request of p's workspace in group and sets the
+// X-RateLimit headers; over the limit it answers STATUS_429 with
+// Retry-After. Plans without a rate limit get no headers.
+func (s *Server) limit(ctx context.Context, w http.ResponseWriter, p model.Principal, group string) error {
 	plan := s.Workspaces.Plan(p.Plan)
 	if plan.Unlimited() {
 		return nil
 	}
 	now := s.Now()
-	d, err := s.Limiter.Allow(rc.ctx(), p.WorkspaceID, rc.route.Group,
+	d, err := s.Limiter.Allow(ctx, p.WorkspaceID, group,
 		ratelimit.Tier{PerSecond: plan.RatePerSecond, PerMinute: plan.RatePerMinute}, now)
 	if err != nil {
 		return err
 	}
-	h := rc.w.Header()
+	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(d.Reset.Unix(), 10))
-	h.Set("X-RateLimit-Type", rc.route.Group)
+	h.Set("X-RateLimit-Type", group)
 	if !d.Allowed {
 		secs := int((d.RetryAfter + time.Second - 1) / time.Second)
 		h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		return apperr.RateLimited("API rate limit of %d requests exceeded for %s; retry after %d s",
-			d.Limit, rc.route.Group, max(secs, 1)).With("retry_after", strconv.Itoa(max(secs, 1)))
+			d.Limit, group, max(secs, 1)).With("retry_after", strconv.Itoa(max(secs, 1)))
 	}
 	return nil
 }

@@ -101,12 +101,17 @@ func (s *Server) allRoutes() []*Route {
 		{Method: "GET", Path: "/actions/{slug}", Perm: auth.Read, Group: groupActions, Tag: "actions",
 			Summary:  "One action: schemas, paging, bounds, credit ratio, Smart Limits, and what serves it here",
 			Response: obj{"type": "object"}, handle: s.getAction},
+		{Method: "GET", Path: "/actions/linkedin-download-attachment", Perm: auth.Operate, Group: groupLive, Tag: "actions",
+			Query: []Param{{"identity_id", str()}, {"url", str()}},
+			Summary: "Download a LinkedIn message attachment (url: https://www.linkedin.com/dms/...) with the account of " +
+				"identity_id, or of the first identity of the workspace that can see it; streams the file", Binary: true,
+			handle: s.downloadAttachment},
 		{Method: "POST", Path: "/actions/{slug}/run/live", Perm: auth.Operate, Group: groupLive, Tag: "actions", MaxBody: liveBody,
 			Query:   []Param{{"page", integer(1, 1_000_000)}, {"cursor", str()}},
 			Summary: "Run an action live: the bare output object, or an array for list actions", handle: s.runLive},
 		{Method: "POST", Path: "/actions/{slug}/run/async", Perm: auth.Operate, Group: groupActions, Tag: "actions", MaxBody: bulkBody,
-			Summary: "Run an action on up to 100,000 inputs in the background; results go to the callback", Response: asyncDoc,
-			handle: s.runAsync},
+			StreamBody: true, Summary: "Run an action on up to 100,000 inputs in the background; results go to the callback",
+			Response: asyncDoc, handle: s.runAsync},
 
 		// Runs.
 		{Method: "GET", Path: "/runs", Perm: auth.Read, Group: groupRuns, Tag: "runs", Query: runListQuery,
@@ -126,6 +131,19 @@ func (s *Server) allRoutes() []*Route {
 			Summary: "Early v4 alias of GET /runs", Response: arrayOf(runDoc), handle: s.listRuns},
 		{Method: "GET", Path: "/api/runs/get", Perm: auth.Read, Group: groupRuns, Tag: "legacy", Query: []Param{{"uid", str()}},
 			Summary: "Early v4 alias of GET /runs/{uid}", Response: runDoc, handle: s.getRun},
+		{Method: "POST", Path: "/api/runs/{uid}/resume", Perm: auth.Operate, Group: groupRuns, Tag: "legacy",
+			Summary: "Early v4 alias of POST /runs/{uid}/resume", Response: runDoc, handle: s.resumeRun},
+		{Method: "POST", Path: "/api/actions/{slug}/async", Perm: auth.Operate, Group: groupActions, Tag: "legacy", MaxBody: bulkBody,
+			StreamBody: true,
+			Summary:    "Early v4 alias of POST /actions/{slug}/run/async", Response: asyncDoc, handle: s.runAsync},
+		// Early v4 and Edges called identities "users" (and identity_ids
+		// "integration_users").
+		{Method: "GET", Path: "/users", Perm: auth.Read, Group: groupIdentities, Tag: "legacy",
+			Query:   []Param{{"query", str()}, {"page", integer(1, 1_000_000)}, {"retrieve_accounts", boolean()}},
+			Summary: "Early v4 and Edges alias of GET /identities", Response: arrayOf(identityDoc), handle: s.listIdentities},
+		{Method: "POST", Path: "/users", Perm: auth.Operate, Group: groupIdentities, Tag: "legacy", MaxBody: smallBody,
+			Body: identityCreateBody, Summary: "Early v4 and Edges alias of POST /identities", Response: identityDoc,
+			handle: s.createIdentity},
 
 		// Callbacks.
 		{Method: "GET", Path: "/runs/callbacks", Perm: auth.Read, Group: groupRuns, Tag: "callbacks",

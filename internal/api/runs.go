@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -15,6 +16,7 @@ import (
 type runView struct {
 	ID              int64           `json:"id"`
 	UID             string          `json:"uid"`
+	ActionID        *int64          `json:"action_id"`
 	ActionName      string          `json:"action_name"`
 	Status          string          `json:"status"`
 	ExecutionMode   string          `json:"execution_mode"`
@@ -24,12 +26,13 @@ type runView struct {
 	PostponedUntil  *time.Time      `json:"postponed_until"`
 	OutputCount     int             `json:"output_count"`
 	InputCount      int             `json:"input_count"`
-	LastError       *model.RunError `json:"last_error"`
+	LastError       *runErrorView   `json:"last_error"`
 	Parameters      json.RawMessage `json:"parameters"`
 	Callback        *callbackView   `json:"callback"`
 	ScheduledRunUID *string         `json:"scheduled_run_uid"`
 	StartedAt       *time.Time      `json:"started_at"`
 	FinishedAt      *time.Time      `json:"finished_at"`
+	SyncedAt        *time.Time      `json:"synced_at"`
 	CreatedAt       time.Time       `json:"created_at"`
 	UpdatedAt       time.Time       `json:"updated_at"`
 }
@@ -39,11 +42,39 @@ type callbackView struct {
 	On  string `json:"on"`
 }
 
+// runErrorView is a run's last_error: params is always an object.
+type runErrorView struct {
+	Label   string            `json:"label"`
+	Message string            `json:"message"`
+	Params  map[string]string `json:"params"`
+}
+
+func viewRunError(e *model.RunError) *runErrorView {
+	if e == nil {
+		return nil
+	}
+	v := &runErrorView{Label: e.Label, Message: e.Message, Params: e.Params}
+	if v.Params == nil {
+		v.Params = map[string]string{}
+	}
+	return v
+}
+
+// actionID is the catalogue number of an action (null for a slug the
+// catalogue no longer has).
+func actionID(slug string) *int64 {
+	if a, ok := catalog.Get(slug); ok {
+		return &a.ID
+	}
+	return nil
+}
+
 func viewRun(r model.Run) runView {
-	v := runView{ID: r.ID, UID: r.UID, ActionName: r.ActionName, Status: r.Status, ExecutionMode: r.ExecutionMode,
-		UserUID: r.MemberUID, WorkspaceUID: r.WorkspaceUID, RetryCount: r.RetryCount, PostponedUntil: r.PostponedUntil,
-		OutputCount: r.OutputCount, InputCount: r.InputCount, LastError: r.LastError, Parameters: json.RawMessage(r.Parameters),
-		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	v := runView{ID: r.ID, UID: r.UID, ActionID: actionID(r.ActionName), ActionName: r.ActionName, Status: r.Status,
+		ExecutionMode: r.ExecutionMode, UserUID: r.MemberUID, WorkspaceUID: r.WorkspaceUID, RetryCount: r.RetryCount,
+		PostponedUntil: r.PostponedUntil, OutputCount: r.OutputCount, InputCount: r.InputCount, LastError: viewRunError(r.LastError),
+		Parameters: json.RawMessage(r.Parameters), StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, SyncedAt: r.SyncedAt,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if len(v.Parameters) == 0 {
 		v.Parameters = json.RawMessage("{}")
 	}
@@ -64,21 +95,25 @@ func (s *Server) runAsync(c *rctx) error {
 	if err := s.Engine.Unavailable(a); err != nil {
 		return err // refused at submission, never failed later
 	}
-	req, err := a.DecodeAsync(c.body)
-	if err != nil {
-		return err
-	}
 	key := c.r.Header.Get("Idempotency-Key")
 	if len(key) > 255 {
 		return apperr.BadInput("the Idempotency-Key header must NOT be longer than 255 characters")
 	}
-	r, err := s.Runs.Submit(c.ctx(), runs.Submission{Principal: c.P(), Action: a, Request: req, IdempotencyKey: key})
+	if c.r.ContentLength < 0 || c.r.ContentLength > liveBody {
+		release, err := s.bulk.acquire(c.ctx(), s.BulkWait)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	r, err := s.Runs.SubmitStream(c.ctx(), runs.BulkSubmission{Principal: c.P(), Action: a, Body: c.bodyReader,
+		IdempotencyKey: key})
 	if err != nil {
 		return err
 	}
 	return c.ok(obj{"run_uid": r.UID, "run_id": r.ID, "workspace_uid": r.WorkspaceUID, "user_uid": r.MemberUID,
 		"action_name": r.ActionName, "status": r.Status, "postponed_until": r.PostponedUntil, "created_at": r.CreatedAt,
-		"updated_at": r.UpdatedAt})
+		"synced_at": r.SyncedAt, "updated_at": r.UpdatedAt})
 }
 
 // listQuery reads repeated filters: status[]=A&status[]=B, status=A,B or status=A&status=B.
@@ -133,13 +168,13 @@ func (s *Server) listRuns(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	sort, err := c.sortQuery(store.RunSortColumns)
+	sort, err := c.sortKeys(store.RunSortColumns)
 	if err != nil {
 		return err
 	}
 	f := store.RunFilter{Status: c.listQuery("status"), ActionName: c.listQuery("action_name"),
 		ExecutionMode: c.listQuery("execution_mode"), UID: c.listQuery("uid"), UserUID: c.listQuery("user_uid"),
-		ScheduledRunUID: c.listQuery("scheduled_run_uid"), Limit: limit, Offset: offset, Sort: sort}
+		ScheduledRunUID: c.listQuery("scheduled_run_uid"), Limit: limit, Offset: offset, Sort: strings.Join(sort, ",")}
 	if err := checkEnum("status", f.Status, runStatuses); err != nil {
 		return err
 	}
@@ -181,11 +216,11 @@ func (s *Server) runStatus(c *rctx) error {
 		return err
 	}
 	return c.ok(obj{"uid": r.UID, "status": r.Status, "postponed_until": r.PostponedUntil, "input_count": r.InputCount,
-		"output_count": r.OutputCount, "last_error": r.LastError, "updated_at": r.UpdatedAt})
+		"output_count": r.OutputCount, "last_error": viewRunError(r.LastError), "synced_at": r.SyncedAt, "updated_at": r.UpdatedAt})
 }
 
 func (s *Server) runOutputs(c *rctx) error {
-	limit, err := c.queryInt("limit", 10, 1, 100)
+	limit, err := c.queryInt("limit", 100, 1, 100)
 	if err != nil {
 		return err
 	}

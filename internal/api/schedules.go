@@ -2,12 +2,14 @@ package api
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
+	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/schedules"
@@ -27,6 +29,8 @@ func (s *Server) scheduleRoutes() []*Route {
 		{Method: "POST", Path: "/actions/{slug}/run/schedule", Perm: auth.Operate, Group: groupActions, Tag: "actions", MaxBody: liveBody,
 			Summary:  "Schedule an action: the async body plus cron and/or schedule_at, in a time zone; each firing is an async run",
 			Response: scheduleCreatedDoc, handle: s.runSchedule},
+		{Method: "POST", Path: "/actions/{slug}/schedule", Perm: auth.Operate, Group: groupActions, Tag: "legacy", MaxBody: liveBody,
+			Summary: "Edges alias of POST /actions/{slug}/run/schedule", Response: scheduleCreatedDoc, handle: s.runSchedule},
 		{Method: "GET", Path: "/schedules", Perm: auth.Read, Group: groupRuns, Tag: "schedules", Query: scheduleListQuery,
 			Summary: "List schedules (bare array)", Response: arrayOf(scheduleDoc), handle: s.listSchedules},
 		{Method: "GET", Path: "/schedules/{uid}", Perm: auth.Read, Group: groupRuns, Tag: "schedules", Summary: "Get a schedule",
@@ -59,8 +63,9 @@ var (
 	scheduleStatuses = []string{model.ScheduleActive, model.SchedulePaused, model.ScheduleCancelled, model.ScheduleCompleted}
 
 	scheduleDoc = object(obj{
-		"uid": str(), "name": nullable(str()), "action_name": str(), "user_uid": str(), "workspace_uid": str(),
-		"status": enum(scheduleStatuses...), "cron": nullable(str()), "timezone": str(), "schedule_at": nullable(dateTime()),
+		"uid": str(), "name": nullable(str()), "action_id": nullable(obj{"type": "integer"}), "action_name": str(),
+		"user_uid": str(), "workspace_uid": str(), "status": enum(scheduleStatuses...), "postponed_until": nullable(dateTime()),
+		"cron": nullable(str()), "timezone": str(), "schedule_at": nullable(dateTime()),
 		"next_execution_at": nullable(dateTime()), "last_executed_at": nullable(dateTime()), "created_at": dateTime(),
 		"updated_at": dateTime(),
 	})
@@ -79,6 +84,9 @@ var (
 		"identity_ids":  arrayOf(strLen(1, 64)),
 		"identity_mode": enum("direct", "auto", "managed"),
 		"callback":      obj{"type": "object"},
+
+		// The early v4 name of identity_ids.
+		catalog.IdentityIDsAlias: arrayOf(strLen(1, 64)),
 	})
 )
 
@@ -86,10 +94,12 @@ var (
 type scheduleView struct {
 	UID             string     `json:"uid"`
 	Name            *string    `json:"name"`
+	ActionID        *int64     `json:"action_id"`
 	ActionName      string     `json:"action_name"`
 	UserUID         string     `json:"user_uid"`
 	WorkspaceUID    string     `json:"workspace_uid"`
 	Status          string     `json:"status"`
+	PostponedUntil  *time.Time `json:"postponed_until"`
 	Cron            *string    `json:"cron"`
 	Timezone        string     `json:"timezone"`
 	ScheduleAt      *time.Time `json:"schedule_at"`
@@ -131,10 +141,42 @@ func optional(s string) *string {
 }
 
 func viewSchedule(sc model.Schedule) scheduleView {
-	return scheduleView{UID: sc.UID, Name: optional(sc.Name), ActionName: sc.ActionName, UserUID: sc.MemberUID,
-		WorkspaceUID: sc.WorkspaceUID, Status: sc.Status, Cron: optional(sc.Cron), Timezone: sc.Timezone,
+	return scheduleView{UID: sc.UID, Name: optional(sc.Name), ActionID: actionID(sc.ActionName), ActionName: sc.ActionName,
+		UserUID: sc.MemberUID, WorkspaceUID: sc.WorkspaceUID, Status: sc.Status, Cron: optional(sc.Cron), Timezone: sc.Timezone,
 		ScheduleAt: utc(sc.ScheduleAt), NextExecutionAt: utc(sc.NextExecutionAt), LastExecutedAt: utc(sc.LastExecutedAt),
 		CreatedAt: utcAlways(sc.CreatedAt), UpdatedAt: utcAlways(sc.UpdatedAt)}
+}
+
+// viewSchedules renders schedules with their postponed_until: when the last
+// run a schedule created waits on a Smart Limit, the time it continues.
+func (s *Server) viewSchedules(c *rctx, list ...model.Schedule) ([]scheduleView, error) {
+	var uids []string
+	for _, sc := range list {
+		if sc.LastRunUID != "" {
+			uids = append(uids, sc.LastRunUID)
+		}
+	}
+	until, err := store.RunsPostponedUntil(c.ctx(), s.DB.R, c.P().WorkspaceID, uids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]scheduleView, len(list))
+	for i, sc := range list {
+		out[i] = viewSchedule(sc)
+		if t, ok := until[sc.LastRunUID]; ok && sc.LastRunUID != "" {
+			out[i].PostponedUntil = utc(&t)
+		}
+	}
+	return out, nil
+}
+
+// okSchedule answers one schedule.
+func (s *Server) okSchedule(c *rctx, sc model.Schedule) error {
+	v, err := s.viewSchedules(c, sc)
+	if err != nil {
+		return err
+	}
+	return c.ok(v[0])
 }
 
 // checkText refuses what a database text column cannot hold: invalid UTF-8
@@ -237,9 +279,9 @@ func (s *Server) listSchedules(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]scheduleView, len(list))
-	for i, sc := range list {
-		out[i] = viewSchedule(sc)
+	out, err := s.viewSchedules(c, list...)
+	if err != nil {
+		return err
 	}
 	return c.ok(out)
 }
@@ -256,7 +298,7 @@ func (s *Server) getSchedule(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	return c.ok(viewSchedule(sc))
+	return s.okSchedule(c, sc)
 }
 
 func (s *Server) manageSchedule(action string) func(*rctx) error {
@@ -265,7 +307,7 @@ func (s *Server) manageSchedule(action string) func(*rctx) error {
 		if err != nil {
 			return err
 		}
-		return c.ok(viewSchedule(sc))
+		return s.okSchedule(c, sc)
 	}
 }
 
@@ -281,7 +323,7 @@ func (s *Server) manageScheduleLegacy(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	return c.ok(viewSchedule(sc))
+	return s.okSchedule(c, sc)
 }
 
 func (s *Server) patchSchedule(c *rctx) error {
@@ -318,6 +360,16 @@ func (s *Server) patchSchedule(c *rctx) error {
 	if p.Timezone, err = str("timezone", false); err != nil {
 		return err
 	}
+	if ids, ok := raw[catalog.IdentityIDsAlias]; ok {
+		// The early v4 name replaces the stored identity_ids, as
+		// identity_ids would.
+		if cur, both := raw["identity_ids"]; both && !jsonEqual(cur, ids) {
+			return apperr.BadInput("body must NOT have both identity_ids and %s (its early name) with different values",
+				catalog.IdentityIDsAlias).With("path", "body/"+catalog.IdentityIDsAlias)
+		}
+		raw["identity_ids"] = ids
+		delete(raw, catalog.IdentityIDsAlias)
+	}
 	if len(raw) > 0 {
 		p.Request = raw // the action fields; the route schema allowed no others
 	}
@@ -325,7 +377,16 @@ func (s *Server) patchSchedule(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	return c.ok(viewSchedule(sc))
+	return s.okSchedule(c, sc)
+}
+
+// jsonEqual compares two JSON values by what they decode to.
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 func (s *Server) deleteSchedule(c *rctx) error {
@@ -333,5 +394,5 @@ func (s *Server) deleteSchedule(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	return c.ok(viewSchedule(sc))
+	return s.okSchedule(c, sc)
 }

@@ -56,7 +56,7 @@ var (
 	apiKeyDoc     = object(obj{"uid": str(), "name": str(), "prefix": str(), "key": str(), "created_at": dateTime(),
 		"revoked_at": nullable(dateTime())})
 	integrationDoc = object(obj{
-		"uid": str(), "name": str(), "integration_permalink": str(), "identity_uid": str(),
+		"uid": str(), "name": str(), "integration_permalink": str(), "profile_url": nullable(str()), "identity_uid": str(),
 		"auth_type": enum("COOKIES", "BASIC", "OAUTH", "APIKEY"), "setup_source": enum("MANUAL", "EXTENSION", "SHARED", "API"),
 		"is_shared": boolean(), "level": nullable(str()), "status": enum("VALID", "INVALID", "PENDING", "LIMIT_REACHED"),
 		"checkpoint": nullable(obj{"type": "object"}), "error": nullable(str()), "meta": obj{"type": "object"},
@@ -67,7 +67,7 @@ var (
 		"timezone": str(), "type": enum("standard", "engagement"), "integrations": arrayOf(integrationDoc),
 		"identity_login_links": obj{"type": "object", "additionalProperties": str()}, "proxy": identityProxyDoc,
 	})
-	loginLinksDoc  = object(obj{"identity_login_links": obj{"type": "object", "additionalProperties": str()}})
+	loginLinksDoc  = obj{"type": "object", "properties": obj{"linkedin": str()}, "additionalProperties": str()}
 	loginLinkDoc   = object(obj{"valid": boolean(), "reason": str(), "platform": str(), "expires_at": dateTime()})
 	acceptedDoc    = object(obj{"member": memberDoc, "api_key": str()})
 	healthDoc      = object(obj{"status": str()})
@@ -92,21 +92,21 @@ var (
 var (
 	asyncDoc = object(obj{"run_uid": str(), "run_id": obj{"type": "integer"}, "workspace_uid": str(), "user_uid": str(),
 		"action_name": str(), "status": str(), "postponed_until": nullable(dateTime()), "created_at": dateTime(),
-		"updated_at": dateTime()})
+		"synced_at": nullable(dateTime()), "updated_at": dateTime()})
 	runErrorDoc = nullable(obj{"type": "object", "properties": obj{"label": str(), "message": str(),
-		"params": obj{"type": "object", "additionalProperties": str()}}})
+		"params": obj{"type": "object", "additionalProperties": str()}}, "required": []string{"label", "message", "params"}})
 	runDoc = object(obj{
-		"id": obj{"type": "integer"}, "uid": str(), "action_name": str(), "status": enum(runStatuses...),
-		"execution_mode": enum("LIVE", "ASYNC"), "user_uid": str(), "workspace_uid": str(), "retry_count": obj{"type": "integer"},
+		"id": obj{"type": "integer"}, "uid": str(), "action_id": nullable(obj{"type": "integer"}), "action_name": str(),
+		"status": enum(runStatuses...), "execution_mode": enum("LIVE", "ASYNC"), "user_uid": str(), "workspace_uid": str(), "retry_count": obj{"type": "integer"},
 		"postponed_until": nullable(dateTime()), "output_count": obj{"type": "integer"}, "input_count": obj{"type": "integer"},
 		"last_error": runErrorDoc, "parameters": obj{"type": "object"},
 		"callback":          nullable(obj{"type": "object", "properties": obj{"url": str(), "on": enum("all", "final")}}),
 		"scheduled_run_uid": nullable(str()), "started_at": nullable(dateTime()), "finished_at": nullable(dateTime()),
-		"created_at": dateTime(), "updated_at": dateTime(),
+		"synced_at": nullable(dateTime()), "created_at": dateTime(), "updated_at": dateTime(),
 	})
 	runStatusDoc = object(obj{"uid": str(), "status": enum(runStatuses...), "postponed_until": nullable(dateTime()),
 		"input_count": obj{"type": "integer"}, "output_count": obj{"type": "integer"}, "last_error": runErrorDoc,
-		"updated_at": dateTime()})
+		"synced_at": nullable(dateTime()), "updated_at": dateTime()})
 	deliveryDoc = object(obj{
 		"uid": str(), "parent_uid": nullable(str()), "run_uid": str(), "batch_uid": nullable(str()),
 		"callback_ref_uid": str(), "webhook_id": str(), "event": str(), "workspace_uid": str(),

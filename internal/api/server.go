@@ -42,6 +42,11 @@ type Deps struct {
 	Now func() time.Time
 	// AccessLog writes one info line per request (FIRSTMATE_ACCESS_LOG).
 	AccessLog bool
+	// BulkSubmissions bounds the large async submissions stored at once
+	// (0: DefaultBulkSubmissions); BulkWait is how long one more waits for
+	// a slot before a 503 (0: 5 s).
+	BulkSubmissions int
+	BulkWait        time.Duration
 }
 
 type Server struct {
@@ -50,6 +55,9 @@ type Server struct {
 	routes  []*Route
 	handler http.Handler
 	metrics *metrics
+	bulk    *bulkGate
+	// storageLog reports storage failures to the log (errors.go).
+	storageLog storageLog
 	// Registry holds the server's Prometheus metrics (served at /metrics).
 	Registry *prometheus.Registry
 }
@@ -63,7 +71,8 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{Deps: d, log: d.Log, Registry: prometheus.NewRegistry()}
+	s := &Server{Deps: d, log: d.Log, Registry: prometheus.NewRegistry(), bulk: newBulkGate(d.BulkSubmissions)}
+	s.storageLog.log = d.Log
 	s.metrics = newMetrics(s.Registry)
 	if d.Engine != nil {
 		s.registerGroupMetrics(d.Engine.WriteGroups())
@@ -81,9 +90,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Routes returns the route table (for the OpenAPI document and for tests).
 func (s *Server) Routes() []*Route { return s.routes }
 
-// ready checks the database for /readyz.
+// ready checks the database for /readyz: that it answers, and that it
+// takes writes.
 func (s *Server) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return s.DB.Ping(ctx)
+	if err := s.DB.Ping(ctx); err != nil {
+		return err
+	}
+	return s.DB.Writable(ctx)
 }

@@ -42,7 +42,8 @@ type checkpointView struct {
 type integrationView struct {
 	UID         string          `json:"uid"`
 	Name        string          `json:"name"`
-	Permalink   string          `json:"integration_permalink"`
+	Permalink   string          `json:"integration_permalink"` // the integration's slug: linkedin, salesnavigator...
+	ProfileURL  *string         `json:"profile_url"`           // extension: the account's profile; null until known
 	IdentityUID string          `json:"identity_uid"`
 	AuthType    string          `json:"auth_type"`
 	SetupSource string          `json:"setup_source"`
@@ -58,7 +59,7 @@ type integrationView struct {
 
 // viewIntegration never touches the sealed secret.
 func viewIntegration(g model.Integration) integrationView {
-	v := integrationView{UID: g.UID, Name: g.Platform, Permalink: g.Permalink, IdentityUID: g.IdentityUID,
+	v := integrationView{UID: g.UID, Name: g.Name, Permalink: g.Platform, ProfileURL: optional(g.Permalink), IdentityUID: g.IdentityUID,
 		AuthType: g.AuthType, SetupSource: g.SetupSource, IsShared: g.IsShared, Status: g.Status,
 		Meta: json.RawMessage(g.Meta), CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
 	if g.Level != "" {

@@ -25,6 +25,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/logthrottle"
 	"github.com/firstmate-oss/firstmate/internal/proxy"
 	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/runs"
@@ -71,6 +72,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if log == nil {
 		log = slog.Default()
 	}
+	// A failure every loop meets at once (a full disk, a dead database) is
+	// logged once a second, not once per pass of each loop.
+	log = slog.New(logthrottle.New(log.Handler(), time.Second))
 	if cfg.DataDir == "" {
 		cfg.DataDir = "firstmate-data"
 	}
@@ -132,7 +136,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter,
 		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
-		Version: Version, AccessLog: cfg.AccessLog})
+		Version: Version, AccessLog: cfg.AccessLog, BulkSubmissions: cfg.BulkSubmissions})
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/identity"
@@ -29,6 +30,7 @@ func TestConfigDefaultsAgreeWithThePackages(t *testing.T) {
 		{"schedule poll", d.Schedules.Poll, schedules.DefaultPollInterval},
 		{"schedule workers", d.Schedules.Workers, schedules.DefaultParallel},
 		{"job rescue after", d.Jobs.RescueAfter, jobs.DefaultRescueAfter},
+		{"bulk submissions", d.BulkSubmissions, api.DefaultBulkSubmissions},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: config says %v, the package applies %v", c.name, c.got, c.want)

@@ -154,6 +154,25 @@ var hand = map[string]handSpec{
 	"tripadvisor-search-restaurants": {KindSearch, 1, nil},
 }
 
+// ownData lists the extraction actions that read the running account's own
+// data rather than public data: its conversations and messages, its
+// connections and followers, who viewed its profile, the invitations it
+// sent, and its Sales Navigator saved lists. Managed identities are refused
+// for them as for outreach: a pool account's private data is nobody's to
+// read (Action.ManagedAllowed).
+var ownData = map[string]bool{
+	"linkedin-extract-conversations":       true,
+	"linkedin-extract-messages":            true,
+	"linkedin-extract-messages-legacy":     true,
+	"linkedin-extract-connections":         true,
+	"linkedin-extract-followers":           true,
+	"linkedin-extract-profile-viewers":     true,
+	"linkedin-extract-sent-invitations":    true,
+	"linkedin-me":                          true,
+	"salesnavigator-extract-leads-list":    true,
+	"salesnavigator-extract-accounts-list": true,
+}
+
 // platformOf maps a slug prefix to its platform, integration and whether an
 // identity is needed at all.
 func platformOf(slug string) (platform, integration string, needsIdentity bool) {

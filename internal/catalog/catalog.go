@@ -16,6 +16,7 @@ package catalog
 
 import (
 	"fmt"
+	"hash/fnv"
 	"regexp"
 	"sort"
 
@@ -50,6 +51,10 @@ type Field struct {
 // Action is one catalogue entry. Everything is computed once at init and
 // read-only afterwards.
 type Action struct {
+	// ID is the action's number (the reference's action_id on runs and
+	// schedules): a hash of the slug, so it never changes and needs no
+	// table (see actionID).
+	ID                   int64
 	Slug, Platform, Kind string
 	NeedsIdentity        bool
 	// Integration is the integration an identity needs to run the action:
@@ -74,6 +79,9 @@ type Action struct {
 
 	CreditRatio float64
 	LimitKeys   []string
+	// OwnData: the action reads the running account's own data (its inbox,
+	// network, viewers, invitations or saved lists), not public data.
+	OwnData bool
 	// Extension: a Firstmate action the vendor reference does not have
 	// (actions_hubspot.go).
 	Extension bool
@@ -97,6 +105,9 @@ type Action struct {
 	inputSchema                                         *validate.Schema
 	liveEnvelope, asyncEnvelope, schedEnvelope          *validate.Schema
 	liveParamSchema, asyncParamSchema, schedParamSchema *validate.Schema
+
+	// asyncMembers are the members an async body may have.
+	asyncMembers map[string]bool
 }
 
 // ModeIdentity says which identity fields a mode's body accepts.
@@ -117,8 +128,13 @@ func (a *Action) AcceptsIdentityIn(mode string) ModeIdentity {
 	return ModeIdentity{IDs: g.IDs, Mode: g.Mode}
 }
 
-// ManagedAllowed reports whether identity_mode "managed" may be used.
-func (a *Action) ManagedAllowed() bool { return a.Kind == KindExtract || a.Kind == KindSearch }
+// ManagedAllowed reports whether identity_mode "managed" may be used:
+// extraction and search of public data only. Actions that read the running
+// account's own data (OwnData) would hand the workspace a pool account's
+// inbox, network or lists.
+func (a *Action) ManagedAllowed() bool {
+	return (a.Kind == KindExtract || a.Kind == KindSearch) && !a.OwnData
+}
 
 var (
 	all    []*Action
@@ -156,6 +172,18 @@ func build() error {
 			return fmt.Errorf("actions.go describes %q, which the generated catalogue lacks", slug)
 		}
 	}
+	ids := map[int64]string{}
+	for _, a := range all {
+		if other, dup := ids[a.ID]; dup {
+			return fmt.Errorf("actions %q and %q hash to the same id %d", other, a.Slug, a.ID)
+		}
+		ids[a.ID] = a.Slug
+	}
+	for slug := range ownData {
+		if a := bySlug[slug]; a == nil || a.Kind != KindExtract {
+			return fmt.Errorf("actions.go lists %q as reading the account's own data, but it is no extraction of the catalogue", slug)
+		}
+	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Slug < all[j].Slug })
 	return nil
 }
@@ -176,13 +204,13 @@ func newAction(g *genAction) (*Action, error) {
 		integration, needs = "", false
 	}
 	a := &Action{
-		Slug: g.Slug, Platform: platform, Kind: h.kind,
+		ID: actionID(g.Slug), Slug: g.Slug, Platform: platform, Kind: h.kind,
 		NeedsIdentity: needs, Integration: integration,
 		ListOutput: g.ListOutput, PageSize: g.PageSize, CursorPaging: g.CursorPaging, PrevLink: g.PrevLink,
 		AsyncMaxInputs: g.AsyncMaxInputs, ScheduleMaxInputs: g.SchedMaxInputs,
 		LiveInput:       g.LiveHasInput,
 		AcceptsIdentity: g.LiveIdentity.IDs, AcceptsIdentityMode: g.LiveIdentity.Mode,
-		CreditRatio: h.ratio, LimitKeys: append([]string(nil), h.limits...),
+		CreditRatio: h.ratio, LimitKeys: append([]string(nil), h.limits...), OwnData: ownData[g.Slug],
 		Extension: extensionHand[g.Slug].kind != "",
 		gen:       g,
 	}
@@ -219,6 +247,14 @@ func newAction(g *genAction) (*Action, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// actionID numbers an action by its slug: the FNV-1a hash, on 31 bits so
+// that every client's integer type holds it. build refuses a collision.
+func actionID(slug string) int64 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(slug))
+	return int64(h.Sum32() & 0x7fffffff)
 }
 
 func boundsOf(params *Node) Bounds {

@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,6 +92,12 @@ func (a *Action) decodeEnvelope(body []byte, env *validate.Schema) (map[string]a
 	if e != nil {
 		return nil, e
 	}
+	return checkEnvelope(v, env)
+}
+
+// checkEnvelope validates a decoded body against its mode's envelope (the
+// streaming decoder's too).
+func checkEnvelope(v any, env *validate.Schema) (map[string]any, *apperr.Error) {
 	if e := env.ValidateDecoded(validate.LabelBadInput, "body", v); e != nil {
 		return nil, e
 	}
@@ -120,21 +127,31 @@ func (a *Action) decodeLive(body []byte) (*LiveRequest, *apperr.Error) {
 }
 
 func (a *Action) decodeBatch(obj map[string]any, mode string) (*AsyncRequest, *apperr.Error) {
-	params, schema, reqd := a.asyncParams, a.asyncParamSchema, a.gen.AsyncParamsRequired
-	if mode == "schedule" {
-		params, schema, reqd = a.scheduleParams, a.schedParamSchema, a.gen.SchedParamsRequired
-	}
 	r := &AsyncRequest{}
 	raw := obj["inputs"].([]any)
 	var e *apperr.Error
 	if r.Inputs, e = a.normalizeInputs(raw); e != nil {
 		return nil, e
 	}
-	if r.Parameters, e = a.decodeParams(obj, params, schema, reqd); e != nil {
+	if e := a.decodeBatchRest(obj, mode, r); e != nil {
 		return nil, e
 	}
+	return r, nil
+}
+
+// decodeBatchRest fills r with what an async or schedule body holds besides
+// its inputs: parameters, identity fields, callback.
+func (a *Action) decodeBatchRest(obj map[string]any, mode string, r *AsyncRequest) *apperr.Error {
+	params, schema, reqd := a.asyncParams, a.asyncParamSchema, a.gen.AsyncParamsRequired
+	if mode == "schedule" {
+		params, schema, reqd = a.scheduleParams, a.schedParamSchema, a.gen.SchedParamsRequired
+	}
+	var e *apperr.Error
+	if r.Parameters, e = a.decodeParams(obj, params, schema, reqd); e != nil {
+		return e
+	}
 	if r.IdentityIDs, r.IdentityMode, e = a.decodeIdentity(obj); e != nil {
-		return nil, e
+		return e
 	}
 	cb := obj["callback"].(map[string]any)
 	r.Callback.URL, _ = cb["url"].(string)
@@ -148,7 +165,7 @@ func (a *Action) decodeBatch(obj map[string]any, mode string) (*AsyncRequest, *a
 			r.Callback.Headers[k], _ = v.(string)
 		}
 	}
-	return r, nil
+	return nil
 }
 
 func (a *Action) decodeSchedule(body []byte) (*ScheduleRequest, *apperr.Error) {
@@ -329,22 +346,26 @@ func (a *Action) rewriteAliases(m map[string]any) {
 
 func (a *Action) isField(name string) bool { return a.input.Prop(name) != nil }
 
+// decodeParams validates the parameters object and applies its defaults.
+// Clients send "parameters": {} or null on every call, whether or not the
+// action takes any: both mean "no parameters". Only unknown keys inside
+// the object are errors.
 func (a *Action) decodeParams(obj map[string]any, node *Node, schema *validate.Schema, required bool) (map[string]any, *apperr.Error) {
 	raw, present := obj["parameters"]
-	if !present {
-		if required {
-			return nil, apperr.BadParameters("body must have required property 'parameters'").
-				With("path", "body").With("missing_property", "parameters")
-		}
-		raw = map[string]any{}
+	if !present && required {
+		return nil, apperr.BadParameters("body must have required property 'parameters'").
+			With("path", "body").With("missing_property", "parameters")
 	}
-	if schema == nil {
-		return map[string]any{}, nil
+	if raw == nil {
+		raw = map[string]any{}
 	}
 	if e := schema.ValidateParams("body/parameters", raw); e != nil {
 		return nil, e
 	}
 	in := raw.(map[string]any)
+	if node == nil {
+		return map[string]any{}, nil
+	}
 	out := make(map[string]any, len(node.Props))
 	for k, v := range in {
 		out[k] = v
@@ -387,22 +408,36 @@ func defaultFits(n *Node) bool {
 }
 
 func (a *Action) decodeIdentity(obj map[string]any) ([]string, string, *apperr.Error) {
-	var ids []string
-	if raw, ok := obj["identity_ids"].([]any); ok {
-		ids = make([]string, len(raw))
-		for i, v := range raw {
-			ids[i], _ = v.(string)
+	ids := stringList(obj["identity_ids"])
+	if alias := stringList(obj[IdentityIDsAlias]); alias != nil {
+		if ids != nil && !slices.Equal(ids, alias) {
+			return nil, "", apperr.BadInput("body must NOT have both identity_ids and %s (its early name) with different values", IdentityIDsAlias).
+				With("path", "body/"+IdentityIDsAlias)
 		}
+		ids = alias
 	}
 	mode := IdentityDirect
 	if m, ok := obj["identity_mode"].(string); ok {
 		mode = m
 	}
 	if mode == IdentityManaged && !a.ManagedAllowed() {
-		return nil, "", apperr.BadInput("body/identity_mode must be equal to one of the allowed values: %s, %s (managed identities run extraction and search actions only)",
+		return nil, "", apperr.BadInput("body/identity_mode must be equal to one of the allowed values: %s, %s (managed identities run extraction and search of public data only)",
 			IdentityDirect, IdentityAuto).With("path", "body/identity_mode").With("keyword", "enum")
 	}
 	return ids, mode, nil
+}
+
+// stringList reads a validated array of strings (nil when absent or null).
+func stringList(v any) []string {
+	raw, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(raw))
+	for i, x := range raw {
+		out[i], _ = x.(string)
+	}
+	return out
 }
 
 func intValue(v any) (int, bool) {

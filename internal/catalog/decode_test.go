@@ -55,7 +55,7 @@ func TestLiveMessages(t *testing.T) {
 		{`{"input":{"linkedin_profile_url":"` + profile + `"},"identity_ids":"abc"}`, "BAD_INPUT", "body/identity_ids must be array"},
 		{`{"input":{"linkedin_profile_url":"` + profile + `"},"parameters":{"skills":"yes"}}`, "BAD_PARAMETERS", "body/parameters/skills must be boolean"},
 		{`{"input":{"linkedin_profile_url":"` + profile + `"},"parameters":{"nope":true}}`, "BAD_PARAMETERS", "body/parameters must NOT have additional properties (nope)"},
-		{`{"input":{"linkedin_profile_url":"` + profile + `"},"parameters":null}`, "BAD_PARAMETERS", "body/parameters must be object"},
+		{`{"input":{"linkedin_profile_url":"` + profile + `"},"parameters":[]}`, "BAD_PARAMETERS", "body/parameters must be object"},
 		{`{"input":{}} trailing`, "BAD_INPUT", "body must be valid JSON (unexpected data after the top-level value at offset 13)"},
 		{`[]`, "BAD_INPUT", "body must be object"},
 	}
@@ -170,7 +170,7 @@ func TestIdentityFieldsPerAction(t *testing.T) {
 	// Managed identities: extraction and search only.
 	msg := mustGet(t, "linkedin-message-profile")
 	_, err = msg.DecodeLive([]byte(`{"input":{"url":"` + profile + `"},"identity_mode":"managed","identity_ids":[]}`))
-	wantErr(t, err, "BAD_INPUT", "body/identity_mode must be equal to one of the allowed values: direct, auto (managed identities run extraction and search actions only)")
+	wantErr(t, err, "BAD_INPUT", "body/identity_mode must be equal to one of the allowed values: direct, auto (managed identities run extraction and search of public data only)")
 	ext := mustGet(t, "linkedin-extract-people")
 	if r, err := ext.DecodeLive([]byte(`{"input":{"url":"` + profile + `"},"identity_mode":"managed","identity_ids":[]}`)); err != nil || r.IdentityMode != IdentityManaged {
 		t.Fatalf("%v %+v", err, r)

@@ -5,6 +5,7 @@ package catalog
 // fresh value the caller may modify.
 func (a *Action) Describe() map[string]any {
 	out := map[string]any{
+		"id":             a.ID,
 		"slug":           a.Slug,
 		"platform":       a.Platform,
 		"kind":           a.Kind,

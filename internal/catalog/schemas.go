@@ -18,6 +18,9 @@ func identityModeSchema() map[string]any {
 		"default": IdentityDirect, "nullable": true}
 }
 
+// IdentityIDsAlias is the early v4 (and Edges) name of identity_ids.
+const IdentityIDsAlias = "integration_users"
+
 // Identity modes.
 const (
 	IdentityDirect  = "direct"
@@ -43,20 +46,19 @@ func (a *Action) envelope(mode string) map[string]any {
 	props := map[string]any{}
 	required := []any{}
 	var id genIdentity
-	var params *Node
 	switch mode {
 	case "live":
-		id, params = a.gen.LiveIdentity, a.liveParams
+		id = a.gen.LiveIdentity
 		if a.LiveInput {
 			props["input"] = map[string]any{}
 			required = append(required, "input")
 		}
 	case "async", "schedule":
-		id, params = a.gen.AsyncIdentity, a.asyncParams
+		id = a.gen.AsyncIdentity
 		max := a.AsyncMaxInputs
 		min := a.gen.AsyncMinInputs
 		if mode == "schedule" {
-			id, params = a.gen.SchedIdentity, a.scheduleParams
+			id = a.gen.SchedIdentity
 			max, min = a.ScheduleMaxInputs, a.gen.SchedMinInputs
 		}
 		// Items are checked one by one with the compiled input schema, so
@@ -66,11 +68,13 @@ func (a *Action) envelope(mode string) map[string]any {
 		props["callback"] = callbackSchema()
 		required = append(required, "inputs", "callback")
 	}
-	if params != nil {
-		props["parameters"] = map[string]any{}
-	}
+	// Every mode of every action takes a parameters member, if only an
+	// empty one (decodeParams checks what is inside).
+	props["parameters"] = map[string]any{}
 	if id.IDs {
 		props["identity_ids"] = identityIDsSchema()
+		// The early v4 name of identity_ids.
+		props[IdentityIDsAlias] = identityIDsSchema()
 	}
 	if id.Mode {
 		props["identity_mode"] = identityModeSchema()
@@ -102,17 +106,24 @@ func (a *Action) compile() error {
 	}
 	a.inputSchema = c("input", a.input.Schema())
 	a.liveEnvelope = c("live", a.envelope("live"))
-	a.asyncEnvelope = c("async", a.envelope("async"))
+	async := a.envelope("async")
+	a.asyncEnvelope = c("async", async)
+	a.asyncMembers = map[string]bool{}
+	for k := range async["properties"].(map[string]any) {
+		a.asyncMembers[k] = true
+	}
 	a.schedEnvelope = c("schedule", a.envelope("schedule"))
-	if a.liveParams != nil {
-		a.liveParamSchema = c("live-parameters", a.liveParams.Schema())
+	// A mode without parameters still takes an empty (or null) object:
+	// the empty schema refuses any key in it, as Ajv words it.
+	params := func(n *Node) any {
+		if n == nil {
+			return map[string]any{"type": "object", "properties": map[string]any{}, "additionalProperties": false}
+		}
+		return n.Schema()
 	}
-	if a.asyncParams != nil {
-		a.asyncParamSchema = c("async-parameters", a.asyncParams.Schema())
-	}
-	if a.scheduleParams != nil {
-		a.schedParamSchema = c("schedule-parameters", a.scheduleParams.Schema())
-	}
+	a.liveParamSchema = c("live-parameters", params(a.liveParams))
+	a.asyncParamSchema = c("async-parameters", params(a.asyncParams))
+	a.schedParamSchema = c("schedule-parameters", params(a.scheduleParams))
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,10 @@ type Config struct {
 	// traffic goes out directly. See internal/proxy.
 	ProxyPool     string
 	ProxyPoolFile string
+	// BulkSubmissions bounds the large async submissions (bodies over 1 MiB)
+	// a node stores at once; more wait a few seconds, then get 503
+	// (FIRSTMATE_BULK_SUBMISSIONS; 0: 2).
+	BulkSubmissions int
 
 	Callbacks Callbacks
 	Jobs      Jobs
@@ -182,15 +186,17 @@ const (
 	DefaultHealthWorkers    = 2
 	DefaultSimAddr          = "127.0.0.1:8090"
 	DefaultCallbackLoopback = false
+	DefaultBulkSubmissions  = 2
 )
 
 // Defaults is the configuration with no environment and no flags.
 func Defaults() Config {
 	return Config{
 		Addr: DefaultAddr, DataDir: DefaultDataDir, LogLevel: DefaultLogLevel, AccessLog: true,
-		Callbacks: Callbacks{AllowLoopback: DefaultCallbackLoopback, Timeout: DefaultCallbackTimeout, PerHost: DefaultCallbackPerHost},
-		Jobs:      Jobs{RunWorkers: DefaultRunWorkers, DeliveryWorkers: DefaultDeliveryWorkers, RescueAfter: DefaultJobRescueAfter},
-		Schedules: Schedules{Poll: DefaultSchedulePoll, Workers: DefaultScheduleWorkers},
+		BulkSubmissions: DefaultBulkSubmissions,
+		Callbacks:       Callbacks{AllowLoopback: DefaultCallbackLoopback, Timeout: DefaultCallbackTimeout, PerHost: DefaultCallbackPerHost},
+		Jobs:            Jobs{RunWorkers: DefaultRunWorkers, DeliveryWorkers: DefaultDeliveryWorkers, RescueAfter: DefaultJobRescueAfter},
+		Schedules:       Schedules{Poll: DefaultSchedulePoll, Workers: DefaultScheduleWorkers},
 		Health: Health{Interval: DefaultHealthInterval, Tick: DefaultHealthTick, Budget: DefaultHealthBudget,
 			Workers: DefaultHealthWorkers},
 		Sim: Sim{Addr: DefaultSimAddr},
@@ -213,7 +219,7 @@ func (c Config) WithDefaults() Config {
 	for _, f := range []struct {
 		v   *int
 		def int
-	}{{&c.Callbacks.PerHost, d.Callbacks.PerHost}, {&c.Jobs.RunWorkers, d.Jobs.RunWorkers},
+	}{{&c.BulkSubmissions, d.BulkSubmissions}, {&c.Callbacks.PerHost, d.Callbacks.PerHost}, {&c.Jobs.RunWorkers, d.Jobs.RunWorkers},
 		{&c.Jobs.DeliveryWorkers, d.Jobs.DeliveryWorkers}, {&c.Schedules.Workers, d.Schedules.Workers},
 		{&c.Health.Budget, d.Health.Budget}, {&c.Health.Workers, d.Health.Workers}} {
 		if *f.v <= 0 {
@@ -284,6 +290,9 @@ var Vars = []Var{
 	{Name: "FIRSTMATE_PROXY_POOL_FILE", Default: "none", Section: SectionServer,
 		Help: "file of COUNTRY URL lines (# comments); without either pool identities' traffic goes out directly",
 		set:  str(func(c *Config) *string { return &c.ProxyPoolFile })},
+	{Name: "FIRSTMATE_BULK_SUBMISSIONS", Default: strconv.Itoa(DefaultBulkSubmissions), Section: SectionServer,
+		Help: "async submissions over 1 MiB (or of unknown length) a node stores at once; one more waits 5s for a slot, then gets 503 SERVER_BUSY",
+		set:  positive(func(c *Config) *int { return &c.BulkSubmissions })},
 	{Name: "GOGC", Default: "200", Section: SectionServer,
 		Help: "Go's garbage collector target; serve defaults it to 200 (fewer collections for a little more memory); GOMEMLIMIT is honoured too",
 		set:  str(func(c *Config) *string { return &c.GOGC })},

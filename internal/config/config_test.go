@@ -22,7 +22,7 @@ func TestLoad(t *testing.T) {
 		"FIRSTMATE_SIM": "off", "FIRSTMATE_SIM_SEED": "-7", "FIRSTMATE_SIM_LATENCY": "15ms", "FIRSTMATE_LOG_LEVEL": "WARN",
 		"FIRSTMATE_HUBSPOT_URL": "fake", "FIRSTMATE_DATA_DIR": "   ", // blank: unset
 		"FIRSTMATE_SIM_EXECUTOR_SECRET": "whsec_abc", "FIRSTMATE_LINKEDIN_URL": "http://127.0.0.1:8090",
-		"FIRSTMATE_LINKEDIN_RECIPES": "/etc/firstmate/recipes.json",
+		"FIRSTMATE_LINKEDIN_RECIPES": "/etc/firstmate/recipes.json", "FIRSTMATE_BULK_SUBMISSIONS": "5",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -34,14 +34,14 @@ func TestLoad(t *testing.T) {
 		c.Jobs.RunWorkers != 4 || c.Jobs.DeliveryWorkers != 16 || c.Jobs.RescueAfter != 30*time.Second ||
 		!c.Health.Off || !c.Sim.Off || c.Sim.Seed != -7 || c.Sim.Latency != 15*time.Millisecond || c.LogLevel != "warn" ||
 		c.HubSpotURL != "fake" || c.DataDir != "firstmate-data" || c.Sim.ExecutorSecret != "whsec_abc" ||
-		c.LinkedIn.URL != "http://127.0.0.1:8090" || c.LinkedIn.Recipes != "/etc/firstmate/recipes.json" {
+		c.LinkedIn.URL != "http://127.0.0.1:8090" || c.LinkedIn.Recipes != "/etc/firstmate/recipes.json" || c.BulkSubmissions != 5 {
 		t.Errorf("Load: %+v", c)
 	}
 
 	// Loopback callbacks are refused unless asked for (contract §7).
 	d, err := Load(env(nil))
 	if err != nil || !d.AccessLog || d.Callbacks.AllowLoopback || d.Health.Off || d.Sim.Off || d.Addr != "127.0.0.1:8080" ||
-		d.Callbacks.Timeout != 15*time.Second || d.Schedules.Poll != 250*time.Millisecond {
+		d.Callbacks.Timeout != 15*time.Second || d.Schedules.Poll != 250*time.Millisecond || d.BulkSubmissions != 2 {
 		t.Errorf("defaults: %+v %v", d, err)
 	}
 }
@@ -53,7 +53,7 @@ func TestLoadRefusesMalformedValues(t *testing.T) {
 		"FIRSTMATE_RUN_WORKERS": "many", "FIRSTMATE_CALLBACK_PER_HOST": "0", "FIRSTMATE_CALLBACK_TIMEOUT": "15",
 		"FIRSTMATE_HEALTH_CHECKS": "maybe", "FIRSTMATE_CALLBACK_ALLOW_CIDRS": "10.0.0.0/33", "FIRSTMATE_LOG_LEVEL": "loud",
 		"FIRSTMATE_CALLBACK_RETRY_SCHEDULE": "5s,soon", "FIRSTMATE_SIM_SEED": "x", "FIRSTMATE_ACCESS_LOG": "of",
-		"FIRSTMATE_CALLBACK_ALLOW_LOOPBACK": "flase",
+		"FIRSTMATE_CALLBACK_ALLOW_LOOPBACK": "flase", "FIRSTMATE_BULK_SUBMISSIONS": "0",
 	} {
 		c, err := Load(env(map[string]string{name: val}))
 		if err == nil || !strings.Contains(err.Error(), name) {

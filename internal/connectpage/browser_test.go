@@ -125,8 +125,7 @@ func (b *browser) link(t *testing.T) (identityUID, link string) {
 	t.Helper()
 	uid := b.identity()
 	r := b.do("POST", "/v4/identities/"+uid+"/generate-login-links", nil)
-	links, _ := r.Obj()["identity_login_links"].(map[string]any)
-	link, _ = links["linkedin"].(string)
+	link, _ = r.Obj()["linkedin"].(string)
 	if !strings.Contains(link, "/connect/") {
 		t.Fatalf("login links: %s", r.Body)
 	}

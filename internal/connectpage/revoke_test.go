@@ -29,8 +29,8 @@ func (e *linkEnv) identity(name string) string {
 // generate makes a fresh link for the identity and returns its URL.
 func (e *linkEnv) generate(uid string) string {
 	e.t.Helper()
-	links := e.Must(200, "POST", "/v4/identities/"+uid+"/generate-login-links", e.key, nil).Obj()["identity_login_links"].(map[string]any)
-	return links["linkedin"].(string)
+	// {"linkedin": URL} at the top level, as the reference answers.
+	return e.Must(200, "POST", "/v4/identities/"+uid+"/generate-login-links", e.key, nil).Obj()["linkedin"].(string)
 }
 
 // page fetches the hosted page as a browser; api as an API client (JSON).

@@ -21,7 +21,10 @@ type cursor struct {
 	Request   string `json:"h"` // hash of the request it continues
 	Page      int    `json:"p"`
 	Token     string `json:"t,omitempty"` // the platform's own page token
-	Expires   int64  `json:"x"`
+	// Skip is how many results of the page were served already: a page cut
+	// short by the credit balance goes on from its first unpaid result.
+	Skip    int   `json:"k,omitempty"`
+	Expires int64 `json:"x"`
 }
 
 var cursorAD = []byte("firstmate-cursor-v1")

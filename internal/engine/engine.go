@@ -169,7 +169,7 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 		}
 	case ModeManaged:
 		if !a.ManagedAllowed() {
-			return nil, apperr.BadInput("identity_mode managed is allowed for extraction and search actions only; %s is %s", a.Slug, a.Kind)
+			return nil, apperr.BadInput("identity_mode managed is allowed for extraction and search of public data only; %s is not", a.Slug)
 		}
 		q.Pool = true
 	default:

@@ -37,8 +37,12 @@ type LiveResult struct {
 	RunUID string
 	// Page is the page served; NextPage/PrevPage are 0 when there is none.
 	Page, NextPage, PrevPage int
-	// NextCursor is set for cursor-paged actions when there is a next page.
+	// NextCursor is set for cursor-paged actions when there is a next page,
+	// and for any list whose page the balance cut short (it goes on from
+	// the first unpaid result).
 	NextCursor string
+	// CreditsExhausted: the balance paid for only part of the page.
+	CreditsExhausted bool
 }
 
 // RunLive executes a live call and records it as a LIVE run.
@@ -56,13 +60,13 @@ func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
 		return LiveResult{}, err
 	}
 	reqHash := requestHash(a.Slug, req.Input.Values, req.Parameters)
-	page, token := l.Page, ""
+	page, token, skip := l.Page, "", 0
 	if l.Cursor != "" {
 		c, err := e.openCursor(l.Cursor, l.Principal.WorkspaceID, a.Slug, reqHash, e.now())
 		if err != nil {
 			return LiveResult{}, err
 		}
-		page, token = c.Page, c.Token
+		page, token, skip = c.Page, c.Token, c.Skip
 	}
 	if page < 1 {
 		page = 1
@@ -74,7 +78,7 @@ func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
 		ActionName: a.Slug, ExecutionMode: "LIVE", IdentityMode: req.IdentityMode, IdentityUIDs: req.IdentityIDs,
 		Parameters: jsonString(req.Parameters), InputCount: 1, StartedAt: &started}
 
-	res, err := e.live(ctx, l, &run, page, token, reqHash)
+	res, err := e.live(ctx, l, &run, livePage{page: page, token: token, skip: skip}, reqHash)
 	if err == nil {
 		res.RunUID = run.UID
 		return res, nil
@@ -94,8 +98,17 @@ func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
 	return res, err
 }
 
-func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, token, reqHash string) (LiveResult, error) {
+// livePage is where a live call starts: the page, the platform's token
+// for it, and how many of its results were served already.
+type livePage struct {
+	page  int
+	token string
+	skip  int
+}
+
+func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, reqHash string) (LiveResult, error) {
 	a, req := l.Action, l.Request
+	page, token := at.page, at.token
 	// Read once, with the balance: the balance checks, the Smart Limit
 	// overrides and the charge all need it. The checks only spare the
 	// platform a call that could not be paid for; the charge is exact. An
@@ -137,6 +150,9 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 	if mr := MaxResults(a.LiveMaxResults.Present, req.Parameters); mr > 0 && len(results) > mr {
 		results = results[:mr]
 	}
+	if a.ListOutput && at.skip > 0 {
+		results = results[min(at.skip, len(results)):]
+	}
 	if !a.ListOutput && len(results) == 0 {
 		return LiveResult{}, apperr.Upstream("NO_RESULT", "the platform returned no result for this input")
 	}
@@ -166,10 +182,14 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, page int, tok
 			body[i] = r
 		}
 		out.Body = body
-		// A page cut short by the balance gets no next link: following it
-		// would skip the unpaid results. The same page can be asked again
-		// once credits return.
-		if len(results) > 0 && done.Page.More && !truncated {
+		switch {
+		case truncated:
+			// A page cut short by the balance links to its first unpaid
+			// result, for when credits return; page+1 would skip them.
+			out.CreditsExhausted = true
+			out.NextCursor = e.sealCursor(cursor{Slug: a.Slug, Workspace: l.Principal.WorkspaceID, Request: reqHash, Page: page,
+				Token: token, Skip: at.skip + len(results), Expires: e.now().Add(CursorTTL).Unix()})
+		case (len(results) > 0 || at.skip > 0) && done.Page.More:
 			out.NextPage = page + 1
 			if a.CursorPaging {
 				out.NextCursor = e.sealCursor(cursor{Slug: a.Slug, Workspace: l.Principal.WorkspaceID, Request: reqHash, Page: page + 1,

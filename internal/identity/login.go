@@ -280,11 +280,26 @@ func (s *Service) AnswerCheckpointVia(ctx context.Context, workspaceID int64, id
 		// no event.
 		return g, nil
 	}
-	o, err := s.outcomeOf(ctx, id, integ, sec.Username, sec.Password, "", r, cerr)
+	o, err := s.outcomeOf(ctx, id, integ, sec.Username, sec.Password, givenName(g), r, cerr)
 	if err != nil {
 		return g, err
 	}
 	return s.storeOutcomeIf(ctx, workspaceID, identityUID, integ, viaLink, g, o)
+}
+
+// givenName is the integration's name when the client chose it on connect
+// (account_name), "" when it is the platform's own: the platform describes
+// the account in meta.account_name, so a name that differs came from the
+// client, and answering a checkpoint must keep it.
+func givenName(g model.Integration) string {
+	var meta struct {
+		AccountName string `json:"account_name"`
+	}
+	_ = json.Unmarshal([]byte(g.Meta), &meta)
+	if g.Name == meta.AccountName {
+		return ""
+	}
+	return g.Name
 }
 
 // storeOutcomeIf stores o unless the integration changed since g was read

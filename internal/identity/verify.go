@@ -54,7 +54,11 @@ func (s *Service) verify(ctx context.Context, id model.Identity, platform, accou
 			out.Level = v.Level
 		}
 		meta, _ := json.Marshal(map[string]string{"account_name": v.Name, "external_id": v.ExternalID})
-		out.Status, out.Name, out.Permalink, out.Meta = model.StatusValid, v.Name, v.Permalink, string(meta)
+		out.Status, out.Permalink, out.Meta = model.StatusValid, v.Permalink, string(meta)
+		if accountName == "" {
+			// The name given on connect wins; the platform's is the fallback.
+			out.Name = v.Name
+		}
 		return out
 	}
 	ae, ok := apperr.As(verr)

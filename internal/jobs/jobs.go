@@ -142,6 +142,7 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 	addRentals(workers, rc, r.Engine.Identities)
 	addReverify(workers, r.Engine.Identities)
 	addLimitPrune(workers, rc, db)
+	addStagedSweep(workers, rc, db)
 	drv := driver(db)
 	c, err := river.NewClient(drv, rc)
 	if err != nil {

@@ -42,3 +42,38 @@ func addLimitPrune(workers *river.Workers, rc *river.Config, db *store.DB) {
 	river.AddWorker(workers, &limitPruneWorker{db: db})
 	addTick(rc, LimitPruneTick, LimitPruneArgs{})
 }
+
+// Async submissions cut short by a crash leave a staged run and part of its
+// inputs (store.StageInputs); the leader deletes those idle for
+// StagedIdle, every StagedSweepTick. A submission in progress writes a batch
+// every few milliseconds and is cut off by the server's read timeout (2
+// minutes) at worst, so an hour without a batch means nobody is coming back.
+const (
+	StagedSweepTick = 10 * time.Minute
+	StagedIdle      = time.Hour
+)
+
+// StagedSweepArgs deletes the staged runs of submissions that never finished.
+type StagedSweepArgs struct{}
+
+func (StagedSweepArgs) Kind() string { return "staged_runs_sweep" }
+
+func (StagedSweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 1}
+}
+
+type stagedSweepWorker struct {
+	river.WorkerDefaults[StagedSweepArgs]
+	db *store.DB
+}
+
+func (w *stagedSweepWorker) Work(ctx context.Context, job *river.Job[StagedSweepArgs]) error {
+	_, err := w.db.SweepStagedRuns(ctx, store.Millis(time.Now().Add(-StagedIdle)))
+	return err
+}
+
+// addStagedSweep registers the sweep and its periodic job (after addHealth).
+func addStagedSweep(workers *river.Workers, rc *river.Config, db *store.DB) {
+	river.AddWorker(workers, &stagedSweepWorker{db: db})
+	addTick(rc, StagedSweepTick, StagedSweepArgs{})
+}

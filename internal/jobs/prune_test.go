@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
+	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -44,6 +46,56 @@ func TestLimitPruneRunsOnStart(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("%d events left 20 s after the jobs started, want 1", left)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// A submission cut short by a crash leaves a staged run and part of its
+// inputs; once the jobs start they are deleted if idle for long, and a
+// staged run still being written is left alone.
+func TestStagedSweepRunsOnStart(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		st := apitest.NewStore(t, dialect)
+		db := st.OpenDB(t)
+		ctx := context.Background()
+		ws, _ := apitest.SeedIdentity(t, db)
+		var ids []int64
+		for _, uid := range []string{"crashed", "in-progress"} {
+			id, err := store.InsertStagedRun(ctx, db.Write, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
+				ActionName: "x", ExecutionMode: "ASYNC", IdentityMode: "direct"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.StageInputs(ctx, id, []store.NewInput{{Idx: 0, Input: `{}`}, {Idx: 1, Input: `{}`}}); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		if _, err := db.Write.ExecContext(ctx, `UPDATE runs SET updated_at = $2 WHERE id = $1`, ids[0],
+			store.Millis(time.Now().Add(-2*jobs.StagedIdle))); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+
+		env := apitest.StartOn(t, st)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var crashed, kept int
+			if err := env.App.DB.Read.QueryRowContext(ctx, `SELECT
+					COALESCE(SUM(CASE WHEN run_id = $1 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN run_id = $2 THEN 1 ELSE 0 END), 0)
+				FROM run_inputs`, ids[0], ids[1]).Scan(&crashed, &kept); err != nil {
+				t.Fatal(err)
+			}
+			if kept != 2 {
+				t.Fatalf("the staged run being written lost inputs: %d left", kept)
+			}
+			if crashed == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d inputs of the crashed submission left 20 s after the jobs started", crashed)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -164,6 +164,10 @@ type RunError struct {
 	Label   string            `json:"label"`
 	Message string            `json:"message"`
 	Params  map[string]string `json:"params,omitempty"`
+	// Scope and Status are the API error's, when known (a failed input's):
+	// callbacks show them in the APIError object; last_error does not.
+	Scope  string `json:"scope,omitempty"`
+	Status int    `json:"status,omitempty"`
 }
 
 type Run struct {
@@ -191,6 +195,7 @@ type Run struct {
 	ScheduledRunUID string
 	StartedAt       *time.Time
 	FinishedAt      *time.Time
+	SyncedAt        *time.Time // when the run last brought results back from the platform
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }

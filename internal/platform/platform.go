@@ -11,6 +11,7 @@ package platform
 
 import (
 	"context"
+	"io"
 	"maps"
 	"net/http"
 
@@ -80,6 +81,22 @@ type Driver interface {
 	Me(ctx context.Context, hc *http.Client, cred Credentials) (Account, error)
 	// Run fetches one page of an action.
 	Run(ctx context.Context, hc *http.Client, cred Credentials, call Call) (Page, error)
+}
+
+// File is a file a platform serves, to be streamed to the client. The
+// caller closes Body.
+type File struct {
+	Body        io.ReadCloser
+	ContentType string
+	Name        string // "" when the platform gave none
+	Size        int64  // -1 when unknown
+}
+
+// Downloader fetches a file the account may read: a LinkedIn message
+// attachment (https://www.linkedin.com/dms/...). A URL of another shape is
+// BAD_INPUT; a file the account cannot see is STATUS_404.
+type Downloader interface {
+	Download(ctx context.Context, hc *http.Client, cred Credentials, fileURL string) (File, error)
 }
 
 // Checkpoint is a challenge a username/password login must pass.

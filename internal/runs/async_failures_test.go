@@ -67,6 +67,28 @@ func TestAsyncTransientAndPermanentFailures(t *testing.T) {
 					!isUUID(run["batch_uid"]) || len(c.Body["results"].([]any)) != 0 {
 					t.Errorf("final callback: %s", c.Raw)
 				}
+				// Its error says what failed, as last_error does, in the
+				// reference's APIError shape: the first failed input's
+				// label, scope and status, with the counts in params, and
+				// that input's error_ref, which is in the log.
+				errObj, _ := c.Body["error"].(map[string]any)
+				if errObj == nil {
+					t.Errorf("final callback of a PARTIAL_SUCCEEDED run without an error: %s", c.Raw)
+					continue
+				}
+				checkAPIError(t, errObj, c.Raw)
+				params, _ := errObj["params"].(map[string]any)
+				if errObj["error_label"] != "STATUS_404" || errObj["error_scope"] != "integ" || errObj["status_code"] != float64(424) ||
+					params["failed_count"] != "3" || params["input_count"] != "30" || params["input_index"] != "3" {
+					t.Errorf("final callback's error: %s", c.Raw)
+				}
+				le, _ := r["last_error"].(map[string]any)
+				if le == nil || le["label"] != errObj["error_label"] || le["message"] != errObj["message"] {
+					t.Errorf("final callback's error %v, last_error %v: want the same failure", errObj, le)
+				}
+				if ref, _ := errObj["error_ref"].(string); ref == "" || !strings.Contains(e.Logs.String(), `"error_ref":"`+ref+`"`) {
+					t.Errorf("the final callback's error_ref %q is not in the log", ref)
+				}
 				continue
 			}
 			if !isUUID(run["batch_uid"]) {

@@ -54,6 +54,8 @@ type asyncOpts struct {
 	// settings alone; otherwise the tests' loopback receivers are allowed
 	// (as FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true does).
 	defaultPolicy bool
+	// bulkSubmissions sets config.Config.BulkSubmissions.
+	bulkSubmissions int
 }
 
 // startAsync opens Firstmate on a fresh store of dialect, with the fast
@@ -87,6 +89,7 @@ func startAsyncOn(t *testing.T, st apitest.Store, o asyncOpts) *asyncEnv {
 	if !o.defaultPolicy {
 		cfg.Callbacks.AllowLoopback = true // the receivers are httptest servers
 	}
+	cfg.BulkSubmissions = o.bulkSubmissions
 	data, _ := json.Marshal(asyncPlans)
 	cfg.PlansFile = filepath.Join(t.TempDir(), "plans.json")
 	if err := os.WriteFile(cfg.PlansFile, data, 0o600); err != nil {

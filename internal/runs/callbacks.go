@@ -124,14 +124,20 @@ func (s *Service) logInputErrors(run model.Run, failed []inputResult) {
 // finalCallback stores the run's last callback: the terminal status, no
 // results (results_count 0: receivers that add results_count up count each
 // result once), a batch_uid of its own, and as error the run's last error
-// when some inputs failed (null for a run that SUCCEEDED).
+// when some inputs failed (null for a run that SUCCEEDED): the
+// failureSummary, in the APIError shape, whose error_ref is the first
+// failed input's (the one logged with its cause).
 func (s *Service) finalCallback(ctx context.Context, tx *sql.Tx, r model.Run) (int64, error) {
 	ref := callbackRef(r.UID, "final")
 	batch := uuid.NewSHA1(uuid.NameSpaceURL, []byte("firstmate:batch:"+r.UID+":final")).String()
 	body := callbackBody{CallbackRefUID: ref, Run: callbackRun{RunUID: r.UID, BatchUID: batch, Status: r.Status},
 		Input: rawOrNull(""), CustomData: rawOrNull(""), Results: []json.RawMessage{}}
-	if r.Status != model.RunSucceeded && r.LastError != nil {
-		body.Error = newCallbackError(ref, r.LastError.Label, "", r.LastError.Message, 0, r.LastError.Params)
+	if e := r.LastError; r.Status != model.RunSucceeded && e != nil {
+		errRef := ref
+		if idx, err := strconv.Atoi(e.Params["input_index"]); err == nil {
+			errRef = callbackRef(r.UID, itoa(idx))
+		}
+		body.Error = newCallbackError(errRef, e.Label, e.Scope, e.Message, e.Status, e.Params)
 	}
 	payload, err := json.Marshal(body)
 	if err != nil {

@@ -20,28 +20,41 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
-// ChunkSize is how many inputs one job works, unless chunkSize allows more.
+// ChunkSize is how many inputs one job works, unless chunkOf allows more.
 const ChunkSize = 25
 
 // MaxChunkSize bounds the chunks of large runs of actions that need no
 // account.
 const MaxChunkSize = 100
 
-// chunkSize is the number of inputs per job of a run of n inputs.
+// smallRun is how many first inputs of a run always go ChunkSize to a job.
+const smallRun = 128 * ChunkSize
+
+// chunkOf is the chunk (the job) that works input idx of a run.
 //
 // Inputs that run on a platform account go ChunkSize to a job: an account
 // runs one call at a time and Smart Limits pace it, so a bigger job would
 // only commit (and call back) its results later. Actions that need no
 // account run as fast as the workers go, and on a large run a bigger job
 // spreads River's per-job work (fetch, completion) and the chunk's commit
-// over more inputs: a 100,000-input run is worked as 1,000 jobs instead of
-// 4,000. Up to 3,200 inputs the chunks stay at ChunkSize, so every worker
-// of the default 32 gets several.
-func chunkSize(a *catalog.Action, n int) int {
-	if a.NeedsIdentity {
-		return ChunkSize
+// over more inputs: past its first smallRun inputs (128 chunks, so every
+// worker of the default 32 gets several), a run's inputs go MaxChunkSize to
+// a job, and a 100,000-input run is worked as 1,096 jobs instead of 4,000.
+// The chunk depends on the index alone, so that inputs can be stored as
+// they arrive, before the run's size is known.
+func chunkOf(a *catalog.Action, idx int) int {
+	if a.NeedsIdentity || idx < smallRun {
+		return idx / ChunkSize
 	}
-	return min(MaxChunkSize, max(ChunkSize, n/128))
+	return smallRun/ChunkSize + (idx-smallRun)/MaxChunkSize
+}
+
+// chunkCount is the number of chunks of a run of n inputs.
+func chunkCount(a *catalog.Action, n int) int {
+	if n == 0 {
+		return 0
+	}
+	return chunkOf(a, n-1) + 1
 }
 
 // MaxInputAttempts bounds transient failures per input before it is

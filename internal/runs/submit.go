@@ -1,12 +1,15 @@
 package runs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -33,39 +36,213 @@ type Submission struct {
 	RunUID string
 }
 
-// Submit validates what the schema cannot (callback URL policy, identities),
-// then stores the run and all its inputs in one transaction and admits it.
-func (s *Service) Submit(ctx context.Context, sub Submission) (model.Run, error) {
-	if err := s.CheckSubmission(ctx, sub); err != nil {
-		return model.Run{}, err
-	}
+// BulkSubmission is an async run request from the API, whose body is read
+// while it is stored.
+type BulkSubmission struct {
+	Principal      model.Principal
+	Action         *catalog.Action
+	Body           io.Reader
+	IdempotencyKey string
+}
+
+// Inputs are staged a batch at a time: up to stageInputs inputs or
+// stageBytes of their JSON, whichever comes first. A batch on SQLite holds
+// the one writer for a few tens of milliseconds, between which other
+// workspaces' writes go through; fewer, larger batches would make them wait
+// longer, smaller ones would cost more commits.
+const (
+	stageInputs = 1000
+	stageBytes  = 1 << 20
+)
+
+// SubmitStream decodes an async body while it arrives, validating each
+// input, and stores the run and its inputs; it answers once all of them are
+// committed. A submission that fits in one batch is stored in one
+// transaction. A larger one stages its inputs in batches that commit as
+// they fill (store.StageInputs) under a run nobody sees yet, and publishes
+// the run in a last short transaction that also admits it: either the run
+// appears with all its inputs, or (a bad input, a refused callback, a
+// storage failure) what was staged is deleted and nothing appears.
+//
+// With an IdempotencyKey that an earlier run of the workspace holds, the
+// body is still decoded and checked (and nothing stored), and that run is
+// returned. Two concurrent submissions with the same key make one run: the
+// second to publish finds the key taken, discards its inputs and returns
+// the first's run.
+func (s *Service) SubmitStream(ctx context.Context, sub BulkSubmission) (model.Run, error) {
 	if sub.IdempotencyKey != "" {
-		if r, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey); err == nil {
-			return r, nil
+		r, h, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		if err == nil {
+			// Stored nothing, but the body is still read and checked, and
+			// its fingerprint compared with the first request's.
+			fp, idx := newFingerprint(sub.Action), 0
+			req, _, err := sub.Action.DecodeAsyncStream(sub.Body, func(in catalog.Input) error {
+				ni, err := newInput(sub.Action, idx, in)
+				idx++
+				fp.add(ni)
+				return err
+			})
+			if err == nil {
+				err = s.CheckSubmission(ctx, Submission{Principal: sub.Principal, Action: sub.Action, Request: req})
+			}
+			if err != nil {
+				return model.Run{}, err
+			}
+			return reused(r, h, fp.sum(req))
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return model.Run{}, err
 		}
 	}
-	var out model.Run
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = s.insert(ctx, tx, sub)
+	b := &bulk{s: s, ctx: ctx, sub: sub}
+	if sub.IdempotencyKey != "" {
+		b.fp = newFingerprint(sub.Action)
+	}
+	req, n, err := sub.Action.DecodeAsyncStream(sub.Body, b.add)
+	if err == nil {
+		err = s.CheckSubmission(ctx, Submission{Principal: sub.Principal, Action: sub.Action, Request: req})
+	}
+	if err != nil {
+		b.discard()
+		return model.Run{}, err
+	}
+	return b.publish(req, n)
+}
+
+// bulk is one SubmitStream's inputs on their way to the database.
+type bulk struct {
+	s     *Service
+	ctx   context.Context
+	sub   BulkSubmission
+	runID int64 // the staged run; 0 until a first batch is staged
+	n     int   // inputs so far
+	// batch holds the inputs not staged yet.
+	batch      []store.NewInput
+	batchBytes int
+	// fp fingerprints the request when it has an Idempotency-Key.
+	fp *fingerprint
+}
+
+// add takes the next valid input (catalog.Action.DecodeAsyncStream).
+func (b *bulk) add(in catalog.Input) error {
+	ni, err := newInput(b.sub.Action, b.n, in)
+	if err != nil {
 		return err
-	})
-	if err != nil && sub.IdempotencyKey != "" && store.IsUniqueViolation(err) {
-		// A concurrent submission with the same key won: return its run.
-		return store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+	}
+	b.n++
+	if b.fp != nil {
+		b.fp.add(ni)
+	}
+	b.batch = append(b.batch, ni)
+	b.batchBytes += len(ni.Input) + len(ni.CustomData)
+	if len(b.batch) >= stageInputs || b.batchBytes >= stageBytes {
+		return b.stage()
+	}
+	return nil
+}
+
+// stage commits the batch, under a staged run created by the first one.
+func (b *bulk) stage() error {
+	if b.runID == 0 {
+		run := b.s.newRun(b.sub.Principal, b.sub.Action, &catalog.AsyncRequest{}, 0, "")
+		err := b.s.DB.TxKeepCaches(b.ctx, func(tx *sql.Tx) error {
+			var err error
+			b.runID, err = store.InsertStagedRun(b.ctx, tx, store.NewRun{Run: run})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := b.s.DB.StageInputs(b.ctx, b.runID, b.batch); err != nil {
+		return err
+	}
+	clear(b.batch) // let the batch's strings go
+	b.batch, b.batchBytes = b.batch[:0], 0
+	return nil
+}
+
+// discard deletes what was staged, even when the request is gone (its
+// context cancelled); what it cannot delete, SweepStagedRuns will.
+func (b *bulk) discard() {
+	if b.runID == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 5*time.Minute)
+	defer cancel()
+	_ = b.s.DB.DiscardStagedRun(ctx, b.runID)
+}
+
+// errUnstaged: the staged run disappeared before it was published.
+var errUnstaged = errors.New("runs: the staged run is gone")
+
+// publish stores what is left and makes the run visible and admitted.
+func (b *bulk) publish(req *catalog.AsyncRequest, n int) (model.Run, error) {
+	s, ctx, sub := b.s, b.ctx, b.sub
+	nr := store.NewRun{Run: s.newRun(sub.Principal, sub.Action, req, n, ""), IdempotencyKey: sub.IdempotencyKey}
+	if b.fp != nil {
+		nr.RequestHash = b.fp.sum(req)
+	}
+	nr.CallbackHeadersKID, nr.CallbackHeaders = s.sealHeaders(req, "", nil)
+	chunks := chunkCount(sub.Action, n)
+	var out model.Run
+	var err error
+	if b.runID == 0 {
+		// It all fits in one batch: one transaction.
+		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			out, err = s.insert(ctx, tx, store.BulkRun{NewRun: nr, Inputs: b.batch, ChunkCount: chunks})
+			return err
+		})
+	} else {
+		if len(b.batch) > 0 {
+			err = b.stage()
+		}
+		if err == nil {
+			err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+				ok, err := store.PublishStagedRun(ctx, tx, b.runID, nr, n, chunks)
+				if err != nil || !ok {
+					return cmp.Or(err, errUnstaged)
+				}
+				if _, err := s.admitNew(ctx, tx, b.runID, sub.Principal.WorkspaceID, chunks); err != nil {
+					return err
+				}
+				out, err = store.GetRunByID(ctx, tx, b.runID)
+				return err
+			})
+		}
+		if err != nil {
+			b.discard()
+		}
+	}
+	switch {
+	case err != nil && sub.IdempotencyKey != "" && store.IsUniqueViolation(err):
+		// A concurrent submission with the same key won: its run, if it
+		// asked for the same.
+		r, h, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		if err != nil {
+			return model.Run{}, err
+		}
+		return reused(r, h, nr.RequestHash)
+	case errors.Is(err, errUnstaged):
+		return model.Run{}, apperr.Conflict("the run was deleted while its inputs were being stored (was its workspace deleted?)")
 	}
 	return out, err
 }
 
-// SubmitTx is Submit inside the caller's transaction, so that a schedule
-// firing claims its schedule and creates its run in one commit. Validation
-// errors (*apperr.Error) come before any write. IdempotencyKey is stored but
-// not looked up: the caller's transaction decides uniqueness.
+// SubmitTx stores a submission inside the caller's transaction, so that a
+// schedule firing claims its schedule and creates its run in one commit.
+// Validation errors (*apperr.Error) come before any write. IdempotencyKey
+// is stored but not looked up: the caller's transaction decides uniqueness.
 func (s *Service) SubmitTx(ctx context.Context, tx *sql.Tx, sub Submission) (model.Run, error) {
 	if err := s.CheckSubmission(ctx, sub); err != nil {
 		return model.Run{}, err
 	}
-	return s.insert(ctx, tx, sub)
+	b, err := s.bulkRun(sub)
+	if err != nil {
+		return model.Run{}, err
+	}
+	return s.insert(ctx, tx, b)
 }
 
 // CheckSubmission is the validation Submit does before writing: the
@@ -79,11 +256,7 @@ func (s *Service) CheckSubmission(ctx context.Context, sub Submission) error {
 }
 
 // insert stores the run and its inputs and admits it, in tx.
-func (s *Service) insert(ctx context.Context, tx *sql.Tx, sub Submission) (model.Run, error) {
-	b, err := s.bulkRun(sub)
-	if err != nil {
-		return model.Run{}, err
-	}
+func (s *Service) insert(ctx context.Context, tx *sql.Tx, b store.BulkRun) (model.Run, error) {
 	r, err := store.InsertRun(ctx, tx, b.NewRun)
 	if err != nil {
 		return model.Run{}, err
@@ -97,48 +270,66 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, sub Submission) (model
 	}
 	// The slot lock is taken last, after the inserts: two submissions to one
 	// workspace wait for each other only for the admission and the commit.
-	if _, err := s.admit(ctx, tx, r.ID, sub.Principal.WorkspaceID); err != nil {
+	if _, err := s.admitNew(ctx, tx, r.ID, b.Run.WorkspaceID, b.ChunkCount); err != nil {
 		return model.Run{}, err
 	}
 	return store.GetRunByID(ctx, tx, r.ID)
+}
+
+// newInput renders input idx of an action's run for storage.
+func newInput(a *catalog.Action, idx int, in catalog.Input) (store.NewInput, error) {
+	b, err := json.Marshal(in.Values)
+	if err != nil {
+		return store.NewInput{}, err
+	}
+	ni := store.NewInput{Idx: idx, Chunk: chunkOf(a, idx), Input: string(b)}
+	if in.CustomData != nil {
+		cd, err := json.Marshal(in.CustomData)
+		if err != nil {
+			return store.NewInput{}, err
+		}
+		ni.CustomData = string(cd)
+	}
+	return ni, nil
+}
+
+// newRun is the QUEUED run of a request of n inputs.
+func (s *Service) newRun(p model.Principal, a *catalog.Action, req *catalog.AsyncRequest, n int, uid string) model.Run {
+	params, _ := json.Marshal(req.Parameters)
+	if uid == "" {
+		uid = uuid.NewString()
+	}
+	return model.Run{UID: uid, WorkspaceID: p.WorkspaceID, WorkspaceUID: p.WorkspaceUID,
+		MemberUID: p.MemberUID, ActionName: a.Slug, ExecutionMode: "ASYNC", Status: model.RunQueued,
+		IdentityMode: req.IdentityMode, IdentityUIDs: req.IdentityIDs, Parameters: string(params),
+		CallbackURL: req.Callback.URL, CallbackOn: req.Callback.On, InputCount: n}
+}
+
+// sealHeaders returns the request's callback headers sealed, unless the
+// caller has them sealed already.
+func (s *Service) sealHeaders(req *catalog.AsyncRequest, kid string, sealed []byte) (string, []byte) {
+	if sealed == nil && len(req.Callback.Headers) > 0 {
+		h, _ := json.Marshal(req.Callback.Headers)
+		kid, sealed = s.Keys.Seal(h, []byte("callback-headers"))
+	}
+	return kid, sealed
 }
 
 // bulkRun renders a submission as the QUEUED run and inputs to store.
 func (s *Service) bulkRun(sub Submission) (store.BulkRun, error) {
 	a, req := sub.Action, sub.Request
 	inputs := make([]store.NewInput, len(req.Inputs))
-	size := chunkSize(a, len(inputs))
 	for i, in := range req.Inputs {
-		b, err := json.Marshal(in.Values)
-		if err != nil {
+		var err error
+		if inputs[i], err = newInput(a, i, in); err != nil {
 			return store.BulkRun{}, err
 		}
-		ni := store.NewInput{Idx: i, Chunk: i / size, Input: string(b)}
-		if in.CustomData != nil {
-			cd, err := json.Marshal(in.CustomData)
-			if err != nil {
-				return store.BulkRun{}, err
-			}
-			ni.CustomData = string(cd)
-		}
-		inputs[i] = ni
 	}
-	params, _ := json.Marshal(req.Parameters)
-	uid := sub.RunUID
-	if uid == "" {
-		uid = uuid.NewString()
-	}
-	run := model.Run{UID: uid, WorkspaceID: sub.Principal.WorkspaceID, WorkspaceUID: sub.Principal.WorkspaceUID,
-		MemberUID: sub.Principal.MemberUID, ActionName: a.Slug, ExecutionMode: "ASYNC", Status: model.RunQueued,
-		IdentityMode: req.IdentityMode, IdentityUIDs: req.IdentityIDs, Parameters: string(params),
-		CallbackURL: req.Callback.URL, CallbackOn: req.Callback.On, InputCount: len(inputs), ScheduledRunUID: sub.ScheduledRunUID}
-	kid, sealed := sub.SealedHeadersKID, sub.SealedHeaders
-	if sealed == nil && len(req.Callback.Headers) > 0 {
-		h, _ := json.Marshal(req.Callback.Headers)
-		kid, sealed = s.Keys.Seal(h, []byte("callback-headers"))
-	}
+	run := s.newRun(sub.Principal, a, req, len(inputs), sub.RunUID)
+	run.ScheduledRunUID = sub.ScheduledRunUID
+	kid, sealed := s.sealHeaders(req, sub.SealedHeadersKID, sub.SealedHeaders)
 	return store.BulkRun{NewRun: store.NewRun{Run: run, CallbackHeadersKID: kid, CallbackHeaders: sealed,
-		IdempotencyKey: sub.IdempotencyKey}, Inputs: inputs, ChunkCount: (len(inputs) + size - 1) / size}, nil
+		IdempotencyKey: sub.IdempotencyKey}, Inputs: inputs, ChunkCount: chunkCount(a, len(inputs))}, nil
 }
 
 // SubmitManyTx stores checked submissions (CheckSubmission passed) and the
@@ -332,11 +523,33 @@ func (s *Service) checkIdentities(ctx context.Context, p model.Principal, a *cat
 	return s.Engine.CheckIdentityUIDs(ctx, p.WorkspaceID, uids)
 }
 
-// admit starts a QUEUED run when the workspace is under its plan's
-// concurrent-run cap, enqueuing its pending chunks. It runs inside the
-// caller's transaction and reads the slots in use from run_slots under its
-// row lock (store.LockSlots), O(1) however many runs are RUNNING; the
-// status change itself updates run_slots (trigger).
+// admitNew starts a new QUEUED run of chunks chunks when the workspace is
+// under its plan's concurrent-run cap, enqueuing all its chunks (every
+// input of a new run is pending). It runs inside the caller's transaction
+// and reads the slots in use from run_slots under its row lock
+// (store.LockSlots), O(1) however many runs are RUNNING; the status change
+// itself updates run_slots (trigger).
+func (s *Service) admitNew(ctx context.Context, tx *sql.Tx, runID, workspaceID int64, chunks int) (bool, error) {
+	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
+	if err != nil {
+		return false, err
+	}
+	if running >= s.Plans(plan).ConcurrentRuns {
+		return false, nil
+	}
+	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunQueued}, model.RunRunning, "")
+	if err != nil || !ok {
+		return false, err
+	}
+	all := make([]int, chunks)
+	for c := range all {
+		all[c] = c
+	}
+	return true, s.Queue.Chunks(ctx, tx, runID, all)
+}
+
+// admit starts a QUEUED run (a resumed one) when the workspace is under its
+// plan's cap, enqueuing its pending chunks; see admitNew.
 func (s *Service) admit(ctx context.Context, tx *sql.Tx, runID, workspaceID int64) (bool, error) {
 	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
 	if err != nil {

@@ -335,7 +335,8 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 			fin[i] = store.FinishedInput{ID: r.in.ID, Status: "DONE", Results: len(r.results), BatchUID: batches[i]}
 			if r.err != nil {
 				fin[i].Status = "FAILED"
-				fin[i].ErrJSON = store.EncodeRunError(&model.RunError{Label: r.err.Label, Message: r.err.Message, Params: r.err.Params})
+				fin[i].ErrJSON = store.EncodeRunError(&model.RunError{Label: r.err.Label, Message: r.err.Message, Params: r.err.Params,
+					Scope: r.err.Scope, Status: r.err.Status})
 			}
 		}
 		owned, err := store.FinishInputs(ctx, tx, s.DB.Dialect, fin)
@@ -479,6 +480,13 @@ func (s *Service) finish(ctx context.Context, tx *sql.Tx, runID int64) error {
 		status = model.RunPartialSucceeded
 	}
 	r.Status = status
+	// What failed, in last_error and in the final callback's error.
+	r.LastError = nil
+	if r.FailedCount > 0 {
+		if r.LastError, err = failureSummary(ctx, tx, r); err != nil {
+			return err
+		}
+	}
 	if r.CallbackURL != "" {
 		id, err := s.finalCallback(ctx, tx, r)
 		if err != nil {
@@ -490,7 +498,7 @@ func (s *Service) finish(ctx context.Context, tx *sql.Tx, runID int64) error {
 			}
 		}
 	}
-	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunRunning}, status, "")
+	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunRunning}, status, store.EncodeRunError(r.LastError))
 	if err != nil {
 		return err
 	}

@@ -82,8 +82,8 @@ func TestCreateValidation(t *testing.T) {
 		if strings.Contains(string(raw), "s3cret") {
 			t.Errorf("callback headers are stored in clear")
 		}
-		want := []string{"uid", "name", "action_name", "user_uid", "workspace_uid", "status", "cron", "timezone", "schedule_at",
-			"next_execution_at", "last_executed_at", "created_at", "updated_at"}
+		want := []string{"uid", "name", "action_id", "action_name", "user_uid", "workspace_uid", "status", "postponed_until", "cron",
+			"timezone", "schedule_at", "next_execution_at", "last_executed_at", "created_at", "updated_at"}
 		obj := r.Obj()
 		if len(obj) != len(want) {
 			t.Errorf("schedule object has %d fields, want %v: %s", len(obj), want, r.Body)

@@ -60,6 +60,7 @@ func (s *Server) routes() {
 	li("POST /linkedin/conversations/{thread}/archive", s.hArchive)
 	li("POST /linkedin/conversations/{thread}/read", s.hMarkRead)
 	li("POST /linkedin/messages", s.hSendMessage)
+	li("GET /linkedin/dms/{path...}", s.hDownload)
 	s.salesRoutes(m)
 	s.publicRoutes(m)
 	s.voyagerRoutes(m) // LinkedIn's web API face (handlers_voyager.go)

@@ -178,13 +178,25 @@ func Outputs(ctx context.Context, q Querier, runID int64, limit, offset int) ([]
 func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, finished int, credits int64, retries int) (pending int, postponedUntil int64, ok bool, err error) {
 	var postponed sql.NullInt64
 	err = q.QueryRowContext(ctx, `UPDATE runs SET output_count = output_count + $2, failed_count = failed_count + $3,
-			pending_count = pending_count - $4, credits_used = credits_used + $5, retry_count = retry_count + $6, updated_at = $7
+			pending_count = pending_count - $4, credits_used = credits_used + $5, retry_count = retry_count + $6, updated_at = $7,
+			synced_at = $7
 		WHERE id = $1 AND status = 'RUNNING' RETURNING pending_count, postponed_until`,
 		runID, outputs, failed, finished, credits, retries, Now()).Scan(&pending, &postponed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}
 	return pending, postponed.Int64, err == nil, err
+}
+
+// FirstFailedInput is the lowest-indexed FAILED input of a run: its index
+// and its error (a RunError in JSON). ok is false when none failed.
+func FirstFailedInput(ctx context.Context, q Querier, runID int64) (idx int, errJSON string, ok bool, err error) {
+	err = q.QueryRowContext(ctx, `SELECT idx, error FROM run_inputs WHERE run_id = $1 AND status = 'FAILED' ORDER BY idx LIMIT 1`,
+		runID).Scan(&idx, &errJSON)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", false, nil
+	}
+	return idx, errJSON, err == nil, err
 }
 
 // SetRunStatus moves a run from one of the given statuses to status; it

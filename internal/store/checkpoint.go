@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"os"
 	"sync"
 	"time"
 )
@@ -35,9 +36,24 @@ var walAutoCheckpoint = 8192
 // row's page) is copied once.
 const checkpointDelay = 100 * time.Millisecond
 
-// checkpointer runs passive checkpoints after commits (see above).
+// walSizeLimit is SQLite's journal_size_limit: when SQLite starts the WAL
+// over after a checkpoint, it cuts the file back to this size.
+const walSizeLimit = 32 << 20
+
+// Once no commit has come for idleAfter, a WAL file larger than
+// truncateAbove is emptied by a TRUNCATE checkpoint. Without it a large
+// transaction (a big delete, a migration) leaves its WAL on disk until the
+// next write, however long the server stays idle. (Variables for tests.)
+var (
+	idleAfter     = time.Second
+	truncateAbove = int64(4 << 20)
+)
+
+// checkpointer runs passive checkpoints after commits, and a truncating one
+// when the writer is idle (see above).
 type checkpointer struct {
 	db     *sql.DB
+	wal    string // the WAL file's path
 	kick   chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
@@ -45,8 +61,8 @@ type checkpointer struct {
 }
 
 // startCheckpointer opens its connection to the database at dsn and starts
-// it.
-func startCheckpointer(dsn string) (*checkpointer, error) {
+// it; wal is the path of the database's WAL file.
+func startCheckpointer(dsn, wal string) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
@@ -54,7 +70,7 @@ func startCheckpointer(dsn string) (*checkpointer, error) {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
-	c := &checkpointer{db: db, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	c := &checkpointer{db: db, wal: wal, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c, nil
 }
@@ -77,19 +93,44 @@ func (c *checkpointer) run() {
 			return
 		case <-c.kick:
 		}
-		t.Reset(checkpointDelay)
-		select {
-		case <-c.stop:
-			t.Stop()
-			return
-		case <-t.C:
+		for kicked := true; kicked; {
+			t.Reset(checkpointDelay)
+			select {
+			case <-c.stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			// PASSIVE never waits for readers or writers: it copies what it
+			// can. An error (the database closing under it, a full disk)
+			// leaves the writer's automatic checkpoint to do the work, as it
+			// would without this goroutine.
+			_, _ = c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+			t.Reset(idleAfter)
+			select {
+			case <-c.stop:
+				t.Stop()
+				return
+			case <-c.kick:
+				t.Stop()
+			case <-t.C:
+				kicked = false
+				c.truncateIfLarge()
+			}
 		}
-		// PASSIVE never waits for readers or writers: it copies what it can.
-		// An error (the database closing under it, a full disk) leaves the
-		// writer's automatic checkpoint to do the work, as it would without
-		// this goroutine.
-		_, _ = c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
 	}
+}
+
+// truncateIfLarge empties a large WAL. TRUNCATE waits for readers to leave
+// the WAL and keeps writers out meanwhile, but only for the connection's
+// short busy timeout: when the database is not idle after all, it gives up
+// (SQLITE_BUSY) and the next idle moment tries again.
+func (c *checkpointer) truncateIfLarge() {
+	fi, err := os.Stat(c.wal)
+	if err != nil || fi.Size() <= truncateAbove {
+		return
+	}
+	_, _ = c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
 }
 
 // close stops the checkpointer and closes its connection.

@@ -20,6 +20,8 @@ type stmtConnector struct {
 	// transaction (it must match the DSN's _txlock): BEGIN, COMMIT and
 	// ROLLBACK then run as cached statements too.
 	begin string
+	// failed, when set, hears of every statement that fails (health.go).
+	failed func(error)
 }
 
 func (c stmtConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -27,7 +29,7 @@ func (c stmtConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stmtConn{inner: conn, begin: c.begin, stmts: map[string]*connStmt{}}, nil
+	return &stmtConn{inner: conn, begin: c.begin, failed: c.failed, stmts: map[string]*connStmt{}}, nil
 }
 
 func (c stmtConnector) Driver() driver.Driver { return c.inner.Driver() }
@@ -40,10 +42,11 @@ const maxConnStmts = 256
 // connection from two goroutines at once; the mutex only keeps that from
 // being a silent assumption.
 type stmtConn struct {
-	inner driver.Conn
-	begin string
-	mu    sync.Mutex
-	stmts map[string]*connStmt
+	inner  driver.Conn
+	begin  string
+	failed func(error)
+	mu     sync.Mutex
+	stmts  map[string]*connStmt
 }
 
 // connStmt is a cached statement. A SQLite statement has one cursor: while
@@ -100,6 +103,14 @@ func (c *stmtConn) done(s *connStmt) {
 }
 
 func (c *stmtConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	res, err := c.exec(ctx, query, args)
+	if err != nil && c.failed != nil {
+		c.failed(err)
+	}
+	return res, err
+}
+
+func (c *stmtConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	s, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -112,6 +123,14 @@ func (c *stmtConn) ExecContext(ctx context.Context, query string, args []driver.
 }
 
 func (c *stmtConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := c.query(ctx, query, args)
+	if err != nil && c.failed != nil {
+		c.failed(err)
+	}
+	return rows, err
+}
+
+func (c *stmtConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	s, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err

@@ -72,6 +72,8 @@ type DB struct {
 	// ckpt copies SQLite's WAL into the database file beside the writer
 	// (see checkpoint.go); nil on PostgreSQL.
 	ckpt *checkpointer
+	// health tells /readyz whether writes go through (health.go).
+	health writeHealth
 }
 
 // Open connects to databaseURL when it is a postgres:// URL, and otherwise to
@@ -90,14 +92,22 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	// temp_store(MEMORY) keeps statement journals in memory: every
 	// multi-row INSERT inside a transaction (a batch of runs, charges or
 	// Smart Limit events) journals the pages it changes so that it can be
 	// undone alone, and on disk that cost a write system call per page.
+	// journal_size_limit cuts the WAL file back to 32 MiB whenever SQLite
+	// starts it over after a checkpoint: without it the file keeps the size
+	// of the largest transaction it ever held.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_time_format=sqlite"
+		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_time_format=sqlite" +
+		fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
+	db := &DB{Dialect: SQLite, Path: path}
 	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate"+
-		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint), "begin immediate")
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint), "begin immediate", db.noteWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +119,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	r, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", "")
+	r, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", "", nil)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -118,26 +128,55 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(0)
-	ckpt, err := startCheckpointer("file:" + path + "?" + pragmas)
+	ckpt, err := startCheckpointer("file:"+path+"?"+strings.Replace(pragmas, "busy_timeout(10000)", "busy_timeout(100)", 1), path+"-wal")
 	if err != nil {
 		w.Close()
 		r.Close()
 		return nil, err
 	}
-	db := &DB{Dialect: SQLite, Write: w, Read: r, Path: path, cache: newStmtCache(r), ckpt: ckpt}
+	db.Write, db.Read, db.cache, db.ckpt = w, r, newStmtCache(r), ckpt
 	db.R = db.cache
 	db.initCaches()
 	return db, nil
 }
 
+// createPrivate creates the SQLite file readable by its owner only, before
+// SQLite does (it would use 0644 less the umask), and takes group and other
+// permissions away from an existing one and its WAL and shared-memory files.
+// SQLite gives the WAL and shared-memory files it creates the database
+// file's permissions, so they end up 0600 too.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: unable to create %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: unable to stat %s: %w", p, err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("store: unable to make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
 // openSQLiteDB opens a pool whose connections cache their prepared
-// statements (see stmtConnector); begin is the DSN's BEGIN ("": the driver's).
-func openSQLiteDB(dsn, begin string) (*sql.DB, error) {
+// statements (see stmtConnector); begin is the DSN's BEGIN ("": the driver's)
+// and failed, if not nil, hears of the statements that fail.
+func openSQLiteDB(dsn, begin string, failed func(error)) (*sql.DB, error) {
 	c, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(stmtConnector{inner: c, begin: begin}), nil
+	return sql.OpenDB(stmtConnector{inner: c, begin: begin, failed: failed}), nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -333,6 +372,12 @@ func (db *DB) txRetry(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	err := db.txOnce(ctx, fn)
+	db.noteWrite(err)
+	return err
+}
+
+func (db *DB) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.Dialect == Postgres {
 		return db.pgTx(ctx, fn)
 	}

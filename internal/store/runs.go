@@ -13,19 +13,26 @@ import (
 const runCols = `r.id, r.uid, r.workspace_id, w.uid, r.member_uid, r.action_name, r.execution_mode, r.status, r.identity_mode,
 	r.identity_uids, r.parameters, r.callback_url, r.callback_on, r.input_count, r.output_count, r.failed_count,
 	r.retry_count, r.credits_used, r.last_error, r.postponed_until, r.scheduled_run_uid, r.started_at, r.finished_at,
-	r.created_at, r.updated_at`
+	r.created_at, r.updated_at, ` + runSyncedAt
 
-const runFrom = ` FROM runs r JOIN workspaces w ON w.id = r.workspace_id `
+// runSyncedAt is when a run last brought results back from the platform: a
+// live run when it answered (if it succeeded), an async run when it last
+// recorded a chunk (RunProgress).
+const runSyncedAt = `CASE WHEN r.execution_mode = 'LIVE' THEN CASE WHEN r.status = 'SUCCEEDED' THEN r.finished_at END ELSE r.synced_at END`
+
+// runFrom leaves out the runs of async submissions still being stored
+// (staging.go).
+const runFrom = ` FROM runs r JOIN workspaces w ON w.id = r.workspace_id AND r.status NOT IN ('STAGED', 'DISCARDED') `
 
 func scanRun(row interface{ Scan(...any) error }) (model.Run, error) {
 	var r model.Run
 	var ids, lastErr string
-	var postponed, started, finished sql.NullInt64
+	var postponed, started, finished, synced sql.NullInt64
 	var created, updated int64
 	err := row.Scan(&r.ID, &r.UID, &r.WorkspaceID, &r.WorkspaceUID, &r.MemberUID, &r.ActionName, &r.ExecutionMode,
 		&r.Status, &r.IdentityMode, &ids, &r.Parameters, &r.CallbackURL, &r.CallbackOn, &r.InputCount, &r.OutputCount,
 		&r.FailedCount, &r.RetryCount, &r.CreditsUsed, &lastErr, &postponed, &r.ScheduledRunUID, &started, &finished,
-		&created, &updated)
+		&created, &updated, &synced)
 	if err != nil {
 		return r, notFound(err)
 	}
@@ -34,7 +41,7 @@ func scanRun(row interface{ Scan(...any) error }) (model.Run, error) {
 		r.LastError = &model.RunError{}
 		_ = json.Unmarshal([]byte(lastErr), r.LastError)
 	}
-	r.PostponedUntil, r.StartedAt, r.FinishedAt = NullTime(postponed), NullTime(started), NullTime(finished)
+	r.PostponedUntil, r.StartedAt, r.FinishedAt, r.SyncedAt = NullTime(postponed), NullTime(started), NullTime(finished), NullTime(synced)
 	r.CreatedAt, r.UpdatedAt = Time(created), Time(updated)
 	return r, nil
 }
@@ -54,6 +61,9 @@ type NewRun struct {
 	CallbackHeadersKID string
 	CallbackHeaders    []byte
 	IdempotencyKey     string
+	// RequestHash fingerprints the request behind IdempotencyKey (InsertRun
+	// only: the other inserts carry no key).
+	RequestHash string
 }
 
 // InsertRun stores a run and fills its id.
@@ -61,9 +71,9 @@ func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
 	r := n.Run
 	now := Now()
 	err := q.QueryRowContext(ctx, `
-		INSERT INTO runs (`+runInsertCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24)
-		RETURNING id`, runInsertArgs(n, now)...).Scan(&r.ID)
+		INSERT INTO runs (`+runInsertCols+`, request_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24, $25)
+		RETURNING id`, append(runInsertArgs(n, now), n.RequestHash)...).Scan(&r.ID)
 	r.CreatedAt, r.UpdatedAt = Time(now), Time(now)
 	return r, err
 }
@@ -145,18 +155,67 @@ func GetRunByID(ctx context.Context, q Querier, id int64) (model.Run, error) {
 	return scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+runFrom+`WHERE r.id = $1`, id))
 }
 
-// GetRunByIdempotencyKey finds the run an earlier submission with the same key created.
-func GetRunByIdempotencyKey(ctx context.Context, q Querier, workspaceID int64, key string) (model.Run, error) {
-	return scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+runFrom+`WHERE r.workspace_id = $1 AND r.idempotency_key = $2`,
-		workspaceID, key))
+// GetRunByIdempotencyKey finds the run an earlier submission with the same
+// key created, with the fingerprint of that submission ("" when unknown).
+func GetRunByIdempotencyKey(ctx context.Context, q Querier, workspaceID int64, key string) (model.Run, string, error) {
+	var hash string
+	r, err := scanRun(scanAlso(q.QueryRowContext(ctx, `SELECT `+runCols+`, r.request_hash`+runFrom+
+		`WHERE r.workspace_id = $1 AND r.idempotency_key = $2`, workspaceID, key), &hash))
+	return r, hash, err
 }
+
+// scanAlso scans a row's trailing columns into extra, after the ones the
+// wrapped scanner asks for.
+func scanAlso(row interface{ Scan(...any) error }, extra ...any) interface{ Scan(...any) error } {
+	return scanFunc(func(dest ...any) error { return row.Scan(append(dest, extra...)...) })
+}
+
+type scanFunc func(...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // RunFilter is GET /runs' query.
 type RunFilter struct {
 	Status, ActionName, ExecutionMode, UID, UserUID, ScheduledRunUID []string
 	Limit, Offset                                                    int
-	// Sort is a column name, "-" prefixed for descending.
+	// Sort is a comma-separated list of RunSortColumns names, each "-"
+	// prefixed for descending; "" sorts by created_at ascending (the
+	// reference's default).
 	Sort string
+}
+
+// runNullableSort are the sort columns that may be NULL: they sort after
+// the others in either direction, on both databases.
+var runNullableSort = map[string]bool{"started_at": true, "finished_at": true}
+
+// runOrder renders a RunFilter.Sort as an ORDER BY list, ending with the id
+// in the first key's direction so that pages never overlap.
+func runOrder(sort string) string {
+	var order []string
+	tie := " ASC"
+	for i, key := range strings.Split(sort, ",") {
+		key = strings.TrimSpace(key)
+		name := strings.TrimPrefix(key, "-")
+		col, ok := RunSortColumns[name]
+		if !ok {
+			continue
+		}
+		dir := " ASC"
+		if strings.HasPrefix(key, "-") {
+			dir = " DESC"
+		}
+		if i == 0 {
+			tie = dir
+		}
+		if runNullableSort[name] {
+			order = append(order, "("+col+" IS NULL) ASC")
+		}
+		order = append(order, col+dir)
+	}
+	if len(order) == 0 {
+		order = append(order, "r.created_at ASC")
+	}
+	return strings.Join(append(order, "r.id"+tie), ", ")
 }
 
 // RunSortColumns are the columns GET /runs may sort on.
@@ -190,17 +249,7 @@ func ListRuns(ctx context.Context, q Querier, workspaceID int64, f RunFilter) ([
 		// runs_scheduled (00074) serves it.
 		where = append(where, "r.scheduled_run_uid <> ''")
 	}
-	order := "r.created_at DESC, r.id DESC"
-	if f.Sort != "" {
-		desc := strings.HasPrefix(f.Sort, "-")
-		if col, ok := RunSortColumns[strings.TrimPrefix(f.Sort, "-")]; ok {
-			dir := " ASC"
-			if desc {
-				dir = " DESC"
-			}
-			order = col + dir + ", r.id" + dir
-		}
-	}
+	order := runOrder(f.Sort)
 	args = append(args, f.Limit, f.Offset)
 	rows, err := q.QueryContext(ctx, `SELECT `+runCols+runFrom+`WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)

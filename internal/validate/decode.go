@@ -25,13 +25,16 @@ const (
 
 // DecodeJSON decodes a request body the way Validate expects it (numbers as
 // json.Number). Malformed JSON, an empty body, anything after the first
-// value and an object that names a key twice (params.reason
-// "duplicate_key") are 400 BAD_INPUT errors.
+// value and an object that names a key twice (DuplicateKey) are 400
+// BAD_INPUT errors.
 func DecodeJSON(data []byte) (any, *apperr.Error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, apperr.BadInput("body must be valid JSON (empty body)").With("reason", "empty")
 	}
 	v, serr := parseJSON(data)
+	if serr != nil && serr.reason == "duplicate_key" {
+		return nil, DuplicateKey(serr.path(), serr.key, int64(serr.offset))
+	}
 	if serr != nil {
 		reason := "syntax"
 		switch {
@@ -54,8 +57,7 @@ func DecodeInto(data []byte, dst any) *apperr.Error {
 		return apperr.BadInput("body must be valid JSON (empty body)").With("reason", "empty")
 	}
 	if _, serr := parseJSON(data); serr != nil && serr.reason == "duplicate_key" {
-		return apperr.BadInput("body must be valid JSON (%s at offset %d)", serr.msg, serr.offset).
-			With("reason", serr.reason).With("offset", strconv.Itoa(serr.offset))
+		return DuplicateKey(serr.path(), serr.key, int64(serr.offset))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -75,6 +77,17 @@ func DecodeInto(data []byte, dst any) *apperr.Error {
 		return e.With("reason", "trailing_data")
 	}
 	return nil
+}
+
+// DuplicateKey is the error for an object that names key twice, wherever
+// the body is decoded (whole here, or streamed by catalog's async decoder):
+// path is the object's ("body/inputs/3"), offset the byte offset of the
+// second key in the body. Which of the two values the client meant is
+// ambiguous, so the body is refused rather than guessed at.
+func DuplicateKey(path, key string, offset int64) *apperr.Error {
+	off := strconv.FormatInt(offset, 10)
+	return apperr.BadInput("%s must NOT have duplicate key %q (at offset %s)", path, key, off).
+		With("reason", "duplicate_key").With("path", path).With("offset", off)
 }
 
 func jsonTypeName(goKind string) string {

@@ -31,6 +31,28 @@ type syntaxErr struct {
 	offset int
 	// reason, when set, replaces "syntax" as the error's params.reason.
 	reason string
+	// key and within describe a duplicate key: the key, and the members
+	// and indexes that lead to its object, innermost first (filled in as
+	// the parser unwinds, so that the happy path pays nothing for them).
+	key    string
+	within []string
+}
+
+// enclosing records, as a duplicate key's error unwinds, the member or
+// index it was found in.
+func (e *syntaxErr) enclosing(tok string) {
+	if e.reason == "duplicate_key" {
+		e.within = append(e.within, tok)
+	}
+}
+
+// path is the Ajv-style path of a duplicate key's object ("body/inputs/3").
+func (e *syntaxErr) path() string {
+	path := "body"
+	for i := len(e.within) - 1; i >= 0; i-- {
+		path += "/" + e.within[i]
+	}
+	return path
 }
 
 func parseJSON(data []byte) (any, *syntaxErr) {
@@ -141,7 +163,7 @@ func (p *parser) object() any {
 			return nil
 		}
 		if _, dup := m[k]; dup {
-			p.err = &syntaxErr{msg: "duplicate key " + strconv.Quote(k), offset: keyAt, reason: "duplicate_key"}
+			p.err = &syntaxErr{msg: "duplicate key " + strconv.Quote(k), offset: keyAt, reason: "duplicate_key", key: k}
 			return nil
 		}
 		p.ws()
@@ -157,6 +179,7 @@ func (p *parser) object() any {
 		p.ws()
 		v := p.value()
 		if p.err != nil {
+			p.err.enclosing(k)
 			return nil
 		}
 		m[k] = v
@@ -195,6 +218,7 @@ func (p *parser) array() any {
 		p.ws()
 		v := p.value()
 		if p.err != nil {
+			p.err.enclosing(strconv.Itoa(len(a)))
 			return nil
 		}
 		a = append(a, v)

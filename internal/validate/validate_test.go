@@ -197,6 +197,23 @@ func TestDecodeJSON(t *testing.T) {
 			t.Errorf("%s: %+v, want 400 with reason duplicate_key", dup, e)
 		}
 	}
+	// The error names the object and the second mention's offset, as the
+	// streaming async decoder does (catalog.TestStreamRefusesDuplicateKeys).
+	for body, want := range map[string][2]string{
+		`{"a":1,"a":1}`:                     {`body must NOT have duplicate key "a" (at offset 7)`, "body"},
+		`{"x":[{"b":1,"c":2,"b":3}]}`:       {`body/x/0 must NOT have duplicate key "b" (at offset 19)`, "body/x/0"},
+		`{"o":{"p":[0,{"k":null,"k":{}}]}}`: {`body/o/p/1 must NOT have duplicate key "k" (at offset 23)`, "body/o/p/1"},
+		` {"a/b":{"k~":1, "k~" :2}}`:        {`body/a/b must NOT have duplicate key "k~" (at offset 17)`, "body/a/b"},
+	} {
+		_, e := DecodeJSON([]byte(body))
+		if e == nil || e.Message != want[0] || e.Params["path"] != want[1] {
+			t.Errorf("%s: %v, want %q with path %s", body, e, want[0], want[1])
+		}
+		var dst map[string]any
+		if e2 := DecodeInto([]byte(body), &dst); e2 == nil || e == nil || e2.Message != e.Message {
+			t.Errorf("%s: DecodeInto says %v, DecodeJSON %v", body, e2, e)
+		}
+	}
 	// The same key in different objects is not a duplicate.
 	if _, e := DecodeJSON([]byte(`{"a":{"a":1},"b":[{"a":1},{"a":2}]}`)); e != nil {
 		t.Errorf("keys repeated across objects: %v", e)

@@ -634,10 +634,7 @@ func conversation(cv J) map[string]any {
 	}
 	last := cv.O("lastMessage")
 	s := last.O("sender")
-	att := last.get("attachments")
-	if att == nil {
-		att = []any{}
-	}
+	att := attachments(last.get("attachments"))
 	return map[string]any{"participants": parts, "linkedin_thread_id": cv.S("threadId"), "linkedin_thread_url": cv.S("threadUrl"),
 		"read": cv.B("read"), "total_received_messages": cv.S("receivedCount"), "created_at": ms(cv.I("createdAt")),
 		"last_activity_at": ms(cv.I("lastActivityAt")), "unread_count": cv.I("unreadCount"), "sponsored": cv.B("sponsored"),

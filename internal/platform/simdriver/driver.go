@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -28,6 +29,7 @@ type Driver struct {
 var (
 	_ platform.Driver        = (*Driver)(nil)
 	_ platform.Authenticator = (*Driver)(nil)
+	_ platform.Downloader    = (*Driver)(nil)
 )
 
 // New returns a driver for the simulator at baseURL (e.g. http://127.0.0.1:7801).
@@ -317,4 +319,51 @@ func pageOf(body J, mapper func(J) map[string]any) platform.Page {
 
 func one(m map[string]any) platform.Page {
 	return platform.Page{Results: []map[string]any{m}}
+}
+
+// dmsPrefix is where LinkedIn serves message attachments.
+const dmsPrefix = "https://www.linkedin.com/dms/"
+
+// Download streams a message attachment from the simulator, which serves
+// https://www.linkedin.com/dms/{path} at /linkedin/dms/{path}.
+func (d *Driver) Download(ctx context.Context, hc *http.Client, cred platform.Credentials, fileURL string) (platform.File, error) {
+	c := cookieOf(cred)
+	if c == "" {
+		return platform.File{}, apperr.Upstream(platform.LabelNotConnected, "no li_at session cookie in the credentials")
+	}
+	u, err := url.Parse(fileURL)
+	if err != nil || !strings.HasPrefix(fileURL, dmsPrefix) || u.Host != "www.linkedin.com" || u.User != nil ||
+		strings.Contains(u.Path, "..") || len(strings.TrimPrefix(u.Path, "/dms/")) == 0 {
+		return platform.File{}, apperr.BadParameters("querystring/url must be a LinkedIn message attachment URL (%s...)", dmsPrefix).
+			With("path", "querystring/url")
+	}
+	target := d.base + "/linkedin" + u.EscapedPath()
+	if u.RawQuery != "" {
+		target += "?" + u.RawQuery
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return platform.File{}, apperr.Internal(err)
+	}
+	hr.AddCookie(&http.Cookie{Name: "li_at", Value: c})
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(hr)
+	if err != nil {
+		return platform.File{}, platform.FromTransport(platform.FamilyLinkedIn, err)
+	}
+	if res.StatusCode >= 300 {
+		defer res.Body.Close()
+		var body J
+		raw, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+		_ = json.Unmarshal(raw, &body)
+		return platform.File{}, platform.FromStatus(platform.FamilyLinkedIn, res.StatusCode, body.S("code"), body.S("message"),
+			res.Header.Get("Retry-After"))
+	}
+	f := platform.File{Body: res.Body, ContentType: res.Header.Get("Content-Type"), Size: res.ContentLength}
+	if _, params, err := mime.ParseMediaType(res.Header.Get("Content-Disposition")); err == nil {
+		f.Name = params["filename"]
+	}
+	return f, nil
 }

@@ -321,13 +321,45 @@ func comment(c J) map[string]any {
 	return m
 }
 
+// attachmentKinds spell the reference's attachment "type" values; the
+// platform writes them in its own case ("FILE").
+var attachmentKinds = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"file", "audio", "video", "vectorImage", "externalMedia", "forwardedMessageContent",
+		"messageAdRenderContent", "conversationAdsMessageContent", "hostUrnData", "repliedMessageContent"} {
+		m[strings.ToLower(k)] = k
+	}
+	return m
+}()
+
+// attachments maps a message's attachments to the reference's shapes: the
+// same members, with the type spelled as the reference's enum has it.
+func attachments(v any) []any {
+	out := []any{}
+	arr, _ := v.([]any)
+	for _, x := range arr {
+		m, ok := asMap(x)
+		if !ok {
+			continue
+		}
+		c := make(map[string]any, len(m))
+		for k, v := range m {
+			c[k] = v
+		}
+		if t, ok := c["type"].(string); ok {
+			if canon, known := attachmentKinds[strings.ToLower(t)]; known {
+				c["type"] = canon
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // message maps one message of a thread.
 func message(msg J, threadID string) map[string]any {
 	s := msg.O("sender")
-	att := msg.get("attachments")
-	if att == nil {
-		att = []any{}
-	}
+	att := attachments(msg.get("attachments"))
 	return map[string]any{
 		"linkedin_thread_id": threadID, "position": msg.I("position"), "delivered_at": ms(msg.I("deliveredAt")),
 		"created_at": ms(msg.I("createdAt")), "first_name": s.S("firstName"), "last_name": s.S("lastName"),

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+)
+
+// A large async submission is stored while its body is still arriving, in
+// batches that each commit on their own: on SQLite one transaction for all
+// 100,000 inputs would hold the only writer for the whole upload, and every
+// other workspace's writes (live calls, chunk commits) would wait behind it.
+//
+// The batches belong to a run in status STAGED, which no reader sees
+// (runFrom leaves it out, with DISCARDED, and no job works it) until
+// PublishStagedRun makes it QUEUED in the submission's last, short
+// transaction: the run and all its inputs appear at once or not at all. A submission that fails part-way
+// deletes what it staged (DiscardStagedRun); one cut short by a crash leaves
+// a STAGED run that SweepStagedRuns deletes once it has been idle for long.
+const runStaged = "STAGED"
+
+// InsertStagedRun stores n.Run as a STAGED run, without its idempotency key
+// (set when it is published), and returns its id.
+func InsertStagedRun(ctx context.Context, q Querier, n NewRun) (int64, error) {
+	n.Run.Status = runStaged
+	n.IdempotencyKey, n.RequestHash = "", ""
+	r, err := InsertRun(ctx, q, n)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to insert a staged run: %w", err)
+	}
+	return r.ID, nil
+}
+
+// StageInputs stores a batch of a staged run's inputs in a transaction of
+// its own (COPY on PostgreSQL), and marks the run as still being written
+// (SweepStagedRuns leaves it alone).
+func (db *DB) StageInputs(ctx context.Context, runID int64, in []NewInput) error {
+	err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+		if err := db.CopyInputs(ctx, tx, runID, in); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET updated_at = $2 WHERE id = $1 AND status = 'STAGED'`, runID, Now())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: unable to stage %d inputs of run %d: %w", len(in), runID, err)
+	}
+	return nil
+}
+
+// PublishStagedRun turns a staged run into a QUEUED one with the fields of
+// n (identity, parameters, callback, idempotency key and request
+// fingerprint) and its counts, in
+// the caller's transaction. It reports false when the run is no longer
+// STAGED (swept, or its workspace deleted). A unique violation means
+// another run of the workspace took the idempotency key first.
+func PublishStagedRun(ctx context.Context, q Querier, runID int64, n NewRun, inputs, chunks int) (bool, error) {
+	r := n.Run
+	ids, _ := json.Marshal(nonNil(r.IdentityUIDs))
+	params := r.Parameters
+	if params == "" {
+		params = "{}"
+	}
+	var idem sql.NullString
+	if n.IdempotencyKey != "" {
+		idem = sql.NullString{String: n.IdempotencyKey, Valid: true}
+	}
+	res, err := q.ExecContext(ctx, `UPDATE runs SET status = 'QUEUED', identity_mode = $2, identity_uids = $3,
+			parameters = $4, callback_url = $5, callback_on = $6, callback_headers_kid = $7, callback_headers = $8,
+			input_count = $9, pending_count = $9, chunk_count = $10, idempotency_key = $11, request_hash = $13,
+			created_at = $12, updated_at = $12
+		WHERE id = $1 AND status = 'STAGED'`,
+		runID, r.IdentityMode, string(ids), params, r.CallbackURL, r.CallbackOn, n.CallbackHeadersKID, n.CallbackHeaders,
+		inputs, chunks, idem, Now(), n.RequestHash)
+	if err != nil {
+		return false, err
+	}
+	k, err := res.RowsAffected()
+	return k == 1, err
+}
+
+// discardBatch is how many inputs one transaction of DiscardStagedRun
+// deletes: like the staging batches, short enough not to hold SQLite's
+// writer for long.
+const discardBatch = 2000
+
+// DiscardStagedRun deletes a staged run and its inputs. It first marks the
+// run DISCARDED (hidden too), so that a concurrent PublishStagedRun finds
+// nothing to publish rather than a run missing inputs; then deletes the
+// inputs a batch per transaction, then the run. A run already published is
+// left alone.
+func (db *DB) DiscardStagedRun(ctx context.Context, runID int64) error {
+	err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'DISCARDED', updated_at = $2 WHERE id = $1 AND status = 'STAGED'`,
+			runID, Now())
+		return err
+	})
+	for err == nil {
+		var n int64
+		err = db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM run_inputs WHERE id IN (SELECT i.id FROM run_inputs i
+				JOIN runs r ON r.id = i.run_id AND r.status = 'DISCARDED' WHERE i.run_id = $1 LIMIT $2)`, runID, discardBatch)
+			if err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil || n > 0 {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `DELETE FROM runs WHERE id = $1 AND status = 'DISCARDED'`, runID)
+			return err
+		})
+		if n == 0 {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: unable to discard staged run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// SweepStagedRuns discards the staged runs not written to since before (unix
+// ms), submissions cut short by a crash, and finishes discards cut short
+// the same way. It returns how many runs it discarded.
+func (db *DB) SweepStagedRuns(ctx context.Context, before int64) (int, error) {
+	rows, err := db.Read.QueryContext(ctx, `SELECT id FROM runs
+		WHERE (status = 'STAGED' OR status = 'DISCARDED') AND updated_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to list staged runs: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for i, id := range ids {
+		if err := db.DiscardStagedRun(ctx, id); err != nil {
+			return i, err
+		}
+	}
+	return len(ids), nil
+}
