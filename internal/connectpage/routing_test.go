@@ -39,7 +39,7 @@ func TestHostedPageWhenNothingServesLinkedIn(t *testing.T) {
 	for _, form := range []url.Values{{"op": {"cookie"}, "li_at": {"AQEDAR-a-real-cookie"}},
 		{"op": {"login"}, "username": {"ada@example.com"}, "password": {"correct horse"}}} {
 		uid := e.Must(200, "POST", "/v4/identities", key, map[string]any{"name": "Ada " + form.Get("op")}).Obj()["uid"].(string)
-		link := e.Must(200, "POST", "/v4/identities/"+uid+"/generate-login-links", key, nil).Obj()["identity_login_links"].(map[string]any)["linkedin"].(string)
+		link := e.Must(200, "POST", "/v4/identities/"+uid+"/generate-login-links", key, nil).Obj()["linkedin"].(string)
 		body := postForm(t, e, link, form)
 		if !strings.Contains(body, "cannot connect LinkedIn accounts at the moment") || strings.Contains(body, "Try again") ||
 			strings.Contains(body, "FIRSTMATE_") {
