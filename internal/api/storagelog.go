@@ -11,20 +11,23 @@ import (
 // request would bury everything else. So a line is written at most once a
 // second: the first failure at once, the next ones a second after the last
 // line, and each line lists the error_ref of every request it stands for
-// (a user quoting one finds it) with the latest cause.
+// (a user quoting one finds it) with the latest cause. A line is written
+// early when it holds maxRefsPerLine refs, so that no ref is ever left out
+// while lines stay a size log shippers accept (about 16 KiB): only a node
+// refusing more than that many requests a second writes more than one line
+// a second.
 type storageLog struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
 	last    time.Time // when the last line was written
 	pending []string  // error_refs not logged yet
-	dropped int       // error_refs beyond maxRefsPerLine, counted only
 	cause   string
 	timer   *time.Timer
 }
 
-// maxRefsPerLine bounds a line's error_refs.
-const maxRefsPerLine = 500
+// maxRefsPerLine bounds a line's error_refs (each about 15 bytes).
+const maxRefsPerLine = 1000
 
 // storageLogEvery is the least time between two lines.
 const storageLogEvery = time.Second
@@ -32,12 +35,12 @@ const storageLogEvery = time.Second
 func (l *storageLog) add(ref, cause string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.pending) < maxRefsPerLine {
-		l.pending = append(l.pending, ref)
-	} else {
-		l.dropped++
-	}
+	l.pending = append(l.pending, ref)
 	l.cause = cause
+	if len(l.pending) >= maxRefsPerLine {
+		l.writeLocked()
+		return
+	}
 	if wait := storageLogEvery - time.Since(l.last); wait > 0 {
 		if l.timer == nil {
 			l.timer = time.AfterFunc(wait, l.flush)
@@ -58,7 +61,7 @@ func (l *storageLog) writeLocked() {
 	if len(l.pending) == 0 {
 		return
 	}
-	attrs := []any{"error_refs", l.pending, "requests", len(l.pending) + l.dropped, "cause", l.cause}
+	attrs := []any{"error_refs", l.pending, "requests", len(l.pending), "cause", l.cause}
 	l.log.Error("requests refused: storage unavailable", attrs...)
-	l.last, l.pending, l.dropped = time.Now(), nil, 0
+	l.last, l.pending = time.Now(), nil
 }
