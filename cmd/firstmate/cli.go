@@ -38,6 +38,7 @@ func init() {
 		{"pool rent", "--workspace W --identity I [--days N] [--platform P]", "rent a pool account to a workspace's identity", (*cli).poolRent},
 		{"pool expire", "", "end the rentals whose period is over", (*cli).poolExpire},
 		{"proxies list", "[--json]", "the egress proxy pool: country, identity, health (no credentials)", (*cli).proxiesList},
+		{"platforms", "[--json] [--wait D]", "what serves each platform family, and each action or why it is unavailable", (*cli).platforms},
 		{"sim", "[--addr HOST:PORT] [--seed N] [--data-file F] [--latency D] [--executor [--executor-secret S]]",
 			"run the platform simulator alone; --executor also serves the remote executor protocol", (*cli).simServe},
 		{"sim accounts", "[--json]", "print the simulator's sandbox accounts", (*cli).simAccounts},
@@ -54,6 +55,11 @@ func init() {
 var details = map[string]string{
 	"executor check": `Prints each case of the protocol (capabilities, signatures, actions, errors,
 deadlines) as PASS, FAIL or SKIP; exits non-zero when one fails.`,
+	"platforms": `Reads the FIRSTMATE_PLATFORM_<FAMILY> settings as the server would (the same
+environment), asks each remote executor for its capabilities, and prints each
+family's route (sandbox, a built-in driver, an executor or off), then every
+action with the driver that serves it or why it is unavailable. It touches no
+data; a misconfiguration fails it with the message the server would give.`,
 	"probe linkedin": `Runs every recipe of the LinkedIn session driver once and prints, per action,
 whether LinkedIn's answers still have the shape the driver needs: ok, changed
 (the missing path), broken (LinkedIn's status), or skipped. It only reads

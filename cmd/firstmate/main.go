@@ -94,6 +94,9 @@ Try it:
 		} else {
 			fmt.Fprintf(c.stdout, "Firstmate is running at %s (database: %s)\n", base, a.DB.Dialect)
 		}
+		// What is real and what is the sandbox, where the operator looks
+		// first.
+		fmt.Fprintf(c.stdout, "\n%s\n", a.Plane.Banner())
 	})
 }
 

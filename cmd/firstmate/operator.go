@@ -102,7 +102,7 @@ func (c *cli) poolAdd(args []string) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.UseSimulatorForOperator(); err != nil {
+	if err := a.UseDataPlaneForOperator(); err != nil {
 		return err
 	}
 	pa, err := a.Identities.AddPoolAccount(ctx, pool, *name, "linkedin", identity.Connect{Cookies: map[string]string{"li_at": *cookie}})
@@ -189,7 +189,7 @@ func (c *cli) poolCheck(args []string) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.UseSimulatorForOperator(); err != nil {
+	if err := a.UseDataPlaneForOperator(); err != nil {
 		return err
 	}
 	accs, err := a.Identities.PoolAccounts(ctx, pool)

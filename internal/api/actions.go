@@ -9,6 +9,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/engine"
+	"github.com/firstmate-oss/firstmate/internal/executor"
 	"github.com/firstmate-oss/firstmate/internal/limits"
 )
 
@@ -24,7 +25,7 @@ func (s *Server) listActions(c *rctx) error {
 	all := catalog.All()
 	out := make([]map[string]any, 0, len(all))
 	for _, a := range all {
-		out = append(out, a.Describe())
+		out = append(out, s.describeAction(a))
 	}
 	return c.ok(out)
 }
@@ -34,8 +35,31 @@ func (s *Server) getAction(c *rctx) error {
 	if err != nil {
 		return err
 	}
-	return c.ok(a.Describe())
+	return c.ok(s.describeAction(a))
 }
+
+// describeAction is the catalogue entry with what serves the action on this
+// server (extension): available, unavailable_reason when it is not, the
+// driver, and the driver's documented limitations.
+func (s *Server) describeAction(a *catalog.Action) map[string]any {
+	d := a.Describe()
+	if s.Engine == nil || s.Engine.Plane == nil {
+		return d
+	}
+	av := s.Engine.Plane.Describe(a)
+	d["available"] = av.Available
+	if !av.Available {
+		d["unavailable_reason"] = av.Reason
+	}
+	d["driver"] = av.Driver
+	if av.Limitations != "" {
+		d["limitations"] = av.Limitations
+	}
+	return d
+}
+
+// executorProtocol serves the remote executor protocol's OpenAPI document.
+func (s *Server) executorProtocol(c *rctx) error { return c.ok(json.RawMessage(executor.OpenAPI())) }
 
 func (s *Server) runLive(c *rctx) error {
 	a, err := action(c)

@@ -38,19 +38,19 @@ func (e *lvEgress) install(a *app.App) {
 	}
 	e.dead = ln.Addr().String()
 	ln.Close()
-	orig := a.Engine.Client
-	a.Engine.Client = func(ctx context.Context, id *model.Identity) (*http.Client, error) {
+	orig := a.Engine.Egress
+	a.Engine.Egress = func(ctx context.Context, id *model.Identity) (*http.Client, string, error) {
 		if id != nil {
 			e.mu.Lock()
 			m := e.mode[id.Name]
 			e.mu.Unlock()
 			switch m {
 			case "dead-proxy":
-				return &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: e.dead})}}, nil
+				return &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: e.dead})}}, "http://" + e.dead, nil
 			case "short":
-				return &http.Client{Timeout: 300 * time.Millisecond}, nil
+				return &http.Client{Timeout: 300 * time.Millisecond}, "", nil
 			case "plain":
-				return &http.Client{}, nil
+				return &http.Client{}, "", nil
 			}
 		}
 		return orig(ctx, id)

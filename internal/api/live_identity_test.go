@@ -106,8 +106,7 @@ func (g *lvGate) Peak(cookie string) int {
 func lvGated(t *testing.T, dialect string, lockWait time.Duration) (*apitest.Env, *lvGate) {
 	var g *lvGate
 	env := lvStart(t, dialect, func(a *app.App) {
-		g = newLvGate(a.Engine.Drivers["linkedin"])
-		a.Engine.Drivers["linkedin"] = g
+		a.Plane.Wrap("linkedin", func(d platform.Driver) platform.Driver { g = newLvGate(d); return g })
 		a.Engine.LockWait = lockWait
 	})
 	return env, g

@@ -47,6 +47,7 @@ var routeRoles = map[string]string{
 	"GET !/readyz":                     public,
 	"GET !/metrics":                    public,
 	"GET /openapi.json":                public,
+	"GET /executor-protocol.json":      public,
 	"POST /invitations/{token}/accept": public,
 	"GET /login-links/{token}":         public,
 	"GET !/connect/{token}":            public,
@@ -489,10 +490,11 @@ func filled(ok ...int) roleCall { return withBody(nil, ok...) }
 // with real objects and "{}" as its body when it takes one, and an allowed
 // caller must get neither 401, 403, 404 nor a 5xx.
 var roleCalls = map[string]roleCall{
-	"GET !/healthz":     filled(200),
-	"GET !/readyz":      filled(200),
-	"GET !/metrics":     filled(200),
-	"GET /openapi.json": filled(200),
+	"GET !/healthz":               filled(200),
+	"GET !/readyz":                filled(200),
+	"GET !/metrics":               filled(200),
+	"GET /openapi.json":           filled(200),
+	"GET /executor-protocol.json": filled(200),
 	"POST /invitations/{token}/accept": {prep: func(f *roleFix, rt *api.Route, c caller, fresh bool) (string, any) {
 		return f.fill(rt.Path, c, fresh), map[string]any{"name": "Invited", "password": "correct horse battery"}
 	}, ok: []int{201}, keyIgnored: &roleCall{prep: func(f *roleFix, rt *api.Route, c caller, fresh bool) (string, any) {

@@ -22,6 +22,8 @@ func (s *Server) allRoutes() []*Route {
 		{Method: "GET", Path: "!/readyz", Perm: auth.Public, Tag: "operations", Summary: "Readiness probe: the database answers", Response: healthDoc, handle: s.readyz},
 		{Method: "GET", Path: "!/metrics", Perm: auth.Public, Tag: "operations", Summary: "Prometheus metrics", handle: s.metricsHandler},
 		{Method: "GET", Path: "/openapi.json", Perm: auth.Public, Tag: "operations", Summary: "This OpenAPI 3.1 document", handle: s.openapi},
+		{Method: "GET", Path: "/executor-protocol.json", Perm: auth.Public, Tag: "operations",
+			Summary: "The remote executor protocol, as an OpenAPI 3.1 document (extension)", handle: s.executorProtocol},
 
 		// Workspace.
 		{Method: "GET", Path: "/workspaces", Perm: auth.Read, Group: groupWorkspace, Tag: "workspace",
@@ -94,9 +96,11 @@ func (s *Server) allRoutes() []*Route {
 
 		// Actions.
 		{Method: "GET", Path: "/actions", Perm: auth.Read, Group: groupActions, Tag: "actions",
-			Summary: "The action catalogue", Response: arrayOf(obj{"type": "object"}), handle: s.listActions},
+			Summary:  "The action catalogue, each with whether this server serves it (available, unavailable_reason, driver)",
+			Response: arrayOf(obj{"type": "object"}), handle: s.listActions},
 		{Method: "GET", Path: "/actions/{slug}", Perm: auth.Read, Group: groupActions, Tag: "actions",
-			Summary: "One action: schemas, paging, bounds, credit ratio, Smart Limits", Response: obj{"type": "object"}, handle: s.getAction},
+			Summary:  "One action: schemas, paging, bounds, credit ratio, Smart Limits, and what serves it here",
+			Response: obj{"type": "object"}, handle: s.getAction},
 		{Method: "GET", Path: "/actions/linkedin-download-attachment", Perm: auth.Operate, Group: groupLive, Tag: "actions",
 			Query: []Param{{"identity_id", str()}, {"url", str()}},
 			Summary: "Download a LinkedIn message attachment (url: https://www.linkedin.com/dms/...) with the account of " +

@@ -92,6 +92,9 @@ func (s *Server) runAsync(c *rctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.Engine.Unavailable(a); err != nil {
+		return err // refused at submission, never failed later
+	}
 	key := c.r.Header.Get("Idempotency-Key")
 	if len(key) > 255 {
 		return apperr.BadInput("the Idempotency-Key header must NOT be longer than 255 characters")

@@ -200,6 +200,9 @@ func (s *Server) runSchedule(c *rctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.Engine.Unavailable(a); err != nil {
+		return err // refused at creation, not at its first firing
+	}
 	if err := checkText(c.body); err != nil {
 		return err
 	}

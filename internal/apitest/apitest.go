@@ -133,9 +133,11 @@ func NewStore(t testing.TB, dialect string) Store {
 }
 
 // Config returns a Firstmate configuration for the store. The tuning
-// settings (callbacks, jobs, schedules, health checks, simulator, HubSpot)
-// come from the environment, so tests set them with t.Setenv as an operator
-// would; a malformed one is not an error here, since a test that sets one
+// settings (callbacks, jobs, schedules, health checks, simulator) and the
+// platform routing (FIRSTMATE_PLATFORM_*, executor secrets, the built-in
+// drivers' keys and URLs, HubSpot) come from the environment, so tests set
+// them with t.Setenv as an operator would (and the whole suite can run with
+// a family routed to a remote executor); a malformed one is not an error here, since a test that sets one
 // checks the value Firstmate falls back to. Where the data lives, keys,
 // plans and proxies never come from the caller's environment. Loopback
 // callbacks are refused, as in production, unless the environment or the
@@ -144,7 +146,9 @@ func (st Store) Config() config.Config {
 	env, _ := config.FromEnv()
 	cfg := config.Config{Addr: "127.0.0.1:0", DataDir: st.DataDir, DatabaseURL: st.DatabaseURL, SecretKey: st.SecretKey,
 		LogLevel: "warn", AccessLog: env.AccessLog, Callbacks: env.Callbacks, Jobs: env.Jobs, Schedules: env.Schedules,
-		Health: env.Health, Sim: env.Sim, HubSpotURL: env.HubSpotURL}
+		Health: env.Health, Sim: env.Sim, HubSpotURL: env.HubSpotURL, LinkedIn: env.LinkedIn, Platforms: env.Platforms,
+		ExecutorSecrets: env.ExecutorSecrets, ExecutorTimeout: env.ExecutorTimeout, GooglePlaces: env.GooglePlaces,
+		TripAdvisor: env.TripAdvisor}
 	cfg.Callbacks.AllowLoopback = cfg.Callbacks.AllowLoopback || st.AllowLoopbackCallbacks
 	return cfg
 }

@@ -19,13 +19,13 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/dataplane"
 	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/logthrottle"
-	"github.com/firstmate-oss/firstmate/internal/platform"
 	"github.com/firstmate-oss/firstmate/internal/proxy"
 	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/runs"
@@ -57,6 +57,8 @@ type App struct {
 	API        *api.Server
 	Proxies    *proxy.Service
 
+	// Plane routes each platform family to its driver.
+	Plane *dataplane.Plane
 	// Sim is the embedded simulator (nil when an external one or none is used).
 	Sim       *sim.Server
 	SimURL    string
@@ -107,18 +109,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Workspaces.CreditsUsed = a.Ledger.Used
 	a.Limits = &limits.Limiter{DB: db}
 	a.Engine = &engine.Engine{DB: db, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
-		Drivers: map[string]platform.Driver{}, Client: a.Proxies.Client}
+		Egress: a.Proxies.Egress}
 	a.Identities.Verify = a.Engine.Verify
 	a.Identities.Login = a.Engine
-	a.wireHubSpot()
 	if !cfg.Operator {
-		if err := a.startSimulator(); err != nil {
+		if err := a.openDataPlane(a.simDataFile()); err != nil {
 			db.Close()
 			return nil, err
 		}
 	}
 	if err := a.openJobs(ctx); err != nil {
-		db.Close()
+		a.Close()
 		return nil, err
 	}
 	a.openSchedules()
@@ -137,7 +138,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
 		Version: Version, AccessLog: cfg.AccessLog, BulkSubmissions: cfg.BulkSubmissions})
 	if err != nil {
-		db.Close()
+		a.Close()
 		return nil, err
 	}
 	return a, nil
@@ -173,6 +174,9 @@ func (a *App) PublicURL() string {
 }
 
 func (a *App) Close() error {
+	if a.Plane != nil {
+		a.Plane.Close()
+	}
 	a.stopSimulator()
 	return a.DB.Close()
 }

@@ -65,10 +65,42 @@ type Config struct {
 	// "fake" for the bundled in-memory fake).
 	HubSpotURL string
 	LinkedIn   LinkedIn
+	// Platforms is the route of each platform family, as the operator set
+	// it (FIRSTMATE_PLATFORM_<FAMILY>, lower case, "" when unset): sandbox,
+	// a built-in driver's name, executor:<URL> or off. internal/dataplane
+	// checks and applies them.
+	Platforms map[string]string
+	// ExecutorSecrets are the whsec_ secrets of remote executors, by base
+	// URL as written; the key "" holds a bare secret that applies to every
+	// executor without one of its own (FIRSTMATE_EXECUTOR_SECRETS).
+	ExecutorSecrets map[string]string
+	// ExecutorTimeout bounds one request to a remote executor (0: 60 s).
+	ExecutorTimeout time.Duration
+	GooglePlaces    APIKey
+	TripAdvisor     APIKey
 }
 
-// LinkedIn configures the LinkedIn session driver (internal/platform/linkedin)
-// where Firstmate runs it: today `firstmate probe linkedin`, whose flags win.
+// APIKey configures an official-API driver that runs with the operator's
+// own key.
+type APIKey struct {
+	Key string // never logged or printed
+	URL string // "" for the API's own base
+}
+
+// PlatformFamilies are the platform families a route is set for, in the
+// order help and the README list them: the catalogue's Action.Platform
+// values.
+var PlatformFamilies = []string{"linkedin", "salesnavigator", "recruiterlite", "googlemaps", "tripadvisor", "thefork", "hubspot"}
+
+// PlatformSetting is the variable that routes a family.
+func PlatformSetting(family string) string { return "FIRSTMATE_PLATFORM_" + strings.ToUpper(family) }
+
+// ExecutorSecretsSetting holds the executors' secrets.
+const ExecutorSecretsSetting = "FIRSTMATE_EXECUTOR_SECRETS"
+
+// LinkedIn configures the LinkedIn session driver (internal/platform/linkedin):
+// the server's when FIRSTMATE_PLATFORM_LINKEDIN=session, and `firstmate
+// probe linkedin`'s, whose flags win.
 type LinkedIn struct {
 	// URL is LinkedIn's web origin ("" for https://www.linkedin.com); the
 	// sandbox's URL tries the driver locally.
@@ -214,7 +246,9 @@ type Var struct {
 	Default string // as shown to users ("" for none)
 	Help    string
 	Section string
-	set     func(c *Config, v string) error
+	// Secret: the value is never repeated in an error message.
+	Secret bool
+	set    func(c *Config, v string) error
 }
 
 // Sections of Vars, in the order help prints them.
@@ -300,7 +334,8 @@ var Vars = []Var{
 		Help: "checks running at once", set: positive(func(c *Config) *int { return &c.Health.Workers })},
 
 	{Name: "FIRSTMATE_SIM", Default: "on", Section: SectionPlatforms,
-		Help: "the bundled simulator in-process; off starts none", set: onOff(func(c *Config) *bool { return &c.Sim.Off }, true)},
+		Help: "the bundled simulator in-process, for the families routed to the sandbox; off starts none, and those families default to off",
+		set:  onOff(func(c *Config) *bool { return &c.Sim.Off }, true)},
 	{Name: "FIRSTMATE_SIM_URL", Default: "in-process", Section: SectionPlatforms,
 		Help: "use a simulator running elsewhere (firstmate sim)", set: str(func(c *Config) *string { return &c.Sim.URL })},
 	{Name: "FIRSTMATE_SIM_SEED", Default: "0", Section: SectionPlatforms,
@@ -313,14 +348,114 @@ var Vars = []Var{
 		Help: "whsec_ secret of the executor protocol firstmate sim --executor serves (its --executor-secret wins); unset, a new one is made and printed",
 		set:  str(func(c *Config) *string { return &c.Sim.ExecutorSecret })},
 	{Name: "FIRSTMATE_LINKEDIN_URL", Default: "https://www.linkedin.com", Section: SectionPlatforms,
-		Help: "LinkedIn's web origin for the LinkedIn session driver (firstmate probe linkedin; its --base-url wins); the simulator's URL tries it locally",
+		Help: "LinkedIn's web origin for the LinkedIn session driver (FIRSTMATE_PLATFORM_LINKEDIN=session, and firstmate probe linkedin, whose --base-url wins); the simulator's URL tries it locally",
 		set:  str(func(c *Config) *string { return &c.LinkedIn.URL })},
 	{Name: "FIRSTMATE_LINKEDIN_RECIPES", Default: "built-in", Section: SectionPlatforms,
-		Help: "a recipes file overriding the LinkedIn session driver's endpoint recipes when LinkedIn moves an endpoint (firstmate probe linkedin; its --recipes wins)",
+		Help: "a recipes file overriding the LinkedIn session driver's endpoint recipes when LinkedIn moves an endpoint (read at start; firstmate probe linkedin's --recipes wins)",
 		set:  str(func(c *Config) *string { return &c.LinkedIn.Recipes })},
 	{Name: "FIRSTMATE_HUBSPOT_URL", Default: "https://api.hubapi.com", Section: SectionPlatforms,
 		Help: "HubSpot API base; fake starts a bundled in-memory HubSpot (token pat-sandbox-firstmate)",
 		set:  str(func(c *Config) *string { return &c.HubSpotURL })},
+	{Name: "FIRSTMATE_GOOGLE_PLACES_KEY", Default: "none", Section: SectionPlatforms, Secret: true,
+		Help: "Google Places API (New) key of FIRSTMATE_PLATFORM_GOOGLEMAPS=places (never logged or printed)",
+		set:  str(func(c *Config) *string { return &c.GooglePlaces.Key })},
+	{Name: "FIRSTMATE_GOOGLE_PLACES_URL", Default: "https://places.googleapis.com", Section: SectionPlatforms,
+		Help: "Places API base (an egress gateway, or a local fake in tests)", set: str(func(c *Config) *string { return &c.GooglePlaces.URL })},
+	{Name: "FIRSTMATE_TRIPADVISOR_KEY", Default: "none", Section: SectionPlatforms, Secret: true,
+		Help: "TripAdvisor Content API key of FIRSTMATE_PLATFORM_TRIPADVISOR=contentapi (never logged or printed)",
+		set:  str(func(c *Config) *string { return &c.TripAdvisor.Key })},
+	{Name: "FIRSTMATE_TRIPADVISOR_URL", Default: "https://api.content.tripadvisor.com/api/v1", Section: SectionPlatforms,
+		Help: "Content API base (an egress gateway, or a local fake in tests)", set: str(func(c *Config) *string { return &c.TripAdvisor.URL })},
+	{Name: ExecutorSecretsSetting, Default: "none", Section: SectionPlatforms, Secret: true,
+		Help: "whsec_ secrets of the remote executors: https://a.internal=whsec_...,https://b.internal=whsec_...; a bare whsec_... applies to every executor without its own",
+		set:  setExecutorSecrets},
+	{Name: "FIRSTMATE_EXECUTOR_TIMEOUT", Default: "60s", Section: SectionPlatforms,
+		Help: "time limit of one request to a remote executor (a live call's own limit may cut it shorter)",
+		set:  duration(func(c *Config) *time.Duration { return &c.ExecutorTimeout })},
+}
+
+// platformVars are the routes, one per family (FIRSTMATE_PLATFORM_<FAMILY>).
+func platformVars() []Var {
+	choices := map[string]string{
+		"linkedin":   "sandbox, session (the built-in LinkedIn session driver), executor:<https URL> or off",
+		"googlemaps": "sandbox, places (Google's Places API, FIRSTMATE_GOOGLE_PLACES_KEY), executor:<https URL> or off",
+		"tripadvisor": "sandbox, contentapi (TripAdvisor's Content API, FIRSTMATE_TRIPADVISOR_KEY), executor:<https URL> " +
+			"or off",
+		"hubspot": "hubspot (HubSpot's API at FIRSTMATE_HUBSPOT_URL), sandbox (the bundled fake HubSpot), executor:<https URL> or off",
+	}
+	var out []Var
+	for _, fam := range PlatformFamilies {
+		fam := fam
+		def, what := "sandbox (off with FIRSTMATE_SIM=off)", "sandbox, executor:<https URL> or off"
+		if c, ok := choices[fam]; ok {
+			what = c
+		}
+		switch fam {
+		case "hubspot":
+			def = "hubspot"
+		case "salesnavigator", "recruiterlite":
+			def = "sandbox when linkedin is (else off)"
+		}
+		out = append(out, Var{Name: PlatformSetting(fam), Default: def, Section: SectionPlatforms,
+			Help: "what serves the " + fam + " actions: " + what,
+			set: func(c *Config, v string) error {
+				if c.Platforms == nil {
+					c.Platforms = map[string]string{}
+				}
+				// The keyword is case-insensitive; an executor URL is kept as
+				// written (internal/dataplane checks it).
+				if kw, rest, ok := strings.Cut(v, ":"); ok && strings.EqualFold(kw, "executor") {
+					v = "executor:" + strings.TrimSpace(rest)
+				} else {
+					v = strings.ToLower(v)
+				}
+				c.Platforms[fam] = v
+				return nil
+			}})
+	}
+	return out
+}
+
+func init() {
+	// The routes go first among the platform settings: they are what an
+	// operator sets first.
+	i := 0
+	for i < len(Vars) && Vars[i].Section != SectionPlatforms {
+		i++
+	}
+	Vars = append(Vars[:i], append(platformVars(), Vars[i:]...)...)
+}
+
+// setExecutorSecrets reads "URL=whsec_...,URL=whsec_..." and a bare
+// "whsec_..." (the key ""). Only the syntax is checked here; the URLs and
+// secrets are checked with the routes (internal/dataplane). Messages never
+// repeat a secret.
+func setExecutorSecrets(c *Config, v string) error {
+	out := map[string]string{}
+	for i, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if strings.HasPrefix(part, "whsec_") {
+			if _, dup := out[""]; dup {
+				return errors.New("more than one bare whsec_ secret")
+			}
+			out[""] = part
+			continue
+		}
+		u, sec, ok := strings.Cut(part, "=")
+		u, sec = strings.TrimSpace(u), strings.TrimSpace(sec)
+		if !ok || u == "" || sec == "" {
+			return fmt.Errorf("item %d: want URL=whsec_... (or a bare whsec_... for every executor)", i+1)
+		}
+		if _, dup := out[u]; dup {
+			return fmt.Errorf("item %d: %s is given two secrets", i+1, u)
+		}
+		out[u] = sec
+	}
+	c.ExecutorSecrets = out
+	return nil
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -340,6 +475,10 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			continue
 		}
 		if err := v.set(&c, strings.TrimSpace(raw)); err != nil {
+			if v.Secret {
+				errs = append(errs, fmt.Errorf("config: %s: %w", v.Name, err))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("config: %s=%q: %w", v.Name, raw, err))
 		}
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
+	"github.com/firstmate-oss/firstmate/internal/dataplane"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/model"
 )
@@ -44,6 +45,12 @@ var css = func() template.CSS {
 	}
 	return template.CSS(b)
 }()
+
+// notServed tells the account's owner that the server connects no account of
+// this platform (its operator routed the platform nowhere): trying again
+// would not help, and the setting is the operator's business.
+const notServed = "This service cannot connect LinkedIn accounts at the moment: its operator has not enabled them. " +
+	"Contact the service that sent you this link."
 
 // SetupSource is how the hosted page's connections are recorded.
 const SetupSource = "MANUAL"
@@ -229,6 +236,9 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 			identity.Connect{Cookies: map[string]string{"li_at": li}, SetupSource: SetupSource, ViaLink: auth.HashToken(token)})
 		if err == nil && g.Status != model.StatusValid {
 			v.Step, v.Error = "start", "This cookie was not accepted. Copy it again from a browser where you are signed in."
+			if g.Error == dataplane.LabelPlatformUnavailable {
+				v.Error = notServed
+			}
 			p.render(w, r, http.StatusOK, v)
 			return
 		}
@@ -285,6 +295,11 @@ func (p Page) Post(w http.ResponseWriter, r *http.Request, token string, form ur
 	default:
 		v.Step, v.Error = "start", "Choose how to connect."
 		p.render(w, r, http.StatusBadRequest, v)
+		return
+	}
+	if apperr.Is(err, dataplane.LabelPlatformUnavailable) {
+		v.Step, v.Error = "start", notServed
+		p.render(w, r, http.StatusOK, v)
 		return
 	}
 	if err != nil {

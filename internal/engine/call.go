@@ -53,7 +53,7 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 	call := platform.Call{Action: st.Action, Input: st.Input, Params: st.Params, Page: max(st.Page, 1), Token: st.Token,
 		PageSize: st.Action.PageSize}
 	if !st.Action.NeedsIdentity {
-		hc, err := e.Client(ctx, nil)
+		ctx, hc, err := e.egress(ctx, nil)
 		if err != nil {
 			return Done{}, err
 		}
@@ -160,12 +160,12 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
 	}
-	hc, err := e.Client(ctx, &acc.Identity)
+	dctx, hc, err := e.egress(ctx, &acc.Identity)
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
 	}
-	pg, err := drv.Run(ctx, hc, cred, call)
+	pg, err := drv.Run(dctx, hc, cred, call)
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		if platform.IsSessionExpired(err) {

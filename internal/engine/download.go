@@ -80,11 +80,11 @@ func (e *Engine) downloadWith(ctx context.Context, dl platform.Downloader, id mo
 	if err != nil {
 		return platform.File{}, err
 	}
-	hc, err := e.Client(ctx, &id)
+	dctx, hc, err := e.egress(ctx, &id)
 	if err != nil {
 		return platform.File{}, err
 	}
-	f, err := dl.Download(ctx, hc, cred, fileURL)
+	f, err := dl.Download(dctx, hc, cred, fileURL)
 	if err != nil && platform.IsSessionExpired(err) {
 		e.markInvalid(context.WithoutCancel(ctx), g, "NOT_CONNECTED", "the platform session expired; reconnect the account")
 	}

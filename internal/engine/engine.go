@@ -17,6 +17,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/dataplane"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
@@ -42,12 +43,15 @@ type Engine struct {
 	Identities *identity.Service
 	Ledger     *credits.Ledger
 	Limits     *limits.Limiter
-	// Drivers by platform family: "linkedin" (also Sales Navigator and
-	// Recruiter Lite), "googlemaps", "tripadvisor", "thefork", "hubspot".
-	Drivers map[string]platform.Driver
-	// Client returns the HTTP client an identity's upstream traffic goes
-	// through (its dedicated proxy). Nil identity: actions that need none.
-	Client func(ctx context.Context, id *model.Identity) (*http.Client, error)
+	// Plane routes each platform family to its driver (sandbox, built-in,
+	// remote executor or none) and says why an action is unavailable.
+	Plane *dataplane.Plane
+	// Egress returns the HTTP client an identity's upstream traffic goes
+	// through (its dedicated proxy) and that proxy's URL ("" when direct),
+	// which drivers that cannot take a client (remote executors) receive
+	// through platform.WithProxyURL. The URL holds the proxy's credentials:
+	// it is never logged or returned. Nil identity: actions that need none.
+	Egress func(ctx context.Context, id *model.Identity) (*http.Client, string, error)
 	// OnIntegrationInvalid is told when a call finds a session expired, after
 	// the integration is marked INVALID (webhooks, blocking runs).
 	OnIntegrationInvalid func(ctx context.Context, g model.Integration, label, message string)
@@ -91,21 +95,37 @@ func (e *Engine) now() time.Time {
 	return time.Now()
 }
 
-// family is the driver family of an action's platform.
-func family(a *catalog.Action) string {
-	switch a.Platform {
-	case "linkedin", "salesnavigator", "recruiterlite":
-		return "linkedin"
+// driver is the driver that runs a, or the refusal (424
+// ACTION_UNAVAILABLE) that names the setting to change.
+func (e *Engine) driver(a *catalog.Action) (platform.Driver, error) {
+	if e.Plane == nil {
+		return nil, apperr.Internal(errors.New("engine: no data plane"))
 	}
-	return a.Platform
+	return e.Plane.Action(a)
 }
 
-func (e *Engine) driver(a *catalog.Action) (platform.Driver, error) {
-	d, ok := e.Drivers[family(a)]
-	if !ok {
-		return nil, apperr.Config(424, "INTEGRATION_ERROR", "no driver is configured for %s", family(a))
+// Unavailable is nil when a driver on this server runs the action, else the
+// refusal (424 ACTION_UNAVAILABLE, scope config, params.setting) that says
+// why: live calls, async submissions and schedules are refused with it at
+// once.
+func (e *Engine) Unavailable(a *catalog.Action) error {
+	if e.Plane == nil {
+		return apperr.Internal(errors.New("engine: no data plane"))
 	}
-	return d, nil
+	return e.Plane.Unavailable(a)
+}
+
+// egress is the identity's client, and ctx carrying its proxy URL for
+// drivers that cannot take a client.
+func (e *Engine) egress(ctx context.Context, id *model.Identity) (context.Context, *http.Client, error) {
+	hc, proxyURL, err := e.Egress(ctx, id)
+	if err != nil {
+		return ctx, nil, err
+	}
+	if proxyURL != "" {
+		ctx = platform.WithProxyURL(ctx, proxyURL)
+	}
+	return ctx, hc, nil
 }
 
 // integrationPlatforms are the integration names that can serve an action.

@@ -37,14 +37,6 @@ const (
 	healthRetryDelay = 30 * time.Minute
 )
 
-func platformFamily(p string) string {
-	switch p {
-	case "linkedin", "salesnavigator", "recruiterlite":
-		return "linkedin"
-	}
-	return p
-}
-
 // CheckIntegration asks the platform whether a VALID integration's session
 // still works, through the identity's own client, and schedules the next
 // check about interval later. An expired session is recorded as on an
@@ -74,8 +66,13 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 		return store.ScheduleIntegrationCheck(context.WithoutCancel(ctx), e.DB.Write, g.ID, at,
 			store.Millis(now.Add(identity.Jitter(d, 0.2))))
 	}
-	drv, ok := e.Drivers[platformFamily(g.Platform)]
-	if !ok {
+	if e.Plane == nil {
+		return HealthSkipped, later(interval, false)
+	}
+	drv, err := e.Plane.Integration(g.Platform)
+	if err != nil {
+		// No driver validates it here (its family is off, or its executor
+		// validates no accounts): nothing to ask until the routing changes.
 		return HealthSkipped, later(interval, false)
 	}
 	id, err := store.GetIdentity(ctx, e.DB.Read, g.WorkspaceID, g.IdentityUID)
@@ -94,11 +91,11 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 	if err != nil {
 		return "", err
 	}
-	hc, err := e.Client(ctx, &id)
+	mctx, hc, err := e.egress(ctx, &id)
 	if err != nil {
 		return HealthDeferred, later(min(healthRetryDelay, interval), false)
 	}
-	_, err = drv.Me(ctx, hc, cred)
+	_, err = drv.Me(mctx, hc, cred)
 	switch {
 	case err == nil:
 		return HealthValid, later(interval, true)

@@ -54,6 +54,11 @@ func (e *Engine) RunLive(ctx context.Context, l Live) (LiveResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	a, req := l.Action, l.Request
+	if err := e.Unavailable(a); err != nil {
+		// Refused before anything starts, as a malformed request is: no
+		// run is recorded for a call this server cannot make.
+		return LiveResult{}, err
+	}
 	reqHash := requestHash(a.Slug, req.Input.Values, req.Parameters)
 	page, token, skip := l.Page, "", 0
 	if l.Cursor != "" {

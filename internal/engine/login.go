@@ -3,40 +3,29 @@ package engine
 import (
 	"context"
 
-	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
 )
 
-// errNoLogin means the platform's driver cannot log in with a password.
-var errNoLogin = apperr.Upstream(platform.LabelIntegration, "this platform cannot be connected with a username and a password; use cookies")
-
+// authenticator is what logs in to the integration's platform: a refusal
+// when no driver serves it (424 PLATFORM_UNAVAILABLE) or when its driver
+// takes cookies only (dataplane.ErrNoLogin).
 func (e *Engine) authenticator(integration string) (platform.Authenticator, error) {
-	fam := integration
-	switch integration {
-	case "linkedin", "salesnavigator", "recruiterlite":
-		fam = "linkedin"
+	if e.Plane == nil {
+		return nil, identity.ErrUnverifiable // a one-shot command without platforms
 	}
-	d, ok := e.Drivers[fam]
-	if !ok {
-		return nil, identity.ErrUnverifiable // no driver at all: the credentials stay PENDING
-	}
-	a, ok := d.(platform.Authenticator)
-	if !ok {
-		return nil, errNoLogin
-	}
-	return a, nil
+	return e.Plane.Authenticator(integration)
 }
 
 // Login logs the identity in with a username and a password, through its
-// own HTTP client (identity.LoginDriver).
+// own egress (identity.LoginDriver).
 func (e *Engine) Login(ctx context.Context, id model.Identity, integration, username, password string) (platform.LoginResult, error) {
 	a, err := e.authenticator(integration)
 	if err != nil {
 		return platform.LoginResult{}, err
 	}
-	hc, err := e.Client(ctx, &id)
+	ctx, hc, err := e.egress(ctx, &id)
 	if err != nil {
 		return platform.LoginResult{}, err
 	}
@@ -49,7 +38,7 @@ func (e *Engine) Checkpoint(ctx context.Context, id model.Identity, integration,
 	if err != nil {
 		return platform.LoginResult{}, err
 	}
-	hc, err := e.Client(ctx, &id)
+	ctx, hc, err := e.egress(ctx, &id)
 	if err != nil {
 		return platform.LoginResult{}, err
 	}

@@ -9,18 +9,18 @@ import (
 )
 
 // Verify checks new credentials with the platform (a "me" call) through the
-// identity's own HTTP client.
+// identity's own egress. A platform no driver serves on this server is
+// refused at once (424 PLATFORM_UNAVAILABLE, naming the setting): the
+// integration becomes INVALID, never silently PENDING.
 func (e *Engine) Verify(ctx context.Context, id model.Identity, integration string, c identity.Credentials) (identity.Verified, error) {
-	fam := integration
-	switch integration {
-	case "linkedin", "salesnavigator", "recruiterlite":
-		fam = "linkedin"
+	if e.Plane == nil {
+		return identity.Verified{}, identity.ErrUnverifiable // a one-shot command without platforms
 	}
-	drv, ok := e.Drivers[fam]
-	if !ok {
-		return identity.Verified{}, identity.ErrUnverifiable
+	drv, err := e.Plane.Integration(integration)
+	if err != nil {
+		return identity.Verified{}, err
 	}
-	hc, err := e.Client(ctx, &id)
+	ctx, hc, err := e.egress(ctx, &id)
 	if err != nil {
 		return identity.Verified{}, err
 	}

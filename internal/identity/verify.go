@@ -17,8 +17,10 @@ type Verified struct {
 	ExternalID string
 }
 
-// ErrUnverifiable means no driver can check this platform: the integration
-// stays PENDING.
+// ErrUnverifiable means nothing can check this platform in this process (a
+// one-shot command without platform drivers): the integration stays
+// PENDING. A server whose routing serves no driver for the platform refuses
+// instead (the integration becomes INVALID).
 var ErrUnverifiable = errors.New("identity: no platform driver to verify this integration")
 
 // Verifier asks the platform whether credentials work (a "me" call through
@@ -68,6 +70,13 @@ func (s *Service) verify(ctx context.Context, id model.Identity, platform, accou
 		return out
 	}
 	out.Status, out.Error = model.StatusInvalid, ae.Label
+	if ae.Scope == apperr.ScopeConfig {
+		// The operator's to fix (no driver serves the platform here, the
+		// server's key was refused): the label alone would not say what to
+		// change, so meta carries the message and the setting.
+		meta, _ := json.Marshal(map[string]string{"error_message": ae.Message, "setting": ae.Params["setting"]})
+		out.Meta = string(meta)
+	}
 	return out
 }
 

@@ -332,8 +332,17 @@ func (s *Service) Describe(ctx context.Context, q store.Querier, identityIDs []i
 // identity (public platforms: Google Maps, TripAdvisor, TheFork) and direct
 // mode use the direct client.
 func (s *Service) Client(ctx context.Context, id *model.Identity) (*http.Client, error) {
+	hc, _, err := s.Egress(ctx, id)
+	return hc, err
+}
+
+// Egress is Client with the proxy's URL, credentials included ("" for
+// direct egress), for drivers that cannot be handed a client: a remote
+// executor receives the URL and sends the identity's traffic through it.
+// The URL is a secret: never log it, store it or return it to a client.
+func (s *Service) Egress(ctx context.Context, id *model.Identity) (*http.Client, string, error) {
 	if id == nil || !s.Enabled() {
-		return s.directClient(), nil
+		return s.directClient(), "", nil
 	}
 	p, err := store.ProxyOf(ctx, s.DB.Read, id.ID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -344,14 +353,14 @@ func (s *Service) Client(ctx context.Context, id *model.Identity) (*http.Client,
 		})
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	e, ok := s.Pool.lookup(p.Fingerprint)
 	if !ok {
-		return nil, apperr.Config(424, "PROXY_ERROR",
+		return nil, "", apperr.Config(424, "PROXY_ERROR",
 			"the identity's proxy %s is not in this node's proxy pool configuration; every node must be given the same pool", p.Endpoint)
 	}
-	return s.clientFor(e), nil
+	return s.clientFor(e), e.URL.String(), nil
 }
 
 // clientFor returns the proxy's client, created once: its transport keeps

@@ -164,8 +164,7 @@ func TestAsyncPagedOutreachIsOneAction(t *testing.T) {
 		drv := &pagedOutreach{pages: map[int]int{}}
 		e := startAsync(t, dialect, asyncOpts{setup: func(a *app.App) {
 			a.Engine.Now, a.Runs.Now, a.Runs.MaxWait = clk.Now, clk.Now, 100*time.Millisecond
-			drv.Driver = a.Engine.Drivers["linkedin"]
-			a.Engine.Drivers["linkedin"] = drv
+			a.Plane.Wrap("linkedin", func(d platform.Driver) platform.Driver { drv.Driver = d; return drv })
 		}})
 		key := e.NewWorkspaceWithDefaults("Paged outreach "+dialect, "async_test")
 		id := e.identity(key, "Paged identity", "sim_classic")

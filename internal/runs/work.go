@@ -13,6 +13,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/dataplane"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
@@ -56,6 +57,17 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	inputs, err := store.PendingInputs(ctx, s.DB.R, runID, chunk)
 	if err != nil || len(inputs) == 0 {
 		return Outcome{}, err
+	}
+	if err := s.Engine.Unavailable(a); err != nil {
+		if dataplane.NotReached(err) {
+			// Its executor has not answered since this node started: wait
+			// for it (without spending the inputs' attempts).
+			return Outcome{Retry: notReachedRetry}, nil
+		}
+		// The server's routing no longer serves the action (it restarted
+		// with other settings): the run waits for the operator, and is
+		// resumed once the action is served again.
+		return Outcome{}, s.block(ctx, run, err)
 	}
 	var params map[string]any
 	_ = json.Unmarshal([]byte(run.Parameters), &params)
@@ -173,15 +185,22 @@ func (s *Service) fetch(ctx context.Context, a *catalog.Action, cands []store.Ac
 	}
 }
 
-// blocking errors need the user: no valid account, or no credits.
+// blocking errors need the user: no valid account, or no credits; or the
+// operator: no driver serves the action.
 func blocking(err error) bool {
 	switch {
 	case apperr.Is(err, "NO_VALID_ACCOUNT_CONFIGURED"), apperr.Is(err, "NOT_CONNECTED"),
 		apperr.Is(err, "SN_ACCOUNT_UPGRADE"), apperr.Is(err, "NO_ACCESS"), apperr.Is(err, "NOT_FOUND"):
 		return true
+	case apperr.Is(err, dataplane.LabelActionUnavailable):
+		return !dataplane.NotReached(err)
 	}
 	return false
 }
+
+// notReachedRetry is how soon work waiting for an executor's first answer
+// looks again.
+const notReachedRetry = 5 * time.Second
 
 func untilParam(err error, now time.Time) time.Duration {
 	if ae, ok := apperr.As(err); ok {
