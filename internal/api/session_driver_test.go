@@ -1,0 +1,348 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/apitest"
+	"github.com/firstmate-oss/firstmate/internal/sim"
+	"github.com/firstmate-oss/firstmate/internal/validate"
+)
+
+// The LinkedIn session driver through the product's API (issue 16): every
+// core action, live and async, against the sandbox's LinkedIn web-API face,
+// with FIRSTMATE_PLATFORM_LINKEDIN=session and FIRSTMATE_LINKEDIN_URL
+// pointing at it, as a user would try it on a laptop. A recording front
+// stands before the sandbox: it sees what LinkedIn would see (user agent,
+// cookies, csrf-token), and can answer in LinkedIn's place (429, 999, ...).
+// Expected values come from the reference schema, the sandbox's own routes
+// and the issue's wording, never from the product's tables.
+
+// frontReq is one request the front saw.
+type frontReq struct {
+	Method, Path, UA, LiAt, JSESSIONID, CSRF string
+}
+
+// frontAnswer is an answer the front gives instead of the sandbox.
+type frontAnswer struct {
+	prefix string
+	status int
+	header map[string]string
+	body   string
+	left   int
+}
+
+type simFront struct {
+	sim *sim.Server
+	h   http.Handler
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	seen    []frontReq
+	answers []*frontAnswer
+}
+
+func newSimFront(t *testing.T) *simFront {
+	t.Helper()
+	s, err := sim.New(sim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &simFront{sim: s, h: s.Handler()}
+	f.srv = httptest.NewServer(f)
+	t.Cleanup(func() { f.srv.Close(); s.Close() })
+	return f
+}
+
+func (f *simFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := frontReq{Method: r.Method, Path: r.URL.Path, UA: r.Header.Get("User-Agent"), CSRF: r.Header.Get("csrf-token")}
+	if c, err := r.Cookie("li_at"); err == nil {
+		q.LiAt = c.Value
+	}
+	if c, err := r.Cookie("JSESSIONID"); err == nil {
+		q.JSESSIONID = strings.Trim(c.Value, `"`)
+	}
+	f.mu.Lock()
+	f.seen = append(f.seen, q)
+	var ans *frontAnswer
+	for _, a := range f.answers {
+		if a.left > 0 && strings.HasPrefix(r.URL.Path, a.prefix) {
+			a.left--
+			ans = a
+			break
+		}
+	}
+	f.mu.Unlock()
+	if ans == nil {
+		f.h.ServeHTTP(w, r)
+		return
+	}
+	for k, v := range ans.header {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(ans.status)
+	_, _ = w.Write([]byte(ans.body))
+}
+
+// answerNext makes the front answer the next n requests under prefix.
+func (f *simFront) answerNext(prefix string, n, status int, header map[string]string, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers = append(f.answers, &frontAnswer{prefix: prefix, status: status, header: header, body: body, left: n})
+}
+
+// requests lists what the front saw of one li_at session on the web-API
+// face (/voyager/..., /uas/..., /sales-api/...).
+func (f *simFront) requests(liAt string) []frontReq {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []frontReq
+	for _, q := range f.seen {
+		if q.LiAt == liAt && !strings.HasPrefix(q.Path, "/linkedin/") && !strings.HasPrefix(q.Path, "/_sim/") {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// simTotal asks the sandbox's own routes how many elements a list holds.
+func (f *simFront) simTotal(t *testing.T, liAt, path string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+	req.AddCookie(&http.Cookie{Name: "li_at", Value: liAt})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Paging struct{ Total int }
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return body.Paging.Total
+}
+
+// sessionRouting routes LinkedIn to the session driver at the front.
+func sessionRouting(t *testing.T, f *simFront) {
+	t.Setenv("FIRSTMATE_SIM_URL", f.srv.URL)
+	t.Setenv("FIRSTMATE_PLATFORM_LINKEDIN", "session")
+	t.Setenv("FIRSTMATE_LINKEDIN_URL", f.srv.URL)
+}
+
+// sessionConnect connects an identity's LinkedIn with cookies (and the
+// user's own user agent when ua is not "").
+func sessionConnect(t *testing.T, env *apitest.Env, key, uid string, cookies map[string]any, ua string) map[string]any {
+	t.Helper()
+	auth := map[string]any{"cookies": cookies}
+	if ua != "" {
+		auth["user_agent"] = ua
+	}
+	return env.Must(200, "POST", "/v4/identities/"+uid+"/integrations/linkedin", key, map[string]any{"auth_data": auth}).Obj()
+}
+
+func sessionIdentity(t *testing.T, env *apitest.Env, key, name string) string {
+	t.Helper()
+	return env.Must(200, "POST", "/v4/identities", key, map[string]any{"name": name, "timezone": "Europe/Paris"}).Obj()["uid"].(string)
+}
+
+// sessionRunner runs one action for an identity and returns every result.
+type sessionRunner func(slug string, input, params map[string]any) []any
+
+// liveRunner runs live calls, following the pages to the end (at most
+// maxPages of them).
+func liveRunner(t *testing.T, env *apitest.Env, key, uid string, schema func(string) *validate.Schema) sessionRunner {
+	return func(slug string, input, params map[string]any) []any {
+		t.Helper()
+		body := map[string]any{"identity_ids": []string{uid}}
+		if len(input) > 0 {
+			body["input"] = input
+		}
+		live := map[string]any{}
+		for k, v := range params {
+			if k != "max_results" { // an async parameter; a live call is one page
+				live[k] = v
+			}
+		}
+		if len(live) > 0 {
+			body["parameters"] = live
+		}
+		path := "/v4/actions/" + slug + "/run/live"
+		var all []any
+		for pages := 0; pages < 60; pages++ {
+			r := env.Do("POST", path, key, body)
+			if r.Status != 200 {
+				t.Fatalf("live %s: %d %s", slug, r.Status, r.Body)
+			}
+			switch v := r.JSON().(type) {
+			case []any:
+				all = append(all, v...)
+			default:
+				return []any{v}
+			}
+			next := r.Header.Get("X-Pagination-Next")
+			if next == "" || strings.Contains(slug, "search") {
+				return all
+			}
+			path = strings.TrimPrefix(next, env.URL)
+		}
+		t.Fatalf("live %s: more than 60 pages", slug)
+		return nil
+	}
+}
+
+// asyncRunner submits a one-input async run, waits for it to end, and reads
+// all of its outputs.
+func asyncRunner(t *testing.T, env *apitest.Env, key, uid string) sessionRunner {
+	return func(slug string, input, params map[string]any) []any {
+		t.Helper()
+		if input == nil {
+			input = map[string]any{}
+		}
+		body := map[string]any{"inputs": []any{input}, "identity_ids": []string{uid},
+			"callback": map[string]any{"url": callbackSink(t), "on": "final"}}
+		if params != nil {
+			body["parameters"] = params
+		}
+		run := env.Must(200, "POST", "/v4/actions/"+slug+"/run/async", key, body).Obj()
+		uidRun := run["run_uid"].(string)
+		done := wireWaitRun(t, env, key, uidRun)
+		if done["status"] != "SUCCEEDED" {
+			t.Fatalf("async %s: %v", slug, done)
+		}
+		var all []any
+		for off := 0; ; off += 100 {
+			page := env.Must(200, "GET", fmt.Sprintf("/v4/runs/%s/outputs?limit=100&offset=%d", uidRun, off), key, nil).Arr()
+			all = append(all, page...)
+			if len(page) < 100 {
+				break
+			}
+		}
+		if done["output_count"] != float64(len(all)) {
+			t.Errorf("async %s: output_count %v, %d outputs", slug, done["output_count"], len(all))
+		}
+		return all
+	}
+}
+
+var (
+	sinkOnce sync.Once
+	sinkURL  string
+)
+
+// callbackSink is a receiver that takes every callback and keeps nothing.
+func callbackSink(t *testing.T) string {
+	sinkOnce.Do(func() {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		sinkURL = srv.URL // lives as long as the test binary
+	})
+	return sinkURL
+}
+
+func str(m any, k string) string {
+	s, _ := m.(map[string]any)[k].(string)
+	return s
+}
+
+// exerciseCoreActions runs the 14 core actions in turn, each one's input
+// taken from what the previous ones returned, and checks every result
+// against the reference and every list against the sandbox's own count.
+func exerciseCoreActions(t *testing.T, f *simFront, liAt string, run sessionRunner, schema func(string) *validate.Schema) {
+	t.Helper()
+	check := func(slug string, res []any) []any {
+		t.Helper()
+		checkAgainstReference(t, schema, slug, res)
+		return res
+	}
+	check("linkedin-me", run("linkedin-me", nil, nil))
+
+	conns := check("linkedin-extract-connections", run("linkedin-extract-connections", nil, nil))
+	if want := f.simTotal(t, liAt, "/linkedin/connections?count=1"); len(conns) != want {
+		t.Errorf("connections: %d, the sandbox lists %d", len(conns), want)
+	}
+	friend := str(conns[0], "linkedin_profile_url")
+	people := check("linkedin-extract-people", run("linkedin-extract-people", map[string]any{"linkedin_profile_url": friend}, nil))
+	check("linkedin-visit-profile", run("linkedin-visit-profile", map[string]any{"linkedin_profile_url": friend}, nil))
+	if co := str(people[0], "linkedin_company_url"); co != "" {
+		check("linkedin-extract-company", run("linkedin-extract-company", map[string]any{"linkedin_company_url": co}, nil))
+	} else {
+		check("linkedin-extract-company", run("linkedin-extract-company", map[string]any{"linkedin_company_url": "https://www.linkedin.com/company/acme/"}, nil))
+	}
+	check("linkedin-search-people", run("linkedin-search-people",
+		map[string]any{"linkedin_people_search_url": "https://www.linkedin.com/search/results/people/?keywords=engineer"}, map[string]any{"max_results": 20}))
+	check("linkedin-search-companies", run("linkedin-search-companies",
+		map[string]any{"linkedin_company_search_url": "https://www.linkedin.com/search/results/companies/?keywords=software"}, map[string]any{"max_results": 20}))
+
+	convs := check("linkedin-extract-conversations", run("linkedin-extract-conversations", nil, nil))
+	if want := f.simTotal(t, liAt, "/linkedin/conversations?count=1"); len(convs) != want {
+		t.Errorf("conversations: %d, the sandbox lists %d", len(convs), want)
+	}
+	thread := str(convs[0], "linkedin_thread_url")
+	msgs := check("linkedin-extract-messages", run("linkedin-extract-messages", map[string]any{"linkedin_thread_url": thread}, nil))
+	tid := strings.TrimSuffix(strings.TrimPrefix(thread, "https://www.linkedin.com/messaging/thread/"), "/")
+	if want := f.simTotal(t, liAt, "/linkedin/conversations/"+url.PathEscape(tid)+"/messages?count=1"); len(msgs) != want {
+		t.Errorf("messages: %d, the sandbox lists %d", len(msgs), want)
+	}
+	sent := check("linkedin-extract-sent-invitations", run("linkedin-extract-sent-invitations", nil, nil))
+	if want := f.simTotal(t, liAt, "/linkedin/invitations/sent?count=1"); len(sent) != want {
+		t.Errorf("sent invitations: %d, the sandbox lists %d", len(sent), want)
+	}
+	m := check("linkedin-message-profile", run("linkedin-message-profile", map[string]any{"linkedin_profile_url": friend},
+		map[string]any{"message": "Hello from the session driver"}))
+	if m[0].(map[string]any)["is_sent"] != true {
+		t.Errorf("message-profile: %v", m[0])
+	}
+	// A stranger: any handle resolves to a person of the sandbox's world.
+	check("linkedin-connect-profile", run("linkedin-connect-profile",
+		map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/session-driver-stranger-" + liAt}, nil))
+	check("linkedin-accept-invitations", run("linkedin-accept-invitations", nil, nil))
+	check("linkedin-withdraw-invitations", run("linkedin-withdraw-invitations", nil, nil))
+}
+
+// Every core action, live and async, through the session driver; the
+// traffic is the web API's (csrf-token equal to the JSESSIONID cookie on
+// every call) and never the sandbox's own routes.
+func TestSessionDriverEveryActionLiveAndAsync(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newSimFront(t) // a sandbox of its own: the writes below change it
+		sessionRouting(t, f)
+		schema := referenceOutputs(t)
+		env := apitest.StartWithLoopbackCallbacks(t, dialect)
+		key := env.NewWorkspace("Session actions", "unlimited")
+		for _, mode := range []string{"live", "async"} {
+			liAt := map[string]string{"live": "sim_premium", "async": "sim_classic"}[mode]
+			uid := sessionIdentity(t, env, key, "Session "+mode)
+			g := sessionConnect(t, env, key, uid, map[string]any{"li_at": liAt, "JSESSIONID": `"ajax:5551234567890123456"`}, "")
+			if g["status"] != "VALID" {
+				t.Fatalf("%s: connect: %v", mode, g)
+			}
+			run := liveRunner(t, env, key, uid, schema)
+			if mode == "async" {
+				run = asyncRunner(t, env, key, uid)
+			}
+			exerciseCoreActions(t, f, liAt, run, schema)
+			reqs := f.requests(liAt)
+			if len(reqs) < 14 {
+				t.Fatalf("%s: the web-API face saw %d requests", mode, len(reqs))
+			}
+			for _, q := range reqs {
+				if !strings.HasPrefix(q.Path, "/voyager/api/") && !strings.HasPrefix(q.Path, "/sales-api/") {
+					t.Errorf("%s: a request left for %s", mode, q.Path)
+				}
+				if q.JSESSIONID == "" || q.CSRF != q.JSESSIONID {
+					t.Errorf("%s: %s %s: csrf-token %q, JSESSIONID %q", mode, q.Method, q.Path, q.CSRF, q.JSESSIONID)
+				}
+			}
+		}
+	})
+}
+
+var _ = time.Second
