@@ -47,6 +47,7 @@ type simFront struct {
 	mu      sync.Mutex
 	seen    []frontReq
 	answers []*frontAnswer
+	lastSet map[string]string // li_at -> the last JSESSIONID the sandbox set
 }
 
 func newSimFront(t *testing.T) *simFront {
@@ -82,6 +83,16 @@ func (f *simFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	if ans == nil {
 		f.h.ServeHTTP(w, r)
+		for _, c := range (&http.Response{Header: w.Header()}).Cookies() {
+			if c.Name == "JSESSIONID" {
+				f.mu.Lock()
+				if f.lastSet == nil {
+					f.lastSet = map[string]string{}
+				}
+				f.lastSet[q.LiAt] = strings.Trim(c.Value, `"`)
+				f.mu.Unlock()
+			}
+		}
 		return
 	}
 	for k, v := range ans.header {
@@ -340,6 +351,148 @@ func TestSessionDriverEveryActionLiveAndAsync(t *testing.T) {
 				if q.JSESSIONID == "" || q.CSRF != q.JSESSIONID {
 					t.Errorf("%s: %s %s: csrf-token %q, JSESSIONID %q", mode, q.Method, q.Path, q.CSRF, q.JSESSIONID)
 				}
+			}
+		}
+	})
+}
+
+// lastSetJSESSIONID is the last JSESSIONID the sandbox handed to a session.
+func (f *simFront) lastSetJSESSIONID(liAt string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastSet[liAt]
+}
+
+func lastReq(t *testing.T, f *simFront, liAt string) frontReq {
+	t.Helper()
+	reqs := f.requests(liAt)
+	if len(reqs) == 0 {
+		t.Fatalf("the sandbox saw nothing of %s", liAt)
+	}
+	return reqs[len(reqs)-1]
+}
+
+func countPath(reqs []frontReq, path string) int {
+	n := 0
+	for _, q := range reqs {
+		if q.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+// The cookies LinkedIn refreshes are kept: JSESSIONID rotates after some
+// writes, the next call carries the new one, and so does the first call
+// after a restart (a new app on the same database), since the refreshed
+// session was sealed back on the integration. An li_at given alone gets
+// its JSESSIONID once, at connect, and keeps it.
+func TestSessionDriverKeepsTheRefreshedSession(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newSimFront(t)
+		sessionRouting(t, f)
+		st := apitest.NewStore(t, dialect)
+		env := apitest.StartOn(t, st)
+		key := env.NewWorkspace("Session cookies", "unlimited")
+		const first = "ajax:1111111111111111111"
+		uid := sessionIdentity(t, env, key, "Rotating")
+		sessionConnect(t, env, key, uid, map[string]any{"li_at": "sim_premium", "JSESSIONID": `"` + first + `"`}, "")
+		conns := env.Must(200, "POST", "/v4/actions/linkedin-extract-connections/run/live", key,
+			map[string]any{"identity_ids": []string{uid}}).Arr()
+		friend := str(conns[0], "linkedin_profile_url")
+		for i := range 3 {
+			env.Must(200, "POST", "/v4/actions/linkedin-message-profile/run/live", key, map[string]any{"identity_ids": []string{uid},
+				"input": map[string]any{"linkedin_profile_url": friend}, "parameters": map[string]any{"message": fmt.Sprintf("rotation %d", i)}})
+		}
+		rotated := f.lastSetJSESSIONID("sim_premium")
+		if rotated == "" || rotated == first {
+			t.Fatalf("the sandbox did not rotate JSESSIONID after three writes (last set %q)", rotated)
+		}
+		env.Must(200, "POST", "/v4/actions/linkedin-me/run/live", key, map[string]any{"identity_ids": []string{uid}})
+		if q := lastReq(t, f, "sim_premium"); q.JSESSIONID != rotated || q.CSRF != rotated {
+			t.Fatalf("the call after the rotation carried JSESSIONID %q, csrf %q; LinkedIn set %q", q.JSESSIONID, q.CSRF, rotated)
+		}
+
+		// li_at alone: the session cookies are asked for once, at connect.
+		uid2 := sessionIdentity(t, env, key, "Only li_at")
+		if g := sessionConnect(t, env, key, uid2, map[string]any{"li_at": "sim_classic"}, ""); g["status"] != "VALID" {
+			t.Fatalf("li_at alone: %v", g)
+		}
+		handed := f.lastSetJSESSIONID("sim_classic")
+		env.Must(200, "POST", "/v4/actions/linkedin-me/run/live", key, map[string]any{"identity_ids": []string{uid2}})
+
+		env.Close()
+		env = apitest.StartOn(t, st)
+		env.Must(200, "POST", "/v4/actions/linkedin-me/run/live", key, map[string]any{"identity_ids": []string{uid}})
+		if q := lastReq(t, f, "sim_premium"); q.JSESSIONID != rotated {
+			t.Errorf("after a restart the call carried JSESSIONID %q, want the refreshed %q", q.JSESSIONID, rotated)
+		}
+		env.Must(200, "POST", "/v4/actions/linkedin-me/run/live", key, map[string]any{"identity_ids": []string{uid2}})
+		reqs := f.requests("sim_classic")
+		if n := countPath(reqs, "/uas/authenticate"); n != 1 {
+			t.Errorf("li_at alone: the session cookies were asked for %d times, want once (at connect)", n)
+		}
+		if q := reqs[len(reqs)-1]; handed == "" || q.JSESSIONID != handed {
+			t.Errorf("li_at alone: after a restart the call carried JSESSIONID %q, LinkedIn handed %q", q.JSESSIONID, handed)
+		}
+	})
+}
+
+// The user agent: the user's own (auth_data.user_agent) on every request;
+// without one, one realistic browser user agent chosen for the identity
+// and kept, across calls, reconnects and restarts. A malformed one is a
+// 400.
+func TestSessionDriverUserAgent(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newSimFront(t)
+		sessionRouting(t, f)
+		st := apitest.NewStore(t, dialect)
+		env := apitest.StartOn(t, st)
+		key := env.NewWorkspace("Session UA", "unlimited")
+		const own = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0 FirstmateTest"
+		mine := sessionIdentity(t, env, key, "Own browser")
+		kept := sessionIdentity(t, env, key, "Kept browser")
+		sessionConnect(t, env, key, mine, map[string]any{"li_at": "sim_premium", "JSESSIONID": "ajax:2222222222222222222"}, own)
+		sessionConnect(t, env, key, kept, map[string]any{"li_at": "sim_classic", "JSESSIONID": "ajax:3333333333333333333"}, "")
+		calls := func(env *apitest.Env) {
+			for _, uid := range []string{mine, kept} {
+				for range 2 {
+					env.Must(200, "POST", "/v4/actions/linkedin-me/run/live", key, map[string]any{"identity_ids": []string{uid}})
+				}
+			}
+		}
+		calls(env)
+		// Reconnecting without a user agent, even with another session,
+		// keeps the identity's.
+		sessionConnect(t, env, key, kept, map[string]any{"li_at": "sim_salesnav", "JSESSIONID": "ajax:3333333333333333334"}, "")
+		env.Close()
+		env = apitest.StartOn(t, st)
+		calls(env)
+
+		for _, q := range f.requests("sim_premium") {
+			if q.UA != own {
+				t.Fatalf("%s %s carried user agent %q, the user's is %q", q.Method, q.Path, q.UA, own)
+			}
+		}
+		uas := map[string]int{}
+		for _, q := range append(f.requests("sim_classic"), f.requests("sim_salesnav")...) {
+			uas[q.UA]++
+		}
+		if len(uas) != 1 {
+			t.Fatalf("the identity's calls carried %d user agents: %v", len(uas), uas)
+		}
+		for ua := range uas {
+			if !strings.HasPrefix(ua, "Mozilla/5.0 (") || !strings.Contains(ua, "Gecko") || ua == own {
+				t.Errorf("the identity's user agent %q is not a browser's", ua)
+			}
+		}
+
+		for what, ua := range map[string]string{"control character": "Mozilla/5.0", "too long": "Mozilla/5.0 " + strings.Repeat("x", 600),
+			"not ASCII": "Mozilla/5.0 (Ünïcode)"} {
+			r := env.Do("POST", "/v4/identities/"+mine+"/integrations/linkedin", key, map[string]any{"auth_data": map[string]any{
+				"cookies": map[string]any{"li_at": "sim_premium"}, "user_agent": ua}})
+			if r.Status != 400 || r.Label() != "BAD_INPUT" || !strings.Contains(string(r.Body), "user_agent") {
+				t.Errorf("%s: %d %s", what, r.Status, r.Body)
 			}
 		}
 	})
