@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
+	"github.com/firstmate-oss/firstmate/internal/app"
+	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/sim"
 	"github.com/firstmate-oss/firstmate/internal/validate"
 )
@@ -498,4 +501,248 @@ func TestSessionDriverUserAgent(t *testing.T) {
 	})
 }
 
-var _ = time.Second
+// hookEvents lists the integration webhook events received, in order.
+func hookEvents(h *hookReceiver) []string {
+	var out []string
+	for _, b := range h.events() {
+		if e, _ := b["event"].(string); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// waitHook waits (bounded) for an integration webhook event.
+func waitHook(t *testing.T, h *hookReceiver, event string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, b := range h.events() {
+			if b["event"] == event {
+				return b
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s webhook; received %v", event, hookEvents(h))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func errParams(r apitest.Resp) map[string]any {
+	p, _ := r.Obj()["params"].(map[string]any)
+	return p
+}
+
+// LinkedIn's answers mapped to the labels, through the API: an expired
+// session is NOT_CONNECTED and the integration goes INVALID with its
+// AUTH_EXPIRED webhook; a checkpoint is RESTRICTED (and blocks async work,
+// which its owner resumes after clearing it); a removed endpoint (410, a
+// retired GraphQL query id) is ACTION_BROKEN naming the recipe, live and
+// async, never a crash or an empty success.
+func TestSessionDriverFailuresMapToLabels(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newSimFront(t)
+		sessionRouting(t, f)
+		env := apitest.StartWithLoopbackCallbacks(t, dialect)
+		key := env.NewWorkspace("Session failures", "unlimited")
+		hooks := &hookReceiver{}
+		hs := httptest.NewServer(hooks)
+		defer hs.Close()
+		env.Must(200, "PUT", "/v4/workspaces/settings", key, map[string]any{"webhook_url": hs.URL})
+		profile := map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/ada-lovelace"}
+		live := func(uid, slug string, input map[string]any) apitest.Resp {
+			body := map[string]any{"identity_ids": []string{uid}}
+			if input != nil {
+				body["input"] = input
+			}
+			return env.Do("POST", "/v4/actions/"+slug+"/run/live", key, body)
+		}
+
+		// Expiry: the sandbox's expiring account redirects to the login page
+		// after a few calls.
+		exp := sessionIdentity(t, env, key, "Expiring")
+		sessionConnect(t, env, key, exp, map[string]any{"li_at": "sim_expiring", "JSESSIONID": "ajax:4444444444444444444"}, "")
+		var r apitest.Resp
+		for i := 0; i < 10; i++ {
+			if r = live(exp, "linkedin-extract-people", profile); r.Status != 200 {
+				break
+			}
+		}
+		checkError(t, env, "expired session", r, 424, "NOT_CONNECTED")
+		g := env.Must(200, "GET", "/v4/identities/"+exp+"/integrations/linkedin", key, nil).Obj()
+		if g["status"] != "INVALID" || g["error"] != "NOT_CONNECTED" {
+			t.Errorf("after expiry: %v", g)
+		}
+		hook := waitHook(t, hooks, "AUTH_EXPIRED")
+		if hook["identity_uid"] != exp || hook["status"] != "INVALID" || hook["action_to_be_taken"] != "RETRY_LOGIN" {
+			t.Errorf("AUTH_EXPIRED webhook: %v", hook)
+		}
+
+		uid := sessionIdentity(t, env, key, "Failures")
+		sessionConnect(t, env, key, uid, map[string]any{"li_at": "sim_premium", "JSESSIONID": "ajax:5555555555555555555"}, "")
+
+		// A checkpoint: RESTRICTED, the integration stays as it is.
+		f.answerNext("/voyager/api/identity/profiles/", 1, http.StatusFound,
+			map[string]string{"Location": "https://www.linkedin.com/checkpoint/challenge/AgHk3V?ut=x"}, "")
+		checkError(t, env, "checkpoint", live(uid, "linkedin-extract-people", profile), 424, "RESTRICTED")
+		if g := env.Must(200, "GET", "/v4/identities/"+uid+"/integrations/linkedin", key, nil).Obj(); g["status"] != "VALID" {
+			t.Errorf("after a checkpoint: %v", g)
+		}
+
+		// 410 Gone: ACTION_BROKEN naming the recipe.
+		f.answerNext("/voyager/api/identity/profiles/", 1, http.StatusGone, nil, "")
+		body := checkError(t, env, "410", live(uid, "linkedin-extract-people", profile), 424, "ACTION_BROKEN")
+		if p, _ := body["params"].(map[string]any); p == nil || p["recipe"] == nil || p["recipe"] == "" ||
+			!strings.Contains(body["message"].(string), p["recipe"].(string)) {
+			t.Errorf("410: %v", body)
+		}
+		// A GraphQL query id LinkedIn no longer knows.
+		f.answerNext("/voyager/api/graphql", 1, http.StatusBadRequest, map[string]string{"Content-Type": "application/json"},
+			`{"errors":[{"message":"PersistedQueryNotFound: unknown queryId"}]}`)
+		body = checkError(t, env, "retired query id", env.Do("POST", "/v4/actions/linkedin-search-people/run/live", key, map[string]any{
+			"identity_ids": []string{uid}, "input": map[string]any{"linkedin_people_search_url": "https://www.linkedin.com/search/results/people/?keywords=x"}}),
+			424, "ACTION_BROKEN")
+		if p, _ := body["params"].(map[string]any); p == nil || p["recipe"] == nil {
+			t.Errorf("retired query id: %v", body)
+		}
+
+		// Async: ACTION_BROKEN fails the input with its label (the run does
+		// not succeed empty); RESTRICTED blocks the run.
+		async := func(input map[string]any) map[string]any {
+			run := env.Must(200, "POST", "/v4/actions/linkedin-extract-people/run/async", key, map[string]any{
+				"inputs": []any{input}, "identity_ids": []string{uid}, "callback": map[string]any{"url": hs.URL + "/cb", "on": "final"}}).Obj()
+			return run
+		}
+		f.answerNext("/voyager/api/identity/profiles/", 1, http.StatusGone, nil, "")
+		run := async(profile)
+		done := wireWaitRun(t, env, key, run["run_uid"].(string))
+		le, _ := done["last_error"].(map[string]any)
+		if done["status"] != "FAILED" || le["label"] != "ACTION_BROKEN" || done["output_count"] != float64(0) {
+			t.Errorf("async 410: %v", done)
+		}
+		f.answerNext("/voyager/api/identity/profiles/", 1, http.StatusFound,
+			map[string]string{"Location": "https://www.linkedin.com/checkpoint/challenge/AgHk3V?ut=x"}, "")
+		run = async(profile)
+		blocked := waitRun(t, env, key, "/v4/runs/"+run["run_uid"].(string), "BLOCKED")
+		if le, _ := blocked["last_error"].(map[string]any); le["label"] != "RESTRICTED" {
+			t.Errorf("async checkpoint: %v", blocked)
+		}
+		env.Must(200, "POST", "/v4/runs/"+run["run_uid"].(string)+"/resume", key, nil)
+		if done := wireWaitRun(t, env, key, run["run_uid"].(string)); done["status"] != "SUCCEEDED" {
+			t.Errorf("resumed after the checkpoint: %v", done)
+		}
+	})
+}
+
+// 429 and LinkedIn's bot detection (999): the account's work pauses at once,
+// on every node sharing the database (no retry storm: the sandbox sees no
+// further call), live calls get 429 LIMIT_REACHED with postponed_until and
+// async work waits; it resumes after the back-off. The third pause of a
+// streak pauses the integration itself (LIMIT_REACHED, with its webhook),
+// and the health check sets it VALID again once the pause is over.
+func TestSessionDriverRateLimitPausesTheAccount(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newSimFront(t)
+		sessionRouting(t, f)
+		st := apitest.NewStore(t, dialect)
+		st.AllowLoopbackCallbacks = true
+		clk := &lvClock{}
+		withClock := func(a *app.App) { a.Engine.Now = clk.Now }
+		node1 := lvStartOn(t, st, withClock)
+		node2 := lvStartOn(t, st, withClock)
+		key := node1.NewWorkspace("Session pauses", "unlimited")
+		hooks := &hookReceiver{}
+		hs := httptest.NewServer(hooks)
+		defer hs.Close()
+		node1.Must(200, "PUT", "/v4/workspaces/settings", key, map[string]any{"webhook_url": hs.URL})
+		uid := sessionIdentity(t, node1, key, "Paced")
+		sessionConnect(t, node1, key, uid, map[string]any{"li_at": "sim_premium", "JSESSIONID": "ajax:6666666666666666666"}, "")
+		profile := map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/ada-lovelace"}
+		live := func(env *apitest.Env) apitest.Resp {
+			return env.Do("POST", "/v4/actions/linkedin-extract-people/run/live", key, map[string]any{"identity_ids": []string{uid}, "input": profile})
+		}
+		const prefix = "/voyager/api/identity/profiles/"
+		f.answerNext(prefix, 1, 999, map[string]string{"Content-Type": "text/html"}, "<html><body><h1>Request denied</h1></body></html>")
+		r := live(node1)
+		checkError(t, node1, "bot detection", r, 424, "STATUS_429")
+		p := errParams(r)
+		until, err := time.Parse(time.RFC3339, fmt.Sprint(p["postponed_until"]))
+		if err != nil || p["bot_detection"] != "true" || !until.After(clk.Now()) {
+			t.Fatalf("bot detection: %s", r.Body)
+		}
+		seen := len(f.requests("sim_premium"))
+		for _, env := range []*apitest.Env{node1, node2} {
+			r := live(env)
+			checkError(t, env, "paused account", r, 429, "LIMIT_REACHED")
+			if p := errParams(r); p["limit_key"] != "account_paused" || p["postponed_until"] == nil {
+				t.Errorf("paused account: %s", r.Body)
+			}
+		}
+		run := node2.Must(200, "POST", "/v4/actions/linkedin-extract-people/run/async", key, map[string]any{
+			"inputs": []any{profile}, "identity_ids": []string{uid}, "callback": map[string]any{"url": hs.URL + "/cb", "on": "final"}}).Obj()
+		runUID := run["run_uid"].(string)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := node2.Must(200, "GET", "/v4/runs/"+runUID, key, nil).Obj()
+			if got["postponed_until"] != nil {
+				break
+			}
+			if got["status"] != "QUEUED" && got["status"] != "RUNNING" || time.Now().After(deadline) {
+				t.Fatalf("async work on a paused account: %v", got)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := len(f.requests("sim_premium")); n != seen {
+			t.Fatalf("the paused account reached LinkedIn %d more times", n-seen)
+		}
+		node2.Must(200, "POST", "/v4/runs/"+runUID+"/cancel", key, nil)
+
+		// After the back-off the account works again.
+		clk.Advance(until.Sub(clk.Now()) + time.Minute)
+		if r := live(node1); r.Status != 200 {
+			t.Fatalf("after the pause: %d %s", r.Status, r.Body)
+		}
+		// Two more pauses in the streak: the third pauses the integration.
+		for strike := 2; strike <= 3; strike++ {
+			f.answerNext(prefix, 1, http.StatusTooManyRequests, map[string]string{"Retry-After": "1"}, "")
+			r := live(node1)
+			checkError(t, node1, fmt.Sprintf("strike %d", strike), r, 424, "STATUS_429")
+			until, _ = time.Parse(time.RFC3339, fmt.Sprint(errParams(r)["postponed_until"]))
+			g := node1.Must(200, "GET", "/v4/identities/"+uid+"/integrations/linkedin", key, nil).Obj()
+			if want := map[bool]string{true: "LIMIT_REACHED", false: "VALID"}[strike == 3]; g["status"] != want {
+				t.Fatalf("after strike %d: integration %v, want %s", strike, g["status"], want)
+			}
+			if strike < 3 {
+				clk.Advance(until.Sub(clk.Now()) + time.Minute)
+			}
+		}
+		hook := waitHook(t, hooks, "LIMIT_REACHED")
+		if hook["identity_uid"] != uid || hook["status"] != "LIMIT_REACHED" || hook["error"] != "STATUS_429" {
+			t.Errorf("LIMIT_REACHED webhook: %v", hook)
+		}
+		if r := live(node2); r.Status == 200 {
+			t.Errorf("a paused integration ran a call: %s", r.Body)
+		}
+		// The health check, once the pause is over, sets it VALID again.
+		var id int64
+		if err := node1.App.DB.R.QueryRowContext(context.Background(), `SELECT g.id FROM integrations g JOIN identities i ON i.id = g.identity_id WHERE i.uid = $1`,
+			uid).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := node1.App.Engine.CheckIntegration(context.Background(), id, time.Hour); err != nil || out != engine.HealthDeferred {
+			t.Fatalf("check during the pause: %v %v", out, err)
+		}
+		clk.Advance(until.Sub(clk.Now()) + time.Minute)
+		if out, err := node1.App.Engine.CheckIntegration(context.Background(), id, time.Hour); err != nil || out != engine.HealthValid {
+			t.Fatalf("check after the pause: %v %v", out, err)
+		}
+		if g := node1.Must(200, "GET", "/v4/identities/"+uid+"/integrations/linkedin", key, nil).Obj(); g["status"] != "VALID" {
+			t.Errorf("after the pause: %v", g)
+		}
+		waitHook(t, hooks, "AUTH_SUCCESS")
+		if r := live(node1); r.Status != 200 {
+			t.Errorf("after the pause: %d %s", r.Status, r.Body)
+		}
+	})
+}
