@@ -2,11 +2,15 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +55,9 @@ type simFront struct {
 	seen    []frontReq
 	answers []*frontAnswer
 	lastSet map[string]string // li_at -> the last JSESSIONID the sandbox set
+	// moved: LinkedIn "moved" an endpoint: a path ending in the key is
+	// served as if it ended in the value.
+	moved map[string]string
 }
 
 func newSimFront(t *testing.T) *simFront {
@@ -84,6 +91,11 @@ func (f *simFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.mu.Unlock()
+	for from, to := range f.moved {
+		if strings.HasSuffix(r.URL.Path, from) {
+			r.URL.Path = strings.TrimSuffix(r.URL.Path, from) + to
+		}
+	}
 	if ans == nil {
 		f.h.ServeHTTP(w, r)
 		for _, c := range (&http.Response{Header: w.Header()}).Cookies() {
@@ -743,6 +755,181 @@ func TestSessionDriverRateLimitPausesTheAccount(t *testing.T) {
 		waitHook(t, hooks, "AUTH_SUCCESS")
 		if r := live(node1); r.Status != 200 {
 			t.Errorf("after the pause: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// loopProxy is a minimal HTTP forward proxy on loopback with Basic proxy
+// authentication; it records, per proxy user, the li_at of each request it
+// forwarded.
+type loopProxy struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	by  map[string]map[string]int // user -> li_at -> requests
+}
+
+func newLoopProxy(t *testing.T) *loopProxy {
+	p := &loopProxy{by: map[string]map[string]int{}}
+	tr := &http.Transport{}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, _, ok := proxyUser(r.Header.Get("Proxy-Authorization"))
+		if !ok || r.Method == http.MethodConnect || !r.URL.IsAbs() {
+			w.Header().Set("Proxy-Authenticate", `Basic realm="test"`)
+			http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
+			return
+		}
+		liAt := ""
+		if c, err := r.Cookie("li_at"); err == nil {
+			liAt = c.Value
+		}
+		p.mu.Lock()
+		if p.by[user] == nil {
+			p.by[user] = map[string]int{}
+		}
+		p.by[user][liAt]++
+		p.mu.Unlock()
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		out.Header.Del("Proxy-Authorization")
+		res, err := tr.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		for k, vs := range res.Header {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(res.StatusCode)
+		_, _ = io.Copy(w, res.Body)
+	}))
+	t.Cleanup(func() { p.srv.Close(); tr.CloseIdleConnections() })
+	return p
+}
+
+func proxyUser(h string) (user, pass string, ok bool) {
+	raw, found := strings.CutPrefix(h, "Basic ")
+	if !found {
+		return "", "", false
+	}
+	b, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return "", "", false
+	}
+	return strings.Cut(string(b), ":")
+}
+
+func (p *loopProxy) url(user string) string {
+	return "http://" + user + ":pw-" + user + "@" + p.srv.Listener.Addr().String()
+}
+
+func (p *loopProxy) count(user, liAt string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.by[user][liAt]
+}
+
+func (p *loopProxy) usersOf(liAt string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for u, m := range p.by {
+		if m[liAt] > 0 {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Each identity's LinkedIn traffic leaves through its own proxy: every
+// request the sandbox saw of an account (its connect check included) went
+// through that identity's proxy user, and none through another's.
+func TestSessionDriverTrafficThroughEachIdentitysProxy(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newSimFront(t)
+		sessionRouting(t, f)
+		px := newLoopProxy(t)
+		pool := "FR=" + px.url("paris") + ",US=" + px.url("nyc")
+		for i := range sim.ManagedCookies() {
+			pool += ",IS=" + px.url(fmt.Sprintf("managed%d", i+1))
+		}
+		st := apitest.NewStore(t, dialect)
+		cfg := st.Config()
+		cfg.ProxyPool = pool
+		a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(a.API)
+		env := &apitest.Env{T: t, Store: st, App: a, Server: hs, URL: hs.URL, Logs: &apitest.SyncBuffer{}}
+		t.Cleanup(env.Close)
+		key := env.NewWorkspace("Session egress", "unlimited")
+		ids := map[string]string{}
+		for tz, liAt := range map[string]string{"Europe/Paris": "sim_premium", "America/New_York": "sim_classic"} {
+			uid := env.Must(200, "POST", "/v4/identities", key, map[string]any{"name": "Egress " + liAt, "timezone": tz}).Obj()["uid"].(string)
+			if g := sessionConnect(t, env, key, uid, map[string]any{"li_at": liAt, "JSESSIONID": "ajax:7777777777777777777"}, ""); g["status"] != "VALID" {
+				t.Fatalf("connect %s: %v", liAt, g)
+			}
+			ids[liAt] = uid
+		}
+		for _, uid := range ids {
+			env.Must(200, "POST", "/v4/actions/linkedin-extract-people/run/live", key, map[string]any{"identity_ids": []string{uid},
+				"input": map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/ada-lovelace"}})
+			env.Must(200, "POST", "/v4/actions/linkedin-extract-connections/run/live", key, map[string]any{"identity_ids": []string{uid}})
+		}
+		for liAt, user := range map[string]string{"sim_premium": "paris", "sim_classic": "nyc"} {
+			seen := len(f.requests(liAt))
+			if users := px.usersOf(liAt); len(users) != 1 || users[0] != user {
+				t.Errorf("%s left through proxy users %v, want only %s", liAt, users, user)
+			}
+			if n := px.count(user, liAt); seen < 3 || n != seen {
+				t.Errorf("%s: the sandbox saw %d requests, %d came through its proxy", liAt, seen, n)
+			}
+		}
+	})
+}
+
+// An operator's recipes file (FIRSTMATE_LINKEDIN_RECIPES) is followed: here
+// LinkedIn "moved" the profile endpoint and the override names the new
+// path. (A malformed file stopping the server at start is
+// TestSessionDriverRouted.)
+func TestSessionDriverFollowsTheRecipesOverride(t *testing.T) {
+	raw, err := os.ReadFile("../platform/linkedin/recipes/voyager.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	recipes := doc["recipes"].(map[string]any)
+	profile := recipes["profile"].(map[string]any)
+	old := profile["path"].(string)
+	if !strings.HasSuffix(old, "/profileView") {
+		t.Fatalf("the embedded profile recipe is %s", old)
+	}
+	profile["path"] = old + "V2"
+	file := t.TempDir() + "/recipes.json"
+	b, _ := json.Marshal(doc)
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newSimFront(t)
+		f.moved = map[string]string{"/profileViewV2": "/profileView"}
+		sessionRouting(t, f)
+		t.Setenv("FIRSTMATE_LINKEDIN_RECIPES", file)
+		env := apitest.Start(t, dialect)
+		key := env.NewWorkspace("Session recipes", "unlimited")
+		uid := sessionIdentity(t, env, key, "Recipes")
+		sessionConnect(t, env, key, uid, map[string]any{"li_at": "sim_premium", "JSESSIONID": "ajax:8888888888888888888"}, "")
+		p := env.Must(200, "POST", "/v4/actions/linkedin-extract-people/run/live", key, map[string]any{"identity_ids": []string{uid},
+			"input": map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/ada-lovelace"}}).Obj()
+		if p["full_name"] == nil {
+			t.Errorf("extract-people: %v", p)
+		}
+		if n := countPath(f.requests("sim_premium"), "/voyager/api/identity/profiles/ada-lovelace/profileViewV2"); n != 1 {
+			t.Errorf("the overridden path was asked %d times", n)
 		}
 	})
 }
