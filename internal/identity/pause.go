@@ -91,6 +91,7 @@ func (s *Service) PauseAccount(ctx context.Context, g model.Integration, now tim
 		if until.Before(now.Add(asked)) {
 			until = now.Add(asked)
 		}
+		until = store.Time(store.Millis(until)) // as stored
 		out = Pause{Until: until, Strikes: strikes}
 		if err := store.PutAccountPause(ctx, tx, store.AccountPause{IntegrationID: g.ID, PausedUntil: store.Millis(until),
 			Strikes: strikes, LastAt: nowMs, Reason: reason}); err != nil {
