@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,7 +61,18 @@ type Server struct {
 	storageLog storageLog
 	// Registry holds the server's Prometheus metrics (served at /metrics).
 	Registry *prometheus.Registry
+	// draining is set when the node shuts down (Drain).
+	draining atomic.Bool
 }
+
+// Drain marks the node as shutting down: /readyz answers 503 so that load
+// balancers stop sending it requests, and every response asks the client to
+// close its connection, so that no client keeps a pooled connection that
+// the shutdown would close under a request it is about to send.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // New builds the server and its routes. Route schemas are compiled here, so a
 // broken schema fails at start-up, not on a request.
@@ -85,7 +97,12 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
+	s.handler.ServeHTTP(w, r)
+}
 
 // Routes returns the route table (for the OpenAPI document and for tests).
 func (s *Server) Routes() []*Route { return s.routes }
@@ -93,6 +110,9 @@ func (s *Server) Routes() []*Route { return s.routes }
 // ready checks the database for /readyz: that it answers, and that it
 // takes writes.
 func (s *Server) ready(ctx context.Context) error {
+	if s.draining.Load() {
+		return errDraining
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.DB.Ping(ctx); err != nil {
