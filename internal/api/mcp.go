@@ -634,7 +634,7 @@ func (s *Server) startRun(ctx context.Context, c *mcpCaller, args map[string]jso
 	ans := s.callAPI(ctx, c, http.MethodPost, "/v4/actions/"+slug+"/run/async", nil, mustJSON(body))
 	return answerResult(ans, func(out map[string]any) {
 		var run struct {
-			UID string `json:"uid"`
+			UID string `json:"run_uid"`
 		}
 		if json.Unmarshal(ans.body.Bytes(), &run) == nil && run.UID != "" {
 			call.RunUID = run.UID
