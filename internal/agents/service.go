@@ -33,6 +33,9 @@ type Service struct {
 	// treats every action as available.
 	Available func(*catalog.Action) bool
 	Now       func() time.Time
+	// Execute runs a confirmed approval's call as member p (the api
+	// package: the live call path and its error bodies).
+	Execute func(ctx context.Context, p model.Principal, a Approval) Outcome
 }
 
 func (s *Service) now() time.Time {
@@ -252,12 +255,12 @@ type Outcome struct {
 	Failed bool
 }
 
-// Decide confirms or rejects a pending approval on behalf of member p.
-// A confirmed call runs at once through run, as p; its outcome is stored
-// on the approval, where the agent reads it. An approval decided already,
-// or expired, is a 409.
-func (s *Service) Decide(ctx context.Context, p model.Principal, uid string, confirm bool,
-	run func(ctx context.Context, a Approval) Outcome) (Approval, error) {
+// Decide confirms or rejects a pending approval on behalf of member p
+// (the dashboard and POST /v4/approvals/{uid} both call it). A confirmed
+// call runs at once through Execute, as p; its outcome is stored on the
+// approval, where the agent reads it. An approval decided already, or
+// expired, is a 409.
+func (s *Service) Decide(ctx context.Context, p model.Principal, uid string, confirm bool) (Approval, error) {
 	cur, err := s.GetApproval(ctx, p.WorkspaceID, uid)
 	if err != nil {
 		return Approval{}, err
@@ -280,7 +283,10 @@ func (s *Service) Decide(ctx context.Context, p model.Principal, uid string, con
 	}
 	if confirm {
 		cur.Status = store.ApprovalConfirmed
-		out := run(ctx, cur)
+		out := Outcome{Failed: true, Result: json.RawMessage(`{"error_label":"INTERNAL_ERROR","message":"no executor"}`)}
+		if s.Execute != nil {
+			out = s.Execute(ctx, p, cur)
+		}
 		final := store.ApprovalSucceeded
 		if out.Failed {
 			final = store.ApprovalFailed

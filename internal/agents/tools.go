@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
@@ -74,10 +75,24 @@ func ReadOnly(a *catalog.Action) bool {
 	return !crmWrites[a.Slug]
 }
 
+// actionTools caches ActionTool per slug: the catalogue never changes
+// after start-up, and /mcp lists the tools on every session.
+var actionTools sync.Map // slug -> ToolSpec
+
 // ActionTool is the tool of one catalogue action: the live body's members
 // as arguments (input, parameters, identity_mode, identity_ids), plus
-// dry_run, and cursor for actions that page.
+// dry_run, and cursor for actions that page. The spec is shared: callers
+// must not modify it.
 func ActionTool(a *catalog.Action) ToolSpec {
+	if t, ok := actionTools.Load(a.Slug); ok {
+		return t.(ToolSpec)
+	}
+	t := actionTool(a)
+	actionTools.Store(a.Slug, t)
+	return t
+}
+
+func actionTool(a *catalog.Action) ToolSpec {
 	d := a.Describe()
 	props := map[string]any{}
 	required := []any{}

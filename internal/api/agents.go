@@ -9,6 +9,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/engine"
+	"github.com/firstmate-oss/firstmate/internal/model"
 )
 
 // Routes of the agents' safety rails and approvals (issue 21): the
@@ -166,24 +167,31 @@ func (s *Server) decideApproval(c *rctx) error {
 	if err := c.decode(&in); err != nil {
 		return err
 	}
-	a, err := s.Agents.Decide(c.ctx(), c.P(), c.path("uid"), in.Decision == "confirm",
-		func(ctx context.Context, ap agents.Approval) agents.Outcome { return s.runApproved(c, ctx, ap) })
+	a, err := s.Agents.Decide(c.ctx(), c.P(), c.path("uid"), in.Decision == "confirm")
 	if err != nil {
 		return err
 	}
 	return c.ok(a)
 }
 
-// runApproved runs a confirmed outreach call as the confirming member,
-// after checking the rails of the key that asked for it still allow
-// outreach. Its answer (output or standard error body) goes on the
-// approval.
-func (s *Server) runApproved(c *rctx, ctx context.Context, ap agents.Approval) agents.Outcome {
+// ExecuteApproval runs a confirmed outreach call as the confirming member
+// p, after checking the rails of the key that asked for it still allow
+// outreach (agents.Service.Execute). Its answer, the output or the
+// standard error body (logged with its error_ref), goes on the approval.
+func (s *Server) ExecuteApproval(ctx context.Context, p model.Principal, ap agents.Approval) agents.Outcome {
 	fail := func(err error, runUID string) agents.Outcome {
-		ref, e := s.logError(c.r, err)
+		e := s.appErr(err)
+		ref := newErrorRef()
+		attrs := []any{"error_ref", ref, "status", e.Status, "label", e.Label, "approval_uid", ap.UID,
+			"workspace_uid", p.WorkspaceUID, "message", e.Message}
+		if e.Status >= 500 {
+			s.log.Error("approved call failed", append(attrs, "cause", errString(e.Cause))...)
+		} else {
+			s.log.Info("approved call refused", attrs...)
+		}
 		return agents.Outcome{RunUID: runUID, Failed: true, Result: mustJSON(errorBodyOf(ref, e))}
 	}
-	ws, key, err := s.Agents.Rails(ctx, c.P().WorkspaceID, ap.KeyUID)
+	ws, key, err := s.Agents.Rails(ctx, p.WorkspaceID, ap.KeyUID)
 	if err != nil {
 		return fail(err, "")
 	}
@@ -198,7 +206,7 @@ func (s *Server) runApproved(c *rctx, ctx context.Context, ap agents.Approval) a
 	if err != nil {
 		return fail(err, "")
 	}
-	res, err := s.Engine.RunLive(ctx, engine.Live{Principal: c.P(), Action: a, Request: req})
+	res, err := s.Engine.RunLive(ctx, engine.Live{Principal: p, Action: a, Request: req})
 	if err != nil {
 		return fail(err, res.RunUID)
 	}
