@@ -214,8 +214,9 @@ var (
 	})
 	connectBody = object(obj{
 		"auth_data": obj{
-			"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1,
+			"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 2,
 			"properties": obj{
+				"user_agent": strLen(1, 512),
 				"cookies": obj{"type": "object", "required": []string{"li_at"}, "additionalProperties": strLen(0, 8192),
 					"properties": obj{"li_at": strLen(1, 8192), "li_a": strLen(0, 8192)}},
 				"basic": object(obj{"username": strLen(1, 320), "password": strLen(1, 1024)}, "username", "password"),
