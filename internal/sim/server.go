@@ -52,9 +52,9 @@ type Server struct {
 	done chan struct{}
 	once sync.Once
 
-	mu     sync.Mutex
-	rt     map[string]*runtimeState
-	stats  map[string]*AccountStats
+	mu    sync.Mutex
+	rt    map[string]*runtimeState
+	stats map[string]*AccountStats
 	// open counts each account's requests being served.
 	open   map[string]int64
 	logins map[string]*loginState
