@@ -38,8 +38,31 @@ type CallOptions struct {
 	// (Smart Limit overrides); nil reads it per account.
 	Workspace *model.Workspace
 	// Live: the call is a live one, which working hours do not hold back
-	// (limits.Call).
+	// (limits.Call), and which may use the in-flight budget's reserve.
 	Live bool
+	// WorkspaceID and RunID say whose call it is, for the in-flight
+	// budget's fairness (RunID 0: live).
+	WorkspaceID, RunID int64
+	// LockWait, when set, replaces Engine.LockWait: async work waits for a
+	// busy account as long as its pass may last.
+	LockWait time.Duration
+}
+
+// inflight takes a slot of the action's family limit, then of the node's
+// in-flight budget, for one upstream call: the family first, so that calls
+// waiting for a saturated family hold none of the budget other families
+// could use.
+func (e *Engine) inflight(ctx context.Context, a *catalog.Action, opt CallOptions) (func(), error) {
+	relFam, err := e.Families.Acquire(ctx, a.Platform)
+	if err != nil {
+		return nil, notStarted{err}
+	}
+	relBudget, err := e.Budget.Acquire(ctx, Class{Live: opt.Live, Workspace: opt.WorkspaceID, Run: opt.RunID})
+	if err != nil {
+		relFam()
+		return nil, notStarted{err}
+	}
+	return func() { relBudget(); relFam() }, nil
 }
 
 // Call fetches one page with the first candidate that is free, within its
@@ -57,6 +80,11 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 		if err != nil {
 			return Done{}, err
 		}
+		release, err := e.inflight(ctx, st.Action, opt)
+		if err != nil {
+			return Done{}, err
+		}
+		defer release()
 		pg, err := drv.Run(ctx, hc, platform.Credentials{}, call)
 		return Done{Page: pg}, err
 	}
@@ -82,6 +110,9 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 				return Done{}, errBusy
 			}
 			wait := e.LockWait
+			if opt.LockWait > 0 {
+				wait = opt.LockWait
+			}
 			if wait == 0 {
 				wait = 10 * time.Second
 			}
@@ -135,6 +166,21 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 	return Done{}, apperr.NoValidAccount("no identity could run %s", call.Action.Slug)
 }
 
+// notStarted: the call ended (its context did) while it waited for a slot
+// of the in-flight budget or of its family's limit: it never reached the
+// platform.
+type notStarted struct{ err error }
+
+func (n notStarted) Error() string { return "waiting for an upstream call slot: " + n.err.Error() }
+func (n notStarted) Unwrap() error { return n.err }
+
+// NotStarted reports a call that ended before it reached the platform,
+// while it waited for a slot.
+func NotStarted(err error) bool {
+	var n notStarted
+	return errors.As(err, &n)
+}
+
 // ErrBusy: every candidate account is running another call.
 var errBusy = apperr.RateLimited("the identity's account is busy with another call; retry shortly").With("reason", "account_busy")
 
@@ -165,7 +211,13 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
 	}
+	release, err := e.inflight(ctx, call.Action, opt)
+	if err != nil {
+		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
+		return platform.Page{}, err
+	}
 	pg, err := drv.Run(dctx, hc, cred, call)
+	release()
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		if platform.IsSessionExpired(err) {

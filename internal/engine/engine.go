@@ -57,6 +57,10 @@ type Engine struct {
 	OnIntegrationInvalid func(ctx context.Context, g model.Integration, label, message string)
 	// LockWait bounds how long a call waits for a busy account.
 	LockWait time.Duration
+	// Budget bounds the node's upstream calls in flight (nil: unbounded);
+	// Families a platform family's (nil: none).
+	Budget   *Budget
+	Families *FamilyLimits
 	// LiveTimeout bounds one live call end to end (0: DefaultLiveTimeout).
 	LiveTimeout time.Duration
 	Now         func() time.Time
