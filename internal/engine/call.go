@@ -93,19 +93,17 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 	}
 	var refused *limits.Refused
 	var lastErr error
-	tried := 0
-	pending := append([]store.Account(nil), cands...)
-	for len(pending) > 0 {
+	// Accounts are tried in the candidates' order; each at most once.
+	ids := make([]int64, len(cands))
+	for i := range cands {
+		ids[i] = cands[i].Integration.ID
+	}
+	tried := make([]bool, len(cands))
+	for left := len(cands); left > 0; left-- {
 		// Take the first free account; when all are busy, wait for whichever
 		// frees up first.
-		idx, release := -1, func() {}
-		for i, acc := range pending {
-			if rel, ok := e.locks.try(acc.Integration.ID); ok {
-				idx, release = i, rel
-				break
-			}
-		}
-		if idx < 0 {
+		idx, release, ok := e.locks.tryAny(ids, tried)
+		if !ok {
 			if !opt.Wait {
 				return Done{}, errBusy
 			}
@@ -116,19 +114,12 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 			if wait == 0 {
 				wait = 10 * time.Second
 			}
-			ids := make([]int64, len(pending))
-			for i, acc := range pending {
-				ids[i] = acc.Integration.ID
-			}
-			i, rel, ok := e.locks.waitAny(ctx, ids, wait)
-			if !ok {
+			if idx, release, ok = e.locks.acquire(ctx, ids, tried, wait); !ok {
 				return Done{}, errBusy
 			}
-			idx, release = i, rel
 		}
-		acc := pending[idx]
-		pending = append(pending[:idx], pending[idx+1:]...)
-		tried++
+		tried[idx] = true
+		acc := cands[idx]
 		pg, err := e.callAccount(ctx, drv, acc, call, opt)
 		release()
 		var r *limits.Refused

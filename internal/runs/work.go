@@ -76,7 +76,7 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 
 	var cands []store.Account
 	if a.NeedsIdentity {
-		cands, err = s.Engine.Candidates(ctx, p, a, run.IdentityMode, run.IdentityUIDs)
+		cands, err = s.Engine.CandidatesForBatch(ctx, p, a, run.IdentityMode, run.IdentityUIDs)
 		if err != nil {
 			if blocking(err) {
 				return Outcome{}, s.block(ctx, run, err)

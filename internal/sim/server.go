@@ -209,8 +209,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.enter(who)
 		defer s.leave(who)
 	}
-	if s.cfg.Latency > 0 && who != "" {
-		if !s.sleep(r.Context(), s.cfg.Latency) {
+	if lat := s.latency(); lat > 0 && who != "" {
+		if !s.sleep(r.Context(), lat) {
 			return
 		}
 	}
@@ -218,6 +218,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if who != "" {
 		s.record(who, r, sw.status)
 	}
+}
+
+// SetLatency changes the latency added to every request from now on
+// (tests set up quickly, then measure at a platform's pace).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.cfg.Latency = d
+	s.mu.Unlock()
+}
+
+func (s *Server) latency() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Latency
+}
+
+// Open is the number of requests of who being served now ("anonymous":
+// the public platforms').
+func (s *Server) Open(who string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open[who]
 }
 
 // enter counts a request of who being served, and the most at once.
