@@ -46,6 +46,18 @@ type CallOptions struct {
 	// LockWait, when set, replaces Engine.LockWait: async work waits for a
 	// busy account as long as its pass may last.
 	LockWait time.Duration
+	// StartBy, when set, ends the waits for an account or a slot: a call
+	// not started by then fails (NotStarted or busy), while a call that
+	// started runs on until ctx ends.
+	StartBy time.Time
+}
+
+// waitCtx is ctx ending at opt.StartBy, for the waits before a call.
+func waitCtx(ctx context.Context, opt CallOptions) (context.Context, context.CancelFunc) {
+	if opt.StartBy.IsZero() {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, opt.StartBy)
 }
 
 // inflight takes a slot of the action's family limit, then of the node's
@@ -80,7 +92,9 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 		if err != nil {
 			return Done{}, err
 		}
-		release, err := e.inflight(ctx, st.Action, opt)
+		wctx, cancel := waitCtx(ctx, opt)
+		release, err := e.inflight(wctx, st.Action, opt)
+		cancel()
 		if err != nil {
 			return Done{}, err
 		}
@@ -114,7 +128,10 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 			if wait == 0 {
 				wait = 10 * time.Second
 			}
-			if idx, release, ok = e.locks.acquire(ctx, ids, tried, wait); !ok {
+			wctx, cancel := waitCtx(ctx, opt)
+			idx, release, ok = e.locks.acquire(wctx, ids, tried, wait)
+			cancel()
+			if !ok {
 				return Done{}, errBusy
 			}
 		}
@@ -202,7 +219,9 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
 	}
-	release, err := e.inflight(ctx, call.Action, opt)
+	wctx, cancel := waitCtx(ctx, opt)
+	release, err := e.inflight(wctx, call.Action, opt)
+	cancel()
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err

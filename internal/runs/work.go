@@ -92,24 +92,29 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	// a job to another worker only some time after its deadline, and this
 	// pass must be over by then, or both would record (and call the
 	// platform for) the same inputs.
+	//
+	// Calls start until startBy (waiting for an account or a slot ends
+	// there too); a call that started runs until the calls' deadline, a
+	// while later, rather than being cut off: what it did on the platform
+	// (and counted in the Smart Limits) is recorded.
 	commitCtx := context.WithoutCancel(ctx)
+	opt := engine.CallOptions{Mode: run.IdentityMode, Wait: true, WorkspaceID: run.WorkspaceID, RunID: run.ID}
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel, cancelCommit context.CancelFunc
 		commitCtx, cancelCommit = context.WithDeadline(commitCtx, dl)
 		defer cancelCommit()
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-min(10*time.Second, time.Until(dl)/3)))
+		left := time.Until(dl)
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-min(8*time.Second, left/3)))
 		defer cancel()
+		opt.StartBy = dl.Add(-min(15*time.Second, left/2))
+		opt.LockWait = max(time.Until(opt.StartBy), time.Millisecond)
 	}
 	// The chunk's inputs run concurrently: each call waits for a slot of
 	// the node's in-flight budget (engine.Budget), not for the chunk's
 	// previous input. Inputs on accounts run at most one per candidate
 	// account at once (an account runs one call at a time anyway); an
 	// account busy with another chunk's call is waited for as long as this
-	// pass may fetch.
-	opt := engine.CallOptions{Mode: run.IdentityMode, Wait: true, WorkspaceID: run.WorkspaceID, RunID: run.ID}
-	if dl, ok := ctx.Deadline(); ok {
-		opt.LockWait = max(time.Until(dl), time.Millisecond)
-	}
+	// pass may start calls.
 	width := len(inputs)
 	if a.NeedsIdentity {
 		width = min(width, len(cands))
@@ -168,8 +173,8 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	if len(transient) > 0 && out.Retry == 0 {
 		out.Retry = backoff(transient[0].Attempts)
 	}
-	if ctx.Err() != nil && out.Retry == 0 {
-		out.Retry = time.Millisecond
+	if out.Retry == 0 && blockErr == nil && (ctx.Err() != nil || notRun(fetched)) {
+		out.Retry = time.Millisecond // the pass ended first: the next one goes on
 	}
 	if err := s.commit(commitCtx, run, a, done, transient, blockErr, out); err != nil {
 		return Outcome{}, err
@@ -189,6 +194,16 @@ type fetched struct {
 	err     error
 }
 
+// notRun says whether some inputs were not started.
+func notRun(fs []fetched) bool {
+	for _, f := range fs {
+		if !f.ran || f.cut {
+			return true
+		}
+	}
+	return false
+}
+
 // fetchAll fetches the inputs, width at a time, in order. An input that is
 // postponed (a Smart Limit), finds every account busy or blocks the run
 // stops the inputs not started yet; those started finish, and their results
@@ -205,7 +220,7 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 			defer wg.Done()
 			for {
 				mu.Lock()
-				if stop || next >= len(inputs) || ctx.Err() != nil {
+				if stop || next >= len(inputs) || ctx.Err() != nil || late(opt.StartBy) {
 					mu.Unlock()
 					return
 				}
@@ -216,7 +231,7 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 				_ = json.Unmarshal([]byte(inputs[i].Input), &values)
 				results, per, err := s.fetch(ctx, a, cands, values, params, maxResults, opt)
 				f := fetched{ran: true, results: results, per: per, err: err}
-				if err != nil && ctx.Err() != nil && (engine.IsBusy(err) || engine.NotStarted(err)) {
+				if err != nil && (ctx.Err() != nil || late(opt.StartBy)) && (engine.IsBusy(err) || engine.NotStarted(err)) {
 					f.cut = true
 				}
 				mu.Lock()
@@ -231,6 +246,9 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 	wg.Wait()
 	return out
 }
+
+// late says whether the time to start calls is over.
+func late(startBy time.Time) bool { return !startBy.IsZero() && !time.Now().Before(startBy) }
 
 // fetch collects an input's results, page after page, up to max_results,
 // and their price per result (engine.Price: by the account that ran them).
