@@ -210,19 +210,21 @@ func TestInflightFairness(t *testing.T) {
 	})
 }
 
-// inflightRun starts a 5,000-input run at 500 ms of latency and returns it
-// once the simulator serves at least 2,000 of its calls at once.
+// inflightRun starts an n-input run at 500 ms of latency and returns it
+// once the simulator serves at least 1,000 of its calls at once (two busy
+// cores reach a few thousand; the first thousand is reached reliably).
 func inflightRun(t *testing.T, e *asyncEnv, key string, n int) string {
 	t.Helper()
 	s := simOf(t, e)
 	s.SetLatency(500 * time.Millisecond)
 	t.Cleanup(func() { s.SetLatency(0) })
 	uid := e.submit(key, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(n, "fly"), "callback": finalOnly})["run_uid"].(string)
-	for end := time.Now().Add(30 * time.Second); s.Open("anonymous") < 2000; time.Sleep(5 * time.Millisecond) {
+	for end := time.Now().Add(30 * time.Second); s.Open("anonymous") < 1000; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(end) {
-			t.Fatalf("never 2,000 calls in flight (now %d): %v", s.Open("anonymous"), e.run(key, uid))
+			t.Fatalf("never 1,000 calls in flight (now %d): %v", s.Open("anonymous"), e.run(key, uid))
 		}
 	}
+	t.Logf("%d calls in flight", s.Open("anonymous"))
 	return uid
 }
 
@@ -249,7 +251,7 @@ func (e *asyncEnv) settled(key, uid string) map[string]any {
 // stops; what was recorded is charged once, and nothing is recorded after.
 func TestInflightCancel(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
-		const n = 5000
+		const n = 10000
 		e := startAsync(t, dialect, asyncOpts{})
 		uid := inflightRun(t, e, e.Key, n)
 		e.Must(200, "POST", "/v4/runs/"+uid+"/cancel", e.Key, nil)
