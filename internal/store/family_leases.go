@@ -17,12 +17,12 @@ type FamilyLease struct {
 	TTL    int64 // ms until the lease lapses unless renewed
 }
 
-// RenewFamilyLease grants a node its share of a family's slots and records
-// it, in one transaction serialised per family (PostgreSQL: an advisory
+// RenewFamilyLease grants a node its share of a family's slots (how many
+// calls it may have in flight from now on) and records it, in one transaction serialised per family (PostgreSQL: an advisory
 // lock; SQLite has one writer). The grant never takes the sum of the live
 // leases over the limit; when other nodes want slots too, a node keeps no
-// more than an even share of the limit (or what it has in use, which it
-// gives back as its calls end).
+// more than an even share of the limit; the lease recorded covers its calls
+// in flight too until they end, so the sum stays within the limit.
 func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) {
 	granted := 0
 	err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
@@ -43,10 +43,12 @@ func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) 
 			// Others wait: keep an even share, or what is in use.
 			granted = min(granted, max(l.Limit/(wanting+1), 1))
 		}
-		granted = max(granted, min(l.InUse, free))
+		// The node may start calls up to granted; the lease still covers the
+		// calls it has in flight until they end (the next renewal).
+		held := max(granted, min(l.InUse, free))
 		_, err = tx.ExecContext(ctx, `INSERT INTO family_leases (family, node, slots, wanted, expires_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (family, node) DO UPDATE SET slots = excluded.slots, wanted = excluded.wanted, expires_at = excluded.expires_at`,
-			l.Family, l.Node, granted, l.Wanted, l.Now+l.TTL)
+			l.Family, l.Node, held, l.Wanted, l.Now+l.TTL)
 		if err != nil {
 			return fmt.Errorf("store: leasing slots of %s: %w", l.Family, err)
 		}
