@@ -75,7 +75,7 @@ func (c *cli) serve(args []string) error {
 		return fmt.Errorf("create the demo workspace: %w", err)
 	}
 	return a.Serve(ctx, func(addr string) {
-		log.Info("listening", "addr", addr, "database", a.DB.Dialect, "version", app.Version)
+		log.Info("listening", "addr", addr, "database", a.DB.Dialect, "version", app.Version, "node", a.Jobs.NodeID())
 		base := a.PublicURL()
 		if isNew {
 			fmt.Fprintf(c.stdout, `

@@ -140,7 +140,9 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 		case f.cut:
 			// It waited for an account or a slot when the pass ended: it
 			// never reached the platform, and keeps its attempts.
-		case apperr.Is(err, "LIMIT_REACHED"):
+		case apperr.Is(err, "LIMIT_REACHED"), engine.IsPausedAccount(err):
+			// A Smart Limit, or the account paused after the platform rate
+			// limited it: the chunk waits, the input keeps its attempts.
 			if out.Retry == 0 {
 				out.Retry = untilParam(err, s.now())
 			}
@@ -236,7 +238,7 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 				}
 				mu.Lock()
 				out[i] = f
-				if err != nil && !f.cut && (apperr.Is(err, "LIMIT_REACHED") || engine.IsBusy(err) || blocking(err)) {
+				if err != nil && !f.cut && (apperr.Is(err, "LIMIT_REACHED") || engine.IsPausedAccount(err) || engine.IsBusy(err) || blocking(err)) {
 					stop = true
 				}
 				mu.Unlock()
@@ -278,12 +280,14 @@ func (s *Service) fetch(ctx context.Context, a *catalog.Action, cands []store.Ac
 	}
 }
 
-// blocking errors need the user: no valid account, or no credits; or the
-// operator: no driver serves the action.
+// blocking errors need the user: no valid account, no credits, or an
+// account the platform restricted (its owner clears it in a browser, then
+// resumes the run); or the operator: no driver serves the action.
 func blocking(err error) bool {
 	switch {
 	case apperr.Is(err, "NO_VALID_ACCOUNT_CONFIGURED"), apperr.Is(err, "NOT_CONNECTED"),
-		apperr.Is(err, "SN_ACCOUNT_UPGRADE"), apperr.Is(err, "NO_ACCESS"), apperr.Is(err, "NOT_FOUND"):
+		apperr.Is(err, "SN_ACCOUNT_UPGRADE"), apperr.Is(err, "NO_ACCESS"), apperr.Is(err, "NOT_FOUND"),
+		apperr.Is(err, platform.LabelRestricted):
 		return true
 	case apperr.Is(err, dataplane.LabelActionUnavailable):
 		return !dataplane.NotReached(err)
