@@ -86,7 +86,14 @@ func TestE2EKillWithCallsInFlight(t *testing.T) {
 		if ws["credits_used"] != float64(n) {
 			t.Errorf("credits_used %v, want %d (one per input)", ws["credits_used"], n)
 		}
-		srv2.stop(t, syscall.SIGTERM)
+		if err := srv2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-srv2.exited:
+		case <-time.After(deadline):
+			t.Fatal("the server did not exit after SIGTERM")
+		}
 		db, err := store.Open(context.Background(), st.DatabaseURL, st.DataDir)
 		if err != nil {
 			t.Fatal(err)
