@@ -12,9 +12,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/api"
@@ -69,6 +72,8 @@ type App struct {
 	simServer *http.Server
 
 	boundAddr atomic.Value // string: the address Serve listens on
+	// node names this process in the family leases (PostgreSQL).
+	node string
 }
 
 // Open connects to the database, migrates it and builds the services.
@@ -113,7 +118,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Workspaces.CreditsUsed = a.Ledger.Used
 	a.Limits = &limits.Limiter{DB: db}
 	a.Engine = &engine.Engine{DB: db, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
-		Egress: a.Proxies.Egress}
+		Egress: a.Proxies.Egress, Budget: engine.NewBudget(cfg.Jobs.Inflight, -1), Families: a.familyLimits(cfg)}
+	a.Engine.Families.Start()
 	a.Identities.Verify = a.Engine.Verify
 	a.Identities.Login = a.Engine
 	if !cfg.Operator {
@@ -183,7 +189,36 @@ func (a *App) PublicURL() string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// familyLimits bounds the families' calls in flight
+// (FIRSTMATE_PLATFORM_<FAMILY>_CONCURRENCY); on PostgreSQL the nodes share
+// each bound through leases in the database, under a name of this process.
+func (a *App) familyLimits(cfg config.Config) *engine.FamilyLimits {
+	if len(cfg.Concurrency) == 0 {
+		return nil
+	}
+	if a.DB.Dialect != store.Postgres {
+		return engine.NewFamilyLimits(cfg.Concurrency, nil, a.Log)
+	}
+	host, _ := os.Hostname()
+	a.node = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
+	lease := func(ctx context.Context, family string, limit, wanted, inUse int) (int, error) {
+		return a.DB.RenewFamilyLease(ctx, store.FamilyLease{Family: family, Node: a.node, Limit: limit, Wanted: wanted,
+			InUse: inUse, Now: time.Now().UnixMilli(), TTL: engine.LeaseTTL.Milliseconds()})
+	}
+	return engine.NewFamilyLimits(cfg.Concurrency, lease, a.Log)
+}
+
 func (a *App) Close() error {
+	if a.Engine != nil && a.Engine.Families != nil {
+		a.Engine.Families.Stop()
+		if a.node != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			for _, fam := range a.Engine.Families.Families() {
+				_ = a.DB.DropFamilyLease(ctx, fam, a.node)
+			}
+			cancel()
+		}
+	}
 	if a.Plane != nil {
 		a.Plane.Close()
 	}

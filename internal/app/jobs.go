@@ -37,7 +37,7 @@ func (a *App) openJobs(ctx context.Context) error {
 		Hosts:         delivery.NewHostLimiter(cfg.Callbacks.PerHost),
 		SigningSecret: a.Workspaces.SigningSecret, Parallel: 16}
 	health := healthConfig(cfg.Health)
-	j, err := jobs.New(a.DB, jobs.Config{RunWorkers: cfg.Jobs.RunWorkers,
+	j, err := jobs.New(a.DB, jobs.Config{RunWorkers: cfg.Jobs.RunWorkers, Inflight: cfg.Jobs.Inflight,
 		DeliveryWorkers: cfg.Jobs.DeliveryWorkers, Logger: a.Log,
 		RescueAfter: cfg.Jobs.RescueAfter, Health: health, NodeDeadAfter: cfg.Jobs.NodeDeadAfter, Version: Version},
 		a.Runs, a.Dispatch)

@@ -71,6 +71,10 @@ type Config struct {
 	// a built-in driver's name, executor:<URL> or off. internal/dataplane
 	// checks and applies them.
 	Platforms map[string]string
+	// Concurrency bounds a family's upstream calls in flight across all
+	// nodes (FIRSTMATE_PLATFORM_<FAMILY>_CONCURRENCY; absent: no bound but
+	// the in-flight budget), for an upstream's own quotas.
+	Concurrency map[string]int
 	// ExecutorSecrets are the whsec_ secrets of remote executors, by base
 	// URL as written; the key "" holds a bare secret that applies to every
 	// executor without one of its own (FIRSTMATE_EXECUTOR_SECRETS).
@@ -130,6 +134,9 @@ type Callbacks struct {
 
 // Jobs size the async machinery of one node.
 type Jobs struct {
+	// Inflight is the node's budget of upstream calls in flight, shared by
+	// async, schedule and live work (FIRSTMATE_INFLIGHT).
+	Inflight        int
 	RunWorkers      int
 	DeliveryWorkers int
 	// RescueAfter is how long a job may run before another node takes it
@@ -191,6 +198,7 @@ const (
 	DefaultCallbackTimeout  = 15 * time.Second
 	DefaultCallbackPerHost  = 32
 	DefaultRunWorkers       = 32
+	DefaultInflight         = 4096
 	DefaultDeliveryWorkers  = 16
 	DefaultJobRescueAfter   = 30 * time.Second
 	DefaultNodeDeadAfter    = 8 * time.Second
@@ -212,8 +220,8 @@ func Defaults() Config {
 		Addr: DefaultAddr, DataDir: DefaultDataDir, LogLevel: DefaultLogLevel, AccessLog: true,
 		BulkSubmissions: DefaultBulkSubmissions,
 		Callbacks:       Callbacks{AllowLoopback: DefaultCallbackLoopback, Timeout: DefaultCallbackTimeout, PerHost: DefaultCallbackPerHost},
-		Jobs: Jobs{RunWorkers: DefaultRunWorkers, DeliveryWorkers: DefaultDeliveryWorkers, RescueAfter: DefaultJobRescueAfter,
-			NodeDeadAfter: DefaultNodeDeadAfter},
+		Jobs: Jobs{Inflight: DefaultInflight, RunWorkers: DefaultRunWorkers, DeliveryWorkers: DefaultDeliveryWorkers,
+			RescueAfter: DefaultJobRescueAfter, NodeDeadAfter: DefaultNodeDeadAfter},
 		Shutdown:  Shutdown{Timeout: DefaultShutdownTimeout},
 		Schedules: Schedules{Poll: DefaultSchedulePoll, Workers: DefaultScheduleWorkers},
 		Health: Health{Interval: DefaultHealthInterval, Tick: DefaultHealthTick, Budget: DefaultHealthBudget,
@@ -331,8 +339,12 @@ var Vars = []Var{
 	{Name: "FIRSTMATE_CALLBACK_PER_HOST", Default: strconv.Itoa(DefaultCallbackPerHost), Section: SectionCallbacks,
 		Help: "delivery attempts running at once to one host, per node", set: positive(func(c *Config) *int { return &c.Callbacks.PerHost })},
 
+	{Name: "FIRSTMATE_INFLIGHT", Default: strconv.Itoa(DefaultInflight), Section: SectionJobs,
+		Help: "upstream calls in flight at once, per node, shared by live, async and schedule work (a sixteenth is kept for live calls)",
+		set:  positive(func(c *Config) *int { return &c.Jobs.Inflight })},
 	{Name: "FIRSTMATE_RUN_WORKERS", Default: strconv.Itoa(DefaultRunWorkers), Section: SectionJobs,
-		Help: "async run chunks worked at once, per node", set: positive(func(c *Config) *int { return &c.Jobs.RunWorkers })},
+		Help: "async run chunks worked at once, per node, at least (enough more to fill FIRSTMATE_INFLIGHT); a chunk's inputs run concurrently",
+		set:  positive(func(c *Config) *int { return &c.Jobs.RunWorkers })},
 	{Name: "FIRSTMATE_DELIVERY_WORKERS", Default: strconv.Itoa(DefaultDeliveryWorkers), Section: SectionJobs,
 		Help: "callback and webhook deliveries worked at once, per node", set: positive(func(c *Config) *int { return &c.Jobs.DeliveryWorkers })},
 	{Name: "FIRSTMATE_JOB_RESCUE_AFTER", Default: "30s", Section: SectionJobs,
@@ -441,9 +453,25 @@ func platformVars() []Var {
 				c.Platforms[fam] = v
 				return nil
 			}})
+		out = append(out, Var{Name: ConcurrencySetting(fam), Default: "none", Section: SectionPlatforms,
+			Help: "upstream calls of the " + fam + " actions in flight at once across all nodes (an upstream quota); none: only FIRSTMATE_INFLIGHT bounds them",
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 {
+					return errors.New("want a positive integer")
+				}
+				if c.Concurrency == nil {
+					c.Concurrency = map[string]int{}
+				}
+				c.Concurrency[fam] = n
+				return nil
+			}})
 	}
 	return out
 }
+
+// ConcurrencySetting bounds a family's calls in flight across nodes.
+func ConcurrencySetting(family string) string { return PlatformSetting(family) + "_CONCURRENCY" }
 
 func init() {
 	// The routes go first among the platform settings: they are what an

@@ -38,8 +38,43 @@ type CallOptions struct {
 	// (Smart Limit overrides); nil reads it per account.
 	Workspace *model.Workspace
 	// Live: the call is a live one, which working hours do not hold back
-	// (limits.Call).
+	// (limits.Call), and which may use the in-flight budget's reserve.
 	Live bool
+	// WorkspaceID and RunID say whose call it is, for the in-flight
+	// budget's fairness (RunID 0: live).
+	WorkspaceID, RunID int64
+	// LockWait, when set, replaces Engine.LockWait: async work waits for a
+	// busy account as long as its pass may last.
+	LockWait time.Duration
+	// StartBy, when set, ends the waits for an account or a slot: a call
+	// not started by then fails (NotStarted or busy), while a call that
+	// started runs on until ctx ends.
+	StartBy time.Time
+}
+
+// waitCtx is ctx ending at opt.StartBy, for the waits before a call.
+func waitCtx(ctx context.Context, opt CallOptions) (context.Context, context.CancelFunc) {
+	if opt.StartBy.IsZero() {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, opt.StartBy)
+}
+
+// inflight takes a slot of the action's family limit, then of the node's
+// in-flight budget, for one upstream call: the family first, so that calls
+// waiting for a saturated family hold none of the budget other families
+// could use.
+func (e *Engine) inflight(ctx context.Context, a *catalog.Action, opt CallOptions) (func(), error) {
+	relFam, err := e.Families.Acquire(ctx, a.Platform)
+	if err != nil {
+		return nil, notStarted{err}
+	}
+	relBudget, err := e.Budget.Acquire(ctx, Class{Live: opt.Live, Workspace: opt.WorkspaceID, Run: opt.RunID})
+	if err != nil {
+		relFam()
+		return nil, notStarted{err}
+	}
+	return func() { relBudget(); relFam() }, nil
 }
 
 // Call fetches one page with the first candidate that is free, within its
@@ -57,6 +92,13 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 		if err != nil {
 			return Done{}, err
 		}
+		wctx, cancel := waitCtx(ctx, opt)
+		release, err := e.inflight(wctx, st.Action, opt)
+		cancel()
+		if err != nil {
+			return Done{}, err
+		}
+		defer release()
 		pg, err := drv.Run(ctx, hc, platform.Credentials{}, call)
 		return Done{Page: pg}, err
 	}
@@ -65,39 +107,36 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 	}
 	var refused *limits.Refused
 	var lastErr error
-	tried := 0
-	pending := append([]store.Account(nil), cands...)
-	for len(pending) > 0 {
+	// Accounts are tried in the candidates' order; each at most once.
+	ids := make([]int64, len(cands))
+	for i := range cands {
+		ids[i] = cands[i].Integration.ID
+	}
+	tried := make([]bool, len(cands))
+	for left := len(cands); left > 0; left-- {
 		// Take the first free account; when all are busy, wait for whichever
 		// frees up first.
-		idx, release := -1, func() {}
-		for i, acc := range pending {
-			if rel, ok := e.locks.try(acc.Integration.ID); ok {
-				idx, release = i, rel
-				break
-			}
-		}
-		if idx < 0 {
+		idx, release, ok := e.locks.tryAny(ids, tried)
+		if !ok {
 			if !opt.Wait {
 				return Done{}, errBusy
 			}
 			wait := e.LockWait
+			if opt.LockWait > 0 {
+				wait = opt.LockWait
+			}
 			if wait == 0 {
 				wait = 10 * time.Second
 			}
-			ids := make([]int64, len(pending))
-			for i, acc := range pending {
-				ids[i] = acc.Integration.ID
-			}
-			i, rel, ok := e.locks.waitAny(ctx, ids, wait)
+			wctx, cancel := waitCtx(ctx, opt)
+			idx, release, ok = e.locks.acquire(wctx, ids, tried, wait)
+			cancel()
 			if !ok {
 				return Done{}, errBusy
 			}
-			idx, release = i, rel
 		}
-		acc := pending[idx]
-		pending = append(pending[:idx], pending[idx+1:]...)
-		tried++
+		tried[idx] = true
+		acc := cands[idx]
 		pg, err := e.callAccount(ctx, drv, acc, call, opt)
 		release()
 		var r *limits.Refused
@@ -138,6 +177,21 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 	return Done{}, apperr.NoValidAccount("no identity could run %s", call.Action.Slug)
 }
 
+// notStarted: the call ended (its context did) while it waited for a slot
+// of the in-flight budget or of its family's limit: it never reached the
+// platform.
+type notStarted struct{ err error }
+
+func (n notStarted) Error() string { return "waiting for an upstream call slot: " + n.err.Error() }
+func (n notStarted) Unwrap() error { return n.err }
+
+// NotStarted reports a call that ended before it reached the platform,
+// while it waited for a slot.
+func NotStarted(err error) bool {
+	var n notStarted
+	return errors.As(err, &n)
+}
+
 // ErrBusy: every candidate account is running another call.
 var errBusy = apperr.RateLimited("the identity's account is busy with another call; retry shortly").With("reason", "account_busy")
 
@@ -174,8 +228,16 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
 	}
+	wctx, cancel := waitCtx(ctx, opt)
+	release, err := e.inflight(wctx, call.Action, opt)
+	cancel()
+	if err != nil {
+		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
+		return platform.Page{}, err
+	}
 	dctx, session := withSession(dctx)
 	pg, err := drv.Run(dctx, hc, cred, call)
+	release()
 	// Kept whatever the outcome: platforms refresh cookies on failures too.
 	g = e.keepSession(ctx, g, cred.Cookies, session)
 	if err != nil {

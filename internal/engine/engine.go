@@ -57,11 +57,16 @@ type Engine struct {
 	OnIntegrationInvalid func(ctx context.Context, g model.Integration, label, message string)
 	// LockWait bounds how long a call waits for a busy account.
 	LockWait time.Duration
+	// Budget bounds the node's upstream calls in flight (nil: unbounded);
+	// Families a platform family's (nil: none).
+	Budget   *Budget
+	Families *FamilyLimits
 	// LiveTimeout bounds one live call end to end (0: DefaultLiveTimeout).
 	LiveTimeout time.Duration
 	Now         func() time.Time
 
-	locks accountLocks
+	locks  accountLocks
+	scores scoreCache
 	// sessions are the integration rows this process stored refreshed
 	// sessions on (see current).
 	sessions sync.Map // int64 -> model.Integration
@@ -158,6 +163,19 @@ func levelFits(a *catalog.Action, g model.Integration) bool {
 // Candidates resolves the identity mode to the ordered list of accounts that
 // may run the action.
 func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string) ([]store.Account, error) {
+	return e.candidates(ctx, p, a, mode, uids, false)
+}
+
+// CandidatesForBatch is Candidates for async chunks: the ranking by
+// remaining Smart Limit capacity may be up to scoreTTL old. It is only the
+// order in which accounts are tried (each call's consumption is checked
+// exactly), and hundreds of chunks of a run over hundreds of identities
+// would otherwise read every identity's limits each.
+func (e *Engine) CandidatesForBatch(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string) ([]store.Account, error) {
+	return e.candidates(ctx, p, a, mode, uids, true)
+}
+
+func (e *Engine) candidates(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string, cached bool) ([]store.Account, error) {
 	if mode == "" {
 		mode = ModeDirect
 	}
@@ -223,11 +241,16 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 		}
 		score := make(map[int64]float64, len(fit))
 		for _, acc := range fit {
+			if v, ok := e.scores.get(acc.Integration.ID, a.Slug, cached); ok {
+				score[acc.Integration.ID] = v
+				continue
+			}
 			s, err := e.Limits.Remaining(ctx, e.limitAccount(ctx, acc, ws), a.LimitKeys, e.now())
 			if err != nil {
 				return nil, err
 			}
 			score[acc.Integration.ID] = s
+			e.scores.put(acc.Integration.ID, a.Slug, s)
 		}
 		sort.SliceStable(fit, func(i, j int) bool { return score[fit[i].Integration.ID] > score[fit[j].Integration.ID] })
 	}

@@ -139,7 +139,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, 
 		}
 	}
 	done, err := e.Call(ctx, cands, Step{Action: a, Input: req.Input.Values, Params: req.Parameters, Page: page, Token: token},
-		CallOptions{Mode: req.IdentityMode, Wait: true, Workspace: &ws, Live: true})
+		CallOptions{Mode: req.IdentityMode, Wait: true, Workspace: &ws, Live: true, WorkspaceID: l.Principal.WorkspaceID})
 	if done.Account != nil {
 		run.IdentityUIDs = []string{done.Account.Identity.UID}
 	}

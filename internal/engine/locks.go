@@ -1,62 +1,139 @@
 package engine
 
 import (
+	"container/list"
 	"context"
-	"reflect"
+	"sort"
 	"sync"
 	"time"
 )
 
 // accountLocks makes LinkedIn-family calls run one at a time per account, as
-// a person using the account would. A lock is a one-slot channel so that
-// waiting can be bounded and cancelled.
+// a person using the account would. Waiting is bounded and cancellable, and
+// cheap with thousands of calls waiting for hundreds of accounts: a freed
+// account goes straight to the longest-waiting call that can use it.
 type accountLocks struct {
-	mu sync.Mutex
-	m  map[int64]chan struct{}
+	mu   sync.Mutex
+	held map[int64]bool
+	// waiters wait for any of their accounts, first come first served.
+	waiters list.List // of *lockWaiter
 }
 
-func (l *accountLocks) slot(id int64) chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil {
-		l.m = map[int64]chan struct{}{}
+type lockWaiter struct {
+	ids  []idIndex // sorted by id, for the lookup on release
+	ch   chan int  // the index taken (in the waiter's own ids order)
+	elem *list.Element
+}
+
+type idIndex struct {
+	id  int64
+	idx int
+}
+
+func (w *lockWaiter) index(id int64) (int, bool) {
+	i := sort.Search(len(w.ids), func(i int) bool { return w.ids[i].id >= id })
+	if i < len(w.ids) && w.ids[i].id == id {
+		return w.ids[i].idx, true
 	}
-	c, ok := l.m[id]
-	if !ok {
-		c = make(chan struct{}, 1)
-		l.m[id] = c
-	}
-	return c
+	return 0, false
 }
 
 // try takes the lock without waiting.
 func (l *accountLocks) try(id int64) (release func(), ok bool) {
-	c := l.slot(id)
-	select {
-	case c <- struct{}{}:
-		return func() { <-c }, true
-	default:
-		return nil, false
+	_, rel, ok := l.tryAny([]int64{id}, nil)
+	return rel, ok
+}
+
+// tryAny takes the first free account of ids (skipping those skip marks)
+// without waiting.
+func (l *accountLocks) tryAny(ids []int64, skip []bool) (int, func(), bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.takeFree(ids, skip)
+}
+
+// takeFree is tryAny with l.mu held.
+func (l *accountLocks) takeFree(ids []int64, skip []bool) (int, func(), bool) {
+	if l.held == nil {
+		l.held = map[int64]bool{}
 	}
+	for i, id := range ids {
+		if skip != nil && skip[i] {
+			continue
+		}
+		if !l.held[id] {
+			l.held[id] = true
+			return i, l.releaser(id), true
+		}
+	}
+	return -1, nil, false
+}
+
+func (l *accountLocks) releaser(id int64) func() {
+	var once sync.Once
+	return func() { once.Do(func() { l.release(id) }) }
+}
+
+// release hands the account to the first waiter that can use it, or frees it.
+func (l *accountLocks) release(id int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for e := l.waiters.Front(); e != nil; e = e.Next() {
+		w := e.Value.(*lockWaiter)
+		if idx, ok := w.index(id); ok {
+			l.waiters.Remove(e)
+			w.elem = nil
+			w.ch <- idx // buffered: the lock is the waiter's now
+			return
+		}
+	}
+	delete(l.held, id)
 }
 
 // waitAny takes whichever of the locks frees up first, waiting at most d. It
 // returns the index of the id it took.
 func (l *accountLocks) waitAny(ctx context.Context, ids []int64, d time.Duration) (idx int, release func(), ok bool) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	slots := make([]chan struct{}, len(ids))
-	cases := make([]reflect.SelectCase, 0, len(ids)+2)
-	for i, id := range ids {
-		slots[i] = l.slot(id)
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectSend, Chan: reflect.ValueOf(slots[i]), Send: reflect.ValueOf(struct{}{})})
+	return l.acquire(ctx, ids, nil, d)
+}
+
+// acquire takes the first free account of ids not marked in skip, or waits
+// at most d for whichever of them frees up first.
+func (l *accountLocks) acquire(ctx context.Context, ids []int64, skip []bool, d time.Duration) (int, func(), bool) {
+	l.mu.Lock()
+	if i, rel, ok := l.takeFree(ids, skip); ok {
+		l.mu.Unlock()
+		return i, rel, true
 	}
-	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(t.C)},
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
-	chosen, _, _ := reflect.Select(cases)
-	if chosen >= len(ids) {
+	if d <= 0 || ctx.Err() != nil {
+		l.mu.Unlock()
 		return -1, nil, false
 	}
-	c := slots[chosen]
-	return chosen, func() { <-c }, true
+	w := &lockWaiter{ch: make(chan int, 1)}
+	for i, id := range ids {
+		if skip == nil || !skip[i] {
+			w.ids = append(w.ids, idIndex{id, i})
+		}
+	}
+	sort.Slice(w.ids, func(a, b int) bool { return w.ids[a].id < w.ids[b].id })
+	w.elem = l.waiters.PushBack(w)
+	l.mu.Unlock()
+
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case i := <-w.ch:
+		return i, l.releaser(ids[i]), true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	l.mu.Lock()
+	if w.elem == nil {
+		// Handed an account as it gave up: pass it on.
+		l.mu.Unlock()
+		l.release(ids[<-w.ch])
+		return -1, nil, false
+	}
+	l.waiters.Remove(w.elem)
+	l.mu.Unlock()
+	return -1, nil, false
 }

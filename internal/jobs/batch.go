@@ -16,8 +16,13 @@ func (j *Jobs) ChunkJobs(ctx context.Context, tx *sql.Tx, jobs []runs.ChunkJob) 
 		return nil
 	}
 	params := make([]river.InsertManyParams, len(jobs))
+	pos := 0
 	for i, c := range jobs {
-		params[i] = river.InsertManyParams{Args: ChunkArgs{RunID: c.RunID, Chunk: c.Chunk}}
+		if i > 0 && jobs[i-1].RunID != c.RunID {
+			pos = 0
+		}
+		params[i] = chunkParams(c.RunID, c.Chunk, pos)
+		pos++
 	}
 	_, err := j.Client.InsertManyFastTx(ctx, tx, params)
 	return err

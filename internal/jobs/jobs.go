@@ -58,7 +58,11 @@ func (DeliverArgs) InsertOpts() river.InsertOpts {
 
 // Config tunes the workers.
 type Config struct {
+	// RunWorkers is the least number of chunks worked at once; Inflight
+	// (the node's in-flight budget) raises it to enough chunks to fill the
+	// budget, since a chunk's inputs run concurrently (runs.WorkChunk).
 	RunWorkers      int
+	Inflight        int
 	DeliveryWorkers int
 	// RescueAfter is how long after it started a chunk or delivery job
 	// whose worker is gone (a crash) goes to another worker; see rescue.go.
@@ -140,7 +144,7 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 		// the nodes table (nodes.go).
 		ID: nodeID,
 		Queues: map[string]river.QueueConfig{
-			QueueRuns:       {MaxWorkers: max(cfg.RunWorkers, 1)},
+			QueueRuns:       {MaxWorkers: RunWorkers(cfg.RunWorkers, cfg.Inflight)},
 			QueueDeliveries: {MaxWorkers: max(cfg.DeliveryWorkers, 1)},
 		},
 		Workers: workers,
@@ -173,6 +177,14 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 	}
 	return &Jobs{Client: c, db: db, health: cfg.Health, driver: drv, rescueAfter: rescueAfter, log: cfg.Logger,
 		nodeID: nodeID, version: cfg.Version, deadAfter: deadAfter, leases: ls}, nil
+}
+
+// RunWorkers is the number of chunk workers of a node: at least runWorkers,
+// and enough chunks of runs.ChunkSize inputs to keep an in-flight budget of
+// inflight calls busy. A worker waiting on its chunk's calls costs a
+// goroutine, not a thread.
+func RunWorkers(runWorkers, inflight int) int {
+	return max(runWorkers, (inflight+runs.ChunkSize-1)/runs.ChunkSize, 1)
 }
 
 // addTick makes River's leader enqueue args every interval, and as soon as a
@@ -233,7 +245,7 @@ func (j *Jobs) Stop(ctx context.Context) error {
 func (j *Jobs) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error {
 	params := make([]river.InsertManyParams, len(chunks))
 	for i, c := range chunks {
-		params[i] = river.InsertManyParams{Args: ChunkArgs{RunID: runID, Chunk: c}}
+		params[i] = chunkParams(runID, c, i)
 	}
 	_, err := j.Client.InsertManyFastTx(ctx, tx, params)
 	return err
@@ -256,6 +268,28 @@ func (j *Jobs) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.
 	}
 	_, err := j.Client.InsertManyFastTx(ctx, tx, params)
 	return err
+}
+
+// chunkParams enqueues a chunk, the pos-th of its run enqueued together.
+//
+// A run's first chunks go first: River works jobs by priority, then in the
+// order they were enqueued, and a run's later chunks have a lower priority
+// (the first 4 chunks 1, to 40 2, to 400 3, then 4). A small run submitted
+// after a large one of another workspace therefore does not wait for the
+// large one's backlog: its chunks are worked as soon as a worker frees up,
+// and the in-flight budget shares the calls between the two (engine.Budget).
+func chunkParams(runID int64, chunk, pos int) river.InsertManyParams {
+	prio := 4
+	switch {
+	case pos < 4:
+		prio = 1
+	case pos < 40:
+		prio = 2
+	case pos < 400:
+		prio = 3
+	}
+	return river.InsertManyParams{Args: ChunkArgs{RunID: runID, Chunk: chunk},
+		InsertOpts: &river.InsertOpts{Queue: QueueRuns, MaxAttempts: 25, Priority: prio}}
 }
 
 type chunkWorker struct {

@@ -30,6 +30,8 @@ var asyncPlans = []config.Plan{
 	{Name: "async_test", CreditsPerPeriod: 1_000_000, Identities: 100, ConcurrentRuns: 10},
 	{Name: "async_cap2", CreditsPerPeriod: 1_000_000, Identities: 100, ConcurrentRuns: 2},
 	{Name: "async_poor", CreditsPerPeriod: 5, Identities: 100, ConcurrentRuns: 10},
+	{Name: "async_many", CreditsPerPeriod: 10_000_000, Identities: 1000, ConcurrentRuns: 10},
+	{Name: "async_3000", CreditsPerPeriod: 3000, Identities: 100, ConcurrentRuns: 10},
 }
 
 // fastSchedule makes retries observable in seconds.
@@ -56,6 +58,8 @@ type asyncOpts struct {
 	defaultPolicy bool
 	// bulkSubmissions sets config.Config.BulkSubmissions.
 	bulkSubmissions int
+	// config changes the settings before the instance opens.
+	config func(c *config.Config)
 }
 
 // startAsync opens Firstmate on a fresh store of dialect, with the fast
@@ -90,6 +94,9 @@ func startAsyncOn(t *testing.T, st apitest.Store, o asyncOpts) *asyncEnv {
 		cfg.Callbacks.AllowLoopback = true // the receivers are httptest servers
 	}
 	cfg.BulkSubmissions = o.bulkSubmissions
+	if o.config != nil {
+		o.config(&cfg)
+	}
 	data, _ := json.Marshal(asyncPlans)
 	cfg.PlansFile = filepath.Join(t.TempDir(), "plans.json")
 	if err := os.WriteFile(cfg.PlansFile, data, 0o600); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,7 +76,7 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 
 	var cands []store.Account
 	if a.NeedsIdentity {
-		cands, err = s.Engine.Candidates(ctx, p, a, run.IdentityMode, run.IdentityUIDs)
+		cands, err = s.Engine.CandidatesForBatch(ctx, p, a, run.IdentityMode, run.IdentityUIDs)
 		if err != nil {
 			if blocking(err) {
 				return Outcome{}, s.block(ctx, run, err)
@@ -91,38 +92,68 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	// a job to another worker only some time after its deadline, and this
 	// pass must be over by then, or both would record (and call the
 	// platform for) the same inputs.
+	//
+	// Calls start until startBy (waiting for an account or a slot ends
+	// there too); a call that started runs until the calls' deadline, a
+	// while later, rather than being cut off: what it did on the platform
+	// (and counted in the Smart Limits) is recorded.
 	commitCtx := context.WithoutCancel(ctx)
+	opt := engine.CallOptions{Mode: run.IdentityMode, Wait: true, WorkspaceID: run.WorkspaceID, RunID: run.ID}
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel, cancelCommit context.CancelFunc
 		commitCtx, cancelCommit = context.WithDeadline(commitCtx, dl)
 		defer cancelCommit()
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-min(10*time.Second, time.Until(dl)/3)))
+		left := time.Until(dl)
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-min(8*time.Second, left/3)))
 		defer cancel()
+		opt.StartBy = dl.Add(-min(15*time.Second, left/2))
+		opt.LockWait = max(time.Until(opt.StartBy), time.Millisecond)
 	}
+	// The chunk's inputs run concurrently: each call waits for a slot of
+	// the node's in-flight budget (engine.Budget), not for the chunk's
+	// previous input. Inputs on accounts run at most one per candidate
+	// account at once (an account runs one call at a time anyway); an
+	// account busy with another chunk's call is waited for as long as this
+	// pass may start calls.
+	width := len(inputs)
+	if a.NeedsIdentity {
+		width = min(width, len(cands))
+	}
+	fetched := s.fetchAll(ctx, a, cands, inputs, params, maxResults, opt, width)
+
+	// What the inputs came to, in their order: the commit pays for them in
+	// order, and the charges and callbacks follow it.
 	var done []inputResult
 	var transient []store.Input
 	var out Outcome
 	var blockErr error
-	for _, in := range inputs {
-		if ctx.Err() != nil {
-			break
+	for i, in := range inputs {
+		f := fetched[i]
+		if !f.ran {
+			continue // not started (the chunk stopped, or the pass ended): still PENDING
 		}
-		var values map[string]any
-		_ = json.Unmarshal([]byte(in.Input), &values)
-		results, per, err := s.fetch(ctx, a, cands, values, params, maxResults, run.IdentityMode)
+		err := f.err
 		var ae *apperr.Error
 		switch {
 		case err == nil:
-			done = append(done, inputResult{in: in, results: results, per: per})
-			continue
+			done = append(done, inputResult{in: in, results: f.results, per: f.per})
+		case f.cut:
+			// It waited for an account or a slot when the pass ended: it
+			// never reached the platform, and keeps its attempts.
 		case apperr.Is(err, "LIMIT_REACHED"), engine.IsPausedAccount(err):
 			// A Smart Limit, or the account paused after the platform rate
 			// limited it: the chunk waits, the input keeps its attempts.
-			out.Retry = untilParam(err, s.now())
+			if out.Retry == 0 {
+				out.Retry = untilParam(err, s.now())
+			}
 		case engine.IsBusy(err):
-			out.Retry = 2 * time.Second
+			if out.Retry == 0 {
+				out.Retry = 2 * time.Second
+			}
 		case blocking(err):
-			blockErr = err
+			if blockErr == nil {
+				blockErr = err
+			}
 		case platform.Transient(err) || errors.Is(err, context.DeadlineExceeded):
 			if in.Attempts+1 >= MaxInputAttempts {
 				ae, _ = apperr.As(err)
@@ -133,22 +164,19 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 				continue
 			}
 			transient = append(transient, in)
-			continue
 		default:
 			var ok bool
 			if ae, ok = apperr.As(err); !ok {
 				return Outcome{}, err // a bug: let the job retry and log it
 			}
 			done = append(done, inputResult{in: in, err: ae})
-			continue
 		}
-		break // postponed, busy or blocked: stop this chunk here
 	}
 	if len(transient) > 0 && out.Retry == 0 {
 		out.Retry = backoff(transient[0].Attempts)
 	}
-	if ctx.Err() != nil && out.Retry == 0 {
-		out.Retry = time.Millisecond
+	if out.Retry == 0 && blockErr == nil && (ctx.Err() != nil || notRun(fetched)) {
+		out.Retry = time.Millisecond // the pass ended first: the next one goes on
 	}
 	if err := s.commit(commitCtx, run, a, done, transient, blockErr, out); err != nil {
 		return Outcome{}, err
@@ -159,18 +187,83 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	return out, nil
 }
 
+// fetched is what fetching one input gave.
+type fetched struct {
+	ran     bool // started: its outcome counts
+	cut     bool // ended by the pass's end before it reached the platform
+	results []map[string]any
+	per     int64
+	err     error
+}
+
+// notRun says whether some inputs were not started.
+func notRun(fs []fetched) bool {
+	for _, f := range fs {
+		if !f.ran || f.cut {
+			return true
+		}
+	}
+	return false
+}
+
+// fetchAll fetches the inputs, width at a time, in order. An input that is
+// postponed (a Smart Limit), finds every account busy or blocks the run
+// stops the inputs not started yet; those started finish, and their results
+// are kept (what reached the platform is recorded, not fetched twice).
+func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store.Account, inputs []store.Input,
+	params map[string]any, maxResults int, opt engine.CallOptions, width int) []fetched {
+	out := make([]fetched, len(inputs))
+	var mu sync.Mutex
+	next, stop := 0, false
+	var wg sync.WaitGroup
+	for range max(width, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if stop || next >= len(inputs) || ctx.Err() != nil || late(opt.StartBy) {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				var values map[string]any
+				_ = json.Unmarshal([]byte(inputs[i].Input), &values)
+				results, per, err := s.fetch(ctx, a, cands, values, params, maxResults, opt)
+				f := fetched{ran: true, results: results, per: per, err: err}
+				if err != nil && (ctx.Err() != nil || late(opt.StartBy)) && (engine.IsBusy(err) || engine.NotStarted(err)) {
+					f.cut = true
+				}
+				mu.Lock()
+				out[i] = f
+				if err != nil && !f.cut && (apperr.Is(err, "LIMIT_REACHED") || engine.IsPausedAccount(err) || engine.IsBusy(err) || blocking(err)) {
+					stop = true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// late says whether the time to start calls is over.
+func late(startBy time.Time) bool { return !startBy.IsZero() && !time.Now().Before(startBy) }
+
 // fetch collects an input's results, page after page, up to max_results,
 // and their price per result (engine.Price: by the account that ran them).
 func (s *Service) fetch(ctx context.Context, a *catalog.Action, cands []store.Account, input, params map[string]any,
-	maxResults int, mode string) ([]map[string]any, int64, error) {
+	maxResults int, opt engine.CallOptions) ([]map[string]any, int64, error) {
 	var all []map[string]any
 	token := ""
+	mode := opt.Mode
 	per := engine.PerResult(a, mode)
 	for page := 1; ; page++ {
-		d, err := s.Engine.Call(ctx, cands, engine.Step{Action: a, Input: input, Params: params, Page: page, Token: token},
-			engine.CallOptions{Mode: mode, Wait: true})
+		d, err := s.Engine.Call(ctx, cands, engine.Step{Action: a, Input: input, Params: params, Page: page, Token: token}, opt)
 		if err != nil {
-			if len(all) > 0 && !platform.Transient(err) && !apperr.Is(err, "LIMIT_REACHED") {
+			if len(all) > 0 && !platform.Transient(err) && !apperr.Is(err, "LIMIT_REACHED") && !engine.NotStarted(err) {
 				return all, per, nil // later pages failing permanently keep what was fetched
 			}
 			return nil, 0, err

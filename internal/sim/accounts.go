@@ -3,7 +3,9 @@ package sim
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -150,6 +152,7 @@ func AccountsMarkdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", a.Name, or(a.Cookie), login, a.Level, or(a.Checkpoint), or(a.Code), a.Description)
 	}
+	b.WriteString("| user_<n> | `sim_user_<n>` (n from 1 to 10,000,000) | - | n mod 4: 1 Classic, 2 Premium, 3 Sales Navigator, 0 Recruiter Lite | - | - | Numbered ready accounts, as many as a test needs; one call at a time each, like a person. |\n")
 	return b.String()
 }
 
@@ -165,6 +168,8 @@ func sessionCookie(seed int64, name string) string {
 }
 
 type accountIndex struct {
+	mu       sync.Mutex
+	users    map[int]*Account // sim_user_<n> accounts met so far
 	byCookie map[string]*Account
 	byUser   map[string]*Account
 	byName   map[string]*Account
@@ -187,4 +192,64 @@ func newAccountIndex(seed int64) *accountIndex {
 	}
 	sort.Strings(ix.names)
 	return ix
+}
+
+// UserCookiePrefix starts the li_at cookies of the numbered sandbox
+// accounts: any sim_user_<n> (n from 1 to 10,000,000) is a ready account,
+// so that tests and benchmarks can connect thousands of identities.
+const UserCookiePrefix = "sim_user_"
+
+// maxUserAccount bounds n in sim_user_<n>.
+const maxUserAccount = 10_000_000
+
+// UserLevel is the level of the numbered account sim_user_<n>: n mod 4 is
+// 1 Classic, 2 Premium, 3 Sales Navigator, 0 Recruiter Lite.
+func UserLevel(n int) string {
+	return [...]string{LevelRecruiter, LevelClassic, LevelPremium, LevelSalesNav}[n%4]
+}
+
+// UserCookie is the li_at of the numbered account n.
+func UserCookie(n int) string { return UserCookiePrefix + strconv.Itoa(n) }
+
+// userNumber parses sim_user_<n>: 0 when c is not one.
+func userNumber(c string) int {
+	rest, ok := strings.CutPrefix(c, UserCookiePrefix)
+	if !ok || rest == "" || len(rest) > 8 || rest[0] == '0' {
+		return 0
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 1 || n > maxUserAccount {
+		return 0
+	}
+	return n
+}
+
+// cookie finds the account of an li_at session cookie (nil: none). The
+// numbered accounts are made when first seen, with the hidden daily
+// thresholds of their level, like the named ready accounts.
+func (ix *accountIndex) cookie(c string) *Account {
+	if a := ix.byCookie[c]; a != nil {
+		return a
+	}
+	n := userNumber(c)
+	if n == 0 {
+		return nil
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if a := ix.users[n]; a != nil {
+		return a
+	}
+	level := UserLevel(n)
+	a := &Account{Name: "user_" + strconv.Itoa(n), Cookie: c, Level: level, Behaviour: "ready",
+		Description: "Numbered ready account (" + level + ").", ViewLimit: defaultViewLimit, InviteLimit: defaultInviteLimit,
+		MessageLimit: defaultMessageLimit, SearchLimit: defaultSearchLimit}
+	if level == LevelSalesNav || level == LevelRecruiter {
+		a.ViewLimit = defaultViewLimitSN
+	}
+	if ix.users == nil {
+		ix.users = map[int]*Account{}
+	}
+	ix.users[n] = a
+	return a
 }

@@ -160,7 +160,7 @@ func (s *Server) vTranslate(w http.ResponseWriter, r *http.Request, status int, 
 // flakyBotCycle: the flaky account's rate-limit answers alternate between a
 // 429 and LinkedIn's bot detection (999), one cycle each.
 func (s *Server) flakyBotCycle(r *http.Request) bool {
-	a := s.ix.byCookie[sessionFromRequest(r)]
+	a := s.ix.cookie(sessionFromRequest(r))
 	if a == nil {
 		return false
 	}

@@ -52,9 +52,11 @@ type Server struct {
 	done chan struct{}
 	once sync.Once
 
-	mu     sync.Mutex
-	rt     map[string]*runtimeState
-	stats  map[string]*AccountStats
+	mu    sync.Mutex
+	rt    map[string]*runtimeState
+	stats map[string]*AccountStats
+	// open counts each account's requests being served.
+	open   map[string]int64
 	logins map[string]*loginState
 	seq    int64
 
@@ -81,6 +83,10 @@ type AccountStats struct {
 	RemoteHosts  map[string]int64 `json:"remote_hosts"`
 	ForwardedFor map[string]int64 `json:"forwarded_for"`
 	Statuses     map[string]int64 `json:"statuses"`
+	// MaxConcurrent is the most requests of this account the simulator
+	// served at once (latency included): a person runs one call at a time,
+	// so a client that respects that keeps it at 1.
+	MaxConcurrent int64 `json:"max_concurrent"`
 }
 
 type loginState struct {
@@ -193,14 +199,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		who = ""
 	} else if c := sessionFromRequest(r); c != "" {
-		if a := s.ix.byCookie[c]; a != nil {
+		if a := s.ix.cookie(c); a != nil {
 			who = a.Name
 		} else {
 			who = "unknown-session"
 		}
 	}
-	if s.cfg.Latency > 0 && who != "" {
-		if !s.sleep(r.Context(), s.cfg.Latency) {
+	if who != "" {
+		s.enter(who)
+		defer s.leave(who)
+	}
+	if lat := s.latency(); lat > 0 && who != "" {
+		if !s.sleep(r.Context(), lat) {
 			return
 		}
 	}
@@ -208,6 +218,58 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if who != "" {
 		s.record(who, r, sw.status)
 	}
+}
+
+// SetLatency changes the latency added to every request from now on
+// (tests set up quickly, then measure at a platform's pace).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.cfg.Latency = d
+	s.mu.Unlock()
+}
+
+func (s *Server) latency() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Latency
+}
+
+// Open is the number of requests of who being served now ("anonymous":
+// the public platforms').
+func (s *Server) Open(who string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open[who]
+}
+
+// enter counts a request of who being served, and the most at once.
+func (s *Server) enter(who string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open == nil {
+		s.open = map[string]int64{}
+	}
+	s.open[who]++
+	st := s.statsOf(who)
+	st.MaxConcurrent = max(st.MaxConcurrent, s.open[who])
+}
+
+func (s *Server) leave(who string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[who]--; s.open[who] <= 0 {
+		delete(s.open, who)
+	}
+}
+
+// statsOf is who's stats, made on first use; the caller holds s.mu.
+func (s *Server) statsOf(who string) *AccountStats {
+	st := s.stats[who]
+	if st == nil {
+		st = &AccountStats{RemoteAddrs: map[string]int64{}, RemoteHosts: map[string]int64{}, ForwardedFor: map[string]int64{}, Statuses: map[string]int64{}}
+		s.stats[who] = st
+	}
+	return st
 }
 
 func sessionFromRequest(r *http.Request) string {
@@ -220,11 +282,7 @@ func sessionFromRequest(r *http.Request) string {
 func (s *Server) record(who string, r *http.Request, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.stats[who]
-	if st == nil {
-		st = &AccountStats{RemoteAddrs: map[string]int64{}, RemoteHosts: map[string]int64{}, ForwardedFor: map[string]int64{}, Statuses: map[string]int64{}}
-		s.stats[who] = st
-	}
+	st := s.statsOf(who)
 	st.Calls++
 	st.LastSeen = s.now().UTC()
 	st.RemoteAddrs[r.RemoteAddr]++
@@ -321,7 +379,7 @@ func (s *Server) runtime(name string) *runtimeState {
 func (s *Server) authed(sc scope, h func(http.ResponseWriter, *http.Request, session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := sessionFromRequest(r)
-		a := s.ix.byCookie[c]
+		a := s.ix.cookie(c)
 		if a == nil {
 			writeErr(w, http.StatusUnauthorized, "INVALID_SESSION", "no valid li_at session cookie")
 			return

@@ -555,3 +555,41 @@ func TestHundredThousandPeopleStayOutOfMemory(t *testing.T) {
 	t.Logf("touched %d people (%d), heap grew %d KB", w.NPeople, sum, grown>>10)
 	runtime.KeepAlive(w)
 }
+
+// Any sim_user_<n> is a ready account whose level n chooses; the stats
+// count how many of its requests were served at once.
+func TestNumberedAccounts(t *testing.T) {
+	s, c := newTestServer(t, Config{Seed: 1, Latency: 50 * time.Millisecond})
+	want := map[int]string{1: "Classic", 2: "Premium", 3: "Sales Navigator", 4: "Recruiter Lite", 4001: "Classic", 9999998: "Premium"}
+	for n, level := range want {
+		me := c.get("/linkedin/me", fmt.Sprintf("sim_user_%d", n))
+		if me["plan"] != level || me["accountName"] != fmt.Sprintf("user_%d", n) {
+			t.Fatalf("sim_user_%d: %v, want plan %s", n, me, level)
+		}
+	}
+	for _, bad := range []string{"sim_user_0", "sim_user_", "sim_user_007", "sim_user_10000001", "sim_user_1x"} {
+		if st, body, _ := c.do("GET", "/linkedin/me", bad, nil); st != 401 || body["code"] != "INVALID_SESSION" {
+			t.Fatalf("%s: %d %v", bad, st, body)
+		}
+	}
+	if st := s.Stats()["user_1"]; st.Calls != 1 || st.MaxConcurrent != 1 {
+		t.Fatalf("one call at a time: %+v", st)
+	}
+	// Two requests of one account at once are seen as such.
+	done := make(chan struct{})
+	for range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			req, _ := http.NewRequest("GET", c.base+"/linkedin/me", nil)
+			req.AddCookie(&http.Cookie{Name: "li_at", Value: "sim_user_2"})
+			if res, err := c.hc.Do(req); err == nil {
+				res.Body.Close()
+			}
+		}()
+	}
+	<-done
+	<-done
+	if st := s.Stats()["user_2"]; st.Calls != 3 || st.MaxConcurrent != 2 {
+		t.Fatalf("two at once: %+v", st)
+	}
+}
