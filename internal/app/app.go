@@ -18,6 +18,7 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/console"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/dataplane"
 	"github.com/firstmate-oss/firstmate/internal/dispatch"
@@ -55,7 +56,10 @@ type App struct {
 	Jobs       *jobs.Jobs
 	Schedules  *schedules.Service
 	API        *api.Server
-	Proxies    *proxy.Service
+	// Console is the members' web console at "/"; it hands the API's
+	// paths to API. Serve serves it.
+	Console *console.Console
+	Proxies *proxy.Service
 
 	// Plane routes each platform family to its driver.
 	Plane *dataplane.Plane
@@ -141,6 +145,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
+	a.Console, err = console.New(console.Deps{API: a.API, Workspaces: a.Workspaces, PublicURL: a.PublicURL, Log: log})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -190,7 +199,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return fmt.Errorf("listen on %s: %w", a.Cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           a.API,
+		Handler:           a.Console,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // large async submissions
 		IdleTimeout:       2 * time.Minute,
