@@ -573,7 +573,8 @@ func (c *Console) tryIt(q *req, slug string, data map[string]any) error {
 	if params != nil {
 		body["parameters"] = params
 	}
-	if m := f.Get("identity_mode"); m != "" {
+	a, _ := data["Action"].(map[string]any)
+	if m := f.Get("identity_mode"); m != "" && a["needs_identity"] == true {
 		body["identity_mode"] = m
 		if m == "direct" && f.Get("identity_uid") != "" {
 			body["identity_ids"] = []string{f.Get("identity_uid")}
