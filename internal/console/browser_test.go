@@ -332,7 +332,7 @@ func (f *fixture) shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	for _, w := range []int64{1280, 390} {
 		do(t, ctx, chromedp.EmulateViewport(w, 900))
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}

@@ -16,11 +16,18 @@ import (
 )
 
 var funcs = template.FuncMap{
-	"str":   str,
-	"num":   num,
-	"list":  asList,
-	"strs":  strs,
-	"ts":    ts,
+	"str":  str,
+	"num":  num,
+	"list": asList,
+	"strs": strs,
+	"ts":   ts,
+	"date": func(v any) string {
+		t, err := time.Parse(time.RFC3339Nano, str(v))
+		if err != nil {
+			return str(v)
+		}
+		return t.UTC().Format("2006-01-02")
+	},
 	"json":  prettyJSON,
 	"lower": strings.ToLower,
 	"cell":  cell,
