@@ -331,7 +331,11 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 func (f *fixture) shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	for _, w := range []int64{1280, 390} {
-		do(t, ctx, chromedp.EmulateViewport(w, 900))
+		if w < 500 {
+			do(t, ctx, chromedp.EmulateViewport(w, 900, chromedp.EmulateMobile))
+		} else {
+			do(t, ctx, chromedp.EmulateViewport(w, 900))
+		}
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/api"
@@ -68,6 +69,12 @@ type Console struct {
 	mux      *http.ServeMux
 	throttle *throttle
 	static   http.Handler
+
+	cacheMu      sync.Mutex
+	actionsCache []any
+	actionsAt    time.Time
+	refCache     map[string]any
+	refAt        time.Time
 }
 
 // New builds the console; requests it does not serve go to next (the API).
@@ -77,6 +84,12 @@ func New(d Deps) (*Console, error) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.API == nil {
+		return nil, fmt.Errorf("console: the API handler is required")
+	}
+	if d.PublicURL == nil {
+		d.PublicURL = func() string { return "" }
 	}
 	c := &Console{Deps: d, throttle: newThrottle(), pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")

@@ -137,7 +137,7 @@ func (c *Console) identities(q *req) error {
 // limitSlugs picks, for every Smart Limit key, one action that consumes it:
 // the identity page asks the API for those actions' windows.
 func (q *req) limitSlugs() ([]string, error) {
-	acts, err := q.list("/actions")
+	acts, err := q.catalogue()
 	if err != nil {
 		return nil, err
 	}
@@ -243,6 +243,7 @@ func (c *Console) identity(q *req) error {
 	integs := []any{}
 	for _, p := range []string{"linkedin", "salesnavigator", "recruiterlite", "hubspot"} {
 		if g, err := q.get(base + "/integrations/" + p); err == nil {
+			g["fm_platform"] = p // the key of the status poll's answer
 			integs = append(integs, g)
 		}
 	}
@@ -268,11 +269,6 @@ func (c *Console) identity(q *req) error {
 		}
 	}
 	data["Limits"] = limits
-	runs, err := q.list("/runs?limit=10&sort=-created_at&identity_uid=" + url.QueryEscape(uid))
-	if err != nil {
-		return err
-	}
-	data["Runs"] = runs
 	return q.render(200, "identity", str(id["name"]), data)
 }
 
@@ -332,7 +328,7 @@ func (c *Console) runs(q *req) error {
 	if err != nil {
 		return err
 	}
-	acts, err := q.list("/actions")
+	acts, err := q.catalogue()
 	if err != nil {
 		return err
 	}
@@ -504,7 +500,7 @@ func asAPI(err error, ae **apiError) bool {
 // ---- Actions
 
 func (c *Console) actions(q *req) error {
-	acts, err := q.list("/actions")
+	acts, err := q.catalogue()
 	if err != nil {
 		return err
 	}
@@ -816,9 +812,26 @@ func (q *req) can(what string) bool {
 // ---- API reference
 
 func (c *Console) reference(q *req) error {
+	c.cacheMu.Lock()
+	data, at := c.refCache, c.refAt
+	c.cacheMu.Unlock()
+	if data == nil || time.Since(at) > time.Minute {
+		var err error
+		if data, err = c.buildReference(q); err != nil {
+			return err
+		}
+		c.cacheMu.Lock()
+		c.refCache, c.refAt = data, time.Now()
+		c.cacheMu.Unlock()
+	}
+	return q.render(200, "reference", "API reference", data)
+}
+
+// buildReference reads the served OpenAPI document into the page's list.
+func (c *Console) buildReference(q *req) (map[string]any, error) {
 	doc, err := q.get("/openapi.json")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type op struct {
 		Method, Path, Summary, Tag, Params, Body string
@@ -867,5 +880,25 @@ func (c *Console) reference(q *req) error {
 		return ops[i].Method < ops[j].Method
 	})
 	info, _ := doc["info"].(map[string]any)
-	return q.render(200, "reference", "API reference", map[string]any{"Ops": ops, "Info": info})
+	return map[string]any{"Ops": ops, "Info": info}, nil
+}
+
+// catalogue is GET /actions, kept a minute: it is the same for every
+// member (any role may read it) and costs a few milliseconds to build.
+func (q *req) catalogue() ([]any, error) {
+	c := q.c
+	c.cacheMu.Lock()
+	v, at := c.actionsCache, c.actionsAt
+	c.cacheMu.Unlock()
+	if v != nil && time.Since(at) < time.Minute {
+		return v, nil
+	}
+	v, err := q.list("/actions")
+	if err != nil {
+		return nil, err
+	}
+	c.cacheMu.Lock()
+	c.actionsCache, c.actionsAt = v, time.Now()
+	c.cacheMu.Unlock()
+	return v, nil
 }

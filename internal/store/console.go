@@ -135,13 +135,17 @@ type RunActivityRow struct {
 	Millicredit int64
 }
 
-// RunActivity groups a workspace's runs created since `since` (ms) by UTC
+// RunActivity groups a workspace's runs created in [since, until) (ms) by UTC
 // day, action and status (the runs_workspace_activity index covers it).
-func RunActivity(ctx context.Context, q Querier, workspaceID, since int64) ([]RunActivityRow, error) {
+// until (ms, exclusive) is 0 for no upper bound.
+func RunActivity(ctx context.Context, q Querier, workspaceID, since, until int64) ([]RunActivityRow, error) {
+	if until == 0 {
+		until = 1 << 62
+	}
 	rows, err := q.QueryContext(ctx, `
 		SELECT created_at / 86400000, action_name, status, COUNT(*), COALESCE(SUM(credits_used), 0)
-		FROM runs WHERE workspace_id = $1 AND created_at >= $2
-		GROUP BY created_at / 86400000, action_name, status`, workspaceID, since)
+		FROM runs WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3
+		GROUP BY created_at / 86400000, action_name, status`, workspaceID, since, until)
 	if err != nil {
 		return nil, err
 	}

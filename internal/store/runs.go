@@ -99,7 +99,11 @@ func finishedRunsInsert(dialect string, runs []model.Run) (string, []any) {
 			sb.WriteString(", ")
 		}
 		rowPlaceholders(&sb, dialect, len(args), 25)
-		args = append(append(args, runInsertArgs(NewRun{Run: r}, now)...), now)
+		at := now
+		if !r.CreatedAt.IsZero() { // a run that says when it was made (imports, benchmarks)
+			at = Millis(r.CreatedAt)
+		}
+		args = append(append(args, runInsertArgs(NewRun{Run: r}, at)...), at)
 	}
 	return sb.String(), args
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
@@ -190,10 +191,15 @@ type Series struct {
 func (s *Service) Activity(ctx context.Context, workspaceID int64, days int, now time.Time) (Activity, error) {
 	today := now.UTC().Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -(days - 1))
-	rows, err := store.RunActivity(ctx, s.DB.R, workspaceID, store.Millis(first))
+	past, err := s.pastActivity(ctx, workspaceID, first, today, now)
 	if err != nil {
-		return Activity{}, fmt.Errorf("read the run activity: %w", err)
+		return Activity{}, err
 	}
+	rows, err := store.RunActivity(ctx, s.DB.R, workspaceID, store.Millis(today), 0)
+	if err != nil {
+		return Activity{}, fmt.Errorf("read today's run activity: %w", err)
+	}
+	rows = append(rows, past...)
 	health, err := store.IntegrationHealth(ctx, s.DB.R, workspaceID)
 	if err != nil {
 		return Activity{}, fmt.Errorf("read the integration health: %w", err)
@@ -240,4 +246,49 @@ func series(m map[string][]float64) []Series {
 		}
 	}
 	return out
+}
+
+// ActivityRefresh is how long the past days' figures are kept before they
+// are read again: runs made on a past day rarely change (a long async run
+// may still finish), so the overview reads today's runs live and the past
+// from this cache, which keeps the page fast with 100,000 runs.
+const ActivityRefresh = 5 * time.Minute
+
+type activityKey struct {
+	workspaceID int64
+	from, to    int64
+}
+
+type activityEntry struct {
+	rows    []store.RunActivityRow
+	fetched time.Time
+}
+
+// activityCache is per process (a node's overview may lag another node's
+// by up to ActivityRefresh for past days).
+type activityCache struct {
+	mu sync.Mutex
+	m  map[activityKey]activityEntry
+}
+
+func (s *Service) pastActivity(ctx context.Context, workspaceID int64, from, to, now time.Time) ([]store.RunActivityRow, error) {
+	k := activityKey{workspaceID, store.Millis(from), store.Millis(to)}
+	pastCache := &s.activity
+	pastCache.mu.Lock()
+	e, ok := pastCache.m[k]
+	pastCache.mu.Unlock()
+	if ok && now.Sub(e.fetched) < ActivityRefresh && !now.Before(e.fetched) {
+		return e.rows, nil
+	}
+	rows, err := store.RunActivity(ctx, s.DB.R, workspaceID, k.from, k.to)
+	if err != nil {
+		return nil, fmt.Errorf("read the past days' run activity: %w", err)
+	}
+	pastCache.mu.Lock()
+	if pastCache.m == nil || len(pastCache.m) > 10_000 {
+		pastCache.m = map[activityKey]activityEntry{}
+	}
+	pastCache.m[k] = activityEntry{rows: rows, fetched: now}
+	pastCache.mu.Unlock()
+	return rows, nil
 }
