@@ -26,6 +26,8 @@ func init() {
 	commands = []command{
 		{"serve", "[--addr HOST:PORT] [--public-url URL]", "serve the API (the default command)", (*cli).serve},
 		{"migrate", "", "apply database migrations and exit", (*cli).migrate},
+		{"backup", "--to FILE", "write a consistent online backup of the SQLite database (on PostgreSQL: how to use pg_dump)", (*cli).backup},
+		{"copy", "--to postgres://...", "move this SQLite installation, all of it, into an empty PostgreSQL database", (*cli).copyTo},
 		{"workspace create", "--name N --owner-email E [--plan P] [--json]", "create a workspace and print its owner's API key", (*cli).workspaceCreate},
 		{"keys create", "--workspace W [--role owner|ops|user] [--member UID|EMAIL] [--name N] [--json]",
 			"print a new API key for an existing workspace (a lost key)", (*cli).keysCreate},
@@ -53,6 +55,13 @@ func init() {
 
 // details say more about a command in its --help, below its summary.
 var details = map[string]string{
+	"backup": `SQLite's VACUUM INTO on a connection of its own: one snapshot, taken while the
+node keeps serving. The file is a complete SQLite database; keep the secret
+key with it.`,
+	"copy": `Stop the nodes first: writes after the copy's snapshot stay behind. Every
+Firstmate table is copied in one PostgreSQL transaction (a failure leaves the
+target empty), identity sequences are advanced, and unfinished jobs are
+enqueued again. The target must be empty; it is migrated if it is not yet.`,
 	"executor check": `Prints each case of the protocol (capabilities, signatures, actions, errors,
 deadlines) as PASS, FAIL or SKIP; exits non-zero when one fails.`,
 	"platforms": `Reads the FIRSTMATE_PLATFORM_<FAMILY> settings as the server would (the same

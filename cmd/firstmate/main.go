@@ -82,7 +82,7 @@ func (c *cli) serve(args []string) error {
 		}
 	}
 	return a.Serve(ctx, func(addr string) {
-		log.Info("listening", "addr", addr, "database", a.DB.Dialect, "version", app.Version)
+		log.Info("listening", "addr", addr, "database", a.DB.Dialect, "version", app.Version, "node", a.Jobs.NodeID())
 		base := a.PublicURL()
 		if isNew {
 			fmt.Fprintf(c.stdout, `

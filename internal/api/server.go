@@ -7,10 +7,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/engine"
@@ -33,6 +35,8 @@ type Deps struct {
 	Runs       *runs.Service
 	Dispatch   *dispatch.Dispatcher
 	Schedules  *schedules.Service
+	// Agents holds the MCP endpoint's rails and approvals (issue 21).
+	Agents *agents.Service
 	// PublicURL is the externally reachable base URL (pagination links).
 	PublicURL func() string
 	Log       *slog.Logger
@@ -60,7 +64,18 @@ type Server struct {
 	storageLog storageLog
 	// Registry holds the server's Prometheus metrics (served at /metrics).
 	Registry *prometheus.Registry
+	// draining is set when the node shuts down (Drain).
+	draining atomic.Bool
 }
+
+// Drain marks the node as shutting down: /readyz answers 503 so that load
+// balancers stop sending it requests, and every response asks the client to
+// close its connection, so that no client keeps a pooled connection that
+// the shutdown would close under a request it is about to send.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // New builds the server and its routes. Route schemas are compiled here, so a
 // broken schema fails at start-up, not on a request.
@@ -77,7 +92,7 @@ func New(d Deps) (*Server, error) {
 	if d.Engine != nil {
 		s.registerGroupMetrics(d.Engine.WriteGroups())
 	}
-	s.routes = append(s.allRoutes(), s.scheduleRoutes()...)
+	s.routes = append(append(s.allRoutes(), s.scheduleRoutes()...), s.agentRoutes()...)
 	if err := compileRoutes(s.routes); err != nil {
 		return nil, err
 	}
@@ -85,7 +100,12 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
+	s.handler.ServeHTTP(w, r)
+}
 
 // Routes returns the route table (for the OpenAPI document and for tests).
 func (s *Server) Routes() []*Route { return s.routes }
@@ -93,6 +113,9 @@ func (s *Server) Routes() []*Route { return s.routes }
 // ready checks the database for /readyz: that it answers, and that it
 // takes writes.
 func (s *Server) ready(ctx context.Context) error {
+	if s.draining.Load() {
+		return errDraining
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.DB.Ping(ctx); err != nil {

@@ -16,7 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/api"
+	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/console"
 	"github.com/firstmate-oss/firstmate/internal/credits"
@@ -59,6 +61,8 @@ type App struct {
 	// Console is the members' web console at "/"; it hands the API's
 	// paths to API. Serve serves it.
 	Console *console.Console
+	// Agents is the MCP endpoint's rails, approvals and tool lists.
+	Agents  *agents.Service
 	Proxies *proxy.Service
 
 	// Plane routes each platform family to its driver.
@@ -138,13 +142,19 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			return nil, fmt.Errorf("seed the managed pool: %w", err)
 		}
 	}
-	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter,
+	a.Agents = &agents.Service{DB: db, Available: func(act *catalog.Action) bool {
+		return a.Engine.Plane != nil && a.Engine.Plane.Unavailable(act) == nil
+	}}
+	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter, Agents: a.Agents,
 		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
 		Version: Version, AccessLog: cfg.AccessLog, BulkSubmissions: cfg.BulkSubmissions})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
+	// A confirmed approval runs through the API's live path (and its
+	// error bodies), whether confirmed by the API or the dashboard.
+	a.Agents.Execute = a.API.ExecuteApproval
 	a.Console, err = console.New(console.Deps{API: a.API, Workspaces: a.Workspaces, PublicURL: a.PublicURL, Log: log})
 	if err != nil {
 		a.Close()
@@ -190,9 +200,9 @@ func (a *App) Close() error {
 	return a.DB.Close()
 }
 
-// Serve listens on Addr until ctx ends, then shuts down gracefully: the
-// listener closes at once and in-flight requests get up to 30 s to finish.
-// ready, when not nil, receives the bound address once listening.
+// Serve listens on Addr until ctx ends, then shuts down gracefully within
+// FIRSTMATE_SHUTDOWN_TIMEOUT (see shutdown). ready, when not nil, receives
+// the bound address once listening.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	ln, err := net.Listen("tcp", a.Cfg.Addr)
 	if err != nil {
@@ -222,24 +232,56 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.Log.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return a.shutdown(srv, errc)
+}
+
+// shutdown stops a node in order, all within the shutdown timeout:
+//  1. /readyz answers 503 and responses close their connections (Drain),
+//     while the node stops taking jobs and firing schedules at once;
+//  2. after the drain time, the listener closes (new connections are
+//     refused: clients go to another node) and in-flight requests finish;
+//  3. running jobs finish; those still running when the time is up are
+//     cancelled, and the node marks itself gone so that another node takes
+//     them, and River's leadership, over at once (package jobs).
+func (a *App) shutdown(srv *http.Server, errc chan error) error {
+	cfg := a.Cfg.WithDefaults()
+	timeout := cfg.Shutdown.Timeout
+	drain := cfg.Shutdown.Drain
+	if drain == 0 && a.DB.Dialect == store.Postgres {
+		drain = 3 * time.Second
+	}
+	drain = min(drain, timeout/2)
+	start := time.Now()
+	a.Log.Info("shutting down: not ready; finishing in-flight requests and jobs", "timeout", timeout.String(), "drain", drain.String())
+	a.API.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	// Jobs stop after the HTTP server: running chunks finish and commit;
-	// whatever is cut short is rescued by River after a restart.
-	jctx, jcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Jobs get what the timeout leaves less a margin to cancel, hand back
+	// and close.
+	jctx, jcancel := context.WithTimeout(sctx, max(timeout-3*time.Second, timeout*3/4))
 	defer jcancel()
-	if err := a.Schedules.Stop(jctx); err != nil {
-		a.Log.Warn("stopping the schedule firing loop", "error", err)
+	jobsDone := make(chan error, 1)
+	go func() {
+		if err := a.Schedules.Stop(jctx); err != nil {
+			a.Log.Warn("stopping the schedule firing loop", "error", err)
+		}
+		jobsDone <- a.Jobs.Stop(jctx)
+	}()
+	select {
+	case <-time.After(drain):
+	case <-sctx.Done():
 	}
-	if err := a.Jobs.Stop(jctx); err != nil {
+	var herr error
+	if err := srv.Shutdown(jctx); err != nil {
+		a.Log.Warn("shutting down: in-flight requests cut short", "error", err)
+		herr = srv.Close()
+	}
+	if err := <-jobsDone; err != nil {
 		a.Log.Warn("stopping jobs", "error", err)
 	}
+	a.Log.Info("shut down", "took", time.Since(start).Round(time.Millisecond).String())
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return herr
 }

@@ -39,7 +39,8 @@ func (a *App) openJobs(ctx context.Context) error {
 	health := healthConfig(cfg.Health)
 	j, err := jobs.New(a.DB, jobs.Config{RunWorkers: cfg.Jobs.RunWorkers,
 		DeliveryWorkers: cfg.Jobs.DeliveryWorkers, Logger: a.Log,
-		RescueAfter: cfg.Jobs.RescueAfter, Health: health}, a.Runs, a.Dispatch)
+		RescueAfter: cfg.Jobs.RescueAfter, Health: health, NodeDeadAfter: cfg.Jobs.NodeDeadAfter, Version: Version},
+		a.Runs, a.Dispatch)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,7 @@ type Config struct {
 
 	Callbacks Callbacks
 	Jobs      Jobs
+	Shutdown  Shutdown
 	Schedules Schedules
 	Health    Health
 	Sim       Sim
@@ -134,6 +135,20 @@ type Jobs struct {
 	// RescueAfter is how long a job may run before another node takes it
 	// over (its node is presumed dead).
 	RescueAfter time.Duration
+	// NodeDeadAfter is how long a node (PostgreSQL) may miss its heartbeat
+	// before the others take over its jobs and leadership.
+	NodeDeadAfter time.Duration
+}
+
+// Shutdown bounds a node's exit on SIGTERM.
+type Shutdown struct {
+	// Timeout bounds the whole shutdown: draining, in-flight requests,
+	// running jobs.
+	Timeout time.Duration
+	// Drain is how long the node keeps serving, not ready, before it closes
+	// its listener, so that load balancers see /readyz fail first. 0: 3 s
+	// on PostgreSQL (several nodes), none on SQLite.
+	Drain time.Duration
 }
 
 // Schedules tune the schedule firing loop.
@@ -178,6 +193,8 @@ const (
 	DefaultRunWorkers       = 32
 	DefaultDeliveryWorkers  = 16
 	DefaultJobRescueAfter   = 30 * time.Second
+	DefaultNodeDeadAfter    = 8 * time.Second
+	DefaultShutdownTimeout  = 30 * time.Second
 	DefaultSchedulePoll     = 250 * time.Millisecond
 	DefaultScheduleWorkers  = 8
 	DefaultHealthInterval   = 6 * time.Hour
@@ -195,8 +212,10 @@ func Defaults() Config {
 		Addr: DefaultAddr, DataDir: DefaultDataDir, LogLevel: DefaultLogLevel, AccessLog: true,
 		BulkSubmissions: DefaultBulkSubmissions,
 		Callbacks:       Callbacks{AllowLoopback: DefaultCallbackLoopback, Timeout: DefaultCallbackTimeout, PerHost: DefaultCallbackPerHost},
-		Jobs:            Jobs{RunWorkers: DefaultRunWorkers, DeliveryWorkers: DefaultDeliveryWorkers, RescueAfter: DefaultJobRescueAfter},
-		Schedules:       Schedules{Poll: DefaultSchedulePoll, Workers: DefaultScheduleWorkers},
+		Jobs: Jobs{RunWorkers: DefaultRunWorkers, DeliveryWorkers: DefaultDeliveryWorkers, RescueAfter: DefaultJobRescueAfter,
+			NodeDeadAfter: DefaultNodeDeadAfter},
+		Shutdown:  Shutdown{Timeout: DefaultShutdownTimeout},
+		Schedules: Schedules{Poll: DefaultSchedulePoll, Workers: DefaultScheduleWorkers},
 		Health: Health{Interval: DefaultHealthInterval, Tick: DefaultHealthTick, Budget: DefaultHealthBudget,
 			Workers: DefaultHealthWorkers},
 		Sim: Sim{Addr: DefaultSimAddr},
@@ -231,6 +250,7 @@ func (c Config) WithDefaults() Config {
 		def time.Duration
 	}{{&c.Callbacks.Timeout, d.Callbacks.Timeout},
 		{&c.Jobs.RescueAfter, d.Jobs.RescueAfter}, {&c.Schedules.Poll, d.Schedules.Poll},
+		{&c.Jobs.NodeDeadAfter, d.Jobs.NodeDeadAfter}, {&c.Shutdown.Timeout, d.Shutdown.Timeout},
 		{&c.Health.Interval, d.Health.Interval}, {&c.Health.Tick, d.Health.Tick}} {
 		if *f.v <= 0 {
 			*f.v = f.def
@@ -318,6 +338,15 @@ var Vars = []Var{
 	{Name: "FIRSTMATE_JOB_RESCUE_AFTER", Default: "30s", Section: SectionJobs,
 		Help: "a job running longer than this on a node presumed dead is taken over by another (30s at least)",
 		set:  duration(func(c *Config) *time.Duration { return &c.Jobs.RescueAfter })},
+	{Name: "FIRSTMATE_NODE_DEAD_AFTER", Default: DefaultNodeDeadAfter.String(), Section: SectionJobs,
+		Help: "PostgreSQL: a node silent this long is dead; its jobs and River leadership go to another node at once",
+		set:  duration(func(c *Config) *time.Duration { return &c.Jobs.NodeDeadAfter })},
+	{Name: "FIRSTMATE_SHUTDOWN_TIMEOUT", Default: DefaultShutdownTimeout.String(), Section: SectionServer,
+		Help: "on SIGTERM the node reports not ready, finishes in-flight requests and jobs, and exits within this time",
+		set:  duration(func(c *Config) *time.Duration { return &c.Shutdown.Timeout })},
+	{Name: "FIRSTMATE_SHUTDOWN_DRAIN", Default: "3s on PostgreSQL, 0 on SQLite", Section: SectionServer,
+		Help: "on SIGTERM, how long the node keeps serving (not ready) before it closes its listener",
+		set:  duration(func(c *Config) *time.Duration { return &c.Shutdown.Drain })},
 	{Name: "FIRSTMATE_SCHEDULE_POLL", Default: DefaultSchedulePoll.String(), Section: SectionJobs,
 		Help: "how often each node looks for due schedules", set: duration(func(c *Config) *time.Duration { return &c.Schedules.Poll })},
 	{Name: "FIRSTMATE_SCHEDULE_WORKERS", Default: strconv.Itoa(DefaultScheduleWorkers), Section: SectionJobs,

@@ -795,6 +795,16 @@ func (c *Console) settings(q *req) error {
 			return err
 		}
 		data["Audit"] = ev
+		ms, err := q.list("/members")
+		if err != nil {
+			return err
+		}
+		emails := map[string]string{}
+		for _, m := range ms {
+			mm, _ := m.(map[string]any)
+			emails[str(mm["uid"])] = str(mm["email"])
+		}
+		data["Emails"] = emails
 	}
 	return q.render(200, "settings", "Settings", data)
 }

@@ -68,6 +68,12 @@ type Config struct {
 	Logger      *slog.Logger
 	// Health tunes the integration health checks (health.go).
 	Health HealthConfig
+	// NodeDeadAfter is how long a node may miss its heartbeat before
+	// another takes over its jobs and leadership (nodes.go; PostgreSQL).
+	// 0 means DefaultNodeDeadAfter.
+	NodeDeadAfter time.Duration
+	// Version is recorded with the node's heartbeat.
+	Version string
 }
 
 // Jobs owns the River client.
@@ -79,6 +85,14 @@ type Jobs struct {
 	rescueAfter time.Duration
 	log         *slog.Logger
 	stopRescue  context.CancelFunc
+
+	// Heartbeats and leases (nodes.go).
+	nodeID    string
+	version   string
+	deadAfter time.Duration
+	leases    *leases
+	stopNode  context.CancelFunc
+	nodeDone  chan struct{}
 }
 
 // Migrate applies River's own migrations.
@@ -116,10 +130,15 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 	}
 	deliverTO := deliverTimeout(d.Sender.Timeout())
 	rescueAfter = max(rescueAfter, deliverTO+rescueMargin)
+	ls := &leases{}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &chunkWorker{runs: r, timeout: rescueAfter - rescueMargin})
-	river.AddWorker(workers, &deliverWorker{d: d, timeout: deliverTO})
+	river.AddWorker(workers, &chunkWorker{runs: r, timeout: rescueAfter - rescueMargin, leases: ls})
+	river.AddWorker(workers, &deliverWorker{d: d, timeout: deliverTO, leases: ls})
+	nodeID := newNodeID()
 	rc := &river.Config{
+		// The node's id in River's attempted_by and leader rows, and in
+		// the nodes table (nodes.go).
+		ID: nodeID,
 		Queues: map[string]river.QueueConfig{
 			QueueRuns:       {MaxWorkers: max(cfg.RunWorkers, 1)},
 			QueueDeliveries: {MaxWorkers: max(cfg.DeliveryWorkers, 1)},
@@ -148,7 +167,12 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 	if err != nil {
 		return nil, err
 	}
-	return &Jobs{Client: c, db: db, health: cfg.Health, driver: drv, rescueAfter: rescueAfter, log: cfg.Logger}, nil
+	deadAfter := cfg.NodeDeadAfter
+	if deadAfter <= 0 {
+		deadAfter = DefaultNodeDeadAfter
+	}
+	return &Jobs{Client: c, db: db, health: cfg.Health, driver: drv, rescueAfter: rescueAfter, log: cfg.Logger,
+		nodeID: nodeID, version: cfg.Version, deadAfter: deadAfter, leases: ls}, nil
 }
 
 // addTick makes River's leader enqueue args every interval, and as soon as a
@@ -171,15 +195,38 @@ func (j *Jobs) Start(ctx context.Context) error {
 		j.stopRescue = cancel
 		go j.rescueLoop(rctx, j.log)
 	}
+	if j.stopNode == nil && j.db.Dialect == store.Postgres {
+		nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		j.stopNode, j.nodeDone = cancel, make(chan struct{})
+		go j.nodeLoop(nctx)
+	}
 	return nil
 }
 
-// Stop lets running jobs finish (bounded by ctx).
+// Stop stops taking jobs at once and lets the running ones finish, bounded
+// by ctx; those still running then are cancelled. Last, the node marks
+// itself gone, so that the other nodes take over at once whatever it could
+// not finish (and its leadership, which River resigns as it stops).
 func (j *Jobs) Stop(ctx context.Context) error {
+	err := j.Client.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err = j.Client.StopAndCancel(cctx)
+		cancel()
+	}
 	if j.stopRescue != nil {
 		j.stopRescue()
 	}
-	return j.Client.Stop(ctx)
+	if j.stopNode != nil {
+		j.stopNode()
+		<-j.nodeDone
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+		if gerr := j.db.NodeGone(gctx, j.nodeID); gerr != nil && j.log != nil {
+			j.log.Warn("jobs: marking this node gone", "error", gerr.Error())
+		}
+		cancel()
+	}
+	return err
 }
 
 // Chunks implements runs.Queue.
@@ -215,6 +262,7 @@ type chunkWorker struct {
 	river.WorkerDefaults[ChunkArgs]
 	runs    *runs.Service
 	timeout time.Duration
+	leases  *leases
 }
 
 // Timeout ends a chunk's pass (its fetching, then its commit) a margin
@@ -222,6 +270,8 @@ type chunkWorker struct {
 func (w *chunkWorker) Timeout(*river.Job[ChunkArgs]) time.Duration { return w.timeout }
 
 func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error {
+	ctx, release := w.leases.hold(ctx)
+	defer release()
 	out, err := w.runs.WorkChunk(ctx, job.Args.RunID, job.Args.Chunk)
 	if err != nil {
 		return err
@@ -236,6 +286,7 @@ type deliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
 	d       *dispatch.Dispatcher
 	timeout time.Duration
+	leases  *leases
 }
 
 // Timeout covers a batch sent in parallel, each attempt bounded by the
@@ -245,6 +296,8 @@ func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return 
 // Work sends the job's deliveries. A job holding only final callbacks that
 // wait for their runs' batch callbacks sleeps and runs again.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	ctx, release := w.leases.hold(ctx)
+	defer release()
 	wait, err := w.d.Work(ctx, job.Args.IDs)
 	if err != nil {
 		return err

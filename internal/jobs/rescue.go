@@ -88,9 +88,16 @@ func (j *Jobs) rescueLoop(ctx context.Context, log *slog.Logger) {
 // RescueAfter ago and are still running available again (discarded when
 // they used up their attempts). It returns how many it changed.
 func (j *Jobs) RescueStuck(ctx context.Context) (int, error) {
+	return j.rescue(ctx, time.Now().UTC().Add(-j.rescueAfter), func(job *rivertype.JobRow) bool {
+		return rescuedKinds[job.Kind] // others: River's rescuer, after the kind's own timeout
+	}, "worker gone: rescued after "+j.rescueAfter.String())
+}
+
+// rescue makes the running jobs attempted before horizon that pick chooses
+// available again (discarded when they used up their attempts).
+func (j *Jobs) rescue(ctx context.Context, horizon time.Time, pick func(*rivertype.JobRow) bool, reason string) (int, error) {
 	exec := j.driver.GetExecutor()
 	now := time.Now().UTC()
-	horizon := now.Add(-j.rescueAfter)
 	n := 0
 	for after := int64(0); ; {
 		const page = 500
@@ -101,11 +108,10 @@ func (j *Jobs) RescueStuck(ctx context.Context) (int, error) {
 		p := &riverdriver.JobRescueManyParams{StuckHorizon: horizon}
 		for _, job := range stuck {
 			after = job.ID
-			if !rescuedKinds[job.Kind] {
-				continue // River's rescuer, after the kind's own timeout
+			if !pick(job) {
+				continue
 			}
-			e, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: max(job.Attempt, 0),
-				Error: "worker gone: rescued after " + j.rescueAfter.String()})
+			e, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: max(job.Attempt, 0), Error: reason})
 			if err != nil {
 				return n, err
 			}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Node heartbeats (PostgreSQL; see package jobs, nodes.go). Every time here
+// is the database's clock, so that the nodes' own clocks may disagree.
+
+// dbNowMillis is the database's current time in unix milliseconds.
+const dbNowMillis = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`
+
+// NodeHeartbeat records that node id is alive now.
+func (db *DB) NodeHeartbeat(ctx context.Context, id, host, version string) error {
+	_, err := db.Write.ExecContext(ctx, `INSERT INTO nodes (id, host, version, started_at, heartbeat_at)
+		VALUES ($1, $2, $3, `+dbNowMillis+`, `+dbNowMillis+`)
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = `+dbNowMillis, id, host, version)
+	if err != nil {
+		return fmt.Errorf("store: node heartbeat: %w", err)
+	}
+	return nil
+}
+
+// NodeGone marks node id as dead at once (a node that stops cleanly): what
+// it still holds is taken over without waiting.
+func (db *DB) NodeGone(ctx context.Context, id string) error {
+	_, err := db.Write.ExecContext(ctx, `UPDATE nodes SET heartbeat_at = 0 WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("store: node gone: %w", err)
+	}
+	return nil
+}
+
+// NodeStates splits the known nodes into those alive (heartbeat within
+// deadAfter) and those dead, and forgets the nodes dead for a day.
+func (db *DB) NodeStates(ctx context.Context, deadAfter time.Duration) (alive, dead map[string]bool, err error) {
+	if _, err := db.Write.ExecContext(ctx, `DELETE FROM nodes WHERE heartbeat_at < `+dbNowMillis+` - $1`,
+		(24 * time.Hour).Milliseconds()); err != nil {
+		return nil, nil, fmt.Errorf("store: prune nodes: %w", err)
+	}
+	rows, err := db.Read.QueryContext(ctx, `SELECT id, heartbeat_at >= `+dbNowMillis+` - $1 FROM nodes`, deadAfter.Milliseconds())
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: node states: %w", err)
+	}
+	defer rows.Close()
+	alive, dead = map[string]bool{}, map[string]bool{}
+	for rows.Next() {
+		var id string
+		var ok bool
+		if err := rows.Scan(&id, &ok); err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			alive[id] = true
+		} else {
+			dead[id] = true
+		}
+	}
+	return alive, dead, rows.Err()
+}
+
+// EvictLeader ends the River leadership of a dead node: its row goes, and
+// the other nodes' electors hear it on River's leadership channel (the
+// notification River's own resignation sends) and elect a new leader at
+// once, instead of after the row's 15 s lease and their 5 s poll. It
+// reports whether the node was leader.
+func (db *DB) EvictLeader(ctx context.Context, nodeID string) (bool, error) {
+	var n int
+	err := db.Write.QueryRowContext(ctx, `WITH gone AS (DELETE FROM river_leader WHERE leader_id = $1 RETURNING leader_id)
+		SELECT count(pg_notify(current_schema() || '.river_leadership',
+			json_build_object('leader_id', leader_id, 'action', 'resigned')::text)) FROM gone`, nodeID).Scan(&n)
+	if err != nil && err != sql.ErrNoRows {
+		return false, fmt.Errorf("store: evict leader: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Leader is River's current leader (its node id), "" when none.
+func (db *DB) Leader(ctx context.Context) (string, error) {
+	var id string
+	err := db.Read.QueryRowContext(ctx, `SELECT leader_id FROM river_leader LIMIT 1`).Scan(&id)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: leader: %w", err)
+	}
+	return id, nil
+}
