@@ -592,7 +592,7 @@ func (c *Console) tryIt(q *req, slug string, data map[string]any) error {
 		body["input"] = input
 	}
 	raw, _ := json.MarshalIndent(body, "", "  ")
-	data["Curl"] = "curl -s -X POST " + shellQuote(c.PublicURL()+"/v4"+path) + " \\\n  -H 'X-API-Key: $FIRSTMATE_API_KEY' \\\n" +
+	data["Curl"] = "curl -s -X POST " + shellQuote(c.PublicURL()+"/v4"+path) + " \\\n  -H \"X-API-Key: $KEY\" \\\n" +
 		"  -H 'Content-Type: application/json' \\\n  -d " + shellQuote(string(raw))
 	res, err := q.call("POST", path, body)
 	data["ResultStatus"] = res.Status
