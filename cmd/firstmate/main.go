@@ -74,6 +74,13 @@ func (c *cli) serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("create the demo workspace: %w", err)
 	}
+	var setPassword string
+	if isNew {
+		// The demo owner has no password yet: a one-time link sets it.
+		if setPassword, err = a.Workspaces.PasswordLinkFor(ctx, created.Owner.ID); err != nil {
+			return fmt.Errorf("issue the demo owner's password link: %w", err)
+		}
+	}
 	return a.Serve(ctx, func(addr string) {
 		log.Info("listening", "addr", addr, "database", a.DB.Dialect, "version", app.Version, "node", a.Jobs.NodeID())
 		base := a.PublicURL()
@@ -82,6 +89,11 @@ func (c *cli) serve(args []string) error {
 Firstmate is running at %s (database: %s)
 
 A demo workspace was created on the developer plan.
+Dashboard: open this one-time link to set the owner's password
+(owner@firstmate.local, valid 48 hours), then sign in at %s/
+
+  %s/set-password/%s
+
 Owner API key (shown once, keep it):
 
   %s
@@ -90,7 +102,7 @@ Try it:
 
   curl -s -H 'X-API-Key: %s' %s/v4/workspaces
 
-`, base, a.DB.Dialect, created.APIKey, created.APIKey, base)
+`, base, a.DB.Dialect, base, base, setPassword, created.APIKey, created.APIKey, base)
 		} else {
 			fmt.Fprintf(c.stdout, "Firstmate is running at %s (database: %s)\n", base, a.DB.Dialect)
 		}

@@ -56,10 +56,12 @@ var routeRoles = map[string]string{
 
 	// Workspace. The settings hold the callback signing secret: ops manage
 	// them (README), read-only members do not see them, though it is a GET.
-	"GET /workspaces":             anyMember,
-	"GET /workspaces/consumption": anyMember,
-	"GET /workspaces/settings":    opsUp,
-	"PUT /workspaces/settings":    opsUp,
+	"GET /workspaces":                   anyMember,
+	"GET /workspaces/consumption":       anyMember,
+	"GET /workspaces/activity":          anyMember,
+	"POST /members/{uid}/password-link": ownerOnly,
+	"GET /workspaces/settings":          opsUp,
+	"PUT /workspaces/settings":          opsUp,
 	// The audit log is the owner's (README "Audit log": "Owners read it").
 	"GET /audit-events": ownerOnly,
 
@@ -538,11 +540,13 @@ var roleCalls = map[string]roleCall{
 		return "!/connect/" + token, form.Encode()
 	}, ok: []int{200}},
 
-	"GET /workspaces":             filled(200),
-	"GET /workspaces/consumption": filled(200),
-	"GET /workspaces/settings":    filled(200),
-	"PUT /workspaces/settings":    withBody(map[string]any{"auto_resume_on_reconnect": true}, 200),
-	"GET /audit-events":           filled(200),
+	"GET /workspaces":                   filled(200),
+	"GET /workspaces/consumption":       filled(200),
+	"GET /workspaces/activity":          filled(200),
+	"POST /members/{uid}/password-link": filled(201),
+	"GET /workspaces/settings":          filled(200),
+	"PUT /workspaces/settings":          withBody(map[string]any{"auto_resume_on_reconnect": true}, 200),
+	"GET /audit-events":                 filled(200),
 
 	"GET /members": filled(200),
 	"POST /members": {prep: func(f *roleFix, rt *api.Route, c caller, fresh bool) (string, any) {

@@ -350,15 +350,19 @@ func (s *Server) routeHandler(rt *Route) http.Handler {
 func (s *Server) runRoute(rc *rctx) error {
 	rt, r := rc.route, rc.r
 	if rt.Perm != auth.Public {
-		key := r.Header.Get("X-API-Key")
-		p, err := s.Workspaces.Authenticate(r.Context(), key)
-		if err != nil {
-			return err
+		p, console := sessionPrincipal(r.Context())
+		if !console {
+			var err error
+			if p, err = s.Workspaces.Authenticate(r.Context(), r.Header.Get("X-API-Key")); err != nil {
+				return err
+			}
 		}
 		rc.principal = &p
 		// The rate limit comes before the permission: a refused request
-		// counts, and its 403 carries the X-RateLimit headers too.
-		if rt.Group != "" {
+		// counts, and its 403 carries the X-RateLimit headers too. A console
+		// page makes several reads at once, so only its live runs count (the
+		// group that spends upstream capacity).
+		if rt.Group != "" && (!console || rt.Group == groupLive) {
 			if err := s.limit(r.Context(), rc.w, p, rt.Group); err != nil {
 				return err
 			}

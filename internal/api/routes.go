@@ -169,6 +169,13 @@ func (s *Server) allRoutes() []*Route {
 
 		{Method: "GET", Path: "/audit-events", Perm: auth.Own, Group: groupWorkspace, Tag: "workspace", Query: auditQuery,
 			Summary: "The audit log, newest first (extension; owners only)", Response: arrayOf(auditEventDoc), handle: s.listAuditEvents},
+		{Method: "GET", Path: "/workspaces/activity", Perm: auth.Read, Group: groupWorkspace, Tag: "workspace",
+			Query:    []Param{{"days", integer(1, 90)}},
+			Summary:  "Runs and credits per UTC day (by status, by action) and identities by integration status, for the last `days` days (default 14; extension)",
+			Response: activityDoc, handle: s.activity},
+		{Method: "POST", Path: "/members/{uid}/password-link", Perm: auth.Own, Group: groupWorkspace, Tag: "members", Status: 201,
+			Summary:  "Issue a one-time 48-hour link that sets the member's dashboard password (forgot password, no mail server; extension)",
+			Response: object(obj{"member_uid": str(), "url": str(), "expires_at": str()}), handle: s.passwordLink},
 		{Method: "GET", Path: "/workspaces/consumption", Perm: auth.Read, Group: groupWorkspace, Tag: "workspace",
 			Summary: "Credits of the current period, by action", Response: consumptionDoc, handle: s.consumption},
 

@@ -175,6 +175,16 @@ func (s *Server) listRuns(c *rctx) error {
 	f := store.RunFilter{Status: c.listQuery("status"), ActionName: c.listQuery("action_name"),
 		ExecutionMode: c.listQuery("execution_mode"), UID: c.listQuery("uid"), UserUID: c.listQuery("user_uid"),
 		ScheduledRunUID: c.listQuery("scheduled_run_uid"), Limit: limit, Offset: offset, Sort: strings.Join(sort, ",")}
+	for name, dst := range map[string]*int64{"created_after": &f.CreatedFrom, "created_before": &f.CreatedTo} {
+		if raw := c.r.URL.Query().Get(name); raw != "" {
+			t, err := time.Parse(time.RFC3339, raw)
+			if err != nil {
+				return c.badQuery(name, "must be an RFC 3339 date-time")
+			}
+			*dst = store.Millis(t)
+		}
+	}
+	f.IdentityUID = c.r.URL.Query().Get("identity_uid")
 	if err := checkEnum("status", f.Status, runStatuses); err != nil {
 		return err
 	}

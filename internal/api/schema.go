@@ -116,5 +116,6 @@ var (
 	})
 	runListQuery = []Param{{"status", str()}, {"action_name", str()}, {"execution_mode", str()}, {"uid", str()},
 		{"user_uid", str()}, {"workspace_uid", str()}, {"scheduled_run_uid", str()}, {"limit", integer(1, 100)},
-		{"offset", integer(0, 1<<30)}, {"sort", str()}}
+		{"offset", integer(0, 1<<30)}, {"sort", str()},
+		{"created_after", str()}, {"created_before", str()}, {"identity_uid", str()}} // extensions
 )

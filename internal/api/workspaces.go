@@ -166,3 +166,33 @@ func (s *Server) revokeKey(c *rctx) error {
 	}
 	return apperr.NotFound("API key %s not found", uid)
 }
+
+var activityDoc = object(obj{
+	"days":                             arrayOf(str()),
+	"credits_by_action":                arrayOf(object(obj{"name": str(), "per_day": arrayOf(obj{"type": "number"}), "total": obj{"type": "number"}})),
+	"runs_by_status":                   arrayOf(object(obj{"name": str(), "per_day": arrayOf(obj{"type": "number"}), "total": obj{"type": "number"}})),
+	"identities_by_integration_status": obj{"type": "object", "additionalProperties": obj{"type": "integer"}},
+})
+
+func (s *Server) activity(c *rctx) error {
+	days, err := c.queryInt("days", 14, 1, 90)
+	if err != nil {
+		return err
+	}
+	a, err := s.Workspaces.Activity(c.ctx(), c.P().WorkspaceID, days, s.Now())
+	if err != nil {
+		return err
+	}
+	return c.ok(a)
+}
+
+// passwordLink is the owner-issued "forgot password": a one-time link to
+// the console's set-password page, handed over by the owner.
+func (s *Server) passwordLink(c *rctx) error {
+	token, err := s.Workspaces.IssuePasswordLink(c.ctx(), c.P(), c.path("uid"))
+	if err != nil {
+		return err
+	}
+	return c.ok(obj{"member_uid": c.path("uid"), "url": s.PublicURL() + "/set-password/" + token,
+		"expires_at": s.Now().Add(workspace.PasswordLinkTTL).UTC().Format(time.RFC3339)})
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/console"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/dataplane"
 	"github.com/firstmate-oss/firstmate/internal/dispatch"
@@ -60,6 +61,9 @@ type App struct {
 	Jobs       *jobs.Jobs
 	Schedules  *schedules.Service
 	API        *api.Server
+	// Console is the members' web console at "/"; it hands the API's
+	// paths to API. Serve serves it.
+	Console *console.Console
 	// Agents is the MCP endpoint's rails, approvals and tool lists.
 	Agents  *agents.Service
 	Proxies *proxy.Service
@@ -157,6 +161,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	// A confirmed approval runs through the API's live path (and its
 	// error bodies), whether confirmed by the API or the dashboard.
 	a.Agents.Execute = a.API.ExecuteApproval
+	a.Console, err = console.New(console.Deps{API: a.API, Workspaces: a.Workspaces, PublicURL: a.PublicURL, Log: log})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -235,7 +244,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return fmt.Errorf("listen on %s: %w", a.Cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           a.API,
+		Handler:           a.Console,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // large async submissions
 		IdleTimeout:       2 * time.Minute,

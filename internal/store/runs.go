@@ -99,7 +99,11 @@ func finishedRunsInsert(dialect string, runs []model.Run) (string, []any) {
 			sb.WriteString(", ")
 		}
 		rowPlaceholders(&sb, dialect, len(args), 25)
-		args = append(append(args, runInsertArgs(NewRun{Run: r}, now)...), now)
+		at := now
+		if !r.CreatedAt.IsZero() { // a run that says when it was made (imports, benchmarks)
+			at = Millis(r.CreatedAt)
+		}
+		args = append(append(args, runInsertArgs(NewRun{Run: r}, at)...), at)
 	}
 	return sb.String(), args
 }
@@ -178,6 +182,11 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 type RunFilter struct {
 	Status, ActionName, ExecutionMode, UID, UserUID, ScheduledRunUID []string
 	Limit, Offset                                                    int
+	// CreatedFrom and CreatedTo (ms, 0 when unset) bound created_at:
+	// from inclusive, to exclusive.
+	CreatedFrom, CreatedTo int64
+	// IdentityUID keeps the runs that named this identity in identity_ids.
+	IdentityUID string
 	// Sort is a comma-separated list of RunSortColumns names, each "-"
 	// prefixed for descending; "" sorts by created_at ascending (the
 	// reference's default).
@@ -248,6 +257,20 @@ func ListRuns(ctx context.Context, q Querier, workspaceID int64, f RunFilter) ([
 		// Implied by the filter, and spelled out so that the partial index
 		// runs_scheduled (00074) serves it.
 		where = append(where, "r.scheduled_run_uid <> ''")
+	}
+	if f.CreatedFrom > 0 {
+		args = append(args, f.CreatedFrom)
+		where = append(where, "r.created_at >= $"+strconv.Itoa(len(args)))
+	}
+	if f.CreatedTo > 0 {
+		args = append(args, f.CreatedTo)
+		where = append(where, "r.created_at < $"+strconv.Itoa(len(args)))
+	}
+	if f.IdentityUID != "" {
+		// identity_uids is a JSON array of uids, which hold no quote or
+		// wildcard: matching the quoted uid is exact.
+		args = append(args, `%"`+strings.NewReplacer("%", "", "_", "", `"`, "").Replace(f.IdentityUID)+`"%`)
+		where = append(where, "r.identity_uids LIKE $"+strconv.Itoa(len(args)))
 	}
 	order := runOrder(f.Sort)
 	args = append(args, f.Limit, f.Offset)

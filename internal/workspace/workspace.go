@@ -38,6 +38,9 @@ type Service struct {
 	// WebhookPolicy is the operator's SSRF policy (the callbacks' one),
 	// applied to the integration webhook URL; nil checks its syntax only.
 	WebhookPolicy *delivery.Policy
+
+	// activity caches the overview's past days (sessions.go).
+	activity activityCache
 }
 
 // Created is the result of creating a workspace: its owner and the owner's
