@@ -141,6 +141,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
+	if err := a.registerOpsMetrics(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
