@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -75,4 +77,49 @@ func grepLines(s, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestDeployFilesUseRealMetrics: every firstmate_ metric the Grafana
+// dashboard and the alert rules query is one the code declares (a renamed
+// metric would leave an empty panel or an alert that never fires): the
+// names a node serves once it has data, and the quoted names in the Go
+// source that declares metrics (some have no sample until work happens).
+func TestDeployFilesUseRealMetrics(t *testing.T) {
+	env := apitest.Start(t, "sqlite")
+	body := string(env.Must(200, "GET", "/metrics", "", nil).Body)
+	declared := map[string]bool{}
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, "# TYPE ") {
+			declared[strings.Fields(l)[2]] = true
+		}
+	}
+	quoted := regexp.MustCompile(`"(firstmate_[a-z_]+)"`)
+	for _, f := range []string{"metrics.go", "../api/middleware.go"} {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range quoted.FindAllStringSubmatch(string(src), -1) {
+			declared[m[1]] = true
+		}
+	}
+	if !declared["firstmate_runs"] || !declared["firstmate_http_requests_total"] {
+		t.Fatalf("the declared names were not found: %v", declared)
+	}
+	name := regexp.MustCompile(`firstmate_[a-z_]+`)
+	for _, f := range []string{"../../deploy/grafana-dashboard.json", "../../deploy/alerts.yml"} {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f, ".json") && !json.Valid(raw) {
+			t.Errorf("%s is not valid JSON", f)
+		}
+		for _, m := range name.FindAllString(string(raw), -1) {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_count"), "_sum")
+			if !declared[base] {
+				t.Errorf("%s uses %s, which no node declares", f, m)
+			}
+		}
+	}
 }
