@@ -30,6 +30,7 @@ var commandFlags = map[string][]string{
 	"pool rent":        {"workspace", "identity", "days", "platform", "data-dir", "database-url"},
 	"pool expire":      {"data-dir", "database-url"},
 	"proxies list":     {"json", "data-dir", "database-url"},
+	"platforms":        {"json", "wait"},
 	"sim":              {"addr", "seed", "data-file", "latency", "executor", "executor-secret"},
 	"sim accounts":     {"json"},
 	"executor check":   {"secret", "secret-file", "deadline", "slow-deadline", "max-pages", "outreach", "cases"},

@@ -82,6 +82,19 @@ func (s *Server) runLive(c *rctx) error {
 	if cur != "" && page != 0 {
 		return apperr.BadParameters("querystring must have either page or cursor, not both")
 	}
+	dry, err := c.queryBool("dry_run")
+	if err != nil {
+		return err
+	}
+	if dry {
+		// Extension: validate, pick the identity and check Smart Limits and
+		// credits; nothing is recorded and the platform is not called.
+		d, err := s.Engine.DryRunLive(c.ctx(), engine.Live{Principal: c.P(), Action: a, Request: req, Page: page, Cursor: cur})
+		if err != nil {
+			return err
+		}
+		return c.ok(dryRunView(d))
+	}
 	res, err := s.Engine.RunLive(c.ctx(), engine.Live{Principal: c.P(), Action: a, Request: req, Page: page, Cursor: cur})
 	if res.RunUID != "" {
 		c.w.Header().Set("X-Run-Uid", res.RunUID)

@@ -75,6 +75,9 @@ var auditSpecs = map[string]Audit{
 	"POST /schedules/{uid}/pause":       {Action: "schedule.pause", Target: "schedule", Param: "uid"},
 	"POST /schedules/{uid}/resume":      {Action: "schedule.resume", Target: "schedule", Param: "uid"},
 	"POST /schedules/{uid}/cancel":      {Action: "schedule.cancel", Target: "schedule", Param: "uid"},
+	"PUT /workspaces/mcp":               {Action: "workspace.mcp.update", Target: "workspace", Safe: []string{"outreach_enabled", "approval_required", "approval_ttl_seconds"}},
+	"PUT /api-keys/{uid}/mcp":           {Action: "api_key.mcp.update", Target: "api_key", Param: "uid", Safe: []string{"outreach_enabled", "approval_required"}},
+	"POST /approvals/{uid}":             {Action: "approval.decide", Target: "approval", Param: "uid", Safe: []string{"decision"}},
 	"POST /api/schedules/manage":        {Action: "schedule.manage", Target: "schedule", Safe: []string{"uid", "action"}},
 }
 

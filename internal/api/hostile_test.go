@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/config"
@@ -81,7 +82,20 @@ func (f *hostileFixture) path(t *testing.T, rt *api.Route) string {
 			return f.schedule
 		case "invitations/{token}":
 			return f.invite(t)
-		case "api-keys/{uid}", "login-links/{token}":
+		case "api-keys/{uid}":
+			if strings.HasSuffix(rt.Path, "/mcp") {
+				return principal(t, f.env, f.owner).KeyUID
+			}
+			return "unused"
+		case "approvals/{uid}":
+			// A fresh pending approval each time: a valid decision uses it up.
+			ap, err := f.env.App.Agents.RequestApproval(context.Background(), principal(t, f.env, f.owner), agents.Policy{},
+				"linkedin-like-post", "linkedin-like-post", []byte(`{"input":{"linkedin_post_url":"https://www.linkedin.com/posts/x"}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ap.UID
+		case "login-links/{token}":
 			return "unused"
 		}
 		t.Errorf("%s: no hostile-input fixture for %s/{%s}: add one to hostileFixture.path in internal/api/hostile_test.go",
@@ -123,6 +137,10 @@ var validBodies = map[string]map[string]any{
 		"custom_data": map[string]any{"note": "kept"}}}, "callback": map[string]any{"url": "https://example.com/callback"},
 		"cron": "0 9 * * 1", "timezone": "Europe/Paris", "name": "Weekly"},
 	// POST /api/schedules/manage: see hostileFixture.validBody.
+
+	"PUT /workspaces/mcp":     {"outreach_enabled": false, "approval_required": true, "approval_ttl_seconds": 600},
+	"PUT /api-keys/{uid}/mcp": {"outreach_enabled": nil, "approval_required": true},
+	"POST /approvals/{uid}":   {"decision": "reject"},
 }
 
 // textInjections puts hostile text where each route stores free text, as

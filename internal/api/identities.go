@@ -142,14 +142,16 @@ func (s *Server) connectIntegration(c *rctx) error {
 				Username string `json:"username"`
 				Password string `json:"password"`
 			} `json:"basic"`
-			Token string `json:"token"`
+			Token     string `json:"token"`
+			UserAgent string `json:"user_agent"`
 		} `json:"auth_data"`
 		AccountName string `json:"account_name"`
 	}
 	if err := c.decode(&in); err != nil {
 		return err
 	}
-	conn := identity.Connect{Cookies: in.AuthData.Cookies, Token: in.AuthData.Token, AccountName: in.AccountName}
+	conn := identity.Connect{Cookies: in.AuthData.Cookies, Token: in.AuthData.Token, AccountName: in.AccountName,
+		UserAgent: in.AuthData.UserAgent}
 	if b := in.AuthData.Basic; b != nil {
 		conn.Username, conn.Password = b.Username, b.Password
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/model"
@@ -36,6 +37,7 @@ type tenant struct {
 	DeliveryUID string // a callback delivery of that run
 	WebhookUID  string // an integration webhook delivery
 	ScheduleUID string // a weekly schedule
+	ApprovalUID string // an agent's outreach call waiting for a member
 }
 
 func newTenant(t *testing.T, env *apitest.Env, name string) tenant {
@@ -61,6 +63,12 @@ func newTenant(t *testing.T, env *apitest.Env, name string) tenant {
 	r := env.Must(200, "POST", "/v4/actions/googlemaps-search-places/run/live", tn.Owner,
 		map[string]any{"input": map[string]any{"google_maps_search_url": "https://www.google.com/maps/search/pizza"}})
 	tn.RunUID = r.Header.Get("X-Run-Uid")
+	ap, err := env.App.Agents.RequestApproval(context.Background(), principal(t, env, tn.Owner), agents.Policy{},
+		"linkedin-like-post", "linkedin-like-post", []byte(`{"input":{"linkedin_post_url":"https://www.linkedin.com/posts/x"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.ApprovalUID = ap.UID
 	if tn.RunUID == "" {
 		t.Fatal("a live run answered without X-Run-Uid")
 	}
@@ -125,6 +133,8 @@ func isolationValue(a tenant, name, resource string) (string, bool) {
 		return a.WebhookUID, true
 	case "schedules/{uid}":
 		return a.ScheduleUID, a.ScheduleUID != ""
+	case "approvals/{uid}":
+		return a.ApprovalUID, true
 	}
 	if v, ok := globalWildcards[resource+"/{"+name+"}"]; ok {
 		return v, true
@@ -185,6 +195,8 @@ var queryIsolation = map[string]func(a tenant) (string, string){
 // isolationBody is a valid body for a body-taking route, so that a 404 can
 // only come from the workspace check, not from validation.
 var isolationBody = map[string]any{
+	"PUT /api-keys/{uid}/mcp":                           map[string]any{"outreach_enabled": true},
+	"POST /approvals/{uid}":                             map[string]any{"decision": "confirm"},
 	"PATCH /members/{uid}":                              map[string]any{"role": "user"},
 	"PUT /identities/{uid}":                             map[string]any{"name": "Hijacked", "timezone": "Europe/London"},
 	"POST /identities/{uid}/integrations/{integration}": map[string]any{"auth_data": map[string]any{"cookies": map[string]any{"li_at": "hijacked"}}},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/auth"
@@ -94,6 +95,16 @@ var routeRoles = map[string]string{
 	// The early v4 and Edges name of identities.
 	"GET /users":  anyMember,
 	"POST /users": opsUp,
+
+	// The MCP rails are settings (ops); approvals are decided by whoever
+	// may run the call (ops), and read by the agent's key of any role.
+	"GET /workspaces/mcp":     opsUp,
+	"PUT /workspaces/mcp":     opsUp,
+	"GET /api-keys/{uid}/mcp": opsUp,
+	"PUT /api-keys/{uid}/mcp": opsUp,
+	"GET /approvals":          opsUp,
+	"GET /approvals/{uid}":    anyMember,
+	"POST /approvals/{uid}":   opsUp,
 
 	// Actions.
 	"GET /actions":                      anyMember,
@@ -452,6 +463,14 @@ func (f *roleFix) value(c caller, name, resource string, fresh bool) string {
 		return f.linkToken
 	case "actions/{slug}":
 		return "linkedin-visit-profile"
+	case "approvals/{uid}":
+		// A fresh one each time: a decision uses it up.
+		ap, err := f.env.App.Agents.RequestApproval(context.Background(), principal(f.t, f.env, f.owner), agents.Policy{},
+			"linkedin-like-post", "linkedin-like-post", []byte(`{"input":{"linkedin_post_url":"https://www.linkedin.com/posts/x"}}`))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return ap.UID
 	}
 	f.t.Fatalf("no real object for the wildcard %s/{%s}: add one to roleFix.value", resource, name)
 	return ""
@@ -572,6 +591,14 @@ var roleCalls = map[string]roleCall{
 	"DELETE /identities/{uid}/integrations/{integration}": filled(200),
 	// No login checkpoint is pending: 409, from the handler.
 	"POST /identities/{uid}/integrations/{integration}/checkpoint": withBody(map[string]any{}, 409),
+
+	"GET /workspaces/mcp":     filled(200),
+	"PUT /workspaces/mcp":     withBody(map[string]any{"approval_required": false}, 200),
+	"GET /api-keys/{uid}/mcp": filled(200),
+	"PUT /api-keys/{uid}/mcp": withBody(map[string]any{"approval_required": true}, 200),
+	"GET /approvals":          filled(200),
+	"GET /approvals/{uid}":    filled(200),
+	"POST /approvals/{uid}":   withBody(map[string]any{"decision": "reject"}, 200),
 
 	"GET /actions":        filled(200),
 	"GET /actions/{slug}": filled(200),

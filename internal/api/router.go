@@ -245,6 +245,9 @@ func (s *Server) buildMux() http.Handler {
 			groups[rt.Method+" "+p+rt.Path] = rt.Group
 		}
 	}
+	// The MCP endpoint (issue 21): its own authentication in front of the
+	// SDK's transport, which answers GET, POST and DELETE itself.
+	mux.Handle("/mcp", s.mcpEndpoint())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.fallback(mux, groups, w, r) })
 	return s.observe(s.recoverPanics(mux))
 }

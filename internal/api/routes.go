@@ -107,8 +107,8 @@ func (s *Server) allRoutes() []*Route {
 				"identity_id, or of the first identity of the workspace that can see it; streams the file", Binary: true,
 			handle: s.downloadAttachment},
 		{Method: "POST", Path: "/actions/{slug}/run/live", Perm: auth.Operate, Group: groupLive, Tag: "actions", MaxBody: liveBody,
-			Query:   []Param{{"page", integer(1, 1_000_000)}, {"cursor", str()}},
-			Summary: "Run an action live: the bare output object, or an array for list actions", handle: s.runLive},
+			Query:   []Param{{"page", integer(1, 1_000_000)}, {"cursor", str()}, {"dry_run", boolean()}},
+			Summary: "Run an action live: the bare output object, or an array for list actions; dry_run=true checks the call (identity, Smart Limits, credits) without making it (extension)", handle: s.runLive},
 		{Method: "POST", Path: "/actions/{slug}/run/async", Perm: auth.Operate, Group: groupActions, Tag: "actions", MaxBody: bulkBody,
 			StreamBody: true, Summary: "Run an action on up to 100,000 inputs in the background; results go to the callback",
 			Response: asyncDoc, handle: s.runAsync},
@@ -214,8 +214,9 @@ var (
 	})
 	connectBody = object(obj{
 		"auth_data": obj{
-			"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1,
+			"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 2,
 			"properties": obj{
+				"user_agent": strLen(1, 512),
 				"cookies": obj{"type": "object", "required": []string{"li_at"}, "additionalProperties": strLen(0, 8192),
 					"properties": obj{"li_at": strLen(1, 8192), "li_a": strLen(0, 8192)}},
 				"basic": object(obj{"username": strLen(1, 320), "password": strLen(1, 1024)}, "username", "password"),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/engine"
@@ -34,6 +35,8 @@ type Deps struct {
 	Runs       *runs.Service
 	Dispatch   *dispatch.Dispatcher
 	Schedules  *schedules.Service
+	// Agents holds the MCP endpoint's rails and approvals (issue 21).
+	Agents *agents.Service
 	// PublicURL is the externally reachable base URL (pagination links).
 	PublicURL func() string
 	Log       *slog.Logger
@@ -89,7 +92,7 @@ func New(d Deps) (*Server, error) {
 	if d.Engine != nil {
 		s.registerGroupMetrics(d.Engine.WriteGroups())
 	}
-	s.routes = append(s.allRoutes(), s.scheduleRoutes()...)
+	s.routes = append(append(s.allRoutes(), s.scheduleRoutes()...), s.agentRoutes()...)
 	if err := compileRoutes(s.routes); err != nil {
 		return nil, err
 	}

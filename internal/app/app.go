@@ -16,7 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/api"
+	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/dataplane"
@@ -55,7 +57,9 @@ type App struct {
 	Jobs       *jobs.Jobs
 	Schedules  *schedules.Service
 	API        *api.Server
-	Proxies    *proxy.Service
+	// Agents is the MCP endpoint's rails, approvals and tool lists.
+	Agents  *agents.Service
+	Proxies *proxy.Service
 
 	// Plane routes each platform family to its driver.
 	Plane *dataplane.Plane
@@ -134,7 +138,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			return nil, fmt.Errorf("seed the managed pool: %w", err)
 		}
 	}
-	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter,
+	a.Agents = &agents.Service{DB: db, Available: func(act *catalog.Action) bool {
+		return a.Engine.Plane != nil && a.Engine.Plane.Unavailable(act) == nil
+	}}
+	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter, Agents: a.Agents,
 		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
 		Version: Version, AccessLog: cfg.AccessLog, BulkSubmissions: cfg.BulkSubmissions})
 	if err != nil {
@@ -145,6 +152,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
+	// A confirmed approval runs through the API's live path (and its
+	// error bodies), whether confirmed by the API or the dashboard.
+	a.Agents.Execute = a.API.ExecuteApproval
 	return a, nil
 }
 

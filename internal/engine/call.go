@@ -109,7 +109,8 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 				refused = r
 			}
 			continue
-		case platform.IsSessionExpired(err):
+		case platform.IsSessionExpired(err), IsPausedAccount(err), apperr.Is(err, platform.LabelRestricted):
+			// This account cannot serve now; another candidate may.
 			lastErr = err
 			continue
 		default:
@@ -126,6 +127,8 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 			msg = "%s: outside the working hours of every usable identity; the next opening is at %s"
 		case limits.OutreachGap:
 			msg = "%s: every usable identity is pausing between two outreach actions until %s"
+		case AccountPaused:
+			msg = "%s: the platform rate limited every usable identity's account, whose work is paused until %s"
 		}
 		return Done{}, apperr.LimitReached(at, msg, refused.Key, at).With("limit_key", refused.Key)
 	}
@@ -146,6 +149,12 @@ func IsBusy(err error) bool { return errors.Is(err, errBusy) }
 // platform or failed there without effect.
 func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store.Account, call platform.Call,
 	opt CallOptions) (platform.Page, error) {
+	g := e.current(acc.Integration)
+	if until, err := e.pausedUntil(ctx, acc, opt.Live); err != nil {
+		return platform.Page{}, err
+	} else if !until.IsZero() {
+		return platform.Page{}, &limits.Refused{Key: AccountPaused, AvailableAt: until}
+	}
 	la := e.limitAccount(ctx, acc, opt.Workspace)
 	// A later page that async work fetches for the same input continues an
 	// action that went (a live page is a request of its own, and its 429
@@ -155,7 +164,7 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 	if err != nil {
 		return platform.Page{}, err
 	}
-	cred, err := e.credentials(acc.Integration)
+	cred, err := e.credentials(ctx, g, acc.UserAgent)
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
@@ -165,12 +174,18 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
 	}
+	dctx, session := withSession(dctx)
 	pg, err := drv.Run(dctx, hc, cred, call)
+	// Kept whatever the outcome: platforms refresh cookies on failures too.
+	g = e.keepSession(ctx, g, cred.Cookies, session)
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
-		if platform.IsSessionExpired(err) {
+		switch {
+		case platform.IsSessionExpired(err):
 			msg := "the platform session expired; reconnect the account"
-			e.markInvalid(context.WithoutCancel(ctx), acc.Integration, "NOT_CONNECTED", msg)
+			e.markInvalid(context.WithoutCancel(ctx), g, "NOT_CONNECTED", msg)
+		case apperr.Is(err, platform.Label429) && platform.PausesOnRateLimit(drv):
+			err = e.pause(ctx, g, err)
 		}
 		return pg, err
 	}

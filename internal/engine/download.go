@@ -76,7 +76,8 @@ func (e *Engine) Download(ctx context.Context, p model.Principal, identityUID, f
 }
 
 func (e *Engine) downloadWith(ctx context.Context, dl platform.Downloader, id model.Identity, g model.Integration, fileURL string) (platform.File, error) {
-	cred, err := e.credentials(g)
+	g = e.current(g)
+	cred, err := e.credentials(ctx, g, "")
 	if err != nil {
 		return platform.File{}, err
 	}
@@ -84,7 +85,9 @@ func (e *Engine) downloadWith(ctx context.Context, dl platform.Downloader, id mo
 	if err != nil {
 		return platform.File{}, err
 	}
+	dctx, session := withSession(dctx)
 	f, err := dl.Download(dctx, hc, cred, fileURL)
+	g = e.keepSession(ctx, g, cred.Cookies, session)
 	if err != nil && platform.IsSessionExpired(err) {
 		e.markInvalid(context.WithoutCancel(ctx), g, "NOT_CONNECTED", "the platform session expired; reconnect the account")
 	}

@@ -62,6 +62,11 @@ type Engine struct {
 	Now         func() time.Time
 
 	locks accountLocks
+	// sessions are the integration rows this process stored refreshed
+	// sessions on (see current).
+	sessions sync.Map // int64 -> model.Integration
+	// pauses are the account pauses this process recorded (see pausedUntil).
+	pauses sync.Map // int64 -> time.Time
 	// liveRuns commits the charges and run records of concurrent live calls
 	// together (see writeLive), made on first use; liveWrites the records
 	// of failed ones.
@@ -318,14 +323,16 @@ func PerResult(a *catalog.Action, mode string) int64 {
 	return credits.Milli(ratio)
 }
 
-// credentials opens an integration's sealed credentials for the driver.
-func (e *Engine) credentials(g model.Integration) (platform.Credentials, error) {
+// credentials opens an integration's sealed credentials for the driver,
+// with the user agent of the identity's calls (see userAgent). kept is the
+// identity's kept user agent as the caller read it ("" when not read).
+func (e *Engine) credentials(ctx context.Context, g model.Integration, kept string) (platform.Credentials, error) {
 	c, err := e.Identities.OpenCredentials(g)
 	if err != nil {
 		return platform.Credentials{}, err
 	}
 	return platform.Credentials{AuthType: c.AuthType, Cookies: c.Cookies, Username: c.Username, Password: c.Password,
-		Token: c.Token}, nil
+		Token: c.Token, UserAgent: e.userAgent(ctx, g.IdentityID, kept, c.UserAgent)}, nil
 }
 
 // markInvalid records an expired session on the integration: INVALID, and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
@@ -53,7 +54,7 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 	if err != nil {
 		return "", err
 	}
-	if g.Status != model.StatusValid {
+	if g.Status != model.StatusValid && g.Status != model.StatusLimitReached {
 		return HealthSkipped, nil // a transition took it out of the checks
 	}
 	later := func(d time.Duration, checked bool) error {
@@ -82,12 +83,26 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 	if err != nil {
 		return "", err
 	}
+	paused := g.Status == model.StatusLimitReached
+	if paused {
+		// Paused for its pace (see identity.PauseAccount): checked once the
+		// pause is over, and VALID again if the platform takes the session.
+		until, err := e.Identities.AccountPausedUntil(ctx, e.DB.Read, g.ID, e.now())
+		if err != nil {
+			return "", err
+		}
+		if !until.IsZero() {
+			return HealthDeferred, store.ScheduleIntegrationCheck(context.WithoutCancel(ctx), e.DB.Write, g.ID, nil,
+				store.Millis(until))
+		}
+	}
 	release, ok := e.locks.try(g.ID)
 	if !ok {
 		return HealthDeferred, later(min(healthBusyDelay, interval), false)
 	}
 	defer release()
-	cred, err := e.credentials(g)
+	g = e.current(g)
+	cred, err := e.credentials(ctx, g, "")
 	if err != nil {
 		return "", err
 	}
@@ -95,10 +110,27 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 	if err != nil {
 		return HealthDeferred, later(min(healthRetryDelay, interval), false)
 	}
+	mctx, session := withSession(mctx)
 	_, err = drv.Me(mctx, hc, cred)
+	g = e.keepSession(ctx, g, cred.Cookies, session)
 	switch {
 	case err == nil:
+		if paused {
+			if _, err := e.Identities.ResumeIntegration(context.WithoutCancel(ctx), g); err != nil {
+				return "", err
+			}
+		}
 		return HealthValid, later(interval, true)
+	case apperr.Is(err, platform.Label429) && platform.PausesOnRateLimit(drv):
+		// Still refused for its pace: a further pause (a longer one).
+		perr := e.pause(ctx, g, err)
+		if pe, ok := apperr.As(perr); ok && pe.Params[ParamPostponedUntil] != "" {
+			if until, terr := time.Parse(time.RFC3339, pe.Params[ParamPostponedUntil]); terr == nil {
+				return HealthDeferred, store.ScheduleIntegrationCheck(context.WithoutCancel(ctx), e.DB.Write, g.ID, nil,
+					store.Millis(until))
+			}
+		}
+		return HealthDeferred, later(min(healthRetryDelay, interval), false)
 	case platform.IsSessionExpired(err):
 		wctx := context.WithoutCancel(ctx)
 		changed, err := e.Identities.ExpireSession(wctx, g, platform.LabelNotConnected)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"maps"
 
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/model"
@@ -24,10 +25,16 @@ func (e *Engine) Verify(ctx context.Context, id model.Identity, integration stri
 	if err != nil {
 		return identity.Verified{}, err
 	}
-	acc, err := drv.Me(ctx, hc, platform.Credentials{AuthType: c.AuthType, Cookies: c.Cookies, Username: c.Username,
-		Password: c.Password, Token: c.Token})
+	ctx, session := withSession(ctx)
+	cred := platform.Credentials{AuthType: c.AuthType, Cookies: c.Cookies, Username: c.Username, Password: c.Password,
+		Token: c.Token, UserAgent: e.userAgent(ctx, id.ID, "", c.UserAgent)}
+	acc, err := drv.Me(ctx, hc, cred)
 	if err != nil {
 		return identity.Verified{}, err
 	}
-	return identity.Verified{Level: acc.Level, Name: acc.Name, Permalink: acc.Permalink, ExternalID: acc.ExternalID}, nil
+	v := identity.Verified{Level: acc.Level, Name: acc.Name, Permalink: acc.Permalink, ExternalID: acc.ExternalID}
+	if fresh := session.get(); fresh != nil && !maps.Equal(fresh, c.Cookies) {
+		v.Cookies = fresh // the session as the platform left it: stored in place of the one given
+	}
+	return v, nil
 }

@@ -152,16 +152,16 @@ func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.
 
 // Get returns an identity of the caller's workspace with its integrations.
 func (s *Service) Get(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
-	id, err := s.lookup(ctx, s.DB.R, workspaceID, uid)
+	// One query for the identity and its integrations (a round trip each
+	// on PostgreSQL).
+	id, err := store.GetIdentityWithIntegrations(ctx, s.DB.R, workspaceID, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return id, apperr.NotFound("identity %s not found", uid)
+	}
 	if err != nil {
 		return id, err
 	}
-	if err := s.describeProxies(ctx, s.DB.Read, &id); err != nil {
-		return id, err
-	}
-	ints, err := store.IntegrationsOf(ctx, s.DB.R, workspaceID, []int64{id.ID})
-	id.Integrations = ints[id.ID]
-	return id, err
+	return id, s.describeProxies(ctx, s.DB.Read, &id)
 }
 
 func (s *Service) lookup(ctx context.Context, q store.Querier, workspaceID int64, uid string) (model.Identity, error) {

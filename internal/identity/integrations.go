@@ -12,6 +12,7 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/platform"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -37,6 +38,10 @@ type Credentials struct {
 	Username string            `json:"username,omitempty"`
 	Password string            `json:"password,omitempty"`
 	Token    string            `json:"token,omitempty"`
+	// UserAgent is the browser user agent the user connected with
+	// (auth_data.user_agent); "" when none was given, and the identity's
+	// kept one is used instead.
+	UserAgent string `json:"user_agent,omitempty"`
 }
 
 // Connect is the body of POST /identities/{uid}/integrations/{integration}.
@@ -46,6 +51,9 @@ type Connect struct {
 	Password    string
 	Token       string
 	AccountName string
+	// UserAgent is the user's own browser user agent (auth_data.user_agent):
+	// a session used with another browser than its own dies sooner.
+	UserAgent   string
 	SetupSource string // API unless a hosted page or extension connects
 	// ViaLink is the token hash of the login link the hosted page was
 	// opened with: once the account is connected that link is used up,
@@ -53,7 +61,7 @@ type Connect struct {
 	ViaLink string
 }
 
-func (c Connect) credentials(platform string) (Credentials, error) {
+func (c Connect) credentials(platformName string) (Credentials, error) {
 	set := 0
 	if c.Cookies != nil {
 		set++
@@ -67,6 +75,16 @@ func (c Connect) credentials(platform string) (Credentials, error) {
 	if set != 1 {
 		return Credentials{}, apperr.BadInput("body/auth_data must hold exactly one of cookies, basic or token")
 	}
+	if c.UserAgent != "" && !platform.ValidUserAgent(c.UserAgent) {
+		return Credentials{}, apperr.BadInput("body/auth_data/user_agent must be printable ASCII of at most %d characters (the browser's navigator.userAgent)",
+			platform.MaxUserAgentLen)
+	}
+	cred, err := c.secrets(platformName)
+	cred.UserAgent = c.UserAgent
+	return cred, err
+}
+
+func (c Connect) secrets(platform string) (Credentials, error) {
 	switch {
 	case c.Cookies != nil:
 		if platform == "hubspot" {
@@ -118,6 +136,14 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 		return model.Integration{}, err
 	}
 	v := s.verifyBounded(ctx, id, platform, c.AccountName, cred)
+	if len(v.Cookies) > 0 {
+		// The platform refreshed the session while verifying it (handed out
+		// a JSESSIONID to an li_at alone, for instance): keep the fresh one.
+		cred.Cookies = v.Cookies
+		if plain, err = json.Marshal(cred); err != nil {
+			return model.Integration{}, err
+		}
+	}
 	var ch Change
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error

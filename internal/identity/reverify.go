@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -109,6 +110,16 @@ func (s *Service) Reverify(ctx context.Context, integrationID int64) error {
 			}
 			n := *cur
 			n.Status, n.Error, n.Level, n.Name, n.Permalink, n.Meta = v.Status, v.Error, v.Level, v.Name, v.Permalink, v.Meta
+			if len(v.Cookies) > 0 {
+				// The session the platform refreshed while verifying it.
+				fresh := cred
+				fresh.Cookies = v.Cookies
+				plain, err := json.Marshal(fresh)
+				if err != nil {
+					return err
+				}
+				n.SecretKID, n.Secret = s.Keys.Seal(plain, []byte(n.UID))
+			}
 			if v.Status == model.StatusValid {
 				now := time.Now()
 				n.FirstConnectedAt = &now

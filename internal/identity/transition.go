@@ -40,7 +40,10 @@ import (
 //     then fail.
 //   - Deleting an integration, directly or with its identity, sends
 //     DELETED.
-//   - LIMIT_REACHED has no event in the contract: nothing is sent for it.
+//   - An integration paused for its pace (see pause.go) goes VALID ->
+//     LIMIT_REACHED and sends LIMIT_REACHED, an extension: the contract has
+//     the status but no event for it. Its resumption (LIMIT_REACHED ->
+//     VALID) sends AUTH_SUCCESS, as any return to VALID does.
 //
 // A workspace without a webhook URL records no delivery.
 
@@ -119,6 +122,9 @@ func eventFor(cause Cause, before, after *model.Integration) string {
 		}
 		if after.Status == model.StatusInvalid {
 			return EventAuthExpired
+		}
+		if after.Status == model.StatusLimitReached {
+			return EventLimitReached
 		}
 		return authEvent(after.Status)
 	}
@@ -291,7 +297,8 @@ func (s *Service) notify(ctx context.Context, changes ...Change) {
 // ExpireSession records that the platform refused g's stored session (an
 // action or a health check found it expired): the integration becomes
 // INVALID with label as its error, and AUTH_EXPIRED is sent once. Nothing
-// changes when the integration is no longer VALID, or when its credentials
+// changes when the integration is no longer VALID (or paused as
+// LIMIT_REACHED), or when its credentials
 // were replaced after g was read (a reconnect raced the failing call). It
 // reports whether it changed the status.
 func (s *Service) ExpireSession(ctx context.Context, g model.Integration, label string) (bool, error) {
@@ -299,7 +306,8 @@ func (s *Service) ExpireSession(ctx context.Context, g model.Integration, label 
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		ch, err = s.transition(ctx, tx, g.IdentityID, g.Platform, CauseSession, func(cur *model.Integration) error {
-			if cur == nil || cur.UID != g.UID || cur.Status != model.StatusValid || cur.SecretKID != g.SecretKID ||
+			if cur == nil || cur.UID != g.UID || (cur.Status != model.StatusValid && cur.Status != model.StatusLimitReached) ||
+				cur.SecretKID != g.SecretKID ||
 				!bytes.Equal(cur.Secret, g.Secret) {
 				return nil
 			}

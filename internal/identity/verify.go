@@ -15,6 +15,10 @@ type Verified struct {
 	Name       string
 	Permalink  string
 	ExternalID string
+	// Cookies is the session as the platform left it when it refreshed it
+	// during the check (nil when it did not): stored in place of the
+	// cookies given.
+	Cookies map[string]string
 }
 
 // ErrUnverifiable means nothing can check this platform in this process (a
@@ -30,6 +34,9 @@ type Verifier func(ctx context.Context, id model.Identity, platform string, cred
 // verdict is what the platform said of new credentials, as stored.
 type verdict struct {
 	Status, Error, Level, Name, Permalink, Meta string
+	// Cookies: the session the platform refreshed while verifying (nil: keep
+	// the cookies given).
+	Cookies map[string]string
 	// Retry: the platform could not be asked (a timeout, a 5xx, a 429):
 	// PENDING, to be verified again in the background.
 	Retry bool
@@ -49,6 +56,7 @@ func (s *Service) verify(ctx context.Context, id model.Identity, platform, accou
 	if errors.Is(verr, ErrUnverifiable) {
 		return out
 	}
+	out.Cookies = v.Cookies
 	if verr == nil {
 		if v.Level != "" {
 			out.Level = v.Level

@@ -150,3 +150,18 @@ func ReportSession(ctx context.Context, cookies map[string]string) {
 		sink(maps.Clone(cookies))
 	}
 }
+
+// Pacer is implemented by drivers of platforms that punish an account for
+// retrying into a rate limit (LinkedIn, through the member's own session):
+// when PausesOnRateLimit is true, a STATUS_429 (a rate limit, or bot
+// detection) pauses the account's work for every worker at once, with a
+// growing back-off, instead of letting each call retry soon.
+type Pacer interface {
+	PausesOnRateLimit() bool
+}
+
+// PausesOnRateLimit reports whether d asks for account pauses (see Pacer).
+func PausesOnRateLimit(d Driver) bool {
+	p, ok := d.(Pacer)
+	return ok && p.PausesOnRateLimit()
+}

@@ -347,17 +347,39 @@ func (s *Service) bulkRun(sub Submission) (store.BulkRun, error) {
 // it is held for the least work before the commit. SQLite has one writer at
 // a time and no lock to wait for: it reads the slots first and inserts the
 // admitted runs RUNNING, one statement fewer.
-func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submission, invalid []model.Run) ([]model.Run, error) {
+//
+// On PostgreSQL, when an unlocked read shows every workspace of the batch
+// at its cap (10,000 schedules firing at once in a workspace that runs
+// 1,000 at a time), the lock is not taken at all: all the runs wait QUEUED,
+// and the workspaces are returned in queued. The caller must then call
+// Promote for each of them once tx has committed: a run finishing while tx
+// was open promoted the QUEUED runs it could see, which did not include
+// these, so a slot it freed is only taken by that later Promote. Without
+// this, every batch of a burst queued for the row behind every finishing
+// run of the workspace, only to find no free slot.
+func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submission, invalid []model.Run) (runs []model.Run, queued []int64, err error) {
+	runs, queued, err = s.submitManyTx(ctx, tx, subs, invalid)
+	return runs, queued, err
+}
+
+// Promote admits a workspace's oldest QUEUED runs while it has free slots,
+// in a transaction of its own (after SubmitManyTx left runs QUEUED without
+// the slot lock).
+func (s *Service) Promote(ctx context.Context, workspaceID int64) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error { return s.promote(ctx, tx, workspaceID) })
+}
+
+func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submission, invalid []model.Run) ([]model.Run, []int64, error) {
 	all := make([]store.BulkRun, 0, len(subs)+len(invalid))
 	var wsIDs []int64
 	seen := map[int64]bool{}
 	for _, sub := range subs {
 		b, err := s.bulkRun(sub)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(b.Inputs) == 0 {
-			return nil, fmt.Errorf("runs: submission for %s has no input", sub.Action.Slug)
+			return nil, nil, fmt.Errorf("runs: submission for %s has no input", sub.Action.Slug)
 		}
 		all = append(all, b)
 		if ws := sub.Principal.WorkspaceID; !seen[ws] {
@@ -395,7 +417,7 @@ func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 	if !lockLate {
 		f, err := free()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		start = admitted(f)
 		for _, i := range start {
@@ -406,12 +428,29 @@ func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 		all = append(all, store.BulkRun{NewRun: store.NewRun{Run: r}})
 	}
 	if err := store.InsertRuns(ctx, tx, s.DB.Dialect, all); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var queued []int64
+	if lockLate && len(wsIDs) > 0 {
+		full := true
+		for _, id := range wsIDs {
+			running, plan, err := store.ReadSlots(ctx, tx, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			if running < s.Plans(plan).ConcurrentRuns {
+				full = false
+				break
+			}
+		}
+		if full {
+			queued, lockLate = wsIDs, false // nothing starts; see SubmitManyTx
+		}
 	}
 	if lockLate && len(wsIDs) > 0 {
 		f, err := free()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		start = admitted(f)
 		ids := make([]int64, len(start))
@@ -423,10 +462,10 @@ func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 		startedAt := store.Time(store.Now())
 		moved, err := store.StartRuns(ctx, tx, s.DB.Dialect, ids, startedAt)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(moved) != len(ids) {
-			return nil, fmt.Errorf("runs: started %d of %d new runs", len(moved), len(ids))
+			return nil, nil, fmt.Errorf("runs: started %d of %d new runs", len(moved), len(ids))
 		}
 		for _, i := range start {
 			all[i].Run.Status, all[i].Run.StartedAt = model.RunRunning, &startedAt
@@ -446,7 +485,7 @@ func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 			jobs = append(jobs, ChunkJob{RunID: out[i].ID, Chunk: c})
 		}
 	}
-	return out, s.enqueueChunks(ctx, tx, jobs)
+	return out, queued, s.enqueueChunks(ctx, tx, jobs)
 }
 
 // ChunkJob is one chunk of a run to work.

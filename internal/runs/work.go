@@ -115,7 +115,9 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 		case err == nil:
 			done = append(done, inputResult{in: in, results: results, per: per})
 			continue
-		case apperr.Is(err, "LIMIT_REACHED"):
+		case apperr.Is(err, "LIMIT_REACHED"), engine.IsPausedAccount(err):
+			// A Smart Limit, or the account paused after the platform rate
+			// limited it: the chunk waits, the input keeps its attempts.
 			out.Retry = untilParam(err, s.now())
 		case engine.IsBusy(err):
 			out.Retry = 2 * time.Second
@@ -185,12 +187,14 @@ func (s *Service) fetch(ctx context.Context, a *catalog.Action, cands []store.Ac
 	}
 }
 
-// blocking errors need the user: no valid account, or no credits; or the
-// operator: no driver serves the action.
+// blocking errors need the user: no valid account, no credits, or an
+// account the platform restricted (its owner clears it in a browser, then
+// resumes the run); or the operator: no driver serves the action.
 func blocking(err error) bool {
 	switch {
 	case apperr.Is(err, "NO_VALID_ACCOUNT_CONFIGURED"), apperr.Is(err, "NOT_CONNECTED"),
-		apperr.Is(err, "SN_ACCOUNT_UPGRADE"), apperr.Is(err, "NO_ACCESS"), apperr.Is(err, "NOT_FOUND"):
+		apperr.Is(err, "SN_ACCOUNT_UPGRADE"), apperr.Is(err, "NO_ACCESS"), apperr.Is(err, "NOT_FOUND"),
+		apperr.Is(err, platform.LabelRestricted):
 		return true
 	case apperr.Is(err, dataplane.LabelActionUnavailable):
 		return !dataplane.NotReached(err)

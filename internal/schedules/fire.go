@@ -237,6 +237,9 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 	}
 	close(work)
 	wg.Wait()
+	if perr := s.promoteQueued(ctx); perr != nil && firstErr == nil {
+		firstErr = perr
+	}
 	return read, skipped, firstErr, err
 }
 
@@ -330,8 +333,9 @@ func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now tim
 	}
 	var st Stats
 	skipped := 0
+	var queued []int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		st, skipped = Stats{}, 0
+		st, skipped, queued = Stats{}, 0, nil
 		locked, err := store.LockSchedules(ctx, tx, s.DB.Dialect, ids, skipLocked)
 		if err != nil {
 			return err
@@ -375,13 +379,51 @@ func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now tim
 			}
 			st.Fired++
 		}
-		_, err = s.Runs.SubmitManyTx(ctx, tx, subs, invalid)
+		_, queued, err = s.Runs.SubmitManyTx(ctx, tx, subs, invalid)
 		return err
 	})
 	if err != nil {
 		return Stats{}, 0, err
 	}
+	s.notePromote(queued)
 	return st, skipped, nil
+}
+
+// notePromote remembers workspaces whose fired runs were left QUEUED
+// without the run_slots lock (runs.SubmitManyTx); fireRound promotes them
+// once its batches are committed.
+func (s *Service) notePromote(ws []int64) {
+	if len(ws) == 0 {
+		return
+	}
+	s.promoteMu.Lock()
+	defer s.promoteMu.Unlock()
+	if s.toPromote == nil {
+		s.toPromote = map[int64]bool{}
+	}
+	for _, id := range ws {
+		s.toPromote[id] = true
+	}
+}
+
+// promoteQueued admits what the round's batches left QUEUED without the
+// lock, if slots freed meanwhile (see runs.SubmitManyTx).
+func (s *Service) promoteQueued(ctx context.Context) error {
+	s.promoteMu.Lock()
+	ws := s.toPromote
+	s.toPromote = nil
+	s.promoteMu.Unlock()
+	var firstErr error
+	for id := range ws {
+		if err := s.Runs.Promote(ctx, id); err != nil {
+			s.log().Warn("promoting queued runs after firing failed", "workspace_id", id, "error", err)
+			s.notePromote([]int64{id}) // tried again after the next round
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return firstErr
 }
 
 // prepare turns a claimed firing into its checked submission, or into the

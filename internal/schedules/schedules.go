@@ -57,6 +57,11 @@ type Service struct {
 	mu   sync.Mutex
 	stop context.CancelFunc
 	done chan struct{}
+
+	// toPromote: workspaces whose fired runs wait QUEUED without having
+	// taken the slot lock, promoted at the end of the firing round.
+	promoteMu sync.Mutex
+	toPromote map[int64]bool
 }
 
 // SetClock replaces the clock (tests). Safe while the firing loop runs.

@@ -15,6 +15,12 @@ type Account struct {
 	Integration model.Integration
 	// Overrides are the identity's Smart Limit overrides (JSON).
 	Overrides string
+	// UserAgent is the identity's kept browser user agent ("" until one is
+	// chosen; see KeepIdentityUserAgent).
+	UserAgent string
+	// PausedUntil is when the account's pause ends (unix ms; 0 or past: not
+	// paused): see account_pauses.
+	PausedUntil int64
 }
 
 // AccountQuery selects accounts able to run an action.
@@ -67,10 +73,11 @@ func Accounts(ctx context.Context, q Querier, aq AccountQuery) ([]Account, error
 	}
 	where = append(where, "g.status IN ("+list(statuses)+")")
 	rows, err := q.QueryContext(ctx, `
-		SELECT `+identityCols+`, i.limit_overrides, `+integrationCols+`
+		SELECT `+identityCols+`, i.limit_overrides, i.user_agent, COALESCE(p.paused_until, 0), `+integrationCols+`
 		FROM integrations g
 		JOIN identities i ON i.id = g.identity_id
 		JOIN workspaces w ON w.id = i.workspace_id
+		LEFT JOIN account_pauses p ON p.integration_id = g.id
 		WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY i.id, g.id`, args...)
 	if err != nil {
@@ -86,7 +93,7 @@ func Accounts(ctx context.Context, q Querier, aq AccountQuery) ([]Account, error
 		var gfirst sql.NullInt64
 		var gcreated, gupdated int64
 		if err := rows.Scan(&id.ID, &id.UID, &id.WorkspaceID, &id.WorkspaceUID, &id.Name, &id.Timezone, &id.Type,
-			&id.Managed, &created, &updated, &a.Overrides,
+			&id.Managed, &created, &updated, &a.Overrides, &a.UserAgent, &a.PausedUntil,
 			&g.ID, &g.UID, &g.WorkspaceID, &g.IdentityID, &g.IdentityUID, &g.Platform, &g.Name, &g.Permalink,
 			&g.AuthType, &g.SetupSource, &g.IsShared, &g.Level, &g.Status, &g.Checkpoint, &g.Error, &g.Meta,
 			&g.SecretKID, &g.Secret, &gfirst, &gcreated, &gupdated); err != nil {

@@ -56,7 +56,12 @@ type DB struct {
 	cache *stmtCache
 	// gen counts write transactions; principals and accounts are read
 	// caches that a new generation empties (see readcache.go).
-	gen        atomic.Uint64
+	gen atomic.Uint64
+	// auth is the principal cache's own invalidation (authcache.go): the
+	// principal cache is not emptied by every write transaction, only by
+	// changes to keys, members' roles and workspaces' plans, seen through
+	// the auth_epoch counter.
+	auth       authWatch
 	principals *readCache[model.Principal]
 	workspaces *readCache[model.Workspace]
 	accounts   *readCache[[]Account]
@@ -330,6 +335,8 @@ func IsUniqueViolation(err error) bool {
 
 func (db *DB) initCaches() {
 	db.principals = newReadCache[model.Principal](db)
+	db.principals.valid = db.auth.valid
+	db.principals.genOf = db.auth.gen.Load
 	db.workspaces = newReadCache[model.Workspace](db)
 	db.accounts = newReadCache[[]Account](db)
 }

@@ -55,7 +55,8 @@ func ScheduleIntegrationCheck(ctx context.Context, q Querier, id int64, checkedA
 	return err
 }
 
-// ClaimDueIntegrations picks up to limit VALID integrations whose health
+// ClaimDueIntegrations picks up to limit VALID integrations (and paused
+// ones, LIMIT_REACHED, whose check resumes them) whose health
 // check is due at now, most overdue first, and pushes their next_check_at
 // to leaseUntil so that a concurrent or later tick does not pick them again
 // before the check reschedules them. A row that never had a check scheduled
@@ -70,10 +71,10 @@ func ClaimDueIntegrations(ctx context.Context, q Querier, now, leaseUntil int64,
 		UPDATE integrations SET next_check_at = $2
 		WHERE id IN (
 			SELECT id FROM integrations
-			WHERE status = 'VALID' AND COALESCE(next_check_at, updated_at + $4) <= $1
+			WHERE status IN ('VALID', 'LIMIT_REACHED') AND COALESCE(next_check_at, updated_at + $4) <= $1
 			ORDER BY COALESCE(next_check_at, updated_at + $4), id
 			LIMIT $3)
-		AND status = 'VALID' AND COALESCE(next_check_at, updated_at + $4) <= $1
+		AND status IN ('VALID', 'LIMIT_REACHED') AND COALESCE(next_check_at, updated_at + $4) <= $1
 		RETURNING id`, now, leaseUntil, limit, interval)
 	if err != nil {
 		return nil, err

@@ -12,10 +12,13 @@ import (
 
 // ReadCacheTTL bounds how long a cached read may be served. Within one
 // process a cached read is never stale: every write transaction (DB.Tx)
-// empties the caches. The TTL covers writes this process cannot see: other
-// nodes sharing the PostgreSQL database, and CLI commands writing the same
-// SQLite file. A key revoked or an integration removed on another node stops
-// working here within this long.
+// empties the workspace and account caches, and the services that change
+// keys, roles and members empty the principal cache (InvalidateAuth). The
+// TTL covers writes this process cannot see: other nodes sharing the
+// PostgreSQL database, and CLI commands writing the same SQLite file. A key
+// revoked or an integration removed on another node stops working here
+// within this long. Principals stay cached longer while nothing they depend
+// on changes: their bound is the auth epoch's (authcache.go).
 const ReadCacheTTL = time.Second
 
 // readCacheMax bounds a cache's entries; a full cache starts over.
@@ -30,6 +33,11 @@ type readCache[V any] struct {
 	db *DB
 	mu sync.Mutex
 	m  map[string]cacheEntry[V]
+	// genOf is the generation entries are tagged with (db.gen unless set);
+	// valid, when set, replaces the TTL check (the principal cache's
+	// freshness is the auth epoch's, see authcache.go).
+	genOf func() uint64
+	valid func(at, now time.Time) bool
 }
 
 type cacheEntry[V any] struct {
@@ -45,12 +53,19 @@ func newReadCache[V any](db *DB) *readCache[V] {
 // get returns the cached value for key, or loads it. load reports whether
 // its result may be cached (errors and misses are not).
 func (c *readCache[V]) get(key string, load func() (V, bool, error)) (V, error) {
-	gen := c.db.gen.Load()
+	genOf, valid := c.db.gen.Load, func(at, now time.Time) bool { return now.Sub(at) < ReadCacheTTL }
+	if c.genOf != nil {
+		genOf = c.genOf
+	}
+	if c.valid != nil {
+		valid = c.valid
+	}
+	gen := genOf()
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()
-	if ok && e.gen == gen && now.Sub(e.at) < ReadCacheTTL {
+	if ok && e.gen == gen && valid(e.at, now) {
 		return e.v, nil
 	}
 	v, keep, err := load()
@@ -70,8 +85,13 @@ func (c *readCache[V]) get(key string, load func() (V, bool, error)) (V, error) 
 // transaction; code that writes outside DB.Tx (tests, tools) calls it itself.
 func (db *DB) Invalidate() { db.gen.Add(1) }
 
-// CachedPrincipal is PrincipalByKeyHash through the read cache.
+// CachedPrincipal is PrincipalByKeyHash through the principal cache. A
+// key revoked, a member demoted or removed, a workspace's plan changed is
+// seen at once when done through this process (InvalidateAuth), and within
+// ReadCacheTTL when done elsewhere (another node, the CLI): see
+// authcache.go.
 func (db *DB) CachedPrincipal(ctx context.Context, hash string) (model.Principal, error) {
+	db.auth.refresh(db)
 	return db.principals.get(hash, func() (model.Principal, bool, error) {
 		p, err := PrincipalByKeyHash(ctx, db.R, hash)
 		return p, err == nil, err

@@ -36,6 +36,15 @@ func LockSlots(ctx context.Context, tx *sql.Tx, dialect string, workspaceID int6
 	}
 }
 
+// ReadSlots is LockSlots without the lock: the slots in use as last
+// committed, and the workspace's plan. A workspace without its row reads
+// as having none in use.
+func ReadSlots(ctx context.Context, q Querier, workspaceID int64) (running int, plan string, err error) {
+	err = q.QueryRowContext(ctx, `SELECT COALESCE(s.running, 0), w.plan FROM workspaces w
+		LEFT JOIN run_slots s ON s.workspace_id = w.id WHERE w.id = $1`, workspaceID).Scan(&running, &plan)
+	return running, plan, notFound(err)
+}
+
 // Slots reads run_slots.running without locking (tests, diagnostics).
 func Slots(ctx context.Context, q Querier, workspaceID int64) (int, error) {
 	var n int

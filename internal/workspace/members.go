@@ -102,6 +102,7 @@ func (s *Service) Accept(ctx context.Context, token, name, password string) (Acc
 
 // ChangeRole changes a member's role; the last owner cannot be demoted.
 func (s *Service) ChangeRole(ctx context.Context, workspaceID int64, uid, role string) (model.Member, error) {
+	defer s.DB.InvalidateAuth() // this node refuses the old role at once
 	if !auth.ValidRole(role) {
 		return model.Member{}, apperr.BadInput("body/role must be equal to one of the allowed values: owner, ops, user")
 	}
@@ -130,6 +131,7 @@ func (s *Service) ChangeRole(ctx context.Context, workspaceID int64, uid, role s
 
 // Remove deletes a member and their keys; the last owner cannot be removed.
 func (s *Service) Remove(ctx context.Context, workspaceID int64, uid string) error {
+	defer s.DB.InvalidateAuth() // the member's keys stop working here at once
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		m, err := store.GetMember(ctx, tx, workspaceID, uid)
 		if errors.Is(err, store.ErrNotFound) {
@@ -187,6 +189,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p model.Principal, name stri
 }
 
 func (s *Service) RevokeAPIKey(ctx context.Context, p model.Principal, uid string) error {
+	defer s.DB.InvalidateAuth() // refused here at once, elsewhere within store.ReadCacheTTL
 	var ok bool
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error

@@ -105,6 +105,7 @@ func (s *Service) OperatorKeys(ctx context.Context, w model.Workspace) ([]store.
 // prefix (fm_ and 8 characters, as keys list shows it). A prefix that
 // several live keys share is refused.
 func (s *Service) OperatorRevokeKey(ctx context.Context, w model.Workspace, ref string) (store.WorkspaceKey, error) {
+	defer s.DB.InvalidateAuth()
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return store.WorkspaceKey{}, apperr.BadInput("a key uid or prefix is required")

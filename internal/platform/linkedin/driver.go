@@ -208,3 +208,8 @@ func (c *callCtx) paramB(name string) (bool, bool) {
 	}
 	return false, false
 }
+
+// PausesOnRateLimit: LinkedIn restricts accounts that keep calling through
+// its rate limits and bot detection, so the engine pauses an account's work
+// on the first 429 or 999 (platform.Pacer).
+func (d *Driver) PausesOnRateLimit() bool { return true }
