@@ -158,6 +158,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
+	if err := a.registerOpsMetrics(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	// A confirmed approval runs through the API's live path (and its
 	// error bodies), whether confirmed by the API or the dashboard.
 	a.Agents.Execute = a.API.ExecuteApproval

@@ -122,7 +122,14 @@ func (j *Jobs) rescue(ctx context.Context, horizon time.Time, pick func(*riverty
 			p.ID = append(p.ID, job.ID)
 			p.Error = append(p.Error, e)
 			p.FinalizedAt = append(p.FinalizedAt, finalized)
-			p.ScheduledAt = append(p.ScheduledAt, now)
+			// The job keeps its place in the queue (River works the
+			// earliest scheduled first): a run's interrupted chunks resume
+			// before the chunks that never started, not after them.
+			at := now
+			if job.ScheduledAt.Before(now) {
+				at = job.ScheduledAt
+			}
+			p.ScheduledAt = append(p.ScheduledAt, at)
 			p.State = append(p.State, state)
 		}
 		if len(p.ID) > 0 {

@@ -276,8 +276,24 @@ func (dst *DB) makeRoom(ctx context.Context, tx pgx.Tx, src *sql.Tx, table strin
 	if n == 0 {
 		return nil
 	}
-	if table != "key_checks" {
+	if table == "workspaces" {
 		return fmt.Errorf("store: copy: the destination is not empty (%s holds %d rows); copy into a new database", table, n)
+	}
+	if table != "key_checks" {
+		// Without a workspace the destination holds no data: these rows
+		// were seeded by its migrations (run_slots, auth_epoch) and the
+		// source's replace them.
+		var ws int64
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM workspaces`).Scan(&ws); err != nil {
+			return fmt.Errorf("store: copy: count workspaces: %w", err)
+		}
+		if ws > 0 {
+			return fmt.Errorf("store: copy: the destination is not empty (workspaces holds %d rows); copy into a new database", ws)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM `+pgx.Identifier{table}.Sanitize()); err != nil {
+			return fmt.Errorf("store: copy: clear %s: %w", table, err)
+		}
+		return nil
 	}
 	rows, err := tx.Query(ctx, `SELECT kid, mac FROM key_checks`)
 	if err != nil {
