@@ -616,6 +616,37 @@ func TestMCPTranscript(t *testing.T) {
 	in["dry_run"] = true
 	mcpOK(t, s, "googlemaps-extract-place", in)
 	mcpFails(t, env, s, "linkedin-connect-profile", lvConnectBody("nobody", 1), 403, "FORBIDDEN")
+	// A client of the 2025-06-18 protocol (initialize, then requests
+	// without a session): the stateless endpoint serves it too.
+	for i, msg := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"old","version":"1"}}}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}`,
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"workspace-credits","arguments":{}}}`,
+	} {
+		req, _ := http.NewRequest("POST", env.URL+"/mcp", strings.NewReader(msg))
+		req.Header.Set("X-API-Key", key)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if i > 0 {
+			req.Header.Set("MCP-Protocol-Version", "2025-06-18")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var out struct {
+			Result map[string]any `json:"result"`
+			Error  any            `json:"error"`
+		}
+		if res.StatusCode != 200 || json.Unmarshal(raw, &out) != nil || out.Error != nil || out.Result == nil {
+			t.Fatalf("2025-06-18 client, message %d: %d %s", i+1, res.StatusCode, trunc(raw))
+		}
+		if i == 1 && len(out.Result["tools"].([]any)) < 10 {
+			t.Fatalf("2025-06-18 tools/list: %s", trunc(raw))
+		}
+	}
 	path := os.Getenv("FIRSTMATE_MCP_TRANSCRIPT")
 	if path == "" {
 		return

@@ -332,7 +332,7 @@ func (e *Engine) credentials(ctx context.Context, g model.Integration, kept stri
 		return platform.Credentials{}, err
 	}
 	return platform.Credentials{AuthType: c.AuthType, Cookies: c.Cookies, Username: c.Username, Password: c.Password,
-		Token: c.Token, UserAgent: e.userAgent(ctx, g.IdentityID, kept, c.UserAgent)}, nil
+		Token: c.Token, UserAgent: e.userAgent(ctx, g.IdentityID, c.AuthType, kept, c.UserAgent)}, nil
 }
 
 // markInvalid records an expired session on the integration: INVALID, and

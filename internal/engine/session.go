@@ -74,9 +74,12 @@ func (e *Engine) current(g model.Integration) model.Integration {
 // userAgent is the browser user agent of an identity's calls: the user's
 // own (auth_data.user_agent, in the credentials), else the one the identity
 // keeps, chosen on first need (kept is what the caller read of it).
-func (e *Engine) userAgent(ctx context.Context, identityID int64, kept string, own string) string {
+func (e *Engine) userAgent(ctx context.Context, identityID int64, authType, kept, own string) string {
 	if own != "" {
 		return own
+	}
+	if authType != platform.AuthCookies && authType != platform.AuthBasic {
+		return "" // an API token: no browser session to pass for
 	}
 	if kept != "" {
 		return kept

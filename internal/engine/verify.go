@@ -27,7 +27,7 @@ func (e *Engine) Verify(ctx context.Context, id model.Identity, integration stri
 	}
 	ctx, session := withSession(ctx)
 	cred := platform.Credentials{AuthType: c.AuthType, Cookies: c.Cookies, Username: c.Username, Password: c.Password,
-		Token: c.Token, UserAgent: e.userAgent(ctx, id.ID, "", c.UserAgent)}
+		Token: c.Token, UserAgent: e.userAgent(ctx, id.ID, c.AuthType, "", c.UserAgent)}
 	acc, err := drv.Me(ctx, hc, cred)
 	if err != nil {
 		return identity.Verified{}, err
