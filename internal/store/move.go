@@ -61,9 +61,12 @@ func (db *DB) BackupTo(ctx context.Context, path string) error {
 }
 
 // notCopied are the tables CopyTo leaves alone: each side's migration
-// bookkeeping, SQLite's own, and River's (see above).
+// bookkeeping, SQLite's own, River's (see above), and auth_epoch, a change
+// counter that each database's migration seeds and only its own nodes read
+// (authcache.go).
 func notCopied(table string) bool {
-	return table == "goose_db_version" || strings.HasPrefix(table, "sqlite_") || strings.HasPrefix(table, "river_")
+	return table == "goose_db_version" || table == "auth_epoch" || strings.HasPrefix(table, "sqlite_") ||
+		strings.HasPrefix(table, "river_")
 }
 
 // Tables lists the database's Firstmate tables (those CopyTo copies), sorted
