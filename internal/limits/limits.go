@@ -395,9 +395,8 @@ func (l *Limiter) Report(ctx context.Context, a Account, keys []string, now time
 			out = append(out, st)
 			continue
 		case OutreachGap:
-			var end int64
-			if err := l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(MAX(at + n), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3`,
-				a.IdentityID, key, store.Millis(now.Add(-maxGap))).Scan(&end); err != nil {
+			end, err := store.LatestPauseEnd(ctx, l.DB.R, a.IdentityID, key, store.Millis(now.Add(-maxGap)))
+			if err != nil {
 				return nil, err
 			}
 			st := Status{Key: key, MaxLimit: 1, Remaining: 1, Window: a.Gap().String()}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -157,4 +158,20 @@ func IdentityLimitOverrides(ctx context.Context, q Querier, id int64) (string, e
 	var s string
 	err := q.QueryRowContext(ctx, `SELECT limit_overrides FROM identities WHERE id = $1`, id).Scan(&s)
 	return s, notFound(err)
+}
+
+// LatestPauseEnd is when the latest recorded pause of an identity's key ends
+// (unix ms: the greatest at + n among its events after since), 0 when none.
+// The outreach gap records each action's pause as an event's n.
+func LatestPauseEnd(ctx context.Context, q Querier, identityID int64, key string, since int64) (int64, error) {
+	var end int64
+	err := q.QueryRowContext(ctx, `
+		SELECT COALESCE(MAX(at + n), 0)
+		FROM limit_events
+		WHERE identity_id = $1 AND key = $2 AND at > $3`,
+		identityID, key, since).Scan(&end)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to read the latest %s pause of identity %d: %w", key, identityID, err)
+	}
+	return end, nil
 }
