@@ -47,6 +47,7 @@ type options struct {
 	postgresURL                           string
 	firstmate                             string
 	runTimeout                            time.Duration
+	pprofDir                              string
 }
 
 func durations(s string) ([]time.Duration, error) {
@@ -79,6 +80,8 @@ func main() {
 	flag.StringVar(&o.postgresURL, "postgres-url", benchkit.EnvOr("FIRSTMATE_BENCH_DATABASE_URL", benchkit.DefaultPostgresURL), "PostgreSQL server")
 	flag.StringVar(&o.firstmate, "firstmate-bin", "", "prebuilt firstmate binary (default: go build ./cmd/firstmate)")
 	flag.DurationVar(&o.runTimeout, "run-timeout", 10*time.Minute, "give up on a run after this long")
+	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write the server's CPU profile and goroutine dump of the measured live window "+
+		"and of each async run here")
 	flag.Parse()
 	var err error
 	if o.latencies, err = durations(lats); err == nil {
@@ -221,7 +224,7 @@ func startEnv(ctx context.Context, o options, bin, tmp, db string, lat time.Dura
 		dbURL = u
 	}
 	name := fmt.Sprintf("%s-%s", db, lat)
-	e.fm, err = benchkit.StartFirstmate(ctx, bin, tmp, name, dbURL, false, "FIRSTMATE_SIM_URL="+e.sim.Base,
+	e.fm, err = benchkit.StartFirstmate(ctx, bin, tmp, name, dbURL, o.pprofDir != "", "FIRSTMATE_SIM_URL="+e.sim.Base,
 		"FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true", "FIRSTMATE_LOG_LEVEL=warn")
 	if err != nil {
 		e.close()
@@ -236,6 +239,28 @@ func startEnv(ctx context.Context, o options, bin, tmp, db string, lat time.Dura
 	}
 	e.key = ws.APIKey
 	return e, nil
+}
+
+// profile writes, when -pprof-dir is set, the server's CPU profile of d
+// starting after delay, and a goroutine dump in the middle of it.
+func (e *env) profile(o options, what string, delay, d time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	if o.pprofDir == "" || e.fm.PprofAddr == "" {
+		close(done)
+		return done
+	}
+	base := filepath.Join(o.pprofDir, e.fm.Name+"-"+what)
+	go func() {
+		defer close(done)
+		time.Sleep(delay)
+		cpu := benchkit.ProfileCPU(e.fm.PprofAddr, d, base+".cpu.pprof")
+		time.Sleep(d / 2)
+		if err := benchkit.FetchProfile("http://"+e.fm.PprofAddr+"/debug/pprof/goroutine?debug=1", base+".goroutines.txt"); err != nil {
+			benchkit.Logf("goroutine dump: %v", err)
+		}
+		<-cpu
+	}()
+	return done
 }
 
 // simOpen is the most requests the simulator served at once, over every
@@ -336,6 +361,8 @@ func asyncCase(ctx context.Context, o options, bin, tmp, db string, lat time.Dur
 	defer rss.Stop()
 	cpu0, _ := benchkit.ProcCPU(e.fm.PID())
 	benchkit.Logf("%s: %s, %d inputs at %s of latency", e.fm.Name, action, n, lat)
+	prof := e.profile(o, benchkit.Slug(action), 3*time.Second, 10*time.Second)
+	defer func() { <-prof }()
 	t0 := time.Now()
 	var sub struct {
 		UID string `json:"run_uid"`
@@ -385,6 +412,8 @@ func liveCase(ctx context.Context, o options, bin, tmp, db string, lat time.Dura
 	defer e.close()
 	client := benchkit.NewClient(o.clients)
 	benchkit.Logf("%s: live, %d clients at %s of latency", e.fm.Name, o.clients, lat)
+	prof := e.profile(o, "live", 5*time.Second, o.liveFor)
+	defer func() { <-prof }()
 	res.res = benchkit.RunLoad(ctx, benchkit.LoadSpec{Clients: o.clients, Warmup: 5 * time.Second, Dur: o.liveFor,
 		Do: func(ctx context.Context, w, seq int) (benchkit.Outcome, string) {
 			body, _ := json.Marshal(map[string]any{"input": map[string]any{

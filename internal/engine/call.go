@@ -67,14 +67,32 @@ func waitCtx(ctx context.Context, opt CallOptions) (context.Context, context.Can
 func (e *Engine) inflight(ctx context.Context, a *catalog.Action, opt CallOptions) (func(), error) {
 	relFam, err := e.Families.Acquire(ctx, a.Platform)
 	if err != nil {
-		return nil, notStarted{err}
+		return nil, slotRefusal(err, opt.Live)
 	}
 	relBudget, err := e.Budget.Acquire(ctx, Class{Live: opt.Live, Workspace: opt.WorkspaceID, Run: opt.RunID})
 	if err != nil {
 		relFam()
-		return nil, notStarted{err}
+		return nil, slotRefusal(err, opt.Live)
 	}
 	return func() { relBudget(); relFam() }, nil
+}
+
+// slotRefusal is the error of a call whose context ended while it waited
+// for a slot. Async work retries it (NotStarted); a live call answers the
+// contract's 429 STATUS_429 with a Retry-After, as for a busy account: the
+// call never reached the platform, nothing was consumed or charged, and a
+// retry is the right move (the server, not the request, was short).
+func slotRefusal(err error, live bool) error {
+	if !live {
+		return notStarted{err}
+	}
+	msg := "every upstream call slot of this server stayed busy until the live call's time limit; retry shortly"
+	if errors.Is(err, context.Canceled) {
+		msg = "the request ended while it waited for an upstream call slot of this server"
+	}
+	ae := apperr.RateLimited("%s", msg).With("reason", "inflight_full").With("retry_after", "1")
+	ae.Cause = err
+	return notStarted{ae}
 }
 
 // Call fetches one page with the first candidate that is free, within its
