@@ -50,6 +50,26 @@ type CallOptions struct {
 	// not started by then fails (NotStarted or busy), while a call that
 	// started runs on until ctx ends.
 	StartBy time.Time
+	// Locks is the candidates' lock set when the caller made it once for
+	// many calls (CandidatesForBatch); nil: made per call.
+	Locks *LockSet
+	// SlotHeld: the caller took the call's in-flight slot already
+	// (Engine.Slot) and holds it across the call. Only for actions that
+	// need no identity: an account's calls take their slot once they hold
+	// the account.
+	SlotHeld bool
+}
+
+// Slot takes an in-flight slot (the action's family limit, then the node's
+// budget) for calls of an action that needs no identity, to be passed to
+// Call with opt.SlotHeld. A batch takes its inputs' slots one after another
+// before it starts each input's goroutine, so that the inputs waiting for
+// the budget are a queue, not thousands of parked goroutines (each with its
+// stack and decoded input) that only add to the node's memory.
+func (e *Engine) Slot(ctx context.Context, a *catalog.Action, opt CallOptions) (release func(), err error) {
+	wctx, cancel := waitCtx(ctx, opt)
+	defer cancel()
+	return e.inflight(wctx, a, opt)
 }
 
 // waitCtx is ctx ending at opt.StartBy, for the waits before a call.
@@ -110,13 +130,13 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 		if err != nil {
 			return Done{}, err
 		}
-		wctx, cancel := waitCtx(ctx, opt)
-		release, err := e.inflight(wctx, st.Action, opt)
-		cancel()
-		if err != nil {
-			return Done{}, err
+		if !opt.SlotHeld {
+			release, err := e.Slot(ctx, st.Action, opt)
+			if err != nil {
+				return Done{}, err
+			}
+			defer release()
 		}
-		defer release()
 		pg, err := drv.Run(ctx, hc, platform.Credentials{}, call)
 		return Done{Page: pg}, err
 	}
@@ -126,10 +146,11 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 	var refused *limits.Refused
 	var lastErr error
 	// Accounts are tried in the candidates' order; each at most once.
-	ids := make([]int64, len(cands))
-	for i := range cands {
-		ids[i] = cands[i].Integration.ID
+	set := opt.Locks
+	if set == nil || len(set.ids) != len(cands) {
+		set = NewLockSet(cands)
 	}
+	ids := set.ids
 	tried := make([]bool, len(cands))
 	for left := len(cands); left > 0; left-- {
 		// Take the first free account; when all are busy, wait for whichever
@@ -147,7 +168,7 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 				wait = 10 * time.Second
 			}
 			wctx, cancel := waitCtx(ctx, opt)
-			idx, release, ok = e.locks.acquire(wctx, ids, tried, wait)
+			idx, release, ok = e.locks.acquire(wctx, set, tried, wait)
 			cancel()
 			if !ok {
 				return Done{}, errBusy
