@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // Config is everything the binary reads from flags and environment.
@@ -124,8 +124,8 @@ type Callbacks struct {
 	// AllowCIDRs are private ranges callbacks may reach.
 	AllowCIDRs []netip.Prefix
 	// RetrySchedule is the wait before each attempt; nil means the
-	// contract's (delivery.DefaultSchedule).
-	RetrySchedule delivery.Schedule
+	// contract's (send.DefaultSchedule).
+	RetrySchedule send.Schedule
 	// Timeout bounds one delivery attempt.
 	Timeout time.Duration
 	// PerHost bounds the attempts running at once to one host.
@@ -331,7 +331,7 @@ var Vars = []Var{
 	{Name: "FIRSTMATE_CALLBACK_ALLOW_CIDRS", Default: "none", Section: SectionCallbacks,
 		Help: "private ranges callbacks and webhooks may reach, comma-separated (10.0.0.0/8,...); cloud metadata stays refused",
 		set:  setAllowCIDRs},
-	{Name: "FIRSTMATE_CALLBACK_RETRY_SCHEDULE", Default: delivery.DefaultSchedule.String(), Section: SectionCallbacks,
+	{Name: "FIRSTMATE_CALLBACK_RETRY_SCHEDULE", Default: send.DefaultSchedule.String(), Section: SectionCallbacks,
 		Help: "wait before each delivery attempt, comma-separated durations (one per attempt)",
 		set:  setRetrySchedule},
 	{Name: "FIRSTMATE_CALLBACK_TIMEOUT", Default: DefaultCallbackTimeout.String(), Section: SectionCallbacks,
@@ -625,7 +625,7 @@ func setAllowCIDRs(c *Config, v string) error {
 }
 
 func setRetrySchedule(c *Config, v string) error {
-	s, err := delivery.ParseSchedule(v)
+	s, err := send.ParseSchedule(v)
 	if err != nil {
 		return err
 	}
