@@ -1,8 +1,12 @@
 // Package engine runs actions: it picks the account that runs a call
-// (identity modes), holds the per-account lock, applies Smart Limits, calls
-// the platform driver through the identity's HTTP client, and charges
-// credits for the results. Live runs and async batches share it. It knows
-// nothing about HTTP requests.
+// (identity modes), holds the per-account lock, applies Smart Limits, takes
+// a slot of the node's in-flight budget and of the family's concurrency
+// limit, and calls the platform driver (chosen by internal/dataplane)
+// through the identity's HTTP client. Live calls (RunLive) are charged and
+// recorded here, the charge and the LIVE run in one commit; async chunks
+// call Engine.Call page by page and package runs charges and records them.
+// It also runs dry runs, downloads and the connect-time verification of
+// integrations. It knows nothing about HTTP requests.
 package engine
 
 import (

@@ -1,7 +1,16 @@
 // Package jobs runs Firstmate's background work on River: the chunks of
-// async runs and the delivery of callbacks and webhooks. Job arguments carry
-// ids only; the state lives in Firstmate's tables, and workers are written
-// so that running twice changes nothing the second time.
+// async runs (run_chunk: runs.Service.WorkChunk) and the delivery of
+// callbacks and webhooks (deliver: webhook.Dispatcher), each in its own
+// queue; the re-verification of a connect the platform did not answer in
+// time (reverify.go); and the leader's periodic jobs: integration health
+// checks (health.go), the end of rentals (rentals.go), pruning of Smart
+// Limit events and of abandoned staged submissions (prune.go). Beside
+// River it keeps node heartbeats and rescues the jobs of dead nodes
+// (nodes.go, rescue.go). Schedules do not fire here: package schedules
+// polls on every node.
+//
+// Job arguments carry ids only; the state lives in Firstmate's tables, and
+// workers are written so that running twice changes nothing the second time.
 //
 // One River client type serves both databases: riversqlite on SQLite, and on
 // PostgreSQL riverdatabasesql with a pgx listener (the riverpgxv5 driver

@@ -10,9 +10,9 @@ import (
 )
 
 // HostLimiter caps the deliveries in flight per key in this process.
-// TryAcquire answers at once, so a worker that is refused can snooze its
-// job and take other work (see the package doc); Acquire waits a bounded
-// time for a slot, which a release hands to the longest waiting.
+// Acquire waits a bounded time for a slot, which a release hands to the
+// longest waiting; package webhook uses it and defers a delivery it
+// refuses to a later job (see the package doc). TryAcquire answers at once.
 type HostLimiter struct {
 	max      int
 	mu       sync.Mutex
