@@ -4,9 +4,9 @@ import (
 	"context"
 
 	"github.com/firstmate-oss/firstmate/internal/config"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // healthConfig is the integration health-check settings.
@@ -18,7 +18,7 @@ func healthConfig(h config.Health) jobs.HealthConfig {
 // system: their webhook deliveries are enqueued on River in the same
 // transaction, the webhook URL obeys the callbacks' SSRF policy, and runs
 // follow their accounts (onIntegrationStatus).
-func (a *App) wireIntegrations(policy delivery.Policy, j *jobs.Jobs, health jobs.HealthConfig) {
+func (a *App) wireIntegrations(policy send.Policy, j *jobs.Jobs, health jobs.HealthConfig) {
 	a.Workspaces.WebhookPolicy = &policy
 	a.Identities.Queue = j
 	a.Identities.HealthInterval = health.Interval
