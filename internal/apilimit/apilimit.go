@@ -1,7 +1,9 @@
 // Package apilimit enforces the per-workspace API rate limit: fixed
 // one-second and one-minute windows per (workspace, route group), sized by the
 // plan's tier. Requests over the limit still count, so a client that ignores
-// Retry-After stays limited.
+// Retry-After stays limited. Two implementations of Limiter: Memory, exact
+// within one process (SQLite, one node), and SQL, exact across the nodes
+// sharing a PostgreSQL database; internal/app picks one.
 package apilimit
 
 import (

@@ -1,6 +1,12 @@
 // Package identity manages identities (the builder's end users), their
 // integrations (connected platform accounts, with sealed credentials) and the
-// login links that let an end user connect an account themselves.
+// login links that let an end user connect an account themselves. Around
+// them: connecting and verifying accounts (login.go, verify.go,
+// reverify.go), status transitions and the integration webhooks they cause
+// (transition.go), account pauses after a platform's rate limit (pause.go),
+// refreshed sessions (session.go), egress proxies (proxy.go), engagement
+// identities (engagement.go), and the operator's managed pool and its
+// rentals (pool.go, rentals.go).
 package identity
 
 import (

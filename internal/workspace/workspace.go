@@ -1,5 +1,8 @@
 // Package workspace is the tenancy domain: workspaces and their plans,
-// members and roles, invitations and API keys. It knows nothing about HTTP.
+// members and roles, invitations and API keys (and authenticating them),
+// console sessions, settings (the integration webhook's URL, the signing
+// secret of callbacks and webhooks), and the operator's key recovery
+// commands. It knows nothing about HTTP.
 package workspace
 
 import (
