@@ -140,7 +140,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	var limiter ratelimit.Limiter = ratelimit.NewMemory()
 	if db.Dialect == store.Postgres {
 		// Several nodes may share this database: count in it.
-		limiter = ratelimit.SQL{DB: db.Write}
+		limiter = ratelimit.SQL{DB: db}
 	}
 	if !cfg.Operator {
 		if err := a.SeedManagedPool(ctx); err != nil {

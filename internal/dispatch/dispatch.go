@@ -180,7 +180,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ids []int64, snooze bool) (tim
 		if dl.Kind == model.DeliveryCallback && dl.RunID != 0 {
 			st, ok := statuses[dl.RunID]
 			if !ok {
-				if st, err = runStatus(ctx, d.DB.R, dl.RunID); err != nil {
+				if st, err = d.runStatus(ctx, dl.RunID); err != nil {
 					return 0, err
 				}
 				statuses[dl.RunID] = st
@@ -507,10 +507,10 @@ func resultError(r delivery.Result) string {
 	return fmt.Sprintf("receiver answered HTTP %d", r.HTTPStatus)
 }
 
-func runStatus(ctx context.Context, q store.Querier, runID int64) (string, error) {
-	var st string
-	err := q.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = $1`, runID).Scan(&st)
-	if errors.Is(err, sql.ErrNoRows) {
+// runStatus reads a run's status; a run deleted meanwhile counts as stopped.
+func (d *Dispatcher) runStatus(ctx context.Context, runID int64) (string, error) {
+	st, ok, err := d.DB.RunStatus(ctx, runID)
+	if err == nil && !ok {
 		return model.RunStopped, nil
 	}
 	return st, err
