@@ -121,7 +121,7 @@ type Charged struct {
 	// Repeat is true when the key had already been charged.
 	Repeat bool
 	// Period is the start (stored unit) of the balance period that paid,
-	// set by the batch charges (ChargeAll, ChargeEach, InFull) when Paid > 0:
+	// set by the batch charges (ChargeBatch, ChargeBatchDirect) when Paid > 0:
 	// their callers record it on the run (model.Run.ChargePeriod).
 	Period int64
 }
@@ -206,20 +206,47 @@ func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, e
 	return l.chargeSlow(ctx, tx, c, period, max)
 }
 
-// ChargeAll pays in full for every charge of a batch (live calls committed
-// together), or reports short: some workspace's balance cannot pay for its
-// share (or has no row yet this period). Short, it leaves the transaction
-// as it found it, and the caller charges the batch with ChargeEach in the
-// same transaction. Each charge needs its Workspace.
+// ChargeBatch charges a batch of live calls committed together, in tx, and
+// chooses how: every charge paid in full with one balance update per
+// workspace when the balances can pay (the common case), and otherwise each
+// charge in turn for what its balance has left after those before it. Each
+// charge needs its Workspace.
 //
 // The batch charges move balances only: they write no credit_charges row.
 // Each charge is a live call's, and the caller records what was paid on the
 // call's run row (credits_used, output_count, charge_period) in the same
-// transaction; ByAction reads both. A workspace's balance is updated once,
-// with the sum of its charges; on PostgreSQL that row stays locked until
-// commit.
-func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (charged []Charged, short bool, err error) {
-	moves, charged := l.InFull(cs)
+// transaction; ByAction reads both. On PostgreSQL the balance rows stay
+// locked until commit.
+func (l *Ledger) ChargeBatch(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Charged, error) {
+	charged, short, err := l.chargeAll(ctx, tx, cs)
+	if err != nil || !short {
+		return charged, err
+	}
+	return l.chargeEach(ctx, tx, cs)
+}
+
+// ChargeBatchDirect is ChargeBatch on PostgreSQL outside any transaction:
+// when the balances can pay for every charge in full, the balance moves and
+// the runs that record them (runs, given what each charge paid) commit
+// together in one round trip (store.PayAndRecord). When a balance cannot,
+// nothing is written and it returns store.ErrShort: the caller charges the
+// batch with ChargeBatch in a transaction.
+func (l *Ledger) ChargeBatchDirect(ctx context.Context, cs []Charge, runs func([]Charged) []model.Run) ([]Charged, error) {
+	moves, charged := l.inFull(cs)
+	used, err := store.PayAndRecord(ctx, l.DB, moves, runs(charged))
+	if err != nil {
+		return nil, err
+	}
+	l.moved(moves, used)
+	return charged, nil
+}
+
+// chargeAll pays in full for every charge of a batch, or reports short:
+// some workspace's balance cannot pay for its share (or has no row yet this
+// period). Short, it leaves the transaction as it found it, for chargeEach.
+// A workspace's balance is updated once, with the sum of its charges.
+func (l *Ledger) chargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (charged []Charged, short bool, err error) {
+	moves, charged := l.inFull(cs)
 	// Balances first: a short one is found before anything else is written,
 	// and the balances already updated are put back.
 	used := make([]int64, len(moves))
@@ -238,15 +265,15 @@ func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (charge
 		}
 		used[i] = u
 	}
-	l.Moved(moves, used)
+	l.moved(moves, used)
 	return charged, false, nil
 }
 
-// InFull is what paying every charge of a batch in full writes and pays:
+// inFull is what paying every charge of a batch in full writes and pays:
 // one move per balance (in workspace order, as every transaction that locks
 // several takes them), with the sum of its charges, and each charge paid in
 // full. Charges with no results pay nothing; free ones move no balance.
-func (l *Ledger) InFull(cs []Charge) ([]store.BalanceMove, []Charged) {
+func (l *Ledger) inFull(cs []Charge) ([]store.BalanceMove, []Charged) {
 	charged := make([]Charged, len(cs))
 	totals := map[balanceKey]int64{}
 	for i, c := range cs {
@@ -266,19 +293,19 @@ func (l *Ledger) InFull(cs []Charge) ([]store.BalanceMove, []Charged) {
 	return moves, charged
 }
 
-// Moved records the balances' use once moves have committed (used: each
+// moved records the balances' use once moves have committed (used: each
 // one's use after its move), for WorkspaceBalance.
-func (l *Ledger) Moved(moves []store.BalanceMove, used []int64) {
+func (l *Ledger) moved(moves []store.BalanceMove, used []int64) {
 	for i, m := range moves {
 		l.see(m.WorkspaceID, m.Period, used[i])
 	}
 }
 
-// ChargeEach pays for a batch's charges in order, each for as many results
+// chargeEach pays for a batch's charges in order, each for as many results
 // as the balance has left after those before it, under the lock of each
-// workspace's balance row. It is ChargeAll's fallback when a balance runs
+// workspace's balance row. It is chargeAll's fallback when a balance runs
 // short.
-func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Charged, error) {
+func (l *Ledger) chargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Charged, error) {
 	out := make([]Charged, len(cs))
 	byBalance := map[balanceKey][]int{}
 	for i, c := range cs {

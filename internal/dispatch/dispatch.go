@@ -567,3 +567,18 @@ func (d *Dispatcher) Replay(ctx context.Context, workspaceID int64, kind, uid st
 	})
 	return child, err
 }
+
+// Deliveries lists a workspace's deliveries of a kind.
+func (d *Dispatcher) Deliveries(ctx context.Context, workspaceID int64, f store.DeliveryFilter) ([]model.Delivery, error) {
+	return d.DB.Deliveries(ctx, workspaceID, f)
+}
+
+// Delivery reads one of a workspace's deliveries; apperr NOT_FOUND when it
+// has none of that kind and uid.
+func (d *Dispatcher) Delivery(ctx context.Context, workspaceID int64, kind, uid string) (model.Delivery, error) {
+	dl, err := d.DB.Delivery(ctx, workspaceID, kind, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return model.Delivery{}, apperr.NotFound("delivery %s not found", uid)
+	}
+	return dl, err
+}

@@ -411,7 +411,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 		}
 		return out
 	}
-	lockLate := s.DB.Dialect == store.Postgres
+	lockLate := s.DB.ConcurrentWrites()
 	var start []int
 	if !lockLate {
 		f, err := free()

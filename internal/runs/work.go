@@ -261,7 +261,7 @@ func (s *Service) fetch(ctx context.Context, a *catalog.Action, cands []store.Ac
 	mode := opt.Mode
 	per := engine.PerResult(a, mode)
 	for page := 1; ; page++ {
-		d, err := s.Engine.Call(ctx, cands, engine.Step{Action: a, Input: input, Params: params, Page: page, Token: token}, opt)
+		d, err := s.Engine.Call(ctx, cands, platform.Call{Action: a, Input: input, Params: params, Page: page, Token: token}, opt)
 		if err != nil {
 			if len(all) > 0 && !platform.Transient(err) && !apperr.Is(err, "LIMIT_REACHED") && !engine.NotStarted(err) {
 				return all, per, nil // later pages failing permanently keep what was fetched
