@@ -10,8 +10,8 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 	"github.com/firstmate-oss/firstmate/internal/model"
-	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/schedules"
 	"github.com/firstmate-oss/firstmate/internal/store"
 	"github.com/firstmate-oss/firstmate/internal/validate"
@@ -114,7 +114,7 @@ type scheduleView struct {
 // null rather than failing the whole answer: one bad row must not break
 // a workspace's schedule list.
 func utc(t *time.Time) *time.Time {
-	if t == nil || !schedule.Representable(*t) {
+	if t == nil || !cron.Representable(*t) {
 		return nil
 	}
 	u := t.UTC()
@@ -125,10 +125,10 @@ func utc(t *time.Time) *time.Time {
 // can write.
 func utcAlways(t time.Time) time.Time {
 	switch {
-	case t.Before(schedule.Earliest):
-		return schedule.Earliest
-	case t.After(schedule.Latest):
-		return schedule.Latest
+	case t.Before(cron.Earliest):
+		return cron.Earliest
+	case t.After(cron.Latest):
+		return cron.Latest
 	}
 	return t.UTC()
 }

@@ -21,24 +21,24 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/api"
+	"github.com/firstmate-oss/firstmate/internal/apilimit"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/console"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/dataplane"
-	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/logthrottle"
 	"github.com/firstmate-oss/firstmate/internal/proxy"
-	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/schedules"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/sim"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
@@ -54,10 +54,10 @@ type App struct {
 	Workspaces *workspace.Service
 	Identities *identity.Service
 	Ledger     *credits.Ledger
-	Limits     *limits.Limiter
+	Limits     *smartlimits.Limiter
 	Engine     *engine.Engine
 	Runs       *runs.Service
-	Dispatch   *dispatch.Dispatcher
+	Dispatch   *webhook.Dispatcher
 	Jobs       *jobs.Jobs
 	Schedules  *schedules.Service
 	API        *api.Server
@@ -127,7 +127,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		CreditsUsed: a.Ledger.Used, WebhookPolicy: &callbacks}
 	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL, Proxies: a.Proxies,
 		HealthInterval: settings.Health.Interval, OnStatus: a.onIntegrationStatus}
-	a.Limits = &limits.Limiter{DB: db}
+	a.Limits = &smartlimits.Limiter{DB: db}
 	a.Engine = &engine.Engine{DB: db, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
 		Egress: a.Proxies.Egress, Budget: engine.NewBudget(cfg.Jobs.Inflight, -1), Families: a.familyLimits(cfg)}
 	a.Engine.Families.Start()
@@ -144,10 +144,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.openSchedules()
-	var limiter ratelimit.Limiter = ratelimit.NewMemory()
+	var limiter apilimit.Limiter = apilimit.NewMemory()
 	if db.SharedByNodes() {
 		// Several nodes may share this database: count in it.
-		limiter = ratelimit.SQL{DB: db}
+		limiter = apilimit.SQL{DB: db}
 	}
 	if !cfg.Operator {
 		if err := a.SeedManagedPool(ctx); err != nil {

@@ -16,8 +16,8 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 	"github.com/firstmate-oss/firstmate/internal/model"
-	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
@@ -82,7 +82,7 @@ func validateTimezone(tz string) (string, error) {
 	if tz == "" {
 		return DefaultTimezone, nil
 	}
-	if !schedule.CanonicalZone(tz) {
+	if !cron.CanonicalZone(tz) {
 		return "", apperr.BadInput("body/timezone must be a canonical IANA time zone name (got %q)", tz)
 	}
 	return tz, nil

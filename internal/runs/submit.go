@@ -15,9 +15,9 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // Submission is an async run request, from the API or a schedule firing.
@@ -528,13 +528,13 @@ func (s *Service) CheckCallback(cb catalog.Callback) error {
 	if cb.URL != "" {
 		if err := s.Callbacks.ValidateURL(cb.URL); err != nil {
 			msg := "body/callback/url must be a public http(s) URL"
-			if errors.Is(err, delivery.ErrInvalidURL) {
+			if errors.Is(err, send.ErrInvalidURL) {
 				msg = "body/callback/url must be a valid http(s) URL"
 			}
 			return apperr.BadInput("%s: %v", msg, err)
 		}
 	}
-	if err := delivery.ValidateHeaders(cb.Headers); err != nil {
+	if err := send.ValidateHeaders(cb.Headers); err != nil {
 		return apperr.BadInput("body/callback/headers: %v", err)
 	}
 	return nil

@@ -16,11 +16,11 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/config"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // InvitationTTL is how long an invitation token can be accepted.
@@ -37,7 +37,7 @@ type Service struct {
 	CreditsUsed func(ctx context.Context, workspaceID int64, since time.Time) (float64, error)
 	// WebhookPolicy is the operator's SSRF policy (the callbacks' one),
 	// applied to the integration webhook URL; nil checks its syntax only.
-	WebhookPolicy *delivery.Policy
+	WebhookPolicy *send.Policy
 
 	// activity caches the overview's past days (sessions.go).
 	activity activityCache
@@ -205,7 +205,7 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID int64, u Setti
 	if u.LimitOverrides != nil {
 		// The engine cannot use overrides it cannot read: refuse them here
 		// rather than let them be ignored silently.
-		if _, err := limits.ParseOverrides(*u.LimitOverrides); err != nil {
+		if _, err := smartlimits.ParseOverrides(*u.LimitOverrides); err != nil {
 			return Settings{}, apperr.BadInput("body/smart_limit_overrides: %s", err.Error())
 		}
 	}
