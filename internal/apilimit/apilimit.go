@@ -8,7 +8,6 @@ package apilimit
 
 import (
 	"context"
-	"database/sql"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -111,25 +110,21 @@ func (m *Memory) Allow(_ context.Context, workspaceID int64, group string, tier 
 	return decide(tier, now, s, mc), nil
 }
 
-// SQL counts in the rate_windows table with one upsert per request, so every
-// node sharing the database sees the same counts. Requests wait for the row
-// lock in no particular order, so the windows only move forward (see Memory).
+// Windows counts requests in windows shared by every node (store.DB does,
+// in its rate_windows table).
+type Windows interface {
+	CountRequest(ctx context.Context, workspaceID int64, group string, sec, min int64) (secCount, minCount int, err error)
+}
+
+// SQL counts in the database with one upsert per request, so every node
+// sharing the database sees the same counts. Requests wait for the row lock
+// in no particular order, so the windows only move forward (see Memory).
 type SQL struct {
-	DB *sql.DB
+	DB Windows
 }
 
 func (l SQL) Allow(ctx context.Context, workspaceID int64, group string, tier Tier, now time.Time) (Decision, error) {
-	sec, min := now.Unix(), now.Unix()/60
-	var secCount, minCount int
-	err := l.DB.QueryRowContext(ctx, `
-		INSERT INTO rate_windows AS r (workspace_id, grp, sec_start, sec_count, min_start, min_count)
-		VALUES ($1, $2, $3, 1, $4, 1)
-		ON CONFLICT (workspace_id, grp) DO UPDATE SET
-			sec_count = CASE WHEN excluded.sec_start > r.sec_start THEN 1 ELSE r.sec_count + 1 END,
-			sec_start = CASE WHEN excluded.sec_start > r.sec_start THEN excluded.sec_start ELSE r.sec_start END,
-			min_count = CASE WHEN excluded.min_start > r.min_start THEN 1 ELSE r.min_count + 1 END,
-			min_start = CASE WHEN excluded.min_start > r.min_start THEN excluded.min_start ELSE r.min_start END
-		RETURNING sec_count, min_count`, workspaceID, group, sec, min).Scan(&secCount, &minCount)
+	secCount, minCount, err := l.DB.CountRequest(ctx, workspaceID, group, now.Unix(), now.Unix()/60)
 	if err != nil {
 		return Decision{}, err
 	}

@@ -44,6 +44,6 @@ func TestMemoryLateRequest(t *testing.T) { testLateRequest(t, apilimit.NewMemory
 func TestSQLLateRequest(t *testing.T) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		e := apitest.Start(t, dialect)
-		testLateRequest(t, apilimit.SQL{DB: e.App.DB.Write})
+		testLateRequest(t, apilimit.SQL{DB: e.App.DB})
 	})
 }

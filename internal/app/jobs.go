@@ -46,6 +46,8 @@ func (a *App) openJobs(ctx context.Context) error {
 	}
 	a.Jobs = j
 	a.Runs.Queue, a.Dispatch.Queue = j, j
-	a.wireIntegrations(policy, j, health)
+	// Integration transitions enqueue their webhook deliveries on River in
+	// the same transaction.
+	a.Identities.Queue = j
 	return nil
 }

@@ -13,15 +13,6 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
-// Step is one upstream page of one input.
-type Step struct {
-	Action *catalog.Action
-	Input  map[string]any
-	Params map[string]any
-	Page   int
-	Token  string
-}
-
 // Done is a page fetched by one account.
 type Done struct {
 	Page    platform.Page
@@ -79,14 +70,19 @@ func (e *Engine) inflight(ctx context.Context, a *catalog.Action, opt CallOption
 
 // Call fetches one page with the first candidate that is free, within its
 // Smart Limits and still connected. An expired session marks the
-// integration INVALID and moves on to the next candidate.
-func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt CallOptions) (Done, error) {
+// integration INVALID and moves on to the next candidate. st is the page
+// asked for, as the driver receives it (page 1 when 0, the action's page
+// size when 0).
+func (e *Engine) Call(ctx context.Context, cands []store.Account, st platform.Call, opt CallOptions) (Done, error) {
 	drv, err := e.driver(st.Action)
 	if err != nil {
 		return Done{}, err
 	}
-	call := platform.Call{Action: st.Action, Input: st.Input, Params: st.Params, Page: max(st.Page, 1), Token: st.Token,
-		PageSize: st.Action.PageSize}
+	call := st
+	call.Page = max(st.Page, 1)
+	if call.PageSize == 0 {
+		call.PageSize = st.Action.PageSize
+	}
 	if !st.Action.NeedsIdentity {
 		ctx, hc, err := e.egress(ctx, nil)
 		if err != nil {

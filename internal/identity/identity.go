@@ -122,12 +122,10 @@ func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.
 		if typ == model.IdentityEngagement && !ws.EngagementEnabled {
 			return apperr.NoAccess("engagement identities are not enabled for this workspace")
 		}
-		if s.DB.Dialect == store.Postgres {
-			// Count and insert under a per-workspace lock so that concurrent
-			// creations cannot both take the last licence.
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, p.WorkspaceID); err != nil {
-				return err
-			}
+		// Count and insert under a per-workspace lock so that concurrent
+		// creations cannot both take the last licence.
+		if err := s.DB.LockWorkspace(ctx, tx, p.WorkspaceID); err != nil {
+			return err
 		}
 		n, err := store.CountIdentities(ctx, tx, p.WorkspaceID)
 		if err != nil {

@@ -27,8 +27,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/firstmate-oss/firstmate/internal/runs"
@@ -127,12 +125,7 @@ func Migrate(ctx context.Context, db *store.DB) error {
 	return nil
 }
 
-func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
-	if db.Dialect == store.Postgres {
-		return riverdatabasesql.NewWithPgxListener(db.Write, db.Pool)
-	}
-	return riversqlite.New(db.Write)
-}
+func driver(db *store.DB) riverdriver.Driver[*sql.Tx] { return db.RiverDriver() }
 
 // New builds the client and registers the workers. Call Start to work jobs;
 // a client that is never started can still enqueue (operator subcommands).
@@ -167,7 +160,8 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Job
 		FetchPollInterval:    200 * time.Millisecond,
 		MaxAttempts:          25,
 	}
-	if db.Dialect == store.SQLite {
+	if !db.SharedByNodes() {
+		// One node: jobs are fetched here or nowhere.
 		rc.FetchPollInterval = 100 * time.Millisecond
 	}
 	addHealth(workers, rc, db, r.Engine, cfg.Health)
@@ -216,7 +210,7 @@ func (j *Jobs) Start(ctx context.Context) error {
 		j.stopRescue = cancel
 		go j.rescueLoop(rctx, j.log)
 	}
-	if j.stopNode == nil && j.db.Dialect == store.Postgres {
+	if j.stopNode == nil && j.db.SharedByNodes() {
 		nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		j.stopNode, j.nodeDone = cancel, make(chan struct{})
 		go j.nodeLoop(nctx)

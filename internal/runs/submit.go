@@ -261,8 +261,7 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, b store.BulkRun) (mode
 	if err != nil {
 		return model.Run{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET pending_count = $2, chunk_count = $3 WHERE id = $1`,
-		r.ID, len(b.Inputs), b.ChunkCount); err != nil {
+	if err := store.SetRunWork(ctx, tx, r.ID, len(b.Inputs), b.ChunkCount); err != nil {
 		return model.Run{}, err
 	}
 	if err := s.DB.CopyInputs(ctx, tx, r.ID, b.Inputs); err != nil {
@@ -412,7 +411,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 		}
 		return out
 	}
-	lockLate := s.DB.Dialect == store.Postgres
+	lockLate := s.DB.ConcurrentWrites()
 	var start []int
 	if !lockLate {
 		f, err := free()

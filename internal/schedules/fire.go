@@ -118,7 +118,7 @@ func (s *Stats) add(o Stats) {
 }
 
 func (s *Service) parallel() int {
-	if s.DB.Dialect == store.SQLite {
+	if !s.DB.ConcurrentWrites() {
 		return 1
 	}
 	if s.Parallel > 0 {
@@ -128,7 +128,7 @@ func (s *Service) parallel() int {
 }
 
 func (s *Service) txBatch() int {
-	if s.DB.Dialect == store.SQLite {
+	if !s.DB.ConcurrentWrites() {
 		return txBatchSQLite
 	}
 	return txBatch

@@ -544,3 +544,9 @@ func (s *Service) OpenHeaders(sc model.Schedule) (map[string]string, error) {
 	err = json.NewDecoder(bytes.NewReader(b)).Decode(&h)
 	return h, err
 }
+
+// PostponedUntil is, for each of the runs named, the time it continues when
+// it waits on a Smart Limit (a schedule's postponed_until).
+func (s *Service) PostponedUntil(ctx context.Context, workspaceID int64, runUIDs []string) (map[string]time.Time, error) {
+	return s.DB.PostponedUntil(ctx, workspaceID, runUIDs)
+}

@@ -41,13 +41,8 @@ func PruneEvents(ctx context.Context, db *store.DB, now time.Time) (int64, error
 	for {
 		var n int64
 		err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM limit_events WHERE id IN (
-				SELECT id FROM (SELECT id, at FROM limit_events ORDER BY id LIMIT $1) oldest
-				WHERE at < $2)`, pruneBatch, before)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
+			var err error
+			n, err = store.PruneLimitEvents(ctx, tx, pruneBatch, before)
 			return err
 		})
 		total += n

@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -406,7 +404,7 @@ func (l *Limiter) writeDirect(ctx context.Context, db *store.DB, ops []*op) ([]e
 	errs := make([]error, len(ops))
 	b := l.split(ops, errs)
 	for attempt := 0; ; attempt++ {
-		err := b.claim(ctx, db.Write)
+		err := b.claim(ctx, nil)
 		if err == nil {
 			break
 		}
@@ -448,15 +446,17 @@ type batch struct {
 	// slow are the identities the database must decide (see checkCopy), in
 	// id order once claim has run.
 	slow []int64
-	rows []eventRow // events left to insert
-	pg   bool
+	rows []store.LimitEvent // events left to insert
+	// claimRecords: the claim inserts the claimed identities' events
+	// (store.DB.ClaimRecordsEvents).
+	claimRecords bool
 }
 
 // split sorts a batch's identities into those whose copies decide (w.fast)
 // and the others (slow), setting every result afresh.
 func (l *Limiter) split(ops []*op, errs []error) *batch {
 	b := &batch{l: l, ops: ops, errs: errs, w: written{fresh: map[int64]*state{}}, byID: map[int64][]int{},
-		pg: l.DB.Dialect == store.Postgres}
+		claimRecords: l.DB.ClaimRecordsEvents()}
 	var ids []int64
 	for i, o := range ops {
 		errs[i], o.res = nil, Reservation{}
@@ -491,11 +491,19 @@ func (l *Limiter) split(ops []*op, errs []error) *batch {
 	return b
 }
 
-// claim records the identities whose copies were current in one statement;
+// claim records the identities whose copies were current in one statement,
+// in tx, or on its own outside any transaction when tx is nil (writeDirect);
 // those whose counters moved meanwhile join slow.
-func (b *batch) claim(ctx context.Context, q store.Querier) error {
+func (b *batch) claim(ctx context.Context, tx *sql.Tx) error {
 	if len(b.w.fast) > 0 {
-		stale, err := claim(ctx, q, b.w.fast, b.ops, b.pg)
+		claims, events := claimOf(b.w.fast, b.ops, b.claimRecords)
+		var stale map[int64]bool
+		var err error
+		if tx == nil {
+			stale, err = b.l.DB.ClaimLimitSeqsNow(ctx, claims, events)
+		} else {
+			stale, err = b.l.DB.ClaimLimitSeqs(ctx, tx, claims, events)
+		}
 		if err != nil {
 			return err
 		}
@@ -508,7 +516,7 @@ func (b *batch) claim(ctx context.Context, q store.Querier) error {
 			kept = append(kept, f)
 			for _, i := range f.ops {
 				b.ops[i].res = reservationOf(b.ops[i])
-				if !b.pg { // claim inserted them on PostgreSQL
+				if !b.claimRecords {
 					b.rows = append(b.rows, eventsOf(b.ops[i])...)
 				}
 			}
@@ -522,8 +530,9 @@ func (b *batch) claim(ctx context.Context, q store.Querier) error {
 // settle decides the slow identities one by one against the database, and
 // inserts the events left.
 func (b *batch) settle(ctx context.Context, tx *sql.Tx) error {
-	if b.pg && len(b.slow) > 0 {
-		if _, err := tx.ExecContext(ctx, asyncCommit); err != nil {
+	if len(b.slow) > 0 {
+		// See asyncCommit.
+		if err := b.l.DB.AsyncCommit(ctx, tx); err != nil {
 			return err
 		}
 	}
@@ -540,7 +549,7 @@ func (b *batch) settle(ctx context.Context, tx *sql.Tx) error {
 		}
 		b.w.fresh[id] = st
 	}
-	return insertEvents(ctx, tx, b.rows)
+	return store.InsertLimitEvents(ctx, tx, b.rows)
 }
 
 // checkCopy checks an identity's ops against its copy, and returns nil when
@@ -589,92 +598,38 @@ func checkCopy(id int64, st *state, ops []*op, idx []int) *fast {
 	return f
 }
 
-// asyncCommit lets a PostgreSQL transaction of reservations commit without
-// waiting for its WAL flush. A reservation is followed by its call's charge,
-// whose synchronous commit flushes it too, so only a crash of PostgreSQL
-// itself within its WAL writer's delay (0.2 s by default) can lose
-// reservations, and then only of calls that were in flight. Every live call
-// saves a WAL flush.
-const asyncCommit = `SET LOCAL synchronous_commit = off`
+// asyncCommit: a transaction of reservations commits without waiting for
+// its WAL flush on PostgreSQL (store.DB.AsyncCommit; the claim does the
+// same). A reservation is followed by its call's charge, whose synchronous
+// commit flushes it too, so only a crash of PostgreSQL itself within its WAL
+// writer's delay (0.2 s by default) can lose reservations, and then only of
+// calls that were in flight. Every live call saves a WAL flush.
 
-// claim bumps the counters of the identities whose copies were current, in
-// one statement, and returns those that were not. On PostgreSQL the same
-// statement inserts the claimed identities' events and makes the
-// transaction commit asynchronously (see asyncCommit); writeDirect runs it
-// outside a transaction, so that the common batch is one round trip. On
-// SQLite, where a statement costs no round trip, the caller inserts the
-// events.
-func claim(ctx context.Context, q store.Querier, fs []*fast, ops []*op, pg bool) (map[int64]bool, error) {
-	var args []any
-	arg := func(v any) int {
-		args = append(args, v)
-		return len(args)
-	}
-	var claims, events strings.Builder
+// claimOf is the claim of the identities whose copies were current: each
+// counter bumped by its ops if unchanged, with the events to record when the
+// claim records them.
+func claimOf(fs []*fast, ops []*op, withEvents bool) ([]store.LimitClaim, []store.LimitEvent) {
+	claims := make([]store.LimitClaim, len(fs))
+	var events []store.LimitEvent
 	for i, f := range fs {
-		if i > 0 {
-			claims.WriteString(", ")
-		}
-		fmt.Fprintf(&claims, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", arg(f.id), arg(f.expected), arg(len(f.ops)))
-		if !pg {
+		claims[i] = store.LimitClaim{IdentityID: f.id, Expected: f.expected, Ops: len(f.ops)}
+		if !withEvents {
 			continue
 		}
 		for _, i := range f.ops {
-			for _, e := range eventsOf(ops[i]) {
-				if events.Len() > 0 {
-					events.WriteString(", ")
-				}
-				fmt.Fprintf(&events, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))",
-					arg(e.identityID), arg(e.key), arg(e.n), arg(e.at))
-			}
+			events = append(events, eventsOf(ops[i])...)
 		}
 	}
-	// VALUES columns are column1, column2, ... on both databases.
-	update := `UPDATE limit_seqs SET seq = limit_seqs.seq + v.column3
-		FROM (VALUES ` + claims.String() + `) AS v
-		WHERE limit_seqs.identity_id = v.column1 AND limit_seqs.seq = v.column2
-		RETURNING limit_seqs.identity_id`
-	query := update
-	if pg {
-		// Data-modifying CTEs run whether or not they are read; "recorded"
-		// inserts the events of the identities "claimed" returns.
-		query = `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-			claimed AS (` + update + `),
-			recorded AS (
-				INSERT INTO limit_events (identity_id, key, n, at)
-				SELECT e.column1, e.column2, e.column3, e.column4 FROM (VALUES ` + events.String() + `) AS e
-				WHERE e.column1 IN (SELECT identity_id FROM claimed))
-			SELECT claimed.identity_id FROM claimed, async`
-	}
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	stale := make(map[int64]bool, len(fs))
-	for _, f := range fs {
-		stale[f.id] = true
-	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		delete(stale, id)
-	}
-	return stale, rows.Err()
+	return claims, events
 }
 
 // recheck decides an identity's ops against the database, under the lock
 // of its counter, and returns its current copy.
 func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, ops []*op, idx []int, errs []error,
-	rows *[]eventRow) (*state, error) {
+	rows *[]store.LimitEvent) (*state, error) {
 	// Lock the counter, made on the identity's first use, and read it.
-	var seq int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO limit_seqs (identity_id, seq) SELECT id, 0 FROM identities WHERE id = $1
-		ON CONFLICT (identity_id) DO UPDATE SET seq = limit_seqs.seq
-		RETURNING seq`, id).Scan(&seq)
-	if errors.Is(err, sql.ErrNoRows) {
+	seq, err := store.LockLimitSeq(ctx, tx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, errIdentityGone
 	}
 	if err != nil {
@@ -720,9 +675,7 @@ func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, 
 		o := ops[i]
 		if o.release != nil {
 			for _, n := range o.release.needs {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM limit_events WHERE id =
-					(SELECT id FROM limit_events WHERE identity_id = $1 AND key = $2 AND at = $3 AND n = $4 LIMIT 1)`,
-					id, n.Key, o.release.at, n.N); err != nil {
+				if err := store.DeleteLimitEvent(ctx, tx, store.LimitEvent{IdentityID: id, Key: n.Key, N: n.N, At: o.release.at}); err != nil {
 					return nil, err
 				}
 				st.keys[n.Key].remove(event{at: o.release.at, n: n.N})
@@ -730,7 +683,7 @@ func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, 
 			for _, n := range o.replace {
 				if n.N > 0 {
 					st.keys[n.Key].add(event{at: o.release.at, n: n.N})
-					*rows = append(*rows, eventRow{identityID: id, key: n.Key, n: n.N, at: o.release.at})
+					*rows = append(*rows, store.LimitEvent{IdentityID: id, Key: n.Key, N: n.N, At: o.release.at})
 				}
 			}
 			changes++
@@ -749,7 +702,7 @@ func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, 
 		changes++
 	}
 	if changes > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE limit_seqs SET seq = seq + $1 WHERE identity_id = $2`, changes, id); err != nil {
+		if err := store.BumpLimitSeq(ctx, tx, id, changes); err != nil {
 			return nil, err
 		}
 		st.seq += int64(changes)
@@ -758,29 +711,15 @@ func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, 
 }
 
 func loadKey(ctx context.Context, tx *sql.Tx, id int64, key string, from int64) (*keyEvents, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT n, at FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3 ORDER BY at`,
-		id, key, from)
+	evs, err := store.LimitEventsSince(ctx, tx, id, key, from)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	k := &keyEvents{from: from}
-	for rows.Next() {
-		var e event
-		if err := rows.Scan(&e.n, &e.at); err != nil {
-			return nil, err
-		}
-		k.events = append(k.events, e)
+	k := &keyEvents{from: from, events: make([]event, len(evs))}
+	for i, e := range evs {
+		k.events[i] = event{at: e.At, n: e.N}
 	}
-	return k, rows.Err()
-}
-
-// eventRow is one limit_events row to insert.
-type eventRow struct {
-	identityID int64
-	key        string
-	n          int
-	at         int64
+	return k, nil
 }
 
 // reservationOf is what recording o's consumption reserves.
@@ -789,35 +728,13 @@ func reservationOf(o *op) Reservation {
 }
 
 // eventsOf are the rows that record o's consumption.
-func eventsOf(o *op) []eventRow {
+func eventsOf(o *op) []store.LimitEvent {
 	at := store.Millis(o.now)
-	rows := make([]eventRow, len(o.needs))
+	rows := make([]store.LimitEvent, len(o.needs))
 	for i, n := range o.needs {
-		rows[i] = eventRow{identityID: o.acc.IdentityID, key: n.Key, n: n.N, at: at}
+		rows[i] = store.LimitEvent{IdentityID: o.acc.IdentityID, Key: n.Key, N: n.N, At: at}
 	}
 	return rows
-}
-
-// insertEvents writes rows in multi-row INSERTs.
-func insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) error {
-	const chunk = 200
-	for len(rows) > 0 {
-		part := rows[:min(chunk, len(rows))]
-		rows = rows[len(part):]
-		args := make([]any, 0, 4*len(part))
-		var values strings.Builder
-		for i, r := range part {
-			if i > 0 {
-				values.WriteString(", ")
-			}
-			values.WriteString(store.Placeholders(len(args), 4))
-			args = append(args, r.identityID, r.key, r.n, r.at)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES `+values.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // keep updates the copies after a batch committed.

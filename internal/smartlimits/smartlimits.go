@@ -408,19 +408,12 @@ func (l *Limiter) Report(ctx context.Context, a Account, keys []string, now time
 			continue
 		}
 		for _, w := range a.Effective(key, now) {
-			var used int
-			if err := l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3`,
-				a.IdentityID, key, store.Millis(now.Add(-w.Period))).Scan(&used); err != nil {
+			used, oldest, err := l.DB.LimitUsage(ctx, a.IdentityID, key, store.Millis(now.Add(-w.Period)))
+			if err != nil {
 				return nil, err
 			}
 			st := Status{Key: key, MaxLimit: w.Max, Consumed: used, Remaining: max(0, w.Max-used), Window: WindowName(w.Period)}
 			if st.Remaining == 0 {
-				var oldest int64
-				err := l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(MIN(at), 0) FROM limit_events WHERE identity_id = $1 AND key = $2 AND at > $3`,
-					a.IdentityID, key, store.Millis(now.Add(-w.Period))).Scan(&oldest)
-				if err != nil {
-					return nil, err
-				}
 				t := now
 				if oldest > 0 {
 					t = store.Time(oldest).Add(w.Period)

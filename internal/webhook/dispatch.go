@@ -182,7 +182,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ids []int64, snooze bool) (tim
 		if dl.Kind == model.DeliveryCallback && dl.RunID != 0 {
 			st, ok := statuses[dl.RunID]
 			if !ok {
-				if st, err = runStatus(ctx, d.DB.R, dl.RunID); err != nil {
+				if st, err = d.runStatus(ctx, dl.RunID); err != nil {
 					return 0, err
 				}
 				statuses[dl.RunID] = st
@@ -509,10 +509,10 @@ func resultError(r send.Result) string {
 	return fmt.Sprintf("receiver answered HTTP %d", r.HTTPStatus)
 }
 
-func runStatus(ctx context.Context, q store.Querier, runID int64) (string, error) {
-	var st string
-	err := q.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = $1`, runID).Scan(&st)
-	if errors.Is(err, sql.ErrNoRows) {
+// runStatus reads a run's status; a run deleted meanwhile counts as stopped.
+func (d *Dispatcher) runStatus(ctx context.Context, runID int64) (string, error) {
+	st, ok, err := d.DB.RunStatus(ctx, runID)
+	if err == nil && !ok {
 		return model.RunStopped, nil
 	}
 	return st, err
@@ -568,4 +568,19 @@ func (d *Dispatcher) Replay(ctx context.Context, workspaceID int64, kind, uid st
 		return err
 	})
 	return child, err
+}
+
+// Deliveries lists a workspace's deliveries of a kind.
+func (d *Dispatcher) Deliveries(ctx context.Context, workspaceID int64, f store.DeliveryFilter) ([]model.Delivery, error) {
+	return d.DB.Deliveries(ctx, workspaceID, f)
+}
+
+// Delivery reads one of a workspace's deliveries; apperr NOT_FOUND when it
+// has none of that kind and uid.
+func (d *Dispatcher) Delivery(ctx context.Context, workspaceID int64, kind, uid string) (model.Delivery, error) {
+	dl, err := d.DB.Delivery(ctx, workspaceID, kind, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return model.Delivery{}, apperr.NotFound("delivery %s not found", uid)
+	}
+	return dl, err
 }

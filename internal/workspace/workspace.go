@@ -131,11 +131,17 @@ func (s *Service) Authenticate(ctx context.Context, key string) (model.Principal
 
 // Plan returns a workspace's plan; an unknown plan name (a plan removed from
 // configuration) falls back to trial so that nothing becomes unlimited by accident.
-func (s *Service) Plan(name string) config.Plan {
-	if p, ok := s.Plans[name]; ok {
-		return p
+func (s *Service) Plan(name string) config.Plan { return PlanIn(s.Plans)(name) }
+
+// PlanIn looks plans up by name in plans, the trial plan for a name it does
+// not hold: the lookup every service that prices or bounds by plan takes.
+func PlanIn(plans map[string]config.Plan) func(name string) config.Plan {
+	return func(name string) config.Plan {
+		if p, ok := plans[name]; ok {
+			return p
+		}
+		return plans["trial"]
 	}
-	return s.Plans["trial"]
 }
 
 func (s *Service) Get(ctx context.Context, workspaceID int64) (model.Workspace, error) {
