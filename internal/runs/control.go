@@ -119,6 +119,10 @@ func (s *Service) resumeTx(ctx context.Context, tx *sql.Tx, r model.Run) error {
 	if err := store.ResetInputAttempts(ctx, tx, r.ID); err != nil {
 		return err
 	}
+	// The user fixed what blocked the run (reconnected an account, bought
+	// credits): its chunks read the accounts afresh, not a list this node
+	// shared between chunks before the fix.
+	s.Engine.ForgetCandidates(r.WorkspaceID)
 	_, err = s.admit(ctx, tx, r.ID, r.WorkspaceID)
 	return err
 }

@@ -75,8 +75,9 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	p := model.Principal{WorkspaceID: run.WorkspaceID, WorkspaceUID: run.WorkspaceUID, MemberUID: run.MemberUID}
 
 	var cands []store.Account
+	var locks *engine.LockSet
 	if a.NeedsIdentity {
-		cands, err = s.Engine.CandidatesForBatch(ctx, p, a, run.IdentityMode, run.IdentityUIDs)
+		cands, locks, err = s.Engine.CandidatesForBatch(ctx, p, a, run.IdentityMode, run.IdentityUIDs)
 		if err != nil {
 			if blocking(err) {
 				return Outcome{}, s.block(ctx, run, err)
@@ -98,7 +99,7 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	// while later, rather than being cut off: what it did on the platform
 	// (and counted in the Smart Limits) is recorded.
 	commitCtx := context.WithoutCancel(ctx)
-	opt := engine.CallOptions{Mode: run.IdentityMode, Wait: true, WorkspaceID: run.WorkspaceID, RunID: run.ID}
+	opt := engine.CallOptions{Mode: run.IdentityMode, Wait: true, WorkspaceID: run.WorkspaceID, RunID: run.ID, Locks: locks}
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel, cancelCommit context.CancelFunc
 		commitCtx, cancelCommit = context.WithDeadline(commitCtx, dl)
@@ -215,7 +216,56 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 	out := make([]fetched, len(inputs))
 	var mu sync.Mutex
 	next, stop := 0, false
+	// one fetches input i and records what it came to.
+	one := func(i int, opt engine.CallOptions) {
+		var values map[string]any
+		_ = json.Unmarshal([]byte(inputs[i].Input), &values)
+		results, per, err := s.fetch(ctx, a, cands, values, params, maxResults, opt)
+		f := fetched{ran: true, results: results, per: per, err: err}
+		if err != nil && (ctx.Err() != nil || late(opt.StartBy)) && (engine.IsBusy(err) || engine.NotStarted(err)) {
+			f.cut = true
+		}
+		mu.Lock()
+		out[i] = f
+		if err != nil && !f.cut && (apperr.Is(err, "LIMIT_REACHED") || engine.IsPausedAccount(err) || engine.IsBusy(err) || blocking(err)) {
+			stop = true
+		}
+		mu.Unlock()
+	}
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return stop || ctx.Err() != nil || late(opt.StartBy)
+	}
 	var wg sync.WaitGroup
+	if !a.NeedsIdentity {
+		// Each input's in-flight slot is taken here, in order, before its
+		// goroutine starts and for all its pages: the chunk waits for the
+		// budget as one queue, instead of as one parked goroutine per input
+		// (with a large run's chunks of 100 inputs, thousands of them).
+		held := opt
+		held.SlotHeld = true
+		for i := range inputs {
+			if stopped() {
+				break
+			}
+			release, err := s.Engine.Slot(ctx, a, opt)
+			if err != nil {
+				if ctx.Err() == nil && !late(opt.StartBy) {
+					out[i] = fetched{ran: true, err: err} // not the pass's end: what failed is reported
+				}
+				break // the inputs left are not started: still PENDING for the next pass
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer release()
+				one(i, held)
+			}()
+		}
+		wg.Wait()
+		return out
+	}
 	for range max(width, 1) {
 		wg.Add(1)
 		go func() {
@@ -229,19 +279,7 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 				i := next
 				next++
 				mu.Unlock()
-				var values map[string]any
-				_ = json.Unmarshal([]byte(inputs[i].Input), &values)
-				results, per, err := s.fetch(ctx, a, cands, values, params, maxResults, opt)
-				f := fetched{ran: true, results: results, per: per, err: err}
-				if err != nil && (ctx.Err() != nil || late(opt.StartBy)) && (engine.IsBusy(err) || engine.NotStarted(err)) {
-					f.cut = true
-				}
-				mu.Lock()
-				out[i] = f
-				if err != nil && !f.cut && (apperr.Is(err, "LIMIT_REACHED") || engine.IsPausedAccount(err) || engine.IsBusy(err) || blocking(err)) {
-					stop = true
-				}
-				mu.Unlock()
+				one(i, opt)
 			}
 		}()
 	}
