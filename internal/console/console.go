@@ -63,8 +63,8 @@ type Deps struct {
 	// sees on /mcp (agents.Service.VisibleTools).
 	Agents    *agents.Service
 	PublicURL func() string
-	Log        *slog.Logger
-	Now        func() time.Time
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 type Console struct {

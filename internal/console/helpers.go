@@ -38,8 +38,8 @@ var funcs = template.FuncMap{
 		}
 		return math.Min(100, 100*num(used)/m)
 	},
-	"fmtn":  fmtn,
-	"label": label,
+	"fmtn":     fmtn,
+	"label":    label,
 	"override": override,
 	"eq2":      func(a, b any) bool { return str(a) == str(b) },
 	"has":      func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
