@@ -190,7 +190,7 @@ func consoleGaps(t *testing.T, f *fixture, owner context.Context, identityUID, u
 		}
 		// Revoke pending-two.
 		do(t, owner, chromedp.Navigate(f.base+"/members"), chromedp.WaitVisible("#invitations"))
-		eval[bool](t, owner, `window.confirm = () => true`)
+		eval[bool](t, owner, `(window.confirm = () => true, true)`)
 		mark("pending-two@example.test", "button.revoke-invite", "revoke-target")
 		do(t, owner, submit("#revoke-target"))
 		if fl := text(t, owner, "#flash"); fl != "Invitation revoked" {
@@ -404,7 +404,7 @@ func consoleGaps(t *testing.T, f *fixture, owner context.Context, identityUID, u
 			t.Fatalf("pending approvals %v, want %s and %s", pending, ap1, ap2)
 		}
 		f.shot(t, owner, "agents")
-		eval[bool](t, owner, `window.confirm = () => true`)
+		eval[bool](t, owner, `(window.confirm = () => true, true)`)
 		do(t, owner, submit(`#pending-approvals tr.approval[data-uid="`+ap1+`"] button.approve`))
 		st := text(t, owner, "#approval-status")
 		if got := f.apiObj(t, f.key, "GET", "/approvals/"+ap1, nil, 200); got["status"] != st || st != "SUCCEEDED" {
