@@ -517,7 +517,9 @@ func num(s string) float64 {
 	return f
 }
 
-func (f *fixture) apiListRaw(t *testing.T, key, path string) []map[string]any { return f.apiList(t, key, path) }
+func (f *fixture) apiListRaw(t *testing.T, key, path string) []map[string]any {
+	return f.apiList(t, key, path)
+}
 
 // darkMode switches prefers-color-scheme for the screenshots.
 func darkMode(on bool) chromedp.Action[chromedp.Void] {

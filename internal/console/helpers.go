@@ -38,16 +38,17 @@ var funcs = template.FuncMap{
 		}
 		return math.Min(100, 100*num(used)/m)
 	},
-	"fmtn":     fmtn,
-	"label":    label,
-	"override": override,
-	"eq2":      func(a, b any) bool { return str(a) == str(b) },
-	"has":      func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
-	"get":      func(m map[string]any, k string) any { return m[k] },
-	"terminal": func(s any) bool { return terminal[str(s)] },
-	"color":    color,
-	"qs":       func(v url.Values, k string) string { return v.Get(k) },
-	"add":      func(a, b int) int { return a + b },
+	"fmtn":      fmtn,
+	"label":     label,
+	"override":  override,
+	"firstLine": firstLine,
+	"eq2":       func(a, b any) bool { return str(a) == str(b) },
+	"has":       func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
+	"get":       func(m map[string]any, k string) any { return m[k] },
+	"terminal":  func(s any) bool { return terminal[str(s)] },
+	"color":     color,
+	"qs":        func(v url.Values, k string) string { return v.Get(k) },
+	"add":       func(a, b int) int { return a + b },
 }
 
 // fmtn shows a figure with thousands separators: 12,345 and 1,234.50.
@@ -484,4 +485,18 @@ func override(ov map[string]any, key, window string) string {
 	default:
 		return fmtn(v)
 	}
+}
+
+// firstLine is a description's first sentence, at most 140 characters.
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\n"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i+1]
+	}
+	if r := []rune(s); len(r) > 140 {
+		s = string(r[:139]) + "…"
+	}
+	return s
 }
