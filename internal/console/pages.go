@@ -53,7 +53,7 @@ func (c *Console) routes() {
 	m.Handle("GET /identities/{uid}", c.handler(c.identity))
 	m.Handle("POST /identities/{uid}", c.handler(c.identity))
 	m.Handle("GET /identities/{uid}/status.json", c.handler(serveJSON(identityView)))
-	m.Handle("GET /identities/{uid}/events", c.handler(serveEvents(time.Second, identityView)))
+	m.Handle("GET /identities/{uid}/events", c.handler(serveEvents(2*time.Second, identityView)))
 	m.Handle("GET /runs", c.handler(c.runs))
 	m.Handle("GET /runs/{uid}", c.handler(c.run))
 	m.Handle("POST /runs/{uid}", c.handler(c.run))
