@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -324,6 +325,28 @@ func consoleGaps(t *testing.T, f *fixture, owner context.Context, identityUID, u
 			t.Fatal("the overview reloaded; it should update by itself")
 		}
 		t.Logf("credits used %s -> %s without a reload", before, text(t, owner, "#credits-used"))
+		// A browser without EventSource polls the same view, with the same figures.
+		nosse := tab(t, f.browser)
+		do(t, nosse, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
+				page.AddScriptToEvaluateOnNewDocumentParams{Source: "delete window.EventSource"})
+			return err
+		}), chromedp.Navigate(f.base+"/"), chromedp.WaitVisible("#credits-used"))
+		waitFor(t, "the overview to fall back to polling", 20*time.Second, func() bool {
+			return eval[string](t, nosse, `document.querySelector("#overview-live").dataset.liveMode || ""`) == "poll"
+		})
+		eval[bool](t, nosse, `window.__sameDocument = true`)
+		if st, body := f.api(t, f.key, "POST", "/actions/googlemaps-extract-place/run/live",
+			map[string]any{"input": map[string]any{"google_maps_place_url": "https://www.google.com/maps/place/Cafe+Poll/"}}); st != 200 {
+			t.Fatalf("live run: %d %s", st, body)
+		}
+		used = f.apiObj(t, f.key, "GET", "/workspaces", nil, 200)["credits_used"].(float64)
+		waitFor(t, "the polled overview's credits to move", 40*time.Second, func() bool {
+			return num(text(t, nosse, "#credits-used")) == used
+		})
+		if !eval[bool](t, nosse, `window.__sameDocument === true`) {
+			t.Fatal("the polling overview reloaded")
+		}
 		// A run's stream: its state, then "done" once it is final.
 		runs := f.apiList(t, f.key, "/runs?limit=1&sort=-created_at")
 		ev := eval[string](t, owner, `fetch("/runs/`+runs[0]["uid"].(string)+`/events").then(async r => r.headers.get("content-type") + "\n" + await r.text())`)

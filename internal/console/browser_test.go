@@ -481,6 +481,13 @@ func TestConsole(t *testing.T) {
 		asyncRun = text(t, owner, "#result-run")
 		do(t, owner, submit("#result-run"), chromedp.WaitVisible("#run-status"))
 		eval[bool](t, owner, `window.__sameDocument = true`)
+		// A run still going listens to its event stream (a finished one has none).
+		if eval[bool](t, owner, `!!document.querySelector("#run-live[data-sse]")`) {
+			waitFor(t, "the run page to listen to its event stream", 20*time.Second, func() bool {
+				m := eval[string](t, owner, `document.querySelector("#run-live").dataset.liveMode || ""`)
+				return m == "sse" || text(t, owner, "#run-status") == "SUCCEEDED"
+			})
+		}
 		waitFor(t, "the run page to show SUCCEEDED", 60*time.Second, func() bool {
 			return text(t, owner, "#run-status") == "SUCCEEDED"
 		})
