@@ -83,7 +83,7 @@ func (c *Console) agentsPage(q *req) error {
 			}
 			return q.back("/agents?key="+url.QueryEscape(k), "The key's rails were saved")
 		case "decide":
-			return c.decide(q, "/agents")
+			return c.decide(q)
 		default:
 			return &apiError{Status: 400, Message: "unknown operation"}
 		}
@@ -143,14 +143,14 @@ func (c *Console) agentsPage(q *req) error {
 		data["Tools"] = tools
 	}
 	cfg, _ := json.MarshalIndent(map[string]any{"mcpServers": map[string]any{"firstmate": map[string]any{
-		"type": "http", "url": data["Endpoint"], "headers": map[string]any{"X-API-Key": "${FIRSTMATE_API_KEY}"}}}}, "", "  ")
+		"type": "http", "url": data["Endpoint"], "headers": map[string]any{"Authorization": "Bearer fm_..."}}}}, "", "  ")
 	data["Config"] = string(cfg)
 	return q.render(200, "agents", "MCP", data)
 }
 
 // decide confirms or rejects an approval through the API (POST
 // /approvals/{uid}): the permission table, tenancy and audit are the API's.
-func (c *Console) decide(q *req, back string) error {
+func (c *Console) decide(q *req) error {
 	uid := q.r.PostForm.Get("approval")
 	if uid == "" {
 		uid = q.r.PathValue("uid")
@@ -175,7 +175,7 @@ func (c *Console) decide(q *req, back string) error {
 func (c *Console) approval(q *req) error {
 	uid := q.r.PathValue("uid")
 	if q.r.Method == http.MethodPost {
-		return c.decide(q, "/agents/approvals/"+url.PathEscape(uid))
+		return c.decide(q)
 	}
 	a, err := q.get("/approvals/" + url.PathEscape(uid))
 	if err != nil {
