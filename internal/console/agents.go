@@ -131,6 +131,7 @@ func (c *Console) agentsPage(q *req) error {
 			}
 		}
 		data["Pending"], data["Decided"] = pending, decided
+		data["KeyNames"] = keyNames(keys)
 	}
 	if key != nil && c.Agents != nil {
 		// The key's own principal: its member's role and its uid, as /mcp
@@ -183,6 +184,19 @@ func (c *Console) approval(q *req) error {
 	}
 	req, _ := json.MarshalIndent(a["request"], "", "  ")
 	data := map[string]any{"Approval": a, "Request": string(req)}
+	keys, err := q.mcpKeys()
+	if err != nil {
+		return err
+	}
+	data["KeyNames"] = keyNames(keys)
+	if ms, err := q.list("/members"); err == nil {
+		emails := map[string]string{}
+		for _, m := range ms {
+			mm, _ := m.(map[string]any)
+			emails[str(mm["uid"])] = str(mm["email"])
+		}
+		data["Emails"] = emails
+	}
 	if a["result"] != nil {
 		b, _ := json.MarshalIndent(a["result"], "", "  ")
 		data["Result"] = string(b)
@@ -191,4 +205,13 @@ func (c *Console) approval(q *req) error {
 		data["_refresh"] = 30
 	}
 	return q.render(200, "approval", "Approval "+uid, data)
+}
+
+// keyNames names keys as people know them: "name (fm_abcdefgh…) · email".
+func keyNames(keys []keyRow) map[string]string {
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		out[k.UID] = k.Name + " (" + k.Prefix + "…) · " + k.MemberEmail
+	}
+	return out
 }

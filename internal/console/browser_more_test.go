@@ -436,6 +436,9 @@ func consoleGaps(t *testing.T, f *fixture, owner context.Context, identityUID, u
 		if r := text(t, owner, "#approval-request"); !strings.Contains(r, "approve-me") {
 			t.Errorf("the approval's call: %s", r)
 		}
+		if m := text(t, owner, "main"); !strings.Contains(m, "by "+ownerEmail) || !strings.Contains(m, "· "+ownerEmail) {
+			t.Errorf("the approval page names neither the deciding member nor the asking key's owner: %.600s", m)
+		}
 		f.shot(t, owner, "approval")
 		do(t, owner, chromedp.Navigate(f.base+"/agents/approvals/"+ap2), chromedp.WaitVisible("#deny"), submit("#deny"))
 		if st := text(t, owner, "#approval-status"); st != "REJECTED" {
