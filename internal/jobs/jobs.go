@@ -38,6 +38,11 @@ import (
 const (
 	QueueRuns       = "runs"
 	QueueDeliveries = "deliveries"
+	// QueueTakenOver holds the chunks taken over from a dead node
+	// (nodes.go): every node keeps workers for them, otherwise idle, so
+	// that they resume at once rather than after the live nodes' own
+	// chunks. A chunk stays there for its remaining passes.
+	QueueTakenOver = "runs_taken_over"
 )
 
 // ChunkArgs works one chunk of an async run.
@@ -163,6 +168,11 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Job
 	if !db.SharedByNodes() {
 		// One node: jobs are fetched here or nowhere.
 		rc.FetchPollInterval = 100 * time.Millisecond
+	} else {
+		// As many as the chunks of one dead node: a call waits for the
+		// node's in-flight budget anyway, so idle workers cost a
+		// goroutine each, not a platform call.
+		rc.Queues[QueueTakenOver] = river.QueueConfig{MaxWorkers: RunWorkers(cfg.RunWorkers, cfg.Inflight)}
 	}
 	addHealth(workers, rc, db, r.Engine, cfg.Health)
 	addRentals(workers, rc, r.Engine.Identities)
