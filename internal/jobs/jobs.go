@@ -169,10 +169,14 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Job
 		// One node: jobs are fetched here or nowhere.
 		rc.FetchPollInterval = 100 * time.Millisecond
 	} else {
-		// As many as the chunks of one dead node: a call waits for the
-		// node's in-flight budget anyway, so idle workers cost a
-		// goroutine each, not a platform call.
-		rc.Queues[QueueTakenOver] = river.QueueConfig{MaxWorkers: RunWorkers(cfg.RunWorkers, cfg.Inflight)}
+		// A few at a time: their calls share this node's in-flight
+		// budget, first come first served within a run, with this
+		// node's own chunks. All of a dead node's chunks at once would
+		// interleave their calls so that none finishes its pass (and
+		// writes outputs) before all of them do (measured: 20 s after
+		// they started on a busy node); a few finish theirs one pass
+		// after the takeover, and the next ones follow.
+		rc.Queues[QueueTakenOver] = river.QueueConfig{MaxWorkers: max(RunWorkers(cfg.RunWorkers, cfg.Inflight)/8, 2)}
 	}
 	addHealth(workers, rc, db, r.Engine, cfg.Health)
 	addRentals(workers, rc, r.Engine.Identities)
