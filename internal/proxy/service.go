@@ -127,7 +127,7 @@ func (s *Service) Sync(ctx context.Context) error {
 	if released > 0 {
 		s.log().Warn("proxies removed from the pool: their identities move to other proxies", "identities", released)
 	}
-	ids, err := store.IdentitiesWithoutProxy(ctx, s.DB.Read)
+	ids, err := s.DB.IdentitiesWithoutProxy(ctx)
 	if err != nil {
 		return fmt.Errorf("proxy pool: %w", err)
 	}
@@ -352,7 +352,7 @@ func (s *Service) Egress(ctx context.Context, id *model.Identity) (*http.Client,
 	if id == nil || !s.Enabled() {
 		return s.directClient(), "", nil
 	}
-	p, err := store.ProxyOf(ctx, s.DB.Read, id.ID)
+	p, err := s.DB.ProxyOf(ctx, id.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 			var err error
@@ -434,7 +434,7 @@ type Listed struct {
 
 // List returns every proxy the database knows, configured ones first.
 func (s *Service) List(ctx context.Context) ([]Listed, error) {
-	ps, err := store.ListProxies(ctx, s.DB.Read)
+	ps, err := s.DB.ListProxies(ctx)
 	if err != nil {
 		return nil, err
 	}
