@@ -16,11 +16,11 @@ import (
 )
 
 func (s *Service) Members(ctx context.Context, workspaceID int64) ([]model.Member, error) {
-	return store.ListMembers(ctx, s.DB.R, workspaceID)
+	return s.DB.ListMembers(ctx, workspaceID)
 }
 
 func (s *Service) Member(ctx context.Context, workspaceID int64, uid string) (model.Member, error) {
-	m, err := store.GetMember(ctx, s.DB.R, workspaceID, uid)
+	m, err := s.DB.GetMember(ctx, workspaceID, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return m, apperr.NotFound("member %s not found", uid)
 	}
@@ -170,7 +170,7 @@ func (s *Service) ensureAnotherOwner(ctx context.Context, tx *sql.Tx, workspaceI
 // Keys.
 
 func (s *Service) APIKeys(ctx context.Context, p model.Principal) ([]model.APIKey, error) {
-	return store.ListAPIKeys(ctx, s.DB.R, p.MemberID)
+	return s.DB.ListAPIKeys(ctx, p.MemberID)
 }
 
 // CreateAPIKey returns the stored key and the key itself, shown once.
