@@ -111,7 +111,7 @@ type asyncResult struct {
 	e2e      time.Duration
 	peakKiB  int64
 	cpu      time.Duration
-	inFlight int64 // most calls the simulator served at once
+	inFlight int64   // most calls the simulator served at once
 	meanOpen float64 // calls the simulator served at once, on average over the run
 	err      error
 }
