@@ -216,6 +216,22 @@ func consoleGaps(t *testing.T, f *fixture, owner context.Context, identityUID, u
 				t.Errorf("user %s: %d, want 403", op, st)
 			}
 		}
+		// ops (pending-one, who joined above): no invitation controls either,
+		// refused by the server; but ops may set the MCP rails (Operate).
+		opsHTTP, st := f.httpSession(t, "pending-one@example.test", "pending-one-password")
+		if st != http.StatusSeeOther {
+			t.Fatalf("ops sign-in: %d", st)
+		}
+		opsCSRF := f.sessionCSRF(t, opsHTTP)
+		if _, page := f.get(t, opsHTTP, "/members"); strings.Contains(page, `id="invitations"`) || strings.Contains(page, `id="invite-form"`) {
+			t.Error("ops sees the invitations or the invite form")
+		}
+		if st, _ := f.post(t, opsHTTP, "/members", url.Values{"_csrf": {opsCSRF}, "op": {"invite-revoke"}, "invitation": {uid}}); st != 403 {
+			t.Errorf("ops revokes an invitation: %d, want 403", st)
+		}
+		if _, page := f.get(t, opsHTTP, "/agents"); !strings.Contains(page, `id="rails-form"`) {
+			t.Error("ops does not see the MCP rails it may set")
+		}
 		// Another workspace's invitation: 404 to A's owner; CSRF refused.
 		inv := f.apiObj(t, bravoKey, "POST", "/members", map[string]any{"email": "c-invitee@example.test", "role": "user"}, 201)
 		for _, op := range []string{"invite-revoke", "invite-reissue"} {
