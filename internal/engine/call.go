@@ -44,23 +44,6 @@ type CallOptions struct {
 	// Locks is the candidates' lock set when the caller made it once for
 	// many calls (CandidatesForBatch); nil: made per call.
 	Locks *LockSet
-	// SlotHeld: the caller took the call's in-flight slot already
-	// (Engine.Slot) and holds it across the call. Only for actions that
-	// need no identity: an account's calls take their slot once they hold
-	// the account.
-	SlotHeld bool
-}
-
-// Slot takes an in-flight slot (the action's family limit, then the node's
-// budget) for calls of an action that needs no identity, to be passed to
-// Call with opt.SlotHeld. A batch takes its inputs' slots one after another
-// before it starts each input's goroutine, so that the inputs waiting for
-// the budget are a queue, not thousands of parked goroutines (each with its
-// stack and decoded input) that only add to the node's memory.
-func (e *Engine) Slot(ctx context.Context, a *catalog.Action, opt CallOptions) (release func(), err error) {
-	wctx, cancel := waitCtx(ctx, opt)
-	defer cancel()
-	return e.inflight(wctx, a, opt)
 }
 
 // waitCtx is ctx ending at opt.StartBy, for the waits before a call.
@@ -126,13 +109,13 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st platform.Ca
 		if err != nil {
 			return Done{}, err
 		}
-		if !opt.SlotHeld {
-			release, err := e.Slot(ctx, st.Action, opt)
-			if err != nil {
-				return Done{}, err
-			}
-			defer release()
+		wctx, cancel := waitCtx(ctx, opt)
+		release, err := e.inflight(wctx, st.Action, opt)
+		cancel()
+		if err != nil {
+			return Done{}, err
 		}
+		defer release()
 		pg, err := drv.Run(ctx, hc, platform.Credentials{}, call)
 		return Done{Page: pg}, err
 	}

@@ -232,40 +232,7 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 		}
 		mu.Unlock()
 	}
-	stopped := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return stop || ctx.Err() != nil || late(opt.StartBy)
-	}
 	var wg sync.WaitGroup
-	if !a.NeedsIdentity {
-		// Each input's in-flight slot is taken here, in order, before its
-		// goroutine starts and for all its pages: the chunk waits for the
-		// budget as one queue, instead of as one parked goroutine per input
-		// (with a large run's chunks of 100 inputs, thousands of them).
-		held := opt
-		held.SlotHeld = true
-		for i := range inputs {
-			if stopped() {
-				break
-			}
-			release, err := s.Engine.Slot(ctx, a, opt)
-			if err != nil {
-				if ctx.Err() == nil && !late(opt.StartBy) {
-					out[i] = fetched{ran: true, err: err} // not the pass's end: what failed is reported
-				}
-				break // the inputs left are not started: still PENDING for the next pass
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer release()
-				one(i, held)
-			}()
-		}
-		wg.Wait()
-		return out
-	}
 	for range max(width, 1) {
 		wg.Add(1)
 		go func() {
