@@ -138,7 +138,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.openSchedules()
 	var limiter ratelimit.Limiter = ratelimit.NewMemory()
-	if db.Dialect == store.Postgres {
+	if db.SharedByNodes() {
 		// Several nodes may share this database: count in it.
 		limiter = ratelimit.SQL{DB: db.Write}
 	}
@@ -209,7 +209,7 @@ func (a *App) familyLimits(cfg config.Config) *engine.FamilyLimits {
 	if len(cfg.Concurrency) == 0 {
 		return nil
 	}
-	if a.DB.Dialect != store.Postgres {
+	if !a.DB.SharedByNodes() {
 		return engine.NewFamilyLimits(cfg.Concurrency, nil, a.Log)
 	}
 	host, _ := os.Hostname()
@@ -286,7 +286,7 @@ func (a *App) shutdown(srv *http.Server, errc chan error) error {
 	cfg := a.Cfg.WithDefaults()
 	timeout := cfg.Shutdown.Timeout
 	drain := cfg.Shutdown.Drain
-	if drain == 0 && a.DB.Dialect == store.Postgres {
+	if drain == 0 && a.DB.SharedByNodes() {
 		drain = 3 * time.Second
 	}
 	drain = min(drain, timeout/2)

@@ -395,7 +395,7 @@ func (l *Ledger) lockBalance(ctx context.Context, tx *sql.Tx, workspaceID, perio
 		return 0, err
 	}
 	lock := ""
-	if l.DB.Dialect == store.Postgres {
+	if l.DB.SupportsRowLocks() {
 		lock = " FOR UPDATE"
 	}
 	err = tx.QueryRowContext(ctx, `SELECT used FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`+lock,

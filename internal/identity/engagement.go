@@ -15,7 +15,7 @@ import (
 // about to change it: after a creation (the new count) and before a
 // deletion (the count the deletion ends).
 func (s *Service) recordEngagement(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
-	if s.DB.Dialect == store.Postgres {
+	if s.DB.SupportsRowLocks() {
 		// Serialise with concurrent creations and deletions of the workspace.
 		if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, workspaceID); err != nil {
 			return err

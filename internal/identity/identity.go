@@ -116,7 +116,7 @@ func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.
 		if typ == model.IdentityEngagement && !ws.EngagementEnabled {
 			return apperr.NoAccess("engagement identities are not enabled for this workspace")
 		}
-		if s.DB.Dialect == store.Postgres {
+		if s.DB.SupportsRowLocks() {
 			// Count and insert under a per-workspace lock so that concurrent
 			// creations cannot both take the last licence.
 			if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, p.WorkspaceID); err != nil {

@@ -151,7 +151,7 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 		if err != nil {
 			return err
 		}
-		if s.DB.Dialect == store.Postgres {
+		if s.DB.SupportsRowLocks() {
 			// Serialise connects of one identity: two concurrent first connects
 			// would seal with different uids (the AAD), and the second upsert
 			// would store its ciphertext on the first one's row.

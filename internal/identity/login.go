@@ -137,7 +137,7 @@ func (s *Service) storeOutcomeOn(ctx context.Context, workspaceID int64, identit
 		if err != nil {
 			return err
 		}
-		if s.DB.Dialect == store.Postgres {
+		if s.DB.SupportsRowLocks() {
 			if _, err := tx.ExecContext(ctx, `SELECT id FROM identities WHERE id = $1 FOR UPDATE`, id.ID); err != nil {
 				return err
 			}

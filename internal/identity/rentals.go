@@ -79,7 +79,7 @@ func (s *Service) rentOne(ctx context.Context, workspaceID int64, id model.Ident
 		EndsAt: store.Millis(now.Add(time.Duration(days) * 24 * time.Hour))}
 	var ch Change
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if s.DB.Dialect == store.Postgres {
+		if s.DB.SupportsRowLocks() {
 			if _, err := tx.ExecContext(ctx, `SELECT id FROM identities WHERE id = $1 FOR UPDATE`, id.ID); err != nil {
 				return err
 			}

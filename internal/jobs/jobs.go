@@ -119,7 +119,7 @@ func Migrate(ctx context.Context, db *store.DB) error {
 }
 
 func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
-	if db.Dialect == store.Postgres {
+	if db.Pool != nil { // PostgreSQL: River listens on pgx connections
 		return riverdatabasesql.NewWithPgxListener(db.Write, db.Pool)
 	}
 	return riversqlite.New(db.Write)
@@ -158,7 +158,7 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 		FetchPollInterval:    200 * time.Millisecond,
 		MaxAttempts:          25,
 	}
-	if db.Dialect == store.SQLite {
+	if !db.NotifiesJobs() {
 		rc.FetchPollInterval = 100 * time.Millisecond
 	}
 	addHealth(workers, rc, db, r.Engine, cfg.Health)
@@ -207,7 +207,7 @@ func (j *Jobs) Start(ctx context.Context) error {
 		j.stopRescue = cancel
 		go j.rescueLoop(rctx, j.log)
 	}
-	if j.stopNode == nil && j.db.Dialect == store.Postgres {
+	if j.stopNode == nil && j.db.SharedByNodes() {
 		nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		j.stopNode, j.nodeDone = cancel, make(chan struct{})
 		go j.nodeLoop(nctx)

@@ -456,7 +456,7 @@ type batch struct {
 // and the others (slow), setting every result afresh.
 func (l *Limiter) split(ops []*op, errs []error) *batch {
 	b := &batch{l: l, ops: ops, errs: errs, w: written{fresh: map[int64]*state{}}, byID: map[int64][]int{},
-		pg: l.DB.Dialect == store.Postgres}
+		pg: l.DB.SharedByNodes()}
 	var ids []int64
 	for i, o := range ops {
 		errs[i], o.res = nil, Reservation{}

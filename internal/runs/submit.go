@@ -393,7 +393,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 	free := func() (map[int64]int, error) {
 		f := make(map[int64]int, len(wsIDs))
 		for _, id := range wsIDs {
-			running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, id)
+			running, plan, err := s.DB.LockSlots(ctx, tx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -412,7 +412,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 		}
 		return out
 	}
-	lockLate := s.DB.Dialect == store.Postgres
+	lockLate := s.DB.SupportsRowLocks()
 	var start []int
 	if !lockLate {
 		f, err := free()
@@ -427,7 +427,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 	for _, r := range invalid {
 		all = append(all, store.BulkRun{NewRun: store.NewRun{Run: r}})
 	}
-	if err := store.InsertRuns(ctx, tx, s.DB.Dialect, all); err != nil {
+	if err := s.DB.InsertRuns(ctx, tx, all); err != nil {
 		return nil, nil, err
 	}
 	var queued []int64
@@ -460,7 +460,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 		// Just inserted in this transaction: nothing else can have moved
 		// them, so all of them start.
 		startedAt := store.Time(store.Now())
-		moved, err := store.StartRuns(ctx, tx, s.DB.Dialect, ids, startedAt)
+		moved, err := s.DB.StartRuns(ctx, tx, ids, startedAt)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -569,7 +569,7 @@ func (s *Service) checkIdentities(ctx context.Context, p model.Principal, a *cat
 // (store.LockSlots), O(1) however many runs are RUNNING; the status change
 // itself updates run_slots (trigger).
 func (s *Service) admitNew(ctx context.Context, tx *sql.Tx, runID, workspaceID int64, chunks int) (bool, error) {
-	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
+	running, plan, err := s.DB.LockSlots(ctx, tx, workspaceID)
 	if err != nil {
 		return false, err
 	}
@@ -590,7 +590,7 @@ func (s *Service) admitNew(ctx context.Context, tx *sql.Tx, runID, workspaceID i
 // admit starts a QUEUED run (a resumed one) when the workspace is under its
 // plan's cap, enqueuing its pending chunks; see admitNew.
 func (s *Service) admit(ctx context.Context, tx *sql.Tx, runID, workspaceID int64) (bool, error) {
-	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
+	running, plan, err := s.DB.LockSlots(ctx, tx, workspaceID)
 	if err != nil {
 		return false, err
 	}
@@ -621,7 +621,7 @@ func (s *Service) start(ctx context.Context, tx *sql.Tx, runID int64) (bool, err
 // Callers call it after a run of the workspace left RUNNING in tx (finish,
 // block, cancel); it is harmless when none did.
 func (s *Service) promote(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
-	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
+	running, plan, err := s.DB.LockSlots(ctx, tx, workspaceID)
 	if err != nil {
 		return err
 	}

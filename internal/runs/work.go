@@ -407,16 +407,14 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 	callbacks := run.CallbackURL != "" && run.CallbackOn != catalog.CallbackOnFinal
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		*failedOut = (*failedOut)[:0]
-		if s.DB.Dialect == store.Postgres {
-			// Release the hot rows without waiting for the WAL flush. Safe
-			// for exactly-once: River marks the job done afterwards in a
-			// synchronous commit, whose flush covers this commit's WAL, so a
-			// PostgreSQL crash loses this pass only together with the job's
-			// completion, and the rescued job works the chunk again (its
-			// callbacks keep their callback_ref_uid).
-			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-				return err
-			}
+		// Release the hot rows without waiting for the WAL flush. Safe
+		// for exactly-once: River marks the job done afterwards in a
+		// synchronous commit, whose flush covers this commit's WAL, so a
+		// database crash loses this pass only together with the job's
+		// completion, and the rescued job works the chunk again (its
+		// callbacks keep their callback_ref_uid).
+		if err := s.DB.CommitAsync(ctx, tx); err != nil {
+			return err
 		}
 		retry := make([]int64, len(transient))
 		for i, in := range transient {
@@ -436,7 +434,7 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 					Scope: r.err.Scope, Status: r.err.Status})
 			}
 		}
-		owned, err := store.FinishInputs(ctx, tx, s.DB.Dialect, fin)
+		owned, err := s.DB.FinishInputs(ctx, tx, fin)
 		if err != nil {
 			return err
 		}
@@ -474,10 +472,10 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 				dels = append(dels, d)
 			}
 		}
-		if err := store.InsertOutputs(ctx, tx, s.DB.Dialect, run.ID, rows); err != nil {
+		if err := s.DB.InsertOutputs(ctx, tx, run.ID, rows); err != nil {
 			return err
 		}
-		deliveries, err := store.InsertDeliveries(ctx, tx, s.DB.Dialect, dels)
+		deliveries, err := s.DB.InsertDeliveries(ctx, tx, dels)
 		if err != nil {
 			return err
 		}

@@ -11,28 +11,11 @@ import (
 // Rows per multi-row INSERT: well under both databases' bound-parameter limits.
 const insertBatch = 400
 
-// rowPlaceholders writes the placeholders of one row of a multi-row INSERT
-// whose earlier rows hold `before` parameters. SQLite gets plain "?": it
-// resolves "$n" by searching the statement's list of parameter names, and
-// the driver looks each name up again when binding, so a 2,400-parameter
-// INSERT costs O(n^2). Inserting 100,000 inputs took 30 s with "$n" and 2.8 s
-// with "?" (bench/asyncbench: submission 9.6 s -> 1.6 s).
-func rowPlaceholders(sb *strings.Builder, dialect string, before, cols int) {
-	sb.WriteByte('(')
-	for c := range cols {
-		if c > 0 {
-			sb.WriteString(", ")
-		}
-		writeParam(sb, dialect, before+c+1)
-	}
-	sb.WriteByte(')')
-}
-
 // Placeholders returns one row of a multi-row INSERT for code outside this
 // package: "($n, ...)" for cols parameters after the first before.
 func Placeholders(before, cols int) string {
 	var sb strings.Builder
-	rowPlaceholders(&sb, Postgres, before, cols)
+	rowPlaceholders(&sb, postgresDialect{}, before, cols)
 	return sb.String()
 }
 
@@ -45,7 +28,7 @@ type NewInput struct {
 }
 
 // InsertInputs stores a run's inputs with multi-row INSERTs.
-func InsertInputs(ctx context.Context, q Querier, dialect string, runID int64, in []NewInput) error {
+func (db *DB) InsertInputs(ctx context.Context, q Querier, runID int64, in []NewInput) error {
 	now := Now()
 	for start := 0; start < len(in); start += insertBatch {
 		end := min(start+insertBatch, len(in))
@@ -56,7 +39,7 @@ func InsertInputs(ctx context.Context, q Querier, dialect string, runID int64, i
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			rowPlaceholders(&sb, dialect, len(args), 6)
+			rowPlaceholders(&sb, db.dialect, len(args), 6)
 			var cd sql.NullString
 			if x.CustomData != "" {
 				cd = sql.NullString{String: x.CustomData, Valid: true}
@@ -130,7 +113,7 @@ type NewOutput struct {
 	Data     string
 }
 
-func InsertOutputs(ctx context.Context, q Querier, dialect string, runID int64, out []NewOutput) error {
+func (db *DB) InsertOutputs(ctx context.Context, q Querier, runID int64, out []NewOutput) error {
 	now := Now()
 	for start := 0; start < len(out); start += insertBatch {
 		end := min(start+insertBatch, len(out))
@@ -141,7 +124,7 @@ func InsertOutputs(ctx context.Context, q Querier, dialect string, runID int64, 
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			rowPlaceholders(&sb, dialect, len(args), 6)
+			rowPlaceholders(&sb, db.dialect, len(args), 6)
 			args = append(args, runID, o.InputIdx, o.Seq, o.BatchUID, o.Data, now)
 		}
 		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
@@ -262,7 +245,7 @@ type FinishedInput struct {
 // the calling transaction now owns. A worker that runs twice finishes
 // nothing twice; on PostgreSQL a concurrent pass on the same inputs waits on
 // their row locks and, after the first commits, matches none of them.
-func FinishInputs(ctx context.Context, q Querier, dialect string, in []FinishedInput) (map[int64]bool, error) {
+func (db *DB) FinishInputs(ctx context.Context, q Querier, in []FinishedInput) (map[int64]bool, error) {
 	owned := make(map[int64]bool, len(in))
 	for start := 0; start < len(in); start += insertBatch {
 		end := min(start+insertBatch, len(in))
@@ -277,28 +260,27 @@ func FinishInputs(ctx context.Context, q Querier, dialect string, in []FinishedI
 				sb.WriteString(", ")
 			}
 			sb.WriteString("(CAST(")
-			writeParam(&sb, dialect, len(args)+1)
+			db.dialect.param(&sb, len(args)+1)
 			sb.WriteString(" AS BIGINT), ")
-			writeParam(&sb, dialect, len(args)+2)
+			db.dialect.param(&sb, len(args)+2)
 			sb.WriteString(", CAST(")
-			writeParam(&sb, dialect, len(args)+3)
+			db.dialect.param(&sb, len(args)+3)
 			sb.WriteString(" AS BIGINT), ")
-			writeParam(&sb, dialect, len(args)+4)
+			db.dialect.param(&sb, len(args)+4)
 			sb.WriteString(", ")
-			writeParam(&sb, dialect, len(args)+5)
+			db.dialect.param(&sb, len(args)+5)
 			sb.WriteString(")")
 			args = append(args, x.ID, x.Status, x.Results, x.ErrJSON, x.BatchUID)
 		}
 		sb.WriteString(`)
 			UPDATE run_inputs SET status = v.status, result_count = v.result_count, error = v.error, batch_uid = v.batch_uid,
 				updated_at = `)
-		writeParam(&sb, dialect, 1)
+		db.dialect.param(&sb, 1)
 		sb.WriteString(`
 			FROM v WHERE run_inputs.id = v.id AND run_inputs.status = 'PENDING'
 			RETURNING run_inputs.id`)
-		if dialect == SQLite {
-			// "?" parameters are numbered in order of appearance: the
-			// timestamp comes last in the text, so it goes last.
+		if db.dialect.positional() {
+			// The timestamp comes last in the text, so it goes last.
 			args = append(args[1:], args[0])
 		}
 		rows, err := q.QueryContext(ctx, sb.String(), args...)
@@ -321,17 +303,6 @@ func FinishInputs(ctx context.Context, q Querier, dialect string, in []FinishedI
 	return owned, nil
 }
 
-// writeParam writes the n-th parameter placeholder ("?" on SQLite, see
-// rowPlaceholders).
-func writeParam(sb *strings.Builder, dialect string, n int) {
-	if dialect == SQLite {
-		sb.WriteByte('?')
-		return
-	}
-	sb.WriteByte('$')
-	sb.WriteString(strconv.Itoa(n))
-}
-
 // BumpInputsAttempts counts a transient failure on each of the inputs.
 func BumpInputsAttempts(ctx context.Context, q Querier, ids []int64) error {
 	if len(ids) == 0 {
@@ -351,7 +322,7 @@ func appendIDs(args []any, ids []int64) ([]any, string) {
 			sb.WriteString(", ")
 		}
 		args = append(args, id)
-		writeParam(&sb, Postgres, len(args))
+		postgresDialect{}.param(&sb, len(args))
 	}
 	return args, sb.String()
 }

@@ -1,7 +1,11 @@
 // Package store opens Firstmate's database (an embedded SQLite file or a shared
-// PostgreSQL) and holds its SQL, one file per aggregate. Both dialects run the
-// same statements: `$n` placeholders, RETURNING, ON CONFLICT and unix
-// millisecond times work unchanged on both.
+// PostgreSQL) and holds its SQL, one file per aggregate. Both databases run
+// the same statements where they can: `$n` placeholders, RETURNING, ON
+// CONFLICT and unix millisecond times work unchanged on both. What differs
+// lives behind the dialect interface (dialect.go), one implementation per
+// database (dialect_sqlite.go, dialect_postgres.go), chosen once at Open;
+// callers outside the package ask capabilities (SupportsRowLocks, ...), never
+// which database it is.
 package store
 
 import (
@@ -23,7 +27,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -33,6 +36,9 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
+// The databases' names (DB.Dialect): for logs, messages and tests that run
+// once per database. Code never compares against them; it asks the
+// capabilities in dialect.go.
 const (
 	SQLite   = "sqlite"
 	Postgres = "postgres"
@@ -43,7 +49,11 @@ const (
 // SQLite) and Read is a pool of read-only connections. On PostgreSQL both are
 // the same pool, and Pool is the pgx pool that River uses.
 type DB struct {
+	// Dialect is the database's name (SQLite or Postgres), for logs and
+	// messages.
 	Dialect string
+	// dialect is what differs between the databases (dialect.go).
+	dialect dialect
 	Write   *sql.DB
 	Read    *sql.DB
 	Pool    *pgxpool.Pool
@@ -84,7 +94,7 @@ type DB struct {
 // Open connects to databaseURL when it is a postgres:// URL, and otherwise to
 // the SQLite file firstmate.db inside dataDir.
 func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
-	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+	if isPostgresURL(databaseURL) {
 		return openPostgres(ctx, databaseURL)
 	}
 	if databaseURL != "" {
@@ -95,6 +105,15 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 	}
 	return openSQLite(ctx, filepath.Join(dataDir, "firstmate.db"))
 }
+
+func isPostgresURL(databaseURL string) bool {
+	return strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://")
+}
+
+// Embedded reports whether Open(databaseURL) opens the embedded SQLite file
+// of the data directory, which this process reads and writes itself (and can
+// back up), rather than a database server.
+func Embedded(databaseURL string) bool { return !isPostgresURL(databaseURL) }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := createPrivate(path); err != nil {
@@ -110,7 +129,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_time_format=sqlite" +
 		fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
-	db := &DB{Dialect: SQLite, Path: path}
+	db := &DB{Dialect: SQLite, dialect: sqliteDialect{}, Path: path}
 	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate"+
 		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint), "begin immediate", db.noteWrite)
 	if err != nil {
@@ -227,7 +246,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	records.SetMaxOpenConns(recordConns)
 	records.SetMaxIdleConns(recordConns)
 	// pgx already caches prepared statements per connection.
-	out := &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool, R: db, records: records, recordPool: rpool}
+	out := &DB{Dialect: Postgres, dialect: postgresDialect{}, Write: db, Read: db, Pool: pool, R: db, records: records, recordPool: rpool}
 	out.initCaches()
 	return out, nil
 }
@@ -278,21 +297,16 @@ func (db *DB) Ping(ctx context.Context) error {
 // processes at once: PostgreSQL takes an advisory lock, SQLite serialises on
 // its write lock.
 func (db *DB) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations/"+db.Dialect)
+	sub, err := fs.Sub(migrations, "migrations/"+db.dialect.name())
 	if err != nil {
-		return err
+		return fmt.Errorf("store: migrations: %w", err)
 	}
-	dialect := goose.DialectSQLite3
+	dialect, opts, err := db.dialect.migrator()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
 	// Migrations from parallel branches may land with interleaved numbers.
-	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
-	if db.Dialect == Postgres {
-		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
+	opts = append(opts, goose.WithAllowOutofOrder(true))
 	p, err := goose.NewProvider(dialect, db.Write, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
@@ -385,7 +399,8 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (db *DB) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if db.Dialect == Postgres {
+	if db.dialect.copyFrom() {
+		// A connection of its own, so that COPY can run inside (copy.go).
 		return db.pgTx(ctx, fn)
 	}
 	tx, err := db.Write.BeginTx(ctx, nil)

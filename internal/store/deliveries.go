@@ -55,7 +55,7 @@ func InsertDelivery(ctx context.Context, q Querier, d model.Delivery) (int64, er
 // InsertDeliveries stores originals in multi-row INSERTs and returns the
 // ids of those stored; one whose ref_uid exists already is skipped, as in
 // InsertDelivery.
-func InsertDeliveries(ctx context.Context, q Querier, dialect string, ds []model.Delivery) ([]int64, error) {
+func (db *DB) InsertDeliveries(ctx context.Context, q Querier, ds []model.Delivery) ([]int64, error) {
 	const cols = 14
 	now := Now()
 	var ids []int64
@@ -69,7 +69,7 @@ func InsertDeliveries(ctx context.Context, q Querier, dialect string, ds []model
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			rowPlaceholders(&sb, dialect, len(args), cols)
+			rowPlaceholders(&sb, db.dialect, len(args), cols)
 			var runID sql.NullInt64
 			if d.RunID != 0 {
 				runID = sql.NullInt64{Int64: d.RunID, Valid: true}

@@ -41,7 +41,7 @@ func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model
 			b.Queue(payMove, m.WorkspaceID, m.Period, m.Amount, m.Cap)
 		}
 		if len(runs) > 0 {
-			q, args := finishedRunsInsert(Postgres, runs)
+			q, args := finishedRunsInsert(postgresDialect{}, runs)
 			b.Queue(q, args...)
 		}
 		used, err = payAndRecord(ctx, db, b, len(moves))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -80,16 +81,18 @@ func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
 
 // InsertFinishedRuns stores finished runs with one multi-row INSERT (live
 // calls, recorded together by group commit).
-func InsertFinishedRuns(ctx context.Context, q Querier, dialect string, runs []model.Run) error {
+func (db *DB) InsertFinishedRuns(ctx context.Context, q Querier, runs []model.Run) error {
 	if len(runs) == 0 {
 		return nil
 	}
-	query, args := finishedRunsInsert(dialect, runs)
-	_, err := q.ExecContext(ctx, query, args...)
-	return err
+	query, args := finishedRunsInsert(db.dialect, runs)
+	if _, err := q.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("store: unable to insert %d finished runs: %w", len(runs), err)
+	}
+	return nil
 }
 
-func finishedRunsInsert(dialect string, runs []model.Run) (string, []any) {
+func finishedRunsInsert(dialect dialect, runs []model.Run) (string, []any) {
 	now := Now()
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO runs (` + runInsertCols + `) VALUES `)

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -65,15 +67,17 @@ func GetSchedule(ctx context.Context, q Querier, workspaceID int64, uid string) 
 }
 
 // LockSchedule is GetSchedule inside a write transaction, holding the row
-// until commit on PostgreSQL (SQLite has one writer at a time anyway), so
-// that an edit and a firing on another node are serialised.
-func LockSchedule(ctx context.Context, tx *sql.Tx, dialect string, workspaceID int64, uid string) (model.Schedule, error) {
-	lock := ""
-	if dialect == Postgres {
-		lock = " FOR UPDATE OF s"
-	}
-	return scanSchedule(tx.QueryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`WHERE s.workspace_id = $1 AND s.uid = $2`+lock,
+// until commit where write transactions run concurrently, so that an edit
+// and a firing on another node are serialised.
+func (db *DB) LockSchedule(ctx context.Context, tx *sql.Tx, workspaceID int64, uid string) (model.Schedule, error) {
+	s, err := scanSchedule(tx.QueryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`
+		WHERE s.workspace_id = $1
+			AND s.uid = $2`+db.dialect.forUpdate("s"),
 		workspaceID, uid), true)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return s, fmt.Errorf("store: unable to lock schedule %s: %w", uid, err)
+	}
+	return s, err
 }
 
 // UpdateSchedule writes a schedule's editable fields and status.
@@ -180,33 +184,17 @@ func ClaimSchedule(ctx context.Context, q Querier, c Claim) (bool, error) {
 	return n == 1, err
 }
 
-// LockSchedules locks, on PostgreSQL, the rows among ids that are still
-// ACTIVE, in id order (so that two batches never wait on each other in a
-// cycle), and returns their ids. With skipLocked, rows another transaction
-// holds (another node firing them, an edit) are left out instead of waited
-// for. On SQLite, where writers are serial, it returns ids as they are.
-func LockSchedules(ctx context.Context, tx *sql.Tx, dialect string, ids []int64, skipLocked bool) ([]int64, error) {
-	if dialect != Postgres {
-		return ids, nil
-	}
-	q := `SELECT id FROM schedules WHERE id = ANY($1) AND status = 'ACTIVE' ORDER BY id FOR UPDATE`
-	if skipLocked {
-		q += ` SKIP LOCKED`
-	}
-	rows, err := tx.QueryContext(ctx, q, ids)
+// LockSchedules locks the rows among ids that are still ACTIVE, in id order
+// (so that two batches never wait on each other in a cycle), and returns
+// their ids. With skipLocked, rows another transaction holds (another node
+// firing them, an edit) are left out instead of waited for. Where writers are
+// serial, it returns ids as they are.
+func (db *DB) LockSchedules(ctx context.Context, tx *sql.Tx, ids []int64, skipLocked bool) ([]int64, error) {
+	out, err := db.dialect.lockSchedules(ctx, tx, ids, skipLocked)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: unable to lock %d schedules: %w", len(ids), err)
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Claimed is a claim that won, with the schedule's stored request (read in
@@ -220,99 +208,29 @@ type Claimed struct {
 
 // ClaimSchedules is ClaimSchedule for many schedules in one transaction:
 // each row is the same compare-and-set (still ACTIVE and due at its own
-// c.Due), and it returns the claims that won, by schedule id. On PostgreSQL
-// it is one UPDATE ... FROM unnest(arrays), on SQLite UPDATE ... FROM
-// (VALUES ...) by 400.
-func ClaimSchedules(ctx context.Context, tx *sql.Tx, dialect string, cs []Claim) (map[int64]Claimed, error) {
+// c.Due), and it returns the claims that won, by schedule id. Each dialect
+// writes it its own way (claimSchedules).
+func (db *DB) ClaimSchedules(ctx context.Context, tx *sql.Tx, cs []Claim) (map[int64]Claimed, error) {
 	won := make(map[int64]Claimed, len(cs))
 	if len(cs) == 0 {
 		return won, nil
 	}
-	scan := func(rows interface{ Scan(...any) error }) error {
+	if err := db.dialect.claimSchedules(ctx, tx, cs, won); err != nil {
+		return nil, fmt.Errorf("store: unable to claim %d schedules: %w", len(cs), err)
+	}
+	return won, nil
+}
+
+// scanClaimed adds the claims rows returns to won.
+func scanClaimed(rows *sql.Rows, won map[int64]Claimed) error {
+	return eachRow(rows, func(s scanner) error {
 		var c Claimed
-		if err := rows.Scan(&c.ID, &c.Request, &c.CallbackHeadersKID, &c.CallbackHeaders); err != nil {
+		if err := s.Scan(&c.ID, &c.Request, &c.CallbackHeadersKID, &c.CallbackHeaders); err != nil {
 			return err
 		}
 		won[c.ID] = c
 		return nil
-	}
-	if dialect == Postgres {
-		// "s.id = ANY($1)" is redundant with the join but makes PostgreSQL
-		// read the batch's rows by primary key: with the join alone it
-		// hashes every ACTIVE schedule (10,000 schedules: 9 ms a batch of
-		// 250 idle, growing with the table, against 1.7 ms).
-		ids, due := make([]int64, len(cs)), make([]int64, len(cs))
-		next, executed := make([]*int64, len(cs)), make([]*int64, len(cs))
-		status, runUID := make([]string, len(cs)), make([]string, len(cs))
-		for i, c := range cs {
-			ids[i], due[i], status[i], runUID[i] = c.ID, Millis(c.Due), c.Status, c.LastRunUID
-			if c.Next != nil {
-				v := Millis(*c.Next)
-				next[i] = &v
-			}
-			if c.Executed != nil {
-				v := Millis(*c.Executed)
-				executed[i] = &v
-			}
-		}
-		rows, err := tx.QueryContext(ctx, `
-			UPDATE schedules s SET next_execution_at = v.next, status = v.status,
-				last_executed_at = COALESCE(v.executed, s.last_executed_at),
-				last_run_uid = CASE WHEN v.run_uid = '' THEN s.last_run_uid ELSE v.run_uid END, updated_at = $7
-			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
-				AS v(id, due, next, status, executed, run_uid)
-			WHERE s.id = ANY($1) AND s.id = v.id AND s.next_execution_at = v.due AND s.status = 'ACTIVE'
-			RETURNING s.id, s.request, s.callback_headers_kid, s.callback_headers`,
-			ids, due, next, status, executed, runUID, Millis(cs[0].Now))
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return nil, err
-			}
-		}
-		return won, rows.Err()
-	}
-	// SQLite: UPDATE ... FROM (VALUES ...) with plain "?" placeholders (see
-	// rowPlaceholders), 400 claims a statement: one prepared statement per
-	// claim cost ~26 µs of CPU each through database/sql.
-	const perStmt = 400
-	for start := 0; start < len(cs); start += perStmt {
-		end := min(start+perStmt, len(cs))
-		var sb strings.Builder
-		sb.WriteString(`UPDATE schedules SET next_execution_at = v.column3, status = v.column4,
-			last_executed_at = COALESCE(v.column5, schedules.last_executed_at),
-			last_run_uid = CASE WHEN v.column6 = '' THEN schedules.last_run_uid ELSE v.column6 END, updated_at = ?
-			FROM (VALUES `)
-		args := []any{Millis(cs[0].Now)}
-		for i, c := range cs[start:end] {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			rowPlaceholders(&sb, SQLite, 0, 6)
-			args = append(args, c.ID, Millis(c.Due), nullMillis(c.Next), c.Status, nullMillis(c.Executed), c.LastRunUID)
-		}
-		sb.WriteString(`) AS v WHERE schedules.id = v.column1 AND schedules.next_execution_at = v.column2
-			AND schedules.status = 'ACTIVE'
-			RETURNING schedules.id, schedules.request, schedules.callback_headers_kid, schedules.callback_headers`)
-		rows, err := tx.QueryContext(ctx, sb.String(), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return nil, err
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return won, nil
+	})
 }
 
 // ScheduleRequest fills the stored request and sealed callback headers of s.
