@@ -47,7 +47,7 @@ func (db *DB) InsertInputs(ctx context.Context, q Querier, runID int64, in []New
 			args = append(args, runID, x.Idx, x.Chunk, x.Input, cd, now)
 		}
 		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
-			return err
+			return unable(err, "insert inputs %v", runID)
 		}
 	}
 	return nil
@@ -67,14 +67,14 @@ func PendingInputs(ctx context.Context, q Querier, runID int64, chunk int) ([]In
 	rows, err := q.QueryContext(ctx, `SELECT id, idx, input, custom_data, attempts FROM run_inputs
 		WHERE run_id = $1 AND chunk = $2 AND status = 'PENDING' ORDER BY idx`, runID, chunk)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read pending inputs %v", runID)
 	}
 	defer rows.Close()
 	var out []Input
 	for rows.Next() {
 		var in Input
 		if err := rows.Scan(&in.ID, &in.Idx, &in.Input, &in.CustomData, &in.Attempts); err != nil {
-			return nil, err
+			return nil, unable(err, "read pending inputs %v", runID)
 		}
 		out = append(out, in)
 	}
@@ -85,14 +85,14 @@ func PendingInputs(ctx context.Context, q Querier, runID int64, chunk int) ([]In
 func PendingChunks(ctx context.Context, q Querier, runID int64) ([]int, error) {
 	rows, err := q.QueryContext(ctx, `SELECT DISTINCT chunk FROM run_inputs WHERE run_id = $1 AND status = 'PENDING' ORDER BY chunk`, runID)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read pending chunks %v", runID)
 	}
 	defer rows.Close()
 	var out []int
 	for rows.Next() {
 		var c int
 		if err := rows.Scan(&c); err != nil {
-			return nil, err
+			return nil, unable(err, "read pending chunks %v", runID)
 		}
 		out = append(out, c)
 	}
@@ -102,7 +102,7 @@ func PendingChunks(ctx context.Context, q Querier, runID int64) ([]int, error) {
 // ResetInputAttempts gives every pending input of a resumed run fresh attempts.
 func ResetInputAttempts(ctx context.Context, q Querier, runID int64) error {
 	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = 0 WHERE run_id = $1 AND status = 'PENDING'`, runID)
-	return err
+	return unable(err, "reset input attempts %v", runID)
 }
 
 // NewOutput is one result row.
@@ -128,7 +128,7 @@ func (db *DB) InsertOutputs(ctx context.Context, q Querier, runID int64, out []N
 			args = append(args, runID, o.InputIdx, o.Seq, o.BatchUID, o.Data, now)
 		}
 		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
-			return err
+			return unable(err, "insert outputs %v", runID)
 		}
 	}
 	return nil
@@ -138,14 +138,14 @@ func (db *DB) InsertOutputs(ctx context.Context, q Querier, runID int64, out []N
 func Outputs(ctx context.Context, q Querier, runID int64, limit, offset int) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT data FROM run_outputs WHERE run_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, runID, limit, offset)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read outputs %v", runID)
 	}
 	defer rows.Close()
 	out := []string{}
 	for rows.Next() {
 		var d string
 		if err := rows.Scan(&d); err != nil {
-			return nil, err
+			return nil, unable(err, "read outputs %v", runID)
 		}
 		out = append(out, d)
 	}
@@ -168,7 +168,7 @@ func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, f
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}
-	return pending, postponed.Int64, err == nil, err
+	return pending, postponed.Int64, err == nil, unable(err, "read run progress %v", runID)
 }
 
 // FirstFailedInput is the lowest-indexed FAILED input of a run: its index
@@ -179,7 +179,7 @@ func FirstFailedInput(ctx context.Context, q Querier, runID int64) (idx int, err
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", false, nil
 	}
-	return idx, errJSON, err == nil, err
+	return idx, errJSON, err == nil, unable(err, "read first failed input %v", runID)
 }
 
 // SetRunStatus moves a run from one of the given statuses to status; it
@@ -201,10 +201,10 @@ func SetRunStatus(ctx context.Context, q Querier, runID int64, from []string, st
 	res, err := q.ExecContext(ctx, `UPDATE runs SET status = $2, updated_at = $3, last_error = CASE WHEN $4 = '' THEN last_error ELSE $4 END`+
 		extra+` WHERE id = $1 AND status IN (`+strings.Join(ph, ", ")+`)`, args...)
 	if err != nil {
-		return false, err
+		return false, unable(err, "set run status %v", runID)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, unable(err, "set run status %v", runID)
 }
 
 func isTerminal(s string) bool {
@@ -222,7 +222,7 @@ func SetRunPostponed(ctx context.Context, q Querier, runID int64, until *int64) 
 		v = sql.NullInt64{Int64: *until, Valid: true}
 	}
 	_, err := q.ExecContext(ctx, `UPDATE runs SET postponed_until = $2, updated_at = $3 WHERE id = $1`, runID, v, Now())
-	return err
+	return unable(err, "set run postponed %v", runID)
 }
 
 // RunCallbackHeaders returns a run's sealed callback headers.
@@ -285,19 +285,19 @@ func (db *DB) FinishInputs(ctx context.Context, q Querier, in []FinishedInput) (
 		}
 		rows, err := q.QueryContext(ctx, sb.String(), args...)
 		if err != nil {
-			return nil, err
+			return nil, unable(err, "finish inputs")
 		}
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
-				return nil, err
+				return nil, unable(err, "finish inputs")
 			}
 			owned[id] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return nil, unable(err, "finish inputs")
 		}
 	}
 	return owned, nil
@@ -310,7 +310,7 @@ func BumpInputsAttempts(ctx context.Context, q Querier, ids []int64) error {
 	}
 	args, in := appendIDs([]any{Now()}, ids)
 	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = attempts + 1, updated_at = $1 WHERE id IN (`+in+`)`, args...)
-	return err
+	return unable(err, "bump inputs attempts")
 }
 
 // appendIDs appends ids to args and returns the "$n, ..." list that

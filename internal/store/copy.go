@@ -75,5 +75,5 @@ func (db *DB) CopyInputs(ctx context.Context, tx *sql.Tx, runID int64, in []NewI
 	if errors.Is(err, errNoCopy) {
 		return db.InsertInputs(ctx, tx, runID, in)
 	}
-	return err
+	return unable(err, "copy inputs %v", runID)
 }

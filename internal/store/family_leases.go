@@ -54,11 +54,11 @@ func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) 
 		_, err = tx.ExecContext(ctx, `DELETE FROM family_leases WHERE family = $1 AND expires_at < $2`, l.Family, l.Now-60_000)
 		return err
 	})
-	return granted, err
+	return granted, unable(err, "renew family lease")
 }
 
 // DropFamilyLease gives a node's slots back at once (a clean shutdown).
 func (db *DB) DropFamilyLease(ctx context.Context, family, node string) error {
 	_, err := db.Write.ExecContext(ctx, `DELETE FROM family_leases WHERE family = $1 AND node = $2`, family, node)
-	return err
+	return unable(err, "drop family lease")
 }

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/firstmate-oss/firstmate/internal/store/groupcommit"
 )
 
-// Lane is a group commit of one kind of write (see Batcher) whose batches
+// Lane is a group commit of one kind of write (see groupcommit.Batcher) whose batches
 // are written as sets: Write gets every queued item at once.
 //
 // On SQLite every lane of a DB shares its transactions. SQLite has one
@@ -33,7 +35,7 @@ type Lane[T any] struct {
 	// transaction (see SetDirect).
 	direct func(ctx context.Context, db *DB, items []T) ([]error, error)
 
-	own            Batcher[T]
+	own            groupcommit.Batcher[T]
 	batches, items atomic.Int64
 }
 

@@ -48,7 +48,7 @@ func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model
 		// A deadlock with another transaction rolled everything back: try
 		// again, as DB.TxKeepCaches does.
 		if err == nil || attempt >= 3 || !retryable(err) {
-			return used, err
+			return used, unable(err, "pay and record")
 		}
 	}
 }

@@ -79,7 +79,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 		var s float64
 		if err := rows.Scan(&q, &s); err != nil {
 			rows.Close()
-			return f, err
+			return f, unable(err, "read ops figures")
 		}
 		f.OldestAvailable[q] = max(s, 0)
 	}
@@ -93,7 +93,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 		var n int64
 		if err := irows.Scan(&s, &n); err != nil {
 			irows.Close()
-			return f, err
+			return f, unable(err, "read ops figures")
 		}
 		f.Integrations[s] = n
 	}

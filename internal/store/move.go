@@ -74,7 +74,7 @@ func notCopied(table string) bool {
 func (db *DB) Tables(ctx context.Context) ([]string, error) {
 	names, deps, err := db.dialect.tables(ctx, db.Read)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read tables")
 	}
 	names = slices.DeleteFunc(names, notCopied)
 	// Depth-first topological order; names stay sorted among equals.
@@ -102,7 +102,7 @@ func (db *DB) Tables(ctx context.Context) ([]string, error) {
 	}
 	for _, t := range names {
 		if err := visit(t); err != nil {
-			return nil, err
+			return nil, unable(err, "read tables")
 		}
 	}
 	return out, nil
@@ -120,7 +120,7 @@ func (db *DB) Columns(ctx context.Context, table string) (names, types []string,
 	for rows.Next() {
 		var n, t string
 		if err := rows.Scan(&n, &t); err != nil {
-			return nil, nil, err
+			return nil, nil, unable(err, "read columns")
 		}
 		names, types = append(names, n), append(types, strings.ToLower(t))
 	}
@@ -148,11 +148,11 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 	}
 	tables, err := dst.Tables(ctx)
 	if err != nil {
-		return rep, err
+		return rep, unable(err, "copy the database")
 	}
 	srcTables, err := db.Tables(ctx)
 	if err != nil {
-		return rep, err
+		return rep, unable(err, "copy the database")
 	}
 	for _, t := range srcTables {
 		if !slices.Contains(tables, t) {
@@ -172,7 +172,7 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 	defer tx.Rollback(ctx)
 	for _, t := range tables {
 		if err := dst.makeRoom(ctx, tx, src, t); err != nil {
-			return rep, err
+			return rep, unable(err, "copy the database")
 		}
 	}
 	for _, t := range tables {
@@ -188,7 +188,7 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 		}
 		n, err := copyTable(ctx, db, dst, src, tx, t)
 		if err != nil {
-			return rep, err
+			return rep, unable(err, "copy the database")
 		}
 		if _, err := tx.Exec(ctx, `ALTER TABLE `+ident+` ENABLE TRIGGER USER`); err != nil {
 			return rep, fmt.Errorf("store: copy: %s: %w", t, err)
@@ -197,7 +197,7 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 		rep.Rows[t] = n
 	}
 	if err := advanceSequences(ctx, tx, rep.Tables); err != nil {
-		return rep, err
+		return rep, unable(err, "copy the database")
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return rep, fmt.Errorf("store: copy: commit: %w", err)

@@ -3,7 +3,7 @@ package store
 import "database/sql"
 
 // scanner is what a row-scanning function reads: *sql.Row or *sql.Rows.
-type scanner interface {
+type scanner = interface {
 	Scan(dest ...any) error
 }
 

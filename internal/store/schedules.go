@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +56,7 @@ func InsertSchedule(ctx context.Context, q Querier, s model.Schedule) (int64, er
 		RETURNING id`,
 		s.UID, s.WorkspaceID, s.MemberUID, s.Name, s.ActionName, s.Status, s.Cron, s.Timezone, nullMillis(s.ScheduleAt),
 		nullMillis(s.NextExecutionAt), s.Request, s.CallbackHeadersKID, s.CallbackHeaders, now).Scan(&id)
-	return id, err
+	return id, unable(err, "insert schedule")
 }
 
 // GetSchedule finds a schedule by uid inside one workspace only.
@@ -77,7 +76,7 @@ func (db *DB) LockSchedule(ctx context.Context, tx *sql.Tx, workspaceID int64, u
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return s, fmt.Errorf("store: unable to lock schedule %s: %w", uid, err)
 	}
-	return s, err
+	return s, unable(err, "lock schedule %v", uid)
 }
 
 // UpdateSchedule writes a schedule's editable fields and status.
@@ -88,13 +87,13 @@ func UpdateSchedule(ctx context.Context, q Querier, s model.Schedule) error {
 		WHERE id = $1`,
 		s.ID, s.Name, s.Status, s.Cron, s.Timezone, nullMillis(s.ScheduleAt), nullMillis(s.NextExecutionAt), s.Request,
 		s.CallbackHeadersKID, s.CallbackHeaders, Millis(s.UpdatedAt))
-	return err
+	return unable(err, "update schedule")
 }
 
 // DeleteSchedule removes a schedule; its runs keep their scheduled_run_uid.
 func DeleteSchedule(ctx context.Context, q Querier, id int64) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM schedules WHERE id = $1`, id)
-	return err
+	return unable(err, "delete schedule %v", id)
 }
 
 // DueSchedule is a schedule ready to fire, with the status of the run its
@@ -143,7 +142,7 @@ func NextDue(ctx context.Context, q Querier) (time.Time, bool, error) {
 	var at sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE'`).Scan(&at)
 	if err != nil || !at.Valid {
-		return time.Time{}, false, err
+		return time.Time{}, false, unable(err, "read next due")
 	}
 	return Time(at.Int64), true, nil
 }
@@ -178,10 +177,10 @@ func ClaimSchedule(ctx context.Context, q Querier, c Claim) (bool, error) {
 		WHERE id = $1 AND next_execution_at = $2 AND status = 'ACTIVE'`,
 		c.ID, Millis(c.Due), nullMillis(c.Next), c.Status, nullMillis(c.Executed), Millis(c.Now))
 	if err != nil {
-		return false, err
+		return false, unable(err, "claim schedule")
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, unable(err, "claim schedule")
 }
 
 // LockSchedules locks the rows among ids that are still ACTIVE, in id order
@@ -242,7 +241,7 @@ func ScheduleRequest(ctx context.Context, q Querier, s *model.Schedule) error {
 // SetScheduleLastRun records the run a firing created.
 func SetScheduleLastRun(ctx context.Context, q Querier, id int64, runUID string) error {
 	_, err := q.ExecContext(ctx, `UPDATE schedules SET last_run_uid = $2 WHERE id = $1`, id, runUID)
-	return err
+	return unable(err, "set schedule last run %v", id)
 }
 
 // TimeCond compares a time column with a value; Op is one of = > >= < <=.
@@ -272,39 +271,26 @@ var ScheduleSortColumns = map[string]string{
 	"uid": "s.uid",
 }
 
+// ListSchedules returns a page of a workspace's schedules.
 func ListSchedules(ctx context.Context, q Querier, workspaceID int64, f ScheduleFilter) ([]model.Schedule, error) {
-	args := []any{workspaceID}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	where := []string{"s.workspace_id = $1"}
-	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		ph := make([]string, len(vals))
-		for i, v := range vals {
-			ph[i] = arg(v)
-		}
-		where = append(where, col+" IN ("+strings.Join(ph, ", ")+")")
-	}
-	in("s.uid", f.UID)
-	in("s.status", f.Status)
-	in("s.member_uid", f.UserUID)
-	in("s.action_name", f.ActionName)
+	var l listQuery
+	l.cond("s.workspace_id = " + l.arg(workspaceID))
+	l.in("s.uid", f.UID)
+	l.in("s.status", f.Status)
+	l.in("s.member_uid", f.UserUID)
+	l.in("s.action_name", f.ActionName)
 	for _, name := range ScheduleTimeColumns {
 		var eq []string
 		for _, c := range f.Times[name] {
 			switch c.Op {
 			case "=":
-				eq = append(eq, arg(Millis(c.At)))
+				eq = append(eq, l.arg(Millis(c.At)))
 			case ">", ">=", "<", "<=":
-				where = append(where, "s."+name+" "+c.Op+" "+arg(Millis(c.At)))
+				l.cond("s." + name + " " + c.Op + " " + l.arg(Millis(c.At)))
 			}
 		}
 		if len(eq) > 0 {
-			where = append(where, "s."+name+" IN ("+strings.Join(eq, ", ")+")")
+			l.cond("s." + name + " IN (" + strings.Join(eq, ", ") + ")")
 		}
 	}
 	var order []string
@@ -321,20 +307,10 @@ func ListSchedules(ctx context.Context, q Querier, workspaceID int64, f Schedule
 		order = append(order, "("+col+" IS NULL) ASC", col+dir)
 	}
 	order = append(order, "s.created_at ASC", "s.id ASC")
-	lim, off := arg(f.Limit), arg(f.Offset)
-	rows, err := q.QueryContext(ctx, `SELECT `+scheduleListCols+scheduleFrom+`WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+strings.Join(order, ", ")+` LIMIT `+lim+` OFFSET `+off, args...)
+	out, err := list(ctx, q, l.page(scheduleListCols+scheduleFrom, strings.Join(order, ", "), f.Limit, f.Offset), l.args,
+		func(s scanner) (model.Schedule, error) { return scanSchedule(s, false) })
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "list the schedules of workspace %d", workspaceID)
 	}
-	defer rows.Close()
-	out := []model.Schedule{}
-	for rows.Next() {
-		s, err := scanSchedule(rows, false)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return out, nil
 }

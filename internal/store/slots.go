@@ -71,14 +71,14 @@ func QueuedRuns(ctx context.Context, q Querier, workspaceID int64, limit int) ([
 	rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE workspace_id = $1 AND status = 'QUEUED' AND execution_mode = 'ASYNC'
 		ORDER BY id LIMIT $2`, workspaceID, limit)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read queued runs")
 	}
 	defer rows.Close()
 	var out []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, err
+			return nil, unable(err, "read queued runs")
 		}
 		out = append(out, id)
 	}
@@ -148,14 +148,14 @@ func (db *DB) InsertRuns(ctx context.Context, tx *sql.Tx, rs []BulkRun) error {
 		sb.WriteString(` RETURNING id, uid`)
 		rows, err := tx.QueryContext(ctx, sb.String(), args...)
 		if err != nil {
-			return err
+			return unable(err, "insert runs")
 		}
 		for rows.Next() {
 			var id int64
 			var uid string
 			if err := rows.Scan(&id, &uid); err != nil {
 				rows.Close()
-				return err
+				return unable(err, "insert runs")
 			}
 			r := &rs[byUID[uid]].Run
 			r.ID = id
@@ -163,7 +163,7 @@ func (db *DB) InsertRuns(ctx context.Context, tx *sql.Tx, rs []BulkRun) error {
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return unable(err, "insert runs")
 		}
 	}
 	// Every run's inputs, across runs, in multi-row INSERTs.
@@ -193,7 +193,7 @@ func (db *DB) InsertRuns(ctx context.Context, tx *sql.Tx, rs []BulkRun) error {
 			args = append(args, b.Run.ID, x.Idx, x.Chunk, x.Input, cd, now)
 			if len(args) >= insertBatch*6 {
 				if err := flush(); err != nil {
-					return err
+					return unable(err, "insert runs")
 				}
 			}
 		}
