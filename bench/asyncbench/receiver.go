@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // receiver is the customer's callback endpoint: a plain net/http server in
@@ -75,7 +75,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	id := r.Header.Get(delivery.HeaderID)
+	id := r.Header.Get(send.HeaderID)
 	rc.mu.Lock()
 	rc.received++
 	_, dup := rc.ids[id]
@@ -99,7 +99,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if verify || final {
 		err := errors.New("no signing secret")
 		if secret != "" {
-			err = delivery.Verify(secret, r.Header, body, 5*time.Minute)
+			err = send.Verify(secret, r.Header, body, 5*time.Minute)
 		}
 		var status string
 		if final {

@@ -25,8 +25,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // e2eCallback is what the receiver keeps of one callback request.
@@ -72,7 +72,7 @@ func (r *e2eReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := delivery.Verify(r.secret, req.Header, raw, 5*time.Minute); err != nil {
+	if err := send.Verify(r.secret, req.Header, raw, 5*time.Minute); err != nil {
 		r.bad = append(r.bad, fmt.Sprintf("signature: %v", err))
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {

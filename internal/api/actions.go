@@ -10,7 +10,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/executor"
-	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 )
 
 func action(c *rctx) (*catalog.Action, error) {
@@ -129,7 +129,7 @@ func (s *Server) identityLimits(c *rctx) error {
 		return err
 	}
 	if st == nil {
-		st = []limits.Status{}
+		st = []smartlimits.Status{}
 	}
 	return c.ok(st)
 }

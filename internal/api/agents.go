@@ -129,11 +129,7 @@ func (s *Server) putKeyRails(c *rctx) error {
 }
 
 func (s *Server) listApprovals(c *rctx) error {
-	limit, err := c.queryInt("limit", 50, 1, 200)
-	if err != nil {
-		return err
-	}
-	offset, err := c.queryInt("offset", 0, 0, 1<<30)
+	limit, offset, err := c.page(50, 200)
 	if err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func (s *Server) recordAudit(c *rctx) {
 		if body.Member.UID == "" {
 			return
 		}
-		ws, err := store.MemberWorkspace(c.ctx(), s.DB.R, body.Member.UID)
+		ws, err := s.Workspaces.MemberWorkspaceID(c.ctx(), body.Member.UID)
 		if err != nil {
 			s.log.Error("audit: find the accepting member's workspace", "error", err)
 			return
@@ -148,7 +148,7 @@ func (s *Server) recordAudit(c *rctx) {
 		e.WorkspaceID, e.ActorMemberUID = ws, body.Member.UID
 	}
 	e.Detail = auditDetail(c, a)
-	if err := store.InsertAuditEvent(c.ctx(), s.DB.Write, e, keyID); err != nil {
+	if err := s.Workspaces.RecordAudit(c.ctx(), e, keyID); err != nil {
 		s.log.Error("audit: record event", "action", a.Action, "error", err)
 	}
 }
@@ -231,11 +231,7 @@ var auditEventDoc = object(obj{
 })
 
 func (s *Server) listAuditEvents(c *rctx) error {
-	limit, err := c.queryInt("limit", 50, 1, 200)
-	if err != nil {
-		return err
-	}
-	offset, err := c.queryInt("offset", 0, 0, 1<<30)
+	limit, offset, err := c.page(50, 200)
 	if err != nil {
 		return err
 	}
@@ -251,7 +247,7 @@ func (s *Server) listAuditEvents(c *rctx) error {
 			*dst = store.Millis(t)
 		}
 	}
-	evs, err := store.ListAuditEvents(c.ctx(), s.DB.R, c.P().WorkspaceID, f)
+	evs, err := s.Workspaces.AuditEvents(c.ctx(), c.P().WorkspaceID, f)
 	if err != nil {
 		return err
 	}

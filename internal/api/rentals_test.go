@@ -9,8 +9,8 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -224,7 +224,7 @@ func TestManagedSpread(t *testing.T) {
 				continue
 			}
 			used++
-			sts, err := env.App.Limits.Report(ctx, limits.Account{IdentityID: a.Identity.ID, Level: a.Integration.Level,
+			sts, err := env.App.Limits.Report(ctx, smartlimits.Account{IdentityID: a.Identity.ID, Level: a.Integration.Level,
 				FirstConnected: a.Integration.FirstConnectedAt}, keys, time.Now())
 			if err != nil {
 				t.Fatal(err)

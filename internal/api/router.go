@@ -12,10 +12,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/firstmate-oss/firstmate/internal/apilimit"
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/model"
-	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/validate"
 )
 
@@ -417,7 +417,7 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, p model.Princ
 	}
 	now := s.Now()
 	d, err := s.Limiter.Allow(ctx, p.WorkspaceID, group,
-		ratelimit.Tier{PerSecond: plan.RatePerSecond, PerMinute: plan.RatePerMinute}, now)
+		apilimit.Tier{PerSecond: plan.RatePerSecond, PerMinute: plan.RatePerMinute}, now)
 	if err != nil {
 		return err
 	}

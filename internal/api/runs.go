@@ -138,11 +138,7 @@ func (c *rctx) sortQuery(allowed map[string]string) (string, error) {
 		return "", nil
 	}
 	if _, ok := allowed[strings.TrimPrefix(s, "-")]; !ok {
-		names := make([]string, 0, len(allowed))
-		for k := range allowed {
-			names = append(names, k)
-		}
-		return "", apperr.BadParameters("querystring/sort must be one of %s, optionally prefixed with -", strings.Join(sorted(names), ", "))
+		return "", apperr.BadParameters("querystring/sort must be one of %s, optionally prefixed with -", sortNames(allowed))
 	}
 	return s, nil
 }
@@ -160,11 +156,7 @@ func checkEnum(name string, vals, allowed []string) error {
 }
 
 func (s *Server) listRuns(c *rctx) error {
-	limit, err := c.queryInt("limit", 10, 1, 100)
-	if err != nil {
-		return err
-	}
-	offset, err := c.queryInt("offset", 0, 0, 1<<30)
+	limit, offset, err := c.page(10, 100)
 	if err != nil {
 		return err
 	}
@@ -230,11 +222,7 @@ func (s *Server) runStatus(c *rctx) error {
 }
 
 func (s *Server) runOutputs(c *rctx) error {
-	limit, err := c.queryInt("limit", 100, 1, 100)
-	if err != nil {
-		return err
-	}
-	offset, err := c.queryInt("offset", 0, 0, 1<<30)
+	limit, offset, err := c.page(100, 100)
 	if err != nil {
 		return err
 	}
@@ -332,12 +320,8 @@ func (c *rctx) sortKeys(allowed map[string]string) ([]string, error) {
 				}
 				col := strings.TrimPrefix(part, "-")
 				if _, ok := allowed[col]; !ok {
-					names := make([]string, 0, len(allowed))
-					for k := range allowed {
-						names = append(names, k)
-					}
 					return nil, apperr.BadParameters("querystring/sort: %q is not one of %s, optionally prefixed with -",
-						part, strings.Join(sorted(names), ", "))
+						part, sortNames(allowed))
 				}
 				if seen[col] {
 					return nil, apperr.BadParameters("querystring/sort names %s twice", col)
@@ -355,11 +339,7 @@ func (c *rctx) sortKeys(allowed map[string]string) ([]string, error) {
 
 func (s *Server) listDeliveries(kind string, maxLimit int) func(*rctx) error {
 	return func(c *rctx) error {
-		limit, err := c.queryInt("limit", 10, 1, maxLimit)
-		if err != nil {
-			return err
-		}
-		offset, err := c.queryInt("offset", 0, 0, 1<<30)
+		limit, offset, err := c.page(10, maxLimit)
 		if err != nil {
 			return err
 		}
@@ -372,7 +352,7 @@ func (s *Server) listDeliveries(kind string, maxLimit int) func(*rctx) error {
 		if err := checkEnum("status", f.Status, deliveryStatuses); err != nil {
 			return err
 		}
-		ds, err := store.ListDeliveries(c.ctx(), s.DB.R, c.P().WorkspaceID, f)
+		ds, err := s.Dispatch.Deliveries(c.ctx(), c.P().WorkspaceID, f)
 		if err != nil {
 			return err
 		}
@@ -386,11 +366,8 @@ func (s *Server) listDeliveries(kind string, maxLimit int) func(*rctx) error {
 
 func (s *Server) getDelivery(kind string) func(*rctx) error {
 	return func(c *rctx) error {
-		d, err := store.GetDelivery(c.ctx(), s.DB.R, c.P().WorkspaceID, kind, c.path("uid"))
+		d, err := s.Dispatch.Delivery(c.ctx(), c.P().WorkspaceID, kind, c.path("uid"))
 		if err != nil {
-			if err == store.ErrNotFound {
-				return apperr.NotFound("delivery %s not found", c.path("uid"))
-			}
 			return err
 		}
 		return c.ok(viewDelivery(d))

@@ -10,8 +10,8 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 	"github.com/firstmate-oss/firstmate/internal/model"
-	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/schedules"
 	"github.com/firstmate-oss/firstmate/internal/store"
 	"github.com/firstmate-oss/firstmate/internal/validate"
@@ -114,7 +114,7 @@ type scheduleView struct {
 // null rather than failing the whole answer: one bad row must not break
 // a workspace's schedule list.
 func utc(t *time.Time) *time.Time {
-	if t == nil || !schedule.Representable(*t) {
+	if t == nil || !cron.Representable(*t) {
 		return nil
 	}
 	u := t.UTC()
@@ -125,10 +125,10 @@ func utc(t *time.Time) *time.Time {
 // can write.
 func utcAlways(t time.Time) time.Time {
 	switch {
-	case t.Before(schedule.Earliest):
-		return schedule.Earliest
-	case t.After(schedule.Latest):
-		return schedule.Latest
+	case t.Before(cron.Earliest):
+		return cron.Earliest
+	case t.After(cron.Latest):
+		return cron.Latest
 	}
 	return t.UTC()
 }
@@ -156,7 +156,7 @@ func (s *Server) viewSchedules(c *rctx, list ...model.Schedule) ([]scheduleView,
 			uids = append(uids, sc.LastRunUID)
 		}
 	}
-	until, err := store.RunsPostponedUntil(c.ctx(), s.DB.R, c.P().WorkspaceID, uids)
+	until, err := s.Schedules.PostponedUntil(c.ctx(), c.P().WorkspaceID, uids)
 	if err != nil {
 		return nil, err
 	}
@@ -241,11 +241,7 @@ func (c *rctx) timeFilter(name string) ([]store.TimeCond, error) {
 }
 
 func (s *Server) listSchedules(c *rctx) error {
-	limit, err := c.queryInt("limit", 10, 1, 100)
-	if err != nil {
-		return err
-	}
-	offset, err := c.queryInt("offset", 0, 0, 1<<30)
+	limit, offset, err := c.page(10, 100)
 	if err != nil {
 		return err
 	}
@@ -260,11 +256,7 @@ func (s *Server) listSchedules(c *rctx) error {
 	}
 	for _, k := range f.Sort {
 		if _, ok := store.ScheduleSortColumns[strings.TrimPrefix(k, "-")]; !ok {
-			names := make([]string, 0, len(store.ScheduleSortColumns))
-			for n := range store.ScheduleSortColumns {
-				names = append(names, n)
-			}
-			return apperr.BadParameters("querystring/sort must be one of %s, optionally prefixed with -", strings.Join(sorted(names), ", "))
+			return apperr.BadParameters("querystring/sort must be one of %s, optionally prefixed with -", sortNames(store.ScheduleSortColumns))
 		}
 	}
 	for _, name := range store.ScheduleTimeColumns {

@@ -13,14 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/firstmate-oss/firstmate/internal/agents"
+	"github.com/firstmate-oss/firstmate/internal/apilimit"
 	"github.com/firstmate-oss/firstmate/internal/credits"
-	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/identity"
-	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/schedules"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
@@ -29,11 +29,11 @@ type Deps struct {
 	DB         *store.DB
 	Workspaces *workspace.Service
 	Identities *identity.Service
-	Limiter    ratelimit.Limiter
+	Limiter    apilimit.Limiter
 	Engine     *engine.Engine
 	Ledger     *credits.Ledger
 	Runs       *runs.Service
-	Dispatch   *dispatch.Dispatcher
+	Dispatch   *webhook.Dispatcher
 	Schedules  *schedules.Service
 	// Agents holds the MCP endpoint's rails and approvals (issue 21).
 	Agents *agents.Service

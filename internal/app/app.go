@@ -21,24 +21,24 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/api"
+	"github.com/firstmate-oss/firstmate/internal/apilimit"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/console"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/dataplane"
-	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/logthrottle"
 	"github.com/firstmate-oss/firstmate/internal/proxy"
-	"github.com/firstmate-oss/firstmate/internal/ratelimit"
 	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/schedules"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/sim"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
@@ -54,10 +54,10 @@ type App struct {
 	Workspaces *workspace.Service
 	Identities *identity.Service
 	Ledger     *credits.Ledger
-	Limits     *limits.Limiter
+	Limits     *smartlimits.Limiter
 	Engine     *engine.Engine
 	Runs       *runs.Service
-	Dispatch   *dispatch.Dispatcher
+	Dispatch   *webhook.Dispatcher
 	Jobs       *jobs.Jobs
 	Schedules  *schedules.Service
 	API        *api.Server
@@ -116,11 +116,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret}
-	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL, Proxies: a.Proxies}
-	a.Ledger = &credits.Ledger{DB: db, Plans: a.Workspaces.Plan}
-	a.Workspaces.CreditsUsed = a.Ledger.Used
-	a.Limits = &limits.Limiter{DB: db}
+	// Each service is built with its collaborators; the ones left to set
+	// afterwards (the identities' Verify, Login and Queue, the runs' and
+	// deliveries' Queue, the agents' Execute) close a cycle: the engine and
+	// the job queue are built from the services that use them.
+	settings := cfg.WithDefaults()
+	callbacks := callbackPolicy(settings.Callbacks)
+	a.Ledger = &credits.Ledger{DB: db, Plans: workspace.PlanIn(plans)}
+	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret,
+		CreditsUsed: a.Ledger.Used, WebhookPolicy: &callbacks}
+	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL, Proxies: a.Proxies,
+		HealthInterval: settings.Health.Interval, OnStatus: a.onIntegrationStatus}
+	a.Limits = &smartlimits.Limiter{DB: db}
 	a.Engine = &engine.Engine{DB: db, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
 		Egress: a.Proxies.Egress, Budget: engine.NewBudget(cfg.Jobs.Inflight, -1), Families: a.familyLimits(cfg)}
 	a.Engine.Families.Start()
@@ -137,10 +144,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.openSchedules()
-	var limiter ratelimit.Limiter = ratelimit.NewMemory()
+	var limiter apilimit.Limiter = apilimit.NewMemory()
 	if db.SharedByNodes() {
 		// Several nodes may share this database: count in it.
-		limiter = ratelimit.SQL{DB: db.Write}
+		limiter = apilimit.SQL{DB: db}
 	}
 	if !cfg.Operator {
 		if err := a.SeedManagedPool(ctx); err != nil {

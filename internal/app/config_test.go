@@ -8,11 +8,11 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/config"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/schedules"
 	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // The defaults config shows (help, README) are the ones the packages apply
@@ -37,8 +37,8 @@ func TestConfigDefaultsAgreeWithThePackages(t *testing.T) {
 		}
 	}
 	for _, v := range config.Vars {
-		if v.Name == "FIRSTMATE_CALLBACK_RETRY_SCHEDULE" && v.Default != delivery.DefaultSchedule.String() {
-			t.Errorf("retry schedule: config shows %s, delivery applies %s", v.Default, delivery.DefaultSchedule)
+		if v.Name == "FIRSTMATE_CALLBACK_RETRY_SCHEDULE" && v.Default != send.DefaultSchedule.String() {
+			t.Errorf("retry schedule: config shows %s, delivery applies %s", v.Default, send.DefaultSchedule)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/firstmate-oss/firstmate/internal/config"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/model"
 )
@@ -12,17 +11,6 @@ import (
 // healthConfig is the integration health-check settings.
 func healthConfig(h config.Health) jobs.HealthConfig {
 	return jobs.HealthConfig{Off: h.Off, Interval: h.Interval, Tick: h.Tick, Budget: h.Budget, Workers: h.Workers}
-}
-
-// wireIntegrations connects integration transitions to the rest of the
-// system: their webhook deliveries are enqueued on River in the same
-// transaction, the webhook URL obeys the callbacks' SSRF policy, and runs
-// follow their accounts (onIntegrationStatus).
-func (a *App) wireIntegrations(policy delivery.Policy, j *jobs.Jobs, health jobs.HealthConfig) {
-	a.Workspaces.WebhookPolicy = &policy
-	a.Identities.Queue = j
-	a.Identities.HealthInterval = health.Interval
-	a.Identities.OnStatus = a.onIntegrationStatus
 }
 
 // Labels of runs blocked for want of a connected account.

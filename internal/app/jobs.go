@@ -4,10 +4,10 @@ import (
 	"context"
 
 	"github.com/firstmate-oss/firstmate/internal/config"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
-	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/runs"
+	"github.com/firstmate-oss/firstmate/internal/webhook"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // callbackPolicy is the SSRF policy for callbacks and webhooks (contract
@@ -15,8 +15,8 @@ import (
 // allows loopback with FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true; operators may
 // allow private ranges with FIRSTMATE_CALLBACK_ALLOW_CIDRS (both read by
 // package config into config.Callbacks).
-func callbackPolicy(cfg config.Callbacks) delivery.Policy {
-	return delivery.Policy{AllowLoopback: cfg.AllowLoopback, AllowCIDRs: cfg.AllowCIDRs}
+func callbackPolicy(cfg config.Callbacks) send.Policy {
+	return send.Policy{AllowLoopback: cfg.AllowLoopback, AllowCIDRs: cfg.AllowCIDRs}
 }
 
 // openJobs builds the async machinery: runs, deliveries and the River client.
@@ -26,15 +26,15 @@ func (a *App) openJobs(ctx context.Context) error {
 	}
 	cfg := a.Cfg.WithDefaults()
 	policy := callbackPolicy(cfg.Callbacks)
-	schedule := delivery.DefaultSchedule
+	schedule := send.DefaultSchedule
 	if cfg.Callbacks.RetrySchedule != nil {
 		schedule = cfg.Callbacks.RetrySchedule
 	}
 	a.Runs = &runs.Service{DB: a.DB, Keys: a.Keys, Engine: a.Engine, Ledger: a.Ledger, Plans: a.Workspaces.Plan,
 		Callbacks: policy, Log: a.Log}
-	a.Dispatch = &dispatch.Dispatcher{DB: a.DB, Keys: a.Keys, Schedule: schedule,
-		Sender:        delivery.NewSender(delivery.Options{Policy: policy, Timeout: cfg.Callbacks.Timeout}),
-		Hosts:         delivery.NewHostLimiter(cfg.Callbacks.PerHost),
+	a.Dispatch = &webhook.Dispatcher{DB: a.DB, Keys: a.Keys, Schedule: schedule,
+		Sender:        send.NewSender(send.Options{Policy: policy, Timeout: cfg.Callbacks.Timeout}),
+		Hosts:         send.NewHostLimiter(cfg.Callbacks.PerHost),
 		SigningSecret: a.Workspaces.SigningSecret, Parallel: 16}
 	health := healthConfig(cfg.Health)
 	j, err := jobs.New(a.DB, jobs.Config{RunWorkers: cfg.Jobs.RunWorkers, Inflight: cfg.Jobs.Inflight,
@@ -46,6 +46,8 @@ func (a *App) openJobs(ctx context.Context) error {
 	}
 	a.Jobs = j
 	a.Runs.Queue, a.Dispatch.Queue = j, j
-	a.wireIntegrations(policy, j, health)
+	// Integration transitions enqueue their webhook deliveries on River in
+	// the same transaction.
+	a.Identities.Queue = j
 	return nil
 }

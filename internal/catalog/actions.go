@@ -37,7 +37,7 @@ package catalog
 //   - event invitations count as messages (they notify a connection);
 //   - reactions and comments on posts, and inbox housekeeping (archive, mark
 //     as read), map to no key of the fixed set and consume none; they are
-//     still spaced by the outreach gap (internal/limits);
+//     still spaced by the outreach gap (internal/smartlimits);
 //   - Google Maps, TripAdvisor and TheFork actions use no account: none.
 
 const (

@@ -1,8 +1,18 @@
 // Package config holds the runtime configuration and the plan table. It is
 // the one place that reads the environment: every setting is declared in
 // Vars (name, flag, default, help), which Load applies, `firstmate help
-// config` prints and the README's configuration table repeats (a test keeps
-// the three in step).
+// config` prints and the README's configuration table repeats (tests keep
+// the three in step, and fail when code outside this package reads the
+// environment or names a FIRSTMATE_ variable Vars does not declare).
+//
+// cmd/firstmate calls FromEnv once, lets its flags override the result and
+// hands the Config to internal/app, which passes each package the values
+// it needs through its constructor; only internal/dataplane (the platform
+// routes, built from many settings at once) is given Config whole.
+// The variables Go itself reads (GOMEMLIMIT; HTTPS_PROXY, HTTP_PROXY and
+// NO_PROXY in net/http's transports, the executor client's included) are
+// the runtime's and the standard library's, not read here; GOGC is declared
+// here only because serve sets its own default.
 package config
 
 import (
@@ -14,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // Config is everything the binary reads from flags and environment.
@@ -124,8 +134,8 @@ type Callbacks struct {
 	// AllowCIDRs are private ranges callbacks may reach.
 	AllowCIDRs []netip.Prefix
 	// RetrySchedule is the wait before each attempt; nil means the
-	// contract's (delivery.DefaultSchedule).
-	RetrySchedule delivery.Schedule
+	// contract's (send.DefaultSchedule).
+	RetrySchedule send.Schedule
 	// Timeout bounds one delivery attempt.
 	Timeout time.Duration
 	// PerHost bounds the attempts running at once to one host.
@@ -136,8 +146,12 @@ type Callbacks struct {
 type Jobs struct {
 	// Inflight is the node's budget of upstream calls in flight, shared by
 	// async, schedule and live work (FIRSTMATE_INFLIGHT).
-	Inflight        int
-	RunWorkers      int
+	Inflight int
+	// RunWorkers is the least number of River workers running async chunks
+	// (FIRSTMATE_RUN_WORKERS; more are started to fill Inflight).
+	RunWorkers int
+	// DeliveryWorkers work callback and webhook deliveries
+	// (FIRSTMATE_DELIVERY_WORKERS).
 	DeliveryWorkers int
 	// RescueAfter is how long a job may run before another node takes it
 	// over (its node is presumed dead).
@@ -160,17 +174,27 @@ type Shutdown struct {
 
 // Schedules tune the schedule firing loop.
 type Schedules struct {
-	Poll    time.Duration
+	// Poll is how often a node looks for due schedules
+	// (FIRSTMATE_SCHEDULE_POLL).
+	Poll time.Duration
+	// Workers bounds the firings a node runs at once
+	// (FIRSTMATE_SCHEDULE_WORKERS).
 	Workers int
 }
 
 // Health tunes the periodic integration health checks.
 type Health struct {
-	Off      bool
+	// Off stops them (FIRSTMATE_HEALTH_CHECKS=off).
+	Off bool
+	// Interval is the time between two checks of one integration, ±20%
+	// (FIRSTMATE_HEALTH_INTERVAL).
 	Interval time.Duration
-	Tick     time.Duration
-	Budget   int
-	Workers  int
+	// Tick is how often the leader claims due checks (FIRSTMATE_HEALTH_TICK).
+	Tick time.Duration
+	// Budget is the checks claimed per tick (FIRSTMATE_HEALTH_BUDGET).
+	Budget int
+	// Workers bounds the checks running at once (FIRSTMATE_HEALTH_WORKERS).
+	Workers int
 }
 
 // Sim configures the bundled platform simulator.
@@ -178,8 +202,10 @@ type Sim struct {
 	// Off starts no simulator (and wires no simulated platform).
 	Off bool
 	// URL points at a simulator running elsewhere (`firstmate sim`).
-	URL     string
-	Seed    int64
+	URL string
+	// Seed is the simulated world's seed: the same seed, the same world.
+	Seed int64
+	// Latency is added by the simulator to every call.
 	Latency time.Duration
 	// Addr is where `firstmate sim` listens.
 	Addr string
@@ -331,7 +357,7 @@ var Vars = []Var{
 	{Name: "FIRSTMATE_CALLBACK_ALLOW_CIDRS", Default: "none", Section: SectionCallbacks,
 		Help: "private ranges callbacks and webhooks may reach, comma-separated (10.0.0.0/8,...); cloud metadata stays refused",
 		set:  setAllowCIDRs},
-	{Name: "FIRSTMATE_CALLBACK_RETRY_SCHEDULE", Default: delivery.DefaultSchedule.String(), Section: SectionCallbacks,
+	{Name: "FIRSTMATE_CALLBACK_RETRY_SCHEDULE", Default: send.DefaultSchedule.String(), Section: SectionCallbacks,
 		Help: "wait before each delivery attempt, comma-separated durations (one per attempt)",
 		set:  setRetrySchedule},
 	{Name: "FIRSTMATE_CALLBACK_TIMEOUT", Default: DefaultCallbackTimeout.String(), Section: SectionCallbacks,
@@ -625,7 +651,7 @@ func setAllowCIDRs(c *Config, v string) error {
 }
 
 func setRetrySchedule(c *Config, v string) error {
-	s, err := delivery.ParseSchedule(v)
+	s, err := send.ParseSchedule(v)
 	if err != nil {
 		return err
 	}

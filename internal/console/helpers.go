@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/firstmate-oss/firstmate/internal/schedule"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 )
 
 var funcs = template.FuncMap{
@@ -278,8 +278,8 @@ func short(f float64) string {
 }
 
 // nextFirings previews a cron in its zone with the scheduler's own parser.
-func nextFirings(cron, tz string, now time.Time, n int) ([]string, string, error) {
-	spec, aerr := schedule.Parse(cron, "", tz)
+func nextFirings(expr, tz string, now time.Time, n int) ([]string, string, error) {
+	spec, aerr := cron.Parse(expr, "", tz)
 	if aerr != nil {
 		return nil, "", fmt.Errorf("%s", aerr.Message)
 	}
@@ -293,7 +293,7 @@ func nextFirings(cron, tz string, now time.Time, n int) ([]string, string, error
 		out = append(out, next.In(spec.Location).Format("Mon 2006-01-02 15:04 MST"))
 		t = next
 	}
-	return out, describeCron(cron), nil
+	return out, describeCron(expr), nil
 }
 
 var dows = []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}

@@ -8,7 +8,6 @@ package credits
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"math"
 	"sort"
 	"sync"
@@ -122,7 +121,7 @@ type Charged struct {
 	// Repeat is true when the key had already been charged.
 	Repeat bool
 	// Period is the start (stored unit) of the balance period that paid,
-	// set by the batch charges (ChargeAll, ChargeEach, InFull) when Paid > 0:
+	// set by the batch charges (ChargeBatch, ChargeBatchDirect) when Paid > 0:
 	// their callers record it on the run (model.Run.ChargePeriod).
 	Period int64
 }
@@ -180,84 +179,101 @@ func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, e
 	// so that the balance UPDATE comes last. A key charged before (or by a
 	// concurrent transaction that commits first) inserts nothing: the charge
 	// is a repeat and returns what was paid then.
-	var id int64
-	err := tx.QueryRowContext(ctx, `
-		INSERT INTO credit_charges (workspace_id, period_start, charge_key, run_uid, action_slug, results, amount, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (charge_key) DO NOTHING RETURNING id`,
-		c.WorkspaceID, period, c.Key, c.RunUID, c.Action, full.Paid, full.Amount, store.Now()).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		var results int
-		var amount int64
-		if err := tx.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, c.Key).
-			Scan(&results, &amount); err != nil {
+	inserted, err := store.InsertCharge(ctx, tx, store.NewCharge{WorkspaceID: c.WorkspaceID, Period: period, Key: c.Key,
+		RunUID: c.RunUID, Action: c.Action, Results: full.Paid, Amount: full.Amount})
+	if err != nil {
+		return Charged{}, err
+	}
+	if !inserted {
+		results, amount, err := store.ChargeByKey(ctx, tx, c.Key)
+		if err != nil {
 			return Charged{}, err
 		}
 		return Charged{Paid: results, Amount: amount, Repeat: true}, nil
 	}
-	if err != nil {
-		return Charged{}, err
-	}
 	if full.Amount == 0 {
 		return full, nil // free results touch no balance
 	}
-	var used int64
-	err = tx.QueryRowContext(ctx, `UPDATE credit_balances SET used = used + $3
-		WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4 RETURNING used`,
-		c.WorkspaceID, period, full.Amount, max).Scan(&used)
-	if err == nil {
+	used, ok, err := store.MoveBalanceWithin(ctx, tx, store.BalanceMove{WorkspaceID: c.WorkspaceID, Period: period,
+		Amount: full.Amount, Cap: max})
+	if err != nil {
+		return Charged{}, err
+	}
+	if ok {
 		l.see(c.WorkspaceID, period, used)
 		return full, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return Charged{}, err
 	}
 	return l.chargeSlow(ctx, tx, c, period, max)
 }
 
-// ChargeAll pays in full for every charge of a batch (live calls committed
-// together), or reports short: some workspace's balance cannot pay for its
-// share (or has no row yet this period). Short, it leaves the transaction
-// as it found it, and the caller charges the batch with ChargeEach in the
-// same transaction. Each charge needs its Workspace.
+// ChargeBatch charges a batch of live calls committed together, in tx, and
+// chooses how: every charge paid in full with one balance update per
+// workspace when the balances can pay (the common case), and otherwise each
+// charge in turn for what its balance has left after those before it. Each
+// charge needs its Workspace.
 //
 // The batch charges move balances only: they write no credit_charges row.
 // Each charge is a live call's, and the caller records what was paid on the
 // call's run row (credits_used, output_count, charge_period) in the same
-// transaction; ByAction reads both. A workspace's balance is updated once,
-// with the sum of its charges; on PostgreSQL that row stays locked until
-// commit.
-func (l *Ledger) ChargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (charged []Charged, short bool, err error) {
-	moves, charged := l.InFull(cs)
+// transaction; ByAction reads both. On PostgreSQL the balance rows stay
+// locked until commit.
+func (l *Ledger) ChargeBatch(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Charged, error) {
+	charged, short, err := l.chargeAll(ctx, tx, cs)
+	if err != nil || !short {
+		return charged, err
+	}
+	return l.chargeEach(ctx, tx, cs)
+}
+
+// ChargeBatchDirect is ChargeBatch on PostgreSQL outside any transaction:
+// when the balances can pay for every charge in full, the balance moves and
+// the runs that record them (runs, given what each charge paid) commit
+// together in one round trip (store.PayAndRecord). When a balance cannot,
+// nothing is written and it returns store.ErrShort: the caller charges the
+// batch with ChargeBatch in a transaction.
+func (l *Ledger) ChargeBatchDirect(ctx context.Context, cs []Charge, runs func([]Charged) []model.Run) ([]Charged, error) {
+	moves, charged := l.inFull(cs)
+	used, err := store.PayAndRecord(ctx, l.DB, moves, runs(charged))
+	if err != nil {
+		return nil, err
+	}
+	l.moved(moves, used)
+	return charged, nil
+}
+
+// chargeAll pays in full for every charge of a batch, or reports short:
+// some workspace's balance cannot pay for its share (or has no row yet this
+// period). Short, it leaves the transaction as it found it, for chargeEach.
+// A workspace's balance is updated once, with the sum of its charges.
+func (l *Ledger) chargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (charged []Charged, short bool, err error) {
+	moves, charged := l.inFull(cs)
 	// Balances first: a short one is found before anything else is written,
 	// and the balances already updated are put back.
 	used := make([]int64, len(moves))
 	for i, m := range moves {
-		err := tx.QueryRowContext(ctx, `UPDATE credit_balances SET used = used + $3
-			WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4 RETURNING used`,
-			m.WorkspaceID, m.Period, m.Amount, m.Cap).Scan(&used[i])
-		if errors.Is(err, sql.ErrNoRows) {
+		u, ok, err := store.MoveBalanceWithin(ctx, tx, m)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
 			for _, done := range moves[:i] {
-				if _, err := tx.ExecContext(ctx, `UPDATE credit_balances SET used = used - $3 WHERE workspace_id = $1 AND period_start = $2`,
-					done.WorkspaceID, done.Period, done.Amount); err != nil {
+				if err := store.MoveBalance(ctx, tx, done.WorkspaceID, done.Period, -done.Amount); err != nil {
 					return nil, false, err
 				}
 			}
 			return nil, true, nil
 		}
-		if err != nil {
-			return nil, false, err
-		}
+		used[i] = u
 	}
-	l.Moved(moves, used)
+	l.moved(moves, used)
 	return charged, false, nil
 }
 
-// InFull is what paying every charge of a batch in full writes and pays:
+// inFull is what paying every charge of a batch in full writes and pays:
 // one move per balance (in workspace order, as every transaction that locks
 // several takes them), with the sum of its charges, and each charge paid in
 // full. Charges with no results pay nothing; free ones move no balance.
-func (l *Ledger) InFull(cs []Charge) ([]store.BalanceMove, []Charged) {
+func (l *Ledger) inFull(cs []Charge) ([]store.BalanceMove, []Charged) {
 	charged := make([]Charged, len(cs))
 	totals := map[balanceKey]int64{}
 	for i, c := range cs {
@@ -277,19 +293,19 @@ func (l *Ledger) InFull(cs []Charge) ([]store.BalanceMove, []Charged) {
 	return moves, charged
 }
 
-// Moved records the balances' use once moves have committed (used: each
+// moved records the balances' use once moves have committed (used: each
 // one's use after its move), for WorkspaceBalance.
-func (l *Ledger) Moved(moves []store.BalanceMove, used []int64) {
+func (l *Ledger) moved(moves []store.BalanceMove, used []int64) {
 	for i, m := range moves {
 		l.see(m.WorkspaceID, m.Period, used[i])
 	}
 }
 
-// ChargeEach pays for a batch's charges in order, each for as many results
+// chargeEach pays for a batch's charges in order, each for as many results
 // as the balance has left after those before it, under the lock of each
-// workspace's balance row. It is ChargeAll's fallback when a balance runs
+// workspace's balance row. It is chargeAll's fallback when a balance runs
 // short.
-func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Charged, error) {
+func (l *Ledger) chargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Charged, error) {
 	out := make([]Charged, len(cs))
 	byBalance := map[balanceKey][]int{}
 	for i, c := range cs {
@@ -302,7 +318,7 @@ func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Cha
 	}
 	totals := map[balanceKey]int64{}
 	for _, b := range sortedBalances(byBalance) {
-		used, err := l.lockBalance(ctx, tx, b.workspaceID, b.period)
+		used, err := l.DB.LockBalance(ctx, tx, b.workspaceID, b.period)
 		if err != nil {
 			return nil, err
 		}
@@ -322,8 +338,7 @@ func (l *Ledger) ChargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Cha
 		if totals[b] == 0 {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE credit_balances SET used = used + $3 WHERE workspace_id = $1 AND period_start = $2`,
-			b.workspaceID, b.period, totals[b]); err != nil {
+		if err := store.MoveBalance(ctx, tx, b.workspaceID, b.period, totals[b]); err != nil {
 			return nil, err
 		}
 	}
@@ -354,7 +369,7 @@ func sortedBalances[V any](m map[balanceKey]V) []balanceKey {
 // chargeSlow pays for what the balance allows, under the balance row's lock,
 // and corrects (or drops) the charge row ChargeTx recorded as fully paid.
 func (l *Ledger) chargeSlow(ctx context.Context, tx *sql.Tx, c Charge, period, max int64) (Charged, error) {
-	used, err := l.lockBalance(ctx, tx, c.WorkspaceID, period)
+	used, err := l.DB.LockBalance(ctx, tx, c.WorkspaceID, period)
 	if err != nil {
 		return Charged{}, err
 	}
@@ -362,21 +377,18 @@ func (l *Ledger) chargeSlow(ctx context.Context, tx *sql.Tx, c Charge, period, m
 	out := Charged{Paid: paid, Amount: int64(paid) * c.PerResult}
 	if paid == 0 {
 		// Nothing paid, nothing recorded: the key stays free for a retry.
-		_, err := tx.ExecContext(ctx, `DELETE FROM credit_charges WHERE charge_key = $1`, c.Key)
-		return out, err
+		return out, store.DeleteCharge(ctx, tx, c.Key)
 	}
 	if paid < c.Results {
-		if _, err := tx.ExecContext(ctx, `UPDATE credit_charges SET results = $2, amount = $3 WHERE charge_key = $1`,
-			c.Key, out.Paid, out.Amount); err != nil {
+		if err := store.SetChargePaid(ctx, tx, c.Key, out.Paid, out.Amount); err != nil {
 			return Charged{}, err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE credit_balances SET used = used + $3 WHERE workspace_id = $1 AND period_start = $2`,
-		c.WorkspaceID, period, out.Amount)
-	if err == nil {
-		l.see(c.WorkspaceID, period, used+out.Amount)
+	if err := store.MoveBalance(ctx, tx, c.WorkspaceID, period, out.Amount); err != nil {
+		return Charged{}, err
 	}
-	return out, err
+	l.see(c.WorkspaceID, period, used+out.Amount)
+	return out, nil
 }
 
 // period is the workspace's current period start (stored unit) and grant in
@@ -384,23 +396,6 @@ func (l *Ledger) chargeSlow(ctx context.Context, tx *sql.Tx, c Charge, period, m
 func (l *Ledger) period(w model.Workspace) (period, max int64) {
 	start, _ := workspace.Period(w.PeriodStart, l.now())
 	return store.Millis(start), Milli(float64(l.Plans(w.Plan).CreditsPerPeriod))
-}
-
-// lockBalance returns the period's use, creating its balance row, and on
-// PostgreSQL locks the row for the transaction (SQLite serialises write
-// transactions already).
-func (l *Ledger) lockBalance(ctx context.Context, tx *sql.Tx, workspaceID, period int64) (used int64, err error) {
-	if _, err = tx.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 0)
-		ON CONFLICT (workspace_id, period_start) DO NOTHING`, workspaceID, period); err != nil {
-		return 0, err
-	}
-	lock := ""
-	if l.DB.SupportsRowLocks() {
-		lock = " FOR UPDATE"
-	}
-	err = tx.QueryRowContext(ctx, `SELECT used FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`+lock,
-		workspaceID, period).Scan(&used)
-	return used, err
 }
 
 // Balance reports the current period's grant and use, in millicredits.
@@ -415,8 +410,7 @@ func (l *Ledger) Balance(ctx context.Context, workspaceID int64) (max, used int6
 // BalanceOf is Balance for a workspace row the caller has read already.
 func (l *Ledger) BalanceOf(ctx context.Context, w model.Workspace) (max, used int64, err error) {
 	period, max := l.period(w)
-	err = l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(used), 0) FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`,
-		w.ID, period).Scan(&used)
+	used, err = l.DB.BalanceUsed(ctx, w.ID, period)
 	return max, used, err
 }
 
@@ -442,8 +436,7 @@ func (l *Ledger) WorkspaceBalance(ctx context.Context, workspaceID int64, fresh 
 			return w, max, used, nil
 		}
 	}
-	if err := l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(used), 0) FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`,
-		w.ID, period).Scan(&used); err != nil {
+	if used, err = l.DB.BalanceUsed(ctx, w.ID, period); err != nil {
 		return w, 0, 0, err
 	}
 	l.see(w.ID, period, used)
@@ -458,9 +451,7 @@ func (l *Ledger) Left(ctx context.Context, workspaceID int64) (int64, error) {
 
 // Used sums the credits charged since a period start (for GET /workspaces).
 func (l *Ledger) Used(ctx context.Context, workspaceID int64, since time.Time) (float64, error) {
-	var used int64
-	err := l.DB.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(used), 0) FROM credit_balances WHERE workspace_id = $1 AND period_start = $2`,
-		workspaceID, store.Millis(since)).Scan(&used)
+	used, err := l.DB.BalanceUsed(ctx, workspaceID, store.Millis(since))
 	return Credits(used), err
 }
 
@@ -483,30 +474,13 @@ type Consumption struct {
 // between the two readings. charge_period decides what counts.
 func (l *Ledger) ByAction(ctx context.Context, workspaceID int64, since time.Time) ([]Consumption, error) {
 	period := store.Millis(since)
-	rows, err := l.DB.R.QueryContext(ctx, `
-		SELECT action, SUM(amount), SUM(runs), SUM(results) FROM (
-			SELECT action_slug AS action, SUM(amount) AS amount, COUNT(DISTINCT run_uid) AS runs, SUM(results) AS results
-			FROM credit_charges WHERE workspace_id = $1 AND period_start = $2
-			GROUP BY action_slug
-			UNION ALL
-			SELECT action_name, SUM(credits_used), COUNT(*), SUM(output_count)
-			FROM runs WHERE workspace_id = $1 AND created_at >= $3 AND charge_period = $2
-			GROUP BY action_name
-		) charged
-		GROUP BY action ORDER BY action`, workspaceID, period, period-24*60*60*1000)
+	sums, err := l.DB.ChargesByAction(ctx, workspaceID, period, period-24*60*60*1000)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Consumption{}
-	for rows.Next() {
-		var c Consumption
-		var amount int64
-		if err := rows.Scan(&c.ActionSlug, &amount, &c.Runs, &c.Results); err != nil {
-			return nil, err
-		}
-		c.CreditsUsed = Credits(amount)
-		out = append(out, c)
+	out := make([]Consumption, len(sums))
+	for i, c := range sums {
+		out[i] = Consumption{ActionSlug: c.Action, CreditsUsed: Credits(c.Amount), Runs: c.Runs, Results: c.Results}
 	}
-	return out, rows.Err()
+	return out, nil
 }

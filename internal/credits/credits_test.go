@@ -316,8 +316,8 @@ func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
 	})
 }
 
-// A property test of batch charging as the live path uses it (ChargeAll, then
-// ChargeEach in the same transaction when a balance runs short; on
+// A property test of batch charging as the live path uses it (ChargeBatch:
+// all in full, then each in turn in the same transaction when a balance runs short; on
 // PostgreSQL, first store.PayAndRecord, which must write nothing when it
 // cannot pay for all), against a model: charges of two workspaces in random
 // batches, each paid in order for what is left.
@@ -349,27 +349,20 @@ func TestBatchChargeProperties(t *testing.T) {
 				var got []credits.Charged
 				if dialect == store.Postgres && rapid.Bool().Draw(rt, "direct") {
 					// As writeLiveDirect (engine) does.
-					moves, charged := l.InFull(cs)
-					used, err := store.PayAndRecord(ctx, db, moves, nil)
+					charged, err := l.ChargeBatchDirect(ctx, cs, func([]credits.Charged) []model.Run { return nil })
 					switch {
 					case err == nil:
-						l.Moved(moves, used)
 						got = charged
 					case !errors.Is(err, store.ErrShort):
 						rt.Fatal(err)
 					}
 				}
-				// As writeLive (engine) does: ChargeEach follows a short ChargeAll in
-				// the same transaction, so ChargeAll must leave nothing behind.
+				// As writeLive (engine) does: ChargeBatch pays each in turn
+				// after a short attempt to pay all in full in the same
+				// transaction, so that attempt must leave nothing behind.
 				if got == nil {
 					err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
-						charged, short, err := l.ChargeAll(ctx, tx, cs)
-						if err != nil {
-							return err
-						}
-						if short {
-							charged, err = l.ChargeEach(ctx, tx, cs)
-						}
+						charged, err := l.ChargeBatch(ctx, tx, cs)
 						got = charged
 						return err
 					})

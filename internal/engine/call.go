@@ -7,20 +7,11 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
-
-// Step is one upstream page of one input.
-type Step struct {
-	Action *catalog.Action
-	Input  map[string]any
-	Params map[string]any
-	Page   int
-	Token  string
-}
 
 // Done is a page fetched by one account.
 type Done struct {
@@ -38,7 +29,7 @@ type CallOptions struct {
 	// (Smart Limit overrides); nil reads it per account.
 	Workspace *model.Workspace
 	// Live: the call is a live one, which working hours do not hold back
-	// (limits.Call), and which may use the in-flight budget's reserve.
+	// (smartlimits.Call), and which may use the in-flight budget's reserve.
 	Live bool
 	// WorkspaceID and RunID say whose call it is, for the in-flight
 	// budget's fairness (RunID 0: live).
@@ -79,14 +70,19 @@ func (e *Engine) inflight(ctx context.Context, a *catalog.Action, opt CallOption
 
 // Call fetches one page with the first candidate that is free, within its
 // Smart Limits and still connected. An expired session marks the
-// integration INVALID and moves on to the next candidate.
-func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt CallOptions) (Done, error) {
+// integration INVALID and moves on to the next candidate. st is the page
+// asked for, as the driver receives it (page 1 when 0, the action's page
+// size when 0).
+func (e *Engine) Call(ctx context.Context, cands []store.Account, st platform.Call, opt CallOptions) (Done, error) {
 	drv, err := e.driver(st.Action)
 	if err != nil {
 		return Done{}, err
 	}
-	call := platform.Call{Action: st.Action, Input: st.Input, Params: st.Params, Page: max(st.Page, 1), Token: st.Token,
-		PageSize: st.Action.PageSize}
+	call := st
+	call.Page = max(st.Page, 1)
+	if call.PageSize == 0 {
+		call.PageSize = st.Action.PageSize
+	}
 	if !st.Action.NeedsIdentity {
 		ctx, hc, err := e.egress(ctx, nil)
 		if err != nil {
@@ -105,7 +101,7 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 	if len(cands) == 0 {
 		return Done{}, apperr.NoValidAccount("no identity with a valid integration can run %s", st.Action.Slug)
 	}
-	var refused *limits.Refused
+	var refused *smartlimits.Refused
 	var lastErr error
 	// Accounts are tried in the candidates' order; each at most once.
 	ids := make([]int64, len(cands))
@@ -139,7 +135,7 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 		acc := cands[idx]
 		pg, err := e.callAccount(ctx, drv, acc, call, opt)
 		release()
-		var r *limits.Refused
+		var r *smartlimits.Refused
 		switch {
 		case err == nil:
 			return Done{Page: pg, Account: &acc}, nil
@@ -162,9 +158,9 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st Step, opt C
 		at := refused.AvailableAt.UTC().Add(time.Second - time.Nanosecond).Truncate(time.Second).Format(time.RFC3339)
 		msg := "smart limit %s reached for every usable identity; capacity frees up at %s"
 		switch refused.Key {
-		case limits.WorkingHours:
+		case smartlimits.WorkingHours:
 			msg = "%s: outside the working hours of every usable identity; the next opening is at %s"
-		case limits.OutreachGap:
+		case smartlimits.OutreachGap:
 			msg = "%s: every usable identity is pausing between two outreach actions until %s"
 		case AccountPaused:
 			msg = "%s: the platform rate limited every usable identity's account, whose work is paused until %s"
@@ -207,7 +203,7 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 	if until, err := e.pausedUntil(ctx, acc, opt.Live); err != nil {
 		return platform.Page{}, err
 	} else if !until.IsZero() {
-		return platform.Page{}, &limits.Refused{Key: AccountPaused, AvailableAt: until}
+		return platform.Page{}, &smartlimits.Refused{Key: AccountPaused, AvailableAt: until}
 	}
 	la := e.limitAccount(ctx, acc, opt.Workspace)
 	// A later page that async work fetches for the same input continues an
@@ -254,7 +250,7 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 	if lc.SearchPage > 0 {
 		// The results are counted now that they are known. Should this fail,
 		// the page's full estimate stays counted: never less than was used.
-		_, _ = e.Limits.Settle(context.WithoutCancel(ctx), res, limits.SearchResults, len(pg.Results))
+		_, _ = e.Limits.Settle(context.WithoutCancel(ctx), res, smartlimits.SearchResults, len(pg.Results))
 	}
 	return pg, nil
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/credits"
-	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -24,7 +24,7 @@ type DryRun struct {
 	CreditsNeeded float64 `json:"credits_needed"`
 	// SmartLimits are the windows of the picked identity (or, when every
 	// candidate is held back, of the first one) for the keys the call uses.
-	SmartLimits []limits.Status `json:"smart_limits"`
+	SmartLimits []smartlimits.Status `json:"smart_limits"`
 	// Blocked is the refusal the live call would meet (LIMIT_REACHED,
 	// NO_ACCESS, ...); nil when it would run.
 	Blocked *apperr.Error `json:"-"`
@@ -42,7 +42,7 @@ func (e *Engine) DryRunLive(ctx context.Context, l Live) (DryRun, error) {
 	if err := e.Unavailable(a); err != nil {
 		return DryRun{}, err
 	}
-	out := DryRun{SmartLimits: []limits.Status{}}
+	out := DryRun{SmartLimits: []smartlimits.Status{}}
 	ws, max, used, err := e.Ledger.WorkspaceBalance(ctx, l.Principal.WorkspaceID, true)
 	if err != nil {
 		return DryRun{}, err
@@ -85,7 +85,7 @@ func (e *Engine) DryRunLive(ctx context.Context, l Live) (DryRun, error) {
 		return out, nil
 	}
 	now := e.now()
-	var earliest *limits.Refused
+	var earliest *smartlimits.Refused
 	for i, acc := range cands {
 		la := e.limitAccount(ctx, acc, &ws)
 		lc := limitCall(a, true, false)
@@ -99,7 +99,7 @@ func (e *Engine) DryRunLive(ctx context.Context, l Live) (DryRun, error) {
 			return DryRun{}, err
 		}
 		if st == nil {
-			st = []limits.Status{}
+			st = []smartlimits.Status{}
 		}
 		if i == 0 {
 			out.SmartLimits, out.IdentityUID = st, acc.Identity.UID
@@ -116,7 +116,7 @@ func (e *Engine) DryRunLive(ctx context.Context, l Live) (DryRun, error) {
 	if earliest != nil {
 		at := earliest.AvailableAt.UTC().Add(time.Second - time.Nanosecond).Truncate(time.Second).Format(time.RFC3339)
 		msg := "smart limit %s reached for every usable identity; capacity frees up at %s"
-		if earliest.Key == limits.OutreachGap {
+		if earliest.Key == smartlimits.OutreachGap {
 			msg = "%s: every usable identity is pausing between two outreach actions until %s"
 		}
 		out.Blocked = apperr.LimitReached(at, msg, earliest.Key, at).With("limit_key", earliest.Key)
@@ -126,15 +126,15 @@ func (e *Engine) DryRunLive(ctx context.Context, l Live) (DryRun, error) {
 
 // wouldRefuse says which need a window has no room for (nil when every
 // need fits), as Consume would decide with the same counts.
-func wouldRefuse(needs []limits.Need, st []limits.Status, now time.Time) *limits.Refused {
-	var worst *limits.Refused
+func wouldRefuse(needs []smartlimits.Need, st []smartlimits.Status, now time.Time) *smartlimits.Refused {
+	var worst *smartlimits.Refused
 	for _, n := range needs {
 		for _, s := range st {
 			if s.Key != n.Key {
 				continue
 			}
 			room := s.Remaining >= min(n.N, max(s.MaxLimit, 1))
-			if n.Key == limits.OutreachGap || n.Key == limits.WorkingHours {
+			if n.Key == smartlimits.OutreachGap || n.Key == smartlimits.WorkingHours {
 				room = s.Remaining > 0
 			}
 			if room {
@@ -145,7 +145,7 @@ func wouldRefuse(needs []limits.Need, st []limits.Status, now time.Time) *limits
 				at = *s.AvailableAt
 			}
 			if worst == nil || at.After(worst.AvailableAt) {
-				worst = &limits.Refused{Key: n.Key, AvailableAt: at}
+				worst = &smartlimits.Refused{Key: n.Key, AvailableAt: at}
 			}
 		}
 	}

@@ -1,8 +1,12 @@
 // Package engine runs actions: it picks the account that runs a call
-// (identity modes), holds the per-account lock, applies Smart Limits, calls
-// the platform driver through the identity's HTTP client, and charges
-// credits for the results. Live runs and async batches share it. It knows
-// nothing about HTTP requests.
+// (identity modes), holds the per-account lock, applies Smart Limits, takes
+// a slot of the node's in-flight budget and of the family's concurrency
+// limit, and calls the platform driver (chosen by internal/dataplane)
+// through the identity's HTTP client. Live calls (RunLive) are charged and
+// recorded here, the charge and the LIVE run in one commit; async chunks
+// call Engine.Call page by page and package runs charges and records them.
+// It also runs dry runs, downloads and the connect-time verification of
+// integrations. It knows nothing about HTTP requests.
 package engine
 
 import (
@@ -17,13 +21,13 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/credits"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 	"github.com/firstmate-oss/firstmate/internal/dataplane"
 	"github.com/firstmate-oss/firstmate/internal/identity"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
-	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -42,7 +46,7 @@ type Engine struct {
 	Keys       *secret.Keyring
 	Identities *identity.Service
 	Ledger     *credits.Ledger
-	Limits     *limits.Limiter
+	Limits     *smartlimits.Limiter
 	// Plane routes each platform family to its driver (sandbox, built-in,
 	// remote executor or none) and says why an action is unavailable.
 	Plane *dataplane.Plane
@@ -318,19 +322,19 @@ func (e *Engine) CheckIdentityUIDs(ctx context.Context, workspaceID int64, uids 
 
 // limitAccount builds the Smart Limit view of an account. ws is the account's
 // workspace row when the caller has it; nil reads it.
-func (e *Engine) limitAccount(ctx context.Context, acc store.Account, ws *model.Workspace) limits.Account {
-	la := limits.Account{IdentityID: acc.Identity.ID, Level: acc.Integration.Level, FirstConnected: acc.Integration.FirstConnectedAt}
-	if loc, ok := schedule.LoadZone(acc.Identity.Timezone); ok {
+func (e *Engine) limitAccount(ctx context.Context, acc store.Account, ws *model.Workspace) smartlimits.Account {
+	la := smartlimits.Account{IdentityID: acc.Identity.ID, Level: acc.Integration.Level, FirstConnected: acc.Integration.FirstConnectedAt}
+	if loc, ok := cron.LoadZone(acc.Identity.Timezone); ok {
 		la.Location = loc // working hours; UTC for a zone this build cannot load
 	}
 	if acc.Identity.Managed || (acc.Integration.IsShared && acc.Integration.SetupSource == "SHARED") {
 		la.FirstConnected = nil // pool accounts, owned or rented, are warmed up
 	}
-	la.Identity = limits.ParseOverridesShared(acc.Overrides)
+	la.Identity = smartlimits.ParseOverridesShared(acc.Overrides)
 	if ws != nil && ws.ID == acc.Identity.WorkspaceID {
-		la.Workspace = limits.ParseOverridesShared(ws.LimitOverrides)
+		la.Workspace = smartlimits.ParseOverridesShared(ws.LimitOverrides)
 	} else if w, err := e.DB.CachedWorkspace(ctx, acc.Identity.WorkspaceID); err == nil {
-		la.Workspace = limits.ParseOverridesShared(w.LimitOverrides)
+		la.Workspace = smartlimits.ParseOverridesShared(w.LimitOverrides)
 	}
 	return la
 }

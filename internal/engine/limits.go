@@ -8,15 +8,15 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // LimitStatus reports, for every key the action consumes, the identity's
 // Smart Limit windows. An identity with no connected account reports the
 // Classic defaults.
-func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID string, a *catalog.Action) ([]limits.Status, error) {
+func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID string, a *catalog.Action) ([]smartlimits.Status, error) {
 	id, err := store.GetIdentity(ctx, e.DB.R, p.WorkspaceID, identityUID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apperr.NotFound("identity %s not found", identityUID)
@@ -47,8 +47,8 @@ func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID
 // limitCall describes one upstream call of a to the limiter: its keys; the
 // outreach gap and working hours for outreach; the search results cap for
 // a page of search results. continued: a later page of the same call.
-func limitCall(a *catalog.Action, live, continued bool) limits.Call {
-	c := limits.Call{Keys: a.LimitKeys, Outreach: a.Kind == catalog.KindOutreach, Live: live, Continued: continued}
+func limitCall(a *catalog.Action, live, continued bool) smartlimits.Call {
+	c := smartlimits.Call{Keys: a.LimitKeys, Outreach: a.Kind == catalog.KindOutreach, Live: live, Continued: continued}
 	if a.Kind == catalog.KindSearch && slices.Contains(a.LimitKeys, catalog.LimitSearchPages) {
 		c.SearchPage = max(a.PageSize, 1)
 	}
@@ -58,7 +58,7 @@ func limitCall(a *catalog.Action, live, continued bool) limits.Call {
 // SetIdentityOverrides stores an identity's Smart Limit overrides, which
 // replace the ones it had.
 func (e *Engine) SetIdentityOverrides(ctx context.Context, p model.Principal, identityUID, overrides string) error {
-	if _, err := limits.ParseOverrides(overrides); err != nil {
+	if _, err := smartlimits.ParseOverrides(overrides); err != nil {
 		return apperr.BadInput("body %s", err.Error())
 	}
 	return e.DB.Tx(ctx, func(tx *sql.Tx) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/platform"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -138,7 +139,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, 
 			return LiveResult{}, err
 		}
 	}
-	done, err := e.Call(ctx, cands, Step{Action: a, Input: req.Input.Values, Params: req.Parameters, Page: page, Token: token},
+	done, err := e.Call(ctx, cands, platform.Call{Action: a, Input: req.Input.Values, Params: req.Parameters, Page: page, Token: token},
 		CallOptions{Mode: req.IdentityMode, Wait: true, Workspace: &ws, Live: true, WorkspaceID: l.Principal.WorkspaceID})
 	if done.Account != nil {
 		run.IdentityUIDs = []string{done.Account.Identity.UID}
@@ -226,7 +227,7 @@ func MaxResults(present bool, params map[string]any) int {
 
 // liveWrite is a live call's run record and charge. The run is SUCCEEDED
 // with every result paid for; writeLive records on it what was paid (the
-// run row is the charge's record: see credits.Ledger.ChargeAll).
+// run row is the charge's record: see credits.Ledger.ChargeBatch).
 type liveWrite struct {
 	run     model.Run
 	charge  credits.Charge
@@ -239,15 +240,9 @@ type liveWrite struct {
 // what is left instead; a call left with nothing is refused (NO_ACCESS) and
 // recorded as failed by RunLive.
 func (e *Engine) writeLive(ctx context.Context, tx *sql.Tx, ws []*liveWrite) ([]error, error) {
-	charges := liveCharges(ws)
-	charged, short, err := e.Ledger.ChargeAll(ctx, tx, charges)
+	charged, err := e.Ledger.ChargeBatch(ctx, tx, liveCharges(ws))
 	if err != nil {
 		return nil, err
-	}
-	if short {
-		if charged, err = e.Ledger.ChargeEach(ctx, tx, charges); err != nil {
-			return nil, err
-		}
 	}
 	errs := make([]error, len(ws))
 	runs := make([]model.Run, 0, len(ws))
@@ -279,23 +274,23 @@ func (w *liveWrite) paidRun() model.Run {
 }
 
 // writeLiveDirect is writeLive on PostgreSQL: a batch that its balances can
-// pay for in full commits in one round trip (store.PayAndRecord); otherwise
-// writeLive charges what is left, in a transaction.
-func (e *Engine) writeLiveDirect(ctx context.Context, db *store.DB, ws []*liveWrite) ([]error, error) {
-	moves, charged := e.Ledger.InFull(liveCharges(ws))
-	runs := make([]model.Run, len(ws))
-	for i, w := range ws {
-		w.charged = charged[i]
-		runs[i] = w.paidRun()
-	}
-	used, err := store.PayAndRecord(ctx, db, moves, runs)
+// pay for in full commits in one round trip (credits.ChargeBatchDirect);
+// otherwise writeLive charges what is left, in a transaction.
+func (e *Engine) writeLiveDirect(ctx context.Context, _ *store.DB, ws []*liveWrite) ([]error, error) {
+	_, err := e.Ledger.ChargeBatchDirect(ctx, liveCharges(ws), func(charged []credits.Charged) []model.Run {
+		runs := make([]model.Run, len(ws))
+		for i, w := range ws {
+			w.charged = charged[i]
+			runs[i] = w.paidRun()
+		}
+		return runs
+	})
 	if errors.Is(err, store.ErrShort) {
 		return e.liveCommits().WriteTx(ctx, ws)
 	}
 	if err != nil {
 		return nil, err
 	}
-	e.Ledger.Moved(moves, used)
 	return make([]error, len(ws)), nil
 }
 

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/executor"
 	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 var profileInput = map[string]any{"linkedin_profile_url": "https://www.linkedin.com/in/jane-doe/"}
@@ -368,7 +368,7 @@ func TestSignatureRefusal(t *testing.T) {
 		req  *http.Request
 	}{"tampered", tampered})
 	noSig := signedRequest(t, e.url, e.secret, "m5", now, body)
-	noSig.Header.Del(delivery.HeaderSignature)
+	noSig.Header.Del(send.HeaderSignature)
 	cases = append(cases, struct {
 		name string
 		req  *http.Request

@@ -19,8 +19,8 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // MaxRequestBytes caps a request body the Handler reads (inputs may carry
@@ -146,11 +146,11 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, v any, env *Enve
 		}
 		return nil
 	}
-	if err := delivery.VerifyAt(s.secret, r.Header, body, ReplayWindow, now); err != nil {
+	if err := send.VerifyAt(s.secret, r.Header, body, ReplayWindow, now); err != nil {
 		writeError(w, http.StatusUnauthorized, LabelUnauthorized, strings.TrimPrefix(err.Error(), "delivery: "), nil)
 		return nil
 	}
-	if !s.replays.fresh(r.Header.Get(delivery.HeaderID), now) {
+	if !s.replays.fresh(r.Header.Get(send.HeaderID), now) {
 		writeError(w, http.StatusUnauthorized, LabelUnauthorized, "this webhook-id was already used: a request is never replayed", nil)
 		return nil
 	}
@@ -188,10 +188,10 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, v any, env *Enve
 
 // preCheck is the part of the signature check that needs no body.
 func preCheck(h http.Header, now time.Time) string {
-	if h.Get(delivery.HeaderID) == "" || h.Get(delivery.HeaderSignature) == "" {
+	if h.Get(send.HeaderID) == "" || h.Get(send.HeaderSignature) == "" {
 		return "missing webhook-id, webhook-timestamp or webhook-signature header"
 	}
-	ts, err := strconv.ParseInt(h.Get(delivery.HeaderTimestamp), 10, 64)
+	ts, err := strconv.ParseInt(h.Get(send.HeaderTimestamp), 10, 64)
 	if err != nil {
 		return "invalid webhook-timestamp header"
 	}

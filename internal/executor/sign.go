@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // ReplayWindow is how far a request's webhook-timestamp may be from the
@@ -18,11 +18,11 @@ import (
 const ReplayWindow = 5 * time.Minute
 
 // NewSecret returns a fresh executor secret ("whsec_" and base64 of 32 random bytes).
-func NewSecret() string { return delivery.NewSecret() }
+func NewSecret() string { return send.NewSecret() }
 
 // CheckSecret reports whether secret is a usable whsec_ secret.
 func CheckSecret(secret string) error {
-	if _, err := delivery.Sign(secret, "check", time.Unix(0, 0), nil); err != nil {
+	if _, err := send.Sign(secret, "check", time.Unix(0, 0), nil); err != nil {
 		return fmt.Errorf("executor: the secret must be whsec_ followed by the base64 of 24 to 64 random bytes: %w", err)
 	}
 	return nil
@@ -34,13 +34,13 @@ func CheckSecret(secret string) error {
 // HMAC-SHA256(key, id + "." + timestamp + "." + body)). Executors in Go may
 // use it in their tests; the conformance kit uses it to send bad ones.
 func Sign(h http.Header, secret, id string, ts time.Time, body []byte) error {
-	sig, err := delivery.Sign(secret, id, ts, body)
+	sig, err := send.Sign(secret, id, ts, body)
 	if err != nil {
 		return err
 	}
-	h.Set(delivery.HeaderID, id)
-	h.Set(delivery.HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	h.Set(delivery.HeaderSignature, sig)
+	h.Set(send.HeaderID, id)
+	h.Set(send.HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
+	h.Set(send.HeaderSignature, sig)
 	return nil
 }
 

@@ -15,11 +15,9 @@ import (
 // about to change it: after a creation (the new count) and before a
 // deletion (the count the deletion ends).
 func (s *Service) recordEngagement(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
-	if s.DB.SupportsRowLocks() {
-		// Serialise with concurrent creations and deletions of the workspace.
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, workspaceID); err != nil {
-			return err
-		}
+	// Serialise with concurrent creations and deletions of the workspace.
+	if err := s.DB.LockWorkspace(ctx, tx, workspaceID); err != nil {
+		return err
 	}
 	ws, err := store.GetWorkspace(ctx, tx, workspaceID)
 	if err != nil {

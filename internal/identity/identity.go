@@ -1,6 +1,12 @@
 // Package identity manages identities (the builder's end users), their
 // integrations (connected platform accounts, with sealed credentials) and the
-// login links that let an end user connect an account themselves.
+// login links that let an end user connect an account themselves. Around
+// them: connecting and verifying accounts (login.go, verify.go,
+// reverify.go), status transitions and the integration webhooks they cause
+// (transition.go), account pauses after a platform's rate limit (pause.go),
+// refreshed sessions (session.go), egress proxies (proxy.go), engagement
+// identities (engagement.go), and the operator's managed pool and its
+// rentals (pool.go, rentals.go).
 package identity
 
 import (
@@ -16,8 +22,8 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 	"github.com/firstmate-oss/firstmate/internal/model"
-	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
@@ -82,7 +88,7 @@ func validateTimezone(tz string) (string, error) {
 	if tz == "" {
 		return DefaultTimezone, nil
 	}
-	if !schedule.CanonicalZone(tz) {
+	if !cron.CanonicalZone(tz) {
 		return "", apperr.BadInput("body/timezone must be a canonical IANA time zone name (got %q)", tz)
 	}
 	return tz, nil
@@ -116,12 +122,10 @@ func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.
 		if typ == model.IdentityEngagement && !ws.EngagementEnabled {
 			return apperr.NoAccess("engagement identities are not enabled for this workspace")
 		}
-		if s.DB.SupportsRowLocks() {
-			// Count and insert under a per-workspace lock so that concurrent
-			// creations cannot both take the last licence.
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, p.WorkspaceID); err != nil {
-				return err
-			}
+		// Count and insert under a per-workspace lock so that concurrent
+		// creations cannot both take the last licence.
+		if err := s.DB.LockWorkspace(ctx, tx, p.WorkspaceID); err != nil {
+			return err
 		}
 		n, err := store.CountIdentities(ctx, tx, p.WorkspaceID)
 		if err != nil {

@@ -151,13 +151,11 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 		if err != nil {
 			return err
 		}
-		if s.DB.SupportsRowLocks() {
-			// Serialise connects of one identity: two concurrent first connects
-			// would seal with different uids (the AAD), and the second upsert
-			// would store its ciphertext on the first one's row.
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM identities WHERE id = $1 FOR UPDATE`, id.ID); err != nil {
-				return err
-			}
+		// Serialise connects of one identity: two concurrent first connects
+		// would seal with different uids (the AAD), and the second upsert
+		// would store its ciphertext on the first one's row.
+		if err := s.DB.LockIdentity(ctx, tx, id.ID); err != nil {
+			return err
 		}
 		ch, err = s.transition(ctx, tx, id.ID, platform, CauseAuth, func(cur *model.Integration) error {
 			uid := uuid.NewString()

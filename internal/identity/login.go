@@ -137,10 +137,8 @@ func (s *Service) storeOutcomeOn(ctx context.Context, workspaceID int64, identit
 		if err != nil {
 			return err
 		}
-		if s.DB.SupportsRowLocks() {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM identities WHERE id = $1 FOR UPDATE`, id.ID); err != nil {
-				return err
-			}
+		if err := s.DB.LockIdentity(ctx, tx, id.ID); err != nil {
+			return err
 		}
 		ch, err = s.transition(ctx, tx, id.ID, integ, CauseAuth, func(cur *model.Integration) error {
 			if expect != nil && (cur == nil || cur.UID != expect.UID || cur.Status != model.StatusPending ||
@@ -336,12 +334,13 @@ func (s *Service) OpenLoginLink(ctx context.Context, token string) (LinkTarget, 
 	if err != nil {
 		return LinkTarget{}, err
 	}
-	t := LinkTarget{LoginLinkState: st}
-	err = s.DB.R.QueryRowContext(ctx, `SELECT i.uid, w.id, w.name, w.logo_url FROM identities i
-		JOIN workspaces w ON w.id = i.workspace_id WHERE i.id = $1`, st.IdentityID).
-		Scan(&t.IdentityUID, &t.WorkspaceID, &t.WorkspaceName, &t.LogoURL)
-	if errors.Is(err, sql.ErrNoRows) {
+	lt, err := s.DB.LoginLinkTarget(ctx, st.IdentityID)
+	if errors.Is(err, store.ErrNotFound) {
 		return LinkTarget{}, apperr.NotFound("login link not found")
 	}
-	return t, err
+	if err != nil {
+		return LinkTarget{}, err
+	}
+	return LinkTarget{LoginLinkState: st, WorkspaceID: lt.WorkspaceID, IdentityUID: lt.IdentityUID,
+		WorkspaceName: lt.WorkspaceName, LogoURL: lt.LogoURL}, nil
 }

@@ -21,12 +21,12 @@ import (
 func (s *Service) PoolPrincipal(ctx context.Context, newSecret func() []byte) (model.Principal, error) {
 	var p model.Principal
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id, uid, name, plan FROM workspaces WHERE operator_pool ORDER BY id LIMIT 1`).
-			Scan(&p.WorkspaceID, &p.WorkspaceUID, &p.WorkspaceName, &p.Plan)
+		var err error
+		p, err = store.OperatorPool(ctx, tx)
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		kid, sealed := s.Keys.Seal(newSecret(), nil)
@@ -35,7 +35,7 @@ func (s *Service) PoolPrincipal(ctx context.Context, newSecret func() []byte) (m
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE workspaces SET operator_pool = TRUE WHERE id = $1`, id); err != nil {
+		if err := store.MarkOperatorPool(ctx, tx, id); err != nil {
 			return err
 		}
 		w, err := store.GetWorkspace(ctx, tx, id)
@@ -77,20 +77,10 @@ func (s *Service) AddPoolAccount(ctx context.Context, pool model.Principal, name
 
 // PoolAccounts lists the pool with each account's integration status.
 func (s *Service) PoolAccounts(ctx context.Context, pool model.Principal) ([]PoolAccount, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT uid FROM identities WHERE workspace_id = $1 AND managed ORDER BY id`, pool.WorkspaceID)
+	uids, err := s.DB.ManagedIdentityUIDs(ctx, pool.WorkspaceID)
 	if err != nil {
 		return nil, err
 	}
-	var uids []string
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		uids = append(uids, u)
-	}
-	rows.Close()
 	var out []PoolAccount
 	for _, u := range uids {
 		id, err := s.Get(ctx, pool.WorkspaceID, u)
@@ -118,7 +108,5 @@ func (s *Service) RemovePoolAccount(ctx context.Context, pool model.Principal, u
 
 // ManagedIdentityCount is handy for start-up seeding.
 func (s *Service) ManagedIdentityCount(ctx context.Context, pool model.Principal) (int, error) {
-	var n int
-	err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE workspace_id = $1 AND managed`, pool.WorkspaceID).Scan(&n)
-	return n, err
+	return s.DB.CountManagedIdentities(ctx, pool.WorkspaceID)
 }

@@ -79,10 +79,8 @@ func (s *Service) rentOne(ctx context.Context, workspaceID int64, id model.Ident
 		EndsAt: store.Millis(now.Add(time.Duration(days) * 24 * time.Hour))}
 	var ch Change
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if s.DB.SupportsRowLocks() {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM identities WHERE id = $1 FOR UPDATE`, id.ID); err != nil {
-				return err
-			}
+		if err := s.DB.LockIdentity(ctx, tx, id.ID); err != nil {
+			return err
 		}
 		var err error
 		ch, err = s.transition(ctx, tx, id.ID, platform, CauseAuth, func(cur *model.Integration) error {

@@ -21,8 +21,8 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/app"
 	"github.com/firstmate-oss/firstmate/internal/config"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // whPlans: no API rate limit, so the tests may poll freely.
@@ -32,7 +32,7 @@ var whPlans = []config.Plan{
 }
 
 // fastSchedule makes webhook retries observable in well under a second.
-var fastSchedule = delivery.Schedule{0, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond}
+var fastSchedule = send.Schedule{0, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond}
 
 type whEnv struct {
 	*apitest.Env
@@ -257,7 +257,7 @@ func checkSigned(t *testing.T, secret string, as []attempt) {
 			t.Errorf("an attempt without webhook-id: %s", a.Body)
 			continue
 		}
-		if err := delivery.Verify(secret, a.Header, a.Body, 10*time.Minute); err != nil {
+		if err := send.Verify(secret, a.Header, a.Body, 10*time.Minute); err != nil {
 			t.Errorf("webhook %s: signature does not verify with the workspace secret: %v", a.ID, err)
 		}
 	}

@@ -1,7 +1,16 @@
 // Package jobs runs Firstmate's background work on River: the chunks of
-// async runs and the delivery of callbacks and webhooks. Job arguments carry
-// ids only; the state lives in Firstmate's tables, and workers are written
-// so that running twice changes nothing the second time.
+// async runs (run_chunk: runs.Service.WorkChunk) and the delivery of
+// callbacks and webhooks (deliver: webhook.Dispatcher), each in its own
+// queue; the re-verification of a connect the platform did not answer in
+// time (reverify.go); and the leader's periodic jobs: integration health
+// checks (health.go), the end of rentals (rentals.go), pruning of Smart
+// Limit events and of abandoned staged submissions (prune.go). Beside
+// River it keeps node heartbeats and rescues the jobs of dead nodes
+// (nodes.go, rescue.go). Schedules do not fire here: package schedules
+// polls on every node.
+//
+// Job arguments carry ids only; the state lives in Firstmate's tables, and
+// workers are written so that running twice changes nothing the second time.
 //
 // One River client type serves both databases: riversqlite on SQLite, and on
 // PostgreSQL riverdatabasesql with a pgx listener (the riverpgxv5 driver
@@ -18,13 +27,11 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
-	"github.com/firstmate-oss/firstmate/internal/dispatch"
 	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook"
 )
 
 // Queues.
@@ -118,16 +125,11 @@ func Migrate(ctx context.Context, db *store.DB) error {
 	return nil
 }
 
-func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
-	if db.Pool != nil { // PostgreSQL: River listens on pgx connections
-		return riverdatabasesql.NewWithPgxListener(db.Write, db.Pool)
-	}
-	return riversqlite.New(db.Write)
-}
+func driver(db *store.DB) riverdriver.Driver[*sql.Tx] { return db.RiverDriver() }
 
 // New builds the client and registers the workers. Call Start to work jobs;
 // a client that is never started can still enqueue (operator subcommands).
-func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jobs, error) {
+func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Jobs, error) {
 	rescueAfter := cfg.RescueAfter
 	if rescueAfter == 0 {
 		rescueAfter = DefaultRescueAfter
@@ -158,7 +160,8 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *dispatch.Dispatcher) (*Jo
 		FetchPollInterval:    200 * time.Millisecond,
 		MaxAttempts:          25,
 	}
-	if !db.NotifiesJobs() {
+	if !db.SharedByNodes() {
+		// One node: jobs are fetched here or nowhere.
 		rc.FetchPollInterval = 100 * time.Millisecond
 	}
 	addHealth(workers, rc, db, r.Engine, cfg.Health)
@@ -251,7 +254,7 @@ func (j *Jobs) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int
 	return err
 }
 
-// Deliveries implements runs.Queue and dispatch.Queue. Ids are grouped into
+// Deliveries implements runs.Queue and webhook.Queue. Ids are grouped into
 // jobs of up to 50 so that a 100,000-input run does not mean 100,000 jobs.
 func (j *Jobs) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error {
 	var params []river.InsertManyParams
@@ -318,7 +321,7 @@ func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error
 
 type deliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
-	d       *dispatch.Dispatcher
+	d       *webhook.Dispatcher
 	timeout time.Duration
 	leases  *leases
 }

@@ -6,12 +6,12 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/firstmate-oss/firstmate/internal/limits"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // Smart Limit events older than every window are deleted by a periodic job
-// (limits.PruneEvents): the leader runs LimitPruneArgs every LimitPruneTick.
+// (smartlimits.PruneEvents): the leader runs LimitPruneArgs every LimitPruneTick.
 
 // LimitPruneTick is how often old Smart Limit events are deleted.
 const LimitPruneTick = time.Hour
@@ -32,7 +32,7 @@ type limitPruneWorker struct {
 }
 
 func (w *limitPruneWorker) Work(ctx context.Context, job *river.Job[LimitPruneArgs]) error {
-	_, err := limits.PruneEvents(ctx, w.db, time.Now())
+	_, err := smartlimits.PruneEvents(ctx, w.db, time.Now())
 	return err
 }
 

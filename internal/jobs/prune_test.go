@@ -7,8 +7,8 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/jobs"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -22,9 +22,9 @@ func TestLimitPruneRunsOnStart(t *testing.T) {
 		ctx := context.Background()
 		_, identityID := apitest.SeedIdentity(t, db)
 		now := time.Now()
-		for _, at := range []time.Time{now.Add(-90 * limits.Day), now.Add(-45 * limits.Day), now.Add(-time.Hour)} {
+		for _, at := range []time.Time{now.Add(-90 * smartlimits.Day), now.Add(-45 * smartlimits.Day), now.Add(-time.Hour)} {
 			if _, err := db.Write.ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, 1, $3)`,
-				identityID, limits.Messages, store.Millis(at)); err != nil {
+				identityID, smartlimits.Messages, store.Millis(at)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -35,7 +35,7 @@ func TestLimitPruneRunsOnStart(t *testing.T) {
 		for {
 			var left, recent int
 			if err := env.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN at > $1 THEN 1 ELSE 0 END), 0)
-				FROM limit_events`, store.Millis(now.Add(-limits.Day))).Scan(&left, &recent); err != nil {
+				FROM limit_events`, store.Millis(now.Add(-smartlimits.Day))).Scan(&left, &recent); err != nil {
 				t.Fatal(err)
 			}
 			if recent != 1 {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firstmate-oss/firstmate/internal/schedule"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 )
 
 func TestLoadSpecAndFile(t *testing.T) {
@@ -119,7 +119,7 @@ func TestCountryOf(t *testing.T) {
 // the API accepts has a country.
 func TestZoneTableMatchesCanonicalZones(t *testing.T) {
 	for z := range zoneCountry {
-		if !schedule.CanonicalZone(z) {
+		if !cron.CanonicalZone(z) {
 			t.Errorf("%s is in the country table but not a canonical zone", z)
 		}
 	}

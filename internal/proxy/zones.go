@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/firstmate-oss/firstmate/internal/schedule"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 )
 
 //go:generate sh gen_countries.sh
@@ -94,7 +94,7 @@ func fit(zone, country string, now time.Time) (Match, int) {
 
 // offset is a zone's UTC offset in minutes at now (0 for unknown zones).
 func offset(zone string, now time.Time) int {
-	loc, ok := schedule.LoadZone(zone)
+	loc, ok := cron.LoadZone(zone)
 	if !ok {
 		return 0
 	}

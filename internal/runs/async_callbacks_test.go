@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/app"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // TestAsyncCallbackRetries: receivers that fail, are closed, answer 410 or
@@ -324,7 +324,7 @@ func TestAsyncCallbackRetries(t *testing.T) {
 func TestAsyncSlowReceiver(t *testing.T) {
 	t.Parallel()
 	e := startAsync(t, "sqlite", asyncOpts{setup: func(a *app.App) {
-		a.Dispatch.Sender = delivery.NewSender(delivery.Options{Policy: delivery.DevPolicy(), Timeout: time.Second})
+		a.Dispatch.Sender = send.NewSender(send.Options{Policy: send.DevPolicy(), Timeout: time.Second})
 	}})
 	release := make(chan struct{})
 	slow := newReceiver(t)

@@ -22,7 +22,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/app"
 	"github.com/firstmate-oss/firstmate/internal/config"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // asyncPlans are test plans: no API rate limit, so tests may poll freely.
@@ -35,7 +35,7 @@ var asyncPlans = []config.Plan{
 }
 
 // fastSchedule makes retries observable in seconds.
-var fastSchedule = delivery.Schedule{0, time.Second, 2 * time.Second, 3 * time.Second}
+var fastSchedule = send.Schedule{0, time.Second, 2 * time.Second, 3 * time.Second}
 
 // asyncEnv is a running Firstmate plus a workspace on a test plan.
 type asyncEnv struct {
@@ -345,7 +345,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	_ = json.Unmarshal(raw, &c.Body)
 	r.mu.Lock()
 	if r.secret != "" {
-		c.SigErr = delivery.Verify(r.secret, req.Header, raw, 5*time.Minute)
+		c.SigErr = send.Verify(r.secret, req.Header, raw, 5*time.Minute)
 	}
 	r.seen[c.ID]++
 	r.paths[c.Path]++

@@ -16,8 +16,8 @@ import (
 	_ "modernc.org/sqlite" // the lock of TestAsyncUnrecordedBound
 
 	"github.com/firstmate-oss/firstmate/internal/app"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/reftest"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // TestAsyncFinalCallbackLast: a run of 50 inputs with on: all, called back
@@ -35,7 +35,7 @@ func TestAsyncFinalCallbackLast(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		e := startAsync(t, dialect, asyncOpts{setup: func(a *app.App) {
-			a.Dispatch.Schedule = delivery.Schedule{0, time.Hour}
+			a.Dispatch.Schedule = send.Schedule{0, time.Hour}
 		}})
 		const n = 50
 		failing := func(idx int) bool { return idx%10 == 3 }
@@ -385,7 +385,7 @@ func TestAsyncCallbackSort(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		e := startAsync(t, dialect, asyncOpts{setup: func(a *app.App) {
-			a.Dispatch.Schedule = delivery.Schedule{0, time.Hour}
+			a.Dispatch.Schedule = send.Schedule{0, time.Hour}
 		}})
 		rc := newReceiver(t)
 		rc.setAnswer(func(c *callback, w http.ResponseWriter) int {
@@ -496,7 +496,7 @@ func TestAsyncUnrecordedBound(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		const limit, n = 5, 40
 		e := startAsync(t, dialect, asyncOpts{noWorkers: true, setup: func(a *app.App) {
-			a.Dispatch.Hosts = delivery.NewHostLimiter(limit)
+			a.Dispatch.Hosts = send.NewHostLimiter(limit)
 		}})
 		rc := newReceiver(t)
 		sub := e.submit(e.Key, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(n, "bound"),

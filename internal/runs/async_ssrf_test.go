@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/app"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // strict turns the loopback allowance off, as a production operator would.
 func strict(a *app.App) {
-	a.Runs.Callbacks = delivery.StrictPolicy()
-	a.Dispatch.Sender = delivery.NewSender(delivery.Options{Policy: delivery.StrictPolicy(), Timeout: 3 * time.Second})
+	a.Runs.Callbacks = send.StrictPolicy()
+	a.Dispatch.Sender = send.NewSender(send.Options{Policy: send.StrictPolicy(), Timeout: 3 * time.Second})
 }
 
 // loopbackName returns a host name (not "localhost") that resolves only to
@@ -84,9 +84,9 @@ func TestAsyncCallbackSSRF(t *testing.T) {
 	// The sender refuses literal private and metadata addresses before any
 	// dial; nothing leaves this machine.
 	for _, u := range []string{"http://10.0.0.1:9/cb", "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/"} {
-		res := e.App.Dispatch.Sender.Send(context.Background(), delivery.Request{URL: u, Body: []byte(`{}`), ID: "msg_1",
-			Secret: delivery.NewSecret()})
-		if !errors.Is(res.Err, delivery.ErrForbiddenAddress) || !res.Permanent() || res.HTTPStatus != 0 {
+		res := e.App.Dispatch.Sender.Send(context.Background(), send.Request{URL: u, Body: []byte(`{}`), ID: "msg_1",
+			Secret: send.NewSecret()})
+		if !errors.Is(res.Err, send.ErrForbiddenAddress) || !res.Permanent() || res.HTTPStatus != 0 {
 			t.Errorf("Send to %s: %+v, want a permanent ErrForbiddenAddress", u, res)
 		}
 	}
@@ -95,7 +95,7 @@ func TestAsyncCallbackSSRF(t *testing.T) {
 	// when dialled (as a DNS rebinding would be).
 	name := loopbackName()
 	if name == "" {
-		t.Log("no host name resolving to loopback only: the dial-time check is covered by internal/delivery's tests")
+		t.Log("no host name resolving to loopback only: the dial-time check is covered by internal/webhook/send's tests")
 		return
 	}
 	t.Logf("dial-time check through %s", name)

@@ -14,10 +14,10 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/credits"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // ChunkSize is how many inputs one job works, unless chunkOf allows more.
@@ -78,7 +78,7 @@ type Service struct {
 	Plans  func(name string) config.Plan
 	Queue  Queue
 	// Callbacks checks callback URLs at submission (SSRF policy).
-	Callbacks delivery.Policy
+	Callbacks send.Policy
 	Now       func() time.Time
 	// Log receives the failed inputs' error references (nil: none).
 	Log *slog.Logger

@@ -100,10 +100,8 @@ func (s *Service) blockWaiting(ctx context.Context, runID int64, cause error) (b
 	blocked := false
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		blocked = false
-		if s.DB.SupportsRowLocks() {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM runs WHERE id = $1 FOR UPDATE`, runID); err != nil {
-				return err
-			}
+		if err := s.DB.LockRun(ctx, tx, runID); err != nil {
+			return err
 		}
 		cur, err := store.GetRunByID(ctx, tx, runID)
 		if err != nil || !s.idle(cur) {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // Submission is an async run request, from the API or a schedule firing.
@@ -261,8 +261,7 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, b store.BulkRun) (mode
 	if err != nil {
 		return model.Run{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET pending_count = $2, chunk_count = $3 WHERE id = $1`,
-		r.ID, len(b.Inputs), b.ChunkCount); err != nil {
+	if err := store.SetRunWork(ctx, tx, r.ID, len(b.Inputs), b.ChunkCount); err != nil {
 		return model.Run{}, err
 	}
 	if err := s.DB.CopyInputs(ctx, tx, r.ID, b.Inputs); err != nil {
@@ -412,7 +411,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 		}
 		return out
 	}
-	lockLate := s.DB.SupportsRowLocks()
+	lockLate := s.DB.ConcurrentWrites()
 	var start []int
 	if !lockLate {
 		f, err := free()
@@ -529,13 +528,13 @@ func (s *Service) CheckCallback(cb catalog.Callback) error {
 	if cb.URL != "" {
 		if err := s.Callbacks.ValidateURL(cb.URL); err != nil {
 			msg := "body/callback/url must be a public http(s) URL"
-			if errors.Is(err, delivery.ErrInvalidURL) {
+			if errors.Is(err, send.ErrInvalidURL) {
 				msg = "body/callback/url must be a valid http(s) URL"
 			}
 			return apperr.BadInput("%s: %v", msg, err)
 		}
 	}
-	if err := delivery.ValidateHeaders(cb.Headers); err != nil {
+	if err := send.ValidateHeaders(cb.Headers); err != nil {
 		return apperr.BadInput("body/callback/headers: %v", err)
 	}
 	return nil

@@ -261,7 +261,7 @@ func (s *Service) fetch(ctx context.Context, a *catalog.Action, cands []store.Ac
 	mode := opt.Mode
 	per := engine.PerResult(a, mode)
 	for page := 1; ; page++ {
-		d, err := s.Engine.Call(ctx, cands, engine.Step{Action: a, Input: input, Params: params, Page: page, Token: token}, opt)
+		d, err := s.Engine.Call(ctx, cands, platform.Call{Action: a, Input: input, Params: params, Page: page, Token: token}, opt)
 		if err != nil {
 			if len(all) > 0 && !platform.Transient(err) && !apperr.Is(err, "LIMIT_REACHED") && !engine.NotStarted(err) {
 				return all, per, nil // later pages failing permanently keep what was fetched
@@ -410,10 +410,10 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 		// Release the hot rows without waiting for the WAL flush. Safe
 		// for exactly-once: River marks the job done afterwards in a
 		// synchronous commit, whose flush covers this commit's WAL, so a
-		// database crash loses this pass only together with the job's
+		// PostgreSQL crash loses this pass only together with the job's
 		// completion, and the rescued job works the chunk again (its
 		// callbacks keep their callback_ref_uid).
-		if err := s.DB.CommitAsync(ctx, tx); err != nil {
+		if err := s.DB.AsyncCommit(ctx, tx); err != nil {
 			return err
 		}
 		retry := make([]int64, len(transient))

@@ -48,7 +48,7 @@ package schedules
 // keeps it exactly once.
 //
 // Policies (contract §6):
-//   - Catch-up: a firing computes its slot with schedule.CatchUp from the
+//   - Catch-up: a firing computes its slot with cron.CatchUp from the
 //     stored next_execution_at to now. After downtime that is the most
 //     recent missed slot, fired once; next_execution_at moves past now.
 //   - Overlap, skip: when the run of the previous firing (last_run_uid) is
@@ -76,9 +76,9 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/runs"
-	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -118,7 +118,7 @@ func (s *Stats) add(o Stats) {
 }
 
 func (s *Service) parallel() int {
-	if s.DB.SerialWrites() {
+	if !s.DB.ConcurrentWrites() {
 		return 1
 	}
 	if s.Parallel > 0 {
@@ -128,7 +128,7 @@ func (s *Service) parallel() int {
 }
 
 func (s *Service) txBatch() int {
-	if s.DB.SerialWrites() {
+	if !s.DB.ConcurrentWrites() {
 		return txBatchSQLite
 	}
 	return txBatch
@@ -296,7 +296,7 @@ func (s *Service) plan(d store.DueSchedule, now time.Time) firing {
 		fireAt, f.hasDue = f.claim.Due, true
 		f.claim.Status = model.ScheduleCompleted
 	default:
-		cu := schedule.CatchUp(spec, f.claim.Due.Add(-time.Millisecond), now)
+		cu := cron.CatchUp(spec, f.claim.Due.Add(-time.Millisecond), now)
 		fireAt, f.hasDue = cu.Due, cu.HasDue
 		if cu.HasNext {
 			f.claim.Next = &cu.Next

@@ -6,7 +6,7 @@
 // COMPLETED once a one-shot (start time, no cron) has fired. Only ACTIVE
 // schedules have a next_execution_at.
 //
-// When the wall-clock times are is package schedule's business (pure logic,
+// When the wall-clock times are is package cron's business (pure logic,
 // DST rules in its doc); this package stores, edits and fires. See fire.go
 // for the firing loop and its exactly-once argument.
 package schedules
@@ -27,9 +27,9 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
+	"github.com/firstmate-oss/firstmate/internal/cron"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/runs"
-	"github.com/firstmate-oss/firstmate/internal/schedule"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
@@ -51,7 +51,7 @@ type Service struct {
 	Parallel int
 
 	clock atomic.Pointer[func() time.Time]
-	specs sync.Map // cron + "\x00" + zone -> schedule.Spec
+	specs sync.Map // cron + "\x00" + zone -> cron.Spec
 	nspec atomic.Int64
 
 	mu   sync.Mutex
@@ -202,31 +202,31 @@ func checkNotPast(at *time.Time, now time.Time) error {
 }
 
 // parse turns a schedule's timing fields into a Spec.
-func (s *Service) parse(cron string, at *time.Time, tz string) (schedule.Spec, error) {
-	if at != nil && !schedule.Representable(*at) {
-		return schedule.Spec{}, apperr.BadInput("body/schedule_at must be between %s and %s (UTC)",
-			schedule.Earliest.Format(time.RFC3339), schedule.Latest.Truncate(time.Second).Format(time.RFC3339)).
+func (s *Service) parse(expr string, at *time.Time, tz string) (cron.Spec, error) {
+	if at != nil && !cron.Representable(*at) {
+		return cron.Spec{}, apperr.BadInput("body/schedule_at must be between %s and %s (UTC)",
+			cron.Earliest.Format(time.RFC3339), cron.Latest.Truncate(time.Second).Format(time.RFC3339)).
 			With("path", "body/schedule_at")
 	}
-	if cron == "" {
+	if expr == "" {
 		atText := "" // none: Parse answers the "cron or schedule_at" error
 		if at != nil {
 			atText = at.Format(time.RFC3339Nano)
 		}
-		spec, aerr := schedule.Parse("", atText, tz)
+		spec, aerr := cron.Parse("", atText, tz)
 		if aerr != nil { // not returned directly: a nil *apperr.Error is a non-nil error
 			return spec, aerr
 		}
 		return spec, nil
 	}
-	key := cron + "\x00" + tz
-	var spec schedule.Spec
+	key := expr + "\x00" + tz
+	var spec cron.Spec
 	if v, ok := s.specs.Load(key); ok {
-		spec = v.(schedule.Spec)
+		spec = v.(cron.Spec)
 	} else {
-		sp, aerr := schedule.Parse(cron, "", tz)
+		sp, aerr := cron.Parse(expr, "", tz)
 		if aerr != nil {
-			return schedule.Spec{}, aerr
+			return cron.Spec{}, aerr
 		}
 		if s.nspec.Add(1) > 100_000 { // a bound, not an LRU: distinct expressions are few
 			s.specs.Clear()
@@ -245,7 +245,7 @@ func (s *Service) parse(cron string, at *time.Time, tz string) (schedule.Spec, e
 // firstFiring is when a schedule that becomes ACTIVE at now fires first. A
 // one-shot whose start time has passed fires at once: it was asked for and
 // has not run ("after downtime, one missed firing is run").
-func firstFiring(spec schedule.Spec, now time.Time) (*time.Time, error) {
+func firstFiring(spec cron.Spec, now time.Time) (*time.Time, error) {
 	if spec.OneShot() {
 		t := now
 		if spec.At.After(now) {
@@ -257,7 +257,7 @@ func firstFiring(spec schedule.Spec, now time.Time) (*time.Time, error) {
 	t, ok := spec.Next(now)
 	if !ok && spec.At != nil {
 		return nil, apperr.BadInput("body/schedule_at leaves no firing of the cron before %s",
-			schedule.Latest.Truncate(time.Second).Format(time.RFC3339)).With("path", "body/schedule_at")
+			cron.Latest.Truncate(time.Second).Format(time.RFC3339)).With("path", "body/schedule_at")
 	}
 	if !ok {
 		return nil, apperr.BadInput("body/cron never matches a date after now").With("path", "body/cron")
@@ -543,4 +543,10 @@ func (s *Service) OpenHeaders(sc model.Schedule) (map[string]string, error) {
 	var h map[string]string
 	err = json.NewDecoder(bytes.NewReader(b)).Decode(&h)
 	return h, err
+}
+
+// PostponedUntil is, for each of the runs named, the time it continues when
+// it waits on a Smart Limit (a schedule's postponed_until).
+func (s *Service) PostponedUntil(ctx context.Context, workspaceID int64, runUIDs []string) (map[string]time.Time, error) {
+	return s.DB.PostponedUntil(ctx, workspaceID, runUIDs)
 }

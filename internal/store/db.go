@@ -72,7 +72,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 	if isPostgresURL(databaseURL) {
 		c, err := openPostgres(ctx, databaseURL)
 		if err != nil {
-			return nil, err
+			return nil, unable(err, "connect to postgres %s", redactURL(databaseURL))
 		}
 		return newDB(c, postgresDialect{}), nil
 	}
@@ -83,9 +83,10 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
 	}
 	db := newDB(nil, sqliteDialect{})
-	c, err := openSQLite(ctx, filepath.Join(dataDir, "firstmate.db"), db.noteWrite)
+	path := filepath.Join(dataDir, "firstmate.db")
+	c, err := openSQLite(ctx, path, db.noteWrite)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "open sqlite %s", path)
 	}
 	db.conns = c
 	return db, nil

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 
 	"github.com/pressly/goose/v3"
@@ -78,8 +77,12 @@ type dialect interface {
 	// them, workers poll.
 	listens() bool
 	// asyncCommit reports per-transaction asynchronous commit (see
-	// DB.CommitAsync).
+	// DB.AsyncCommit).
 	asyncCommit() bool
+	// writableCTEs reports INSERT and UPDATE inside WITH (data-modifying
+	// CTEs), which let one statement do what would otherwise take several
+	// round trips.
+	writableCTEs() bool
 }
 
 // rowPlaceholders writes the placeholders of one row of a multi-row INSERT
@@ -95,37 +98,5 @@ func rowPlaceholders(sb *strings.Builder, d dialect, before, cols int) {
 	sb.WriteByte(')')
 }
 
-// The capabilities callers outside the store may ask about. They never learn
-// which database it is.
-
-// SupportsRowLocks reports that write transactions run concurrently and lock
-// rows (PostgreSQL); without row locks (SQLite) one write transaction runs
-// at a time, so a transaction that read a row holds it until commit anyway.
-func (db *DB) SupportsRowLocks() bool { return db.dialect.rowLocks() }
-
-// SerialWrites reports that one write transaction runs at a time: running
-// writers in parallel gains nothing.
-func (db *DB) SerialWrites() bool { return !db.dialect.rowLocks() }
-
-// SharedByNodes reports a database that several Firstmate nodes may share
-// over a network: counters that must hold across nodes live in it, and a
-// statement costs a network round trip.
-func (db *DB) SharedByNodes() bool { return db.dialect.sharedByNodes() }
-
-// NotifiesJobs reports that River hears of new jobs at once (LISTEN);
-// otherwise its workers poll the job table.
-func (db *DB) NotifiesJobs() bool { return db.dialect.listens() }
-
-// CommitAsync makes tx commit without waiting for its WAL to reach disk,
-// where the database can (PostgreSQL's synchronous_commit = off for this
-// transaction); elsewhere it does nothing. Only for transactions whose loss
-// in a database crash is repaired by what runs after them (see the caller).
-func (db *DB) CommitAsync(ctx context.Context, tx *sql.Tx) error {
-	if !db.dialect.asyncCommit() {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return fmt.Errorf("store: unable to make the transaction commit asynchronously: %w", err)
-	}
-	return nil
-}
+// The capabilities callers outside the store may ask about are in
+// capabilities.go: they never learn which database it is.

@@ -199,3 +199,5 @@ func (postgresDialect) listens() bool       { return true }
 
 // asyncCommit: SET LOCAL synchronous_commit = off.
 func (postgresDialect) asyncCommit() bool { return true }
+
+func (postgresDialect) writableCTEs() bool { return true }

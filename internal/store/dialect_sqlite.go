@@ -159,3 +159,6 @@ func (sqliteDialect) copyFrom() bool      { return false }
 func (sqliteDialect) sharedByNodes() bool { return false }
 func (sqliteDialect) listens() bool       { return false }
 func (sqliteDialect) asyncCommit() bool   { return false }
+
+// writableCTEs: SQLite allows only SELECT inside WITH.
+func (sqliteDialect) writableCTEs() bool { return false }

@@ -152,12 +152,9 @@ func (s *Service) Remove(ctx context.Context, workspaceID int64, uid string) err
 // ensureAnotherOwner runs inside the write transaction, so two concurrent
 // demotions cannot both see "two owners left".
 func (s *Service) ensureAnotherOwner(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
-	if s.DB.SupportsRowLocks() {
-		// Serialise owner changes per workspace on PostgreSQL; SQLite already
-		// serialises every write transaction.
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM workspaces WHERE id = $1 FOR UPDATE`, workspaceID); err != nil {
-			return err
-		}
+	// Serialise owner changes per workspace.
+	if err := s.DB.LockWorkspace(ctx, tx, workspaceID); err != nil {
+		return err
 	}
 	n, err := store.CountOwners(ctx, tx, workspaceID)
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"net/url"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // checkWebhookURL validates the integration webhook URL as callback URLs
@@ -21,13 +21,13 @@ func (s *Service) checkWebhookURL(raw string) error {
 	if s.WebhookPolicy != nil {
 		err = s.WebhookPolicy.ValidateURL(raw)
 	} else {
-		err = delivery.ValidateURL(raw)
+		err = send.ValidateURL(raw)
 	}
 	if err == nil {
 		return nil
 	}
 	msg := "body/webhook_url must be a public http(s) URL"
-	if errors.Is(err, delivery.ErrInvalidURL) {
+	if errors.Is(err, send.ErrInvalidURL) {
 		msg = "body/webhook_url must be a valid http(s) URL"
 	}
 	return apperr.BadInput("%s: %v", msg, err)

@@ -1,5 +1,8 @@
 // Package workspace is the tenancy domain: workspaces and their plans,
-// members and roles, invitations and API keys. It knows nothing about HTTP.
+// members and roles, invitations and API keys (and authenticating them),
+// console sessions, settings (the integration webhook's URL, the signing
+// secret of callbacks and webhooks), and the operator's key recovery
+// commands. It knows nothing about HTTP.
 package workspace
 
 import (
@@ -16,11 +19,11 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/config"
-	"github.com/firstmate-oss/firstmate/internal/delivery"
-	"github.com/firstmate-oss/firstmate/internal/limits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/secret"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
 // InvitationTTL is how long an invitation token can be accepted.
@@ -37,7 +40,7 @@ type Service struct {
 	CreditsUsed func(ctx context.Context, workspaceID int64, since time.Time) (float64, error)
 	// WebhookPolicy is the operator's SSRF policy (the callbacks' one),
 	// applied to the integration webhook URL; nil checks its syntax only.
-	WebhookPolicy *delivery.Policy
+	WebhookPolicy *send.Policy
 
 	// activity caches the overview's past days (sessions.go).
 	activity activityCache
@@ -128,11 +131,17 @@ func (s *Service) Authenticate(ctx context.Context, key string) (model.Principal
 
 // Plan returns a workspace's plan; an unknown plan name (a plan removed from
 // configuration) falls back to trial so that nothing becomes unlimited by accident.
-func (s *Service) Plan(name string) config.Plan {
-	if p, ok := s.Plans[name]; ok {
-		return p
+func (s *Service) Plan(name string) config.Plan { return PlanIn(s.Plans)(name) }
+
+// PlanIn looks plans up by name in plans, the trial plan for a name it does
+// not hold: the lookup every service that prices or bounds by plan takes.
+func PlanIn(plans map[string]config.Plan) func(name string) config.Plan {
+	return func(name string) config.Plan {
+		if p, ok := plans[name]; ok {
+			return p
+		}
+		return plans["trial"]
 	}
-	return s.Plans["trial"]
 }
 
 func (s *Service) Get(ctx context.Context, workspaceID int64) (model.Workspace, error) {
@@ -199,7 +208,7 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID int64, u Setti
 	if u.LimitOverrides != nil {
 		// The engine cannot use overrides it cannot read: refuse them here
 		// rather than let them be ignored silently.
-		if _, err := limits.ParseOverrides(*u.LimitOverrides); err != nil {
+		if _, err := smartlimits.ParseOverrides(*u.LimitOverrides); err != nil {
 			return Settings{}, apperr.BadInput("body/smart_limit_overrides: %s", err.Error())
 		}
 	}

@@ -1,0 +1,21 @@
+package store
+
+import "context"
+
+// The audit log's entry points: each reads or writes on the handle it needs,
+// so that callers never pick one.
+
+// RecordAuditEvent stores an audit event (see InsertAuditEvent).
+func (db *DB) RecordAuditEvent(ctx context.Context, e AuditEvent, actorKeyID int64) error {
+	return InsertAuditEvent(ctx, db.Write, e, actorKeyID)
+}
+
+// MemberWorkspaceID is the workspace of a member (see MemberWorkspace).
+func (db *DB) MemberWorkspaceID(ctx context.Context, memberUID string) (int64, error) {
+	return MemberWorkspace(ctx, db.R, memberUID)
+}
+
+// AuditEvents lists a workspace's audit events (see ListAuditEvents).
+func (db *DB) AuditEvents(ctx context.Context, workspaceID int64, f AuditFilter) ([]AuditEvent, error) {
+	return ListAuditEvents(ctx, db.R, workspaceID, f)
+}
