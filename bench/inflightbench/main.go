@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -47,6 +48,8 @@ type options struct {
 	postgresURL                           string
 	firstmate                             string
 	runTimeout                            time.Duration
+	pprofDir                              string
+	inflight                              int
 }
 
 func durations(s string) ([]time.Duration, error) {
@@ -79,6 +82,9 @@ func main() {
 	flag.StringVar(&o.postgresURL, "postgres-url", benchkit.EnvOr("FIRSTMATE_BENCH_DATABASE_URL", benchkit.DefaultPostgresURL), "PostgreSQL server")
 	flag.StringVar(&o.firstmate, "firstmate-bin", "", "prebuilt firstmate binary (default: go build ./cmd/firstmate)")
 	flag.DurationVar(&o.runTimeout, "run-timeout", 10*time.Minute, "give up on a run after this long")
+	flag.IntVar(&o.inflight, "inflight", 0, "FIRSTMATE_INFLIGHT of the server (0: its default)")
+	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write the server's CPU profile and goroutine dump of the measured live window "+
+		"and of each async run here")
 	flag.Parse()
 	var err error
 	if o.latencies, err = durations(lats); err == nil {
@@ -105,7 +111,8 @@ type asyncResult struct {
 	e2e      time.Duration
 	peakKiB  int64
 	cpu      time.Duration
-	inFlight int64 // most calls the simulator served at once
+	inFlight int64   // most calls the simulator served at once
+	meanOpen float64 // calls the simulator served at once, on average over the run
 	err      error
 }
 
@@ -221,8 +228,11 @@ func startEnv(ctx context.Context, o options, bin, tmp, db string, lat time.Dura
 		dbURL = u
 	}
 	name := fmt.Sprintf("%s-%s", db, lat)
-	e.fm, err = benchkit.StartFirstmate(ctx, bin, tmp, name, dbURL, false, "FIRSTMATE_SIM_URL="+e.sim.Base,
-		"FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true", "FIRSTMATE_LOG_LEVEL=warn")
+	fmEnv := []string{"FIRSTMATE_SIM_URL=" + e.sim.Base, "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true", "FIRSTMATE_LOG_LEVEL=warn"}
+	if o.inflight > 0 {
+		fmEnv = append(fmEnv, "FIRSTMATE_INFLIGHT="+strconv.Itoa(o.inflight))
+	}
+	e.fm, err = benchkit.StartFirstmate(ctx, bin, tmp, name, dbURL, o.pprofDir != "", fmEnv...)
 	if err != nil {
 		e.close()
 		return nil, err
@@ -236,6 +246,48 @@ func startEnv(ctx context.Context, o options, bin, tmp, db string, lat time.Dura
 	}
 	e.key = ws.APIKey
 	return e, nil
+}
+
+// profile writes, when -pprof-dir is set, the server's CPU profile of d
+// starting after delay, and a goroutine dump and a heap profile in the
+// middle of it.
+func (e *env) profile(o options, what string, delay, d time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	if o.pprofDir == "" || e.fm.PprofAddr == "" {
+		close(done)
+		return done
+	}
+	base := filepath.Join(o.pprofDir, e.fm.Name+"-"+what)
+	go func() {
+		defer close(done)
+		time.Sleep(delay)
+		cpu := benchkit.ProfileCPU(e.fm.PprofAddr, d, base+".cpu.pprof")
+		time.Sleep(d / 2)
+		if err := benchkit.FetchProfile("http://"+e.fm.PprofAddr+"/debug/pprof/goroutine?debug=1", base+".goroutines.txt"); err != nil {
+			benchkit.Logf("goroutine dump: %v", err)
+		}
+		if err := benchkit.FetchProfile("http://"+e.fm.PprofAddr+"/debug/pprof/heap", base+".heap.pprof"); err != nil {
+			benchkit.Logf("heap profile: %v", err)
+		}
+		_ = benchkit.FetchProfile("http://"+e.fm.PprofAddr+"/debug/pprof/heap?debug=1", base+".memstats.txt")
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.fm.PID())); err == nil {
+			_ = os.WriteFile(base+".status.txt", st, 0o644)
+		}
+		<-cpu
+	}()
+	return done
+}
+
+// simOpen is the number of requests the simulator is serving now (-1:
+// unknown).
+func (e *env) simOpen() int64 {
+	var st struct {
+		Open int64 `json:"open"`
+	}
+	if _, err := benchkit.Call(http.MethodGet, e.sim.Base+"/_sim/stats", "", nil, &st); err != nil {
+		return -1
+	}
+	return st.Open
 }
 
 // simOpen is the most requests the simulator served at once, over every
@@ -336,6 +388,8 @@ func asyncCase(ctx context.Context, o options, bin, tmp, db string, lat time.Dur
 	defer rss.Stop()
 	cpu0, _ := benchkit.ProcCPU(e.fm.PID())
 	benchkit.Logf("%s: %s, %d inputs at %s of latency", e.fm.Name, action, n, lat)
+	prof := e.profile(o, benchkit.Slug(action), 3*time.Second, 10*time.Second)
+	defer func() { <-prof }()
 	t0 := time.Now()
 	var sub struct {
 		UID string `json:"run_uid"`
@@ -349,10 +403,19 @@ func asyncCase(ctx context.Context, o options, bin, tmp, db string, lat time.Dur
 		Outputs    int        `json:"output_count"`
 		FinishedAt *time.Time `json:"finished_at"`
 	}
+	var openSum, openN int64
+	lastLog := t0
 	for end := time.Now().Add(o.runTimeout); ; time.Sleep(200 * time.Millisecond) {
 		if _, err := benchkit.Call(http.MethodGet, e.fm.Base+"/v4/runs/"+sub.UID, e.key, nil, &view); err != nil {
 			res.err = err
 			return res
+		}
+		if n := e.simOpen(); n >= 0 {
+			openSum, openN = openSum+n, openN+1
+			if time.Since(lastLog) >= 5*time.Second {
+				lastLog = time.Now()
+				benchkit.Logf("%s: %5.1fs %6d outputs, %5d calls at the simulator", e.fm.Name, time.Since(t0).Seconds(), view.Outputs, n)
+			}
 		}
 		if view.FinishedAt != nil && view.Status != "RUNNING" {
 			break
@@ -368,6 +431,9 @@ func asyncCase(ctx context.Context, o options, bin, tmp, db string, lat time.Dur
 	res.cpu = cpu1 - cpu0
 	res.peakKiB = rss.Peak()
 	res.inFlight = e.simMaxConcurrent()
+	if openN > 0 {
+		res.meanOpen = float64(openSum) / float64(openN)
+	}
 	if view.Status != "SUCCEEDED" || view.Outputs != n {
 		res.err = fmt.Errorf("run %s with %d outputs of %d", view.Status, view.Outputs, n)
 	}
@@ -385,6 +451,8 @@ func liveCase(ctx context.Context, o options, bin, tmp, db string, lat time.Dura
 	defer e.close()
 	client := benchkit.NewClient(o.clients)
 	benchkit.Logf("%s: live, %d clients at %s of latency", e.fm.Name, o.clients, lat)
+	prof := e.profile(o, "live", 5*time.Second, o.liveFor)
+	defer func() { <-prof }()
 	res.res = benchkit.RunLoad(ctx, benchkit.LoadSpec{Clients: o.clients, Warmup: 5 * time.Second, Dur: o.liveFor,
 		Do: func(ctx context.Context, w, seq int) (benchkit.Outcome, string) {
 			body, _ := json.Marshal(map[string]any{"input": map[string]any{
@@ -397,6 +465,9 @@ func liveCase(ctx context.Context, o options, bin, tmp, db string, lat time.Dura
 			if err != nil {
 				return benchkit.Failed, err.Error()
 			}
+			// Read to the end: a body closed unread closes its connection,
+			// and each call would then dial anew (and leave a TIME_WAIT).
+			_, _ = io.Copy(io.Discard, r.Body)
 			r.Body.Close()
 			switch r.StatusCode {
 			case 200:
@@ -412,8 +483,8 @@ func liveCase(ctx context.Context, o options, bin, tmp, db string, lat time.Dura
 func report(o options, asyncs []asyncResult, lives []liveResult, took time.Duration, loads string) {
 	fmt.Printf("\n## inflightbench, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Printf("Load average: %s. Wall time %s.\n\n", loads, took.Round(time.Second))
-	fmt.Println("| database | action | latency | inputs | inputs/s | vs 0 ms | peak RSS | CPU/input | most calls at once | target |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| database | action | latency | inputs | inputs/s | vs 0 ms | peak RSS | CPU/input | most calls at once | mean calls at once | target |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	zero := map[string]float64{}
 	for _, r := range asyncs {
 		if r.latency == 0 && r.err == nil {
@@ -422,7 +493,7 @@ func report(o options, asyncs []asyncResult, lives []liveResult, took time.Durat
 	}
 	for _, r := range asyncs {
 		if r.err != nil {
-			fmt.Printf("| %s | %s | %s | %d | error: %v | | | | | |\n", r.db, r.action, r.latency, r.inputs, r.err)
+			fmt.Printf("| %s | %s | %s | %d | error: %v | | | | | | |\n", r.db, r.action, r.latency, r.inputs, r.err)
 			continue
 		}
 		ratio, verdict := "", ""
@@ -443,8 +514,8 @@ func report(o options, asyncs []asyncResult, lives []liveResult, took time.Durat
 		if r.peakKiB > 0 && r.inFlight >= 4000 {
 			verdict += fmt.Sprintf(" RSS<500 MB: %s", passMiss(r.peakKiB < 500*1024))
 		}
-		fmt.Printf("| %s | %s | %s | %d | %.0f | %s | %d MiB | %.2f ms | %d | %s |\n", r.db, r.action, r.latency, r.inputs, r.perSec(), ratio,
-			r.peakKiB/1024, float64(r.cpu.Microseconds())/1000/float64(r.inputs), r.inFlight, verdict)
+		fmt.Printf("| %s | %s | %s | %d | %.0f | %s | %d MiB | %.2f ms | %d | %.0f | %s |\n", r.db, r.action, r.latency, r.inputs, r.perSec(), ratio,
+			r.peakKiB/1024, float64(r.cpu.Microseconds())/1000/float64(r.inputs), r.inFlight, r.meanOpen, verdict)
 	}
 	if len(lives) > 0 {
 		fmt.Println()

@@ -130,7 +130,7 @@ func (c *cli) poolList(args []string) error {
 	if err != nil {
 		return err
 	}
-	rented, err := store.PoolRentalEnds(ctx, a.DB.R)
+	rented, err := a.DB.PoolRentalEnds(ctx)
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func (c *cli) poolCheck(args []string) error {
 				return err
 			}
 			outcome = string(o)
-			if fresh, err := store.GetIntegrationByID(ctx, a.DB.Read, g.ID); err == nil {
+			if fresh, err := a.DB.GetIntegrationByID(ctx, g.ID); err == nil {
 				st = fresh.Status
 			}
 		}

@@ -78,7 +78,7 @@ func railsOf(p store.AgentPolicy) Rails {
 
 // Rails returns the workspace's rails and, for keyUID != "", the key's.
 func (s *Service) Rails(ctx context.Context, workspaceID int64, keyUID string) (ws, key Rails, err error) {
-	w, k, err := store.AgentPolicies(ctx, s.DB.R, workspaceID, keyUID)
+	w, k, err := s.DB.AgentPolicies(ctx, workspaceID, keyUID)
 	if err != nil {
 		return Rails{}, Rails{}, err
 	}
@@ -132,7 +132,7 @@ func (s *Service) SetKeyRails(ctx context.Context, workspaceID int64, keyUID str
 	if err := s.checkKey(ctx, workspaceID, keyUID); err != nil {
 		return Rails{}, err
 	}
-	err := store.PutAgentPolicy(ctx, s.DB.Write, store.AgentPolicy{WorkspaceID: workspaceID, KeyUID: keyUID,
+	err := s.DB.PutAgentPolicy(ctx, store.AgentPolicy{WorkspaceID: workspaceID, KeyUID: keyUID,
 		Outreach: r.OutreachEnabled, Approval: r.ApprovalRequired, UpdatedAt: store.Millis(s.now())})
 	return Rails{OutreachEnabled: r.OutreachEnabled, ApprovalRequired: r.ApprovalRequired}, err
 }
@@ -146,7 +146,7 @@ func (s *Service) KeyRails(ctx context.Context, workspaceID int64, keyUID string
 }
 
 func (s *Service) checkKey(ctx context.Context, workspaceID int64, keyUID string) error {
-	ok, err := store.WorkspaceKeyExists(ctx, s.DB.R, workspaceID, keyUID)
+	ok, err := s.DB.WorkspaceKeyExists(ctx, workspaceID, keyUID)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (s *Service) RequestApproval(ctx context.Context, p model.Principal, pol Po
 	if ttl <= 0 {
 		ttl = DefaultApprovalTTL
 	}
-	row, err := store.InsertAgentApproval(ctx, s.DB.Write, store.AgentApproval{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID,
+	row, err := s.DB.InsertAgentApproval(ctx, store.AgentApproval{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID,
 		KeyUID: p.KeyUID, MemberUID: p.MemberUID, Tool: tool, Action: action, Request: string(request), Status: store.ApprovalPending,
 		CreatedAt: store.Millis(now), ExpiresAt: store.Millis(now.Add(ttl))})
 	if err != nil {
@@ -222,7 +222,7 @@ func (s *Service) RequestApproval(ctx context.Context, p model.Principal, pol Po
 
 // GetApproval reads one of the workspace's approvals.
 func (s *Service) GetApproval(ctx context.Context, workspaceID int64, uid string) (Approval, error) {
-	row, err := store.GetAgentApproval(ctx, s.DB.R, workspaceID, uid)
+	row, err := s.DB.GetAgentApproval(ctx, workspaceID, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return Approval{}, apperr.NotFound("approval %s not found", uid)
 	}
@@ -235,7 +235,7 @@ func (s *Service) GetApproval(ctx context.Context, workspaceID int64, uid string
 // ListApprovals lists the workspace's approvals, newest first; pending
 // only lists those still waiting (not expired).
 func (s *Service) ListApprovals(ctx context.Context, workspaceID int64, pending bool, limit, offset int) ([]Approval, error) {
-	rows, err := store.ListAgentApprovals(ctx, s.DB.R, workspaceID, store.ApprovalFilter{Pending: pending,
+	rows, err := s.DB.ListAgentApprovals(ctx, workspaceID, store.ApprovalFilter{Pending: pending,
 		Now: store.Millis(s.now()), Limit: limit, Offset: offset})
 	if err != nil {
 		return nil, err
@@ -269,7 +269,7 @@ func (s *Service) Decide(ctx context.Context, p model.Principal, uid string, con
 	if confirm {
 		status = store.ApprovalConfirmed
 	}
-	err = store.DecideAgentApproval(ctx, s.DB.Write, p.WorkspaceID, uid, status, p.MemberUID, store.Millis(s.now()))
+	err = s.DB.DecideAgentApproval(ctx, p.WorkspaceID, uid, status, p.MemberUID, store.Millis(s.now()))
 	if errors.Is(err, store.ErrApprovalNotPending) {
 		latest, gerr := s.GetApproval(ctx, p.WorkspaceID, uid)
 		if gerr == nil {
@@ -291,7 +291,7 @@ func (s *Service) Decide(ctx context.Context, p model.Principal, uid string, con
 		if out.Failed {
 			final = store.ApprovalFailed
 		}
-		if err := store.FinishAgentApproval(context.WithoutCancel(ctx), s.DB.Write, p.WorkspaceID, uid, final, out.RunUID,
+		if err := s.DB.FinishAgentApproval(context.WithoutCancel(ctx), p.WorkspaceID, uid, final, out.RunUID,
 			string(out.Result)); err != nil {
 			return Approval{}, err
 		}
@@ -329,7 +329,7 @@ func (s *Service) RecordCall(ctx context.Context, p model.Principal, c Call) err
 	sort.Strings(args)
 	d["arguments"] = args
 	raw, _ := json.Marshal(d)
-	return store.InsertAuditEvent(context.WithoutCancel(ctx), s.DB.Write, store.AuditEvent{UID: uuid.NewString(),
+	return s.DB.InsertAuditEvent(context.WithoutCancel(ctx), store.AuditEvent{UID: uuid.NewString(),
 		WorkspaceID: p.WorkspaceID, ActorMemberUID: p.MemberUID, ActorKeyUID: p.KeyUID, Action: "mcp.tool_call",
 		TargetType: "mcp_tool", TargetUID: c.Tool, Detail: string(raw), CreatedAt: store.Millis(s.now())}, p.KeyID)
 }

@@ -134,6 +134,17 @@ func (s *Server) identityLimits(c *rctx) error {
 	return c.ok(st)
 }
 
+func (s *Server) getIdentityLimits(c *rctx) error {
+	raw, err := s.Engine.IdentityOverrides(c.ctx(), c.P(), c.path("uid"))
+	if err != nil {
+		return err
+	}
+	if raw == "" {
+		raw = "{}"
+	}
+	return c.json(200, json.RawMessage(raw))
+}
+
 func (s *Server) putIdentityLimits(c *rctx) error {
 	if err := c.decode(&map[string]any{}); err != nil {
 		return err

@@ -43,6 +43,8 @@ var auditSpecs = map[string]Audit{
 	"POST /members/{uid}/password-link": {Action: "member.password_link", Target: "member", Param: "uid"},
 	"DELETE /members/{uid}":             {Action: "member.remove", Target: "member", Param: "uid"},
 	"POST /invitations/{token}/accept":  {Action: "member.accept", Target: "member", Safe: []string{"name"}},
+	"DELETE /invitations/{uid}":         {Action: "invitation.revoke", Target: "invitation", Param: "uid"},
+	"POST /invitations/{uid}/reissue":   {Action: "invitation.reissue", Target: "invitation", Param: "uid"},
 	"POST /api-keys":                    {Action: "api_key.create", Target: "api_key", Safe: []string{"name"}},
 	"DELETE /api-keys/{uid}":            {Action: "api_key.revoke", Target: "api_key", Param: "uid"},
 

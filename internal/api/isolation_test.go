@@ -31,6 +31,7 @@ type tenant struct {
 	Identity    string // its name
 	Integration string // uid of its linkedin integration
 	InviteToken string
+	InviteUID   string // that invitation's uid
 	LinkToken   string
 	LiAt        string
 	RunUID      string // a live run
@@ -60,6 +61,7 @@ func newTenant(t *testing.T, env *apitest.Env, name string) tenant {
 	tn.Integration, _ = g["uid"].(string)
 	inv := env.Must(201, "POST", "/v4/members", tn.Owner, map[string]any{"email": "pending@" + strings.ToLower(name) + ".test", "role": "user"}).Obj()
 	tn.InviteToken, _ = inv["token"].(string)
+	tn.InviteUID, _ = inv["uid"].(string)
 	r := env.Must(200, "POST", "/v4/actions/googlemaps-search-places/run/live", tn.Owner,
 		map[string]any{"input": map[string]any{"google_maps_search_url": "https://www.google.com/maps/search/pizza"}})
 	tn.RunUID = r.Header.Get("X-Run-Uid")
@@ -135,6 +137,8 @@ func isolationValue(a tenant, name, resource string) (string, bool) {
 		return a.ScheduleUID, a.ScheduleUID != ""
 	case "approvals/{uid}":
 		return a.ApprovalUID, true
+	case "invitations/{uid}":
+		return a.InviteUID, true
 	}
 	if v, ok := globalWildcards[resource+"/{"+name+"}"]; ok {
 		return v, true

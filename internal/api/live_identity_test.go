@@ -10,6 +10,7 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/app"
+	"github.com/firstmate-oss/firstmate/internal/engine"
 	"github.com/firstmate-oss/firstmate/internal/platform"
 )
 
@@ -356,5 +357,50 @@ func TestLiveBusyAccountGivesUp(t *testing.T) {
 	}
 	if gate.Ran("second") != "" {
 		t.Fatal("the refused call reached the platform")
+	}
+}
+
+// TestLiveSlotWaitEnds: a live call whose time runs out while it waits for
+// a slot of the node's in-flight budget answers the contract's 429
+// STATUS_429 (a retry is the right move: the server was short, the request
+// was fine), never a 500, and loses nothing: the run is recorded FAILED
+// with that label, the Smart Limit it took is given back, nothing is
+// charged, and the account is free for the next call.
+func TestLiveSlotWaitEnds(t *testing.T) {
+	for _, dialect := range apitest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			env := lvStart(t, dialect, func(a *app.App) {
+				a.Engine.Budget = engine.NewBudget(1, 0)
+				a.Engine.LiveTimeout = 300 * time.Millisecond
+			})
+			key := env.NewWorkspace("Slots", "unlimited")
+			x := lvIdentity(t, env, key, "Slot waiter", "sim_classic")
+			usedBefore, _, _ := lvCredits(t, env, key)
+			// The one slot is held, as by a call to a slow platform.
+			hold, err := env.App.Engine.Budget.Acquire(context.Background(), engine.Class{Live: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := lvLive(env, key, "linkedin-extract-people", lvPeopleBody(x, "ada-lovelace"), "")
+			p := lvErr(t, "live call that never got a slot", r, 429, "STATUS_429")
+			if p["reason"] != "inflight_full" || r.Header.Get("Retry-After") == "" {
+				t.Fatalf("params %v, Retry-After %q", p, r.Header.Get("Retry-After"))
+			}
+			lvCheckRun(t, env, key, r, "linkedin-extract-people", "FAILED", 0, "STATUS_429")
+			if c, _ := lvConsumed(t, env, key, x, "linkedin-extract-people", "profile_visits"); c != 0 {
+				t.Fatalf("profile_visits consumed by a call that never reached the platform: %d", c)
+			}
+			if used, _, _ := lvCredits(t, env, key); used != usedBefore {
+				t.Fatalf("credits used %v, want %v", used, usedBefore)
+			}
+			hold()
+			env.App.Engine.LiveTimeout = 0
+			if r := lvLive(env, key, "linkedin-extract-people", lvPeopleBody(x, "ada-lovelace"), ""); r.Status != 200 {
+				t.Fatalf("the next call once the slot is free: %d %s", r.Status, lvTrunc(r.Body))
+			}
+			if c, _ := lvConsumed(t, env, key, x, "linkedin-extract-people", "profile_visits"); c != 1 {
+				t.Fatalf("profile_visits after one call: %d", c)
+			}
+		})
 	}
 }

@@ -404,3 +404,42 @@ func TestLoginLinks(t *testing.T) {
 		}
 	})
 }
+
+// TestInvitationsRevokeReissue: pending invitations are listed to owners;
+// a re-issued invitation's earlier link stops working and the new one
+// works; a revoked one's link stops working; an accepted one is no longer
+// listed and can be neither revoked nor re-issued (404).
+func TestInvitationsRevokeReissue(t *testing.T) {
+	t.Parallel()
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		env := apitest.Start(t, dialect)
+		owner := env.NewWorkspace("Inviters", "unlimited")
+		a := env.Must(201, "POST", "/v4/members", owner, map[string]any{"email": "a@inviters.test", "role": "ops"}).Obj()
+		b := env.Must(201, "POST", "/v4/members", owner, map[string]any{"email": "b@inviters.test", "role": "user"}).Obj()
+		arr := env.Must(200, "GET", "/v4/invitations", owner, nil).Arr()
+		list := make([]map[string]any, len(arr))
+		for i, x := range arr {
+			list[i], _ = x.(map[string]any)
+		}
+		if len(list) != 2 || list[0]["email"] != "a@inviters.test" || list[0]["role"] != "ops" || list[0]["expired"] != false ||
+			list[0]["expires_at"] == "" {
+			t.Fatalf("pending invitations: %v", list)
+		}
+		// Re-issue a: the old token is dead, the new one accepts.
+		re := env.Must(200, "POST", "/v4/invitations/"+a["uid"].(string)+"/reissue", owner, nil).Obj()
+		if re["token"] == "" || re["token"] == a["token"] || re["email"] != "a@inviters.test" {
+			t.Fatalf("reissued: %v", re)
+		}
+		body := map[string]any{"password": "a long passphrase"}
+		checkError(t, env, "the old link", env.Do("POST", "/v4/invitations/"+a["token"].(string)+"/accept", "", body), 404, "NOT_FOUND")
+		env.Must(201, "POST", "/v4/invitations/"+re["token"].(string)+"/accept", "", body)
+		// Revoke b: its link is dead.
+		env.Must(200, "DELETE", "/v4/invitations/"+b["uid"].(string), owner, nil)
+		checkError(t, env, "a revoked link", env.Do("POST", "/v4/invitations/"+b["token"].(string)+"/accept", "", body), 404, "NOT_FOUND")
+		if l := env.Must(200, "GET", "/v4/invitations", owner, nil).Arr(); len(l) != 0 {
+			t.Errorf("after accepting one and revoking the other: %v", l)
+		}
+		checkError(t, env, "revoke an accepted invitation", env.Do("DELETE", "/v4/invitations/"+a["uid"].(string), owner, nil), 404, "NOT_FOUND")
+		checkError(t, env, "reissue an accepted invitation", env.Do("POST", "/v4/invitations/"+a["uid"].(string)+"/reissue", owner, nil), 404, "NOT_FOUND")
+	})
+}

@@ -66,10 +66,14 @@ var routeRoles = map[string]string{
 	"GET /audit-events": ownerOnly,
 
 	// Members: listed by everyone, managed by the owner.
-	"GET /members":          anyMember,
-	"POST /members":         ownerOnly,
-	"PATCH /members/{uid}":  ownerOnly,
-	"DELETE /members/{uid}": ownerOnly,
+	"GET /members":                    anyMember,
+	"POST /members":                   ownerOnly,
+	"GET /invitations":                ownerOnly,
+	"DELETE /invitations/{uid}":       ownerOnly,
+	"POST /invitations/{uid}/reissue": ownerOnly,
+	"GET /identities/{uid}/limits":    anyMember,
+	"PATCH /members/{uid}":            ownerOnly,
+	"DELETE /members/{uid}":           ownerOnly,
 	// Each member's own keys, whatever their role.
 	"GET /api-keys":          anyMember,
 	"POST /api-keys":         anyMember,
@@ -456,6 +460,12 @@ func (f *roleFix) value(c caller, name, resource string, fresh bool) string {
 			return f.freshSchedule()
 		}
 		return f.schedule
+	case "invitations/{uid}":
+		// A fresh one each time: revoking uses it up.
+		inv := f.env.Must(201, "POST", "/v4/members", f.owner,
+			map[string]any{"email": fmt.Sprintf("invited%d@roles.test", f.next()), "role": "user"}).Obj()
+		uid, _ := inv["uid"].(string)
+		return uid
 	case "invitations/{token}":
 		if fresh {
 			return f.freshInvitation()
@@ -548,7 +558,11 @@ var roleCalls = map[string]roleCall{
 	"PUT /workspaces/settings":          withBody(map[string]any{"auto_resume_on_reconnect": true}, 200),
 	"GET /audit-events":                 filled(200),
 
-	"GET /members": filled(200),
+	"GET /members":                    filled(200),
+	"GET /invitations":                filled(200),
+	"DELETE /invitations/{uid}":       filled(200),
+	"POST /invitations/{uid}/reissue": filled(200),
+	"GET /identities/{uid}/limits":    filled(200),
 	"POST /members": {prep: func(f *roleFix, rt *api.Route, c caller, fresh bool) (string, any) {
 		return rt.Path, map[string]any{"email": fmt.Sprintf("new%d@roles.test", f.next()), "role": "user"}
 	}, ok: []int{201}},

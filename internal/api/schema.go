@@ -52,6 +52,8 @@ var (
 	})
 	memberDoc = object(obj{"uid": str(), "email": str(), "name": str(), "role": enum("owner", "ops", "user"),
 		"created_at": dateTime(), "updated_at": dateTime()})
+	pendingInvitationDoc = object(obj{"uid": str(), "email": str(), "role": str(), "expires_at": dateTime(),
+		"created_at": dateTime(), "expired": boolean()})
 	invitationDoc = object(obj{"uid": str(), "email": str(), "role": str(), "token": str(), "expires_at": dateTime()})
 	apiKeyDoc     = object(obj{"uid": str(), "name": str(), "prefix": str(), "key": str(), "created_at": dateTime(),
 		"revoked_at": nullable(dateTime())})

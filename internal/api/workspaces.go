@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
+	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
@@ -195,4 +196,49 @@ func (s *Server) passwordLink(c *rctx) error {
 	}
 	return c.ok(obj{"member_uid": c.path("uid"), "url": s.PublicURL() + "/set-password/" + token,
 		"expires_at": s.Now().Add(workspace.PasswordLinkTTL).UTC().Format(time.RFC3339)})
+}
+
+func viewInvitation(inv model.Invitation, now time.Time) obj {
+	return obj{"uid": inv.UID, "email": inv.Email, "role": inv.Role, "expires_at": inv.ExpiresAt.UTC(),
+		"created_at": inv.CreatedAt.UTC(), "expired": !inv.ExpiresAt.After(now)}
+}
+
+func (s *Server) listInvitations(c *rctx) error {
+	invs, err := s.Workspaces.Invitations(c.ctx(), c.P().WorkspaceID)
+	if err != nil {
+		return err
+	}
+	out := make([]obj, 0, len(invs))
+	for _, inv := range invs {
+		out = append(out, viewInvitation(inv, s.Now()))
+	}
+	return c.ok(out)
+}
+
+func (s *Server) revokeInvitation(c *rctx) error {
+	invs, err := s.Workspaces.Invitations(c.ctx(), c.P().WorkspaceID)
+	if err != nil {
+		return err
+	}
+	var found *model.Invitation
+	for i := range invs {
+		if invs[i].UID == c.path("uid") {
+			found = &invs[i]
+		}
+	}
+	if err := s.Workspaces.RevokeInvitation(c.ctx(), c.P().WorkspaceID, c.path("uid")); err != nil {
+		return err
+	}
+	if found == nil { // revoked between the two reads: the delete said it existed
+		return c.ok(obj{"uid": c.path("uid")})
+	}
+	return c.ok(viewInvitation(*found, s.Now()))
+}
+
+func (s *Server) reissueInvitation(c *rctx) error {
+	inv, token, err := s.Workspaces.ReissueInvitation(c.ctx(), c.P().WorkspaceID, c.path("uid"))
+	if err != nil {
+		return err
+	}
+	return c.ok(obj{"uid": inv.UID, "email": inv.Email, "role": inv.Role, "token": token, "expires_at": inv.ExpiresAt})
 }

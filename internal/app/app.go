@@ -172,7 +172,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	// A confirmed approval runs through the API's live path (and its
 	// error bodies), whether confirmed by the API or the dashboard.
 	a.Agents.Execute = a.API.ExecuteApproval
-	a.Console, err = console.New(console.Deps{API: a.API, Workspaces: a.Workspaces, PublicURL: a.PublicURL, Log: log})
+	a.Console, err = console.New(console.Deps{API: a.API, Workspaces: a.Workspaces, Agents: a.Agents, PublicURL: a.PublicURL, Log: log})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -262,6 +262,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(a.Console.Shutdown) // live streams end; shutdown does not wait on them
 	a.boundAddr.Store(ln.Addr().String())
 	if err := a.Jobs.Start(ctx); err != nil {
 		ln.Close()

@@ -67,7 +67,7 @@ func loadKeys(ctx context.Context, cfg config.Config, db *store.DB) (*secret.Key
 // knownKeys lists the key ids the database knows: those with a check, or
 // the key of a sealed secret in a database set up before key checks.
 func knownKeys(ctx context.Context, db *store.DB) ([]string, error) {
-	checks, err := store.KeyChecks(ctx, db.Write)
+	checks, err := db.KeyChecks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func knownKeys(ctx context.Context, db *store.DB) ([]string, error) {
 		out = append(out, kid)
 	}
 	if len(out) == 0 {
-		kid, _, ok, err := store.AnySealedSecret(ctx, db.Write)
+		kid, _, ok, err := db.AnySealedSecret(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -14,7 +14,7 @@ func (a *App) openProxies(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Proxies = &proxy.Service{DB: a.DB, Pool: pool, Log: a.Log}
+	a.Proxies = &proxy.Service{DB: a.DB, Pool: pool, Log: a.Log, DirectIdle: a.Cfg.Jobs.Inflight}
 	if !a.Proxies.Enabled() {
 		if !a.Cfg.Operator {
 			a.Log.Warn(proxy.DirectWarning)

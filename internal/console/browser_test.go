@@ -330,22 +330,29 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 
 func (f *fixture) shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	for _, w := range []int64{1280, 390} {
-		if w < 500 {
-			do(t, ctx, chromedp.EmulateViewport(w, 900, chromedp.EmulateMobile))
-		} else {
-			do(t, ctx, chromedp.EmulateViewport(w, 900))
-		}
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		p := filepath.Join(f.shotsDir, fmt.Sprintf("%s-%d.png", name, w))
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
+	for _, dark := range []bool{false, true} {
+		do(t, ctx, darkMode(dark))
+		for _, w := range []int64{1280, 390} {
+			if w < 500 {
+				do(t, ctx, chromedp.EmulateViewport(w, 900, chromedp.EmulateMobile))
+			} else {
+				do(t, ctx, chromedp.EmulateViewport(w, 900))
+			}
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatalf("screenshot %s: %v", name, err)
+			}
+			suffix := ""
+			if dark {
+				suffix = "-dark"
+			}
+			p := filepath.Join(f.shotsDir, fmt.Sprintf("%s-%d%s.png", name, w, suffix))
+			if err := os.WriteFile(p, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	do(t, ctx, chromedp.EmulateViewport(1280, 900))
+	do(t, ctx, darkMode(false), chromedp.EmulateViewport(1280, 900))
 }
 
 // httpSession signs in with a plain HTTP client (cookie jar), as a browser
@@ -455,7 +462,7 @@ func TestConsole(t *testing.T) {
 			t.Fatalf("credits used %v -> %v: the live run charged nothing", before, after)
 		}
 		do(t, owner, chromedp.Navigate(f.base+"/"), chromedp.WaitVisible("#credits-used"))
-		if s := text(t, owner, "#credits-used"); s != fmt.Sprint(after) {
+		if s := text(t, owner, "#credits-used"); num(s) != after {
 			t.Errorf("overview shows %s credits used, the API %v", s, after)
 		}
 		if tbl := text(t, owner, "#credits-table"); !strings.Contains(tbl, "linkedin-extract-people") {
@@ -474,6 +481,13 @@ func TestConsole(t *testing.T) {
 		asyncRun = text(t, owner, "#result-run")
 		do(t, owner, submit("#result-run"), chromedp.WaitVisible("#run-status"))
 		eval[bool](t, owner, `window.__sameDocument = true`)
+		// A run still going listens to its event stream (a finished one has none).
+		if eval[bool](t, owner, `!!document.querySelector("#run-live[data-sse]")`) {
+			waitFor(t, "the run page to listen to its event stream", 20*time.Second, func() bool {
+				m := eval[string](t, owner, `document.querySelector("#run-live").dataset.liveMode || ""`)
+				return m == "sse" || text(t, owner, "#run-status") == "SUCCEEDED"
+			})
+		}
 		waitFor(t, "the run page to show SUCCEEDED", 60*time.Second, func() bool {
 			return text(t, owner, "#run-status") == "SUCCEEDED"
 		})
@@ -775,6 +789,8 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	consoleGaps(t, f, owner, identityUID, userEmail)
+
 	t.Run("screenshots of every page", func(t *testing.T) {
 		sched := f.apiObj(t, f.key, "POST", "/actions/googlemaps-extract-place/run/schedule", map[string]any{
 			"inputs":   []any{map[string]any{"google_maps_place_url": "https://www.google.com/maps/place/Cafe+Weekly/"}},
@@ -784,7 +800,8 @@ func TestConsole(t *testing.T) {
 		for _, p := range []struct{ name, path string }{
 			{"overview", "/"}, {"identities", "/identities"}, {"runs", "/runs"}, {"schedules", "/schedules"},
 			{"schedule", "/schedules/" + suid}, {"actions", "/actions"}, {"action", "/actions/linkedin-extract-people"},
-			{"settings", "/settings"}, {"api-reference", "/api-reference"},
+			{"settings", "/settings"}, {"api-reference", "/api-reference"}, {"members", "/members"}, {"agents", "/agents"},
+			{"identity", "/identities/" + identityUID}, {"run", "/runs/" + asyncRun},
 		} {
 			do(t, owner, chromedp.Navigate(f.base+p.path), chromedp.WaitReady("main"))
 			if p.name == "schedule" {

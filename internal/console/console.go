@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/api"
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
@@ -58,9 +59,12 @@ type Deps struct {
 	// API is the API's handler; the console calls it in process.
 	API        http.Handler
 	Workspaces *workspace.Service
-	PublicURL  func() string
-	Log        *slog.Logger
-	Now        func() time.Time
+	// Agents answers what the API has no route for: the tools a given key
+	// sees on /mcp (agents.Service.VisibleTools).
+	Agents    *agents.Service
+	PublicURL func() string
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 type Console struct {
@@ -75,7 +79,15 @@ type Console struct {
 	actionsAt    time.Time
 	refCache     map[string]any
 	refAt        time.Time
+
+	// done closes on shutdown: live streams (server-sent events) end, so
+	// that the server's graceful shutdown does not wait for them.
+	done     chan struct{}
+	doneOnce sync.Once
 }
+
+// Shutdown ends the live streams (register it with http.Server.RegisterOnShutdown).
+func (c *Console) Shutdown() { c.doneOnce.Do(func() { close(c.done) }) }
 
 // New builds the console; requests it does not serve go to next (the API).
 func New(d Deps) (*Console, error) {
@@ -91,7 +103,7 @@ func New(d Deps) (*Console, error) {
 	if d.PublicURL == nil {
 		d.PublicURL = func() string { return "" }
 	}
-	c := &Console{Deps: d, throttle: newThrottle(), pages: map[string]*template.Template{}}
+	c := &Console{Deps: d, throttle: newThrottle(), pages: map[string]*template.Template{}, done: make(chan struct{})}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -130,6 +142,10 @@ type page struct {
 	Data    map[string]any
 	Signed  bool
 	Product string
+	// Refresh, when not 0, reloads the page every so many seconds in a
+	// browser without JavaScript (a <noscript> meta refresh): the live
+	// parts' fallback.
+	Refresh int
 }
 
 type perms struct{ Operate, Own bool }
@@ -209,6 +225,9 @@ func (q *req) render(status int, name, title string, data map[string]any) error 
 	}
 	if e, ok := data["_error"].(string); ok {
 		pg.Error = e
+	}
+	if r, ok := data["_refresh"].(int); ok {
+		pg.Refresh = r
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, pg); err != nil {

@@ -38,20 +38,55 @@ var funcs = template.FuncMap{
 		}
 		return math.Min(100, 100*num(used)/m)
 	},
-	"fmtn": func(v any) string {
-		f := num(v)
-		if f == math.Trunc(f) {
-			return strconv.FormatInt(int64(f), 10)
+	"fmtn":      fmtn,
+	"label":     label,
+	"override":  override,
+	"firstLine": firstLine,
+	"eq2":       func(a, b any) bool { return str(a) == str(b) },
+	"has":       func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
+	"get":       func(m map[string]any, k string) any { return m[k] },
+	"terminal":  func(s any) bool { return terminal[str(s)] },
+	"color":     color,
+	"qs":        func(v url.Values, k string) string { return v.Get(k) },
+	"add":       func(a, b int) int { return a + b },
+}
+
+// fmtn shows a figure with thousands separators: 12,345 and 1,234.50.
+func fmtn(v any) string {
+	if v == nil || str(v) == "" {
+		return ""
+	}
+	f := num(v)
+	neg := f < 0
+	f = math.Abs(f)
+	s := strconv.FormatFloat(f, 'f', 2, 64)
+	if f == math.Trunc(f) {
+		s = strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	intPart, frac := s, ""
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		intPart, frac = s[:i], s[i:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
 		}
-		return strconv.FormatFloat(f, 'f', 2, 64)
-	},
-	"eq2":      func(a, b any) bool { return str(a) == str(b) },
-	"has":      func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
-	"get":      func(m map[string]any, k string) any { return m[k] },
-	"terminal": func(s any) bool { return terminal[str(s)] },
-	"color":    color,
-	"qs":       func(v url.Values, k string) string { return v.Get(k) },
-	"add":      func(a, b int) int { return a + b },
+		b.WriteRune(r)
+	}
+	return b.String() + frac
+}
+
+// label is how a status reads to a person: the API's NONE (an identity
+// with no integration) is "not connected".
+func label(s string) string {
+	if s == "NONE" {
+		return "not connected"
+	}
+	return s
 }
 
 func str(v any) string {
@@ -262,7 +297,7 @@ func hbarChart(ss []series) template.HTML {
 			bw = (w - 200) * s.Total / maxv
 		}
 		y := float64(i) * row
-		fmt.Fprintf(&b, `<text x="120" y="%.0f" class="tick" text-anchor="end">%s</text>`, y+17, template.HTMLEscapeString(s.Name))
+		fmt.Fprintf(&b, `<text x="120" y="%.0f" class="tick" text-anchor="end">%s</text>`, y+17, template.HTMLEscapeString(label(s.Name)))
 		fmt.Fprintf(&b, `<rect x="128" y="%.0f" width="%.1f" height="18" fill="%s"/>`, y+4, bw, color(s.Name, i))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" class="tick">%s</text>`, 134+bw, y+17, short(s.Total))
 	}
@@ -272,9 +307,9 @@ func hbarChart(ss []series) template.HTML {
 
 func short(f float64) string {
 	if f == math.Trunc(f) {
-		return strconv.FormatInt(int64(f), 10)
+		return fmtn(f)
 	}
-	return strconv.FormatFloat(f, 'f', 1, 64)
+	return fmtn(math.Round(f*10) / 10)
 }
 
 // nextFirings previews a cron in its zone with the scheduler's own parser.
@@ -432,6 +467,36 @@ func cellFull(v any) string {
 func csvSafe(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
+	}
+	return s
+}
+
+// override says the identity's override of a Smart Limit key for a window:
+// a number applies to every window, an object to the windows it names.
+func override(ov map[string]any, key, window string) string {
+	switch v := ov[key].(type) {
+	case nil:
+		return ""
+	case map[string]any:
+		if w, ok := v[window]; ok {
+			return fmtn(w)
+		}
+		return ""
+	default:
+		return fmtn(v)
+	}
+}
+
+// firstLine is a description's first sentence, at most 140 characters.
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\n"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i+1]
+	}
+	if r := []rune(s); len(r) > 140 {
+		s = string(r[:139]) + "…"
 	}
 	return s
 }

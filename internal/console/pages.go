@@ -42,15 +42,23 @@ func (c *Console) routes() {
 	m.Handle("POST /invite/{token}", c.public(c.invitation))
 
 	m.Handle("GET /{$}", c.handler(c.overview))
+	m.Handle("GET /overview.json", c.handler(serveJSON(overviewView)))
+	m.Handle("GET /overview/events", c.handler(serveEvents(3*time.Second, overviewView)))
+	m.Handle("GET /agents", c.handler(c.agentsPage))
+	m.Handle("POST /agents", c.handler(c.agentsPage))
+	m.Handle("GET /agents/approvals/{uid}", c.handler(c.approval))
+	m.Handle("POST /agents/approvals/{uid}", c.handler(c.approval))
 	m.Handle("GET /identities", c.handler(c.identities))
 	m.Handle("POST /identities", c.handler(c.identities))
 	m.Handle("GET /identities/{uid}", c.handler(c.identity))
 	m.Handle("POST /identities/{uid}", c.handler(c.identity))
-	m.Handle("GET /identities/{uid}/status.json", c.handler(c.identityStatus))
+	m.Handle("GET /identities/{uid}/status.json", c.handler(serveJSON(identityView)))
+	m.Handle("GET /identities/{uid}/events", c.handler(serveEvents(2*time.Second, identityView)))
 	m.Handle("GET /runs", c.handler(c.runs))
 	m.Handle("GET /runs/{uid}", c.handler(c.run))
 	m.Handle("POST /runs/{uid}", c.handler(c.run))
-	m.Handle("GET /runs/{uid}/live.json", c.handler(c.runLive))
+	m.Handle("GET /runs/{uid}/live.json", c.handler(serveJSON(runView)))
+	m.Handle("GET /runs/{uid}/events", c.handler(serveEvents(time.Second, runView)))
 	m.Handle("GET /runs/{uid}/outputs.csv", c.handler(c.outputs("csv")))
 	m.Handle("GET /runs/{uid}/outputs.json", c.handler(c.outputs("json")))
 	m.Handle("GET /schedules", c.handler(c.schedules))
@@ -92,7 +100,7 @@ func (c *Console) overview(q *req) error {
 	sort.Slice(hs, func(i, j int) bool {
 		return hs[i].Total > hs[j].Total || hs[i].Total == hs[j].Total && hs[i].Name < hs[j].Name
 	})
-	return q.render(200, "overview", "Overview", map[string]any{
+	return q.render(200, "overview", "Overview", map[string]any{"_refresh": 60,
 		"Workspace": ws, "Days": days, "Credits": credits, "Runs": runs, "Health": hs,
 		"CreditsChart": barChart(days, credits), "RunsChart": barChart(days, runs), "HealthChart": hbarChart(hs),
 		"Failing": failing,
@@ -225,6 +233,19 @@ func (c *Console) identity(q *req) error {
 				return err
 			}
 			data["Links"] = links
+		case "limits":
+			raw := strings.TrimSpace(f.Get("overrides"))
+			if raw == "" {
+				raw = "{}"
+			}
+			var ov map[string]any
+			if err := json.Unmarshal([]byte(raw), &ov); err != nil {
+				return &apiError{Status: 400, Message: "Smart Limit overrides must be a JSON object: " + err.Error()}
+			}
+			if _, err := q.call("PUT", base+"/limits", ov); err != nil {
+				return err
+			}
+			return q.back(base, "Smart Limit overrides saved")
 		case "rent":
 			days := atoi(f.Get("days"))
 			if _, err := q.call("POST", base+"/rent", map[string]any{"platform": "linkedin", "days": max(days, 1)}); err != nil {
@@ -248,6 +269,17 @@ func (c *Console) identity(q *req) error {
 		}
 	}
 	data["Integrations"] = integs
+	for _, g := range integs {
+		if str(g.(map[string]any)["status"]) == "PENDING" {
+			data["Pending"], data["_refresh"] = true, 5
+		}
+	}
+	ov, err := q.get(base + "/limits")
+	if err != nil {
+		return err
+	}
+	ovJSON, _ := json.MarshalIndent(ov, "", "  ")
+	data["Overrides"], data["OverridesJSON"] = ov, string(ovJSON)
 	slugs, err := q.limitSlugs()
 	if err != nil {
 		return err
@@ -270,23 +302,6 @@ func (c *Console) identity(q *req) error {
 	}
 	data["Limits"] = limits
 	return q.render(200, "identity", str(id["name"]), data)
-}
-
-// identityStatus is what the identity page polls while a connection is
-// pending: each integration's status and checkpoint.
-func (c *Console) identityStatus(q *req) error {
-	base := "/identities/" + url.PathEscape(q.r.PathValue("uid"))
-	out, pending := map[string]any{}, false
-	for _, p := range []string{"linkedin", "salesnavigator", "recruiterlite", "hubspot"} {
-		if g, err := q.get(base + "/integrations/" + p); err == nil {
-			out[p] = map[string]any{"status": g["status"], "checkpoint": g["checkpoint"], "error": g["error"]}
-			if str(g["status"]) == "PENDING" {
-				pending = true
-			}
-		}
-	}
-	out["pending"] = pending
-	return q.json(out)
 }
 
 func (q *req) json(v any) error {
@@ -378,6 +393,9 @@ func (c *Console) run(q *req) error {
 		return err
 	}
 	data := map[string]any{"Run": run, "Terminal": terminal[str(run["status"])]}
+	if !terminal[str(run["status"])] {
+		data["_refresh"] = 5 // without JavaScript, the page reloads itself
+	}
 	if str(run["execution_mode"]) == "ASYNC" {
 		outs, err := q.list(base + "/outputs?limit=50")
 		if err != nil {
@@ -393,28 +411,6 @@ func (c *Console) run(q *req) error {
 	params, _ := json.MarshalIndent(run["parameters"], "", "  ")
 	data["Params"] = string(params)
 	return q.render(200, "run", "Run "+uid, data)
-}
-
-// runLive is the run page's poll: the API's status answer.
-func (c *Console) runLive(q *req) error {
-	res, err := q.call("GET", "/runs/"+url.PathEscape(q.r.PathValue("uid"))+"/status", nil)
-	if err != nil {
-		return err
-	}
-	var v map[string]any
-	if err := decode(res.Body, &v); err != nil {
-		return err
-	}
-	if r, err := q.get("/runs/" + url.PathEscape(q.r.PathValue("uid"))); err == nil {
-		for _, k := range []string{"status", "output_count", "input_count", "finished_at", "last_error"} {
-			if _, ok := v[k]; !ok {
-				v[k] = r[k]
-			}
-		}
-		v["status"] = r["status"]
-		v["terminal"] = terminal[str(r["status"])]
-	}
-	return q.json(v)
 }
 
 // ---- Schedules
@@ -666,6 +662,22 @@ func (c *Console) members(q *req) error {
 			}
 			data["InviteURL"] = c.PublicURL() + "/invite/" + url.PathEscape(tok)
 			data["InviteEmail"] = f.Get("email")
+		case "invite-revoke":
+			if _, err := q.call("DELETE", "/invitations/"+url.PathEscape(f.Get("invitation")), nil); err != nil {
+				return err
+			}
+			return q.back("/members", "Invitation revoked")
+		case "invite-reissue":
+			res, err := q.call("POST", "/invitations/"+url.PathEscape(f.Get("invitation"))+"/reissue", nil)
+			if err != nil {
+				return err
+			}
+			var inv map[string]any
+			if err := decode(res.Body, &inv); err != nil {
+				return err
+			}
+			data["InviteURL"] = c.PublicURL() + "/invite/" + url.PathEscape(str(inv["token"]))
+			data["InviteEmail"] = str(inv["email"])
 		case "role":
 			if _, err := q.call("PATCH", "/members/"+url.PathEscape(f.Get("member")), map[string]any{"role": f.Get("role")}); err != nil {
 				return err
@@ -720,6 +732,13 @@ func (c *Console) members(q *req) error {
 		return err
 	}
 	data["Members"], data["Owners"], data["Keys"] = ms, owners, keys
+	if q.can("own") {
+		invs, err := q.list("/invitations")
+		if err != nil {
+			return err
+		}
+		data["Invitations"] = invs
+	}
 	return q.render(200, "members", "Members", data)
 }
 

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -88,6 +89,29 @@ func TestTemplatesParse(t *testing.T) {
 		"action", "members", "settings", "reference", "login", "setpassword", "invite", "message"} {
 		if c.pages[n] == nil {
 			t.Errorf("no page %s", n)
+		}
+	}
+}
+
+func TestFigures(t *testing.T) {
+	for in, want := range map[any]string{0.0: "0", 999.0: "999", 1000.0: "1,000", 1234567.0: "1,234,567", -12345.0: "-12,345",
+		1234.5: "1,234.50", "100000": "100,000", nil: "", "": ""} {
+		if got := fmtn(in); got != want {
+			t.Errorf("fmtn(%v) = %q, want %q", in, got, want)
+		}
+	}
+	if label("NONE") != "not connected" || label("VALID") != "VALID" {
+		t.Error("label")
+	}
+	if s := string(hbarChart([]series{{Name: "NONE", Total: 1200}})); !strings.Contains(s, "not connected") || strings.Contains(s, "NONE") ||
+		!strings.Contains(s, "1,200") {
+		t.Errorf("health chart: %s", s)
+	}
+	ov := map[string]any{"profile_visits": 7.0, "connection_requests": map[string]any{"7d": 100.0}}
+	for _, c := range []struct{ key, window, want string }{{"profile_visits", "24h", "7"}, {"connection_requests", "7d", "100"},
+		{"connection_requests", "24h", ""}, {"messages", "24h", ""}} {
+		if got := override(ov, c.key, c.window); got != c.want {
+			t.Errorf("override %s/%s = %q, want %q", c.key, c.window, got, c.want)
 		}
 	}
 }

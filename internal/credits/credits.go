@@ -400,7 +400,7 @@ func (l *Ledger) period(w model.Workspace) (period, max int64) {
 
 // Balance reports the current period's grant and use, in millicredits.
 func (l *Ledger) Balance(ctx context.Context, workspaceID int64) (max, used int64, err error) {
-	w, err := store.GetWorkspace(ctx, l.DB.R, workspaceID)
+	w, err := l.DB.GetWorkspace(ctx, workspaceID)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -423,7 +423,7 @@ func (l *Ledger) BalanceOf(ctx context.Context, w model.Workspace) (max, used in
 // calls that could not be paid; the charge itself is exact.
 func (l *Ledger) WorkspaceBalance(ctx context.Context, workspaceID int64, fresh bool) (w model.Workspace, max, used int64, err error) {
 	if fresh {
-		w, err = store.GetWorkspace(ctx, l.DB.R, workspaceID)
+		w, err = l.DB.GetWorkspace(ctx, workspaceID)
 	} else {
 		w, err = l.DB.CachedWorkspace(ctx, workspaceID)
 	}

@@ -41,6 +41,26 @@ type CallOptions struct {
 	// not started by then fails (NotStarted or busy), while a call that
 	// started runs on until ctx ends.
 	StartBy time.Time
+	// Locks is the candidates' lock set when the caller made it once for
+	// many calls (CandidatesForBatch); nil: made per call.
+	Locks *LockSet
+	// SlotHeld: the caller took the call's in-flight slot already
+	// (Engine.Slot) and holds it across the call. Only for actions that
+	// need no identity: an account's calls take their slot once they hold
+	// the account.
+	SlotHeld bool
+}
+
+// Slot takes an in-flight slot (the action's family limit, then the node's
+// budget) for calls of an action that needs no identity, to be passed to
+// Call with opt.SlotHeld. A batch takes its inputs' slots one after another
+// before it starts each input's goroutine, so that the inputs waiting for
+// the budget are a queue, not thousands of parked goroutines (each with its
+// stack and decoded input) that only add to the node's memory.
+func (e *Engine) Slot(ctx context.Context, a *catalog.Action, opt CallOptions) (release func(), err error) {
+	wctx, cancel := waitCtx(ctx, opt)
+	defer cancel()
+	return e.inflight(wctx, a, opt)
 }
 
 // waitCtx is ctx ending at opt.StartBy, for the waits before a call.
@@ -58,14 +78,32 @@ func waitCtx(ctx context.Context, opt CallOptions) (context.Context, context.Can
 func (e *Engine) inflight(ctx context.Context, a *catalog.Action, opt CallOptions) (func(), error) {
 	relFam, err := e.Families.Acquire(ctx, a.Platform)
 	if err != nil {
-		return nil, notStarted{err}
+		return nil, slotRefusal(err, opt.Live)
 	}
 	relBudget, err := e.Budget.Acquire(ctx, Class{Live: opt.Live, Workspace: opt.WorkspaceID, Run: opt.RunID})
 	if err != nil {
 		relFam()
-		return nil, notStarted{err}
+		return nil, slotRefusal(err, opt.Live)
 	}
 	return func() { relBudget(); relFam() }, nil
+}
+
+// slotRefusal is the error of a call whose context ended while it waited
+// for a slot. Async work retries it (NotStarted); a live call answers the
+// contract's 429 STATUS_429 with a Retry-After, as for a busy account: the
+// call never reached the platform, nothing was consumed or charged, and a
+// retry is the right move (the server, not the request, was short).
+func slotRefusal(err error, live bool) error {
+	if !live {
+		return notStarted{err}
+	}
+	msg := "every upstream call slot of this server stayed busy until the live call's time limit; retry shortly"
+	if errors.Is(err, context.Canceled) {
+		msg = "the request ended while it waited for an upstream call slot of this server"
+	}
+	ae := apperr.RateLimited("%s", msg).With("reason", "inflight_full").With("retry_after", "1")
+	ae.Cause = err
+	return notStarted{ae}
 }
 
 // Call fetches one page with the first candidate that is free, within its
@@ -88,13 +126,13 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st platform.Ca
 		if err != nil {
 			return Done{}, err
 		}
-		wctx, cancel := waitCtx(ctx, opt)
-		release, err := e.inflight(wctx, st.Action, opt)
-		cancel()
-		if err != nil {
-			return Done{}, err
+		if !opt.SlotHeld {
+			release, err := e.Slot(ctx, st.Action, opt)
+			if err != nil {
+				return Done{}, err
+			}
+			defer release()
 		}
-		defer release()
 		pg, err := drv.Run(ctx, hc, platform.Credentials{}, call)
 		return Done{Page: pg}, err
 	}
@@ -104,10 +142,11 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st platform.Ca
 	var refused *smartlimits.Refused
 	var lastErr error
 	// Accounts are tried in the candidates' order; each at most once.
-	ids := make([]int64, len(cands))
-	for i := range cands {
-		ids[i] = cands[i].Integration.ID
+	set := opt.Locks
+	if set == nil || len(set.ids) != len(cands) {
+		set = NewLockSet(cands)
 	}
+	ids := set.ids
 	tried := make([]bool, len(cands))
 	for left := len(cands); left > 0; left-- {
 		// Take the first free account; when all are busy, wait for whichever
@@ -125,7 +164,7 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st platform.Ca
 				wait = 10 * time.Second
 			}
 			wctx, cancel := waitCtx(ctx, opt)
-			idx, release, ok = e.locks.acquire(wctx, ids, tried, wait)
+			idx, release, ok = e.locks.acquire(wctx, set, tried, wait)
 			cancel()
 			if !ok {
 				return Done{}, errBusy

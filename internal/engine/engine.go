@@ -69,8 +69,9 @@ type Engine struct {
 	LiveTimeout time.Duration
 	Now         func() time.Time
 
-	locks  accountLocks
-	scores scoreCache
+	locks   accountLocks
+	scores  scoreCache
+	batches batchCache
 	// sessions are the integration rows this process stored refreshed
 	// sessions on (see current).
 	sessions sync.Map // int64 -> model.Integration
@@ -170,13 +171,19 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 	return e.candidates(ctx, p, a, mode, uids, false)
 }
 
-// CandidatesForBatch is Candidates for async chunks: the ranking by
-// remaining Smart Limit capacity may be up to scoreTTL old. It is only the
-// order in which accounts are tried (each call's consumption is checked
-// exactly), and hundreds of chunks of a run over hundreds of identities
-// would otherwise read every identity's limits each.
-func (e *Engine) CandidatesForBatch(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string) ([]store.Account, error) {
-	return e.candidates(ctx, p, a, mode, uids, true)
+// CandidatesForBatch is Candidates for async chunks: the list, and its
+// ranking by remaining Smart Limit capacity, may be up to batchTTL old, and
+// is shared by the node's chunks (the caller must not modify it). It is
+// only which accounts are tried, in which order: each call checks its
+// account's pause and consumption exactly when it runs. Hundreds of chunks
+// of a run over hundreds of identities would otherwise each read, rank and
+// keep a copy of every account (see batchCache). The lock set goes with
+// the list in CallOptions.Locks.
+func (e *Engine) CandidatesForBatch(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string) ([]store.Account, *LockSet, error) {
+	return e.batches.get(batchKey(p.WorkspaceID, a.Slug, mode, uids), func() ([]store.Account, error) {
+		// Not the asking chunk's context: other chunks wait for this load.
+		return e.candidates(context.WithoutCancel(ctx), p, a, mode, uids, true)
+	})
 }
 
 func (e *Engine) candidates(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string, cached bool) ([]store.Account, error) {
@@ -369,6 +376,7 @@ func (e *Engine) markInvalid(ctx context.Context, g model.Integration, label, me
 	if changed, err := e.Identities.ExpireSession(ctx, g, label); err != nil || !changed {
 		return
 	}
+	e.ForgetCandidates(g.WorkspaceID)
 	if e.OnIntegrationInvalid != nil {
 		e.OnIntegrationInvalid(ctx, g, label, message)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
@@ -71,4 +72,21 @@ func (e *Engine) SetIdentityOverrides(ctx context.Context, p model.Principal, id
 		}
 		return store.SetIdentityLimitOverrides(ctx, tx, id.ID, overrides)
 	})
+}
+
+// IdentityOverrides reads an identity's Smart Limit overrides as stored
+// ("" when none were set).
+func (e *Engine) IdentityOverrides(ctx context.Context, p model.Principal, identityUID string) (string, error) {
+	id, err := store.GetIdentity(ctx, e.DB.R, p.WorkspaceID, identityUID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", apperr.NotFound("identity %s not found", identityUID)
+	}
+	if err != nil {
+		return "", err
+	}
+	raw, err := store.IdentityLimitOverrides(ctx, e.DB.R, id.ID)
+	if err != nil {
+		return "", fmt.Errorf("engine: read identity %s's Smart Limit overrides: %w", identityUID, err)
+	}
+	return raw, nil
 }

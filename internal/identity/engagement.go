@@ -34,7 +34,7 @@ func (s *Service) recordEngagement(ctx context.Context, tx *sql.Tx, workspaceID 
 // EngagementPeak is the most engagement identities the workspace had at
 // once in the credit period starting at periodStart (the current one).
 func (s *Service) EngagementPeak(ctx context.Context, workspaceID int64, periodStart time.Time) (int, error) {
-	return store.EngagementPeak(ctx, s.DB.Read, workspaceID, store.Millis(periodStart))
+	return s.DB.EngagementPeak(ctx, workspaceID, store.Millis(periodStart))
 }
 
 func isEngagement(id model.Identity) bool { return id.Type == model.IdentityEngagement }

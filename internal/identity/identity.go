@@ -158,7 +158,7 @@ func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.
 func (s *Service) Get(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
 	// One query for the identity and its integrations (a round trip each
 	// on PostgreSQL).
-	id, err := store.GetIdentityWithIntegrations(ctx, s.DB.R, workspaceID, uid)
+	id, err := s.DB.GetIdentityWithIntegrations(ctx, workspaceID, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return id, apperr.NotFound("identity %s not found", uid)
 	}
@@ -181,7 +181,7 @@ func (s *Service) List(ctx context.Context, workspaceID int64, query string, pag
 	if page < 1 {
 		page = 1
 	}
-	ids, err := store.ListIdentities(ctx, s.DB.R, workspaceID, query, PageSize, (page-1)*PageSize)
+	ids, err := s.DB.ListIdentities(ctx, workspaceID, query, PageSize, (page-1)*PageSize)
 	if err == nil {
 		err = s.describeProxyList(ctx, s.DB.Read, ids)
 	}
@@ -192,7 +192,7 @@ func (s *Service) List(ctx context.Context, workspaceID int64, query string, pag
 	for i, id := range ids {
 		keys[i] = id.ID
 	}
-	ints, err := store.IntegrationsOf(ctx, s.DB.R, workspaceID, keys)
+	ints, err := s.DB.IntegrationsOf(ctx, workspaceID, keys)
 	for i := range ids {
 		ids[i].Integrations = ints[ids[i].ID]
 	}
@@ -315,7 +315,7 @@ type LoginLinkState struct {
 
 // VerifyLoginLink checks a token without using it up.
 func (s *Service) VerifyLoginLink(ctx context.Context, token string) (LoginLinkState, error) {
-	l, err := store.GetLoginLink(ctx, s.DB.R, auth.HashToken(token))
+	l, err := s.DB.GetLoginLink(ctx, auth.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return LoginLinkState{}, apperr.NotFound("login link not found")
 	}

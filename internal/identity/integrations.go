@@ -198,7 +198,7 @@ func (s *Service) Integration(ctx context.Context, workspaceID int64, identityUI
 	if err != nil {
 		return model.Integration{}, err
 	}
-	g, err := store.GetIntegration(ctx, s.DB.R, workspaceID, id.ID, platform)
+	g, err := s.DB.GetIntegration(ctx, workspaceID, id.ID, platform)
 	if errors.Is(err, store.ErrNotFound) {
 		return g, apperr.NotFound("identity %s has no %s integration", identityUID, platform)
 	}

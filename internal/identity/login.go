@@ -244,7 +244,7 @@ func (s *Service) AnswerCheckpointVia(ctx context.Context, workspaceID int64, id
 	if err != nil {
 		return model.Integration{}, err
 	}
-	g, err := store.GetIntegration(ctx, s.DB.Read, workspaceID, id.ID, integ)
+	g, err := s.DB.GetIntegration(ctx, workspaceID, id.ID, integ)
 	if errors.Is(err, store.ErrNotFound) {
 		return g, apperr.NotFound("identity %s has no %s integration", identityUID, integ)
 	}

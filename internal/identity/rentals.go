@@ -50,10 +50,10 @@ func (s *Service) Rent(ctx context.Context, workspaceID int64, identityUID, plat
 	if id.Managed {
 		return store.Rental{}, model.Integration{}, apperr.NotFound("identity %s not found", identityUID)
 	}
-	if _, err := store.IntegrationOf(ctx, s.DB.Read, id.ID, platform); err == nil {
+	if _, err := s.DB.IntegrationOf(ctx, id.ID, platform); err == nil {
 		return store.Rental{}, model.Integration{}, apperr.Conflict("identity %s already has a %s integration; delete it before renting one", identityUID, platform)
 	}
-	cands, err := store.Accounts(ctx, s.DB.Read, store.AccountQuery{Pool: true, Platforms: []string{platform}})
+	cands, err := s.DB.Accounts(ctx, store.AccountQuery{Pool: true, Platforms: []string{platform}})
 	if err != nil {
 		return store.Rental{}, model.Integration{}, err
 	}
@@ -147,7 +147,7 @@ func (s *Service) EndRentalOf(ctx context.Context, workspaceID int64, identityUI
 	if err != nil {
 		return store.Rental{}, err
 	}
-	r, err := store.ActiveRental(ctx, s.DB.Read, id.ID, platform)
+	r, err := s.DB.ActiveRental(ctx, id.ID, platform)
 	if errors.Is(err, store.ErrNotFound) {
 		return r, apperr.NotFound("identity %s has no active %s rental", identityUID, platform)
 	}
@@ -168,7 +168,7 @@ func (s *Service) EndRentalOf(ctx context.Context, workspaceID int64, identityUI
 func (s *Service) ExpireRentals(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	for {
-		due, err := store.DueRentals(ctx, s.DB.Read, store.Millis(now), 100)
+		due, err := s.DB.DueRentals(ctx, store.Millis(now), 100)
 		if err != nil || len(due) == 0 {
 			return n, err
 		}

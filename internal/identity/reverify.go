@@ -75,7 +75,7 @@ var ErrStillPending = errors.New("identity: the platform still cannot verify the
 // reconnect, a delete), and answers ErrStillPending when the platform still
 // cannot be asked.
 func (s *Service) Reverify(ctx context.Context, integrationID int64) error {
-	g, err := store.GetIntegrationByID(ctx, s.DB.Read, integrationID)
+	g, err := s.DB.GetIntegrationByID(ctx, integrationID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -85,7 +85,7 @@ func (s *Service) Reverify(ctx context.Context, integrationID int64) error {
 	if g.Status != model.StatusPending || g.Checkpoint != "" {
 		return nil // answered, reconnected or waiting on a checkpoint since
 	}
-	id, err := store.GetIdentity(ctx, s.DB.Read, g.WorkspaceID, g.IdentityUID)
+	id, err := s.DB.GetIdentity(ctx, g.WorkspaceID, g.IdentityUID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

@@ -49,7 +49,15 @@ type Service struct {
 	Timeout time.Duration
 	// UnhealthyCooldown overrides DefaultUnhealthyCooldown.
 	UnhealthyCooldown time.Duration
-	Now               func() time.Time
+	// DirectIdle is how many idle connections the direct client keeps per
+	// upstream host (<= 0: DefaultDirectIdle). Set it to the node's
+	// in-flight budget: a slow platform's calls are many at once, and a
+	// connection that cannot be kept idle when its call ends is closed and
+	// redialled for the next one. At 1,000 calls a second that is 1,000
+	// TIME_WAIT sockets a second, which run a host out of ephemeral ports
+	// (28,000 on Linux) within half a minute and slow every dial.
+	DirectIdle int
+	Now        func() time.Time
 
 	mu      sync.Mutex
 	clients map[string]*http.Client // by fingerprint: one transport, one connection pool per proxy
@@ -119,7 +127,7 @@ func (s *Service) Sync(ctx context.Context) error {
 	if released > 0 {
 		s.log().Warn("proxies removed from the pool: their identities move to other proxies", "identities", released)
 	}
-	ids, err := store.IdentitiesWithoutProxy(ctx, s.DB.Read)
+	ids, err := s.DB.IdentitiesWithoutProxy(ctx)
 	if err != nil {
 		return fmt.Errorf("proxy pool: %w", err)
 	}
@@ -344,7 +352,7 @@ func (s *Service) Egress(ctx context.Context, id *model.Identity) (*http.Client,
 	if id == nil || !s.Enabled() {
 		return s.directClient(), "", nil
 	}
-	p, err := store.ProxyOf(ctx, s.DB.Read, id.ID)
+	p, err := s.DB.ProxyOf(ctx, id.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 			var err error
@@ -383,10 +391,18 @@ func (s *Service) directClient() *http.Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.direct == nil {
-		s.direct = &http.Client{Timeout: s.timeout(), Transport: newTransport(nil, 64)}
+		idle := s.DirectIdle
+		if idle <= 0 {
+			idle = DefaultDirectIdle
+		}
+		s.direct = &http.Client{Timeout: s.timeout(), Transport: newTransport(nil, idle)}
 	}
 	return s.direct
 }
+
+// DefaultDirectIdle is the direct client's idle connections per host when
+// Service.DirectIdle is not set.
+const DefaultDirectIdle = 64
 
 func newTransport(proxy func(*http.Request) (*url.URL, error), perHost int) *http.Transport {
 	return &http.Transport{
@@ -418,7 +434,7 @@ type Listed struct {
 
 // List returns every proxy the database knows, configured ones first.
 func (s *Service) List(ctx context.Context) ([]Listed, error) {
-	ps, err := store.ListProxies(ctx, s.DB.Read)
+	ps, err := s.DB.ListProxies(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 func (s *Service) Get(ctx context.Context, workspaceID int64, uid string) (model.Run, error) {
-	r, err := store.GetRun(ctx, s.DB.R, workspaceID, uid)
+	r, err := s.DB.GetRun(ctx, workspaceID, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return r, apperr.NotFound("run %s not found", uid)
 	}
@@ -19,7 +19,7 @@ func (s *Service) Get(ctx context.Context, workspaceID int64, uid string) (model
 }
 
 func (s *Service) List(ctx context.Context, workspaceID int64, f store.RunFilter) ([]model.Run, error) {
-	return store.ListRuns(ctx, s.DB.R, workspaceID, f)
+	return s.DB.ListRuns(ctx, workspaceID, f)
 }
 
 // Outputs pages an async run's results.
@@ -31,7 +31,7 @@ func (s *Service) Outputs(ctx context.Context, workspaceID int64, uid string, li
 	if r.ExecutionMode != "ASYNC" {
 		return nil, apperr.BadInput("outputs are kept for async runs only; run %s is %s", uid, r.ExecutionMode)
 	}
-	return store.Outputs(ctx, s.DB.R, r.ID, limit, offset)
+	return s.DB.Outputs(ctx, r.ID, limit, offset)
 }
 
 // Cancel stops an async run: no further work and no further callbacks;
@@ -119,6 +119,10 @@ func (s *Service) resumeTx(ctx context.Context, tx *sql.Tx, r model.Run) error {
 	if err := store.ResetInputAttempts(ctx, tx, r.ID); err != nil {
 		return err
 	}
+	// The user fixed what blocked the run (reconnected an account, bought
+	// credits): its chunks read the accounts afresh, not a list this node
+	// shared between chunks before the fix.
+	s.Engine.ForgetCandidates(r.WorkspaceID)
 	_, err = s.admit(ctx, tx, r.ID, r.WorkspaceID)
 	return err
 }
@@ -127,7 +131,7 @@ func (s *Service) resumeTx(ctx context.Context, tx *sql.Tx, r model.Run) error {
 // of the labels (e.g. after an account is reconnected). It returns how many
 // it resumed.
 func (s *Service) ResumeBlockedBy(ctx context.Context, workspaceID int64, labels ...string) (int, error) {
-	rs, err := store.ListRuns(ctx, s.DB.R, workspaceID, store.RunFilter{Status: []string{model.RunBlocked}, Limit: 1000})
+	rs, err := s.DB.ListRuns(ctx, workspaceID, store.RunFilter{Status: []string{model.RunBlocked}, Limit: 1000})
 	if err != nil {
 		return 0, err
 	}

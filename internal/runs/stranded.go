@@ -27,7 +27,7 @@ func (s *Service) BlockStranded(ctx context.Context, workspaceID int64, identity
 	const page = 100
 	var waiting []model.Run
 	for off := 0; ; off += page {
-		rs, err := store.ListRuns(ctx, s.DB.Read, workspaceID, store.RunFilter{Status: []string{model.RunQueued, model.RunRunning},
+		rs, err := s.DB.ListRuns(ctx, workspaceID, store.RunFilter{Status: []string{model.RunQueued, model.RunRunning},
 			ExecutionMode: []string{"ASYNC"}, Limit: page, Offset: off, Sort: "id"})
 		if err != nil {
 			return 0, err

@@ -71,7 +71,7 @@ const (
 // the first's run.
 func (s *Service) SubmitStream(ctx context.Context, sub BulkSubmission) (model.Run, error) {
 	if sub.IdempotencyKey != "" {
-		r, h, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		r, h, err := s.DB.GetRunByIdempotencyKey(ctx, sub.Principal.WorkspaceID, sub.IdempotencyKey)
 		if err == nil {
 			// Stored nothing, but the body is still read and checked, and
 			// its fingerprint compared with the first request's.
@@ -219,7 +219,7 @@ func (b *bulk) publish(req *catalog.AsyncRequest, n int) (model.Run, error) {
 	case err != nil && sub.IdempotencyKey != "" && store.IsUniqueViolation(err):
 		// A concurrent submission with the same key won: its run, if it
 		// asked for the same.
-		r, h, err := store.GetRunByIdempotencyKey(ctx, s.DB.R, sub.Principal.WorkspaceID, sub.IdempotencyKey)
+		r, h, err := s.DB.GetRunByIdempotencyKey(ctx, sub.Principal.WorkspaceID, sub.IdempotencyKey)
 		if err != nil {
 			return model.Run{}, err
 		}

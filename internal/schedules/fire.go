@@ -224,7 +224,7 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 		}
 		due = nil
 	}
-	err = store.DueSchedules(ctx, s.DB.R, now, roundLimit, func(d store.DueSchedule) error {
+	err = s.DB.DueSchedules(ctx, now, roundLimit, func(d store.DueSchedule) error {
 		read++
 		due = append(due, d)
 		if len(due) == window {
@@ -600,7 +600,7 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 // 09:00:00 rather than up to a tick later. Schedules created or edited
 // meanwhile (here or on another node) wait at most the tick.
 func (s *Service) untilNext(ctx context.Context, interval time.Duration) time.Duration {
-	next, ok, err := store.NextDue(ctx, s.DB.R)
+	next, ok, err := s.DB.NextDue(ctx)
 	if err != nil || !ok {
 		return interval
 	}

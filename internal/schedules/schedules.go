@@ -317,7 +317,7 @@ func (s *Service) Create(ctx context.Context, p model.Principal, a *catalog.Acti
 
 // Get returns a schedule of the workspace; another workspace's is NOT_FOUND.
 func (s *Service) Get(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
-	sc, err := store.GetSchedule(ctx, s.DB.R, workspaceID, uid)
+	sc, err := s.DB.GetSchedule(ctx, workspaceID, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return sc, notFound(uid)
 	}
@@ -325,7 +325,7 @@ func (s *Service) Get(ctx context.Context, workspaceID int64, uid string) (model
 }
 
 func (s *Service) List(ctx context.Context, workspaceID int64, f store.ScheduleFilter) ([]model.Schedule, error) {
-	return store.ListSchedules(ctx, s.DB.Read, workspaceID, f)
+	return s.DB.ListSchedules(ctx, workspaceID, f)
 }
 
 // Manage actions (POST /schedules/{uid}/{action}).

@@ -693,6 +693,12 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	for k, v := range s.rt {
 		rts[k] = map[string]any{"calls": v.calls, "profile_visits_today": v.views, "invitations_today": v.invites, "messages_today": v.messages, "search_pages_today": v.searches, "restricted": v.restrict == v.day}
 	}
+	// open: requests being served now, every account's (benchmarks sample
+	// it for the calls in flight over time).
+	var open int64
+	for _, n := range s.open {
+		open += n
+	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"accounts": st, "order": names, "runtime": rts})
+	writeJSON(w, http.StatusOK, map[string]any{"accounts": st, "order": names, "runtime": rts, "open": open})
 }

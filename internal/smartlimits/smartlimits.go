@@ -395,7 +395,7 @@ func (l *Limiter) Report(ctx context.Context, a Account, keys []string, now time
 			out = append(out, st)
 			continue
 		case OutreachGap:
-			end, err := store.LatestPauseEnd(ctx, l.DB.R, a.IdentityID, key, store.Millis(now.Add(-maxGap)))
+			end, err := l.DB.LatestPauseEnd(ctx, a.IdentityID, key, store.Millis(now.Add(-maxGap)))
 			if err != nil {
 				return nil, err
 			}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
 )
@@ -129,4 +131,32 @@ func ListInvitations(ctx context.Context, q Querier, workspaceID int64) ([]model
 		out = append(out, inv)
 	}
 	return out, rows.Err()
+}
+
+// DeleteInvitation removes a workspace's invitation that was not accepted
+// (its token stops working); ErrNotFound when there is none to remove.
+func DeleteInvitation(ctx context.Context, q Querier, workspaceID int64, uid string) error {
+	res, err := q.ExecContext(ctx, `DELETE FROM invitations WHERE workspace_id = $1 AND uid = $2 AND accepted_at IS NULL`,
+		workspaceID, uid)
+	if err != nil {
+		return fmt.Errorf("store: unable to delete invitation %s: %w", uid, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ReissueInvitation gives an invitation that was not accepted a new token
+// and expiry (the old token stops working) and returns it.
+func ReissueInvitation(ctx context.Context, q Querier, workspaceID int64, uid, tokenHash string, expires time.Time) (model.Invitation, error) {
+	var inv model.Invitation
+	var exp, created int64
+	err := q.QueryRowContext(ctx, `
+		UPDATE invitations SET token_hash = $3, expires_at = $4
+		WHERE workspace_id = $1 AND uid = $2 AND accepted_at IS NULL
+		RETURNING id, uid, workspace_id, email, role, expires_at, created_at`,
+		workspaceID, uid, tokenHash, Millis(expires)).Scan(&inv.ID, &inv.UID, &inv.WorkspaceID, &inv.Email, &inv.Role, &exp, &created)
+	inv.ExpiresAt, inv.CreatedAt = Time(exp), Time(created)
+	return inv, notFound(err)
 }

@@ -165,7 +165,7 @@ func (d *Dispatcher) Work(ctx context.Context, ids []int64) (time.Duration, erro
 
 func (d *Dispatcher) deliver(ctx context.Context, ids []int64, snooze bool) (time.Duration, error) {
 	now := d.now()
-	ds, err := store.GetDeliveriesByID(ctx, d.DB.R, ids)
+	ds, err := d.DB.GetDeliveriesByID(ctx, ids)
 	if err != nil {
 		return 0, err
 	}
@@ -266,7 +266,7 @@ func (d *Dispatcher) finalWait(ctx context.Context, dl model.Delivery, now time.
 	if age >= FinalWaitLimit {
 		return 0, nil
 	}
-	pending, err := store.RunHasUnattemptedBatches(ctx, d.DB.R, dl.RunID)
+	pending, err := d.DB.RunHasUnattemptedBatches(ctx, dl.RunID)
 	if err != nil || !pending {
 		return 0, err
 	}
@@ -520,7 +520,7 @@ func (d *Dispatcher) runStatus(ctx context.Context, runID int64) (string, error)
 
 // runHeaders opens a run's sealed callback headers.
 func (d *Dispatcher) runHeaders(ctx context.Context, runID int64) (map[string]string, error) {
-	kid, sealed, err := store.RunCallbackHeaders(ctx, d.DB.R, runID)
+	kid, sealed, err := d.DB.RunCallbackHeaders(ctx, runID)
 	if err != nil || len(sealed) == 0 {
 		return nil, err
 	}

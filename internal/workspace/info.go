@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
-	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // Info is what GET /workspaces reports.
@@ -49,7 +48,7 @@ func addMonths(t time.Time, n int) time.Time {
 }
 
 func (s *Service) Info(ctx context.Context, workspaceID int64, now time.Time) (Info, error) {
-	w, err := store.GetWorkspace(ctx, s.DB.R, workspaceID)
+	w, err := s.DB.GetWorkspace(ctx, workspaceID)
 	if err != nil {
 		return Info{}, err
 	}
@@ -61,7 +60,7 @@ func (s *Service) Info(ctx context.Context, workspaceID int64, now time.Time) (I
 			return Info{}, err
 		}
 	}
-	n, err := store.CountIdentities(ctx, s.DB.R, workspaceID)
+	n, err := s.DB.CountIdentities(ctx, workspaceID)
 	if err != nil {
 		return Info{}, err
 	}

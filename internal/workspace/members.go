@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,11 +16,11 @@ import (
 )
 
 func (s *Service) Members(ctx context.Context, workspaceID int64) ([]model.Member, error) {
-	return store.ListMembers(ctx, s.DB.R, workspaceID)
+	return s.DB.ListMembers(ctx, workspaceID)
 }
 
 func (s *Service) Member(ctx context.Context, workspaceID int64, uid string) (model.Member, error) {
-	m, err := store.GetMember(ctx, s.DB.R, workspaceID, uid)
+	m, err := s.DB.GetMember(ctx, workspaceID, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return m, apperr.NotFound("member %s not found", uid)
 	}
@@ -169,7 +170,7 @@ func (s *Service) ensureAnotherOwner(ctx context.Context, tx *sql.Tx, workspaceI
 // Keys.
 
 func (s *Service) APIKeys(ctx context.Context, p model.Principal) ([]model.APIKey, error) {
-	return store.ListAPIKeys(ctx, s.DB.R, p.MemberID)
+	return s.DB.ListAPIKeys(ctx, p.MemberID)
 }
 
 // CreateAPIKey returns the stored key and the key itself, shown once.
@@ -197,4 +198,48 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p model.Principal, uid strin
 		return apperr.NotFound("API key %s not found", uid)
 	}
 	return err
+}
+
+// Invitations lists the workspace's invitations that were not accepted,
+// oldest first; expired ones too (they can be issued again).
+func (s *Service) Invitations(ctx context.Context, workspaceID int64) ([]model.Invitation, error) {
+	all, err := store.ListInvitations(ctx, s.DB.R, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: list invitations: %w", err)
+	}
+	out := make([]model.Invitation, 0, len(all))
+	for _, inv := range all {
+		if inv.AcceptedAt == nil {
+			out = append(out, inv)
+		}
+	}
+	return out, nil
+}
+
+// RevokeInvitation removes an invitation not yet accepted: its link stops
+// working. Another workspace's invitation, or an accepted one, is a 404.
+func (s *Service) RevokeInvitation(ctx context.Context, workspaceID int64, uid string) error {
+	err := store.DeleteInvitation(ctx, s.DB.Write, workspaceID, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.NotFound("invitation %s not found or already accepted", uid)
+	}
+	return err
+}
+
+// ReissueInvitation gives an invitation not yet accepted a fresh token and
+// a full lifetime (the earlier link stops working) and returns the token,
+// shown once like the first.
+func (s *Service) ReissueInvitation(ctx context.Context, workspaceID int64, uid string) (model.Invitation, string, error) {
+	token, hash := auth.NewToken()
+	inv, err := store.ReissueInvitation(ctx, s.DB.Write, workspaceID, uid, hash, time.Now().Add(InvitationTTL).UTC())
+	if errors.Is(err, store.ErrNotFound) {
+		return inv, "", apperr.NotFound("invitation %s not found or already accepted", uid)
+	}
+	return inv, token, err
+}
+
+// WorkspaceKeys lists every API key of the workspace's members (revoked ones too),
+// with each key's member and role: what the MCP page shows per key.
+func (s *Service) WorkspaceKeys(ctx context.Context, workspaceID int64) ([]store.WorkspaceKey, error) {
+	return store.ListWorkspaceKeys(ctx, s.DB.R, workspaceID)
 }

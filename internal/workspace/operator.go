@@ -28,7 +28,7 @@ func (s *Service) Find(ctx context.Context, ref string) (model.Workspace, error)
 	if ref == "" {
 		return model.Workspace{}, apperr.BadInput("a workspace uid or name is required")
 	}
-	ws, err := store.WorkspacesByRef(ctx, s.DB.R, ref)
+	ws, err := s.DB.WorkspacesByRef(ctx, ref)
 	if err != nil {
 		return model.Workspace{}, err
 	}
@@ -98,7 +98,7 @@ func (s *Service) OperatorCreateKey(ctx context.Context, w model.Workspace, role
 
 // OperatorKeys lists a workspace's API keys (revoked ones too).
 func (s *Service) OperatorKeys(ctx context.Context, w model.Workspace) ([]store.WorkspaceKey, error) {
-	return store.ListWorkspaceKeys(ctx, s.DB.R, w.ID)
+	return s.DB.ListWorkspaceKeys(ctx, w.ID)
 }
 
 // OperatorRevokeKey revokes a workspace's key given its uid or its display

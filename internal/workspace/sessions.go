@@ -37,7 +37,7 @@ var dummyHash, _ = auth.HashPassword("firstmate-timing-equaliser")
 // workspaces signs in to the oldest membership the password opens.
 func (s *Service) SignIn(ctx context.Context, email, password string) (model.Member, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	logins, err := store.MembersByEmail(ctx, s.DB.R, email)
+	logins, err := s.DB.MembersByEmail(ctx, email)
 	if err != nil {
 		return model.Member{}, fmt.Errorf("sign in: look up the member: %w", err)
 	}
@@ -58,7 +58,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (model.Mem
 func (s *Service) StartSession(ctx context.Context, memberID int64, now time.Time) (token, csrf string, err error) {
 	token, hash := auth.NewToken()
 	csrf, _ = auth.NewToken()
-	if err := store.InsertConsoleSession(ctx, s.DB.Write, hash, memberID, csrf, store.Millis(now),
+	if err := s.DB.InsertConsoleSession(ctx, hash, memberID, csrf, store.Millis(now),
 		store.Millis(now.Add(SessionMax))); err != nil {
 		return "", "", fmt.Errorf("start a console session: %w", err)
 	}
@@ -72,7 +72,7 @@ func (s *Service) Session(ctx context.Context, token string, now time.Time) (sto
 		return store.ConsoleSession{}, apperr.Unauthorized("not signed in")
 	}
 	hash := auth.HashToken(token)
-	cs, err := store.ConsoleSessionByHash(ctx, s.DB.Write, hash)
+	cs, err := s.DB.ConsoleSessionByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return cs, apperr.Unauthorized("not signed in")
 	}
@@ -81,12 +81,12 @@ func (s *Service) Session(ctx context.Context, token string, now time.Time) (sto
 	}
 	ms := store.Millis(now)
 	if ms >= cs.ExpiresAt || ms-cs.LastSeenAt >= SessionIdle.Milliseconds() {
-		_ = store.DeleteConsoleSession(ctx, s.DB.Write, hash)
+		_ = s.DB.DeleteConsoleSession(ctx, hash)
 		return store.ConsoleSession{}, apperr.Unauthorized("the session has ended; sign in again")
 	}
 	// One write a minute at most keeps the idle clock without a write per page.
 	if ms-cs.LastSeenAt > time.Minute.Milliseconds() {
-		if err := store.TouchConsoleSession(ctx, s.DB.Write, cs.ID, ms); err != nil {
+		if err := s.DB.TouchConsoleSession(ctx, cs.ID, ms); err != nil {
 			return cs, fmt.Errorf("touch the console session: %w", err)
 		}
 	}
@@ -95,7 +95,7 @@ func (s *Service) Session(ctx context.Context, token string, now time.Time) (sto
 
 // EndSession signs out (the cookie's token stops working).
 func (s *Service) EndSession(ctx context.Context, token string) error {
-	if err := store.DeleteConsoleSession(ctx, s.DB.Write, auth.HashToken(token)); err != nil {
+	if err := s.DB.DeleteConsoleSession(ctx, auth.HashToken(token)); err != nil {
 		return fmt.Errorf("end the console session: %w", err)
 	}
 	return nil
@@ -108,7 +108,7 @@ func (s *Service) IssuePasswordLink(ctx context.Context, p model.Principal, memb
 	if !auth.Allows(p.Role, auth.Own) {
 		return "", apperr.Forbidden("only an owner may issue a password link")
 	}
-	m, err := store.GetMember(ctx, s.DB.R, p.WorkspaceID, memberUID)
+	m, err := s.DB.GetMember(ctx, p.WorkspaceID, memberUID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", apperr.NotFound("member %s not found", memberUID)
 	}
@@ -122,7 +122,7 @@ func (s *Service) IssuePasswordLink(ctx context.Context, p model.Principal, memb
 // owner's first start uses it directly).
 func (s *Service) PasswordLinkFor(ctx context.Context, memberID int64) (string, error) {
 	token, hash := auth.NewToken()
-	if err := store.InsertPasswordLink(ctx, s.DB.Write, hash, memberID, store.Millis(time.Now().Add(PasswordLinkTTL))); err != nil {
+	if err := s.DB.InsertPasswordLink(ctx, hash, memberID, store.Millis(time.Now().Add(PasswordLinkTTL))); err != nil {
 		return "", fmt.Errorf("issue a password link: %w", err)
 	}
 	return token, nil
@@ -130,14 +130,14 @@ func (s *Service) PasswordLinkFor(ctx context.Context, memberID int64) (string, 
 
 // PasswordLinkMember is the member a usable set-password link is for.
 func (s *Service) PasswordLinkMember(ctx context.Context, token string) (model.Member, error) {
-	id, err := store.PasswordLinkMember(ctx, s.DB.R, auth.HashToken(token), store.Now())
+	id, err := s.DB.PasswordLinkMember(ctx, auth.HashToken(token), store.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return model.Member{}, apperr.NotFound("this link was already used or has expired; ask an owner for a new one")
 	}
 	if err != nil {
 		return model.Member{}, fmt.Errorf("read a password link: %w", err)
 	}
-	return store.MemberByID(ctx, s.DB.R, id)
+	return s.DB.MemberByID(ctx, id)
 }
 
 // SetPassword uses a set-password link once: the member's new password is
@@ -195,12 +195,12 @@ func (s *Service) Activity(ctx context.Context, workspaceID int64, days int, now
 	if err != nil {
 		return Activity{}, err
 	}
-	rows, err := store.RunActivity(ctx, s.DB.R, workspaceID, store.Millis(today), 0)
+	rows, err := s.DB.RunActivity(ctx, workspaceID, store.Millis(today), 0)
 	if err != nil {
 		return Activity{}, fmt.Errorf("read today's run activity: %w", err)
 	}
 	rows = append(rows, past...)
-	health, err := store.IntegrationHealth(ctx, s.DB.R, workspaceID)
+	health, err := s.DB.IntegrationHealth(ctx, workspaceID)
 	if err != nil {
 		return Activity{}, fmt.Errorf("read the integration health: %w", err)
 	}
@@ -280,7 +280,7 @@ func (s *Service) pastActivity(ctx context.Context, workspaceID int64, from, to,
 	if ok && now.Sub(e.fetched) < ActivityRefresh && !now.Before(e.fetched) {
 		return e.rows, nil
 	}
-	rows, err := store.RunActivity(ctx, s.DB.R, workspaceID, k.from, k.to)
+	rows, err := s.DB.RunActivity(ctx, workspaceID, k.from, k.to)
 	if err != nil {
 		return nil, fmt.Errorf("read the past days' run activity: %w", err)
 	}

@@ -106,7 +106,7 @@ func (s *Service) Create(ctx context.Context, name, plan, ownerEmail, fixedKey s
 // EnsureDemo creates the demo workspace when the database holds none. It
 // reports whether it created one.
 func (s *Service) EnsureDemo(ctx context.Context, fixedKey string) (Created, bool, error) {
-	n, err := store.CountWorkspaces(ctx, s.DB.R)
+	n, err := s.DB.CountWorkspaces(ctx)
 	if err != nil || n > 0 {
 		return Created{}, false, err
 	}
@@ -145,7 +145,7 @@ func PlanIn(plans map[string]config.Plan) func(name string) config.Plan {
 }
 
 func (s *Service) Get(ctx context.Context, workspaceID int64) (model.Workspace, error) {
-	return store.GetWorkspace(ctx, s.DB.R, workspaceID)
+	return s.DB.GetWorkspace(ctx, workspaceID)
 }
 
 // Settings is what GET/PUT /workspaces/settings exchange.
@@ -159,7 +159,7 @@ type Settings struct {
 }
 
 func (s *Service) Settings(ctx context.Context, workspaceID int64) (Settings, error) {
-	w, err := store.GetWorkspace(ctx, s.DB.R, workspaceID)
+	w, err := s.DB.GetWorkspace(ctx, workspaceID)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -173,7 +173,7 @@ func (s *Service) Settings(ctx context.Context, workspaceID int64) (Settings, er
 
 // SigningSecret decrypts the workspace's callback signing secret.
 func (s *Service) SigningSecret(ctx context.Context, workspaceID int64) (string, error) {
-	kid, sealed, err := store.WorkspaceSecret(ctx, s.DB.R, workspaceID)
+	kid, sealed, err := s.DB.WorkspaceSecret(ctx, workspaceID)
 	if err != nil {
 		return "", err
 	}

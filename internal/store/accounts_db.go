@@ -1,0 +1,18 @@
+package store
+
+import (
+	"context"
+)
+
+// Entry points for accounts.go's statements that pick their connection themselves
+// (reads on the read pool, writes on the writer), so that callers outside
+// the store never choose one: each is the function of the same name on the
+// handle it needs. Inside a transaction, call the function with the tx.
+
+func (db *DB) Accounts(ctx context.Context, aq AccountQuery) ([]Account, error) {
+	return Accounts(ctx, db.Read, aq)
+}
+
+func (db *DB) LatestPauseEnd(ctx context.Context, identityID int64, key string, since int64) (int64, error) {
+	return LatestPauseEnd(ctx, db.R, identityID, key, since)
+}

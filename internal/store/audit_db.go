@@ -1,0 +1,14 @@
+package store
+
+import (
+	"context"
+)
+
+// Entry points for audit.go's statements that pick their connection themselves
+// (reads on the read pool, writes on the writer), so that callers outside
+// the store never choose one: each is the function of the same name on the
+// handle it needs. Inside a transaction, call the function with the tx.
+
+func (db *DB) InsertAuditEvent(ctx context.Context, e AuditEvent, actorKeyID int64) error {
+	return InsertAuditEvent(ctx, db.Write, e, actorKeyID)
+}

@@ -1,0 +1,28 @@
+package store
+
+import (
+	"context"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+// Entry points for identities.go's statements that pick their connection themselves
+// (reads on the read pool, writes on the writer), so that callers outside
+// the store never choose one: each is the function of the same name on the
+// handle it needs. Inside a transaction, call the function with the tx.
+
+func (db *DB) CountIdentities(ctx context.Context, workspaceID int64) (int, error) {
+	return CountIdentities(ctx, db.R, workspaceID)
+}
+
+func (db *DB) GetIdentity(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
+	return GetIdentity(ctx, db.Read, workspaceID, uid)
+}
+
+func (db *DB) GetLoginLink(ctx context.Context, tokenHash string) (LoginLink, error) {
+	return GetLoginLink(ctx, db.R, tokenHash)
+}
+
+func (db *DB) ListIdentities(ctx context.Context, workspaceID int64, query string, limit, offset int) ([]model.Identity, error) {
+	return ListIdentities(ctx, db.R, workspaceID, query, limit, offset)
+}

@@ -1,0 +1,22 @@
+package store
+
+import (
+	"context"
+)
+
+// Entry points for rentals.go's statements that pick their connection themselves
+// (reads on the read pool, writes on the writer), so that callers outside
+// the store never choose one: each is the function of the same name on the
+// handle it needs. Inside a transaction, call the function with the tx.
+
+func (db *DB) ActiveRental(ctx context.Context, identityID int64, platform string) (Rental, error) {
+	return ActiveRental(ctx, db.Read, identityID, platform)
+}
+
+func (db *DB) DueRentals(ctx context.Context, now int64, limit int) ([]Rental, error) {
+	return DueRentals(ctx, db.Read, now, limit)
+}
+
+func (db *DB) PoolRentalEnds(ctx context.Context) (map[int64]int64, error) {
+	return PoolRentalEnds(ctx, db.R)
+}

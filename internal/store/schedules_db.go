@@ -1,0 +1,27 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
+)
+
+// Entry points for schedules.go's statements that pick their connection themselves
+// (reads on the read pool, writes on the writer), so that callers outside
+// the store never choose one: each is the function of the same name on the
+// handle it needs. Inside a transaction, call the function with the tx.
+
+func (db *DB) DueSchedules(ctx context.Context, now time.Time, limit int, fn func(DueSchedule) error) error {
+	return DueSchedules(ctx, db.R, now, limit, fn)
+}
+
+func (db *DB) GetSchedule(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
+	return GetSchedule(ctx, db.R, workspaceID, uid)
+}
+
+func (db *DB) ListSchedules(ctx context.Context, workspaceID int64, f ScheduleFilter) ([]model.Schedule, error) {
+	return ListSchedules(ctx, db.Read, workspaceID, f)
+}
+
+func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) { return NextDue(ctx, db.R) }
