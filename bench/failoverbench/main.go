@@ -4,7 +4,7 @@
 // to the first output written for one of the killed node's chunks (by the
 // other node: the killed one is gone) and to the other node's leadership.
 //
-//	go run ./bench/failoverbench [-rounds 3] [-inputs 600] [-firstmate-bin BIN]
+//	go run ./bench/failoverbench [-rounds 3] [-inputs 2400] [-dead-after 8s] [-firstmate-bin BIN]
 package main
 
 import (
@@ -29,7 +29,12 @@ import (
 
 func main() {
 	rounds := flag.Int("rounds", 3, "kills to measure")
-	inputs := flag.Int("inputs", 600, "inputs of the async run")
+	// 96 chunks: more than both nodes' run workers (24 each, to fill the
+	// default in-flight budget), so that the survivor is busy with chunks
+	// of its own when the killed node's are taken over, and the leader
+	// surely holds some.
+	inputs := flag.Int("inputs", 2400, "inputs of the async run")
+	deadAfter := flag.String("dead-after", "", "FIRSTMATE_NODE_DEAD_AFTER of the nodes (default: the product's)")
 	prebuilt := flag.String("firstmate-bin", "", "a built firstmate binary (default: build one)")
 	pg := flag.String("postgres", benchkit.EnvOr("FIRSTMATE_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
 	flag.Parse()
@@ -46,7 +51,7 @@ func main() {
 	defer recv.Close()
 	var took, work, lead []time.Duration
 	for r := 1; r <= *rounds; r++ {
-		t, w, l, err := round(ctx, bin, tmp, *pg, recv.URL, *inputs, r)
+		t, w, l, err := round(ctx, bin, tmp, *pg, recv.URL, *inputs, r, *deadAfter)
 		check(err)
 		benchkit.Logf("round %d: the killed node's chunks running elsewhere %s after kill -9, their first output %s; leadership %s", r,
 			t.Round(time.Millisecond), w.Round(time.Millisecond), l.Round(time.Millisecond))
@@ -64,7 +69,7 @@ func main() {
 		slices.Max(lead).Seconds(), runtime.NumCPU(), load[0])
 }
 
-func round(ctx context.Context, bin, tmp, pg, hook string, n, r int) (took, work, lead time.Duration, err error) {
+func round(ctx context.Context, bin, tmp, pg, hook string, n, r int, deadAfter string) (took, work, lead time.Duration, err error) {
 	dbURL, drop, err := benchkit.PostgresSchema(ctx, pg, "failoverbench")
 	if err != nil {
 		return 0, 0, 0, err
@@ -78,6 +83,9 @@ func round(ctx context.Context, bin, tmp, pg, hook string, n, r int) (took, work
 	key := "fm_failoverbenchkey0123456789abcd"
 	env := []string{"FIRSTMATE_BOOTSTRAP_API_KEY=" + key, "FIRSTMATE_SECRET_KEY=k1:" + strings.Repeat("A", 43) + "=",
 		"FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true", "FIRSTMATE_SIM_LATENCY=100ms", "FIRSTMATE_RUN_WORKERS=8", "FIRSTMATE_ACCESS_LOG=off"}
+	if deadAfter != "" {
+		env = append(env, "FIRSTMATE_NODE_DEAD_AFTER="+deadAfter)
+	}
 	for _, node := range []string{"a", "b"} {
 		// The sandbox keeps its writes in the data directory.
 		check(os.MkdirAll(filepath.Join(tmp, fmt.Sprintf("r%d-%s-data", r, node)), 0o700))

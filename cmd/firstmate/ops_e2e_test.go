@@ -165,11 +165,33 @@ func TestFailoverKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-a.exited
+	var held []int64
+	rows, err := db.Query(`SELECT id FROM river_job WHERE state = 'running' AND kind = 'run_chunk' AND attempted_by[array_length(attempted_by, 1)] = $1`, aNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, id)
+	}
+	rows.Close()
 	took := waitUntil(t, "A's chunks to be taken over", func() bool {
 		var n int
 		_ = db.QueryRow(`SELECT count(*) FROM river_job WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $1`, aNode).Scan(&n)
 		return n == 0
 	})
+	// The taken-over chunks go to the queue B keeps free for them, not
+	// behind B's own chunks (one of B's run workers may take one first).
+	var moved int
+	if err := db.QueryRow(`SELECT count(*) FROM river_job WHERE id = ANY($1) AND queue = 'runs_taken_over'`, held).Scan(&moved); err != nil {
+		t.Fatal(err)
+	}
+	if len(held) > 0 && moved == 0 {
+		t.Errorf("none of A's %d running chunks went to queue runs_taken_over", len(held))
+	}
 	lead := waitUntil(t, "node B to lead", func() bool {
 		var l string
 		_ = db.QueryRow(`SELECT leader_id FROM river_leader`).Scan(&l)

@@ -78,6 +78,8 @@ type App struct {
 	boundAddr atomic.Value // string: the address Serve listens on
 	// node names this process in the family leases (PostgreSQL).
 	node string
+	// calls times driver calls and callback deliveries (metrics.go).
+	calls *callMetrics
 }
 
 // Open connects to the database, migrates it and builds the services.

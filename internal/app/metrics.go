@@ -126,5 +126,50 @@ func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
 
 // registerOpsMetrics adds the operations metrics to the API's registry.
 func (a *App) registerOpsMetrics() error {
-	return a.API.Registry.Register(&opsCollector{a: a})
+	if err := a.API.Registry.Register(&opsCollector{a: a}); err != nil {
+		return err
+	}
+	m := a.callMetrics()
+	for _, c := range []prometheus.Collector{m.driverCalls, m.driverSeconds, m.deliverySeconds} {
+		if err := a.API.Registry.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// callMetrics are this node's driver calls and callback deliveries, timed
+// where they happen (dataplane.Deps.ObserveCall, webhook.Dispatcher.Observe).
+type callMetrics struct {
+	driverCalls     *prometheus.CounterVec
+	driverSeconds   *prometheus.HistogramVec
+	deliverySeconds *prometheus.HistogramVec
+}
+
+// callMetrics builds the metrics on first use: the data plane is opened
+// before the API (and its registry) exists.
+func (a *App) callMetrics() *callMetrics {
+	if a.calls == nil {
+		buckets := []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+		a.calls = &callMetrics{
+			driverCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "firstmate_driver_calls_total",
+				Help: "Driver calls (one page of an action) by platform family and outcome label (OK or the error label)."},
+				[]string{"family", "label"}),
+			driverSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "firstmate_driver_call_duration_seconds",
+				Help: "Time of one driver call by platform family.", Buckets: buckets}, []string{"family"}),
+			deliverySeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "firstmate_delivery_duration_seconds",
+				Help:    "Time a receiver took to answer one callback or webhook attempt, by kind and outcome (success, failure).",
+				Buckets: buckets}, []string{"kind", "outcome"}),
+		}
+	}
+	return a.calls
+}
+
+func (m *callMetrics) driverCall(family, label string, took time.Duration) {
+	m.driverCalls.WithLabelValues(family, label).Inc()
+	m.driverSeconds.WithLabelValues(family).Observe(took.Seconds())
+}
+
+func (m *callMetrics) delivery(kind, outcome string, took time.Duration) {
+	m.deliverySeconds.WithLabelValues(kind, outcome).Observe(took.Seconds())
 }

@@ -16,7 +16,8 @@ import (
 
 // TestOpsMetrics: after a live run and a 5-input async run whose callbacks
 // all fail, /metrics shows them by mode and status, the processed inputs,
-// the failed deliveries, the pool, and this node's leadership, on both
+// the failed deliveries, the driver calls and callback attempts timed, the
+// pool, and this node's leadership, on both
 // databases. Expected values are what the test itself did.
 func TestOpsMetrics(t *testing.T) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
@@ -61,7 +62,12 @@ func TestOpsMetrics(t *testing.T) {
 		}
 		for _, re := range []string{`firstmate_db_pool_connections\{pool="write",state="in_use"\} \d+`,
 			`firstmate_db_pool_max_connections\{pool="write"\} \d+`, `firstmate_leader\{node="[^"]+"\} [01]`,
-			`firstmate_jobs\{queue="deliveries",state="(scheduled|retryable|available)"\} \d+`} {
+			`firstmate_jobs\{queue="deliveries",state="(scheduled|retryable|available)"\} \d+`,
+			// The live call and the async inputs went through a driver;
+			// the callback's attempts were answered 500.
+			`firstmate_driver_calls_total\{family="googlemaps",label="OK"\} [1-9]\d*`,
+			`firstmate_driver_call_duration_seconds_count\{family="googlemaps"\} [1-9]\d*`,
+			`firstmate_delivery_duration_seconds_count\{kind="callback",outcome="failure"\} [1-9]\d*`} {
 			if !regexp.MustCompile(re).MatchString(body) {
 				t.Errorf("/metrics has no line matching %s:\n%s", re, grepLines(body, "firstmate_"))
 			}

@@ -36,6 +36,7 @@ func (a *App) openDataPlane(simData string) error {
 		SimulatorURL:   func() (string, error) { return a.startSimulator(simData) },
 		FakeHubSpotURL: a.fakeHubSpot,
 		Log:            a.Log,
+		ObserveCall:    a.callMetrics().driverCall,
 	})
 	if err != nil {
 		a.stopSimulator()

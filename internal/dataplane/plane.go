@@ -58,6 +58,10 @@ type Deps struct {
 	// Refresh is how often known executor capabilities are asked again (0:
 	// DefaultRefresh); until first known they are asked sooner.
 	Refresh time.Duration
+	// ObserveCall, when set, is told of every driver call an action makes
+	// (Action's driver): the platform family, the outcome's label ("OK"
+	// or the error label) and how long it took (metrics, tracing).
+	ObserveCall func(family, label string, took time.Duration)
 }
 
 // DefaultRefresh is how often an executor's capabilities are refreshed.
@@ -70,6 +74,7 @@ type Plane struct {
 	routes  map[string]*route
 	execs   []*execState
 	refresh time.Duration
+	observe func(family, label string, took time.Duration)
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -95,7 +100,8 @@ func New(p *Plan, deps Deps) (*Plane, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	pl := &Plane{plan: p, log: log, routes: map[string]*route{}, refresh: deps.Refresh, stop: make(chan struct{})}
+	pl := &Plane{plan: p, log: log, routes: map[string]*route{}, refresh: deps.Refresh, stop: make(chan struct{}),
+		observe: deps.ObserveCall}
 	if pl.refresh <= 0 {
 		pl.refresh = DefaultRefresh
 	}
@@ -312,7 +318,10 @@ func (pl *Plane) Action(a *catalog.Action) (platform.Driver, error) {
 	if rt.driver == nil {
 		return nil, apperr.Internal(fmt.Errorf("dataplane: %s routed to %s without a driver", rt.Family, rt.Driver))
 	}
-	return rt.driver, nil
+	if pl.observe == nil {
+		return rt.driver, nil
+	}
+	return observe(rt.driver, rt.Family, pl.observe), nil
 }
 
 // integrationRoute is the route that validates an integration's accounts:

@@ -38,6 +38,11 @@ import (
 const (
 	QueueRuns       = "runs"
 	QueueDeliveries = "deliveries"
+	// QueueTakenOver holds the chunks taken over from a dead node
+	// (nodes.go): every node keeps workers for them, otherwise idle, so
+	// that they resume at once rather than after the live nodes' own
+	// chunks. A chunk stays there for its remaining passes.
+	QueueTakenOver = "runs_taken_over"
 )
 
 // ChunkArgs works one chunk of an async run.
@@ -163,6 +168,15 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Job
 	if !db.SharedByNodes() {
 		// One node: jobs are fetched here or nowhere.
 		rc.FetchPollInterval = 100 * time.Millisecond
+	} else {
+		// A few at a time: their calls share this node's in-flight
+		// budget, first come first served within a run, with this
+		// node's own chunks. All of a dead node's chunks at once would
+		// interleave their calls so that none finishes its pass (and
+		// writes outputs) before all of them do (measured: 20 s after
+		// they started on a busy node); a few finish theirs one pass
+		// after the takeover, and the next ones follow.
+		rc.Queues[QueueTakenOver] = river.QueueConfig{MaxWorkers: max(RunWorkers(cfg.RunWorkers, cfg.Inflight)/8, 2)}
 	}
 	addHealth(workers, rc, db, r.Engine, cfg.Health)
 	addRentals(workers, rc, r.Engine.Identities)

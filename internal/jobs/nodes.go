@@ -159,7 +159,20 @@ func (j *Jobs) takeOver(ctx context.Context) (int, error) {
 	// deadAfter ago: the horizon leaves out any job started since by a
 	// live node.
 	horizon := time.Now().UTC().Add(-j.deadAfter / 2)
-	return j.rescue(ctx, horizon, func(job *rivertype.JobRow) bool {
+	n, chunks, err := j.rescue(ctx, horizon, func(job *rivertype.JobRow) bool {
 		return len(job.AttemptedBy) > 0 && dead[job.AttemptedBy[len(job.AttemptedBy)-1]]
 	}, "node dead: taken over after "+j.deadAfter.String()+" without heartbeat")
+	if err != nil {
+		return n, err
+	}
+	// The dead node's chunks were being worked: their runs' outputs stop
+	// until they run again. In queue QueueRuns they would wait for a
+	// worker of the live nodes, all of them busy with chunks of their own
+	// for a pass or more (measured: 7-10 s more, then the pass); in
+	// QueueTakenOver, whose workers are idle but for such jobs, they start
+	// within River's fetch poll.
+	if _, err := j.db.MoveAvailableJobs(ctx, chunks, QueueRuns, QueueTakenOver); err != nil {
+		return n, err
+	}
+	return n, nil
 }

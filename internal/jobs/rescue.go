@@ -88,22 +88,24 @@ func (j *Jobs) rescueLoop(ctx context.Context, log *slog.Logger) {
 // RescueAfter ago and are still running available again (discarded when
 // they used up their attempts). It returns how many it changed.
 func (j *Jobs) RescueStuck(ctx context.Context) (int, error) {
-	return j.rescue(ctx, time.Now().UTC().Add(-j.rescueAfter), func(job *rivertype.JobRow) bool {
+	n, _, err := j.rescue(ctx, time.Now().UTC().Add(-j.rescueAfter), func(job *rivertype.JobRow) bool {
 		return rescuedKinds[job.Kind] // others: River's rescuer, after the kind's own timeout
 	}, "worker gone: rescued after "+j.rescueAfter.String())
+	return n, err
 }
 
 // rescue makes the running jobs attempted before horizon that pick chooses
-// available again (discarded when they used up their attempts).
-func (j *Jobs) rescue(ctx context.Context, horizon time.Time, pick func(*rivertype.JobRow) bool, reason string) (int, error) {
+// available again (discarded when they used up their attempts). It returns
+// how many it changed, and the ids of the chunk jobs of queue QueueRuns it
+// made available.
+func (j *Jobs) rescue(ctx context.Context, horizon time.Time, pick func(*rivertype.JobRow) bool, reason string) (n int, chunks []int64, err error) {
 	exec := j.driver.GetExecutor()
 	now := time.Now().UTC()
-	n := 0
 	for after := int64(0); ; {
 		const page = 500
 		stuck, err := exec.JobGetStuck(ctx, &riverdriver.JobGetStuckParams{AfterID: after, Max: page, StuckHorizon: horizon})
 		if err != nil {
-			return n, fmt.Errorf("jobs: unable to list stuck jobs: %w", err)
+			return n, chunks, fmt.Errorf("jobs: unable to list stuck jobs: %w", err)
 		}
 		p := &riverdriver.JobRescueManyParams{StuckHorizon: horizon}
 		for _, job := range stuck {
@@ -113,7 +115,7 @@ func (j *Jobs) rescue(ctx context.Context, horizon time.Time, pick func(*riverty
 			}
 			e, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: max(job.Attempt, 0), Error: reason})
 			if err != nil {
-				return n, err
+				return n, chunks, err
 			}
 			state, finalized := string(rivertype.JobStateAvailable), (*time.Time)(nil)
 			if job.Attempt >= job.MaxAttempts {
@@ -131,17 +133,20 @@ func (j *Jobs) rescue(ctx context.Context, horizon time.Time, pick func(*riverty
 			}
 			p.ScheduledAt = append(p.ScheduledAt, at)
 			p.State = append(p.State, state)
+			if state == string(rivertype.JobStateAvailable) && job.Kind == (ChunkArgs{}).Kind() && job.Queue == QueueRuns {
+				chunks = append(chunks, job.ID)
+			}
 		}
 		if len(p.ID) > 0 {
 			// Only jobs still running and started before the horizon change:
 			// one that finished meanwhile keeps its state.
 			if _, err := exec.JobRescueMany(ctx, p); err != nil {
-				return n, fmt.Errorf("jobs: unable to rescue stuck jobs: %w", err)
+				return n, chunks, fmt.Errorf("jobs: unable to rescue stuck jobs: %w", err)
 			}
 			n += len(p.ID)
 		}
 		if len(stuck) < page {
-			return n, nil
+			return n, chunks, nil
 		}
 	}
 }

@@ -90,3 +90,19 @@ func (db *DB) Leader(ctx context.Context) (string, error) {
 	}
 	return id, nil
 }
+
+// MoveAvailableJobs moves to queue to the jobs of ids that are still
+// available in queue from (PostgreSQL): a dead node's chunks, just made
+// available again, go to the queue whose workers every node keeps free for
+// taken-over work. A job another worker took meanwhile stays where it is.
+func (db *DB) MoveAvailableJobs(ctx context.Context, ids []int64, from, to string) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	res, err := db.Write.ExecContext(ctx, `UPDATE river_job SET queue = $1
+		WHERE id = ANY($2) AND state = 'available' AND queue = $3`, to, ids, from)
+	if err != nil {
+		return 0, fmt.Errorf("store: move taken-over jobs to queue %s: %w", to, err)
+	}
+	return res.RowsAffected()
+}

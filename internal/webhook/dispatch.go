@@ -45,6 +45,10 @@ type Dispatcher struct {
 	Now           func() time.Time
 	// Parallel is how many attempts one batch sends at once.
 	Parallel int
+	// Observe, when set, is told of every attempt sent: the delivery's
+	// kind, "success" or "failure", and how long the receiver took
+	// (metrics).
+	Observe func(kind, outcome string, took time.Duration)
 
 	rec recorder
 }
@@ -411,6 +415,12 @@ func (d *Dispatcher) attempt(ctx context.Context, a *attempt, failed *atomic.Boo
 	a.out = sent
 	if errors.Is(a.res.Err, send.ErrCanceled) {
 		a.out = deferred // the process is stopping: the attempt says nothing about the receiver
+	} else if d.Observe != nil {
+		outcome := "failure"
+		if a.res.Success() {
+			outcome = "success"
+		}
+		d.Observe(a.d.Kind, outcome, a.res.Duration)
 	}
 	return release
 }
