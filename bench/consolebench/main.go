@@ -232,7 +232,7 @@ func seed(ctx context.Context, a *app.App, ws model.Workspace, owner model.Membe
 			batch = append(batch, r)
 			done++
 		}
-		if err := store.InsertFinishedRuns(ctx, a.DB.Write, a.DB.Dialect, batch); err != nil {
+		if err := a.DB.InsertFinishedRuns(ctx, a.DB.Write, batch); err != nil {
 			return "", "", fmt.Errorf("seed runs: %w", err)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/firstmate-oss/firstmate/internal/jobs"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -24,7 +23,7 @@ func (c *cli) backup(args []string) error {
 	if *to == "" {
 		return errors.New("--to FILE is required (see firstmate backup --help)")
 	}
-	if strings.HasPrefix(o.cfg.DatabaseURL, "postgres") {
+	if !store.Embedded(o.cfg.DatabaseURL) {
 		u, err := url.Parse(o.cfg.DatabaseURL)
 		shown := "postgres://..."
 		if err == nil {
@@ -72,7 +71,7 @@ func (c *cli) copyTo(args []string) error {
 	if err := o.parse(args); err != nil {
 		return err
 	}
-	if !strings.HasPrefix(*to, "postgres://") && !strings.HasPrefix(*to, "postgresql://") {
+	if *to == "" || store.Embedded(*to) {
 		return errors.New("--to postgres://... is required (see firstmate copy --help)")
 	}
 	if o.cfg.DatabaseURL != "" {

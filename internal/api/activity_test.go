@@ -9,7 +9,6 @@ import (
 
 	"github.com/firstmate-oss/firstmate/internal/apitest"
 	"github.com/firstmate-oss/firstmate/internal/model"
-	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // GET /workspaces/activity counts the caller's runs per UTC day by status
@@ -38,7 +37,7 @@ func TestActivityAndRunFilters(t *testing.T) {
 			mk(pa, 20, "linkedin-extract-people", "SUCCEEDED", 9000, "id-1"), // outside 14 days
 			mk(pb, 0, "linkedin-extract-people", "SUCCEEDED", 7000, "id-1"),  // another workspace
 		}
-		if err := store.InsertFinishedRuns(ctx, env.App.DB.Write, env.App.DB.Dialect, runs); err != nil {
+		if err := env.App.DB.InsertFinishedRuns(ctx, env.App.DB.Write, runs); err != nil {
 			t.Fatal(err)
 		}
 		a := env.Must(200, "GET", "/v4/workspaces/activity", keyA, nil).Obj()

@@ -96,7 +96,7 @@ var errKeyMismatch = errors.New("the secret keys do not match this database")
 // a lock, so that two first starts with different keys cannot both win.
 func checkKeys(ctx context.Context, db *store.DB, keys *secret.Keyring, log *slog.Logger) error {
 	return db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := store.LockKeyChecks(ctx, tx, db.Dialect); err != nil {
+		if err := db.LockKeyChecks(ctx, tx); err != nil {
 			return err
 		}
 		stored, err := store.KeyChecks(ctx, tx)

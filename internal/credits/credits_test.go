@@ -450,7 +450,7 @@ func TestByActionSumsChargesAndLiveRuns(t *testing.T) {
 			run("live-old", "b", 9, 9000, period-1),
 			run("async-run", "a", 5, 5000, 0),
 		}
-		if err := store.InsertFinishedRuns(ctx, db.Write, dialect, runs); err != nil {
+		if err := db.InsertFinishedRuns(ctx, db.Write, runs); err != nil {
 			t.Fatal(err)
 		}
 		got, err := l.ByAction(ctx, ws, store.Time(period))

@@ -254,7 +254,7 @@ func (e *Engine) writeLive(ctx context.Context, tx *sql.Tx, ws []*liveWrite) ([]
 		}
 		runs = append(runs, w.paidRun())
 	}
-	return errs, store.InsertFinishedRuns(ctx, tx, e.DB.Dialect, runs)
+	return errs, e.DB.InsertFinishedRuns(ctx, tx, runs)
 }
 
 func liveCharges(ws []*liveWrite) []credits.Charge {

@@ -62,7 +62,7 @@ func TestSlotCounterMultiRowStatements(t *testing.T) {
 			}
 			rs = append(rs, store.BulkRun{NewRun: store.NewRun{Run: r}})
 		}
-		tx(func(tx *sql.Tx) error { return store.InsertRuns(ctx, tx, dialect, rs) })
+		tx(func(tx *sql.Tx) error { return e.App.DB.InsertRuns(ctx, tx, rs) })
 		check("multi-row insert")
 		if n := e.count(`SELECT running FROM run_slots WHERE workspace_id = $1`, ws[0].ID); n == 0 {
 			t.Fatal("no RUNNING run inserted: the test checks nothing")
@@ -98,7 +98,7 @@ func TestSlotCounterMultiRowStatements(t *testing.T) {
 		queued := e.count(`SELECT COUNT(*) FROM runs WHERE status = 'QUEUED' AND execution_mode = 'ASYNC'`)
 		var moved []int64
 		tx(func(tx *sql.Tx) error {
-			moved, err = store.StartRuns(ctx, tx, dialect, ids, store.Time(store.Now()))
+			moved, err = e.App.DB.StartRuns(ctx, tx, ids, store.Time(store.Now()))
 			return err
 		})
 		if len(moved) != queued {

@@ -392,7 +392,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 	free := func() (map[int64]int, error) {
 		f := make(map[int64]int, len(wsIDs))
 		for _, id := range wsIDs {
-			running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, id)
+			running, plan, err := s.DB.LockSlots(ctx, tx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -426,7 +426,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 	for _, r := range invalid {
 		all = append(all, store.BulkRun{NewRun: store.NewRun{Run: r}})
 	}
-	if err := store.InsertRuns(ctx, tx, s.DB.Dialect, all); err != nil {
+	if err := s.DB.InsertRuns(ctx, tx, all); err != nil {
 		return nil, nil, err
 	}
 	var queued []int64
@@ -459,7 +459,7 @@ func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 		// Just inserted in this transaction: nothing else can have moved
 		// them, so all of them start.
 		startedAt := store.Time(store.Now())
-		moved, err := store.StartRuns(ctx, tx, s.DB.Dialect, ids, startedAt)
+		moved, err := s.DB.StartRuns(ctx, tx, ids, startedAt)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -568,7 +568,7 @@ func (s *Service) checkIdentities(ctx context.Context, p model.Principal, a *cat
 // (store.LockSlots), O(1) however many runs are RUNNING; the status change
 // itself updates run_slots (trigger).
 func (s *Service) admitNew(ctx context.Context, tx *sql.Tx, runID, workspaceID int64, chunks int) (bool, error) {
-	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
+	running, plan, err := s.DB.LockSlots(ctx, tx, workspaceID)
 	if err != nil {
 		return false, err
 	}
@@ -589,7 +589,7 @@ func (s *Service) admitNew(ctx context.Context, tx *sql.Tx, runID, workspaceID i
 // admit starts a QUEUED run (a resumed one) when the workspace is under its
 // plan's cap, enqueuing its pending chunks; see admitNew.
 func (s *Service) admit(ctx context.Context, tx *sql.Tx, runID, workspaceID int64) (bool, error) {
-	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
+	running, plan, err := s.DB.LockSlots(ctx, tx, workspaceID)
 	if err != nil {
 		return false, err
 	}
@@ -620,7 +620,7 @@ func (s *Service) start(ctx context.Context, tx *sql.Tx, runID int64) (bool, err
 // Callers call it after a run of the workspace left RUNNING in tx (finish,
 // block, cancel); it is harmless when none did.
 func (s *Service) promote(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
-	running, plan, err := store.LockSlots(ctx, tx, s.DB.Dialect, workspaceID)
+	running, plan, err := s.DB.LockSlots(ctx, tx, workspaceID)
 	if err != nil {
 		return err
 	}

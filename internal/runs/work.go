@@ -494,7 +494,7 @@ func (s *Service) writeChunk(ctx context.Context, tx *sql.Tx, run model.Run, a *
 	if err := store.BumpInputsAttempts(ctx, tx, c.retry); err != nil {
 		return err
 	}
-	owned, err := store.FinishInputs(ctx, tx, s.DB.Dialect, c.fin)
+	owned, err := s.DB.FinishInputs(ctx, tx, c.fin)
 	if err != nil {
 		return err
 	}
@@ -519,10 +519,10 @@ func (s *Service) writeChunk(ctx context.Context, tx *sql.Tx, run model.Run, a *
 			dels = append(dels, *d)
 		}
 	}
-	if err := store.InsertOutputs(ctx, tx, s.DB.Dialect, run.ID, rows); err != nil {
+	if err := s.DB.InsertOutputs(ctx, tx, run.ID, rows); err != nil {
 		return err
 	}
-	deliveries, err := store.InsertDeliveries(ctx, tx, s.DB.Dialect, dels)
+	deliveries, err := s.DB.InsertDeliveries(ctx, tx, dels)
 	if err != nil {
 		return err
 	}

@@ -336,7 +336,7 @@ func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now tim
 	var queued []int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		st, skipped, queued = Stats{}, 0, nil
-		locked, err := store.LockSchedules(ctx, tx, s.DB.Dialect, ids, skipLocked)
+		locked, err := s.DB.LockSchedules(ctx, tx, ids, skipLocked)
 		if err != nil {
 			return err
 		}
@@ -347,7 +347,7 @@ func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now tim
 		for i, id := range locked {
 			claims[i] = plans[id].claim
 		}
-		won, err := store.ClaimSchedules(ctx, tx, s.DB.Dialect, claims)
+		won, err := s.DB.ClaimSchedules(ctx, tx, claims)
 		if err != nil {
 			return err
 		}

@@ -339,7 +339,7 @@ const (
 func (s *Service) edit(ctx context.Context, workspaceID int64, uid string, fn func(sc *model.Schedule, now time.Time) error) (model.Schedule, error) {
 	var out model.Schedule
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		sc, err := store.LockSchedule(ctx, tx, s.DB.Dialect, workspaceID, uid)
+		sc, err := s.DB.LockSchedule(ctx, tx, workspaceID, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound(uid)
 		}
@@ -517,7 +517,7 @@ func (s *Service) patchRequest(ctx context.Context, p model.Principal, sc *model
 func (s *Service) Delete(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
 	var out model.Schedule
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		sc, err := store.LockSchedule(ctx, tx, s.DB.Dialect, workspaceID, uid)
+		sc, err := s.DB.LockSchedule(ctx, tx, workspaceID, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound(uid)
 		}

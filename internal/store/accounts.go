@@ -82,7 +82,7 @@ func Accounts(ctx context.Context, q Querier, aq AccountQuery) ([]Account, error
 		WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY i.id, g.id`, args...)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read accounts")
 	}
 	defer rows.Close()
 	var out []Account
@@ -98,7 +98,7 @@ func Accounts(ctx context.Context, q Querier, aq AccountQuery) ([]Account, error
 			&g.ID, &g.UID, &g.WorkspaceID, &g.IdentityID, &g.IdentityUID, &g.Platform, &g.Name, &g.Permalink,
 			&g.AuthType, &g.SetupSource, &g.IsShared, &g.Level, &g.Status, &g.Checkpoint, &g.Error, &g.Meta,
 			&g.SecretKID, &g.Secret, &gfirst, &gcreated, &gupdated); err != nil {
-			return nil, err
+			return nil, unable(err, "read accounts")
 		}
 		id.CreatedAt, id.UpdatedAt = Time(created), Time(updated)
 		g.FirstConnectedAt, g.CreatedAt, g.UpdatedAt = NullTime(gfirst), Time(gcreated), Time(gupdated)
@@ -122,13 +122,13 @@ func IdentityUIDsIn(ctx context.Context, q Querier, workspaceID int64, uids []st
 	}
 	rows, err := q.QueryContext(ctx, `SELECT uid FROM identities WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`)`, args...)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read identity uids in")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var u string
 		if err := rows.Scan(&u); err != nil {
-			return nil, err
+			return nil, unable(err, "read identity uids in")
 		}
 		out[u] = true
 	}
@@ -144,13 +144,13 @@ func MarkIntegrationConnected(ctx context.Context, q Querier, id int64, level, n
 		UPDATE integrations SET status = 'VALID', checkpoint = '', error = '', level = $2, name = $3, permalink = $4,
 			meta = $5, first_connected_at = COALESCE(first_connected_at, $6), updated_at = $6
 		WHERE id = $1`, id, level, name, permalink, meta, now)
-	return err
+	return unable(err, "mark integration connected %v", id)
 }
 
 // SetIdentityLimitOverrides stores an identity's Smart Limit overrides (JSON).
 func SetIdentityLimitOverrides(ctx context.Context, q Querier, id int64, overrides string) error {
 	_, err := q.ExecContext(ctx, `UPDATE identities SET limit_overrides = $2, updated_at = $3 WHERE id = $1`, id, overrides, Now())
-	return err
+	return unable(err, "set identity limit overrides %v", id)
 }
 
 // IdentityLimitOverrides reads them.

@@ -44,7 +44,7 @@ func AgentPolicies(ctx context.Context, q Querier, workspaceID int64, keyUID str
 		SELECT key_uid, outreach, approval, approval_ttl_seconds, updated_at FROM agent_policies
 		WHERE workspace_id = $1 AND key_uid IN ('', $2)`, workspaceID, keyUID)
 	if err != nil {
-		return ws, key, err
+		return ws, key, unable(err, "read agent policies")
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -52,7 +52,7 @@ func AgentPolicies(ctx context.Context, q Querier, workspaceID int64, keyUID str
 		var out, appr, ttl sql.NullInt64
 		var upd int64
 		if err := rows.Scan(&uid, &out, &appr, &ttl, &upd); err != nil {
-			return ws, key, err
+			return ws, key, unable(err, "read agent policies")
 		}
 		p := AgentPolicy{WorkspaceID: workspaceID, KeyUID: uid, Outreach: boolPtr(out), Approval: boolPtr(appr), UpdatedAt: upd}
 		if ttl.Valid {
@@ -80,7 +80,7 @@ func PutAgentPolicy(ctx context.Context, q Querier, p AgentPolicy) error {
 		ON CONFLICT (workspace_id, key_uid) DO UPDATE SET outreach = excluded.outreach, approval = excluded.approval,
 			approval_ttl_seconds = excluded.approval_ttl_seconds, updated_at = excluded.updated_at`,
 		p.WorkspaceID, p.KeyUID, nullBool(p.Outreach), nullBool(p.Approval), ttl, p.UpdatedAt)
-	return err
+	return unable(err, "put agent policy")
 }
 
 // WorkspaceKeyExists reports whether an API key (revoked or not) with this
@@ -88,7 +88,7 @@ func PutAgentPolicy(ctx context.Context, q Querier, p AgentPolicy) error {
 func WorkspaceKeyExists(ctx context.Context, q Querier, workspaceID int64, uid string) (bool, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE workspace_id = $1 AND uid = $2`, workspaceID, uid).Scan(&n)
-	return n > 0, err
+	return n > 0, unable(err, "read workspace key exists %v", uid)
 }
 
 // Approval statuses as stored. A PENDING approval past its expires_at is
@@ -141,7 +141,7 @@ func InsertAgentApproval(ctx context.Context, q Querier, a AgentApproval) (Agent
 		INSERT INTO agent_approvals (uid, workspace_id, key_uid, member_uid, tool, action, request, status, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
 		a.UID, a.WorkspaceID, a.KeyUID, a.MemberUID, a.Tool, a.Action, a.Request, a.Status, a.CreatedAt, a.ExpiresAt).Scan(&a.ID)
-	return a, err
+	return a, unable(err, "insert agent approval")
 }
 
 // GetAgentApproval reads one of the workspace's approvals (ErrNotFound for
@@ -173,14 +173,14 @@ func ListAgentApprovals(ctx context.Context, q Querier, workspaceID int64, f App
 	rows, err := q.QueryContext(ctx, `SELECT `+approvalCols+` FROM agent_approvals WHERE `+where+
 		` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(f.Limit)+` OFFSET `+strconv.Itoa(f.Offset), args...)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "list agent approvals")
 	}
 	defer rows.Close()
 	var out []AgentApproval
 	for rows.Next() {
 		a, err := scanApproval(rows)
 		if err != nil {
-			return nil, err
+			return nil, unable(err, "list agent approvals")
 		}
 		out = append(out, a)
 	}
@@ -199,7 +199,7 @@ func DecideAgentApproval(ctx context.Context, q Querier, workspaceID int64, uid,
 		WHERE workspace_id = $4 AND uid = $5 AND status = $6 AND expires_at > $2`,
 		status, now, by, workspaceID, uid, ApprovalPending)
 	if err != nil {
-		return err
+		return unable(err, "decide agent approval %v", uid)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrApprovalNotPending
@@ -211,5 +211,5 @@ func DecideAgentApproval(ctx context.Context, q Querier, workspaceID int64, uid,
 func FinishAgentApproval(ctx context.Context, q Querier, workspaceID int64, uid, status, runUID, result string) error {
 	_, err := q.ExecContext(ctx, `UPDATE agent_approvals SET status = $1, run_uid = $2, result = $3
 		WHERE workspace_id = $4 AND uid = $5 AND status = $6`, status, runUID, result, workspaceID, uid, ApprovalConfirmed)
-	return err
+	return unable(err, "finish agent approval %v", uid)
 }

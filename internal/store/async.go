@@ -11,28 +11,11 @@ import (
 // Rows per multi-row INSERT: well under both databases' bound-parameter limits.
 const insertBatch = 400
 
-// rowPlaceholders writes the placeholders of one row of a multi-row INSERT
-// whose earlier rows hold `before` parameters. SQLite gets plain "?": it
-// resolves "$n" by searching the statement's list of parameter names, and
-// the driver looks each name up again when binding, so a 2,400-parameter
-// INSERT costs O(n^2). Inserting 100,000 inputs took 30 s with "$n" and 2.8 s
-// with "?" (bench/asyncbench: submission 9.6 s -> 1.6 s).
-func rowPlaceholders(sb *strings.Builder, dialect string, before, cols int) {
-	sb.WriteByte('(')
-	for c := range cols {
-		if c > 0 {
-			sb.WriteString(", ")
-		}
-		writeParam(sb, dialect, before+c+1)
-	}
-	sb.WriteByte(')')
-}
-
 // Placeholders returns one row of a multi-row INSERT for code outside this
 // package: "($n, ...)" for cols parameters after the first before.
 func Placeholders(before, cols int) string {
 	var sb strings.Builder
-	rowPlaceholders(&sb, Postgres, before, cols)
+	rowPlaceholders(&sb, postgresDialect{}, before, cols)
 	return sb.String()
 }
 
@@ -45,7 +28,7 @@ type NewInput struct {
 }
 
 // InsertInputs stores a run's inputs with multi-row INSERTs.
-func InsertInputs(ctx context.Context, q Querier, dialect string, runID int64, in []NewInput) error {
+func (db *DB) InsertInputs(ctx context.Context, q Querier, runID int64, in []NewInput) error {
 	now := Now()
 	for start := 0; start < len(in); start += insertBatch {
 		end := min(start+insertBatch, len(in))
@@ -56,7 +39,7 @@ func InsertInputs(ctx context.Context, q Querier, dialect string, runID int64, i
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			rowPlaceholders(&sb, dialect, len(args), 6)
+			rowPlaceholders(&sb, db.dialect, len(args), 6)
 			var cd sql.NullString
 			if x.CustomData != "" {
 				cd = sql.NullString{String: x.CustomData, Valid: true}
@@ -64,7 +47,7 @@ func InsertInputs(ctx context.Context, q Querier, dialect string, runID int64, i
 			args = append(args, runID, x.Idx, x.Chunk, x.Input, cd, now)
 		}
 		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
-			return err
+			return unable(err, "insert inputs %v", runID)
 		}
 	}
 	return nil
@@ -84,14 +67,14 @@ func PendingInputs(ctx context.Context, q Querier, runID int64, chunk int) ([]In
 	rows, err := q.QueryContext(ctx, `SELECT id, idx, input, custom_data, attempts FROM run_inputs
 		WHERE run_id = $1 AND chunk = $2 AND status = 'PENDING' ORDER BY idx`, runID, chunk)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read pending inputs %v", runID)
 	}
 	defer rows.Close()
 	var out []Input
 	for rows.Next() {
 		var in Input
 		if err := rows.Scan(&in.ID, &in.Idx, &in.Input, &in.CustomData, &in.Attempts); err != nil {
-			return nil, err
+			return nil, unable(err, "read pending inputs %v", runID)
 		}
 		out = append(out, in)
 	}
@@ -102,14 +85,14 @@ func PendingInputs(ctx context.Context, q Querier, runID int64, chunk int) ([]In
 func PendingChunks(ctx context.Context, q Querier, runID int64) ([]int, error) {
 	rows, err := q.QueryContext(ctx, `SELECT DISTINCT chunk FROM run_inputs WHERE run_id = $1 AND status = 'PENDING' ORDER BY chunk`, runID)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read pending chunks %v", runID)
 	}
 	defer rows.Close()
 	var out []int
 	for rows.Next() {
 		var c int
 		if err := rows.Scan(&c); err != nil {
-			return nil, err
+			return nil, unable(err, "read pending chunks %v", runID)
 		}
 		out = append(out, c)
 	}
@@ -119,7 +102,7 @@ func PendingChunks(ctx context.Context, q Querier, runID int64) ([]int, error) {
 // ResetInputAttempts gives every pending input of a resumed run fresh attempts.
 func ResetInputAttempts(ctx context.Context, q Querier, runID int64) error {
 	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = 0 WHERE run_id = $1 AND status = 'PENDING'`, runID)
-	return err
+	return unable(err, "reset input attempts %v", runID)
 }
 
 // NewOutput is one result row.
@@ -130,7 +113,7 @@ type NewOutput struct {
 	Data     string
 }
 
-func InsertOutputs(ctx context.Context, q Querier, dialect string, runID int64, out []NewOutput) error {
+func (db *DB) InsertOutputs(ctx context.Context, q Querier, runID int64, out []NewOutput) error {
 	now := Now()
 	for start := 0; start < len(out); start += insertBatch {
 		end := min(start+insertBatch, len(out))
@@ -141,11 +124,11 @@ func InsertOutputs(ctx context.Context, q Querier, dialect string, runID int64, 
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			rowPlaceholders(&sb, dialect, len(args), 6)
+			rowPlaceholders(&sb, db.dialect, len(args), 6)
 			args = append(args, runID, o.InputIdx, o.Seq, o.BatchUID, o.Data, now)
 		}
 		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
-			return err
+			return unable(err, "insert outputs %v", runID)
 		}
 	}
 	return nil
@@ -155,14 +138,14 @@ func InsertOutputs(ctx context.Context, q Querier, dialect string, runID int64, 
 func Outputs(ctx context.Context, q Querier, runID int64, limit, offset int) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT data FROM run_outputs WHERE run_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, runID, limit, offset)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read outputs %v", runID)
 	}
 	defer rows.Close()
 	out := []string{}
 	for rows.Next() {
 		var d string
 		if err := rows.Scan(&d); err != nil {
-			return nil, err
+			return nil, unable(err, "read outputs %v", runID)
 		}
 		out = append(out, d)
 	}
@@ -185,7 +168,7 @@ func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, f
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}
-	return pending, postponed.Int64, err == nil, err
+	return pending, postponed.Int64, err == nil, unable(err, "read run progress %v", runID)
 }
 
 // FirstFailedInput is the lowest-indexed FAILED input of a run: its index
@@ -196,7 +179,7 @@ func FirstFailedInput(ctx context.Context, q Querier, runID int64) (idx int, err
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", false, nil
 	}
-	return idx, errJSON, err == nil, err
+	return idx, errJSON, err == nil, unable(err, "read first failed input %v", runID)
 }
 
 // SetRunStatus moves a run from one of the given statuses to status; it
@@ -218,10 +201,10 @@ func SetRunStatus(ctx context.Context, q Querier, runID int64, from []string, st
 	res, err := q.ExecContext(ctx, `UPDATE runs SET status = $2, updated_at = $3, last_error = CASE WHEN $4 = '' THEN last_error ELSE $4 END`+
 		extra+` WHERE id = $1 AND status IN (`+strings.Join(ph, ", ")+`)`, args...)
 	if err != nil {
-		return false, err
+		return false, unable(err, "set run status %v", runID)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, unable(err, "set run status %v", runID)
 }
 
 func isTerminal(s string) bool {
@@ -239,7 +222,7 @@ func SetRunPostponed(ctx context.Context, q Querier, runID int64, until *int64) 
 		v = sql.NullInt64{Int64: *until, Valid: true}
 	}
 	_, err := q.ExecContext(ctx, `UPDATE runs SET postponed_until = $2, updated_at = $3 WHERE id = $1`, runID, v, Now())
-	return err
+	return unable(err, "set run postponed %v", runID)
 }
 
 // RunCallbackHeaders returns a run's sealed callback headers.
@@ -262,7 +245,7 @@ type FinishedInput struct {
 // the calling transaction now owns. A worker that runs twice finishes
 // nothing twice; on PostgreSQL a concurrent pass on the same inputs waits on
 // their row locks and, after the first commits, matches none of them.
-func FinishInputs(ctx context.Context, q Querier, dialect string, in []FinishedInput) (map[int64]bool, error) {
+func (db *DB) FinishInputs(ctx context.Context, q Querier, in []FinishedInput) (map[int64]bool, error) {
 	owned := make(map[int64]bool, len(in))
 	for start := 0; start < len(in); start += insertBatch {
 		end := min(start+insertBatch, len(in))
@@ -277,59 +260,47 @@ func FinishInputs(ctx context.Context, q Querier, dialect string, in []FinishedI
 				sb.WriteString(", ")
 			}
 			sb.WriteString("(CAST(")
-			writeParam(&sb, dialect, len(args)+1)
+			db.dialect.param(&sb, len(args)+1)
 			sb.WriteString(" AS BIGINT), ")
-			writeParam(&sb, dialect, len(args)+2)
+			db.dialect.param(&sb, len(args)+2)
 			sb.WriteString(", CAST(")
-			writeParam(&sb, dialect, len(args)+3)
+			db.dialect.param(&sb, len(args)+3)
 			sb.WriteString(" AS BIGINT), ")
-			writeParam(&sb, dialect, len(args)+4)
+			db.dialect.param(&sb, len(args)+4)
 			sb.WriteString(", ")
-			writeParam(&sb, dialect, len(args)+5)
+			db.dialect.param(&sb, len(args)+5)
 			sb.WriteString(")")
 			args = append(args, x.ID, x.Status, x.Results, x.ErrJSON, x.BatchUID)
 		}
 		sb.WriteString(`)
 			UPDATE run_inputs SET status = v.status, result_count = v.result_count, error = v.error, batch_uid = v.batch_uid,
 				updated_at = `)
-		writeParam(&sb, dialect, 1)
+		db.dialect.param(&sb, 1)
 		sb.WriteString(`
 			FROM v WHERE run_inputs.id = v.id AND run_inputs.status = 'PENDING'
 			RETURNING run_inputs.id`)
-		if dialect == SQLite {
-			// "?" parameters are numbered in order of appearance: the
-			// timestamp comes last in the text, so it goes last.
+		if db.dialect.positional() {
+			// The timestamp comes last in the text, so it goes last.
 			args = append(args[1:], args[0])
 		}
 		rows, err := q.QueryContext(ctx, sb.String(), args...)
 		if err != nil {
-			return nil, err
+			return nil, unable(err, "finish inputs")
 		}
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
-				return nil, err
+				return nil, unable(err, "finish inputs")
 			}
 			owned[id] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return nil, unable(err, "finish inputs")
 		}
 	}
 	return owned, nil
-}
-
-// writeParam writes the n-th parameter placeholder ("?" on SQLite, see
-// rowPlaceholders).
-func writeParam(sb *strings.Builder, dialect string, n int) {
-	if dialect == SQLite {
-		sb.WriteByte('?')
-		return
-	}
-	sb.WriteByte('$')
-	sb.WriteString(strconv.Itoa(n))
 }
 
 // BumpInputsAttempts counts a transient failure on each of the inputs.
@@ -339,7 +310,7 @@ func BumpInputsAttempts(ctx context.Context, q Querier, ids []int64) error {
 	}
 	args, in := appendIDs([]any{Now()}, ids)
 	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = attempts + 1, updated_at = $1 WHERE id IN (`+in+`)`, args...)
-	return err
+	return unable(err, "bump inputs attempts")
 }
 
 // appendIDs appends ids to args and returns the "$n, ..." list that
@@ -351,7 +322,7 @@ func appendIDs(args []any, ids []int64) ([]any, string) {
 			sb.WriteString(", ")
 		}
 		args = append(args, id)
-		writeParam(&sb, Postgres, len(args))
+		postgresDialect{}.param(&sb, len(args))
 	}
 	return args, sb.String()
 }

@@ -29,14 +29,14 @@ func InsertAuditEvent(ctx context.Context, q Querier, e AuditEvent, actorKeyID i
 		VALUES ($1, $2, $3, $4, COALESCE((SELECT prefix FROM api_keys WHERE id = $5), $6), $7, $8, $9, $10, $11)`,
 		e.UID, e.WorkspaceID, e.ActorMemberUID, e.ActorKeyUID, actorKeyID, e.ActorKeyPrefix, e.Action,
 		e.TargetType, e.TargetUID, e.Detail, e.CreatedAt)
-	return err
+	return unable(err, "insert audit event")
 }
 
 // MemberWorkspace returns the workspace id of a member by uid (0 when none).
 func MemberWorkspace(ctx context.Context, q Querier, memberUID string) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `SELECT workspace_id FROM members WHERE uid = $1`, memberUID).Scan(&id)
-	return id, err
+	return id, unable(err, "read member workspace")
 }
 
 // AuditFilter narrows ListAuditEvents. Zero values do not filter.
@@ -89,7 +89,7 @@ func ListAuditEvents(ctx context.Context, q Querier, workspaceID int64, f AuditF
 	sqlText += " ORDER BY created_at DESC, id DESC LIMIT $" + strconv.Itoa(len(args)-1) + " OFFSET $" + strconv.Itoa(len(args))
 	rows, err := q.QueryContext(ctx, sqlText, args...)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "list audit events")
 	}
 	defer rows.Close()
 	var out []AuditEvent
@@ -97,7 +97,7 @@ func ListAuditEvents(ctx context.Context, q Querier, workspaceID int64, f AuditF
 		var e AuditEvent
 		if err := rows.Scan(&e.UID, &e.WorkspaceID, &e.ActorMemberUID, &e.ActorKeyUID, &e.ActorKeyPrefix, &e.Action,
 			&e.TargetType, &e.TargetUID, &e.Detail, &e.CreatedAt); err != nil {
-			return nil, err
+			return nil, unable(err, "list audit events")
 		}
 		out = append(out, e)
 	}

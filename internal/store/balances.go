@@ -122,10 +122,7 @@ func (db *DB) LockBalance(ctx context.Context, tx *sql.Tx, workspaceID, period i
 		SELECT used
 		FROM credit_balances
 		WHERE workspace_id = $1 AND period_start = $2`
-	if db.Dialect == Postgres {
-		query += `
-		FOR UPDATE`
-	}
+	query += db.dialect.forUpdate("")
 	if err = tx.QueryRowContext(ctx, query, workspaceID, period).Scan(&used); err != nil {
 		return 0, fmt.Errorf("store: unable to lock the balance of workspace %d: %w", workspaceID, err)
 	}

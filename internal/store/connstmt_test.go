@@ -10,10 +10,12 @@ import (
 
 func openTestSQLite(t *testing.T) *DB {
 	t.Helper()
-	db, err := openSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	db := newDB(nil, sqliteDialect{})
+	c, err := openSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"), db.noteWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.conns = c
 	t.Cleanup(func() { db.Close() })
 	return db
 }

@@ -23,7 +23,7 @@ func InsertConsoleSession(ctx context.Context, q Querier, tokenHash string, memb
 	_, err := q.ExecContext(ctx, `
 		INSERT INTO console_sessions (token_hash, member_id, csrf, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $4, $5)`, tokenHash, memberID, csrf, now, expires)
-	return err
+	return unable(err, "insert console session")
 }
 
 func ConsoleSessionByHash(ctx context.Context, q Querier, tokenHash string) (ConsoleSession, error) {
@@ -43,24 +43,24 @@ func ConsoleSessionByHash(ctx context.Context, q Querier, tokenHash string) (Con
 
 func TouchConsoleSession(ctx context.Context, q Querier, id, now int64) error {
 	_, err := q.ExecContext(ctx, `UPDATE console_sessions SET last_seen_at = $2 WHERE id = $1`, id, now)
-	return err
+	return unable(err, "touch console session %v", id)
 }
 
 func DeleteConsoleSession(ctx context.Context, q Querier, tokenHash string) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM console_sessions WHERE token_hash = $1`, tokenHash)
-	return err
+	return unable(err, "delete console session")
 }
 
 // DeleteMemberSessions signs a member out everywhere (password changed).
 func DeleteMemberSessions(ctx context.Context, q Querier, memberID int64) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM console_sessions WHERE member_id = $1`, memberID)
-	return err
+	return unable(err, "delete member sessions")
 }
 
 // DeleteExpiredConsoleSessions drops sessions past their end or idle since before idleBefore.
 func DeleteExpiredConsoleSessions(ctx context.Context, q Querier, now, idleBefore int64) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM console_sessions WHERE expires_at <= $1 OR last_seen_at < $2`, now, idleBefore)
-	return err
+	return unable(err, "delete expired console sessions")
 }
 
 // MemberLogin is a member that may sign in with an email, with its hash.
@@ -74,7 +74,7 @@ type MemberLogin struct {
 func MembersByEmail(ctx context.Context, q Querier, email string) ([]MemberLogin, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+memberCols+`, password_hash FROM members WHERE email = $1 ORDER BY id`, email)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read members by email")
 	}
 	defer rows.Close()
 	var out []MemberLogin
@@ -83,7 +83,7 @@ func MembersByEmail(ctx context.Context, q Querier, email string) ([]MemberLogin
 		m := &ml.Member
 		var created, updated int64
 		if err := rows.Scan(&m.ID, &m.UID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &created, &updated, &ml.PasswordHash); err != nil {
-			return nil, err
+			return nil, unable(err, "read members by email")
 		}
 		m.CreatedAt, m.UpdatedAt = Time(created), Time(updated)
 		out = append(out, ml)
@@ -99,14 +99,14 @@ func MemberByID(ctx context.Context, q Querier, id int64) (model.Member, error) 
 
 func SetMemberPassword(ctx context.Context, q Querier, memberID int64, hash string) error {
 	_, err := q.ExecContext(ctx, `UPDATE members SET password_hash = $2, updated_at = $3 WHERE id = $1`, memberID, hash, Now())
-	return err
+	return unable(err, "set member password")
 }
 
 func InsertPasswordLink(ctx context.Context, q Querier, tokenHash string, memberID, expires int64) error {
 	_, err := q.ExecContext(ctx, `
 		INSERT INTO password_links (token_hash, member_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
 		tokenHash, memberID, expires, Now())
-	return err
+	return unable(err, "insert password link")
 }
 
 // PasswordLinkMember finds the member of an unused, unexpired link.
@@ -147,14 +147,14 @@ func RunActivity(ctx context.Context, q Querier, workspaceID, since, until int64
 		FROM runs WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3
 		GROUP BY created_at / 86400000, action_name, status`, workspaceID, since, until)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read run activity")
 	}
 	defer rows.Close()
 	var out []RunActivityRow
 	for rows.Next() {
 		var r RunActivityRow
 		if err := rows.Scan(&r.Day, &r.Action, &r.Status, &r.Runs, &r.Millicredit); err != nil {
-			return nil, err
+			return nil, unable(err, "read run activity")
 		}
 		out = append(out, r)
 	}
@@ -170,7 +170,7 @@ func IntegrationHealth(ctx context.Context, q Querier, workspaceID int64) (map[s
 		WHERE i.workspace_id = $1 AND i.managed = FALSE
 		GROUP BY COALESCE(g.status, 'NONE')`, workspaceID)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read integration health")
 	}
 	defer rows.Close()
 	out := map[string]int64{}
@@ -178,7 +178,7 @@ func IntegrationHealth(ctx context.Context, q Querier, workspaceID int64) (map[s
 		var s string
 		var n int64
 		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
+			return nil, unable(err, "read integration health")
 		}
 		out[s] = n
 	}

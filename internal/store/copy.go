@@ -59,8 +59,8 @@ func (db *DB) copyIn(ctx context.Context, tx *sql.Tx, table string, cols []strin
 // CopyInputs stores a run's inputs like InsertInputs, with COPY on
 // PostgreSQL when tx was begun by db.Tx (multi-row INSERTs otherwise).
 func (db *DB) CopyInputs(ctx context.Context, tx *sql.Tx, runID int64, in []NewInput) error {
-	if db.Dialect != Postgres || len(in) < insertBatch {
-		return InsertInputs(ctx, tx, db.Dialect, runID, in)
+	if !db.dialect.copyFrom() || len(in) < insertBatch {
+		return db.InsertInputs(ctx, tx, runID, in)
 	}
 	now := Now()
 	err := db.copyIn(ctx, tx, "run_inputs", []string{"run_id", "idx", "chunk", "input", "custom_data", "updated_at"}, len(in),
@@ -73,7 +73,7 @@ func (db *DB) CopyInputs(ctx context.Context, tx *sql.Tx, runID int64, in []NewI
 			return []any{runID, int64(x.Idx), int64(x.Chunk), x.Input, cd, now}, nil
 		})
 	if errors.Is(err, errNoCopy) {
-		return InsertInputs(ctx, tx, db.Dialect, runID, in)
+		return db.InsertInputs(ctx, tx, runID, in)
 	}
-	return err
+	return unable(err, "copy inputs %v", runID)
 }

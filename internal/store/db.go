@@ -1,59 +1,54 @@
 // Package store opens Firstmate's database (an embedded SQLite file or a shared
-// PostgreSQL) and holds its SQL, one file per aggregate. Both dialects run the
-// same statements: `$n` placeholders, RETURNING, ON CONFLICT and unix
-// millisecond times work unchanged on both.
+// PostgreSQL) and holds its SQL, one file per aggregate. Both databases run
+// the same statements where they can: `$n` placeholders, RETURNING, ON
+// CONFLICT and unix millisecond times work unchanged on both. What differs
+// lives behind the dialect interface (dialect.go), one implementation per
+// database (dialect_sqlite.go, dialect_postgres.go), chosen once at Open;
+// callers outside the package ask capabilities (SupportsRowLocks, ...), never
+// which database it is.
 package store
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
+
+	"github.com/firstmate-oss/firstmate/internal/store/groupcommit"
 )
 
 //go:embed migrations
 var migrations embed.FS
 
+// The databases' names (DB.Dialect): for logs, messages and tests that run
+// once per database. Code never compares against them; it asks the
+// capabilities in dialect.go.
 const (
 	SQLite   = "sqlite"
 	Postgres = "postgres"
 )
 
-// DB is the database handle. On SQLite, Write is a single connection (SQLite
-// allows one writer at a time; queueing in Go is cheaper than busy-waiting in
-// SQLite) and Read is a pool of read-only connections. On PostgreSQL both are
-// the same pool, and Pool is the pgx pool that River uses.
+// DB is the database handle: the connections (conns, conn.go), what differs
+// between the databases (dialect), and what the store keeps beside them: the
+// read caches, the group commit that lanes share, the write health.
 type DB struct {
+	*conns
+	// Dialect is the database's name (SQLite or Postgres), for logs and
+	// messages.
 	Dialect string
-	Write   *sql.DB
-	Read    *sql.DB
-	Pool    *pgxpool.Pool
-	// Path is the SQLite file, empty on PostgreSQL.
-	Path string
-	// R runs reads like Read, with prepared statements reused across calls.
-	// Hot read paths (authentication, lookups) use it.
-	R Querier
+	// dialect is what differs between the databases (dialect.go).
+	dialect dialect
 
-	cache *stmtCache
 	// gen counts write transactions; principals and accounts are read
 	// caches that a new generation empties (see readcache.go).
 	gen atomic.Uint64
@@ -65,18 +60,8 @@ type DB struct {
 	principals *readCache[model.Principal]
 	workspaces *readCache[model.Workspace]
 	accounts   *readCache[[]Account]
-	// records holds PostgreSQL connections of their own for recording
-	// delivery attempts (see RecordTx); nil on SQLite.
-	records    *sql.DB
-	recordPool *pgxpool.Pool
-	// txConns maps a PostgreSQL transaction begun by Tx to its connection,
-	// so that CopyInputs can COPY inside it (see copy.go).
-	txConns sync.Map
 	// lanes is the group commit that every Lane shares on SQLite.
-	lanes Batcher[laneItem]
-	// ckpt copies SQLite's WAL into the database file beside the writer
-	// (see checkpoint.go); nil on PostgreSQL.
-	ckpt *checkpointer
+	lanes groupcommit.Batcher[laneItem]
 	// health tells /readyz whether writes go through (health.go).
 	health writeHealth
 }
@@ -84,8 +69,12 @@ type DB struct {
 // Open connects to databaseURL when it is a postgres:// URL, and otherwise to
 // the SQLite file firstmate.db inside dataDir.
 func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
-	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
-		return openPostgres(ctx, databaseURL)
+	if isPostgresURL(databaseURL) {
+		c, err := openPostgres(ctx, databaseURL)
+		if err != nil {
+			return nil, unable(err, "connect to postgres %s", redactURL(databaseURL))
+		}
+		return newDB(c, postgresDialect{}), nil
 	}
 	if databaseURL != "" {
 		return nil, fmt.Errorf("store: unsupported database URL scheme (want postgres://): %s", redactURL(databaseURL))
@@ -93,206 +82,46 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
 	}
-	return openSQLite(ctx, filepath.Join(dataDir, "firstmate.db"))
-}
-
-func openSQLite(ctx context.Context, path string) (*DB, error) {
-	if err := createPrivate(path); err != nil {
-		return nil, err
-	}
-	// temp_store(MEMORY) keeps statement journals in memory: every
-	// multi-row INSERT inside a transaction (a batch of runs, charges or
-	// Smart Limit events) journals the pages it changes so that it can be
-	// undone alone, and on disk that cost a write system call per page.
-	// journal_size_limit cuts the WAL file back to 32 MiB whenever SQLite
-	// starts it over after a checkpoint: without it the file keeps the size
-	// of the largest transaction it ever held.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_time_format=sqlite" +
-		fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
-	db := &DB{Dialect: SQLite, Path: path}
-	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate"+
-		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint), "begin immediate", db.noteWrite)
+	db := newDB(nil, sqliteDialect{})
+	path := filepath.Join(dataDir, "firstmate.db")
+	c, err := openSQLite(ctx, path, db.noteWrite)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "open sqlite %s", path)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
-	}
-	r, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", "", nil)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	n := max(4, runtime.NumCPU()*2)
-	r.SetMaxOpenConns(n)
-	r.SetMaxIdleConns(n)
-	r.SetConnMaxIdleTime(0)
-	ckpt, err := startCheckpointer("file:"+path+"?"+strings.Replace(pragmas, "busy_timeout(10000)", "busy_timeout(100)", 1), path+"-wal")
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, err
-	}
-	db.Write, db.Read, db.cache, db.ckpt = w, r, newStmtCache(r), ckpt
-	db.R = db.cache
-	db.initCaches()
+	db.conns = c
 	return db, nil
 }
 
-// createPrivate creates the SQLite file readable by its owner only, before
-// SQLite does (it would use 0644 less the umask), and takes group and other
-// permissions away from an existing one and its WAL and shared-memory files.
-// SQLite gives the WAL and shared-memory files it creates the database
-// file's permissions, so they end up 0600 too.
-func createPrivate(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("store: unable to create %s: %w", path, err)
-	}
-	f.Close()
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		fi, err := os.Stat(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("store: unable to stat %s: %w", p, err)
-		}
-		if fi.Mode().Perm()&0o077 != 0 {
-			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
-				return fmt.Errorf("store: unable to make %s private: %w", p, err)
-			}
-		}
-	}
-	return nil
+// newDB puts the store's state around the connections c.
+func newDB(c *conns, d dialect) *DB {
+	db := &DB{conns: c, Dialect: d.name(), dialect: d}
+	db.initCaches()
+	return db
 }
 
-// openSQLiteDB opens a pool whose connections cache their prepared
-// statements (see stmtConnector); begin is the DSN's BEGIN ("": the driver's)
-// and failed, if not nil, hears of the statements that fail.
-func openSQLiteDB(dsn, begin string, failed func(error)) (*sql.DB, error) {
-	c, err := sqlite.NewConnector(dsn)
-	if err != nil {
-		return nil, err
-	}
-	return sql.OpenDB(stmtConnector{inner: c, begin: begin, failed: failed}), nil
+func isPostgresURL(databaseURL string) bool {
+	return strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://")
 }
 
-func openPostgres(ctx context.Context, dsn string) (*DB, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store: parse database URL: %w", err)
-	}
-	if cfg.MaxConns < 20 {
-		cfg.MaxConns = 20
-	}
-	// Delivery attempts are recorded on a small pool of their own (see
-	// RecordTx), taken from the node's connections.
-	rcfg := cfg.Copy()
-	rcfg.MaxConns, rcfg.MinConns = recordConns, 0
-	rcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-	cfg.MaxConns -= recordConns
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("store: connect postgres: %w", err)
-	}
-	rpool, err := pgxpool.NewWithConfig(ctx, rcfg)
-	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("store: connect postgres: %w", err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
-		rpool.Close()
-		return nil, fmt.Errorf("store: connect postgres %s: %w", redactURL(dsn), err)
-	}
-	db := stdlib.OpenDBFromPool(pool)
-	// database/sql must queue for connections itself: if it may open more
-	// than pgx holds, idle database/sql connections keep pgx connections
-	// while new opens block in pgx forever. Two pgx connections stay free
-	// for River's LISTEN. And it keeps them idle rather than handing each
-	// back to pgx after every query (the default keeps only 2).
-	open := int(cfg.MaxConns) - 2
-	db.SetMaxOpenConns(open)
-	db.SetMaxIdleConns(open)
-	records := stdlib.OpenDBFromPool(rpool)
-	records.SetMaxOpenConns(recordConns)
-	records.SetMaxIdleConns(recordConns)
-	// pgx already caches prepared statements per connection.
-	out := &DB{Dialect: Postgres, Write: db, Read: db, Pool: pool, R: db, records: records, recordPool: rpool}
-	out.initCaches()
-	return out, nil
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	return u.Redacted()
-}
-
-// Close releases every connection.
-func (db *DB) Close() error {
-	if db.cache != nil {
-		db.cache.close()
-	}
-	var err error
-	if db.ckpt != nil {
-		err = db.ckpt.close()
-	}
-	err = errors.Join(err, db.Write.Close())
-	if db.records != nil {
-		err = errors.Join(err, db.records.Close())
-	}
-	if db.Read != db.Write {
-		err = errors.Join(err, db.Read.Close())
-	}
-	if db.Pool != nil {
-		db.Pool.Close()
-	}
-	if db.recordPool != nil {
-		db.recordPool.Close()
-	}
-	return err
-}
-
-// Ping checks that the database answers (for /readyz).
-func (db *DB) Ping(ctx context.Context) error {
-	if err := db.Read.PingContext(ctx); err != nil {
-		return err
-	}
-	var one int
-	return db.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
-}
+// Embedded reports whether Open(databaseURL) opens the embedded SQLite file
+// of the data directory, which this process reads and writes itself (and can
+// back up), rather than a database server.
+func Embedded(databaseURL string) bool { return !isPostgresURL(databaseURL) }
 
 // Migrate applies the embedded migrations. Safe to run from several
 // processes at once: PostgreSQL takes an advisory lock, SQLite serialises on
 // its write lock.
 func (db *DB) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations/"+db.Dialect)
+	sub, err := fs.Sub(migrations, "migrations/"+db.dialect.name())
 	if err != nil {
-		return err
+		return fmt.Errorf("store: migrations: %w", err)
 	}
-	dialect := goose.DialectSQLite3
+	dialect, opts, err := db.dialect.migrator()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
 	// Migrations from parallel branches may land with interleaved numbers.
-	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
-	if db.Dialect == Postgres {
-		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
+	opts = append(opts, goose.WithAllowOutofOrder(true))
 	p, err := goose.NewProvider(dialect, db.Write, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
@@ -308,29 +137,6 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
-}
-
-// IsBusy reports a SQLite lock conflict with another process.
-func IsBusy(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		code := se.Code() & 0xff
-		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
-	}
-	return false
-}
-
-// IsUniqueViolation reports a unique-constraint conflict on either database.
-func IsUniqueViolation(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	var pe interface{ SQLState() string }
-	if errors.As(err, &pe) {
-		return pe.SQLState() == "23505"
-	}
-	return false
 }
 
 func (db *DB) initCaches() {
@@ -385,7 +191,8 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (db *DB) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if db.Dialect == Postgres {
+	if db.dialect.copyFrom() {
+		// A connection of its own, so that COPY can run inside (copy.go).
 		return db.pgTx(ctx, fn)
 	}
 	tx, err := db.Write.BeginTx(ctx, nil)
@@ -424,4 +231,16 @@ func NullTime(ms sql.NullInt64) *time.Time {
 	}
 	t := time.UnixMilli(ms.Int64).UTC()
 	return &t
+}
+
+// View runs fn with the read side of the database: on SQLite the read-only
+// pool through its statement cache, on PostgreSQL the shared pool. With Tx,
+// it is how callers outside the store enter it (PocketBase's split): they
+// never choose a connection themselves. fn must only read; its error is
+// returned as it is.
+func (db *DB) View(ctx context.Context, fn func(q Querier) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fn(db.R)
 }

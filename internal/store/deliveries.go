@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strconv"
 	"strings"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
@@ -49,13 +48,13 @@ func InsertDelivery(ctx context.Context, q Querier, d model.Delivery) (int64, er
 	if err == sql.ErrNoRows {
 		return 0, nil
 	}
-	return id, err
+	return id, unable(err, "insert delivery")
 }
 
 // InsertDeliveries stores originals in multi-row INSERTs and returns the
 // ids of those stored; one whose ref_uid exists already is skipped, as in
 // InsertDelivery.
-func InsertDeliveries(ctx context.Context, q Querier, dialect string, ds []model.Delivery) ([]int64, error) {
+func (db *DB) InsertDeliveries(ctx context.Context, q Querier, ds []model.Delivery) ([]int64, error) {
 	const cols = 14
 	now := Now()
 	var ids []int64
@@ -69,7 +68,7 @@ func InsertDeliveries(ctx context.Context, q Querier, dialect string, ds []model
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			rowPlaceholders(&sb, dialect, len(args), cols)
+			rowPlaceholders(&sb, db.dialect, len(args), cols)
 			var runID sql.NullInt64
 			if d.RunID != 0 {
 				runID = sql.NullInt64{Int64: d.RunID, Valid: true}
@@ -80,20 +79,13 @@ func InsertDeliveries(ctx context.Context, q Querier, dialect string, ds []model
 		sb.WriteString(` ON CONFLICT DO NOTHING RETURNING id`)
 		rows, err := q.QueryContext(ctx, sb.String(), args...)
 		if err != nil {
-			return nil, err
+			return nil, unable(err, "insert %d deliveries", len(ds))
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ids = append(ids, id)
+		stored, err := scanIDs(rows)
+		if err != nil {
+			return nil, unable(err, "insert %d deliveries", len(ds))
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		ids = append(ids, stored...)
 	}
 	return ids, nil
 }
@@ -110,7 +102,7 @@ func MarkDeliveriesSucceeded(ctx context.Context, q Querier, ids []int64, httpSt
 	args, in := appendIDs([]any{httpStatus, Now()}, ids)
 	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = 'SUCCESS', http_status = $1, next_attempt_at = NULL, last_error = '',
 		retry_count = CASE WHEN status = 'PENDING' THEN 0 ELSE retry_count + 1 END, updated_at = $2 WHERE id IN (`+in+`)`, args...)
-	return err
+	return unable(err, "mark deliveries succeeded")
 }
 
 // recordConns is how many PostgreSQL connections of a node record delivery
@@ -165,7 +157,7 @@ func (db *DB) RecordTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func StopDelivery(ctx context.Context, q Querier, id int64, reason string) error {
 	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = 'FAILED', next_attempt_at = NULL, last_error = $2, updated_at = $3
 		WHERE id = $1`, id, reason, Now())
-	return err
+	return unable(err, "stop delivery %v", id)
 }
 
 // RunHasUnattemptedBatches reports whether one of a run's batch callbacks
@@ -178,7 +170,7 @@ func RunHasUnattemptedBatches(ctx context.Context, q Querier, runID int64) (bool
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
-	return err == nil, err
+	return err == nil, unable(err, "read run has unattempted batches %v", runID)
 }
 
 // GetDeliveriesByID loads deliveries for a worker.
@@ -187,20 +179,18 @@ func GetDeliveriesByID(ctx context.Context, q Querier, ids []int64) ([]model.Del
 		return nil, nil
 	}
 	args, in := appendIDs(nil, ids)
-	rows, err := q.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE d.id IN (`+in+`) ORDER BY d.id`, args...)
+	rows, err := q.QueryContext(ctx, `
+		SELECT `+deliveryCols+deliveryFrom+`
+		WHERE d.id IN (`+in+`)
+		ORDER BY d.id`, args...)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "get %d deliveries", len(ids))
 	}
-	defer rows.Close()
-	var out []model.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
+	out, err := scanAll(rows, scanDelivery)
+	if err != nil {
+		return nil, unable(err, "get %d deliveries", len(ids))
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // GetDelivery finds a delivery by uid inside one workspace only.
@@ -229,7 +219,7 @@ func UpdateDelivery(ctx context.Context, q Querier, id int64, a DeliveryAttempt)
 	}
 	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = $2, http_status = $3, retry_count = $4, next_attempt_at = $5,
 		last_error = $6, updated_at = $7 WHERE id = $1`, id, a.Status, hs, a.Retries, next, a.Error, Now())
-	return err
+	return unable(err, "update delivery %v", id)
 }
 
 // DeliveryFilter is the query of the delivery lists.
@@ -248,25 +238,27 @@ type DeliveryFilter struct {
 var DeliverySortColumns = map[string]string{"created_at": "d.created_at", "updated_at": "d.updated_at", "status": "d.status",
 	"retry_count": "d.retry_count"}
 
+// ListDeliveries returns a page of a workspace's deliveries of one kind.
 func ListDeliveries(ctx context.Context, q Querier, workspaceID int64, f DeliveryFilter) ([]model.Delivery, error) {
-	args := []any{workspaceID, f.Kind}
-	where := []string{"d.workspace_id = $1", "d.kind = $2"}
-	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		ph := make([]string, len(vals))
-		for i, v := range vals {
-			args = append(args, v)
-			ph[i] = "$" + strconv.Itoa(len(args))
-		}
-		where = append(where, col+" IN ("+strings.Join(ph, ", ")+")")
+	var l listQuery
+	l.cond("d.workspace_id = " + l.arg(workspaceID))
+	l.cond("d.kind = " + l.arg(f.Kind))
+	l.in("d.status", f.Status)
+	l.in("r.uid", f.RunUID)
+	out, err := list(ctx, q, l.page(deliveryCols+deliveryFrom, deliveryOrder(f.Sort), f.Limit, f.Offset), l.args, scanDelivery)
+	if err != nil {
+		return nil, unable(err, "list the %s deliveries of workspace %d", f.Kind, workspaceID)
 	}
-	in("d.status", f.Status)
-	in("r.uid", f.RunUID)
+	return out, nil
+}
+
+// deliveryOrder renders DeliveryFilter.Sort as an ORDER BY list (newest
+// first without one), ending with the id in the first key's direction so
+// that pages never overlap.
+func deliveryOrder(sort []string) string {
 	var keys []string
 	tie := " DESC" // rows equal on every key come in id order, the first key's way
-	for i, k := range f.Sort {
+	for i, k := range sort {
 		col, ok := DeliverySortColumns[strings.TrimPrefix(k, "-")]
 		if !ok {
 			continue
@@ -283,21 +275,5 @@ func ListDeliveries(ctx context.Context, q Querier, workspaceID int64, f Deliver
 	if len(keys) == 0 {
 		keys = []string{"d.created_at DESC"}
 	}
-	order := strings.Join(keys, ", ") + ", d.id" + tie
-	args = append(args, f.Limit, f.Offset)
-	rows, err := q.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.Delivery{}
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return strings.Join(keys, ", ") + ", d.id" + tie
 }

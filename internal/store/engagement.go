@@ -17,7 +17,7 @@ func CountEngagementIdentities(ctx context.Context, q Querier, workspaceID int64
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE workspace_id = $1 AND type = 'engagement' AND NOT managed`,
 		workspaceID).Scan(&n)
-	return n, err
+	return n, unable(err, "count engagement identities")
 }
 
 // RaiseEngagementPeak raises the recorded peak of the period starting at
@@ -28,7 +28,7 @@ func RaiseEngagementPeak(ctx context.Context, q Querier, workspaceID, periodStar
 		ON CONFLICT (workspace_id, period_start) DO UPDATE SET
 			peak = CASE WHEN excluded.peak > engagement_peaks.peak THEN excluded.peak ELSE engagement_peaks.peak END,
 			updated_at = excluded.updated_at`, workspaceID, periodStart, n, Now())
-	return err
+	return unable(err, "raise engagement peak")
 }
 
 // EngagementPeak returns the peak of the current period, starting at
@@ -39,11 +39,11 @@ func EngagementPeak(ctx context.Context, q Querier, workspaceID, periodStart int
 	err := q.QueryRowContext(ctx, `SELECT peak FROM engagement_peaks WHERE workspace_id = $1 AND period_start = $2`,
 		workspaceID, periodStart).Scan(&recorded)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
+		return 0, unable(err, "read engagement peak")
 	}
 	n, err := CountEngagementIdentities(ctx, q, workspaceID)
 	if err != nil {
-		return 0, err
+		return 0, unable(err, "read engagement peak")
 	}
 	return max(recorded, n), nil
 }

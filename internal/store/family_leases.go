@@ -18,18 +18,16 @@ type FamilyLease struct {
 }
 
 // RenewFamilyLease grants a node its share of a family's slots (how many
-// calls it may have in flight from now on) and records it, in one transaction serialised per family (PostgreSQL: an advisory
-// lock; SQLite has one writer). The grant never takes the sum of the live
+// calls it may have in flight from now on) and records it, in one transaction serialised per family (an advisory
+// lock where writers run concurrently). The grant never takes the sum of the live
 // leases over the limit; when other nodes want slots too, a node keeps no
 // more than an even share of the limit; the lease recorded covers its calls
 // in flight too until they end, so the sum stays within the limit.
 func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) {
 	granted := 0
 	err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
-		if db.Dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "firstmate:family:"+l.Family); err != nil {
-				return err
-			}
+		if err := db.dialect.lockKey(ctx, tx, "firstmate:family:"+l.Family); err != nil {
+			return err
 		}
 		var others, wanting int
 		err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(slots), 0), COUNT(*) FILTER (WHERE wanted > slots)
@@ -56,11 +54,11 @@ func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) 
 		_, err = tx.ExecContext(ctx, `DELETE FROM family_leases WHERE family = $1 AND expires_at < $2`, l.Family, l.Now-60_000)
 		return err
 	})
-	return granted, err
+	return granted, unable(err, "renew family lease")
 }
 
 // DropFamilyLease gives a node's slots back at once (a clean shutdown).
 func (db *DB) DropFamilyLease(ctx context.Context, family, node string) error {
 	_, err := db.Write.ExecContext(ctx, `DELETE FROM family_leases WHERE family = $1 AND node = $2`, family, node)
-	return err
+	return unable(err, "drop family lease")
 }

@@ -28,7 +28,7 @@ func InsertIdentity(ctx context.Context, q Querier, id model.Identity) (model.Id
 		RETURNING id`,
 		id.UID, id.WorkspaceID, id.Name, id.Timezone, id.Type, id.Managed, now).Scan(&id.ID)
 	id.CreatedAt, id.UpdatedAt = Time(now), Time(now)
-	return id, err
+	return id, unable(err, "insert identity %v", id)
 }
 
 // CountIdentities counts the licences a workspace uses (managed pool
@@ -36,7 +36,7 @@ func InsertIdentity(ctx context.Context, q Querier, id model.Identity) (model.Id
 func CountIdentities(ctx context.Context, q Querier, workspaceID int64) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE workspace_id = $1 AND NOT managed`, workspaceID).Scan(&n)
-	return n, err
+	return n, unable(err, "count identities")
 }
 
 // GetIdentity finds an identity by uid inside one workspace only.
@@ -60,14 +60,14 @@ func ListIdentities(ctx context.Context, q Querier, workspaceID int64, query str
 		WHERE i.workspace_id = $1 AND NOT i.managed`+filter+`
 		ORDER BY i.id DESC LIMIT $2 OFFSET $3`, args...)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "list identities")
 	}
 	defer rows.Close()
 	var out []model.Identity
 	for rows.Next() {
 		id, err := scanIdentity(rows)
 		if err != nil {
-			return nil, err
+			return nil, unable(err, "list identities")
 		}
 		out = append(out, id)
 	}
@@ -81,7 +81,7 @@ func escapeLike(s string) string {
 func UpdateIdentity(ctx context.Context, q Querier, id int64, name, timezone string) error {
 	_, err := q.ExecContext(ctx, `UPDATE identities SET name = $2, timezone = $3, updated_at = $4 WHERE id = $1`,
 		id, name, timezone, Now())
-	return err
+	return unable(err, "update identity %v", id)
 }
 
 // DeleteIdentity removes an identity; its integrations (and their sealed
@@ -89,7 +89,7 @@ func UpdateIdentity(ctx context.Context, q Querier, id int64, name, timezone str
 // events by a trigger on PostgreSQL: migration 00078).
 func DeleteIdentity(ctx context.Context, q Querier, id int64) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM identities WHERE id = $1`, id)
-	return err
+	return unable(err, "delete identity %v", id)
 }
 
 // Login links.
@@ -98,7 +98,7 @@ func InsertLoginLink(ctx context.Context, q Querier, identityID int64, platform,
 	_, err := q.ExecContext(ctx, `
 		INSERT INTO login_links (identity_id, platform, token_hash, expires_at, created_at)
 		VALUES ($1, $2, $3, $4, $5)`, identityID, platform, tokenHash, expiresAt, Now())
-	return err
+	return unable(err, "insert login link")
 }
 
 // LoginLink is a stored link, looked up by the hash of its token.
@@ -124,10 +124,10 @@ func UseLoginLink(ctx context.Context, q Querier, tokenHash string) (bool, error
 	res, err := q.ExecContext(ctx, `UPDATE login_links SET used_at = $2
 		WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, tokenHash, now)
 	if err != nil {
-		return false, err
+		return false, unable(err, "use login link")
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, unable(err, "use login link")
 }
 
 // RevokeLoginLinks revokes the identity's links that could still be used

@@ -21,10 +21,10 @@ func LockIntegration(ctx context.Context, q Querier, identityID int64, platform 
 	res, err := q.ExecContext(ctx, `UPDATE integrations SET status = status WHERE identity_id = $1 AND platform = $2`,
 		identityID, platform)
 	if err != nil {
-		return model.Integration{}, err
+		return model.Integration{}, unable(err, "lock integration")
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return model.Integration{}, err
+		return model.Integration{}, unable(err, "lock integration")
 	} else if n == 0 {
 		return model.Integration{}, ErrNotFound
 	}
@@ -52,7 +52,7 @@ func ScheduleIntegrationCheck(ctx context.Context, q Querier, id int64, checkedA
 	}
 	_, err := q.ExecContext(ctx, `UPDATE integrations SET next_check_at = $2, checked_at = COALESCE($3, checked_at)
 		WHERE id = $1`, id, next, checked)
-	return err
+	return unable(err, "schedule integration check %v", id)
 }
 
 // ClaimDueIntegrations picks up to limit VALID integrations (and paused
@@ -77,14 +77,14 @@ func ClaimDueIntegrations(ctx context.Context, q Querier, now, leaseUntil int64,
 		AND status IN ('VALID', 'LIMIT_REACHED') AND COALESCE(next_check_at, updated_at + $4) <= $1
 		RETURNING id`, now, leaseUntil, limit, interval)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "claim due integrations")
 	}
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, err
+			return nil, unable(err, "claim due integrations")
 		}
 		ids = append(ids, id)
 	}

@@ -47,7 +47,7 @@ func UpsertIntegration(ctx context.Context, q Querier, g model.Integration) (mod
 		g.UID, g.WorkspaceID, g.IdentityID, g.Platform, g.Name, g.Permalink, g.AuthType, g.SetupSource, g.IsShared,
 		g.Level, g.Status, g.Checkpoint, g.Error, g.Meta, g.SecretKID, g.Secret, first, now)
 	if err != nil {
-		return g, err
+		return g, unable(err, "upsert integration")
 	}
 	return GetIntegration(ctx, q, g.WorkspaceID, g.IdentityID, g.Platform)
 }
@@ -77,13 +77,13 @@ func IntegrationsOf(ctx context.Context, q Querier, workspaceID int64, identityI
 	rows, err := q.QueryContext(ctx, `SELECT `+integrationCols+integrationFrom+`
 		WHERE g.workspace_id = $1 AND g.identity_id IN (`+in+`) ORDER BY g.id`, args...)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read integrations of")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		g, err := scanIntegration(rows)
 		if err != nil {
-			return nil, err
+			return nil, unable(err, "read integrations of")
 		}
 		out[g.IdentityID] = append(out[g.IdentityID], g)
 	}
@@ -93,14 +93,14 @@ func IntegrationsOf(ctx context.Context, q Querier, workspaceID int64, identityI
 // DeleteIntegration removes the row and with it the sealed secret.
 func DeleteIntegration(ctx context.Context, q Querier, id int64) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM integrations WHERE id = $1`, id)
-	return err
+	return unable(err, "delete integration %v", id)
 }
 
 // SetIntegrationStatus records a status change.
 func SetIntegrationStatus(ctx context.Context, q Querier, id int64, status, checkpoint, errMsg string) error {
 	_, err := q.ExecContext(ctx, `UPDATE integrations SET status = $2, checkpoint = $3, error = $4, updated_at = $5 WHERE id = $1`,
 		id, status, checkpoint, errMsg, Now())
-	return err
+	return unable(err, "set integration status %v", id)
 }
 
 // GetIdentityWithIntegrations is GetIdentity and IntegrationsOf for that one
@@ -117,7 +117,7 @@ func GetIdentityWithIntegrations(ctx context.Context, q Querier, workspaceID int
 		WHERE i.workspace_id = $1 AND i.uid = $2
 		ORDER BY g.id`, workspaceID, uid)
 	if err != nil {
-		return model.Identity{}, err
+		return model.Identity{}, unable(err, "get identity with integrations %v", uid)
 	}
 	defer rows.Close()
 	var id model.Identity
@@ -132,7 +132,7 @@ func GetIdentityWithIntegrations(ctx context.Context, q Querier, workspaceID int
 			&id.Managed, &created, &updated,
 			&gid, &guid, &platform, &name, &permalink, &authType, &setup, &shared, &level, &status,
 			&checkpoint, &gerr, &meta, &kid, &secret, &first, &gcreated, &gupdated); err != nil {
-			return model.Identity{}, err
+			return model.Identity{}, unable(err, "get identity with integrations %v", uid)
 		}
 		id.CreatedAt, id.UpdatedAt = Time(created), Time(updated)
 		found = true
@@ -147,7 +147,7 @@ func GetIdentityWithIntegrations(ctx context.Context, q Querier, workspaceID int
 			FirstConnectedAt: NullTime(first), CreatedAt: Time(gcreated.Int64), UpdatedAt: Time(gupdated.Int64)})
 	}
 	if err := rows.Err(); err != nil {
-		return model.Identity{}, err
+		return model.Identity{}, unable(err, "get identity with integrations %v", uid)
 	}
 	if !found {
 		return model.Identity{}, ErrNotFound

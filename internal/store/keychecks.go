@@ -17,13 +17,10 @@ type KeyCheck struct {
 	Activated bool
 }
 
-// LockKeyChecks serialises the key check of concurrent starts on
-// PostgreSQL, until tx ends (SQLite's write transactions already are).
-func LockKeyChecks(ctx context.Context, tx *sql.Tx, dialect string) error {
-	if dialect != Postgres {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `LOCK TABLE key_checks IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+// LockKeyChecks serialises the key check of concurrent starts until tx
+// ends (where write transactions are serial, they already are).
+func (db *DB) LockKeyChecks(ctx context.Context, tx *sql.Tx) error {
+	if err := db.dialect.lockTable(ctx, tx, "key_checks"); err != nil {
 		return fmt.Errorf("store: unable to lock the key checks: %w", err)
 	}
 	return nil

@@ -15,7 +15,7 @@ func InsertAPIKey(ctx context.Context, q Querier, k model.APIKey, hash string) (
 		RETURNING id`,
 		k.UID, k.WorkspaceID, k.MemberID, k.Name, k.Prefix, hash, now).Scan(&k.ID)
 	k.CreatedAt = Time(now)
-	return k, err
+	return k, unable(err, "insert api key")
 }
 
 // PrincipalByKeyHash resolves an API key to the member it acts as. Revoked
@@ -37,7 +37,7 @@ func ListAPIKeys(ctx context.Context, q Querier, memberID int64) ([]model.APIKey
 		SELECT id, uid, workspace_id, member_id, name, prefix, created_at, revoked_at
 		FROM api_keys WHERE member_id = $1 ORDER BY id`, memberID)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "list api keys")
 	}
 	defer rows.Close()
 	var out []model.APIKey
@@ -46,7 +46,7 @@ func ListAPIKeys(ctx context.Context, q Querier, memberID int64) ([]model.APIKey
 		var created int64
 		var revoked sql.NullInt64
 		if err := rows.Scan(&k.ID, &k.UID, &k.WorkspaceID, &k.MemberID, &k.Name, &k.Prefix, &created, &revoked); err != nil {
-			return nil, err
+			return nil, unable(err, "list api keys")
 		}
 		k.CreatedAt, k.RevokedAt = Time(created), NullTime(revoked)
 		out = append(out, k)
@@ -61,8 +61,8 @@ func RevokeAPIKey(ctx context.Context, q Querier, memberID int64, uid string) (b
 		UPDATE api_keys SET revoked_at = $3
 		WHERE member_id = $1 AND uid = $2 AND revoked_at IS NULL`, memberID, uid, Now())
 	if err != nil {
-		return false, err
+		return false, unable(err, "revoke api key %v", uid)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, unable(err, "revoke api key %v", uid)
 }

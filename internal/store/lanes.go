@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/firstmate-oss/firstmate/internal/store/groupcommit"
 )
 
-// Lane is a group commit of one kind of write (see Batcher) whose batches
+// Lane is a group commit of one kind of write (see groupcommit.Batcher) whose batches
 // are written as sets: Write gets every queued item at once.
 //
 // On SQLite every lane of a DB shares its transactions. SQLite has one
@@ -33,7 +35,7 @@ type Lane[T any] struct {
 	// transaction (see SetDirect).
 	direct func(ctx context.Context, db *DB, items []T) ([]error, error)
 
-	own            Batcher[T]
+	own            groupcommit.Batcher[T]
 	batches, items atomic.Int64
 }
 
@@ -57,7 +59,8 @@ func (l *Lane[T]) SetDirect(direct func(ctx context.Context, db *DB, items []T) 
 // Do queues v and returns once the transaction holding it has committed:
 // v's error from write, or the transaction's.
 func (l *Lane[T]) Do(ctx context.Context, v T) error {
-	if l.db.Dialect == SQLite {
+	if !l.db.dialect.rowLocks() {
+		// One writer at a time: every lane shares one group commit.
 		return l.db.lanes.Do(ctx, laneItem{lane: l, v: v}, l.db.commitLanes)
 	}
 	return l.own.Do(ctx, v, l.commitOwn)

@@ -32,7 +32,7 @@ type LimitClaim struct {
 // identities' events. It does on PostgreSQL (one round trip for the common
 // batch); on SQLite, where a statement costs no round trip, the caller
 // inserts them with InsertLimitEvents.
-func (db *DB) ClaimRecordsEvents() bool { return db.Dialect == Postgres }
+func (db *DB) ClaimRecordsEvents() bool { return db.dialect.writableCTEs() }
 
 // ClaimLimitSeqs bumps, in one statement inside tx, the counters of claims
 // whose counter is still the expected one, and returns the identities whose
@@ -45,14 +45,16 @@ func (db *DB) ClaimLimitSeqs(ctx context.Context, tx *sql.Tx, claims []LimitClai
 // PostgreSQL only: the statement commits on its own, asynchronously (see
 // AsyncCommit), in one round trip.
 func (db *DB) ClaimLimitSeqsNow(ctx context.Context, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
-	if db.Dialect != Postgres {
+	if !db.dialect.asyncCommit() {
 		return nil, errors.New("store: a claim outside a transaction needs PostgreSQL")
 	}
 	return db.claimLimitSeqs(ctx, db.Write, claims, events)
 }
 
 func (db *DB) claimLimitSeqs(ctx context.Context, q Querier, claims []LimitClaim, events []LimitEvent) (map[int64]bool, error) {
-	pg := db.Dialect == Postgres
+	// With data-modifying CTEs (PostgreSQL), the statement also inserts the
+	// events and commits asynchronously: one round trip for the batch.
+	pg := db.dialect.writableCTEs()
 	var args []any
 	arg := func(v any) int {
 		args = append(args, v)

@@ -41,14 +41,14 @@ func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model
 			b.Queue(payMove, m.WorkspaceID, m.Period, m.Amount, m.Cap)
 		}
 		if len(runs) > 0 {
-			q, args := finishedRunsInsert(Postgres, runs)
+			q, args := finishedRunsInsert(postgresDialect{}, runs)
 			b.Queue(q, args...)
 		}
 		used, err = payAndRecord(ctx, db, b, len(moves))
 		// A deadlock with another transaction rolled everything back: try
 		// again, as DB.TxKeepCaches does.
 		if err == nil || attempt >= 3 || !retryable(err) {
-			return used, err
+			return used, unable(err, "pay and record")
 		}
 	}
 }

@@ -47,7 +47,7 @@ func (db *DB) LockRun(ctx context.Context, tx *sql.Tx, runID int64) error {
 }
 
 func (db *DB) lockRow(ctx context.Context, tx *sql.Tx, what, query string, id int64) error {
-	if db.Dialect != Postgres {
+	if !db.dialect.rowLocks() {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, query, id); err != nil {
@@ -62,7 +62,7 @@ func (db *DB) lockRow(ctx context.Context, tx *sql.Tx, what, query string, id in
 // that a retry redoes). SQLite has no such setting; its commits are already
 // cheap under WAL with synchronous=NORMAL.
 func (db *DB) AsyncCommit(ctx context.Context, tx *sql.Tx) error {
-	if db.Dialect != Postgres {
+	if !db.dialect.asyncCommit() {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {

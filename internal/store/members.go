@@ -27,20 +27,20 @@ func InsertMember(ctx context.Context, q Querier, m model.Member, passwordHash s
 		RETURNING id`,
 		m.UID, m.WorkspaceID, m.Email, m.Name, m.Role, passwordHash, now).Scan(&m.ID)
 	m.CreatedAt, m.UpdatedAt = Time(now), Time(now)
-	return m, err
+	return m, unable(err, "insert member")
 }
 
 func ListMembers(ctx context.Context, q Querier, workspaceID int64) ([]model.Member, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+memberCols+` FROM members WHERE workspace_id = $1 ORDER BY id`, workspaceID)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "list members")
 	}
 	defer rows.Close()
 	var out []model.Member
 	for rows.Next() {
 		m, err := scanMember(rows)
 		if err != nil {
-			return nil, err
+			return nil, unable(err, "list members")
 		}
 		out = append(out, m)
 	}
@@ -56,17 +56,17 @@ func GetMember(ctx context.Context, q Querier, workspaceID int64, uid string) (m
 func CountOwners(ctx context.Context, q Querier, workspaceID int64) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND role = 'owner'`, workspaceID).Scan(&n)
-	return n, err
+	return n, unable(err, "count owners")
 }
 
 func SetMemberRole(ctx context.Context, q Querier, id int64, role string) error {
 	_, err := q.ExecContext(ctx, `UPDATE members SET role = $2, updated_at = $3 WHERE id = $1`, id, role, Now())
-	return err
+	return unable(err, "set member role %v", id)
 }
 
 func DeleteMember(ctx context.Context, q Querier, id int64) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM members WHERE id = $1`, id)
-	return err
+	return unable(err, "delete member %v", id)
 }
 
 // MemberPasswordHash is for dashboard sign-in.
@@ -90,7 +90,7 @@ func InsertInvitation(ctx context.Context, q Querier, inv model.Invitation, toke
 		RETURNING id`,
 		inv.UID, inv.WorkspaceID, inv.Email, inv.Role, tokenHash, invitedBy, Millis(inv.ExpiresAt), now).Scan(&inv.ID)
 	inv.CreatedAt = Time(now)
-	return inv, err
+	return inv, unable(err, "insert invitation")
 }
 
 // ClaimInvitation marks an unexpired, unused invitation as accepted and
@@ -116,7 +116,7 @@ func ListInvitations(ctx context.Context, q Querier, workspaceID int64) ([]model
 		SELECT id, uid, workspace_id, email, role, expires_at, accepted_at, created_at
 		FROM invitations WHERE workspace_id = $1 ORDER BY id`, workspaceID)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "list invitations")
 	}
 	defer rows.Close()
 	var out []model.Invitation
@@ -125,7 +125,7 @@ func ListInvitations(ctx context.Context, q Querier, workspaceID int64) ([]model
 		var expires, created int64
 		var accepted sql.NullInt64
 		if err := rows.Scan(&inv.ID, &inv.UID, &inv.WorkspaceID, &inv.Email, &inv.Role, &expires, &accepted, &created); err != nil {
-			return nil, err
+			return nil, unable(err, "list invitations")
 		}
 		inv.ExpiresAt, inv.CreatedAt, inv.AcceptedAt = Time(expires), Time(created), NullTime(accepted)
 		out = append(out, inv)

@@ -69,10 +69,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 		GROUP BY queue, state`, f.Jobs); err != nil {
 		return f, fmt.Errorf("store: ops figures (jobs): %w", err)
 	}
-	age := `EXTRACT(EPOCH FROM (now() - min(scheduled_at)))::float8`
-	if db.Dialect == SQLite {
-		age = `(julianday('now') - julianday(min(scheduled_at))) * 86400.0`
-	}
+	age := db.dialect.secondsSince("min(scheduled_at)")
 	rows, err := db.Read.QueryContext(ctx, `SELECT queue, `+age+` FROM river_job WHERE state = 'available' GROUP BY queue`)
 	if err != nil {
 		return f, fmt.Errorf("store: ops figures (job age): %w", err)
@@ -82,7 +79,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 		var s float64
 		if err := rows.Scan(&q, &s); err != nil {
 			rows.Close()
-			return f, err
+			return f, unable(err, "read ops figures")
 		}
 		f.OldestAvailable[q] = max(s, 0)
 	}
@@ -96,7 +93,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 		var n int64
 		if err := irows.Scan(&s, &n); err != nil {
 			irows.Close()
-			return f, err
+			return f, unable(err, "read ops figures")
 		}
 		f.Integrations[s] = n
 	}

@@ -32,7 +32,7 @@ import (
 // BackupTo writes a consistent online backup of the SQLite database to
 // path, which must not exist yet.
 func (db *DB) BackupTo(ctx context.Context, path string) error {
-	if db.Dialect != SQLite {
+	if !db.dialect.embedded() {
 		return errors.New("store: BackupTo is for SQLite; back up PostgreSQL with pg_dump")
 	}
 	if _, err := os.Stat(path); err == nil {
@@ -72,52 +72,9 @@ func notCopied(table string) bool {
 // Tables lists the database's Firstmate tables (those CopyTo copies), sorted
 // so that a table comes after the tables its foreign keys point to.
 func (db *DB) Tables(ctx context.Context) ([]string, error) {
-	var names []string
-	deps := map[string][]string{}
-	if db.Dialect == SQLite {
-		rows, err := db.Read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
-		if err != nil {
-			return nil, fmt.Errorf("store: list tables: %w", err)
-		}
-		if names, err = scanStrings(rows); err != nil {
-			return nil, err
-		}
-		for _, t := range names {
-			rows, err := db.Read.QueryContext(ctx, `SELECT "table" FROM pragma_foreign_key_list($1)`, t)
-			if err != nil {
-				return nil, fmt.Errorf("store: foreign keys of %s: %w", t, err)
-			}
-			if deps[t], err = scanStrings(rows); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		rows, err := db.Read.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
-			WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`)
-		if err != nil {
-			return nil, fmt.Errorf("store: list tables: %w", err)
-		}
-		if names, err = scanStrings(rows); err != nil {
-			return nil, err
-		}
-		rows, err = db.Read.QueryContext(ctx, `SELECT c.relname, p.relname FROM pg_constraint k
-			JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid
-			JOIN pg_namespace n ON n.oid = c.relnamespace
-			WHERE k.contype = 'f' AND n.nspname = current_schema()`)
-		if err != nil {
-			return nil, fmt.Errorf("store: list foreign keys: %w", err)
-		}
-		for rows.Next() {
-			var c, p string
-			if err := rows.Scan(&c, &p); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			deps[c] = append(deps[c], p)
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
+	names, deps, err := db.dialect.tables(ctx, db.Read)
+	if err != nil {
+		return nil, unable(err, "read tables")
 	}
 	names = slices.DeleteFunc(names, notCopied)
 	// Depth-first topological order; names stay sorted among equals.
@@ -145,35 +102,17 @@ func (db *DB) Tables(ctx context.Context) ([]string, error) {
 	}
 	for _, t := range names {
 		if err := visit(t); err != nil {
-			return nil, err
+			return nil, unable(err, "read tables")
 		}
 	}
 	return out, nil
-}
-
-func scanStrings(rows *sql.Rows) ([]string, error) {
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // Columns lists a table's columns and their types as the database names
 // them (SQLite's declared type, PostgreSQL's udt_name), in table order.
 func (db *DB) Columns(ctx context.Context, table string) (names, types []string, err error) {
 	var rows *sql.Rows
-	if db.Dialect == SQLite {
-		rows, err = db.Read.QueryContext(ctx, `SELECT name, type FROM pragma_table_info($1) ORDER BY cid`, table)
-	} else {
-		rows, err = db.Read.QueryContext(ctx, `SELECT column_name, udt_name FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, table)
-	}
+	rows, err = db.Read.QueryContext(ctx, db.dialect.columnsQuery(), table)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: columns of %s: %w", table, err)
 	}
@@ -181,7 +120,7 @@ func (db *DB) Columns(ctx context.Context, table string) (names, types []string,
 	for rows.Next() {
 		var n, t string
 		if err := rows.Scan(&n, &t); err != nil {
-			return nil, nil, err
+			return nil, nil, unable(err, "read columns")
 		}
 		names, types = append(names, n), append(types, strings.ToLower(t))
 	}
@@ -204,16 +143,16 @@ type CopyReport struct {
 // snapshot stays behind.
 func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 	rep := CopyReport{Rows: map[string]int64{}}
-	if db.Dialect != SQLite || dst.Dialect != Postgres {
+	if !db.dialect.embedded() || !dst.dialect.copyFrom() {
 		return rep, errors.New("store: copy goes from SQLite to PostgreSQL")
 	}
 	tables, err := dst.Tables(ctx)
 	if err != nil {
-		return rep, err
+		return rep, unable(err, "copy the database")
 	}
 	srcTables, err := db.Tables(ctx)
 	if err != nil {
-		return rep, err
+		return rep, unable(err, "copy the database")
 	}
 	for _, t := range srcTables {
 		if !slices.Contains(tables, t) {
@@ -233,7 +172,7 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 	defer tx.Rollback(ctx)
 	for _, t := range tables {
 		if err := dst.makeRoom(ctx, tx, src, t); err != nil {
-			return rep, err
+			return rep, unable(err, "copy the database")
 		}
 	}
 	for _, t := range tables {
@@ -249,7 +188,7 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 		}
 		n, err := copyTable(ctx, db, dst, src, tx, t)
 		if err != nil {
-			return rep, err
+			return rep, unable(err, "copy the database")
 		}
 		if _, err := tx.Exec(ctx, `ALTER TABLE `+ident+` ENABLE TRIGGER USER`); err != nil {
 			return rep, fmt.Errorf("store: copy: %s: %w", t, err)
@@ -258,7 +197,7 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 		rep.Rows[t] = n
 	}
 	if err := advanceSequences(ctx, tx, rep.Tables); err != nil {
-		return rep, err
+		return rep, unable(err, "copy the database")
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return rep, fmt.Errorf("store: copy: commit: %w", err)
@@ -498,7 +437,7 @@ type PendingJob struct {
 // PendingJobs lists the SQLite database's River jobs that are not finished
 // (running ones included: they are what a stopped node was working).
 func (db *DB) PendingJobs(ctx context.Context) ([]PendingJob, error) {
-	if db.Dialect != SQLite {
+	if !db.dialect.embedded() {
 		return nil, errors.New("store: PendingJobs reads a SQLite database")
 	}
 	rows, err := db.Read.QueryContext(ctx, `SELECT kind, queue, json(args), priority, max_attempts,

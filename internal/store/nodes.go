@@ -51,7 +51,7 @@ func (db *DB) NodeStates(ctx context.Context, deadAfter time.Duration) (alive, d
 		var id string
 		var ok bool
 		if err := rows.Scan(&id, &ok); err != nil {
-			return nil, nil, err
+			return nil, nil, unable(err, "read node states")
 		}
 		if ok {
 			alive[id] = true

@@ -32,7 +32,7 @@ func WorkspacesByRef(ctx context.Context, q Querier, ref string) ([]model.Worksp
 	}
 	byUID, err := list(`uid = $1`)
 	if err != nil || len(byUID) > 0 {
-		return byUID, err
+		return byUID, unable(err, "read workspaces by ref")
 	}
 	return list(`LOWER(name) = LOWER($1)`)
 }
@@ -94,5 +94,5 @@ func RevokeWorkspaceKey(ctx context.Context, q Querier, workspaceID, keyID int64
 		return false, fmt.Errorf("store: unable to revoke API key: %w", err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, unable(err, "revoke workspace key")
 }

@@ -62,7 +62,7 @@ func queryProxies(ctx context.Context, q Querier, where string, args ...any) ([]
 // configured ones (UpsertProxy) in the same transaction.
 func DeactivateProxies(ctx context.Context, q Querier) error {
 	_, err := q.ExecContext(ctx, `UPDATE proxies SET active = FALSE WHERE active`)
-	return err
+	return unable(err, "deactivate proxies")
 }
 
 // UpsertProxy records a configured proxy (active) and returns its id.
@@ -75,7 +75,7 @@ func UpsertProxy(ctx context.Context, q Querier, fingerprint, country, endpoint 
 		ON CONFLICT (fingerprint) DO UPDATE SET country = excluded.country, endpoint = excluded.endpoint,
 			active = TRUE, updated_at = excluded.updated_at
 		RETURNING id`, fingerprint, country, endpoint, now).Scan(&id)
-	return id, err
+	return id, unable(err, "upsert proxy")
 }
 
 // ReleaseInactiveProxies ends the assignments of proxies that left the
@@ -83,7 +83,7 @@ func UpsertProxy(ctx context.Context, q Querier, fingerprint, country, endpoint 
 func ReleaseInactiveProxies(ctx context.Context, q Querier) (int64, error) {
 	res, err := q.ExecContext(ctx, `DELETE FROM proxy_assignments WHERE proxy_id IN (SELECT id FROM proxies WHERE NOT active)`)
 	if err != nil {
-		return 0, err
+		return 0, unable(err, "release inactive proxies")
 	}
 	return res.RowsAffected()
 }
@@ -102,7 +102,7 @@ func ListProxies(ctx context.Context, q Querier) ([]Proxy, error) {
 func ProxyOf(ctx context.Context, q Querier, identityID int64) (Proxy, error) {
 	ps, err := queryProxies(ctx, q, `WHERE a.identity_id = $1`, identityID)
 	if err != nil {
-		return Proxy{}, err
+		return Proxy{}, unable(err, "read proxy of")
 	}
 	if len(ps) == 0 {
 		return Proxy{}, ErrNotFound
@@ -129,7 +129,7 @@ func ProxiesOf(ctx context.Context, q Querier, identityIDs []int64) (map[int64]P
 	for _, p := range ps {
 		out[p.IdentityID.Int64] = p
 	}
-	return out, err
+	return out, unable(err, "read proxies of")
 }
 
 // ClaimProxy assigns a proxy to an identity. It reports false, without
@@ -140,16 +140,16 @@ func ClaimProxy(ctx context.Context, q Querier, proxyID, identityID int64) (bool
 		INSERT INTO proxy_assignments (proxy_id, identity_id, assigned_at) VALUES ($1, $2, $3)
 		ON CONFLICT DO NOTHING`, proxyID, identityID, Now())
 	if err != nil {
-		return false, err
+		return false, unable(err, "claim proxy")
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, unable(err, "claim proxy")
 }
 
 // ReleaseProxy ends an identity's assignment (no-op when it has none).
 func ReleaseProxy(ctx context.Context, q Querier, identityID int64) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM proxy_assignments WHERE identity_id = $1`, identityID)
-	return err
+	return unable(err, "release proxy")
 }
 
 // SetProxyHealth records a proxy's health; reason is kept when unhealthy.
@@ -158,11 +158,11 @@ func SetProxyHealth(ctx context.Context, q Querier, proxyID int64, healthy bool,
 	if healthy {
 		_, err := q.ExecContext(ctx, `UPDATE proxies SET healthy = TRUE, unhealthy_at = NULL, last_error = '', updated_at = $2
 			WHERE id = $1`, proxyID, now)
-		return err
+		return unable(err, "set proxy health")
 	}
 	_, err := q.ExecContext(ctx, `UPDATE proxies SET healthy = FALSE, unhealthy_at = $2, last_error = $3, updated_at = $2
 		WHERE id = $1`, proxyID, now, reason)
-	return err
+	return unable(err, "set proxy health")
 }
 
 // UnproxiedIdentity is an identity without a proxy, for back-filling.
@@ -176,14 +176,14 @@ func IdentitiesWithoutProxy(ctx context.Context, q Querier) ([]UnproxiedIdentity
 	rows, err := q.QueryContext(ctx, `SELECT i.id, i.timezone FROM identities i
 		WHERE NOT EXISTS (SELECT 1 FROM proxy_assignments a WHERE a.identity_id = i.id) ORDER BY i.id`)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read identities without proxy")
 	}
 	defer rows.Close()
 	var out []UnproxiedIdentity
 	for rows.Next() {
 		var u UnproxiedIdentity
 		if err := rows.Scan(&u.ID, &u.Timezone); err != nil {
-			return nil, err
+			return nil, unable(err, "read identities without proxy")
 		}
 		out = append(out, u)
 	}

@@ -131,5 +131,5 @@ func (db *DB) CachedAccounts(ctx context.Context, q AccountQuery) ([]Account, er
 		accs, err := Accounts(ctx, db.R, q)
 		return accs, err == nil, err
 	})
-	return append([]Account(nil), accs...), err
+	return append([]Account(nil), accs...), unable(err, "read cached accounts")
 }

@@ -43,7 +43,7 @@ func InsertRental(ctx context.Context, q Querier, r Rental) (int64, error) {
 		INSERT INTO rentals (uid, workspace_id, identity_id, pool_identity_id, platform, integration_uid, starts_at, ends_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		r.UID, r.WorkspaceID, r.IdentityID, r.PoolIdentityID, r.Platform, r.IntegrationUID, r.StartsAt, r.EndsAt).Scan(&id)
-	return id, err
+	return id, unable(err, "insert rental")
 }
 
 // ActiveRental returns the identity's active rental on a platform.
@@ -53,7 +53,7 @@ func ActiveRental(ctx context.Context, q Querier, identityID int64, platform str
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
-	return r, err
+	return r, unable(err, "read active rental")
 }
 
 // DueRentals lists the active rentals that must end at now: their period is
@@ -63,14 +63,14 @@ func DueRentals(ctx context.Context, q Querier, now int64, limit int) ([]Rental,
 		WHERE r.ended_at IS NULL AND (r.ends_at <= $1 OR NOT EXISTS (SELECT 1 FROM integrations g WHERE g.uid = r.integration_uid))
 		ORDER BY r.ends_at, r.id LIMIT $2`, now, limit)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read due rentals")
 	}
 	defer rows.Close()
 	var out []Rental
 	for rows.Next() {
 		r, err := scanRental(rows)
 		if err != nil {
-			return nil, err
+			return nil, unable(err, "read due rentals")
 		}
 		out = append(out, r)
 	}
@@ -81,24 +81,24 @@ func DueRentals(ctx context.Context, q Querier, now int64, limit int) ([]Rental,
 func EndRental(ctx context.Context, q Querier, id, now int64) (bool, error) {
 	res, err := q.ExecContext(ctx, `UPDATE rentals SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL`, id, now)
 	if err != nil {
-		return false, err
+		return false, unable(err, "end rental %v", id)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, unable(err, "end rental %v", id)
 }
 
 // PoolRentalEnds returns, per pool identity id, when its active rental ends.
 func PoolRentalEnds(ctx context.Context, q Querier) (map[int64]int64, error) {
 	rows, err := q.QueryContext(ctx, `SELECT pool_identity_id, ends_at FROM rentals WHERE ended_at IS NULL`)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read pool rental ends")
 	}
 	defer rows.Close()
 	out := map[int64]int64{}
 	for rows.Next() {
 		var id, ends int64
 		if err := rows.Scan(&id, &ends); err != nil {
-			return nil, err
+			return nil, unable(err, "read pool rental ends")
 		}
 		out[id] = ends
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"strconv"
+	"fmt"
 	"strings"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
@@ -75,21 +75,23 @@ func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24, $25)
 		RETURNING id`, append(runInsertArgs(n, now), n.RequestHash)...).Scan(&r.ID)
 	r.CreatedAt, r.UpdatedAt = Time(now), Time(now)
-	return r, err
+	return r, unable(err, "insert run")
 }
 
 // InsertFinishedRuns stores finished runs with one multi-row INSERT (live
 // calls, recorded together by group commit).
-func InsertFinishedRuns(ctx context.Context, q Querier, dialect string, runs []model.Run) error {
+func (db *DB) InsertFinishedRuns(ctx context.Context, q Querier, runs []model.Run) error {
 	if len(runs) == 0 {
 		return nil
 	}
-	query, args := finishedRunsInsert(dialect, runs)
-	_, err := q.ExecContext(ctx, query, args...)
-	return err
+	query, args := finishedRunsInsert(db.dialect, runs)
+	if _, err := q.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("store: unable to insert %d finished runs: %w", len(runs), err)
+	}
+	return nil
 }
 
-func finishedRunsInsert(dialect string, runs []model.Run) (string, []any) {
+func finishedRunsInsert(dialect dialect, runs []model.Run) (string, []any) {
 	now := Now()
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO runs (` + runInsertCols + `) VALUES `)
@@ -165,7 +167,7 @@ func GetRunByIdempotencyKey(ctx context.Context, q Querier, workspaceID int64, k
 	var hash string
 	r, err := scanRun(scanAlso(q.QueryRowContext(ctx, `SELECT `+runCols+`, r.request_hash`+runFrom+
 		`WHERE r.workspace_id = $1 AND r.idempotency_key = $2`, workspaceID, key), &hash))
-	return r, hash, err
+	return r, hash, unable(err, "get run by idempotency key")
 }
 
 // scanAlso scans a row's trailing columns into extra, after the ones the
@@ -233,60 +235,35 @@ var RunSortColumns = map[string]string{
 	"finished_at": "r.finished_at", "status": "r.status", "action_name": "r.action_name", "id": "r.id",
 }
 
+// ListRuns returns a page of a workspace's runs.
 func ListRuns(ctx context.Context, q Querier, workspaceID int64, f RunFilter) ([]model.Run, error) {
-	args := []any{workspaceID}
-	where := []string{"r.workspace_id = $1"}
-	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		ph := make([]string, len(vals))
-		for i, v := range vals {
-			args = append(args, v)
-			ph[i] = "$" + strconv.Itoa(len(args))
-		}
-		where = append(where, col+" IN ("+strings.Join(ph, ", ")+")")
-	}
-	in("r.status", f.Status)
-	in("r.action_name", f.ActionName)
-	in("r.execution_mode", f.ExecutionMode)
-	in("r.uid", f.UID)
-	in("r.member_uid", f.UserUID)
-	in("r.scheduled_run_uid", f.ScheduledRunUID)
+	var l listQuery
+	l.cond("r.workspace_id = " + l.arg(workspaceID))
+	l.in("r.status", f.Status)
+	l.in("r.action_name", f.ActionName)
+	l.in("r.execution_mode", f.ExecutionMode)
+	l.in("r.uid", f.UID)
+	l.in("r.member_uid", f.UserUID)
+	l.in("r.scheduled_run_uid", f.ScheduledRunUID)
 	if len(f.ScheduledRunUID) > 0 {
 		// Implied by the filter, and spelled out so that the partial index
 		// runs_scheduled (00074) serves it.
-		where = append(where, "r.scheduled_run_uid <> ''")
+		l.cond("r.scheduled_run_uid <> ''")
 	}
 	if f.CreatedFrom > 0 {
-		args = append(args, f.CreatedFrom)
-		where = append(where, "r.created_at >= $"+strconv.Itoa(len(args)))
+		l.cond("r.created_at >= " + l.arg(f.CreatedFrom))
 	}
 	if f.CreatedTo > 0 {
-		args = append(args, f.CreatedTo)
-		where = append(where, "r.created_at < $"+strconv.Itoa(len(args)))
+		l.cond("r.created_at < " + l.arg(f.CreatedTo))
 	}
 	if f.IdentityUID != "" {
 		// identity_uids is a JSON array of uids, which hold no quote or
 		// wildcard: matching the quoted uid is exact.
-		args = append(args, `%"`+strings.NewReplacer("%", "", "_", "", `"`, "").Replace(f.IdentityUID)+`"%`)
-		where = append(where, "r.identity_uids LIKE $"+strconv.Itoa(len(args)))
+		l.cond("r.identity_uids LIKE " + l.arg(`%"`+strings.NewReplacer("%", "", "_", "", `"`, "").Replace(f.IdentityUID)+`"%`))
 	}
-	order := runOrder(f.Sort)
-	args = append(args, f.Limit, f.Offset)
-	rows, err := q.QueryContext(ctx, `SELECT `+runCols+runFrom+`WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
+	out, err := list(ctx, q, l.page(runCols+runFrom, runOrder(f.Sort), f.Limit, f.Offset), l.args, scanRun)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "list the runs of workspace %d", workspaceID)
 	}
-	defer rows.Close()
-	out := []model.Run{}
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }

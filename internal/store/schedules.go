@@ -3,7 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strconv"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -55,7 +56,7 @@ func InsertSchedule(ctx context.Context, q Querier, s model.Schedule) (int64, er
 		RETURNING id`,
 		s.UID, s.WorkspaceID, s.MemberUID, s.Name, s.ActionName, s.Status, s.Cron, s.Timezone, nullMillis(s.ScheduleAt),
 		nullMillis(s.NextExecutionAt), s.Request, s.CallbackHeadersKID, s.CallbackHeaders, now).Scan(&id)
-	return id, err
+	return id, unable(err, "insert schedule")
 }
 
 // GetSchedule finds a schedule by uid inside one workspace only.
@@ -65,15 +66,17 @@ func GetSchedule(ctx context.Context, q Querier, workspaceID int64, uid string) 
 }
 
 // LockSchedule is GetSchedule inside a write transaction, holding the row
-// until commit on PostgreSQL (SQLite has one writer at a time anyway), so
-// that an edit and a firing on another node are serialised.
-func LockSchedule(ctx context.Context, tx *sql.Tx, dialect string, workspaceID int64, uid string) (model.Schedule, error) {
-	lock := ""
-	if dialect == Postgres {
-		lock = " FOR UPDATE OF s"
-	}
-	return scanSchedule(tx.QueryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`WHERE s.workspace_id = $1 AND s.uid = $2`+lock,
+// until commit where write transactions run concurrently, so that an edit
+// and a firing on another node are serialised.
+func (db *DB) LockSchedule(ctx context.Context, tx *sql.Tx, workspaceID int64, uid string) (model.Schedule, error) {
+	s, err := scanSchedule(tx.QueryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`
+		WHERE s.workspace_id = $1
+			AND s.uid = $2`+db.dialect.forUpdate("s"),
 		workspaceID, uid), true)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return s, fmt.Errorf("store: unable to lock schedule %s: %w", uid, err)
+	}
+	return s, unable(err, "lock schedule %v", uid)
 }
 
 // UpdateSchedule writes a schedule's editable fields and status.
@@ -84,13 +87,13 @@ func UpdateSchedule(ctx context.Context, q Querier, s model.Schedule) error {
 		WHERE id = $1`,
 		s.ID, s.Name, s.Status, s.Cron, s.Timezone, nullMillis(s.ScheduleAt), nullMillis(s.NextExecutionAt), s.Request,
 		s.CallbackHeadersKID, s.CallbackHeaders, Millis(s.UpdatedAt))
-	return err
+	return unable(err, "update schedule")
 }
 
 // DeleteSchedule removes a schedule; its runs keep their scheduled_run_uid.
 func DeleteSchedule(ctx context.Context, q Querier, id int64) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM schedules WHERE id = $1`, id)
-	return err
+	return unable(err, "delete schedule %v", id)
 }
 
 // DueSchedule is a schedule ready to fire, with the status of the run its
@@ -139,7 +142,7 @@ func NextDue(ctx context.Context, q Querier) (time.Time, bool, error) {
 	var at sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE'`).Scan(&at)
 	if err != nil || !at.Valid {
-		return time.Time{}, false, err
+		return time.Time{}, false, unable(err, "read next due")
 	}
 	return Time(at.Int64), true, nil
 }
@@ -174,39 +177,23 @@ func ClaimSchedule(ctx context.Context, q Querier, c Claim) (bool, error) {
 		WHERE id = $1 AND next_execution_at = $2 AND status = 'ACTIVE'`,
 		c.ID, Millis(c.Due), nullMillis(c.Next), c.Status, nullMillis(c.Executed), Millis(c.Now))
 	if err != nil {
-		return false, err
+		return false, unable(err, "claim schedule")
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, unable(err, "claim schedule")
 }
 
-// LockSchedules locks, on PostgreSQL, the rows among ids that are still
-// ACTIVE, in id order (so that two batches never wait on each other in a
-// cycle), and returns their ids. With skipLocked, rows another transaction
-// holds (another node firing them, an edit) are left out instead of waited
-// for. On SQLite, where writers are serial, it returns ids as they are.
-func LockSchedules(ctx context.Context, tx *sql.Tx, dialect string, ids []int64, skipLocked bool) ([]int64, error) {
-	if dialect != Postgres {
-		return ids, nil
-	}
-	q := `SELECT id FROM schedules WHERE id = ANY($1) AND status = 'ACTIVE' ORDER BY id FOR UPDATE`
-	if skipLocked {
-		q += ` SKIP LOCKED`
-	}
-	rows, err := tx.QueryContext(ctx, q, ids)
+// LockSchedules locks the rows among ids that are still ACTIVE, in id order
+// (so that two batches never wait on each other in a cycle), and returns
+// their ids. With skipLocked, rows another transaction holds (another node
+// firing them, an edit) are left out instead of waited for. Where writers are
+// serial, it returns ids as they are.
+func (db *DB) LockSchedules(ctx context.Context, tx *sql.Tx, ids []int64, skipLocked bool) ([]int64, error) {
+	out, err := db.dialect.lockSchedules(ctx, tx, ids, skipLocked)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: unable to lock %d schedules: %w", len(ids), err)
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Claimed is a claim that won, with the schedule's stored request (read in
@@ -220,99 +207,29 @@ type Claimed struct {
 
 // ClaimSchedules is ClaimSchedule for many schedules in one transaction:
 // each row is the same compare-and-set (still ACTIVE and due at its own
-// c.Due), and it returns the claims that won, by schedule id. On PostgreSQL
-// it is one UPDATE ... FROM unnest(arrays), on SQLite UPDATE ... FROM
-// (VALUES ...) by 400.
-func ClaimSchedules(ctx context.Context, tx *sql.Tx, dialect string, cs []Claim) (map[int64]Claimed, error) {
+// c.Due), and it returns the claims that won, by schedule id. Each dialect
+// writes it its own way (claimSchedules).
+func (db *DB) ClaimSchedules(ctx context.Context, tx *sql.Tx, cs []Claim) (map[int64]Claimed, error) {
 	won := make(map[int64]Claimed, len(cs))
 	if len(cs) == 0 {
 		return won, nil
 	}
-	scan := func(rows interface{ Scan(...any) error }) error {
+	if err := db.dialect.claimSchedules(ctx, tx, cs, won); err != nil {
+		return nil, fmt.Errorf("store: unable to claim %d schedules: %w", len(cs), err)
+	}
+	return won, nil
+}
+
+// scanClaimed adds the claims rows returns to won.
+func scanClaimed(rows *sql.Rows, won map[int64]Claimed) error {
+	return eachRow(rows, func(s scanner) error {
 		var c Claimed
-		if err := rows.Scan(&c.ID, &c.Request, &c.CallbackHeadersKID, &c.CallbackHeaders); err != nil {
+		if err := s.Scan(&c.ID, &c.Request, &c.CallbackHeadersKID, &c.CallbackHeaders); err != nil {
 			return err
 		}
 		won[c.ID] = c
 		return nil
-	}
-	if dialect == Postgres {
-		// "s.id = ANY($1)" is redundant with the join but makes PostgreSQL
-		// read the batch's rows by primary key: with the join alone it
-		// hashes every ACTIVE schedule (10,000 schedules: 9 ms a batch of
-		// 250 idle, growing with the table, against 1.7 ms).
-		ids, due := make([]int64, len(cs)), make([]int64, len(cs))
-		next, executed := make([]*int64, len(cs)), make([]*int64, len(cs))
-		status, runUID := make([]string, len(cs)), make([]string, len(cs))
-		for i, c := range cs {
-			ids[i], due[i], status[i], runUID[i] = c.ID, Millis(c.Due), c.Status, c.LastRunUID
-			if c.Next != nil {
-				v := Millis(*c.Next)
-				next[i] = &v
-			}
-			if c.Executed != nil {
-				v := Millis(*c.Executed)
-				executed[i] = &v
-			}
-		}
-		rows, err := tx.QueryContext(ctx, `
-			UPDATE schedules s SET next_execution_at = v.next, status = v.status,
-				last_executed_at = COALESCE(v.executed, s.last_executed_at),
-				last_run_uid = CASE WHEN v.run_uid = '' THEN s.last_run_uid ELSE v.run_uid END, updated_at = $7
-			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
-				AS v(id, due, next, status, executed, run_uid)
-			WHERE s.id = ANY($1) AND s.id = v.id AND s.next_execution_at = v.due AND s.status = 'ACTIVE'
-			RETURNING s.id, s.request, s.callback_headers_kid, s.callback_headers`,
-			ids, due, next, status, executed, runUID, Millis(cs[0].Now))
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return nil, err
-			}
-		}
-		return won, rows.Err()
-	}
-	// SQLite: UPDATE ... FROM (VALUES ...) with plain "?" placeholders (see
-	// rowPlaceholders), 400 claims a statement: one prepared statement per
-	// claim cost ~26 µs of CPU each through database/sql.
-	const perStmt = 400
-	for start := 0; start < len(cs); start += perStmt {
-		end := min(start+perStmt, len(cs))
-		var sb strings.Builder
-		sb.WriteString(`UPDATE schedules SET next_execution_at = v.column3, status = v.column4,
-			last_executed_at = COALESCE(v.column5, schedules.last_executed_at),
-			last_run_uid = CASE WHEN v.column6 = '' THEN schedules.last_run_uid ELSE v.column6 END, updated_at = ?
-			FROM (VALUES `)
-		args := []any{Millis(cs[0].Now)}
-		for i, c := range cs[start:end] {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			rowPlaceholders(&sb, SQLite, 0, 6)
-			args = append(args, c.ID, Millis(c.Due), nullMillis(c.Next), c.Status, nullMillis(c.Executed), c.LastRunUID)
-		}
-		sb.WriteString(`) AS v WHERE schedules.id = v.column1 AND schedules.next_execution_at = v.column2
-			AND schedules.status = 'ACTIVE'
-			RETURNING schedules.id, schedules.request, schedules.callback_headers_kid, schedules.callback_headers`)
-		rows, err := tx.QueryContext(ctx, sb.String(), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return nil, err
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return won, nil
+	})
 }
 
 // ScheduleRequest fills the stored request and sealed callback headers of s.
@@ -324,7 +241,7 @@ func ScheduleRequest(ctx context.Context, q Querier, s *model.Schedule) error {
 // SetScheduleLastRun records the run a firing created.
 func SetScheduleLastRun(ctx context.Context, q Querier, id int64, runUID string) error {
 	_, err := q.ExecContext(ctx, `UPDATE schedules SET last_run_uid = $2 WHERE id = $1`, id, runUID)
-	return err
+	return unable(err, "set schedule last run %v", id)
 }
 
 // TimeCond compares a time column with a value; Op is one of = > >= < <=.
@@ -354,39 +271,26 @@ var ScheduleSortColumns = map[string]string{
 	"uid": "s.uid",
 }
 
+// ListSchedules returns a page of a workspace's schedules.
 func ListSchedules(ctx context.Context, q Querier, workspaceID int64, f ScheduleFilter) ([]model.Schedule, error) {
-	args := []any{workspaceID}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	where := []string{"s.workspace_id = $1"}
-	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		ph := make([]string, len(vals))
-		for i, v := range vals {
-			ph[i] = arg(v)
-		}
-		where = append(where, col+" IN ("+strings.Join(ph, ", ")+")")
-	}
-	in("s.uid", f.UID)
-	in("s.status", f.Status)
-	in("s.member_uid", f.UserUID)
-	in("s.action_name", f.ActionName)
+	var l listQuery
+	l.cond("s.workspace_id = " + l.arg(workspaceID))
+	l.in("s.uid", f.UID)
+	l.in("s.status", f.Status)
+	l.in("s.member_uid", f.UserUID)
+	l.in("s.action_name", f.ActionName)
 	for _, name := range ScheduleTimeColumns {
 		var eq []string
 		for _, c := range f.Times[name] {
 			switch c.Op {
 			case "=":
-				eq = append(eq, arg(Millis(c.At)))
+				eq = append(eq, l.arg(Millis(c.At)))
 			case ">", ">=", "<", "<=":
-				where = append(where, "s."+name+" "+c.Op+" "+arg(Millis(c.At)))
+				l.cond("s." + name + " " + c.Op + " " + l.arg(Millis(c.At)))
 			}
 		}
 		if len(eq) > 0 {
-			where = append(where, "s."+name+" IN ("+strings.Join(eq, ", ")+")")
+			l.cond("s." + name + " IN (" + strings.Join(eq, ", ") + ")")
 		}
 	}
 	var order []string
@@ -403,20 +307,10 @@ func ListSchedules(ctx context.Context, q Querier, workspaceID int64, f Schedule
 		order = append(order, "("+col+" IS NULL) ASC", col+dir)
 	}
 	order = append(order, "s.created_at ASC", "s.id ASC")
-	lim, off := arg(f.Limit), arg(f.Offset)
-	rows, err := q.QueryContext(ctx, `SELECT `+scheduleListCols+scheduleFrom+`WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+strings.Join(order, ", ")+` LIMIT `+lim+` OFFSET `+off, args...)
+	out, err := list(ctx, q, l.page(scheduleListCols+scheduleFrom, strings.Join(order, ", "), f.Limit, f.Offset), l.args,
+		func(s scanner) (model.Schedule, error) { return scanSchedule(s, false) })
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "list the schedules of workspace %d", workspaceID)
 	}
-	defer rows.Close()
-	out := []model.Schedule{}
-	for rows.Next() {
-		s, err := scanSchedule(rows, false)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -23,7 +23,7 @@ func IdentityUserAgent(ctx context.Context, q Querier, identityID int64) (string
 func KeepIdentityUserAgent(ctx context.Context, q Querier, identityID int64, candidate string) (string, error) {
 	if _, err := q.ExecContext(ctx, `UPDATE identities SET user_agent = $2 WHERE id = $1 AND user_agent = ''`,
 		identityID, candidate); err != nil {
-		return "", err
+		return "", unable(err, "keep identity user agent")
 	}
 	return IdentityUserAgent(ctx, q, identityID)
 }
@@ -33,7 +33,7 @@ func KeepIdentityUserAgent(ctx context.Context, q Querier, identityID int64, can
 func SetIntegrationSecret(ctx context.Context, q Querier, id int64, kid string, secret []byte, now int64) error {
 	_, err := q.ExecContext(ctx, `UPDATE integrations SET secret_kid = $2, secret = $3, updated_at = $4 WHERE id = $1`,
 		id, kid, secret, now)
-	return err
+	return unable(err, "set integration secret %v", id)
 }
 
 // AccountPause is an account's pause after a rate limit or bot detection.
@@ -53,7 +53,7 @@ func GetAccountPause(ctx context.Context, q Querier, integrationID int64) (p Acc
 	if errors.Is(err, sql.ErrNoRows) {
 		return AccountPause{}, false, nil
 	}
-	return p, err == nil, err
+	return p, err == nil, unable(err, "get account pause")
 }
 
 // PutAccountPause stores an integration's pause, replacing the one it had.
@@ -63,5 +63,5 @@ func PutAccountPause(ctx context.Context, q Querier, p AccountPause) error {
 		ON CONFLICT (integration_id) DO UPDATE SET paused_until = excluded.paused_until, strikes = excluded.strikes,
 			last_at = excluded.last_at, reason = excluded.reason`,
 		p.IntegrationID, p.PausedUntil, p.Strikes, p.LastAt, p.Reason)
-	return err
+	return unable(err, "put account pause")
 }

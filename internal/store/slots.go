@@ -5,33 +5,46 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
 
 // LockSlots returns how many of a workspace's async runs are RUNNING
 // (run_slots.running, kept exact by triggers, migration 00044) and the
-// workspace's plan. On PostgreSQL it locks the run_slots row until commit,
-// so that two transactions admitting runs in one workspace take turns and
-// neither exceeds the cap; SQLite has one writer at a time anyway. The lock
+// workspace's plan. It locks the run_slots row until commit, so that two
+// transactions admitting runs in one workspace take turns and neither
+// exceeds the cap (where writers are serial, they take turns anyway). The lock
 // is on run_slots, which nothing references, so it does not conflict with
 // the KEY SHARE locks inserts referencing the workspace take.
-func LockSlots(ctx context.Context, tx *sql.Tx, dialect string, workspaceID int64) (running int, plan string, err error) {
-	q := `SELECT s.running, w.plan FROM run_slots s JOIN workspaces w ON w.id = s.workspace_id WHERE s.workspace_id = $1`
-	if dialect == Postgres {
-		q += ` FOR UPDATE OF s`
-	}
+func (db *DB) LockSlots(ctx context.Context, tx *sql.Tx, workspaceID int64) (running int, plan string, err error) {
+	q := `
+		SELECT s.running, w.plan
+		FROM run_slots s
+		JOIN workspaces w ON w.id = s.workspace_id
+		WHERE s.workspace_id = $1` + db.dialect.forUpdate("s")
 	for attempt := 0; ; attempt++ {
 		err = tx.QueryRowContext(ctx, q, workspaceID).Scan(&running, &plan)
 		if !errors.Is(err, sql.ErrNoRows) || attempt > 0 {
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return 0, "", fmt.Errorf("store: unable to lock the run slots of workspace %d: %w", workspaceID, err)
+			}
 			return running, plan, notFound(err)
 		}
 		// A workspace created by hand without its row (the insert trigger
 		// makes it): start from the runs, as the migration did.
-		if _, err = tx.ExecContext(ctx, `INSERT INTO run_slots (workspace_id, running)
-			SELECT id, (SELECT COUNT(*) FROM runs WHERE workspace_id = $1 AND execution_mode = 'ASYNC' AND status = 'RUNNING')
-			FROM workspaces WHERE id = $1 ON CONFLICT DO NOTHING`, workspaceID); err != nil {
-			return 0, "", err
+		if _, err = tx.ExecContext(ctx, `
+			INSERT INTO run_slots (workspace_id, running)
+			SELECT id, (
+				SELECT COUNT(*)
+				FROM runs
+				WHERE workspace_id = $1
+					AND execution_mode = 'ASYNC'
+					AND status = 'RUNNING')
+			FROM workspaces
+			WHERE id = $1
+			ON CONFLICT DO NOTHING`, workspaceID); err != nil {
+			return 0, "", fmt.Errorf("store: unable to create the run slots of workspace %d: %w", workspaceID, err)
 		}
 	}
 }
@@ -58,14 +71,14 @@ func QueuedRuns(ctx context.Context, q Querier, workspaceID int64, limit int) ([
 	rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE workspace_id = $1 AND status = 'QUEUED' AND execution_mode = 'ASYNC'
 		ORDER BY id LIMIT $2`, workspaceID, limit)
 	if err != nil {
-		return nil, err
+		return nil, unable(err, "read queued runs")
 	}
 	defer rows.Close()
 	var out []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, err
+			return nil, unable(err, "read queued runs")
 		}
 		out = append(out, id)
 	}
@@ -87,7 +100,7 @@ const runsPerInsert = 200
 // neither database promises RETURNING in VALUES order). A run with status
 // RUNNING gets started_at; pending_count is its input count unless it is
 // terminal (INVALID).
-func InsertRuns(ctx context.Context, tx *sql.Tx, dialect string, rs []BulkRun) error {
+func (db *DB) InsertRuns(ctx context.Context, tx *sql.Tx, rs []BulkRun) error {
 	now := Now()
 	byUID := make(map[string]int, len(rs))
 	for i := range rs {
@@ -106,7 +119,7 @@ func InsertRuns(ctx context.Context, tx *sql.Tx, dialect string, rs []BulkRun) e
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			rowPlaceholders(&sb, dialect, len(args), cols)
+			rowPlaceholders(&sb, db.dialect, len(args), cols)
 			r := b.Run
 			ids, _ := json.Marshal(nonNil(r.IdentityUIDs))
 			params := r.Parameters
@@ -135,14 +148,14 @@ func InsertRuns(ctx context.Context, tx *sql.Tx, dialect string, rs []BulkRun) e
 		sb.WriteString(` RETURNING id, uid`)
 		rows, err := tx.QueryContext(ctx, sb.String(), args...)
 		if err != nil {
-			return err
+			return unable(err, "insert runs")
 		}
 		for rows.Next() {
 			var id int64
 			var uid string
 			if err := rows.Scan(&id, &uid); err != nil {
 				rows.Close()
-				return err
+				return unable(err, "insert runs")
 			}
 			r := &rs[byUID[uid]].Run
 			r.ID = id
@@ -150,7 +163,7 @@ func InsertRuns(ctx context.Context, tx *sql.Tx, dialect string, rs []BulkRun) e
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return unable(err, "insert runs")
 		}
 	}
 	// Every run's inputs, across runs, in multi-row INSERTs.
@@ -172,7 +185,7 @@ func InsertRuns(ctx context.Context, tx *sql.Tx, dialect string, rs []BulkRun) e
 			} else {
 				sb.WriteString(", ")
 			}
-			rowPlaceholders(&sb, dialect, len(args), 6)
+			rowPlaceholders(&sb, db.dialect, len(args), 6)
 			var cd sql.NullString
 			if x.CustomData != "" {
 				cd = sql.NullString{String: x.CustomData, Valid: true}
@@ -180,7 +193,7 @@ func InsertRuns(ctx context.Context, tx *sql.Tx, dialect string, rs []BulkRun) e
 			args = append(args, b.Run.ID, x.Idx, x.Chunk, x.Input, cd, now)
 			if len(args) >= insertBatch*6 {
 				if err := flush(); err != nil {
-					return err
+					return unable(err, "insert runs")
 				}
 			}
 		}
@@ -193,48 +206,20 @@ func InsertRuns(ctx context.Context, tx *sql.Tx, dialect string, rs []BulkRun) e
 // left alone, and so is a LIVE one. The caller holds the workspace's slot lock (LockSlots) and
 // has checked the cap. On PostgreSQL the statement-level trigger of
 // migration 00045 adds them to run_slots with one update per statement.
-func StartRuns(ctx context.Context, tx *sql.Tx, dialect string, ids []int64, at time.Time) ([]int64, error) {
+func (db *DB) StartRuns(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) ([]int64, error) {
 	now := Millis(at)
 	var out []int64
 	const perStmt = 500
 	for start := 0; start < len(ids); start += perStmt {
-		part := ids[start:min(start+perStmt, len(ids))]
-		var rows *sql.Rows
-		var err error
-		if dialect == Postgres {
-			rows, err = tx.QueryContext(ctx, `UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, $2),
-				updated_at = $2, postponed_until = NULL WHERE id = ANY($1) AND status = 'QUEUED' AND execution_mode = 'ASYNC' RETURNING id`, part, now)
-		} else {
-			var sb strings.Builder
-			args := make([]any, 0, len(part)+2)
-			args = append(args, now, now)
-			sb.WriteString(`UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, ?), updated_at = ?,
-				postponed_until = NULL WHERE status = 'QUEUED' AND execution_mode = 'ASYNC' AND id IN (`)
-			for i, id := range part {
-				if i > 0 {
-					sb.WriteString(", ")
-				}
-				sb.WriteByte('?')
-				args = append(args, id)
-			}
-			sb.WriteString(`) RETURNING id`)
-			rows, err = tx.QueryContext(ctx, sb.String(), args...)
-		}
+		rows, err := db.dialect.startRuns(ctx, tx, ids[start:min(start+perStmt, len(ids))], now)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("store: unable to start %d runs: %w", len(ids), err)
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, id)
+		moved, err := scanIDs(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to start %d runs: %w", len(ids), err)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		out = append(out, moved...)
 	}
 	return out, nil
 }

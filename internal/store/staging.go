@@ -74,10 +74,10 @@ func PublishStagedRun(ctx context.Context, q Querier, runID int64, n NewRun, inp
 		runID, r.IdentityMode, string(ids), params, r.CallbackURL, r.CallbackOn, n.CallbackHeadersKID, n.CallbackHeaders,
 		inputs, chunks, idem, Now(), n.RequestHash)
 	if err != nil {
-		return false, err
+		return false, unable(err, "publish staged run %v", runID)
 	}
 	k, err := res.RowsAffected()
-	return k == 1, err
+	return k == 1, unable(err, "publish staged run %v", runID)
 }
 
 // discardBatch is how many inputs one transaction of DiscardStagedRun
@@ -134,17 +134,17 @@ func (db *DB) SweepStagedRuns(ctx context.Context, before int64) (int, error) {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return 0, err
+			return 0, unable(err, "sweep staged runs")
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return 0, unable(err, "sweep staged runs")
 	}
 	for i, id := range ids {
 		if err := db.DiscardStagedRun(ctx, id); err != nil {
-			return i, err
+			return i, unable(err, "sweep staged runs")
 		}
 	}
 	return len(ids), nil

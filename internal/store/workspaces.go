@@ -15,9 +15,6 @@ type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// ErrNotFound is returned when a row does not exist in the asked workspace.
-var ErrNotFound = errors.New("store: not found")
-
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
@@ -40,7 +37,7 @@ func InsertWorkspace(ctx context.Context, q Querier, w NewWorkspace) (int64, err
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $6)
 		RETURNING id`,
 		w.UID, w.Name, w.Plan, w.SecretKID, w.Secret, now).Scan(&id)
-	return id, err
+	return id, unable(err, "insert workspace")
 }
 
 const workspaceCols = `id, uid, name, plan, webhook_url, logo_url, engagement_enabled, auto_resume,
@@ -62,7 +59,7 @@ func GetWorkspace(ctx context.Context, q Querier, id int64) (model.Workspace, er
 func CountWorkspaces(ctx context.Context, q Querier) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM workspaces WHERE NOT operator_pool`).Scan(&n)
-	return n, err
+	return n, unable(err, "count workspaces")
 }
 
 // WorkspaceSecret returns the sealed callback signing secret.
@@ -87,16 +84,16 @@ func UpdateWorkspaceSettings(ctx context.Context, q Querier, id int64, s Workspa
 			limit_overrides = $6, updated_at = $7
 		WHERE id = $1`,
 		id, s.WebhookURL, s.LogoURL, s.EngagementEnabled, s.AutoResume, s.LimitOverrides, Now())
-	return err
+	return unable(err, "update workspace settings %v", id)
 }
 
 func RotateWorkspaceSecret(ctx context.Context, q Querier, id int64, kid string, sealed []byte) error {
 	_, err := q.ExecContext(ctx, `UPDATE workspaces SET signing_secret_kid = $2, signing_secret = $3, updated_at = $4 WHERE id = $1`,
 		id, kid, sealed, Now())
-	return err
+	return unable(err, "rotate workspace secret %v", id)
 }
 
 func SetWorkspacePlan(ctx context.Context, q Querier, id int64, plan string) error {
 	_, err := q.ExecContext(ctx, `UPDATE workspaces SET plan = $2, updated_at = $3 WHERE id = $1`, id, plan, Now())
-	return err
+	return unable(err, "set workspace plan %v", id)
 }

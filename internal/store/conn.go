@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// conns is the SQL-connection layer: it opens either database, holds its
+// pools and statement caches, and SQLite's checkpointer. It knows nothing of
+// what the store keeps beside it (caches, group commit, health: db.go).
+//
+// On SQLite, Write is a single connection (SQLite allows one writer at a
+// time; queueing in Go is cheaper than busy-waiting in SQLite) and Read is a
+// pool of read-only connections. On PostgreSQL both are the same pool, and
+// Pool is the pgx pool that River uses.
+type conns struct {
+	// Write runs write transactions.
+	//
+	// Deprecated outside the store: use DB.Tx.
+	Write *sql.DB
+	// Read is the pool of read connections.
+	//
+	// Deprecated outside the store: use DB.View.
+	Read *sql.DB
+	// Pool is the pgx pool under Write and Read on PostgreSQL (River's
+	// listener), nil on SQLite.
+	Pool *pgxpool.Pool
+	// Path is the SQLite file, empty on PostgreSQL.
+	Path string
+	// R runs reads like Read, with prepared statements reused across calls.
+	// Hot read paths (authentication, lookups) use it.
+	//
+	// Deprecated outside the store: use DB.View.
+	R Querier
+
+	cache *stmtCache
+	// records holds PostgreSQL connections of their own for recording
+	// delivery attempts (see RecordTx); nil on SQLite.
+	records    *sql.DB
+	recordPool *pgxpool.Pool
+	// txConns maps a PostgreSQL transaction begun by Tx to its connection,
+	// so that CopyInputs can COPY inside it (see copy.go).
+	txConns sync.Map
+	// ckpt copies SQLite's WAL into the database file beside the writer
+	// (see checkpoint.go); nil on PostgreSQL.
+	ckpt *checkpointer
+}
+
+// openSQLite opens the SQLite file at path; failed hears of the writes that
+// fail (the write health, health.go).
+func openSQLite(ctx context.Context, path string, failed func(error)) (*conns, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
+	// temp_store(MEMORY) keeps statement journals in memory: every
+	// multi-row INSERT inside a transaction (a batch of runs, charges or
+	// Smart Limit events) journals the pages it changes so that it can be
+	// undone alone, and on disk that cost a write system call per page.
+	// journal_size_limit cuts the WAL file back to 32 MiB whenever SQLite
+	// starts it over after a checkpoint: without it the file keeps the size
+	// of the largest transaction it ever held.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_time_format=sqlite" +
+		fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
+	db := &conns{Path: path}
+	w, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_txlock=immediate"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint), "begin immediate", failed)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	r, err := openSQLiteDB("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", "", nil)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(0)
+	ckpt, err := startCheckpointer("file:"+path+"?"+strings.Replace(pragmas, "busy_timeout(10000)", "busy_timeout(100)", 1), path+"-wal")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	db.Write, db.Read, db.cache, db.ckpt = w, r, newStmtCache(r), ckpt
+	db.R = db.cache
+	return db, nil
+}
+
+// createPrivate creates the SQLite file readable by its owner only, before
+// SQLite does (it would use 0644 less the umask), and takes group and other
+// permissions away from an existing one and its WAL and shared-memory files.
+// SQLite gives the WAL and shared-memory files it creates the database
+// file's permissions, so they end up 0600 too.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: unable to create %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: unable to stat %s: %w", p, err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("store: unable to make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// openSQLiteDB opens a pool whose connections cache their prepared
+// statements (see stmtConnector); begin is the DSN's BEGIN ("": the driver's)
+// and failed, if not nil, hears of the statements that fail.
+func openSQLiteDB(dsn, begin string, failed func(error)) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(stmtConnector{inner: c, begin: begin, failed: failed}), nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*conns, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse database URL: %w", err)
+	}
+	if cfg.MaxConns < 20 {
+		cfg.MaxConns = 20
+	}
+	// Delivery attempts are recorded on a small pool of their own (see
+	// RecordTx), taken from the node's connections.
+	rcfg := cfg.Copy()
+	rcfg.MaxConns, rcfg.MinConns = recordConns, 0
+	rcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	cfg.MaxConns -= recordConns
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect postgres: %w", err)
+	}
+	rpool, err := pgxpool.NewWithConfig(ctx, rcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: connect postgres: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		rpool.Close()
+		return nil, fmt.Errorf("store: connect postgres %s: %w", redactURL(dsn), err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	// database/sql must queue for connections itself: if it may open more
+	// than pgx holds, idle database/sql connections keep pgx connections
+	// while new opens block in pgx forever. Two pgx connections stay free
+	// for River's LISTEN. And it keeps them idle rather than handing each
+	// back to pgx after every query (the default keeps only 2).
+	open := int(cfg.MaxConns) - 2
+	db.SetMaxOpenConns(open)
+	db.SetMaxIdleConns(open)
+	records := stdlib.OpenDBFromPool(rpool)
+	records.SetMaxOpenConns(recordConns)
+	records.SetMaxIdleConns(recordConns)
+	// pgx already caches prepared statements per connection.
+	return &conns{Write: db, Read: db, Pool: pool, R: db, records: records, recordPool: rpool}, nil
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+// Close releases every connection.
+func (db *conns) Close() error {
+	if db.cache != nil {
+		db.cache.close()
+	}
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.close()
+	}
+	err = errors.Join(err, db.Write.Close())
+	if db.records != nil {
+		err = errors.Join(err, db.records.Close())
+	}
+	if db.Read != db.Write {
+		err = errors.Join(err, db.Read.Close())
+	}
+	if db.Pool != nil {
+		db.Pool.Close()
+	}
+	if db.recordPool != nil {
+		db.recordPool.Close()
+	}
+	return unable(err, "close the database")
+}
+
+// Ping checks that the database answers (for /readyz).
+func (db *conns) Ping(ctx context.Context) error {
+	if err := db.Read.PingContext(ctx); err != nil {
+		return unable(err, "ping")
+	}
+	var one int
+	return db.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// IsBusy reports a SQLite lock conflict with another process.
+func IsBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		code := se.Code() & 0xff
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// IsUniqueViolation reports a unique-constraint conflict on either database.
+func IsUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) {
+		return pe.SQLState() == "23505"
+	}
+	return false
+}
