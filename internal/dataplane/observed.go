@@ -26,6 +26,11 @@ func (o observed) Run(ctx context.Context, hc *http.Client, cred platform.Creden
 	return pg, err
 }
 
+// PausesOnRateLimit passes the wrapped driver's answer on: the engine pauses
+// an account on a rate limit only for drivers that ask (platform.Pacer), and
+// the wrapper must not hide that.
+func (o observed) PausesOnRateLimit() bool { return platform.PausesOnRateLimit(o.Driver) }
+
 // observedDownloader keeps a driver's downloads: the engine asks the
 // driver whether it serves files.
 type observedDownloader struct {
