@@ -176,11 +176,11 @@ func SeedIdentity(t testing.TB, db *store.DB) (workspaceID, identityID int64) {
 	ctx := context.Background()
 	// No signing secret: a sealed one no key opens would make a later
 	// app.Open on this store refuse the keyring (the key check).
-	ws, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "", Secret: []byte{}})
+	ws, err := db.InsertWorkspace(ctx, store.NewWorkspace{UID: "w", Name: "w", Plan: "p", SecretKID: "", Secret: []byte{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i", WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
+	id, err := db.InsertIdentity(ctx, model.Identity{UID: "i", WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
 	if err != nil {
 		t.Fatal(err)
 	}

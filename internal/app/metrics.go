@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"sync"
 	"time"
 
@@ -98,17 +97,13 @@ func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
 		g(descProxies, float64(f.ProxiesHealthy), "healthy")
 		g(descProxies, float64(f.ProxiesTotal-f.ProxiesHealthy), "unhealthy")
 	}
-	pool := func(name string, db *sql.DB) {
-		st := db.Stats()
+	for _, st := range c.a.DB.PoolStats() {
+		name := st.Name
 		g(descPool, float64(st.InUse), name, "in_use")
 		g(descPool, float64(st.Idle), name, "idle")
 		g(descPoolMax, float64(st.MaxOpenConnections), name)
 		ch <- prometheus.MustNewConstMetric(descPoolWaits, prometheus.CounterValue, float64(st.WaitCount), name)
 		ch <- prometheus.MustNewConstMetric(descPoolWaitDu, prometheus.CounterValue, st.WaitDuration.Seconds(), name)
-	}
-	pool("write", c.a.DB.Write)
-	if c.a.DB.Read != c.a.DB.Write {
-		pool("read", c.a.DB.Read)
 	}
 	leader := 0.0
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -247,7 +247,7 @@ func (e *Engine) candidates(ctx context.Context, p model.Principal, a *catalog.A
 	} else {
 		// Most remaining Smart Limit capacity first.
 		var ws *model.Workspace
-		if w, err := store.GetWorkspace(ctx, e.DB.R, p.WorkspaceID); err == nil {
+		if w, err := e.DB.GetWorkspace(ctx, p.WorkspaceID); err == nil {
 			ws = &w
 		}
 		score := make(map[int64]float64, len(fit))
@@ -277,7 +277,11 @@ func levelName(a *catalog.Action) string {
 
 func (e *Engine) hasAnyValid(ctx context.Context, q store.AccountQuery) bool {
 	q.Platforms = []string{"linkedin", "salesnavigator", "recruiterlite"}
-	acc, err := store.Accounts(ctx, e.DB.R, q)
+	var acc []store.Account
+	err := e.DB.View(ctx, func(r store.Querier) (err error) {
+		acc, err = store.Accounts(ctx, r, q)
+		return err
+	})
 	return err == nil && len(acc) > 0
 }
 
@@ -315,7 +319,7 @@ func dedupeIdentities(accs []store.Account) []store.Account {
 // CheckIdentityUIDs makes unknown or foreign identity uids a 404, never revealing
 // whether they exist in another workspace.
 func (e *Engine) CheckIdentityUIDs(ctx context.Context, workspaceID int64, uids []string) error {
-	found, err := store.IdentityUIDsIn(ctx, e.DB.R, workspaceID, uids)
+	found, err := e.DB.IdentityUIDsIn(ctx, workspaceID, uids)
 	if err != nil {
 		return err
 	}

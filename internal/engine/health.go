@@ -47,7 +47,7 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 	if interval <= 0 {
 		interval = identity.DefaultHealthInterval
 	}
-	g, err := store.GetIntegrationByID(ctx, e.DB.Read, integrationID)
+	g, err := e.DB.GetIntegrationByID(ctx, integrationID)
 	if errors.Is(err, store.ErrNotFound) {
 		return HealthSkipped, nil
 	}
@@ -64,7 +64,7 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 			ms := store.Millis(now)
 			at = &ms
 		}
-		return store.ScheduleIntegrationCheck(context.WithoutCancel(ctx), e.DB.Write, g.ID, at,
+		return e.DB.ScheduleIntegrationCheck(context.WithoutCancel(ctx), g.ID, at,
 			store.Millis(now.Add(identity.Jitter(d, 0.2))))
 	}
 	if e.Plane == nil {
@@ -76,7 +76,7 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 		// validates no accounts): nothing to ask until the routing changes.
 		return HealthSkipped, later(interval, false)
 	}
-	id, err := store.GetIdentity(ctx, e.DB.Read, g.WorkspaceID, g.IdentityUID)
+	id, err := e.DB.GetIdentity(ctx, g.WorkspaceID, g.IdentityUID)
 	if errors.Is(err, store.ErrNotFound) {
 		return HealthSkipped, nil
 	}
@@ -87,12 +87,16 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 	if paused {
 		// Paused for its pace (see identity.PauseAccount): checked once the
 		// pause is over, and VALID again if the platform takes the session.
-		until, err := e.Identities.AccountPausedUntil(ctx, e.DB.Read, g.ID, e.now())
+		var until time.Time
+		err := e.DB.View(ctx, func(q store.Querier) (err error) {
+			until, err = e.Identities.AccountPausedUntil(ctx, q, g.ID, e.now())
+			return err
+		})
 		if err != nil {
 			return "", err
 		}
 		if !until.IsZero() {
-			return HealthDeferred, store.ScheduleIntegrationCheck(context.WithoutCancel(ctx), e.DB.Write, g.ID, nil,
+			return HealthDeferred, e.DB.ScheduleIntegrationCheck(context.WithoutCancel(ctx), g.ID, nil,
 				store.Millis(until))
 		}
 	}
@@ -126,7 +130,7 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 		perr := e.pause(ctx, g, err)
 		if pe, ok := apperr.As(perr); ok && pe.Params[ParamPostponedUntil] != "" {
 			if until, terr := time.Parse(time.RFC3339, pe.Params[ParamPostponedUntil]); terr == nil {
-				return HealthDeferred, store.ScheduleIntegrationCheck(context.WithoutCancel(ctx), e.DB.Write, g.ID, nil,
+				return HealthDeferred, e.DB.ScheduleIntegrationCheck(context.WithoutCancel(ctx), g.ID, nil,
 					store.Millis(until))
 			}
 		}

@@ -18,7 +18,11 @@ import (
 // Smart Limit windows. An identity with no connected account reports the
 // Classic defaults.
 func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID string, a *catalog.Action) ([]smartlimits.Status, error) {
-	id, err := store.GetIdentity(ctx, e.DB.R, p.WorkspaceID, identityUID)
+	var id model.Identity
+	err := e.DB.View(ctx, func(q store.Querier) (err error) {
+		id, err = store.GetIdentity(ctx, q, p.WorkspaceID, identityUID)
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apperr.NotFound("identity %s not found", identityUID)
 	}
@@ -26,9 +30,13 @@ func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID
 		return nil, err
 	}
 	acc := store.Account{Identity: id}
-	accs, err := store.Accounts(ctx, e.DB.R, store.AccountQuery{WorkspaceID: p.WorkspaceID, IdentityUIDs: []string{id.UID},
-		Platforms: integrationPlatforms(a), Statuses: []string{model.StatusValid, model.StatusInvalid, model.StatusPending,
-			model.StatusLimitReached}})
+	var accs []store.Account
+	err = e.DB.View(ctx, func(q store.Querier) (err error) {
+		accs, err = store.Accounts(ctx, q, store.AccountQuery{WorkspaceID: p.WorkspaceID, IdentityUIDs: []string{id.UID},
+			Platforms: integrationPlatforms(a), Statuses: []string{model.StatusValid, model.StatusInvalid, model.StatusPending,
+				model.StatusLimitReached}})
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +47,7 @@ func (e *Engine) LimitStatus(ctx context.Context, p model.Principal, identityUID
 		}
 	}
 	if acc.Overrides == "" {
-		acc.Overrides, _ = store.IdentityLimitOverrides(ctx, e.DB.R, id.ID)
+		acc.Overrides, _ = e.DB.IdentityLimitOverrides(ctx, id.ID)
 	}
 	la := e.limitAccount(ctx, acc, nil)
 	return e.Limits.Report(ctx, la, la.ReportKeys(limitCall(a, false, false)), e.now())
@@ -77,14 +85,18 @@ func (e *Engine) SetIdentityOverrides(ctx context.Context, p model.Principal, id
 // IdentityOverrides reads an identity's Smart Limit overrides as stored
 // ("" when none were set).
 func (e *Engine) IdentityOverrides(ctx context.Context, p model.Principal, identityUID string) (string, error) {
-	id, err := store.GetIdentity(ctx, e.DB.R, p.WorkspaceID, identityUID)
+	var id model.Identity
+	err := e.DB.View(ctx, func(q store.Querier) (err error) {
+		id, err = store.GetIdentity(ctx, q, p.WorkspaceID, identityUID)
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return "", apperr.NotFound("identity %s not found", identityUID)
 	}
 	if err != nil {
 		return "", err
 	}
-	raw, err := store.IdentityLimitOverrides(ctx, e.DB.R, id.ID)
+	raw, err := e.DB.IdentityLimitOverrides(ctx, id.ID)
 	if err != nil {
 		return "", fmt.Errorf("engine: read identity %s's Smart Limit overrides: %w", identityUID, err)
 	}

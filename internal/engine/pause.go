@@ -37,7 +37,11 @@ func (e *Engine) pausedUntil(ctx context.Context, acc store.Account, live bool) 
 		}
 	}
 	if !live {
-		t, err := e.Identities.AccountPausedUntil(ctx, e.DB.R, acc.Integration.ID, now)
+		var t time.Time
+		err := e.DB.View(ctx, func(q store.Querier) (err error) {
+			t, err = e.Identities.AccountPausedUntil(ctx, q, acc.Integration.ID, now)
+			return err
+		})
 		if err != nil {
 			return time.Time{}, err
 		}

@@ -84,7 +84,7 @@ func (e *Engine) userAgent(ctx context.Context, identityID int64, authType, kept
 	if kept != "" {
 		return kept
 	}
-	if ua, err := store.IdentityUserAgent(ctx, e.DB.R, identityID); err == nil && ua != "" {
+	if ua, err := e.DB.IdentityUserAgent(ctx, identityID); err == nil && ua != "" {
 		return ua
 	}
 	var ua string

@@ -165,11 +165,20 @@ func (s *Service) Get(ctx context.Context, workspaceID int64, uid string) (model
 	if err != nil {
 		return id, err
 	}
-	return id, s.describeProxies(ctx, s.DB.Read, &id)
+	return id, s.DB.View(ctx, func(q store.Querier) error { return s.describeProxies(ctx, q, &id) })
 }
 
 func (s *Service) lookup(ctx context.Context, q store.Querier, workspaceID int64, uid string) (model.Identity, error) {
 	id, err := store.GetIdentity(ctx, q, workspaceID, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return id, apperr.NotFound("identity %s not found", uid)
+	}
+	return id, err
+}
+
+// get is lookup outside a transaction, on the read pool.
+func (s *Service) get(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
+	id, err := s.DB.GetIdentity(ctx, workspaceID, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return id, apperr.NotFound("identity %s not found", uid)
 	}
@@ -183,7 +192,7 @@ func (s *Service) List(ctx context.Context, workspaceID int64, query string, pag
 	}
 	ids, err := s.DB.ListIdentities(ctx, workspaceID, query, PageSize, (page-1)*PageSize)
 	if err == nil {
-		err = s.describeProxyList(ctx, s.DB.Read, ids)
+		err = s.DB.View(ctx, func(q store.Querier) error { return s.describeProxyList(ctx, q, ids) })
 	}
 	if err != nil || !withIntegrations || len(ids) == 0 {
 		return ids, err

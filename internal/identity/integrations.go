@@ -131,7 +131,7 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 	if source == "" {
 		source = "API"
 	}
-	id, err := s.lookup(ctx, s.DB.Read, workspaceID, identityUID)
+	id, err := s.get(ctx, workspaceID, identityUID)
 	if err != nil {
 		return model.Integration{}, err
 	}
@@ -194,7 +194,7 @@ func (s *Service) Integration(ctx context.Context, workspaceID int64, identityUI
 	if !KnownIntegration(platform) {
 		return model.Integration{}, apperr.NotFound("unknown integration %q", platform)
 	}
-	id, err := s.lookup(ctx, s.DB.R, workspaceID, identityUID)
+	id, err := s.get(ctx, workspaceID, identityUID)
 	if err != nil {
 		return model.Integration{}, err
 	}

@@ -198,7 +198,7 @@ func (s *Service) storeOutcomeOn(ctx context.Context, workspaceID int64, identit
 // loginIntegration is ConnectIntegration for username/password on a
 // LinkedIn-family platform.
 func (s *Service) loginIntegration(ctx context.Context, workspaceID int64, identityUID, integ string, c Connect) (model.Integration, error) {
-	id, err := s.lookup(ctx, s.DB.Read, workspaceID, identityUID)
+	id, err := s.get(ctx, workspaceID, identityUID)
 	if err != nil {
 		return model.Integration{}, err
 	}
@@ -240,7 +240,7 @@ func (s *Service) AnswerCheckpointVia(ctx context.Context, workspaceID int64, id
 	if s.Login == nil {
 		return model.Integration{}, apperr.Conflict("no login checkpoint is pending")
 	}
-	id, err := s.lookup(ctx, s.DB.Read, workspaceID, identityUID)
+	id, err := s.get(ctx, workspaceID, identityUID)
 	if err != nil {
 		return model.Integration{}, err
 	}

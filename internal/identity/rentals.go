@@ -43,7 +43,7 @@ func (s *Service) Rent(ctx context.Context, workspaceID int64, identityUID, plat
 	if days < 1 || days > MaxRentalDays {
 		return store.Rental{}, model.Integration{}, apperr.BadInput("body/days must be >= 1 and <= %d", MaxRentalDays)
 	}
-	id, err := s.lookup(ctx, s.DB.Read, workspaceID, identityUID)
+	id, err := s.get(ctx, workspaceID, identityUID)
 	if err != nil {
 		return store.Rental{}, model.Integration{}, err
 	}
@@ -143,7 +143,7 @@ func (s *Service) EndRental(ctx context.Context, r store.Rental, now time.Time) 
 
 // EndRentalOf ends the identity's active rental on platform now.
 func (s *Service) EndRentalOf(ctx context.Context, workspaceID int64, identityUID, platform string, now time.Time) (store.Rental, error) {
-	id, err := s.lookup(ctx, s.DB.Read, workspaceID, identityUID)
+	id, err := s.get(ctx, workspaceID, identityUID)
 	if err != nil {
 		return store.Rental{}, err
 	}

@@ -16,3 +16,11 @@ func (db *DB) Accounts(ctx context.Context, aq AccountQuery) ([]Account, error) 
 func (db *DB) LatestPauseEnd(ctx context.Context, identityID int64, key string, since int64) (int64, error) {
 	return LatestPauseEnd(ctx, db.R, identityID, key, since)
 }
+
+func (db *DB) IdentityUIDsIn(ctx context.Context, workspaceID int64, uids []string) (map[string]bool, error) {
+	return IdentityUIDsIn(ctx, db.R, workspaceID, uids)
+}
+
+func (db *DB) IdentityLimitOverrides(ctx context.Context, id int64) (string, error) {
+	return IdentityLimitOverrides(ctx, db.R, id)
+}

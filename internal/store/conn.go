@@ -258,3 +258,21 @@ func IsUniqueViolation(err error) bool {
 	}
 	return false
 }
+
+// PoolStats is one connection pool's statistics under the name the metrics
+// give it.
+type PoolStats struct {
+	Name string
+	sql.DBStats
+}
+
+// PoolStats reports the writer's pool as "write" and, when reads have a pool
+// of their own (SQLite), that pool as "read"; on PostgreSQL both are one pool,
+// reported once.
+func (c *conns) PoolStats() []PoolStats {
+	out := []PoolStats{{Name: "write", DBStats: c.Write.Stats()}}
+	if c.Read != c.Write {
+		out = append(out, PoolStats{Name: "read", DBStats: c.Read.Stats()})
+	}
+	return out
+}

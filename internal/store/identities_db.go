@@ -26,3 +26,7 @@ func (db *DB) GetLoginLink(ctx context.Context, tokenHash string) (LoginLink, er
 func (db *DB) ListIdentities(ctx context.Context, workspaceID int64, query string, limit, offset int) ([]model.Identity, error) {
 	return ListIdentities(ctx, db.R, workspaceID, query, limit, offset)
 }
+
+func (db *DB) InsertIdentity(ctx context.Context, id model.Identity) (model.Identity, error) {
+	return InsertIdentity(ctx, db.Write, id)
+}

@@ -18,3 +18,7 @@ func (db *DB) GetIntegrationByID(ctx context.Context, id int64) (model.Integrati
 func (db *DB) IntegrationOf(ctx context.Context, identityID int64, platform string) (model.Integration, error) {
 	return IntegrationOf(ctx, db.Read, identityID, platform)
 }
+
+func (db *DB) ScheduleIntegrationCheck(ctx context.Context, id int64, checkedAt *int64, next int64) error {
+	return ScheduleIntegrationCheck(ctx, db.Write, id, checkedAt, next)
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
 )
@@ -17,4 +18,16 @@ func (db *DB) GetMember(ctx context.Context, workspaceID int64, uid string) (mod
 
 func (db *DB) ListMembers(ctx context.Context, workspaceID int64) ([]model.Member, error) {
 	return ListMembers(ctx, db.R, workspaceID)
+}
+
+func (db *DB) ListInvitations(ctx context.Context, workspaceID int64) ([]model.Invitation, error) {
+	return ListInvitations(ctx, db.R, workspaceID)
+}
+
+func (db *DB) DeleteInvitation(ctx context.Context, workspaceID int64, uid string) error {
+	return DeleteInvitation(ctx, db.Write, workspaceID, uid)
+}
+
+func (db *DB) ReissueInvitation(ctx context.Context, workspaceID int64, uid, tokenHash string, expires time.Time) (model.Invitation, error) {
+	return ReissueInvitation(ctx, db.Write, workspaceID, uid, tokenHash, expires)
 }

@@ -20,3 +20,7 @@ func (db *DB) WorkspaceSecret(ctx context.Context, id int64) (kid string, sealed
 }
 
 func (db *DB) CountWorkspaces(ctx context.Context) (int, error) { return CountWorkspaces(ctx, db.R) }
+
+func (db *DB) InsertWorkspace(ctx context.Context, w NewWorkspace) (int64, error) {
+	return InsertWorkspace(ctx, db.Write, w)
+}

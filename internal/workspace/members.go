@@ -203,7 +203,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p model.Principal, uid strin
 // Invitations lists the workspace's invitations that were not accepted,
 // oldest first; expired ones too (they can be issued again).
 func (s *Service) Invitations(ctx context.Context, workspaceID int64) ([]model.Invitation, error) {
-	all, err := store.ListInvitations(ctx, s.DB.R, workspaceID)
+	all, err := s.DB.ListInvitations(ctx, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("workspace: list invitations: %w", err)
 	}
@@ -219,7 +219,7 @@ func (s *Service) Invitations(ctx context.Context, workspaceID int64) ([]model.I
 // RevokeInvitation removes an invitation not yet accepted: its link stops
 // working. Another workspace's invitation, or an accepted one, is a 404.
 func (s *Service) RevokeInvitation(ctx context.Context, workspaceID int64, uid string) error {
-	err := store.DeleteInvitation(ctx, s.DB.Write, workspaceID, uid)
+	err := s.DB.DeleteInvitation(ctx, workspaceID, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return apperr.NotFound("invitation %s not found or already accepted", uid)
 	}
@@ -231,7 +231,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, workspaceID int64, uid s
 // shown once like the first.
 func (s *Service) ReissueInvitation(ctx context.Context, workspaceID int64, uid string) (model.Invitation, string, error) {
 	token, hash := auth.NewToken()
-	inv, err := store.ReissueInvitation(ctx, s.DB.Write, workspaceID, uid, hash, time.Now().Add(InvitationTTL).UTC())
+	inv, err := s.DB.ReissueInvitation(ctx, workspaceID, uid, hash, time.Now().Add(InvitationTTL).UTC())
 	if errors.Is(err, store.ErrNotFound) {
 		return inv, "", apperr.NotFound("invitation %s not found or already accepted", uid)
 	}
@@ -241,5 +241,5 @@ func (s *Service) ReissueInvitation(ctx context.Context, workspaceID int64, uid 
 // WorkspaceKeys lists every API key of the workspace's members (revoked ones too),
 // with each key's member and role: what the MCP page shows per key.
 func (s *Service) WorkspaceKeys(ctx context.Context, workspaceID int64) ([]store.WorkspaceKey, error) {
-	return store.ListWorkspaceKeys(ctx, s.DB.R, workspaceID)
+	return s.DB.ListWorkspaceKeys(ctx, workspaceID)
 }
