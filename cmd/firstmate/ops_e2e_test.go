@@ -136,6 +136,13 @@ func waitUntil(t *testing.T, what string, ok func() bool) time.Duration {
 // by the other node although FIRSTMATE_JOB_RESCUE_AFTER is 5 minutes (so
 // only the heartbeat takeover can do it), the other node becomes leader,
 // and the run finishes with every input's output exactly once.
+//
+// Node B starts only once A holds chunks: with both nodes up from the
+// start, B's first fetch could take every chunk, and A would have nothing
+// to lose. FIRSTMATE_INFLIGHT=200 gives each node 8 run workers (200 / 25
+// inputs a chunk), so at 1 s a call (and several pages an input) A works
+// the run's 24 chunks in at least three rounds of several seconds, and
+// still holds some when B is up and A is killed.
 const failoverInputs = 600
 
 func TestFailoverKill9(t *testing.T) {
@@ -145,7 +152,7 @@ func TestFailoverKill9(t *testing.T) {
 	}
 	const key = "fm_failoverkillninetestkey2345678"
 	st := apitest.NewStore(t, "postgres")
-	env := []string{"FIRSTMATE_JOB_RESCUE_AFTER=5m", "FIRSTMATE_SIM_LATENCY=100ms", "FIRSTMATE_RUN_WORKERS=8"}
+	env := []string{"FIRSTMATE_JOB_RESCUE_AFTER=5m", "FIRSTMATE_SIM_LATENCY=1s", "FIRSTMATE_RUN_WORKERS=8", "FIRSTMATE_INFLIGHT=200"}
 	a, aNode := pgNode(t, st, key, env...)
 	db := pgDB(t, st)
 	waitUntil(t, "node A to lead", func() bool {
@@ -153,14 +160,18 @@ func TestFailoverKill9(t *testing.T) {
 		_ = db.QueryRow(`SELECT leader_id FROM river_leader`).Scan(&l)
 		return l == aNode
 	})
-	b, bNode := pgNode(t, st, key, env...)
 	uid := submitFailoverRun(t, a.base, key, failoverInputs)
-	// Kill A while it holds running chunks.
-	waitUntil(t, "node A to run chunks", func() bool {
+	aRuns := func() bool {
 		var n int
 		_ = db.QueryRow(`SELECT count(*) FROM river_job WHERE state = 'running' AND kind = 'run_chunk' AND attempted_by[array_length(attempted_by, 1)] = $1`, aNode).Scan(&n)
 		return n > 0
-	})
+	}
+	waitUntil(t, "node A to run chunks", aRuns)
+	b, bNode := pgNode(t, st, key, env...)
+	// Kill A while it holds running chunks.
+	if !aRuns() {
+		t.Fatalf("node A finished its chunks before node B was up; the run is too short for this test")
+	}
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
