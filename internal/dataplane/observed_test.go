@@ -45,7 +45,7 @@ func TestObservedKeepsTheDriversCapabilities(t *testing.T) {
 		{"pacer and downloader", pacingDownloader{}, true, true},
 	}
 	for _, c := range cases {
-		w := observe(c.d, "linkedin", noop)
+		w := observe(c.d, "linkedin", noop, nil)
 		if got := platform.PausesOnRateLimit(w); got != c.pauses {
 			t.Errorf("%s: PausesOnRateLimit = %v, the driver says %v", c.name, got, c.pauses)
 		}
