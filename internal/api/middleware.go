@@ -182,8 +182,12 @@ func (s *Server) logAccess(r *http.Request, sw *statusWriter, about requestAbout
 // the access log records; nothing of the request's headers (the API key,
 // cookies), path values, query or body.
 func endRequestSpan(span trace.Span, method string, status int, about requestAbout) {
-	span.SetName(method + " " + about.route)
-	span.SetAttributes(attribute.String("http.request.method", method), attribute.String("http.route", about.route),
+	route := about.route // the mux's pattern: "POST /v4/..."
+	if _, path, ok := strings.Cut(route, " "); ok {
+		route = path
+	}
+	span.SetName(method + " " + route)
+	span.SetAttributes(attribute.String("http.request.method", method), attribute.String("http.route", route),
 		attribute.Int("http.response.status_code", status))
 	if about.workspace != "" {
 		span.SetAttributes(attribute.String("firstmate.workspace_uid", about.workspace))
