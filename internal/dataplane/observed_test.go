@@ -137,3 +137,24 @@ func TestObservedTracesDriverCalls(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkObservedRun: what the wrapper adds to a driver call, with the
+// metrics callback, tracing off (nil tracer) and on (a recording tracer
+// with no exporter: the span's own cost).
+func BenchmarkObservedRun(b *testing.B) {
+	act := &catalog.Action{Slug: "googlemaps-search-places", Platform: "googlemaps"}
+	metrics := func(string, string, time.Duration) {}
+	for _, c := range []struct {
+		name   string
+		tracer trace.Tracer
+	}{{"tracing-off", nil}, {"tracing-on", sdktrace.NewTracerProvider().Tracer("bench")}} {
+		d := observe(answerDriver{}, "googlemaps", metrics, c.tracer)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := context.Background()
+			for b.Loop() {
+				_, _ = d.Run(ctx, nil, platform.Credentials{}, platform.Call{Action: act, Page: 1})
+			}
+		})
+	}
+}
