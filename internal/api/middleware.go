@@ -93,7 +93,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			r = r.WithContext(context.WithValue(r.Context(), accessKey{}, note))
 		}
 		var span trace.Span
-		if s.Tracer != nil {
+		if s.Tracer != nil && !probes[r.URL.Path] {
 			// A client's traceparent is honoured: its trace goes on here.
 			ctx, sp := s.Tracer.Start(tracing.Extract(r.Context(), r.Header), r.Method, trace.WithSpanKind(trace.SpanKindServer))
 			r, span = r.WithContext(ctx), sp
@@ -121,6 +121,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 	})
 }
+
+// probes are the operator routes that load balancers and Prometheus call
+// every few seconds: a trace of each would bury the others.
+var probes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
 // accessNote is filled by the route handler for the access log: the
 // request's route and principal (rctx), which live in a context the

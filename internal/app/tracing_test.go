@@ -150,6 +150,10 @@ func TestTracingFollowsARun(t *testing.T) {
 			map[string]any{"input": map[string]any{"google_maps_search_url": "https://www.google.com/maps/search/live"}},
 			map[string]string{"Traceparent": "00-" + clientTrace + "-" + clientSpan + "-01"})
 
+		// Probes and scrapes are not traced.
+		env.Must(200, "GET", "/healthz", "", nil)
+		env.Must(200, "GET", "/metrics", "", nil)
+
 		// The delivery job's span ends after its attempts are recorded:
 		// flush until the trace is whole.
 		var spans []apitest.Span
@@ -172,6 +176,9 @@ func TestTracingFollowsARun(t *testing.T) {
 			t.Errorf("the collector could not decode exports: %v", errs)
 		}
 		for _, s := range spans {
+			if r := s.Attrs["http.route"]; r == "/healthz" || r == "/metrics" {
+				t.Errorf("a probe was traced: %q", s.Name)
+			}
 			if s.Resource["service.name"] != "firstmate-test" {
 				t.Errorf("span %q of service %q", s.Name, s.Resource["service.name"])
 				break
