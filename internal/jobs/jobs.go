@@ -92,8 +92,10 @@ type Config struct {
 	Version string
 }
 
-// Jobs owns the River client.
+// Jobs owns the River client. It enqueues through its Queue (the one given
+// to New).
 type Jobs struct {
+	*Queue
 	Client      *river.Client[*sql.Tx]
 	db          *store.DB
 	health      HealthConfig
@@ -132,9 +134,10 @@ func Migrate(ctx context.Context, db *store.DB) error {
 
 func driver(db *store.DB) riverdriver.Driver[*sql.Tx] { return db.RiverDriver() }
 
-// New builds the client and registers the workers. Call Start to work jobs;
-// a client that is never started can still enqueue (operator subcommands).
-func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Jobs, error) {
+// New builds the client and registers the workers, and makes q enqueue
+// through the client. Call Start to work jobs; a client that is never
+// started can still enqueue (operator subcommands).
+func New(db *store.DB, cfg Config, q *Queue, r *runs.Service, d *webhook.Dispatcher) (*Jobs, error) {
 	rescueAfter := cfg.RescueAfter
 	if rescueAfter == 0 {
 		rescueAfter = DefaultRescueAfter
@@ -188,11 +191,12 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Job
 	if err != nil {
 		return nil, err
 	}
+	q.client = c
 	deadAfter := cfg.NodeDeadAfter
 	if deadAfter <= 0 {
 		deadAfter = DefaultNodeDeadAfter
 	}
-	return &Jobs{Client: c, db: db, health: cfg.Health, driver: drv, rescueAfter: rescueAfter, log: cfg.Logger,
+	return &Jobs{Queue: q, Client: c, db: db, health: cfg.Health, driver: drv, rescueAfter: rescueAfter, log: cfg.Logger,
 		nodeID: nodeID, version: cfg.Version, deadAfter: deadAfter, leases: ls}, nil
 }
 
@@ -259,18 +263,24 @@ func (j *Jobs) Stop(ctx context.Context) error {
 }
 
 // Chunks implements runs.Queue.
-func (j *Jobs) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error {
+func (q *Queue) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error {
+	if q.client == nil {
+		return errNoClient
+	}
 	params := make([]river.InsertManyParams, len(chunks))
 	for i, c := range chunks {
 		params[i] = chunkParams(runID, c, i)
 	}
-	_, err := j.Client.InsertManyFastTx(ctx, tx, params)
+	_, err := q.client.InsertManyFastTx(ctx, tx, params)
 	return err
 }
 
 // Deliveries implements runs.Queue and webhook.Queue. Ids are grouped into
 // jobs of up to 50 so that a 100,000-input run does not mean 100,000 jobs.
-func (j *Jobs) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error {
+func (q *Queue) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error {
+	if q.client == nil {
+		return errNoClient
+	}
 	var params []river.InsertManyParams
 	for start := 0; start < len(ids); start += 50 {
 		end := min(start+50, len(ids))
@@ -283,7 +293,7 @@ func (j *Jobs) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.
 	if len(params) == 0 {
 		return nil
 	}
-	_, err := j.Client.InsertManyFastTx(ctx, tx, params)
+	_, err := q.client.InsertManyFastTx(ctx, tx, params)
 	return err
 }
 
