@@ -138,7 +138,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	connector := &engine.Connector{DB: db, Plane: a.Plane, Egress: a.Proxies.Egress}
 	a.Ledger = &credits.Ledger{DB: db, Plans: workspace.PlanIn(plans)}
 	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret,
-		CreditsUsed: a.Ledger.Used, WebhookPolicy: &callbacks}
+		Ledger: a.Ledger, WebhookPolicy: &callbacks}
 	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL, Proxies: a.Proxies,
 		HealthInterval: settings.Health.Interval, OnStatus: a.onIntegrationStatus,
 		Verify: connector.Verify, Login: connector, Queue: a.Queue}

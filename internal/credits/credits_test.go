@@ -17,7 +17,6 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
-	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
 func openDB(t *testing.T, dialect string) *store.DB {
@@ -69,7 +68,7 @@ func TestChargeUnderConcurrency(t *testing.T) {
 			}(i)
 		}
 		wg.Wait()
-		max, used, err := l.Balance(ctx, ws)
+		max, used, err := maxUsed(ctx, l, ws)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +122,7 @@ func TestLedgerProperties(t *testing.T) {
 				}
 				spent += got.Amount
 			}
-			max, used, err := l.Balance(ctx, ws)
+			max, used, err := maxUsed(ctx, l, ws)
 			if err != nil {
 				rt.Fatal(err)
 			}
@@ -175,7 +174,7 @@ func TestConditionalChargeExactUnderConcurrency(t *testing.T) {
 			}(i)
 		}
 		wg.Wait()
-		max, used, err := l.Balance(ctx, ws)
+		max, used, err := maxUsed(ctx, l, ws)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +224,7 @@ func TestConditionalChargePartialFallback(t *testing.T) {
 		if err != nil || last.Paid != 1 || last.Repeat {
 			t.Fatalf("last credit: %+v, %v", last, err)
 		}
-		if left, err := l.Left(ctx, ws); err != nil || left != 0 {
+		if left, err := left(ctx, l, ws); err != nil || left != 0 {
 			t.Fatalf("left %d, %v", left, err)
 		}
 	})
@@ -257,16 +256,16 @@ func TestConcurrentRepeatsPayOnce(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if _, used, err := l.Balance(ctx, ws); err != nil || used != 6000 || first.Load() != 1 {
+		if _, used, err := maxUsed(ctx, l, ws); err != nil || used != 6000 || first.Load() != 1 {
 			t.Fatalf("used %d (%v), %d first charges", used, err, first.Load())
 		}
 	})
 }
 
-// WorkspaceBalance agrees with Balance: before any charge, after
+// A cached Balance (the live path's) agrees with a fresh one: before any charge, after
 // charges, with only an earlier period's row, and with a later period's row
 // (a clock that went back).
-func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
+func TestCachedBalanceMatchesFresh(t *testing.T) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		db, l, ws := open(t, dialect, 10)
 		ctx := context.Background()
@@ -275,11 +274,11 @@ func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
 			// Fresh, and from memory: this ledger's own charges keep what it
 			// remembers exact.
 			for _, fresh := range []bool{true, false} {
-				w, max, used, err := l.WorkspaceBalance(ctx, ws, fresh)
+				w, max, used, err := reading(ctx, l, ws, fresh)
 				if err != nil {
 					t.Fatal(step, err)
 				}
-				wantMax, wantUsed, err := l.Balance(ctx, ws)
+				wantMax, wantUsed, err := maxUsed(ctx, l, ws)
 				if err != nil {
 					t.Fatal(step, err)
 				}
@@ -310,7 +309,7 @@ func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("later period row")
-		if _, _, used, _ := l.WorkspaceBalance(ctx, ws, false); used != 3000 {
+		if _, _, used, _ := reading(ctx, l, ws, false); used != 3000 {
 			t.Fatalf("used %d, want 3000", used)
 		}
 	})
@@ -389,7 +388,7 @@ func TestBatchChargeProperties(t *testing.T) {
 				}
 			}
 			for _, ws := range []int64{wsA, wsB} {
-				max, used, err := l.Balance(ctx, ws)
+				max, used, err := maxUsed(ctx, l, ws)
 				if err != nil {
 					rt.Fatal(err)
 				}
@@ -418,7 +417,7 @@ func periodOf(t interface{ Fatal(...any) }, db *store.DB, ws int64, paid int) in
 	if err != nil {
 		t.Fatal(err)
 	}
-	start, _ := workspace.Period(w.PeriodStart, time.Now())
+	start, _ := credits.Period(w.PeriodStart, time.Now())
 	return store.Millis(start)
 }
 
@@ -465,4 +464,22 @@ func TestByActionSumsChargesAndLiveRuns(t *testing.T) {
 			t.Fatalf("consumption %+v, want %+v", got, want)
 		}
 	})
+}
+
+// maxUsed is a fresh balance as (grant, use), the way these tests compare it.
+func maxUsed(ctx context.Context, l *credits.Ledger, ws int64) (max, used int64, err error) {
+	b, err := l.Balance(ctx, ws, credits.Reading{})
+	return b.Max, b.Used, err
+}
+
+// left is what a fresh balance has left.
+func left(ctx context.Context, l *credits.Ledger, ws int64) (int64, error) {
+	b, err := l.Balance(ctx, ws, credits.Reading{})
+	return b.Left(), err
+}
+
+// reading is a balance as the live path reads it: fresh, or from memory.
+func reading(ctx context.Context, l *credits.Ledger, ws int64, fresh bool) (model.Workspace, int64, int64, error) {
+	b, err := l.Balance(ctx, ws, credits.Reading{Cached: !fresh})
+	return b.Workspace, b.Max, b.Used, err
 }
