@@ -28,7 +28,7 @@ var wsSeq atomic.Int64
 
 // newWorkspace adds a workspace whose plan grants grant credits.
 func newWorkspace(t interface{ Fatal(...any) }, db *store.DB, grant int64) (*credits.Ledger, int64) {
-	ws, err := store.InsertWorkspace(context.Background(), db.Write, store.NewWorkspace{UID: fmt.Sprint("ws-", wsSeq.Add(1)),
+	ws, err := store.InsertWorkspace(context.Background(), db.Handles().Write, store.NewWorkspace{UID: fmt.Sprint("ws-", wsSeq.Add(1)),
 		Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestConditionalChargeExactUnderConcurrency(t *testing.T) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		db, l, ws := open(t, dialect, 25)
 		ctx := context.Background()
-		w, err := store.GetWorkspace(ctx, db.R, ws)
+		w, err := store.GetWorkspace(ctx, db.Handles().R, ws)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func TestConditionalChargeExactUnderConcurrency(t *testing.T) {
 		// Every paid charge is recorded once with what it paid; unpaid ones
 		// left no row.
 		var rows, sum int64
-		if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM credit_charges WHERE workspace_id = $1`, ws).
+		if err := db.Handles().R.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM credit_charges WHERE workspace_id = $1`, ws).
 			Scan(&rows, &sum); err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestConditionalChargePartialFallback(t *testing.T) {
 			t.Fatalf("repeat: %+v, %v", again, err)
 		}
 		var results, amount int64
-		if err := db.R.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, "big").
+		if err := db.Handles().R.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, "big").
 			Scan(&results, &amount); err != nil || results != 6 || amount != 9000 {
 			t.Fatalf("row: %d results, %d, %v", results, amount, err)
 		}
@@ -290,12 +290,12 @@ func TestCachedBalanceMatchesFresh(t *testing.T) {
 		}
 		check("no balance row")
 		var start int64
-		if err := db.R.QueryRowContext(ctx, `SELECT period_start FROM workspaces WHERE id = $1`, ws).Scan(&start); err != nil {
+		if err := db.Handles().R.QueryRowContext(ctx, `SELECT period_start FROM workspaces WHERE id = $1`, ws).Scan(&start); err != nil {
 			t.Fatal(err)
 		}
 		// An earlier period's row only (the workspace's anchor is now, so
 		// anything before it is an earlier period).
-		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 7000)`,
+		if _, err := db.Handles().Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 7000)`,
 			ws, start-40*24*3600*1000); err != nil {
 			t.Fatal(err)
 		}
@@ -304,7 +304,7 @@ func TestCachedBalanceMatchesFresh(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("after a charge")
-		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 5000)`,
+		if _, err := db.Handles().Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 5000)`,
 			ws, start+400*24*3600*1000); err != nil {
 			t.Fatal(err)
 		}
@@ -330,7 +330,7 @@ func TestBatchChargeProperties(t *testing.T) {
 			ctx := context.Background()
 			wsRows := map[int64]*model.Workspace{}
 			for _, id := range []int64{wsA, wsB} {
-				w, err := store.GetWorkspace(ctx, db.R, id)
+				w, err := store.GetWorkspace(ctx, db.Handles().R, id)
 				if err != nil {
 					rt.Fatal(err)
 				}
@@ -395,7 +395,7 @@ func TestBatchChargeProperties(t *testing.T) {
 				// Batch charges are recorded on their runs, by the caller:
 				// they write no charge row of their own.
 				var rows int64
-				if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM credit_charges WHERE workspace_id = $1`,
+				if err := db.Handles().R.QueryRowContext(ctx, `SELECT COUNT(*) FROM credit_charges WHERE workspace_id = $1`,
 					ws).Scan(&rows); err != nil {
 					rt.Fatal(err)
 				}
@@ -413,7 +413,7 @@ func periodOf(t interface{ Fatal(...any) }, db *store.DB, ws int64, paid int) in
 	if paid == 0 {
 		return 0
 	}
-	w, err := store.GetWorkspace(context.Background(), db.R, ws)
+	w, err := store.GetWorkspace(context.Background(), db.Handles().R, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestByActionSumsChargesAndLiveRuns(t *testing.T) {
 			run("live-old", "b", 9, 9000, period-1),
 			run("async-run", "a", 5, 5000, 0),
 		}
-		if err := db.InsertFinishedRuns(ctx, db.Write, runs); err != nil {
+		if err := db.InsertFinishedRuns(ctx, db.Handles().Write, runs); err != nil {
 			t.Fatal(err)
 		}
 		got, err := l.ByAction(ctx, ws, store.Time(period))
