@@ -323,7 +323,11 @@ func (w *chunkWorker) Timeout(*river.Job[ChunkArgs]) time.Duration { return w.ti
 func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error {
 	ctx, release := w.leases.hold(ctx)
 	defer release()
-	out, err := w.runs.WorkChunk(ctx, job.Args.RunID, job.Args.Chunk)
+	work := w.runs.WorkChunk
+	if job.Queue == QueueTakenOver {
+		work = w.runs.ResumeChunk // taken over from a dead node (nodes.go)
+	}
+	out, err := work(ctx, job.Args.RunID, job.Args.Chunk)
 	if err != nil {
 		return err
 	}
