@@ -609,10 +609,3 @@ func TestChaos(t *testing.T) {
 		}
 	}
 }
-
-func tail(s string) string {
-	if len(s) > 3000 {
-		return s[len(s)-3000:]
-	}
-	return s
-}

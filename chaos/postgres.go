@@ -178,3 +178,11 @@ func (c *Cluster) run(ctx context.Context, prog string, args ...string) error {
 	}
 	return nil
 }
+
+// tail is the end of a log.
+func tail(s string) string {
+	if len(s) > 3000 {
+		return s[len(s)-3000:]
+	}
+	return s
+}

@@ -53,7 +53,7 @@ import (
 // target, the rest for the resumed pass's first call and commit on a busy
 // survivor. A live node loses its lease only when none of its heartbeats
 // (every 625 ms, on their own connection) lands for 3.75 s; measured at a
-// 1-min load of 20-30 on two cores, the heartbeat never came near that.
+// 1-min load of 20-30 on two cores, see bench/RESULTS.md (failover, third pass) for the lease lapses seen under load.
 const DefaultNodeDeadAfter = 5 * time.Second
 
 // newNodeID names this process for River (its client id) and the nodes
@@ -110,6 +110,13 @@ func (l *leases) renew(until time.Time) {
 	l.mu.Unlock()
 }
 
+// held says whether the lease is held now.
+func (l *leases) held() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.until.IsZero() && time.Now().Before(l.until)
+}
+
 // expire cancels every running job if the lease has ended, and reports
 // whether it had and how many jobs it cancelled.
 func (l *leases) expire() (bool, int) {
@@ -132,11 +139,21 @@ func beatEvery(deadAfter time.Duration) time.Duration {
 	return min(max(deadAfter/8, 250*time.Millisecond), 2*time.Second)
 }
 
-// nodeLoop beats, fences and takes over until ctx ends (PostgreSQL only).
+// nodeLoop beats and fences until ctx ends (PostgreSQL only), and runs
+// the takeover scan beside it.
 func (j *Jobs) nodeLoop(ctx context.Context) {
 	defer close(j.nodeDone)
 	every := beatEvery(j.deadAfter)
 	fenceAfter := j.deadAfter * 3 / 4
+	// The takeover scan runs in a loop of its own: when it shared the
+	// heartbeat's, a slow scan (a busy database) delayed the next beat,
+	// and a live node at load 30 lost its lease several times a minute.
+	scanDone := make(chan struct{})
+	go func() {
+		defer close(scanDone)
+		j.takeOverLoop(ctx, every)
+	}()
+	defer func() { <-scanDone }()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	// The fence fires at the lease's end unless a heartbeat renewed it
@@ -163,22 +180,41 @@ func (j *Jobs) nodeLoop(ctx context.Context) {
 			lastOK = sent
 			j.leases.renew(sent.Add(fenceAfter))
 			fence.Reset(time.Until(sent.Add(fenceAfter)))
+			if d := time.Since(sent); d > fenceAfter/4 && j.log != nil {
+				j.log.Warn("jobs: slow heartbeat", "took", d.Round(time.Millisecond).String())
+			}
 		case ctx.Err() != nil:
 			return
 		case j.log != nil:
 			j.log.Warn("jobs: heartbeat failed", "since_last", time.Since(lastOK).Round(time.Millisecond).String(), "error", err.Error())
 		}
-		if err == nil {
-			if n, err := j.takeOver(ctx); err != nil && ctx.Err() == nil && j.log != nil {
-				j.log.Warn("jobs: taking over the work of dead nodes failed", "error", err.Error())
-			} else if n > 0 && j.log != nil {
-				j.log.Info("jobs: took over the jobs of a dead node", "jobs", n)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// takeOverLoop takes over the work of dead nodes every period while this
+// node holds its own lease (a node cut off from the database judges no
+// one) until ctx ends.
+func (j *Jobs) takeOverLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !j.leases.held() {
+			continue
+		}
+		if n, err := j.takeOver(ctx); err != nil && ctx.Err() == nil && j.log != nil {
+			j.log.Warn("jobs: taking over the work of dead nodes failed", "error", err.Error())
+		} else if n > 0 && j.log != nil {
+			j.log.Info("jobs: took over the jobs of a dead node", "jobs", n)
 		}
 	}
 }

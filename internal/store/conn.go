@@ -194,13 +194,19 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	records := stdlib.OpenDBFromPool(rpool)
 	records.SetMaxOpenConns(recordConns)
 	records.SetMaxIdleConns(recordConns)
-	// The heartbeat and the takeover scan get a connection of their own,
-	// one more than the node's pool: on the shared pool they waited behind
+	// The heartbeat and the takeover scan get a connection each, two more
+	// than the node's pool: on the shared pool they waited behind
 	// a busy node's chunk commits for seconds (measured at load 25: a
 	// dead node released 17 s after its kill instead of 8), and a live
 	// node's heartbeat that waits for a connection can miss its lease.
 	ncfg := cfg.Copy()
-	ncfg.MaxConns, ncfg.MinConns = 1, 0
+	ncfg.MaxConns, ncfg.MinConns = nodeConns, 0
+	// A heartbeat need not wait for the WAL's flush: measured on a
+	// database busy with other writes, a synchronous one-row UPDATE took
+	// 1-4 s, enough to lapse a live node's lease. Lost in a database
+	// crash, it is a beat missed, written again within a beat of the
+	// restart; a takeover whose commit is lost finds the same jobs again.
+	ncfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	npool, err := pgxpool.NewWithConfig(ctx, ncfg)
 	if err != nil {
 		pool.Close()
@@ -208,8 +214,8 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
 	nodes := stdlib.OpenDBFromPool(npool)
-	nodes.SetMaxOpenConns(1)
-	nodes.SetMaxIdleConns(1)
+	nodes.SetMaxOpenConns(nodeConns)
+	nodes.SetMaxIdleConns(nodeConns)
 	// pgx already caches prepared statements per connection.
 	return &conns{Write: db, Read: db, Pool: pool, R: db, records: records, recordPool: rpool, nodes: nodes, nodePool: npool}, nil
 }
