@@ -34,6 +34,9 @@ type CallOptions struct {
 	// WorkspaceID and RunID say whose call it is, for the in-flight
 	// budget's fairness (RunID 0: live).
 	WorkspaceID, RunID int64
+	// Resumed: the call works a chunk taken over from a dead node, which
+	// goes before other async work in the in-flight budget (Class.Resumed).
+	Resumed bool
 	// LockWait, when set, replaces Engine.LockWait: async work waits for a
 	// busy account as long as its pass may last.
 	LockWait time.Duration
@@ -63,7 +66,7 @@ func (e *Engine) inflight(ctx context.Context, a *catalog.Action, opt CallOption
 	if err != nil {
 		return nil, slotRefusal(err, opt.Live)
 	}
-	relBudget, err := e.Budget.Acquire(ctx, Class{Live: opt.Live, Workspace: opt.WorkspaceID, Run: opt.RunID})
+	relBudget, err := e.Budget.Acquire(ctx, Class{Live: opt.Live, Workspace: opt.WorkspaceID, Run: opt.RunID, Resumed: opt.Resumed})
 	if err != nil {
 		relFam()
 		return nil, slotRefusal(err, opt.Live)

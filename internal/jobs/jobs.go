@@ -340,7 +340,11 @@ func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) (err 
 			attribute.Int("firstmate.chunk", job.Args.Chunk))
 		defer func() { endJobSpan(span, err) }()
 	}
-	out, err := w.runs.WorkChunk(ctx, job.Args.RunID, job.Args.Chunk)
+	work := w.runs.WorkChunk
+	if job.Queue == QueueTakenOver {
+		work = w.runs.ResumeChunk // taken over from a dead node (nodes.go)
+	}
+	out, err := work(ctx, job.Args.RunID, job.Args.Chunk)
 	if err != nil {
 		return err
 	}
