@@ -28,6 +28,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -90,6 +92,10 @@ type Config struct {
 	NodeDeadAfter time.Duration
 	// Version is recorded with the node's heartbeat.
 	Version string
+	// Tracer, when set, makes a span of every chunk and delivery job, in
+	// the trace of the request (or job) that enqueued it (trace.go); nil:
+	// tracing is off.
+	Tracer trace.Tracer
 }
 
 // Jobs owns the River client.
@@ -143,8 +149,8 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Job
 	rescueAfter = max(rescueAfter, deliverTO+rescueMargin)
 	ls := &leases{}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &chunkWorker{runs: r, timeout: rescueAfter - rescueMargin, leases: ls})
-	river.AddWorker(workers, &deliverWorker{d: d, timeout: deliverTO, leases: ls})
+	river.AddWorker(workers, &chunkWorker{runs: r, timeout: rescueAfter - rescueMargin, leases: ls, tracer: cfg.Tracer})
+	river.AddWorker(workers, &deliverWorker{d: d, timeout: deliverTO, leases: ls, tracer: cfg.Tracer})
 	nodeID := newNodeID()
 	rc := &river.Config{
 		// The node's id in River's attempted_by and leader rows, and in
@@ -261,8 +267,9 @@ func (j *Jobs) Stop(ctx context.Context) error {
 // Chunks implements runs.Queue.
 func (j *Jobs) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error {
 	params := make([]river.InsertManyParams, len(chunks))
+	meta := traceMetadata(ctx)
 	for i, c := range chunks {
-		params[i] = chunkParams(runID, c, i)
+		params[i] = chunkParams(runID, c, i, meta)
 	}
 	_, err := j.Client.InsertManyFastTx(ctx, tx, params)
 	return err
@@ -272,11 +279,12 @@ func (j *Jobs) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int
 // jobs of up to 50 so that a 100,000-input run does not mean 100,000 jobs.
 func (j *Jobs) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error {
 	var params []river.InsertManyParams
+	meta := traceMetadata(ctx)
 	for start := 0; start < len(ids); start += 50 {
 		end := min(start+50, len(ids))
 		p := river.InsertManyParams{Args: DeliverArgs{IDs: append([]int64(nil), ids[start:end]...)}}
-		if !at.IsZero() {
-			p.InsertOpts = &river.InsertOpts{ScheduledAt: at}
+		if !at.IsZero() || meta != nil {
+			p.InsertOpts = &river.InsertOpts{ScheduledAt: at, Metadata: meta}
 		}
 		params = append(params, p)
 	}
@@ -295,7 +303,9 @@ func (j *Jobs) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.
 // after a large one of another workspace therefore does not wait for the
 // large one's backlog: its chunks are worked as soon as a worker frees up,
 // and the in-flight budget shares the calls between the two (engine.Budget).
-func chunkParams(runID int64, chunk, pos int) river.InsertManyParams {
+//
+// meta is the job's metadata (traceMetadata; nil for none).
+func chunkParams(runID int64, chunk, pos int, meta []byte) river.InsertManyParams {
 	prio := 4
 	switch {
 	case pos < 4:
@@ -306,7 +316,7 @@ func chunkParams(runID int64, chunk, pos int) river.InsertManyParams {
 		prio = 3
 	}
 	return river.InsertManyParams{Args: ChunkArgs{RunID: runID, Chunk: chunk},
-		InsertOpts: &river.InsertOpts{Queue: QueueRuns, MaxAttempts: 25, Priority: prio}}
+		InsertOpts: &river.InsertOpts{Queue: QueueRuns, MaxAttempts: 25, Priority: prio, Metadata: meta}}
 }
 
 type chunkWorker struct {
@@ -314,15 +324,22 @@ type chunkWorker struct {
 	runs    *runs.Service
 	timeout time.Duration
 	leases  *leases
+	tracer  trace.Tracer
 }
 
 // Timeout ends a chunk's pass (its fetching, then its commit) a margin
 // before its rescue.
 func (w *chunkWorker) Timeout(*river.Job[ChunkArgs]) time.Duration { return w.timeout }
 
-func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error {
+func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) (err error) {
 	ctx, release := w.leases.hold(ctx)
 	defer release()
+	if w.tracer != nil {
+		var span trace.Span
+		ctx, span = startJobSpan(ctx, w.tracer, job.JobRow, attribute.Int64("firstmate.run_id", job.Args.RunID),
+			attribute.Int("firstmate.chunk", job.Args.Chunk))
+		defer func() { endJobSpan(span, err) }()
+	}
 	out, err := w.runs.WorkChunk(ctx, job.Args.RunID, job.Args.Chunk)
 	if err != nil {
 		return err
@@ -338,6 +355,7 @@ type deliverWorker struct {
 	d       *webhook.Dispatcher
 	timeout time.Duration
 	leases  *leases
+	tracer  trace.Tracer
 }
 
 // Timeout covers a batch sent in parallel, each attempt bounded by the
@@ -346,9 +364,14 @@ func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return 
 
 // Work sends the job's deliveries. A job holding only final callbacks that
 // wait for their runs' batch callbacks sleeps and runs again.
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (err error) {
 	ctx, release := w.leases.hold(ctx)
 	defer release()
+	if w.tracer != nil {
+		var span trace.Span
+		ctx, span = startJobSpan(ctx, w.tracer, job.JobRow, attribute.Int("firstmate.deliveries", len(job.Args.IDs)))
+		defer func() { endJobSpan(span, err) }()
+	}
 	wait, err := w.d.Work(ctx, job.Args.IDs)
 	if err != nil {
 		return err
