@@ -12,9 +12,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/tracing"
 )
 
 type metrics struct {
@@ -84,9 +88,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		var note *accessNote
-		if s.AccessLog {
+		if s.AccessLog || s.Tracer != nil {
 			note = &accessNote{}
 			r = r.WithContext(context.WithValue(r.Context(), accessKey{}, note))
+		}
+		var span trace.Span
+		if s.Tracer != nil && !probes[r.URL.Path] {
+			// A client's traceparent is honoured: its trace goes on here.
+			ctx, sp := s.Tracer.Start(tracing.Extract(r.Context(), r.Header), r.Method, trace.WithSpanKind(trace.SpanKindServer))
+			r, span = r.WithContext(ctx), sp
 		}
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
@@ -99,11 +109,22 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		elapsed := time.Since(start)
 		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
 		s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
-		if note != nil {
-			s.logAccess(r, sw, note, route, elapsed)
+		if note == nil {
+			return
+		}
+		about := s.describe(sw, note, route)
+		if s.AccessLog {
+			s.logAccess(r, sw, about, elapsed)
+		}
+		if span != nil {
+			endRequestSpan(span, r.Method, sw.status, about)
 		}
 	})
 }
+
+// probes are the operator routes that load balancers and Prometheus call
+// every few seconds: a trace of each would bury the others.
+var probes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
 // accessNote is filled by the route handler for the access log: the
 // request's route and principal (rctx), which live in a context the
@@ -119,35 +140,69 @@ func noteAccess(r *http.Request, rc *rctx) {
 	}
 }
 
-// logAccess writes the access log line of a request (FIRSTMATE_ACCESS_LOG):
-// method, route pattern (never the raw path, which may hold a login-link or
-// invitation token), status, duration, and the workspace and run it concerned.
-func (s *Server) logAccess(r *http.Request, sw *statusWriter, note *accessNote, route string, elapsed time.Duration) {
-	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
-		return
-	}
-	workspace, run := "", sw.Header().Get("X-Run-Uid")
+// requestAbout is what the access log and the request's span tell of a
+// request: its route pattern (never the raw path, which may hold a
+// login-link or invitation token), and the workspace and run it concerned.
+type requestAbout struct {
+	route, workspace, run string
+}
+
+func (s *Server) describe(sw *statusWriter, note *accessNote, route string) requestAbout {
+	about := requestAbout{route: route, run: sw.Header().Get("X-Run-Uid")}
 	if rc := note.rc; rc != nil {
 		if rc.principal != nil {
-			workspace = rc.principal.WorkspaceUID
+			about.workspace = rc.principal.WorkspaceUID
 		}
-		if run == "" {
+		if about.run == "" {
 			if body, ok := rc.resp.(obj); ok {
-				run, _ = body["run_uid"].(string)
+				about.run, _ = body["run_uid"].(string)
 			}
 		}
-		if run == "" && strings.HasPrefix(rc.route.Path, "/runs/{uid}") {
-			run = rc.path("uid")
+		if about.run == "" && strings.HasPrefix(rc.route.Path, "/runs/{uid}") {
+			about.run = rc.path("uid")
 		}
 		if p := rc.route.Path; overlapping[rc.route.Method+" "+p] && strings.HasSuffix(route, "/runs/{a}/{b}") {
 			// Served by the shared /runs/{a}/{b} pattern: name the route itself.
-			route = strings.TrimSuffix(route, "/runs/{a}/{b}") + p
+			about.route = strings.TrimSuffix(route, "/runs/{a}/{b}") + p
 		}
 	}
+	return about
+}
+
+// logAccess writes the access log line of a request (FIRSTMATE_ACCESS_LOG):
+// method, route pattern, status, duration, and the workspace and run it
+// concerned.
+func (s *Server) logAccess(r *http.Request, sw *statusWriter, about requestAbout, elapsed time.Duration) {
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
+		slog.String("method", r.Method), slog.String("route", about.route), slog.Int("status", sw.status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("workspace_uid", workspace), slog.String("run_uid", run))
+		slog.String("workspace_uid", about.workspace), slog.String("run_uid", about.run))
+}
+
+// endRequestSpan names the request's span after its route and records what
+// the access log records; nothing of the request's headers (the API key,
+// cookies), path values, query or body.
+func endRequestSpan(span trace.Span, method string, status int, about requestAbout) {
+	route := about.route // the mux's pattern: "POST /v4/..."
+	if _, path, ok := strings.Cut(route, " "); ok {
+		route = path
+	}
+	span.SetName(method + " " + route)
+	span.SetAttributes(attribute.String("http.request.method", method), attribute.String("http.route", route),
+		attribute.Int("http.response.status_code", status))
+	if about.workspace != "" {
+		span.SetAttributes(attribute.String("firstmate.workspace_uid", about.workspace))
+	}
+	if about.run != "" {
+		span.SetAttributes(attribute.String("firstmate.run_uid", about.run))
+	}
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
 }
 
 // recoverPanics turns a handler panic into a logged 500 INTERNAL_ERROR; the

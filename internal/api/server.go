@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/firstmate-oss/firstmate/internal/agents"
 	"github.com/firstmate-oss/firstmate/internal/apilimit"
@@ -51,6 +52,9 @@ type Deps struct {
 	// a slot before a 503 (0: 5 s).
 	BulkSubmissions int
 	BulkWait        time.Duration
+	// Tracer, when set, makes a span of every request (middleware.go); nil:
+	// tracing is off.
+	Tracer trace.Tracer
 }
 
 type Server struct {

@@ -133,7 +133,7 @@ func NewStore(t testing.TB, dialect string) Store {
 }
 
 // Config returns a Firstmate configuration for the store. The tuning
-// settings (callbacks, jobs, schedules, health checks, simulator) and the
+// settings (callbacks, jobs, schedules, health checks, simulator, tracing) and the
 // platform routing (FIRSTMATE_PLATFORM_*, executor secrets, the built-in
 // drivers' keys and URLs, HubSpot) come from the environment, so tests set
 // them with t.Setenv as an operator would (and the whole suite can run with
@@ -148,7 +148,7 @@ func (st Store) Config() config.Config {
 		LogLevel: "warn", AccessLog: env.AccessLog, Callbacks: env.Callbacks, Jobs: env.Jobs, Schedules: env.Schedules,
 		Health: env.Health, Sim: env.Sim, HubSpotURL: env.HubSpotURL, LinkedIn: env.LinkedIn, Platforms: env.Platforms,
 		ExecutorSecrets: env.ExecutorSecrets, ExecutorTimeout: env.ExecutorTimeout, GooglePlaces: env.GooglePlaces,
-		TripAdvisor: env.TripAdvisor}
+		TripAdvisor: env.TripAdvisor, Tracing: env.Tracing}
 	cfg.Callbacks.AllowLoopback = cfg.Callbacks.AllowLoopback || st.AllowLoopbackCallbacks
 	return cfg
 }

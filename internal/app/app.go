@@ -38,6 +38,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/sim"
 	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/tracing"
 	"github.com/firstmate-oss/firstmate/internal/webhook"
 	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
@@ -83,6 +84,9 @@ type App struct {
 	node string
 	// calls times driver calls and callback deliveries (metrics.go).
 	calls *callMetrics
+	// Tracing is OpenTelemetry's tracer provider; nil when tracing is off
+	// (no OTEL_EXPORTER_OTLP_ENDPOINT). Close flushes it.
+	Tracing *tracing.Provider
 }
 
 // Open connects to the database, migrates it and builds the services.
@@ -117,6 +121,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a := &App{Cfg: cfg, Log: log, DB: db, Keys: keys, Plans: plans}
+	// An operator subcommand serves no request: it traces nothing.
+	if a.Tracing, err = tracing.Start(ctx, tracingOptions(cfg, log)); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := a.openProxies(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -167,7 +176,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}}
 	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter, Agents: a.Agents,
 		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
-		Version: Version, AccessLog: cfg.AccessLog, BulkSubmissions: cfg.BulkSubmissions})
+		Version: Version, AccessLog: cfg.AccessLog, BulkSubmissions: cfg.BulkSubmissions, Tracer: a.Tracing.Tracer()})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -247,7 +256,26 @@ func (a *App) Close() error {
 		a.Plane.Close()
 	}
 	a.stopSimulator()
+	if a.Tracing != nil {
+		// The spans of the shutdown itself are ended by now: flush them.
+		ctx, cancel := context.WithTimeout(context.Background(), tracing.ShutdownTimeout)
+		if err := a.Tracing.Shutdown(ctx); err != nil {
+			a.Log.Warn("tracing: flushing the last spans", "error", err.Error())
+		}
+		cancel()
+	}
 	return a.DB.Close()
+}
+
+// tracingOptions are the tracer provider's settings (tracing is off when
+// no OTLP endpoint is set, or the SDK is disabled).
+func tracingOptions(c config.Config, log *slog.Logger) tracing.Options {
+	if c.Operator {
+		return tracing.Options{}
+	}
+	cfg := c.Tracing
+	return tracing.Options{URL: cfg.URL(), Headers: cfg.ExportHeaders(), ServiceName: cfg.ServiceName,
+		ServiceVersion: Version, Resource: cfg.Resource, Sampler: cfg.Sampler, SamplerArg: cfg.SamplerArg, Log: log}
 }
 
 // Serve listens on Addr until ctx ends, then shuts down gracefully within

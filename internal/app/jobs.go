@@ -35,11 +35,12 @@ func (a *App) openJobs(ctx context.Context) error {
 	a.Dispatch = &webhook.Dispatcher{DB: a.DB, Keys: a.Keys, Schedule: schedule, Queue: a.Queue,
 		Sender:        send.NewSender(send.Options{Policy: policy, Timeout: cfg.Callbacks.Timeout}),
 		Hosts:         send.NewHostLimiter(cfg.Callbacks.PerHost),
-		SigningSecret: a.Workspaces.SigningSecret, Parallel: 16, Observe: a.callMetrics().delivery}
+		SigningSecret: a.Workspaces.SigningSecret, Parallel: 16, Observe: a.callMetrics().delivery, Tracer: a.Tracing.Tracer()}
 	health := healthConfig(cfg.Health)
 	j, err := jobs.New(a.DB, jobs.Config{RunWorkers: cfg.Jobs.RunWorkers, Inflight: cfg.Jobs.Inflight,
 		DeliveryWorkers: cfg.Jobs.DeliveryWorkers, Logger: a.Log,
-		RescueAfter: cfg.Jobs.RescueAfter, Health: health, NodeDeadAfter: cfg.Jobs.NodeDeadAfter, Version: Version},
+		RescueAfter: cfg.Jobs.RescueAfter, Health: health, NodeDeadAfter: cfg.Jobs.NodeDeadAfter, Version: Version,
+		Tracer: a.Tracing.Tracer()},
 		a.Queue, a.Runs, a.Dispatch)
 	if err != nil {
 		return err

@@ -37,6 +37,7 @@ func (a *App) openDataPlane(simData string) error {
 		FakeHubSpotURL: a.fakeHubSpot,
 		Log:            a.Log,
 		ObserveCall:    a.callMetrics().driverCall,
+		Tracer:         a.Tracing.Tracer(),
 	})
 	if err != nil {
 		a.stopSimulator()

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -93,6 +94,66 @@ type Config struct {
 	ExecutorTimeout time.Duration
 	GooglePlaces    APIKey
 	TripAdvisor     APIKey
+	Tracing         Tracing
+}
+
+// Tracing is OpenTelemetry trace export, from the specification's standard
+// OTEL_* variables (the subset Firstmate honours). It is off unless an
+// OTLP endpoint is set; OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none
+// turn it off even then. Only OTLP over HTTP (http/protobuf) is built in.
+type Tracing struct {
+	// Endpoint is OTEL_EXPORTER_OTLP_ENDPOINT, the collector's base URL:
+	// traces go to <Endpoint>/v1/traces.
+	Endpoint string
+	// TracesEndpoint is OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, the full traces
+	// URL; it wins over Endpoint.
+	TracesEndpoint string
+	// Headers are OTEL_EXPORTER_OTLP_HEADERS with
+	// OTEL_EXPORTER_OTLP_TRACES_HEADERS over them (never logged).
+	Headers       map[string]string
+	TracesHeaders map[string]string
+	// Disabled is OTEL_SDK_DISABLED=true.
+	Disabled bool
+	// Exporter is OTEL_TRACES_EXPORTER: "otlp" (or "") exports, "none" not.
+	Exporter string
+	// ServiceName is OTEL_SERVICE_NAME ("" for firstmate).
+	ServiceName string
+	// Resource is OTEL_RESOURCE_ATTRIBUTES (key=value,...).
+	Resource map[string]string
+	// Sampler and SamplerArg are OTEL_TRACES_SAMPLER and
+	// OTEL_TRACES_SAMPLER_ARG ("" for parentbased_always_on).
+	Sampler    string
+	SamplerArg string
+}
+
+// URL is where spans are exported, "" when tracing is off.
+func (t Tracing) URL() string {
+	if t.Disabled || t.Exporter == "none" {
+		return ""
+	}
+	if t.TracesEndpoint != "" {
+		return t.TracesEndpoint
+	}
+	if t.Endpoint != "" {
+		return strings.TrimRight(t.Endpoint, "/") + "/v1/traces"
+	}
+	return ""
+}
+
+// ExportHeaders are the headers of every export: the traces-only ones over
+// the shared ones.
+func (t Tracing) ExportHeaders() map[string]string {
+	if len(t.Headers) == 0 && len(t.TracesHeaders) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range t.Headers {
+		out[k] = v
+	}
+	for k, v := range t.TracesHeaders {
+		out[k] = v
+	}
+	return out
 }
 
 // APIKey configures an official-API driver that runs with the operator's
@@ -227,7 +288,7 @@ const (
 	DefaultInflight         = 4096
 	DefaultDeliveryWorkers  = 16
 	DefaultJobRescueAfter   = 30 * time.Second
-	DefaultNodeDeadAfter    = 8 * time.Second
+	DefaultNodeDeadAfter    = 5 * time.Second
 	DefaultShutdownTimeout  = 30 * time.Second
 	DefaultSchedulePoll     = 250 * time.Millisecond
 	DefaultScheduleWorkers  = 8
@@ -311,6 +372,7 @@ const (
 	SectionCallbacks = "Callbacks and webhooks"
 	SectionJobs      = "Async runs, schedules and health checks"
 	SectionPlatforms = "Platforms"
+	SectionTracing   = "Tracing (OpenTelemetry's standard variables)"
 )
 
 // Vars lists every environment variable, by section.
@@ -348,7 +410,7 @@ var Vars = []Var{
 		Help: "async submissions over 1 MiB (or of unknown length) a node stores at once; one more waits 5s for a slot, then gets 503 SERVER_BUSY",
 		set:  positive(func(c *Config) *int { return &c.BulkSubmissions })},
 	{Name: "GOGC", Default: "200", Section: SectionServer,
-		Help: "Go's garbage collector target; serve defaults it to 200 (fewer collections for a little more memory); GOMEMLIMIT is honoured too",
+		Help: "Go's garbage collector target; serve defaults it to 200 (fewer collections for a little more memory) with, unless GOMEMLIMIT is set, a soft memory limit of 128 MiB + 64 KiB per FIRSTMATE_INFLIGHT slot",
 		set:  str(func(c *Config) *string { return &c.GOGC })},
 
 	{Name: "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK", Default: strconv.FormatBool(DefaultCallbackLoopback), Section: SectionCallbacks,
@@ -366,7 +428,7 @@ var Vars = []Var{
 		Help: "delivery attempts running at once to one host, per node", set: positive(func(c *Config) *int { return &c.Callbacks.PerHost })},
 
 	{Name: "FIRSTMATE_INFLIGHT", Default: strconv.Itoa(DefaultInflight), Section: SectionJobs,
-		Help: "upstream calls in flight at once, per node, shared by live, async and schedule work (a sixteenth is kept for live calls)",
+		Help: "upstream calls in flight at once, per node, shared by live, async and schedule work (a sixteenth is kept for live calls); ~100 KiB of memory each: 4096 keeps a node under 500 MB",
 		set:  positive(func(c *Config) *int { return &c.Jobs.Inflight })},
 	{Name: "FIRSTMATE_RUN_WORKERS", Default: strconv.Itoa(DefaultRunWorkers), Section: SectionJobs,
 		Help: "async run chunks worked at once, per node, at least (enough more to fill FIRSTMATE_INFLIGHT); a chunk's inputs run concurrently",
@@ -439,6 +501,37 @@ var Vars = []Var{
 	{Name: "FIRSTMATE_EXECUTOR_TIMEOUT", Default: "60s", Section: SectionPlatforms,
 		Help: "time limit of one request to a remote executor (a live call's own limit may cut it shorter)",
 		set:  duration(func(c *Config) *time.Duration { return &c.ExecutorTimeout })},
+
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Default: "off", Section: SectionTracing,
+		Help: "OTLP/HTTP collector base URL (http://collector:4318); set, it turns tracing on: spans go to <URL>/v1/traces",
+		set:  setOTLPURL(func(c *Config) *string { return &c.Tracing.Endpoint })},
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Default: "off", Section: SectionTracing,
+		Help: "the full OTLP/HTTP traces URL; wins over OTEL_EXPORTER_OTLP_ENDPOINT, and turns tracing on too",
+		set:  setOTLPURL(func(c *Config) *string { return &c.Tracing.TracesEndpoint })},
+	{Name: "OTEL_EXPORTER_OTLP_HEADERS", Default: "none", Section: SectionTracing, Secret: true,
+		Help: "headers of every export, key=value,... (URL-encoded values; e.g. a backend's API key; never logged)",
+		set:  setOTLPHeaders(func(c *Config) *map[string]string { return &c.Tracing.Headers })},
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_HEADERS", Default: "none", Section: SectionTracing, Secret: true,
+		Help: "headers of trace exports, over OTEL_EXPORTER_OTLP_HEADERS (never logged)",
+		set:  setOTLPHeaders(func(c *Config) *map[string]string { return &c.Tracing.TracesHeaders })},
+	{Name: "OTEL_EXPORTER_OTLP_PROTOCOL", Default: "http/protobuf", Section: SectionTracing,
+		Help: "only http/protobuf is built in (grpc is refused at start rather than silently not exported)", set: setOTLPProtocol},
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", Default: "http/protobuf", Section: SectionTracing,
+		Help: "as OTEL_EXPORTER_OTLP_PROTOCOL, for traces", set: setOTLPProtocol},
+	{Name: "OTEL_SDK_DISABLED", Default: "false", Section: SectionTracing,
+		Help: "true turns tracing off whatever else is set", set: onOff(func(c *Config) *bool { return &c.Tracing.Disabled }, false)},
+	{Name: "OTEL_TRACES_EXPORTER", Default: "otlp", Section: SectionTracing,
+		Help: "otlp, or none to turn tracing off", set: setTracesExporter},
+	{Name: "OTEL_SERVICE_NAME", Default: "firstmate", Section: SectionTracing,
+		Help: "service.name of the spans (name each deployment; nodes are told apart by host.name)",
+		set:  str(func(c *Config) *string { return &c.Tracing.ServiceName })},
+	{Name: "OTEL_RESOURCE_ATTRIBUTES", Default: "none", Section: SectionTracing,
+		Help: "more resource attributes, key=value,... (deployment.environment=prod)", set: setResourceAttributes},
+	{Name: "OTEL_TRACES_SAMPLER", Default: "parentbased_always_on", Section: SectionTracing,
+		Help: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio",
+		set:  setSampler},
+	{Name: "OTEL_TRACES_SAMPLER_ARG", Default: "1.0", Section: SectionTracing,
+		Help: "the ratio of the traceidratio samplers, from 0 to 1", set: setSamplerArg},
 }
 
 // platformVars are the routes, one per family (FIRSTMATE_PLATFORM_<FAMILY>).
@@ -538,6 +631,101 @@ func setExecutorSecrets(c *Config, v string) error {
 		out[u] = sec
 	}
 	c.ExecutorSecrets = out
+	return nil
+}
+
+// setOTLPURL takes an http(s) URL.
+func setOTLPURL(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("want an http:// or https:// URL such as http://collector:4318")
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+// parseKeyValues reads the specification's key=value,... lists (W3C
+// baggage syntax without properties: values are URL-encoded).
+func parseKeyValues(v string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(part, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, errors.New("want key=value pairs separated by commas")
+		}
+		dec, err := url.PathUnescape(strings.TrimSpace(val))
+		if err != nil {
+			return nil, fmt.Errorf("the value of %s is not URL-encoded text", k)
+		}
+		out[k] = dec
+	}
+	return out, nil
+}
+
+// setOTLPHeaders never repeats a value in its errors: headers hold keys.
+func setOTLPHeaders(field func(*Config) *map[string]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		m, err := parseKeyValues(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = m
+		return nil
+	}
+}
+
+func setResourceAttributes(c *Config, v string) error {
+	m, err := parseKeyValues(v)
+	if err != nil {
+		return err
+	}
+	c.Tracing.Resource = m
+	return nil
+}
+
+func setOTLPProtocol(_ *Config, v string) error {
+	if v != "http/protobuf" {
+		return errors.New("only http/protobuf is built in: point it at the collector's OTLP/HTTP port (4318)")
+	}
+	return nil
+}
+
+func setTracesExporter(c *Config, v string) error {
+	switch strings.ToLower(v) {
+	case "otlp", "none":
+		c.Tracing.Exporter = strings.ToLower(v)
+		return nil
+	}
+	return errors.New("want otlp or none")
+}
+
+// TraceSamplers are the OTEL_TRACES_SAMPLER values (internal/tracing builds
+// each; its tests check the two lists agree).
+var TraceSamplers = []string{"always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off",
+	"parentbased_traceidratio"}
+
+func setSampler(c *Config, v string) error {
+	for _, s := range TraceSamplers {
+		if strings.EqualFold(v, s) {
+			c.Tracing.Sampler = s
+			return nil
+		}
+	}
+	return fmt.Errorf("want one of %s", strings.Join(TraceSamplers, ", "))
+}
+
+func setSamplerArg(c *Config, v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		return errors.New("want a ratio from 0 to 1")
+	}
+	c.Tracing.SamplerArg = v
 	return nil
 }
 
@@ -685,7 +873,7 @@ func setSimLatency(c *Config, v string) error {
 func Help() string {
 	var b strings.Builder
 	b.WriteString("Firstmate reads these environment variables; a flag, where there is one, wins.\n")
-	for _, sec := range []string{SectionServer, SectionCallbacks, SectionJobs, SectionPlatforms} {
+	for _, sec := range []string{SectionServer, SectionCallbacks, SectionJobs, SectionPlatforms, SectionTracing} {
 		fmt.Fprintf(&b, "\n%s:\n", sec)
 		for _, v := range Vars {
 			if v.Section != sec {

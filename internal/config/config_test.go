@@ -203,3 +203,67 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// Tracing follows the OpenTelemetry specification's variables: off with no
+// endpoint; the base endpoint gets /v1/traces, the traces endpoint is
+// taken as it is and wins; OTEL_SDK_DISABLED and OTEL_TRACES_EXPORTER=none
+// turn it off; headers are URL-decoded, the traces ones over the shared
+// ones; a malformed value names its variable and never repeats a header.
+func TestTracingSettings(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, ""},
+		{map[string]string{"OTEL_SERVICE_NAME": "svc", "OTEL_TRACES_SAMPLER": "always_on"}, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}, "http://collector:4318/v1/traces"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otlp.example/base"}, "https://otlp.example/base/v1/traces"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b:4318/custom"},
+			"http://b:4318/custom"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_SDK_DISABLED": "true"}, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_SDK_DISABLED": "false"}, "http://a:4318/v1/traces"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b:4318/v1/traces", "OTEL_TRACES_EXPORTER": "NONE"}, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+			"OTEL_TRACES_EXPORTER": "otlp"}, "http://a:4318/v1/traces"},
+	} {
+		cfg, err := Load(env(c.env))
+		if err != nil {
+			t.Errorf("%v: %v", c.env, err)
+			continue
+		}
+		if got := cfg.Tracing.URL(); got != c.want {
+			t.Errorf("%v: traces URL %q, want %q", c.env, got, c.want)
+		}
+	}
+
+	cfg, err := Load(env(map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20shared, x-team=core",
+		"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "authorization=Bearer%20traces", "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod,region=eu%2Dwest",
+		"OTEL_TRACES_SAMPLER": "ParentBased_TraceIdRatio", "OTEL_TRACES_SAMPLER_ARG": "0.25", "OTEL_SERVICE_NAME": "fm-eu"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := cfg.Tracing.ExportHeaders()
+	if len(h) != 2 || h["authorization"] != "Bearer traces" || h["x-team"] != "core" {
+		t.Errorf("export headers %v", h)
+	}
+	tr := cfg.Tracing
+	if tr.Resource["deployment.environment"] != "prod" || tr.Resource["region"] != "eu-west" || tr.Sampler != "parentbased_traceidratio" ||
+		tr.SamplerArg != "0.25" || tr.ServiceName != "fm-eu" {
+		t.Errorf("tracing settings %+v", tr)
+	}
+
+	for name, val := range map[string]string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "grpc://c:4317",
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json", "OTEL_SDK_DISABLED": "yes please",
+		"OTEL_TRACES_EXPORTER": "jaeger", "OTEL_TRACES_SAMPLER": "sometimes", "OTEL_TRACES_SAMPLER_ARG": "2",
+		"OTEL_EXPORTER_OTLP_HEADERS": "Bearer s3cr3t-token", "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "k=%zz-s3cr3t-token",
+		"OTEL_RESOURCE_ATTRIBUTES": "=x",
+	} {
+		_, err := Load(env(map[string]string{name: val}))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v, want one naming the variable", name, val, err)
+		} else if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: the error repeats the value: %v", name, err)
+		}
+	}
+}

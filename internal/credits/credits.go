@@ -161,48 +161,84 @@ func (l *Ledger) charge(ctx context.Context, c Charge) (Charged, error) {
 // balance row yet this period) does the charge lock the row and pay for what
 // the balance allows.
 func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, error) {
+	p, err := l.Record(ctx, tx, c)
+	if err != nil || p.Done {
+		return p.Charged, err
+	}
+	used, moved, err := store.MoveBalanceWithin(ctx, tx, p.Move)
+	if err != nil {
+		return Charged{}, err
+	}
+	return l.Settle(ctx, tx, p, used, moved)
+}
+
+// Recorded is a charge whose row Record wrote, as paid in full, and whose
+// balance is still to be moved (Move) unless Done.
+type Recorded struct {
+	c Charge
+	// Done: nothing is left to do (no results, a repeated key, or free
+	// results); Charged is the outcome.
+	Done    bool
+	Charged Charged
+	// Move is the conditional balance UPDATE that pays the charge in full;
+	// the caller makes it (store.MoveBalanceWithin, or within another
+	// statement) and hands its outcome to Settle.
+	Move store.BalanceMove
+}
+
+// Record is the first half of ChargeTx: it writes the charge's row as fully
+// paid and returns the balance move that pays it. Callers that hold other
+// hot rows split the charge so that the balance's UPDATE comes as late as
+// their own (see runs' chunk commit); everyone else calls ChargeTx.
+func (l *Ledger) Record(ctx context.Context, tx *sql.Tx, c Charge) (Recorded, error) {
 	if c.Results <= 0 {
-		return Charged{}, nil
+		return Recorded{c: c, Done: true}, nil
 	}
 	w := c.Workspace
 	if w == nil {
 		ws, err := store.GetWorkspace(ctx, tx, c.WorkspaceID)
 		if err != nil {
-			return Charged{}, err
+			return Recorded{}, err
 		}
 		w = &ws
 	}
 	period, max := l.period(*w)
 	full := Charged{Paid: c.Results, Amount: int64(c.Results) * c.PerResult}
-	// Recorded as fully paid first, corrected below in the rare partial case,
-	// so that the balance UPDATE comes last. A key charged before (or by a
-	// concurrent transaction that commits first) inserts nothing: the charge
-	// is a repeat and returns what was paid then.
+	// Recorded as fully paid first, corrected by Settle in the rare partial
+	// case, so that the balance UPDATE comes last. A key charged before (or
+	// by a concurrent transaction that commits first) inserts nothing: the
+	// charge is a repeat and returns what was paid then.
 	inserted, err := store.InsertCharge(ctx, tx, store.NewCharge{WorkspaceID: c.WorkspaceID, Period: period, Key: c.Key,
 		RunUID: c.RunUID, Action: c.Action, Results: full.Paid, Amount: full.Amount})
 	if err != nil {
-		return Charged{}, err
+		return Recorded{}, err
 	}
 	if !inserted {
 		results, amount, err := store.ChargeByKey(ctx, tx, c.Key)
 		if err != nil {
-			return Charged{}, err
+			return Recorded{}, err
 		}
-		return Charged{Paid: results, Amount: amount, Repeat: true}, nil
+		return Recorded{c: c, Done: true, Charged: Charged{Paid: results, Amount: amount, Repeat: true}}, nil
 	}
-	if full.Amount == 0 {
-		return full, nil // free results touch no balance
+	r := Recorded{c: c, Charged: full, Done: full.Amount == 0, // free results touch no balance
+		Move: store.BalanceMove{WorkspaceID: c.WorkspaceID, Period: period, Amount: full.Amount, Cap: max}}
+	return r, nil
+}
+
+// Settle is the second half of ChargeTx: given the outcome of r.Move (the
+// use after it, and whether it was made), it returns what was paid; when
+// the move was not made (too little left, or no balance row yet this
+// period) it pays what the balance allows under the row's lock and corrects
+// the charge's row.
+func (l *Ledger) Settle(ctx context.Context, tx *sql.Tx, r Recorded, used int64, moved bool) (Charged, error) {
+	if r.Done {
+		return r.Charged, nil
 	}
-	used, ok, err := store.MoveBalanceWithin(ctx, tx, store.BalanceMove{WorkspaceID: c.WorkspaceID, Period: period,
-		Amount: full.Amount, Cap: max})
-	if err != nil {
-		return Charged{}, err
+	if moved {
+		l.see(r.c.WorkspaceID, r.Move.Period, used)
+		return r.Charged, nil
 	}
-	if ok {
-		l.see(c.WorkspaceID, period, used)
-		return full, nil
-	}
-	return l.chargeSlow(ctx, tx, c, period, max)
+	return l.chargeSlow(ctx, tx, r.c, r.Move.Period, r.Move.Cap)
 }
 
 // ChargeBatch charges a batch of live calls committed together, in tx, and

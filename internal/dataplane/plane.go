@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/config"
@@ -62,6 +64,9 @@ type Deps struct {
 	// (Action's driver): the platform family, the outcome's label ("OK"
 	// or the error label) and how long it took (metrics, tracing).
 	ObserveCall func(family, label string, took time.Duration)
+	// Tracer, when set, makes a span of every driver call an action makes
+	// (nil: tracing is off).
+	Tracer trace.Tracer
 }
 
 // DefaultRefresh is how often an executor's capabilities are refreshed.
@@ -75,6 +80,7 @@ type Plane struct {
 	execs   []*execState
 	refresh time.Duration
 	observe func(family, label string, took time.Duration)
+	tracer  trace.Tracer
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -101,7 +107,7 @@ func New(p *Plan, deps Deps) (*Plane, error) {
 		log = slog.Default()
 	}
 	pl := &Plane{plan: p, log: log, routes: map[string]*route{}, refresh: deps.Refresh, stop: make(chan struct{}),
-		observe: deps.ObserveCall}
+		observe: deps.ObserveCall, tracer: deps.Tracer}
 	if pl.refresh <= 0 {
 		pl.refresh = DefaultRefresh
 	}
@@ -318,10 +324,10 @@ func (pl *Plane) Action(a *catalog.Action) (platform.Driver, error) {
 	if rt.driver == nil {
 		return nil, apperr.Internal(fmt.Errorf("dataplane: %s routed to %s without a driver", rt.Family, rt.Driver))
 	}
-	if pl.observe == nil {
+	if pl.observe == nil && pl.tracer == nil {
 		return rt.driver, nil
 	}
-	return observe(rt.driver, rt.Family, pl.observe), nil
+	return observe(rt.driver, rt.Family, pl.observe, pl.tracer), nil
 }
 
 // integrationRoute is the route that validates an integration's accounts:

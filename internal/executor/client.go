@@ -20,6 +20,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/tracing"
 )
 
 // Defaults of a Client.
@@ -379,6 +380,9 @@ func (c *Client) call(ctx context.Context, method, url, family string, env *Enve
 	h[HeaderProtocol] = []string{"1"}
 	h[HeaderRequestID] = []string{rid}
 	h[HeaderDeadline] = []string{deadline}
+	// The driver call's span (tracing on): an executor that traces joins
+	// the call's trace. Nothing is set when tracing is off.
+	tracing.Inject(ctx, h)
 	if err := Sign(h, c.secret, c.msgIDs.next(), now, body); err != nil {
 		return apperr.Internal(fmt.Errorf("executor: sign the request: %w", err))
 	}

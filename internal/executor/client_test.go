@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/executor"
 	"github.com/firstmate-oss/firstmate/internal/platform"
@@ -427,5 +429,25 @@ func TestCapabilitiesRoundTrip(t *testing.T) {
 	}
 	if c := (executor.Capabilities{Protocol: 2}).Check(); len(c) == 0 || !strings.Contains(c[0], "protocol 2") {
 		t.Fatalf("protocol 2 accepted: %v", c)
+	}
+}
+
+// A call made in a trace (the driver call's span, tracing on) carries its
+// traceparent to the executor; outside a trace none is sent.
+func TestTraceparentReachesTheExecutor(t *testing.T) {
+	f := newFake(t, time.Second, answer(200, `{"results":[{"first_name":"Jane"}]}`))
+	if _, err := run(f.c, context.Background(), "linkedin-extract-people", profileInput); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := f.last().header["Traceparent"]; ok {
+		t.Fatalf("traceparent %v sent outside a trace", h)
+	}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+		SpanID: trace.SpanID{1, 2, 3, 4, 5, 6, 7, 8}, TraceFlags: trace.FlagsSampled})
+	if _, err := run(f.c, trace.ContextWithSpanContext(context.Background(), sc), "linkedin-extract-people", profileInput); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.last().header.Get("Traceparent"), "00-"+sc.TraceID().String()+"-"+sc.SpanID().String()+"-01"; got != want {
+		t.Fatalf("traceparent %q, want %q", got, want)
 	}
 }

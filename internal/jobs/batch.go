@@ -20,11 +20,12 @@ func (q *Queue) ChunkJobs(ctx context.Context, tx *sql.Tx, jobs []runs.ChunkJob)
 	}
 	params := make([]river.InsertManyParams, len(jobs))
 	pos := 0
+	meta := traceMetadata(ctx)
 	for i, c := range jobs {
 		if i > 0 && jobs[i-1].RunID != c.RunID {
 			pos = 0
 		}
-		params[i] = chunkParams(c.RunID, c.Chunk, pos)
+		params[i] = chunkParams(c.RunID, c.Chunk, pos, meta)
 		pos++
 	}
 	_, err := q.client.InsertManyFastTx(ctx, tx, params)

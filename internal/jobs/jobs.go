@@ -28,6 +28,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/firstmate-oss/firstmate/internal/runs"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -90,6 +92,10 @@ type Config struct {
 	NodeDeadAfter time.Duration
 	// Version is recorded with the node's heartbeat.
 	Version string
+	// Tracer, when set, makes a span of every chunk and delivery job, in
+	// the trace of the request (or job) that enqueued it (trace.go); nil:
+	// tracing is off.
+	Tracer trace.Tracer
 }
 
 // Jobs owns the River client. It enqueues through its Queue (the one given
@@ -146,8 +152,8 @@ func New(db *store.DB, cfg Config, q *Queue, r *runs.Service, d *webhook.Dispatc
 	rescueAfter = max(rescueAfter, deliverTO+rescueMargin)
 	ls := &leases{}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &chunkWorker{runs: r, timeout: rescueAfter - rescueMargin, leases: ls})
-	river.AddWorker(workers, &deliverWorker{d: d, timeout: deliverTO, leases: ls})
+	river.AddWorker(workers, &chunkWorker{runs: r, timeout: rescueAfter - rescueMargin, leases: ls, tracer: cfg.Tracer})
+	river.AddWorker(workers, &deliverWorker{d: d, timeout: deliverTO, leases: ls, tracer: cfg.Tracer})
 	nodeID := newNodeID()
 	rc := &river.Config{
 		// The node's id in River's attempted_by and leader rows, and in
@@ -268,8 +274,9 @@ func (q *Queue) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []in
 		return errNoClient
 	}
 	params := make([]river.InsertManyParams, len(chunks))
+	meta := traceMetadata(ctx)
 	for i, c := range chunks {
-		params[i] = chunkParams(runID, c, i)
+		params[i] = chunkParams(runID, c, i, meta)
 	}
 	_, err := q.client.InsertManyFastTx(ctx, tx, params)
 	return err
@@ -282,11 +289,12 @@ func (q *Queue) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time
 		return errNoClient
 	}
 	var params []river.InsertManyParams
+	meta := traceMetadata(ctx)
 	for start := 0; start < len(ids); start += 50 {
 		end := min(start+50, len(ids))
 		p := river.InsertManyParams{Args: DeliverArgs{IDs: append([]int64(nil), ids[start:end]...)}}
-		if !at.IsZero() {
-			p.InsertOpts = &river.InsertOpts{ScheduledAt: at}
+		if !at.IsZero() || meta != nil {
+			p.InsertOpts = &river.InsertOpts{ScheduledAt: at, Metadata: meta}
 		}
 		params = append(params, p)
 	}
@@ -305,7 +313,9 @@ func (q *Queue) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time
 // after a large one of another workspace therefore does not wait for the
 // large one's backlog: its chunks are worked as soon as a worker frees up,
 // and the in-flight budget shares the calls between the two (engine.Budget).
-func chunkParams(runID int64, chunk, pos int) river.InsertManyParams {
+//
+// meta is the job's metadata (traceMetadata; nil for none).
+func chunkParams(runID int64, chunk, pos int, meta []byte) river.InsertManyParams {
 	prio := 4
 	switch {
 	case pos < 4:
@@ -316,7 +326,7 @@ func chunkParams(runID int64, chunk, pos int) river.InsertManyParams {
 		prio = 3
 	}
 	return river.InsertManyParams{Args: ChunkArgs{RunID: runID, Chunk: chunk},
-		InsertOpts: &river.InsertOpts{Queue: QueueRuns, MaxAttempts: 25, Priority: prio}}
+		InsertOpts: &river.InsertOpts{Queue: QueueRuns, MaxAttempts: 25, Priority: prio, Metadata: meta}}
 }
 
 type chunkWorker struct {
@@ -324,16 +334,27 @@ type chunkWorker struct {
 	runs    *runs.Service
 	timeout time.Duration
 	leases  *leases
+	tracer  trace.Tracer
 }
 
 // Timeout ends a chunk's pass (its fetching, then its commit) a margin
 // before its rescue.
 func (w *chunkWorker) Timeout(*river.Job[ChunkArgs]) time.Duration { return w.timeout }
 
-func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error {
+func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) (err error) {
 	ctx, release := w.leases.hold(ctx)
 	defer release()
-	out, err := w.runs.WorkChunk(ctx, job.Args.RunID, job.Args.Chunk)
+	if w.tracer != nil {
+		var span trace.Span
+		ctx, span = startJobSpan(ctx, w.tracer, job.JobRow, attribute.Int64("firstmate.run_id", job.Args.RunID),
+			attribute.Int("firstmate.chunk", job.Args.Chunk))
+		defer func() { endJobSpan(span, err) }()
+	}
+	work := w.runs.WorkChunk
+	if job.Queue == QueueTakenOver {
+		work = w.runs.ResumeChunk // taken over from a dead node (nodes.go)
+	}
+	out, err := work(ctx, job.Args.RunID, job.Args.Chunk)
 	if err != nil {
 		return err
 	}
@@ -348,6 +369,7 @@ type deliverWorker struct {
 	d       *webhook.Dispatcher
 	timeout time.Duration
 	leases  *leases
+	tracer  trace.Tracer
 }
 
 // Timeout covers a batch sent in parallel, each attempt bounded by the
@@ -356,9 +378,14 @@ func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return 
 
 // Work sends the job's deliveries. A job holding only final callbacks that
 // wait for their runs' batch callbacks sleeps and runs again.
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (err error) {
 	ctx, release := w.leases.hold(ctx)
 	defer release()
+	if w.tracer != nil {
+		var span trace.Span
+		ctx, span = startJobSpan(ctx, w.tracer, job.JobRow, attribute.Int("firstmate.deliveries", len(job.Args.IDs)))
+		defer func() { endJobSpan(span, err) }()
+	}
 	wait, err := w.d.Work(ctx, job.Args.IDs)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
+	"github.com/firstmate-oss/firstmate/internal/tracing"
 	"github.com/firstmate-oss/firstmate/internal/webhook/send"
 )
 
@@ -625,6 +626,9 @@ func (s *Service) promote(ctx context.Context, tx *sql.Tx, workspaceID int64) er
 		return err
 	}
 	free := s.Plans(plan).ConcurrentRuns - running
+	// The runs started here are not part of what ctx traces (another run's
+	// end, a cancel): their chunks start traces of their own.
+	ctx = tracing.Detach(ctx)
 	for free > 0 {
 		ids, err := store.QueuedRuns(ctx, tx, workspaceID, free)
 		if err != nil || len(ids) == 0 {

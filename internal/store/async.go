@@ -171,6 +171,45 @@ func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, f
 	return pending, postponed.Int64, err == nil, unable(err, "read run progress %v", runID)
 }
 
+// RunProgressPaying is RunProgress and MoveBalanceWithin(m) together: a
+// chunk's two hot rows, the run's and the workspace's balance, written in
+// one round trip on PostgreSQL (the balance's UPDATE in a WITH of the run's,
+// so the run's row is locked first, then the balance), in two statements on
+// SQLite (one writer: no row is waited on). Each row stays locked from this
+// statement to the commit, so every other chunk of the run and every other
+// charge of the workspace waits for one statement and the commit instead of
+// two statements and the commit. moved and used are MoveBalanceWithin's;
+// when ok is false (the run left RUNNING) the caller rolls back, the balance
+// move with it.
+func (db *DB) RunProgressPaying(ctx context.Context, tx *sql.Tx, runID int64, outputs, failed, finished int, credits int64,
+	retries int, m BalanceMove) (pending int, postponedUntil int64, ok bool, used int64, moved bool, err error) {
+	if !db.dialect.rowLocks() {
+		if pending, postponedUntil, ok, err = RunProgress(ctx, tx, runID, outputs, failed, finished, credits, retries); err != nil || !ok {
+			return pending, postponedUntil, ok, 0, false, err
+		}
+		used, moved, err = MoveBalanceWithin(ctx, tx, m)
+		return pending, postponedUntil, ok, used, moved, err
+	}
+	var postponed, balance sql.NullInt64
+	err = tx.QueryRowContext(ctx, `WITH b AS (
+			UPDATE credit_balances SET used = used + $8
+			WHERE workspace_id = $9 AND period_start = $10 AND used + $8 <= $11
+			RETURNING used)
+		UPDATE runs SET output_count = output_count + $2, failed_count = failed_count + $3,
+			pending_count = pending_count - $4, credits_used = credits_used + $5, retry_count = retry_count + $6, updated_at = $7,
+			synced_at = $7
+		WHERE id = $1 AND status = 'RUNNING' RETURNING pending_count, postponed_until, (SELECT used FROM b)`,
+		runID, outputs, failed, finished, credits, retries, Now(), m.Amount, m.WorkspaceID, m.Period, m.Cap).
+		Scan(&pending, &postponed, &balance)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, 0, false, unable(err, "record the progress and charge of run %v", runID)
+	}
+	return pending, postponed.Int64, true, balance.Int64, balance.Valid, nil
+}
+
 // FirstFailedInput is the lowest-indexed FAILED input of a run: its index
 // and its error (a RunError in JSON). ok is false when none failed.
 func FirstFailedInput(ctx context.Context, q Querier, runID int64) (idx int, errJSON string, ok bool, err error) {

@@ -76,9 +76,15 @@ func TestWALStaysBoundedUnderContinuousWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The file keeps its high-water mark, and the writer's checkpoint can
+	// only restart the WAL when it wins the checkpoint lock from the
+	// checkpointer: on a loaded machine (CI at load 25) the checkpointer's
+	// rounds are slow, and 3,800 frames (3.7 times the threshold) were seen.
+	// Never restarted, the WAL would hold all ~15,000 frames; the bound is
+	// six thresholds, well apart from both.
 	const frame = 4096 + 24
 	wal := fileSize(t, db.Path+"-wal")
-	if limit := int64(3*walAutoCheckpoint) * frame; wal > limit {
+	if limit := int64(6*walAutoCheckpoint) * frame; wal > limit {
 		t.Fatalf("WAL is %d bytes after %d commits, want at most %d: it was never restarted", wal, commits, limit)
 	}
 	t.Logf("WAL %d bytes after %d commits", wal, commits)

@@ -13,11 +13,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/model"
@@ -49,6 +54,9 @@ type Dispatcher struct {
 	// kind, "success" or "failure", and how long the receiver took
 	// (metrics).
 	Observe func(kind, outcome string, took time.Duration)
+	// Tracer, when set, makes a span of every attempt, whose context the
+	// request carries in its traceparent header (nil: tracing is off).
+	Tracer trace.Tracer
 
 	rec recorder
 }
@@ -110,6 +118,9 @@ type attempt struct {
 	recorded chan struct{}
 	recErr   error
 	deadline time.Time
+	// trace is the attempt's span context (tracing on): the job of its
+	// next attempt continues that trace.
+	trace trace.SpanContext
 }
 
 const (
@@ -178,11 +189,15 @@ func (d *Dispatcher) deliver(ctx context.Context, ids []int64, snooze bool) (tim
 	headers := map[int64]map[string]string{}
 	badHeaders := map[int64]string{} // run id -> why its headers cannot be used
 	statuses := map[int64]string{}   // run id -> status, read once per batch
+	var jobTrace trace.SpanContext   // what is not sent now stays in the job's trace
+	if d.Tracer != nil {
+		jobTrace = trace.SpanContextFromContext(ctx)
+	}
 	for _, dl := range ds {
 		if !due(dl, now) {
 			continue // final already, or its own job comes later: a repeated job changes nothing
 		}
-		a := &attempt{d: dl}
+		a := &attempt{d: dl, trace: jobTrace}
 		if dl.Kind == model.DeliveryCallback && dl.RunID != 0 {
 			st, ok := statuses[dl.RunID]
 			if !ok {
@@ -410,19 +425,77 @@ func (d *Dispatcher) attempt(ctx context.Context, a *attempt, failed *atomic.Boo
 		a.out = deferred
 		return func() {}
 	}
+	var span trace.Span
+	if d.Tracer != nil {
+		ctx, span = d.startSpan(ctx, a)
+		a.trace = span.SpanContext()
+	}
 	a.res = d.Sender.Send(ctx, send.Request{URL: a.d.URL, Headers: headers[a.d.RunID], Body: []byte(a.d.Payload),
 		ID: a.d.RefUID, Secret: secrets[a.d.WorkspaceID]})
 	a.out = sent
+	outcome := "failure"
+	if a.res.Success() {
+		outcome = "success"
+	}
 	if errors.Is(a.res.Err, send.ErrCanceled) {
-		a.out = deferred // the process is stopping: the attempt says nothing about the receiver
+		a.out, outcome = deferred, "deferred" // the process is stopping: the attempt says nothing about the receiver
 	} else if d.Observe != nil {
-		outcome := "failure"
-		if a.res.Success() {
-			outcome = "success"
-		}
 		d.Observe(a.d.Kind, outcome, a.res.Duration)
 	}
+	if span != nil {
+		endSpan(span, a.res, outcome)
+	}
 	return release
+}
+
+// startSpan opens the span of one attempt. It names the delivery and the
+// receiver's host, never the URL (its path or query may hold a token), the
+// payload or the user's headers.
+func (d *Dispatcher) startSpan(ctx context.Context, a *attempt) (context.Context, trace.Span) {
+	attrs := []attribute.KeyValue{attribute.String("firstmate.delivery.kind", a.d.Kind),
+		attribute.String("firstmate.delivery.uid", a.d.UID), attribute.String("firstmate.delivery.event", a.d.Event),
+		attribute.Int("firstmate.delivery.attempt", attemptNumber(a.d)),
+		attribute.String("firstmate.workspace_uid", a.d.WorkspaceUID), attribute.String("http.request.method", "POST")}
+	if a.d.RunUID != "" {
+		attrs = append(attrs, attribute.String("firstmate.run_uid", a.d.RunUID))
+	}
+	if u, err := url.Parse(a.d.URL); err == nil && u.Hostname() != "" {
+		attrs = append(attrs, attribute.String("server.address", u.Hostname()))
+	}
+	return d.Tracer.Start(ctx, a.d.Kind+" send", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+}
+
+// endSpan records an attempt's outcome: the receiver's status code, and
+// for a failure the kind of error (never its text, which quotes the URL).
+func endSpan(span trace.Span, res send.Result, outcome string) {
+	span.SetAttributes(attribute.String("firstmate.delivery.outcome", outcome))
+	if res.HTTPStatus != 0 {
+		span.SetAttributes(attribute.Int("http.response.status_code", res.HTTPStatus))
+	}
+	if outcome == "failure" {
+		kind := sendErrorKind(res)
+		span.SetAttributes(attribute.String("error.type", kind))
+		span.SetStatus(codes.Error, kind)
+	}
+	span.End()
+}
+
+// sendErrorKind names a failed attempt's error without its text.
+func sendErrorKind(res send.Result) string {
+	for _, k := range []struct {
+		err  error
+		name string
+	}{{send.ErrTimeout, "timeout"}, {send.ErrConnection, "connection"}, {send.ErrRedirect, "redirect"},
+		{send.ErrForbiddenAddress, "forbidden_address"}, {send.ErrInvalidRequest, "invalid_request"},
+		{send.ErrCanceled, "canceled"}} {
+		if errors.Is(res.Err, k.err) {
+			return k.name
+		}
+	}
+	if res.Err != nil {
+		return "error"
+	}
+	return strconv.Itoa(res.HTTPStatus)
 }
 
 // hostWait is how long an attempt waits for a slot of a saturated receiver
@@ -460,18 +533,37 @@ func (d *Dispatcher) record(ctx context.Context, batch []*attempt) error {
 	if len(rest) == 0 {
 		return nil
 	}
-	retries := map[int64][]int64{} // unix ms -> ids
-	var later []int64
+	// The next attempts' jobs are grouped by time and by the trace of the
+	// attempt before (one group per time when tracing is off), so that
+	// each job continues its deliveries' trace.
+	type next struct {
+		ms  int64
+		tid trace.TraceID
+		sid trace.SpanID
+	}
+	type group struct {
+		trace trace.SpanContext
+		at    time.Time
+		ids   []int64
+	}
+	groups := map[next]*group{}
+	add := func(a *attempt, at time.Time) {
+		k := next{store.Millis(at), a.trace.TraceID(), a.trace.SpanID()}
+		g := groups[k]
+		if g == nil {
+			g = &group{trace: a.trace, at: at}
+			groups[k] = g
+		}
+		g.ids = append(g.ids, a.d.ID)
+	}
 	return d.DB.RecordTx(ctx, func(tx *sql.Tx) error {
-		clear(retries)
-		later = later[:0]
+		clear(groups)
 		for _, a := range rest {
 			switch a.out {
 			case deferred:
-				later = append(later, a.d.ID)
+				add(a, now.Add(time.Second))
 			case waiting:
-				ms := store.Millis(now.Add(a.wait))
-				retries[ms] = append(retries[ms], a.d.ID)
+				add(a, now.Add(a.wait))
 			case skipped:
 				if err := store.StopDelivery(ctx, tx, a.d.ID, a.reason); err != nil {
 					return err
@@ -480,26 +572,31 @@ func (d *Dispatcher) record(ctx context.Context, batch []*attempt) error {
 				n := attemptNumber(a.d)
 				upd := store.DeliveryAttempt{Status: model.DeliveryFailed, HTTPStatus: a.res.HTTPStatus,
 					Error: resultError(a.res), Retries: n - 1}
-				if next, again := d.Schedule.NextAttempt(n, a.res, now); again {
-					ms := store.Millis(next)
+				if at, again := d.Schedule.NextAttempt(n, a.res, now); again {
+					ms := store.Millis(at)
 					upd.NextAt = &ms
-					retries[ms] = append(retries[ms], a.d.ID)
+					add(a, store.Time(ms))
 				}
 				if err := store.UpdateDelivery(ctx, tx, a.d.ID, upd); err != nil {
 					return err
 				}
 			}
 		}
-		for ms, ids := range retries {
-			if err := d.Queue.Deliveries(ctx, tx, ids, store.Time(ms)); err != nil {
+		for _, g := range groups {
+			if err := d.Queue.Deliveries(withTrace(ctx, g.trace), tx, g.ids, g.at); err != nil {
 				return err
 			}
 		}
-		if len(later) > 0 {
-			return d.Queue.Deliveries(ctx, tx, later, now.Add(time.Second))
-		}
 		return nil
 	})
+}
+
+// withTrace is ctx in the trace of sc, when sc is one.
+func withTrace(ctx context.Context, sc trace.SpanContext) context.Context {
+	if !sc.IsValid() {
+		return ctx
+	}
+	return trace.ContextWithSpanContext(ctx, sc)
 }
 
 // attemptNumber is the 1-based number of the attempt just made on dl, as

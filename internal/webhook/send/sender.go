@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/tracing"
 )
 
 const (
@@ -175,6 +177,11 @@ func (s *Sender) send(parent context.Context, req Request) Result {
 	h.Set(HeaderID, req.ID)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	h.Set(HeaderSignature, sig)
+	// The attempt's span (webhook.Dispatcher's), so that the receiver's
+	// own trace joins Firstmate's; nothing is set when tracing is off. It
+	// replaces a traceparent of the user's headers: this one is the trace
+	// the attempt belongs to.
+	tracing.Inject(parent, h)
 
 	resp, err := s.client.Do(httpReq)
 	if err != nil {

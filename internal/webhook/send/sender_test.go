@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // received is what a test receiver saw.
@@ -336,5 +338,35 @@ func TestSendConnectionRefused(t *testing.T) {
 	res := devSender(Options{}).Send(context.Background(), request("http://"+addr+"/"))
 	if !errors.Is(res.Err, ErrConnection) || res.Permanent() || res.HTTPStatus != 0 {
 		t.Fatalf("%+v", res)
+	}
+}
+
+// An attempt made in a trace carries its span as the traceparent header
+// (replacing one of the user's headers); outside a trace it carries none,
+// and the user's own traceparent goes through as given.
+func TestSendPropagatesTheTrace(t *testing.T) {
+	srv, got := receiver(t, status(http.StatusOK))
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{0x4b, 0xf9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14},
+		SpanID: trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7}, TraceFlags: trace.FlagsSampled})
+	userTP := "00-11111111111111111111111111111111-2222222222222222-01"
+	req := request(srv.URL + "/hook")
+	req.Headers = map[string]string{"Traceparent": userTP}
+	s := devSender(Options{})
+	s.Send(trace.ContextWithSpanContext(context.Background(), sc), req)
+	s.Send(context.Background(), req)
+	s.Send(context.Background(), request(srv.URL+"/hook"))
+	reqs := got()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	want := "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + "-01"
+	if h := reqs[0].header.Get("Traceparent"); h != want {
+		t.Errorf("in a trace: traceparent %q, want %q", h, want)
+	}
+	if h := reqs[1].header.Get("Traceparent"); h != userTP {
+		t.Errorf("no trace, the user's header: traceparent %q, want %q", h, userTP)
+	}
+	if h, ok := reqs[2].header["Traceparent"]; ok {
+		t.Errorf("no trace, no user header: traceparent %q sent", h)
 	}
 }
