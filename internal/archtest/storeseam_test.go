@@ -52,6 +52,10 @@ var allowed = map[string]string{
 	"bench/ github.com/jackc/pgx/": "benchmark harness",
 	"bench/ kind":                  "benchmark harness: measures each database by name",
 	"bench/ handles":               "benchmark harness: seeds and reads rows with its own SQL",
+	// The chaos suite starts and restarts a private PostgreSQL cluster of
+	// its own and waits on it with SQL: a test harness, not the product.
+	"chaos database/sql":          "chaos harness: a private PostgreSQL cluster it restarts",
+	"chaos github.com/jackc/pgx/": "chaos harness: a private PostgreSQL cluster it restarts",
 	// The test harness creates a PostgreSQL schema per test.
 	"internal/apitest github.com/jackc/pgx/": "test harness: one PostgreSQL schema per test",
 	"internal/apitest kind":                  "test harness: chooses the database a test runs on",
