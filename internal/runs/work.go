@@ -32,9 +32,9 @@ type Outcome struct {
 // inputResult is what working one input produced, before it is committed.
 type inputResult struct {
 	in      store.Input
-	results []map[string]any
-	per     int64         // price of one result, by the account that ran it
-	err     *apperr.Error // permanent failure
+	results []json.RawMessage // encoded as soon as fetched (fetched.results)
+	per     int64             // price of one result, by the account that ran it
+	err     *apperr.Error     // permanent failure
 }
 
 // WorkChunk works the pending inputs of one chunk, then commits their
@@ -135,6 +135,12 @@ func (s *Service) workChunk(ctx context.Context, runID int64, chunk int, resumed
 	// account at once (an account runs one call at a time anyway); an
 	// account busy with another chunk's call is waited for as long as this
 	// pass may start calls.
+	// A cancel (or a block) of the run stops its calls that have not
+	// started, on every node within about HaltEvery: the commit would
+	// discard their results anyway (errNotRunning).
+	halt, unwatch := s.haltCtx(run.ID)
+	defer unwatch()
+	opt.Halt = halt
 	width := len(inputs)
 	if a.NeedsIdentity {
 		width = min(width, len(cands))
@@ -230,9 +236,13 @@ func (s *Service) workChunk(ctx context.Context, runID int64, chunk int, resumed
 
 // fetched is what fetching one input gave.
 type fetched struct {
-	ran     bool // started: its outcome counts
-	cut     bool // ended by the pass's end before it reached the platform
-	results []map[string]any
+	ran bool // started: its outcome counts
+	cut bool // ended by the pass's end before it reached the platform
+	// results are encoded as soon as the input is fetched: a chunk keeps
+	// them until its slowest input is done, and a decoded result takes a
+	// few times the memory of its JSON (with thousands of calls in flight,
+	// a fifth of the heap was finished inputs' decoded results).
+	results []json.RawMessage
 	per     int64
 	err     error
 }
@@ -263,8 +273,12 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 		var values map[string]any
 		_ = json.Unmarshal([]byte(inputs[i].Input), &values)
 		results, per, err := s.fetch(ctx, a, cands, values, params, maxResults, opt)
-		f := fetched{ran: true, results: results, per: per, err: err}
-		if err != nil && (ctx.Err() != nil || late(opt.StartBy)) && (engine.IsBusy(err) || engine.NotStarted(err)) {
+		var raw []json.RawMessage
+		if err == nil {
+			raw, err = encodeResults(results)
+		}
+		f := fetched{ran: true, results: raw, per: per, err: err}
+		if err != nil && (ctx.Err() != nil || late(opt.StartBy) || engine.Halted(opt)) && (engine.IsBusy(err) || engine.NotStarted(err)) {
 			f.cut = true
 		}
 		mu.Lock()
@@ -281,14 +295,47 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 			first(i, f)
 		}
 	}
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return stop || ctx.Err() != nil || late(opt.StartBy) || engine.Halted(opt)
+	}
 	var wg sync.WaitGroup
+	if !a.NeedsIdentity {
+		// Each input's in-flight slot is taken here, in order, before its
+		// goroutine starts and for all its pages: the chunk waits for the
+		// budget as one queue, instead of as one parked goroutine per input
+		// (with a large run's chunks of 100 inputs, thousands of them).
+		held := opt
+		held.SlotHeld = true
+		for i := range inputs {
+			if stopped() {
+				break
+			}
+			release, err := s.Engine.Slot(ctx, a, opt)
+			if err != nil {
+				if ctx.Err() == nil && !late(opt.StartBy) && !engine.Halted(opt) {
+					out[i] = fetched{ran: true, err: err} // not the pass's end: what failed is reported
+				}
+				break // the inputs left are not started: still PENDING for the next pass
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer release()
+				one(i, held)
+			}()
+		}
+		wg.Wait()
+		return out
+	}
 	for range max(width, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				mu.Lock()
-				if stop || next >= len(inputs) || ctx.Err() != nil || late(opt.StartBy) {
+				if stop || next >= len(inputs) || ctx.Err() != nil || late(opt.StartBy) || engine.Halted(opt) {
 					mu.Unlock()
 					return
 				}
@@ -301,6 +348,20 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 	}
 	wg.Wait()
 	return out
+}
+
+// encodeResults encodes an input's results, once, for its output rows and
+// its callback.
+func encodeResults(results []map[string]any) ([]json.RawMessage, error) {
+	raw := make([]json.RawMessage, len(results))
+	for i, res := range results {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return nil, fmt.Errorf("runs: encode a result: %w", err)
+		}
+		raw[i] = b
+	}
+	return raw, nil
 }
 
 // late says whether the time to start calls is over.
@@ -479,18 +540,13 @@ func buildChunk(run model.Run, done []inputResult, transient []store.Input, paya
 	for i, r := range c.rec {
 		batch := uuid.NewString()
 		c.fin[i] = store.FinishedInput{ID: r.in.ID, Status: "DONE", Results: len(r.results), BatchUID: batch}
-		raw := make([]json.RawMessage, len(r.results))
+		raw := r.results
 		if r.err != nil {
 			c.fin[i].Status = "FAILED"
 			c.fin[i].ErrJSON = store.EncodeRunError(&model.RunError{Label: r.err.Label, Message: r.err.Message, Params: r.err.Params,
 				Scope: r.err.Scope, Status: r.err.Status})
 		} else {
-			for j, res := range r.results {
-				b, err := json.Marshal(res)
-				if err != nil {
-					return chunkRecords{}, err
-				}
-				raw[j] = b
+			for j, b := range r.results {
 				c.in[i].outputs = append(c.in[i].outputs, store.NewOutput{InputIdx: r.in.Idx, Seq: j, BatchUID: batch, Data: string(b)})
 			}
 		}

@@ -26,3 +26,7 @@ func (db *DB) GetRunByIdempotencyKey(ctx context.Context, workspaceID int64, key
 func (db *DB) ListRuns(ctx context.Context, workspaceID int64, f RunFilter) ([]model.Run, error) {
 	return ListRuns(ctx, db.R, workspaceID, f)
 }
+
+func (db *DB) RunsNotRunning(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	return RunsNotRunning(ctx, db.R, ids)
+}
