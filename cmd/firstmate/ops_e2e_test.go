@@ -172,6 +172,9 @@ func TestFailoverKill9(t *testing.T) {
 	if !aRuns() {
 		t.Fatalf("node A finished its chunks before node B was up; the run is too short for this test")
 	}
+	var avail int
+	_ = db.QueryRow(`SELECT count(*) FROM river_job WHERE state = 'available' AND kind = 'run_chunk'`).Scan(&avail)
+	t.Logf("at the kill: %d chunks not started yet", avail)
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -196,12 +199,33 @@ func TestFailoverKill9(t *testing.T) {
 	})
 	// The taken-over chunks go to the queue B keeps free for them, not
 	// behind B's own chunks (one of B's run workers may take one first).
+	// The takeover moves them there in a statement after the one that
+	// makes them available again: wait for it, as long as it takes on a
+	// loaded box (a chunk left available in queue runs, and not taken by
+	// one of B's run workers, is one the move has not reached yet). Checked
+	// at once, this read raced the move and failed at load 20-30.
+	waitUntil(t, "A's chunks to leave queue runs", func() bool {
+		var n int
+		_ = db.QueryRow(`SELECT count(*) FROM river_job WHERE id = ANY($1) AND state = 'available' AND queue = 'runs'`, held).Scan(&n)
+		return n == 0
+	})
 	var moved int
 	if err := db.QueryRow(`SELECT count(*) FROM river_job WHERE id = ANY($1) AND queue = 'runs_taken_over'`, held).Scan(&moved); err != nil {
 		t.Fatal(err)
 	}
 	if len(held) > 0 && moved == 0 {
 		t.Errorf("none of A's %d running chunks went to queue runs_taken_over", len(held))
+		rows, err := db.Query(`SELECT id, queue, state, attempt, array_to_string(attempted_by, ','), errors::text FROM river_job WHERE id = ANY($1)`, held)
+		if err == nil {
+			for rows.Next() {
+				var id int64
+				var q, st, by, errs string
+				var att int
+				_ = rows.Scan(&id, &q, &st, &att, &by, &errs)
+				t.Logf("job %d: queue %s, %s, attempt %d by %s; errors %s", id, q, st, att, by, errs)
+			}
+			rows.Close()
+		}
 	}
 	lead := waitUntil(t, "node B to lead", func() bool {
 		var l string

@@ -288,7 +288,7 @@ const (
 	DefaultInflight         = 4096
 	DefaultDeliveryWorkers  = 16
 	DefaultJobRescueAfter   = 30 * time.Second
-	DefaultNodeDeadAfter    = 8 * time.Second
+	DefaultNodeDeadAfter    = 6 * time.Second
 	DefaultShutdownTimeout  = 30 * time.Second
 	DefaultSchedulePoll     = 250 * time.Millisecond
 	DefaultScheduleWorkers  = 8
@@ -410,7 +410,7 @@ var Vars = []Var{
 		Help: "async submissions over 1 MiB (or of unknown length) a node stores at once; one more waits 5s for a slot, then gets 503 SERVER_BUSY",
 		set:  positive(func(c *Config) *int { return &c.BulkSubmissions })},
 	{Name: "GOGC", Default: "200", Section: SectionServer,
-		Help: "Go's garbage collector target; serve defaults it to 200 (fewer collections for a little more memory); GOMEMLIMIT is honoured too",
+		Help: "Go's garbage collector target; serve defaults it to 200 (fewer collections for a little more memory) with, unless GOMEMLIMIT is set, a soft memory limit of 128 MiB + 64 KiB per FIRSTMATE_INFLIGHT slot",
 		set:  str(func(c *Config) *string { return &c.GOGC })},
 
 	{Name: "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK", Default: strconv.FormatBool(DefaultCallbackLoopback), Section: SectionCallbacks,
@@ -428,7 +428,7 @@ var Vars = []Var{
 		Help: "delivery attempts running at once to one host, per node", set: positive(func(c *Config) *int { return &c.Callbacks.PerHost })},
 
 	{Name: "FIRSTMATE_INFLIGHT", Default: strconv.Itoa(DefaultInflight), Section: SectionJobs,
-		Help: "upstream calls in flight at once, per node, shared by live, async and schedule work (a sixteenth is kept for live calls)",
+		Help: "upstream calls in flight at once, per node, shared by live, async and schedule work (a sixteenth is kept for live calls); ~100 KiB of memory each: 4096 keeps a node under 500 MB",
 		set:  positive(func(c *Config) *int { return &c.Jobs.Inflight })},
 	{Name: "FIRSTMATE_RUN_WORKERS", Default: strconv.Itoa(DefaultRunWorkers), Section: SectionJobs,
 		Help: "async run chunks worked at once, per node, at least (enough more to fill FIRSTMATE_INFLIGHT); a chunk's inputs run concurrently",

@@ -17,6 +17,13 @@ type Class struct {
 	Workspace int64
 	// Run is the async run the call works for (0: live).
 	Run int64
+	// Resumed calls work a chunk taken over from a dead node: its run's
+	// outputs have stopped since the node died, while this node's own
+	// chunks keep theirs coming. They go before the other work waiting
+	// (after live calls), so that the takeover does not wait a pass of
+	// this node's own calls (jobs/nodes.go). They are few: a node works
+	// at most a few taken-over chunks at once.
+	Resumed bool
 }
 
 // Budget bounds the upstream calls in flight on one node, whatever their
@@ -26,7 +33,8 @@ type Class struct {
 // platforms are slow.
 //
 // Policy, when calls wait for a slot: live calls first, and they alone may
-// use the last Reserved slots; other calls are granted round robin between
+// use the last Reserved slots; then resumed calls (Class.Resumed), in
+// order; other calls are granted round robin between
 // the workspaces that have calls waiting, and within a workspace round
 // robin between its runs, each run's calls in order. A workspace's large
 // run therefore gets the same share of a busy budget as another
@@ -38,6 +46,7 @@ type Budget struct {
 	used     int // slots held, live included
 	usedWork int // slots held by calls that are not live
 	live     list.List
+	resumed  list.List
 	// waiting workspaces, in round-robin order; the front is served next.
 	spaces  list.List
 	spaceOf map[int64]*list.Element
@@ -80,6 +89,7 @@ func NewBudget(size, reserved int) *Budget {
 	reserved = min(reserved, size-1)
 	b := &Budget{size: size, reserved: max(reserved, 0), spaceOf: map[int64]*list.Element{}}
 	b.live.Init()
+	b.resumed.Init()
 	b.spaces.Init()
 	return b
 }
@@ -121,15 +131,19 @@ func (b *Budget) Acquire(ctx context.Context, c Class) (release func(), err erro
 	}
 	b.mu.Lock()
 	// Nobody of the same kind is waiting ahead: take a free slot at once.
-	if b.fits(c.Live) && (c.Live && b.live.Len() == 0 || !c.Live && b.spaces.Len() == 0 && b.live.Len() == 0) {
+	if b.fits(c.Live) && (c.Live && b.live.Len() == 0 || !c.Live && b.live.Len() == 0 && b.resumed.Len() == 0 &&
+		(c.Resumed || b.spaces.Len() == 0)) {
 		b.take(c.Live)
 		b.mu.Unlock()
 		return b.releaser(c.Live), nil
 	}
 	w := &waiter{ch: make(chan struct{})}
-	if c.Live {
+	switch {
+	case c.Live:
 		w.elem = b.live.PushBack(w)
-	} else {
+	case c.Resumed:
+		w.elem = b.resumed.PushBack(w)
+	default:
 		w.run = b.queue(c.Workspace, c.Run)
 		w.elem = w.run.waiters.PushBack(w)
 	}
@@ -146,9 +160,12 @@ func (b *Budget) Acquire(ctx context.Context, c Class) (release func(), err erro
 		b.releaser(c.Live)()
 		return nil, ctx.Err()
 	}
-	if c.Live {
+	switch {
+	case c.Live:
 		b.live.Remove(w.elem)
-	} else {
+	case c.Resumed:
+		b.resumed.Remove(w.elem)
+	default:
 		b.unqueue(w)
 	}
 	b.mu.Unlock()
@@ -213,6 +230,12 @@ func (b *Budget) grant() {
 	for b.live.Len() > 0 && b.fits(true) {
 		w := b.live.Remove(b.live.Front()).(*waiter)
 		b.take(true)
+		w.granted = true
+		close(w.ch)
+	}
+	for b.resumed.Len() > 0 && b.fits(false) {
+		w := b.resumed.Remove(b.resumed.Front()).(*waiter)
+		b.take(false)
 		w.granted = true
 		close(w.ch)
 	}

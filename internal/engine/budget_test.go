@@ -101,3 +101,47 @@ func TestBudgetCancelledWait(t *testing.T) {
 		t.Fatalf("%d slots held", in)
 	}
 }
+
+// A resumed call (a chunk taken over from a dead node) goes before the
+// async calls that waited longer; live calls still go first.
+func TestBudgetResumedFirst(t *testing.T) {
+	b := NewBudget(2, 1) // 1 slot for async work
+	ctx := context.Background()
+	held, err := b.Acquire(ctx, Class{Workspace: 1, Run: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := func(l func() int, n int) {
+		for {
+			b.mu.Lock()
+			got := l()
+			b.mu.Unlock()
+			if got == n {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	order := make(chan string, 3)
+	wait := func(name string, c Class) {
+		go func() {
+			rel, err := b.Acquire(ctx, c)
+			if err != nil {
+				order <- "error"
+				return
+			}
+			order <- name
+			rel()
+		}()
+	}
+	wait("own", Class{Workspace: 1, Run: 10})
+	queued(func() int { return b.spaces.Len() }, 1)
+	wait("resumed", Class{Workspace: 1, Run: 10, Resumed: true})
+	queued(func() int { return b.resumed.Len() }, 1)
+	held()
+	for _, want := range []string{"resumed", "own"} {
+		if got := <-order; got != want {
+			t.Fatalf("granted %s, want %s", got, want)
+		}
+	}
+}

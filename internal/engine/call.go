@@ -34,6 +34,9 @@ type CallOptions struct {
 	// WorkspaceID and RunID say whose call it is, for the in-flight
 	// budget's fairness (RunID 0: live).
 	WorkspaceID, RunID int64
+	// Resumed: the call works a chunk taken over from a dead node, which
+	// goes before other async work in the in-flight budget (Class.Resumed).
+	Resumed bool
 	// LockWait, when set, replaces Engine.LockWait: async work waits for a
 	// busy account as long as its pass may last.
 	LockWait time.Duration
@@ -44,14 +47,55 @@ type CallOptions struct {
 	// Locks is the candidates' lock set when the caller made it once for
 	// many calls (CandidatesForBatch); nil: made per call.
 	Locks *LockSet
+	// SlotHeld: the caller took the call's in-flight slot already
+	// (Engine.Slot) and holds it across the call. Only for actions that
+	// need no identity: an account's calls take their slot once they hold
+	// the account.
+	SlotHeld bool
+	// Halt, when set, ends when the caller's work must start no more
+	// calls (its run left RUNNING): the waits for an account or a slot end
+	// with it, and a call not started yet fails NotStarted; a call that
+	// started runs on (what it did upstream is the caller's to record).
+	Halt context.Context
 }
 
-// waitCtx is ctx ending at opt.StartBy, for the waits before a call.
+// Halted says whether opt.Halt has ended.
+func Halted(opt CallOptions) bool { return opt.Halt != nil && opt.Halt.Err() != nil }
+
+// errHalted: the caller's work stopped (opt.Halt) before the call started.
+var errHalted = errors.New("engine: the work stopped before the call started")
+
+// Slot takes an in-flight slot (the action's family limit, then the node's
+// budget) for calls of an action that needs no identity, to be passed to
+// Call with opt.SlotHeld. A batch takes its inputs' slots one after another
+// before it starts each input's goroutine, so that the inputs waiting for
+// the budget are a queue, not thousands of parked goroutines (each with its
+// stack and decoded input) that only add to the node's memory.
+func (e *Engine) Slot(ctx context.Context, a *catalog.Action, opt CallOptions) (release func(), err error) {
+	wctx, cancel := waitCtx(ctx, opt)
+	defer cancel()
+	return e.inflight(wctx, a, opt)
+}
+
+// waitCtx is ctx ending at opt.StartBy and with opt.Halt, for the waits
+// before a call.
 func waitCtx(ctx context.Context, opt CallOptions) (context.Context, context.CancelFunc) {
-	if opt.StartBy.IsZero() {
+	if opt.StartBy.IsZero() && opt.Halt == nil {
 		return ctx, func() {}
 	}
-	return context.WithDeadline(ctx, opt.StartBy)
+	var cancel context.CancelFunc
+	if opt.StartBy.IsZero() {
+		ctx, cancel = context.WithCancel(ctx)
+	} else {
+		ctx, cancel = context.WithDeadline(ctx, opt.StartBy)
+	}
+	if opt.Halt == nil {
+		return ctx, cancel
+	}
+	// AfterFunc starts no goroutine until Halt ends: thousands of waits
+	// cost no goroutine each.
+	stop := context.AfterFunc(opt.Halt, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // inflight takes a slot of the action's family limit, then of the node's
@@ -63,7 +107,7 @@ func (e *Engine) inflight(ctx context.Context, a *catalog.Action, opt CallOption
 	if err != nil {
 		return nil, slotRefusal(err, opt.Live)
 	}
-	relBudget, err := e.Budget.Acquire(ctx, Class{Live: opt.Live, Workspace: opt.WorkspaceID, Run: opt.RunID})
+	relBudget, err := e.Budget.Acquire(ctx, Class{Live: opt.Live, Workspace: opt.WorkspaceID, Run: opt.RunID, Resumed: opt.Resumed})
 	if err != nil {
 		relFam()
 		return nil, slotRefusal(err, opt.Live)
@@ -95,6 +139,9 @@ func slotRefusal(err error, live bool) error {
 // asked for, as the driver receives it (page 1 when 0, the action's page
 // size when 0).
 func (e *Engine) Call(ctx context.Context, cands []store.Account, st platform.Call, opt CallOptions) (Done, error) {
+	if Halted(opt) {
+		return Done{}, notStarted{errHalted}
+	}
 	drv, err := e.driver(st.Action)
 	if err != nil {
 		return Done{}, err
@@ -109,13 +156,16 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st platform.Ca
 		if err != nil {
 			return Done{}, err
 		}
-		wctx, cancel := waitCtx(ctx, opt)
-		release, err := e.inflight(wctx, st.Action, opt)
-		cancel()
-		if err != nil {
-			return Done{}, err
+		if !opt.SlotHeld {
+			release, err := e.Slot(ctx, st.Action, opt)
+			if err != nil {
+				return Done{}, err
+			}
+			defer release()
 		}
-		defer release()
+		if Halted(opt) {
+			return Done{}, notStarted{errHalted}
+		}
 		pg, err := drv.Run(ctx, hc, platform.Credentials{}, call)
 		return Done{Page: pg}, err
 	}
@@ -252,6 +302,11 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		return platform.Page{}, err
+	}
+	if Halted(opt) {
+		release()
+		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
+		return platform.Page{}, notStarted{errHalted}
 	}
 	dctx, session := withSession(dctx)
 	pg, err := drv.Run(dctx, hc, cred, call)

@@ -13,24 +13,34 @@ import (
 
 // Fast failover on PostgreSQL: node heartbeats and leases.
 //
-// Every node writes a heartbeat to the nodes table every second or so
-// (NodeDeadAfter/8). Every node also looks at the others' heartbeats: a
-// node silent for NodeDeadAfter (8 s by default) is dead, and
+// Every node writes a heartbeat to the nodes table every NodeDeadAfter/8
+// (750 ms by default), on a database connection of its own
+// (store.NodeRiverDriver): on the node's shared pool a busy node's
+// heartbeats and takeover scans waited for its chunk commits. Every node
+// also looks at the others' heartbeats: a node silent for NodeDeadAfter (6 s
+// by default) is dead, and
 //   - the jobs it was running (River's attempted_by names it) are made
 //     available again at once, whatever their kind, instead of RescueAfter
-//     after they started: a killed node's chunks resume on another node
-//     within about NodeDeadAfter plus a second;
+//     after they started; its chunks go to queue QueueTakenOver, whose
+//     workers every node keeps free, and are worked by runs.ResumeChunk,
+//     whose calls go first in the in-flight budget and whose first output
+//     is committed as soon as it is fetched;
 //   - if it was River's leader, its leadership row is removed and the other
 //     electors are told, as River's own resignation does: the leader-only
 //     periodic work (health ticks, rentals, pruning) moves within the same
 //     time, not after River's 15 s lease and 5 s election poll.
 //
-// The heartbeat is also a lease on the work a node runs: a node that cannot
-// renew it for fenceAfter (three quarters of NodeDeadAfter), cut off from
-// the database, cancels its running chunks and deliveries itself, so that it
-// has stopped before the others take them over; a live node's long jobs are
-// never taken over, since its heartbeat keeps going whatever its jobs do.
-// Times are the database's clock (store.NodeHeartbeat).
+// The heartbeat is also a lease on the work a node runs: the node holds its
+// jobs until fenceAfter (three quarters of NodeDeadAfter) after it sent its
+// last heartbeat that succeeded, and a timer cancels its running chunks and
+// deliveries then (a job started after that is cancelled at once), whether
+// the heartbeat failed, hangs, or the process itself was stalled. The lease
+// runs from when the heartbeat was sent, which is before the database
+// stamped it: a node has stopped its work a quarter of NodeDeadAfter before
+// the others may take it over, whatever the database's latency. A live
+// node's long jobs are never taken over, since its heartbeat keeps going
+// whatever its jobs do. Times are the database's clock (store.NodeHeartbeat)
+// for the others, the node's monotonic clock for its own lease.
 //
 // A node that stops cleanly marks itself dead when its jobs are done (Stop):
 // what it could not finish in time is taken over within a second.
@@ -38,8 +48,15 @@ import (
 // Nodes of older versions write no heartbeat; their jobs keep being rescued
 // by time (rescue.go). SQLite has one node and no heartbeats.
 
-// DefaultNodeDeadAfter is NodeDeadAfter's default.
-const DefaultNodeDeadAfter = 8 * time.Second
+// DefaultNodeDeadAfter is NodeDeadAfter's default. It was 8 s; 6 s leaves
+// a killed node's chunks about 7 s of detection out of the 15 s failover
+// target, the rest for the resumed pass's first call and commit on a busy
+// survivor. It is not lower because a live node must keep its lease (three
+// quarters of it, 4.5 s) on a busy machine: on two cores at a 1-min load of
+// 25-32, heartbeats on their own connection took up to 2.6 s, and with 5 s
+// (a 3.75 s lease) a live node lost its lease about once in five kills,
+// cancelling all its running work (bench/RESULTS.md, failover, third pass).
+const DefaultNodeDeadAfter = 6 * time.Second
 
 // newNodeID names this process for River (its client id) and the nodes
 // table: the host name and a random suffix, unique per start.
@@ -53,14 +70,20 @@ func newNodeID() string {
 	return host + "_" + hex.EncodeToString(b)
 }
 
-// leases holds the cancel functions of the jobs running on this node.
+// leases holds the cancel functions of the jobs running on this node, and
+// the end of the node's lease on them.
 type leases struct {
 	mu   sync.Mutex
 	next int
 	m    map[int]context.CancelFunc
+	// until is when the lease ends unless renewed (zero: no lease kept,
+	// as on SQLite or before the first heartbeat).
+	until time.Time
 }
 
-// hold returns a context for a job that fence cancels, and its release.
+// hold returns a context for a job that fence cancels, and its release. A
+// job that starts when the lease has ended is cancelled at once: the other
+// nodes may be taking over this node's work.
 func (l *leases) hold(ctx context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	l.mu.Lock()
@@ -70,6 +93,9 @@ func (l *leases) hold(ctx context.Context) (context.Context, func()) {
 	id := l.next
 	l.next++
 	l.m[id] = cancel
+	if !l.until.IsZero() && !time.Now().Before(l.until) {
+		cancel()
+	}
 	l.mu.Unlock()
 	return ctx, func() {
 		l.mu.Lock()
@@ -79,14 +105,32 @@ func (l *leases) hold(ctx context.Context) (context.Context, func()) {
 	}
 }
 
-// fence cancels every running job and reports how many.
-func (l *leases) fence() int {
+// renew extends the lease to until.
+func (l *leases) renew(until time.Time) {
+	l.mu.Lock()
+	l.until = until
+	l.mu.Unlock()
+}
+
+// held says whether the lease is held now.
+func (l *leases) held() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return !l.until.IsZero() && time.Now().Before(l.until)
+}
+
+// expire cancels every running job if the lease has ended, and reports
+// whether it had and how many jobs it cancelled.
+func (l *leases) expire() (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.until.IsZero() || time.Now().Before(l.until) {
+		return false, 0
+	}
 	for _, c := range l.m {
 		c()
 	}
-	return len(l.m)
+	return true, len(l.m)
 }
 
 // NodeID is this node's id (River's client id).
@@ -97,43 +141,82 @@ func beatEvery(deadAfter time.Duration) time.Duration {
 	return min(max(deadAfter/8, 250*time.Millisecond), 2*time.Second)
 }
 
-// nodeLoop beats, fences and takes over until ctx ends (PostgreSQL only).
+// nodeLoop beats and fences until ctx ends (PostgreSQL only), and runs
+// the takeover scan beside it.
 func (j *Jobs) nodeLoop(ctx context.Context) {
 	defer close(j.nodeDone)
 	every := beatEvery(j.deadAfter)
 	fenceAfter := j.deadAfter * 3 / 4
+	// The takeover scan runs in a loop of its own: when it shared the
+	// heartbeat's, a slow scan (a busy database) delayed the next beat,
+	// and a live node at load 30 lost its lease several times a minute.
+	scanDone := make(chan struct{})
+	go func() {
+		defer close(scanDone)
+		j.takeOverLoop(ctx, every)
+	}()
+	defer func() { <-scanDone }()
 	t := time.NewTicker(every)
 	defer t.Stop()
-	lastOK, fenced := time.Now(), false
+	// The fence fires at the lease's end unless a heartbeat renewed it
+	// meanwhile; it does not wait for a heartbeat call to fail or return.
+	var lastOK time.Time
+	fence := time.AfterFunc(time.Hour, func() {
+		if ended, n := j.leases.expire(); ended && j.log != nil {
+			j.log.Warn("jobs: heartbeat lease ended: cancelled this node's running jobs before another node takes them",
+				"jobs", n, "lease", fenceAfter.String())
+		}
+	})
+	defer fence.Stop()
 	host, _ := os.Hostname()
 	for {
-		bctx, cancel := context.WithTimeout(ctx, every*2)
+		sent := time.Now()
+		// A heartbeat may take until the lease ends: giving up sooner
+		// would only close the connection and make the next one slower.
+		timeout := max(every*2, time.Until(lastOK.Add(fenceAfter)))
+		bctx, cancel := context.WithTimeout(ctx, timeout)
 		err := j.db.NodeHeartbeat(bctx, j.nodeID, host, j.version)
 		cancel()
 		switch {
 		case err == nil:
-			lastOK, fenced = time.Now(), false
+			lastOK = sent
+			j.leases.renew(sent.Add(fenceAfter))
+			fence.Reset(time.Until(sent.Add(fenceAfter)))
+			if d := time.Since(sent); d > fenceAfter/4 && j.log != nil {
+				j.log.Warn("jobs: slow heartbeat", "took", d.Round(time.Millisecond).String())
+			}
 		case ctx.Err() != nil:
 			return
-		case time.Since(lastOK) > fenceAfter && !fenced:
-			fenced = true
-			n := j.leases.fence()
-			if j.log != nil {
-				j.log.Warn("jobs: heartbeat lost: cancelling this node's running jobs before another node takes them",
-					"jobs", n, "since", time.Since(lastOK).Round(time.Millisecond).String(), "error", err.Error())
-			}
-		}
-		if err == nil {
-			if n, err := j.takeOver(ctx); err != nil && ctx.Err() == nil && j.log != nil {
-				j.log.Warn("jobs: taking over the work of dead nodes failed", "error", err.Error())
-			} else if n > 0 && j.log != nil {
-				j.log.Info("jobs: took over the jobs of a dead node", "jobs", n)
-			}
+		case j.log != nil:
+			j.log.Warn("jobs: heartbeat failed", "since_last", time.Since(lastOK).Round(time.Millisecond).String(), "error", err.Error())
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// takeOverLoop takes over the work of dead nodes every period while this
+// node holds its own lease (a node cut off from the database judges no
+// one) until ctx ends.
+func (j *Jobs) takeOverLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !j.leases.held() {
+			continue
+		}
+		if n, err := j.takeOver(ctx); err != nil && ctx.Err() == nil && j.log != nil {
+			j.log.Warn("jobs: taking over the work of dead nodes failed", "error", err.Error())
+		} else if n > 0 && j.log != nil {
+			j.log.Info("jobs: took over the jobs of a dead node", "jobs", n)
 		}
 	}
 }
@@ -159,7 +242,7 @@ func (j *Jobs) takeOver(ctx context.Context) (int, error) {
 	// deadAfter ago: the horizon leaves out any job started since by a
 	// live node.
 	horizon := time.Now().UTC().Add(-j.deadAfter / 2)
-	n, chunks, err := j.rescue(ctx, horizon, func(job *rivertype.JobRow) bool {
+	n, chunks, err := j.rescue(ctx, j.db.NodeRiverDriver().GetExecutor(), horizon, func(job *rivertype.JobRow) bool {
 		return len(job.AttemptedBy) > 0 && dead[job.AttemptedBy[len(job.AttemptedBy)-1]]
 	}, "node dead: taken over after "+j.deadAfter.String()+" without heartbeat")
 	if err != nil {

@@ -88,7 +88,7 @@ func (j *Jobs) rescueLoop(ctx context.Context, log *slog.Logger) {
 // RescueAfter ago and are still running available again (discarded when
 // they used up their attempts). It returns how many it changed.
 func (j *Jobs) RescueStuck(ctx context.Context) (int, error) {
-	n, _, err := j.rescue(ctx, time.Now().UTC().Add(-j.rescueAfter), func(job *rivertype.JobRow) bool {
+	n, _, err := j.rescue(ctx, j.driver.GetExecutor(), time.Now().UTC().Add(-j.rescueAfter), func(job *rivertype.JobRow) bool {
 		return rescuedKinds[job.Kind] // others: River's rescuer, after the kind's own timeout
 	}, "worker gone: rescued after "+j.rescueAfter.String())
 	return n, err
@@ -98,8 +98,8 @@ func (j *Jobs) RescueStuck(ctx context.Context) (int, error) {
 // available again (discarded when they used up their attempts). It returns
 // how many it changed, and the ids of the chunk jobs of queue QueueRuns it
 // made available.
-func (j *Jobs) rescue(ctx context.Context, horizon time.Time, pick func(*rivertype.JobRow) bool, reason string) (n int, chunks []int64, err error) {
-	exec := j.driver.GetExecutor()
+func (j *Jobs) rescue(ctx context.Context, exec riverdriver.Executor, horizon time.Time, pick func(*rivertype.JobRow) bool,
+	reason string) (n int, chunks []int64, err error) {
 	now := time.Now().UTC()
 	for after := int64(0); ; {
 		const page = 500

@@ -149,3 +149,12 @@ func (s *Service) finalCallback(ctx context.Context, tx *sql.Tx, r model.Run) (i
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// logCommitErr logs a commit that failed where the pass goes on (a resumed
+// chunk's early commit: its input is recorded by the pass's own commit).
+func (s *Service) logCommitErr(run model.Run, err error) {
+	if s.Log == nil {
+		return
+	}
+	s.Log.Warn("runs: early commit of a resumed chunk failed; the pass records its input", "run_uid", run.UID, "error", err.Error())
+}

@@ -76,6 +76,9 @@ func (s *Service) Cancel(ctx context.Context, workspaceID int64, uid string) (mo
 		out, err = store.GetRunByID(ctx, tx, r.ID)
 		return err
 	})
+	if err == nil {
+		s.halts.halt(out.ID) // this node's chunks stop at once; others within HaltEvery
+	}
 	return out, err
 }
 

@@ -80,7 +80,7 @@ func (e *asyncEnv) manyIdentities(key string, n, visits int) []string {
 func (e *asyncEnv) exactlyOnce(key, uid string, n int, credits float64) {
 	e.T.Helper()
 	var runID int64
-	if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+	if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
 		e.T.Fatal(err)
 	}
 	if got := e.count(`SELECT COUNT(*) FROM run_outputs WHERE run_id = $1`, runID); got != n {
@@ -129,7 +129,7 @@ func TestInflightManyIdentities(t *testing.T) {
 		e.exactlyOnce(key, uid, n, n)
 
 		// Smart Limits, as recorded: exactly 10 profile visits per identity.
-		rows, err := e.App.DB.R.QueryContext(context.Background(),
+		rows, err := e.App.DB.Handles().R.QueryContext(context.Background(),
 			`SELECT identity_id, SUM(n) FROM limit_events WHERE key = 'profile_visits' GROUP BY identity_id`)
 		if err != nil {
 			t.Fatal(err)
@@ -275,19 +275,35 @@ func (e *asyncEnv) settled(key, uid string) map[string]any {
 
 // TestInflightCancel: a run cancelled with thousands of calls in flight
 // stops; what was recorded is charged once, and nothing is recorded after.
+// The cancel also stops the run's upstream calls: once the counters settle,
+// the simulator has answered at most one call more than it had when the
+// cancel was answered per slot of the budget async work may hold (a call
+// answered after that held its slot then: no call starts once the run is
+// halted), far below the 10,000 inputs, which the chunks already started
+// would otherwise call (the run's 196 chunks all start at once on 164 run
+// workers).
 func TestInflightCancel(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		const n = 10000
 		e := startAsync(t, dialect, asyncOpts{})
 		uid := inflightRun(t, e, e.Key, n)
+		s := simOf(t, e)
 		e.Must(200, "POST", "/v4/runs/"+uid+"/cancel", e.Key, nil)
+		before := s.Stats()["anonymous"].Calls // the simulator counts a call once answered
 		r := e.settled(e.Key, uid)
 		if r["status"] != "STOPPED" {
 			t.Fatalf("cancelled run: %v", r)
 		}
+		after := s.Stats()["anonymous"].Calls
+		b := e.App.Engine.Budget
+		t.Logf("%s: %d upstream calls answered when cancelled, %d once settled (of %d inputs)", dialect, before, after, n)
+		if grew := after - before; grew > int64(b.Size()-b.Reserved()) || after >= n {
+			t.Errorf("the platform answered %d calls after the cancel (%d in all, for %d inputs); at most %d slots were held",
+				grew, after, n, b.Size()-b.Reserved())
+		}
 		oc, _ := r["output_count"].(float64)
 		var runID int64
-		if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+		if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
 			t.Fatal(err)
 		}
 		outs := e.count(`SELECT COUNT(*) FROM run_outputs WHERE run_id = $1`, runID)
@@ -319,7 +335,7 @@ func TestInflightBlocked(t *testing.T) {
 			t.Fatalf("run: %v", r)
 		}
 		var runID int64
-		if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+		if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
 			t.Fatal(err)
 		}
 		outs := e.count(`SELECT COUNT(*) FROM run_outputs WHERE run_id = $1`, runID)

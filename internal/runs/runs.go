@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/catalog"
@@ -86,6 +87,21 @@ type Service struct {
 	// checks again (0: until the Smart Limit frees up). Tests that move Now
 	// set it, since a job's snooze runs on the real clock.
 	MaxWait time.Duration
+	// HaltEvery, when set, replaces HaltEvery (tests).
+	HaltEvery time.Duration
+
+	haltOnce sync.Once
+	halts    haltWatch
+}
+
+// haltCtx is a context that ends when run leaves RUNNING (haltWatch), and
+// the function to call when the chunk is done with it.
+func (s *Service) haltCtx(run int64) (context.Context, func()) {
+	s.haltOnce.Do(func() {
+		s.halts.check = s.DB.RunsNotRunning
+		s.halts.every = s.HaltEvery
+	})
+	return s.halts.watch(run)
 }
 
 func (s *Service) now() time.Time {

@@ -32,9 +32,9 @@ type Outcome struct {
 // inputResult is what working one input produced, before it is committed.
 type inputResult struct {
 	in      store.Input
-	results []map[string]any
-	per     int64         // price of one result, by the account that ran it
-	err     *apperr.Error // permanent failure
+	results []json.RawMessage // encoded as soon as fetched (fetched.results)
+	per     int64             // price of one result, by the account that ran it
+	err     *apperr.Error     // permanent failure
 }
 
 // WorkChunk works the pending inputs of one chunk, then commits their
@@ -42,6 +42,24 @@ type inputResult struct {
 // Running it twice for the same chunk changes nothing the second time: only
 // inputs still PENDING at commit are recorded.
 func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcome, error) {
+	return s.workChunk(ctx, runID, chunk, false)
+}
+
+// ResumeChunk works a chunk taken over from a dead node (jobs/nodes.go) as
+// WorkChunk does, with two differences that bring the run's outputs back
+// sooner: its calls go before this node's other async calls in the
+// in-flight budget (engine.Class.Resumed), and the first input that
+// succeeds is committed at once, in a transaction of its own, rather than
+// with the rest of the pass when the last call is done (at a busy node's
+// pace, a pass lasts many seconds). Both commits record only inputs still
+// PENDING, like any two passes: exactly-once is unchanged, at the cost of
+// one more transaction per pass of a taken-over chunk.
+func (s *Service) ResumeChunk(ctx context.Context, runID int64, chunk int) (Outcome, error) {
+	return s.workChunk(ctx, runID, chunk, true)
+}
+
+func (s *Service) workChunk(ctx context.Context, runID int64, chunk int, resumed bool) (Outcome, error) {
+	began := time.Now()
 	run, err := s.DB.GetRunByID(ctx, runID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Outcome{}, nil // deleted with its workspace
@@ -100,7 +118,7 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	// while later, rather than being cut off: what it did on the platform
 	// (and counted in the Smart Limits) is recorded.
 	commitCtx := context.WithoutCancel(ctx)
-	opt := engine.CallOptions{Mode: run.IdentityMode, Wait: true, WorkspaceID: run.WorkspaceID, RunID: run.ID, Locks: locks}
+	opt := engine.CallOptions{Mode: run.IdentityMode, Wait: true, WorkspaceID: run.WorkspaceID, RunID: run.ID, Locks: locks, Resumed: resumed}
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel, cancelCommit context.CancelFunc
 		commitCtx, cancelCommit = context.WithDeadline(commitCtx, dl)
@@ -117,11 +135,38 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	// account at once (an account runs one call at a time anyway); an
 	// account busy with another chunk's call is waited for as long as this
 	// pass may start calls.
+	// A cancel (or a block) of the run stops its calls that have not
+	// started, on every node within about HaltEvery: the commit would
+	// discard their results anyway (errNotRunning).
+	halt, unwatch := s.haltCtx(run.ID)
+	defer unwatch()
+	opt.Halt = halt
 	width := len(inputs)
 	if a.NeedsIdentity {
 		width = min(width, len(cands))
 	}
-	fetched := s.fetchAll(ctx, a, cands, inputs, params, maxResults, opt, width)
+	var first func(i int, f fetched)
+	early := -1 // the input committed before the others, if any
+	if resumed {
+		loaded := time.Since(began)
+		first = func(i int, f fetched) {
+			fetchedAt := time.Since(began)
+			r := inputResult{in: inputs[i], results: f.results, per: f.per}
+			if err := s.commit(commitCtx, run, a, []inputResult{r}, nil, nil, Outcome{}); err != nil {
+				// It stays PENDING for now: the pass's own commit takes it.
+				s.logCommitErr(run, err)
+				return
+			}
+			early = i
+			if s.Log != nil {
+				// Where a failover's seconds go on this node (bench/failoverbench).
+				s.Log.Info("runs: resumed chunk: first input committed", "run_uid", run.UID, "chunk", chunk,
+					"loaded", loaded.Round(time.Millisecond).String(), "fetched", fetchedAt.Round(time.Millisecond).String(),
+					"committed", time.Since(began).Round(time.Millisecond).String())
+			}
+		}
+	}
+	fetched := s.fetchAll(ctx, a, cands, inputs, params, maxResults, opt, width, first)
 
 	// What the inputs came to, in their order: the commit pays for them in
 	// order, and the charges and callbacks follow it.
@@ -131,8 +176,8 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 	var blockErr error
 	for i, in := range inputs {
 		f := fetched[i]
-		if !f.ran {
-			continue // not started (the chunk stopped, or the pass ended): still PENDING
+		if !f.ran || i == early {
+			continue // not started (the chunk stopped, or the pass ended): still PENDING; or committed already
 		}
 		err := f.err
 		var ae *apperr.Error
@@ -191,9 +236,13 @@ func (s *Service) WorkChunk(ctx context.Context, runID int64, chunk int) (Outcom
 
 // fetched is what fetching one input gave.
 type fetched struct {
-	ran     bool // started: its outcome counts
-	cut     bool // ended by the pass's end before it reached the platform
-	results []map[string]any
+	ran bool // started: its outcome counts
+	cut bool // ended by the pass's end before it reached the platform
+	// results are encoded as soon as the input is fetched: a chunk keeps
+	// them until its slowest input is done, and a decoded result takes a
+	// few times the memory of its JSON (with thousands of calls in flight,
+	// a fifth of the heap was finished inputs' decoded results).
+	results []json.RawMessage
 	per     int64
 	err     error
 }
@@ -212,18 +261,24 @@ func notRun(fs []fetched) bool {
 // postponed (a Smart Limit), finds every account busy or blocks the run
 // stops the inputs not started yet; those started finish, and their results
 // are kept (what reached the platform is recorded, not fetched twice).
+// first, when set, is called with the first input that succeeds, by its
+// fetcher, while the others go on; it returns before fetchAll does.
 func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store.Account, inputs []store.Input,
-	params map[string]any, maxResults int, opt engine.CallOptions, width int) []fetched {
+	params map[string]any, maxResults int, opt engine.CallOptions, width int, first func(int, fetched)) []fetched {
 	out := make([]fetched, len(inputs))
 	var mu sync.Mutex
-	next, stop := 0, false
+	next, stop, firstDone := 0, false, first == nil
 	// one fetches input i and records what it came to.
 	one := func(i int, opt engine.CallOptions) {
 		var values map[string]any
 		_ = json.Unmarshal([]byte(inputs[i].Input), &values)
 		results, per, err := s.fetch(ctx, a, cands, values, params, maxResults, opt)
-		f := fetched{ran: true, results: results, per: per, err: err}
-		if err != nil && (ctx.Err() != nil || late(opt.StartBy)) && (engine.IsBusy(err) || engine.NotStarted(err)) {
+		var raw []json.RawMessage
+		if err == nil {
+			raw, err = encodeResults(results)
+		}
+		f := fetched{ran: true, results: raw, per: per, err: err}
+		if err != nil && (ctx.Err() != nil || late(opt.StartBy) || engine.Halted(opt)) && (engine.IsBusy(err) || engine.NotStarted(err)) {
 			f.cut = true
 		}
 		mu.Lock()
@@ -231,16 +286,56 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 		if err != nil && !f.cut && (apperr.Is(err, "LIMIT_REACHED") || engine.IsPausedAccount(err) || engine.IsBusy(err) || blocking(err)) {
 			stop = true
 		}
+		callFirst := err == nil && !firstDone
+		if callFirst {
+			firstDone = true
+		}
 		mu.Unlock()
+		if callFirst {
+			first(i, f)
+		}
+	}
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return stop || ctx.Err() != nil || late(opt.StartBy) || engine.Halted(opt)
 	}
 	var wg sync.WaitGroup
+	if !a.NeedsIdentity {
+		// Each input's in-flight slot is taken here, in order, before its
+		// goroutine starts and for all its pages: the chunk waits for the
+		// budget as one queue, instead of as one parked goroutine per input
+		// (with a large run's chunks of 100 inputs, thousands of them).
+		held := opt
+		held.SlotHeld = true
+		for i := range inputs {
+			if stopped() {
+				break
+			}
+			release, err := s.Engine.Slot(ctx, a, opt)
+			if err != nil {
+				if ctx.Err() == nil && !late(opt.StartBy) && !engine.Halted(opt) {
+					out[i] = fetched{ran: true, err: err} // not the pass's end: what failed is reported
+				}
+				break // the inputs left are not started: still PENDING for the next pass
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer release()
+				one(i, held)
+			}()
+		}
+		wg.Wait()
+		return out
+	}
 	for range max(width, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				mu.Lock()
-				if stop || next >= len(inputs) || ctx.Err() != nil || late(opt.StartBy) {
+				if stop || next >= len(inputs) || ctx.Err() != nil || late(opt.StartBy) || engine.Halted(opt) {
 					mu.Unlock()
 					return
 				}
@@ -253,6 +348,20 @@ func (s *Service) fetchAll(ctx context.Context, a *catalog.Action, cands []store
 	}
 	wg.Wait()
 	return out
+}
+
+// encodeResults encodes an input's results, once, for its output rows and
+// its callback.
+func encodeResults(results []map[string]any) ([]json.RawMessage, error) {
+	raw := make([]json.RawMessage, len(results))
+	for i, res := range results {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return nil, fmt.Errorf("runs: encode a result: %w", err)
+		}
+		raw[i] = b
+	}
+	return raw, nil
 }
 
 // late says whether the time to start calls is over.
@@ -343,11 +452,11 @@ func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, 
 		case errors.Is(err, errNotRunning):
 			return nil // cancelled meanwhile: keep nothing of this pass
 		case errors.Is(err, errShort):
-			left, lerr := s.Ledger.Left(ctx, run.WorkspaceID)
+			bal, lerr := s.Ledger.Balance(ctx, run.WorkspaceID, credits.Reading{})
 			if lerr != nil {
 				return lerr
 			}
-			payable = affordable(done, left)
+			payable = affordable(done, bal.Left())
 			if attempt >= 3 {
 				payable = 0 // other chunks keep spending: pay for nothing, block
 			}
@@ -431,18 +540,13 @@ func buildChunk(run model.Run, done []inputResult, transient []store.Input, paya
 	for i, r := range c.rec {
 		batch := uuid.NewString()
 		c.fin[i] = store.FinishedInput{ID: r.in.ID, Status: "DONE", Results: len(r.results), BatchUID: batch}
-		raw := make([]json.RawMessage, len(r.results))
+		raw := r.results
 		if r.err != nil {
 			c.fin[i].Status = "FAILED"
 			c.fin[i].ErrJSON = store.EncodeRunError(&model.RunError{Label: r.err.Label, Message: r.err.Message, Params: r.err.Params,
 				Scope: r.err.Scope, Status: r.err.Status})
 		} else {
-			for j, res := range r.results {
-				b, err := json.Marshal(res)
-				if err != nil {
-					return chunkRecords{}, err
-				}
-				raw[j] = b
+			for j, b := range r.results {
 				c.in[i].outputs = append(c.in[i].outputs, store.NewOutput{InputIdx: r.in.Idx, Seq: j, BatchUID: batch, Data: string(b)})
 			}
 		}

@@ -12,7 +12,7 @@ import (
 // pgTx runs fn in a transaction on a connection of its own, remembered for
 // the transaction's lifetime so that COPY can run inside it.
 func (db *DB) pgTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return db.pgTxOn(ctx, db.Write, fn)
+	return db.pgTxOn(ctx, db.write, fn)
 }
 
 // pgTxOn is pgTx on one of the node's pools.

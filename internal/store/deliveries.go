@@ -109,6 +109,10 @@ func MarkDeliveriesSucceeded(ctx context.Context, q Querier, ids []int64, httpSt
 // attempts (out of the node's pool_max_conns).
 const recordConns = 2
 
+// nodeConns are the connections of the node heartbeat and of the takeover
+// scan (nodeConn), one each.
+const nodeConns = 2
+
 // Recorder is where delivery attempts are recorded. On PostgreSQL it is a
 // pool of its own: the run workers, which may all wait on a run's row lock
 // at once, hold every connection of the main pool for as long, and an
@@ -124,7 +128,7 @@ func (db *DB) Recorder() Querier {
 	if db.records != nil {
 		return db.records
 	}
-	return db.Write
+	return db.write
 }
 
 // RecordTx runs fn in a transaction on the Recorder. It changes none of the

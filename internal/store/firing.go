@@ -46,5 +46,5 @@ func (db *DB) firingReads() Querier {
 	if db.firing != nil {
 		return db.firing
 	}
-	return db.R
+	return db.r
 }

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 )
 
 // Node heartbeats (PostgreSQL; see package jobs, nodes.go). Every time here
@@ -13,9 +16,28 @@ import (
 // dbNowMillis is the database's current time in unix milliseconds.
 const dbNowMillis = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`
 
+// nodeConn is where the heartbeat and the takeover run: their own
+// connection on PostgreSQL (conns.nodes), the writer elsewhere.
+func (db *DB) nodeConn() *sql.DB {
+	if db.nodes != nil {
+		return db.nodes
+	}
+	return db.write
+}
+
+// NodeRiverDriver is the River driver on the heartbeat's connection, for
+// the takeover of a dead node's jobs (package jobs, nodes.go): the scan
+// does not wait for the node's busy pool.
+func (db *DB) NodeRiverDriver() riverdriver.Driver[*sql.Tx] {
+	if db.nodes != nil {
+		return riverdatabasesql.New(db.nodes)
+	}
+	return db.RiverDriver()
+}
+
 // NodeHeartbeat records that node id is alive now.
 func (db *DB) NodeHeartbeat(ctx context.Context, id, host, version string) error {
-	_, err := db.Write.ExecContext(ctx, `INSERT INTO nodes (id, host, version, started_at, heartbeat_at)
+	_, err := db.nodeConn().ExecContext(ctx, `INSERT INTO nodes (id, host, version, started_at, heartbeat_at)
 		VALUES ($1, $2, $3, `+dbNowMillis+`, `+dbNowMillis+`)
 		ON CONFLICT (id) DO UPDATE SET heartbeat_at = `+dbNowMillis, id, host, version)
 	if err != nil {
@@ -27,7 +49,7 @@ func (db *DB) NodeHeartbeat(ctx context.Context, id, host, version string) error
 // NodeGone marks node id as dead at once (a node that stops cleanly): what
 // it still holds is taken over without waiting.
 func (db *DB) NodeGone(ctx context.Context, id string) error {
-	_, err := db.Write.ExecContext(ctx, `UPDATE nodes SET heartbeat_at = 0 WHERE id = $1`, id)
+	_, err := db.nodeConn().ExecContext(ctx, `UPDATE nodes SET heartbeat_at = 0 WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("store: node gone: %w", err)
 	}
@@ -37,11 +59,11 @@ func (db *DB) NodeGone(ctx context.Context, id string) error {
 // NodeStates splits the known nodes into those alive (heartbeat within
 // deadAfter) and those dead, and forgets the nodes dead for a day.
 func (db *DB) NodeStates(ctx context.Context, deadAfter time.Duration) (alive, dead map[string]bool, err error) {
-	if _, err := db.Write.ExecContext(ctx, `DELETE FROM nodes WHERE heartbeat_at < `+dbNowMillis+` - $1`,
+	if _, err := db.nodeConn().ExecContext(ctx, `DELETE FROM nodes WHERE heartbeat_at < `+dbNowMillis+` - $1`,
 		(24 * time.Hour).Milliseconds()); err != nil {
 		return nil, nil, fmt.Errorf("store: prune nodes: %w", err)
 	}
-	rows, err := db.Read.QueryContext(ctx, `SELECT id, heartbeat_at >= `+dbNowMillis+` - $1 FROM nodes`, deadAfter.Milliseconds())
+	rows, err := db.nodeConn().QueryContext(ctx, `SELECT id, heartbeat_at >= `+dbNowMillis+` - $1 FROM nodes`, deadAfter.Milliseconds())
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: node states: %w", err)
 	}
@@ -69,7 +91,7 @@ func (db *DB) NodeStates(ctx context.Context, deadAfter time.Duration) (alive, d
 // reports whether the node was leader.
 func (db *DB) EvictLeader(ctx context.Context, nodeID string) (bool, error) {
 	var n int
-	err := db.Write.QueryRowContext(ctx, `WITH gone AS (DELETE FROM river_leader WHERE leader_id = $1 RETURNING leader_id)
+	err := db.nodeConn().QueryRowContext(ctx, `WITH gone AS (DELETE FROM river_leader WHERE leader_id = $1 RETURNING leader_id)
 		SELECT count(pg_notify(current_schema() || '.river_leadership',
 			json_build_object('leader_id', leader_id, 'action', 'resigned')::text)) FROM gone`, nodeID).Scan(&n)
 	if err != nil && err != sql.ErrNoRows {
@@ -81,7 +103,7 @@ func (db *DB) EvictLeader(ctx context.Context, nodeID string) (bool, error) {
 // Leader is River's current leader (its node id), "" when none.
 func (db *DB) Leader(ctx context.Context) (string, error) {
 	var id string
-	err := db.Read.QueryRowContext(ctx, `SELECT leader_id FROM river_leader LIMIT 1`).Scan(&id)
+	err := db.nodeConn().QueryRowContext(ctx, `SELECT leader_id FROM river_leader LIMIT 1`).Scan(&id)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}
@@ -99,7 +121,7 @@ func (db *DB) MoveAvailableJobs(ctx context.Context, ids []int64, from, to strin
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	res, err := db.Write.ExecContext(ctx, `UPDATE river_job SET queue = $1
+	res, err := db.nodeConn().ExecContext(ctx, `UPDATE river_job SET queue = $1
 		WHERE id = ANY($2) AND state = 'available' AND queue = $3`, to, ids, from)
 	if err != nil {
 		return 0, fmt.Errorf("store: move taken-over jobs to queue %s: %w", to, err)

@@ -267,3 +267,36 @@ func ListRuns(ctx context.Context, q Querier, workspaceID int64, f RunFilter) ([
 	}
 	return out, nil
 }
+
+// RunsNotRunning returns which of ids are no longer RUNNING (cancelled,
+// blocked, finished or deleted): the chunks a node works for them stop
+// starting upstream calls, whose results the chunk's commit would discard.
+func RunsNotRunning(ctx context.Context, q Querier, ids []int64) (map[int64]bool, error) {
+	out := make(map[int64]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args[i] = id
+		ph[i] = fmt.Sprintf("$%d", i+1)
+		out[id] = true // deleted unless found RUNNING below
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE status = 'RUNNING' AND id IN (`+strings.Join(ph, ", ")+`)`, args...)
+	if err != nil {
+		return nil, unable(err, "read which runs are running")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, unable(err, "read which runs are running")
+		}
+		delete(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unable(err, "read which runs are running")
+	}
+	return out, nil
+}

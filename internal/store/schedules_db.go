@@ -17,11 +17,11 @@ func (db *DB) DueSchedules(ctx context.Context, now time.Time, limit int, fn fun
 }
 
 func (db *DB) GetSchedule(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
-	return GetSchedule(ctx, db.R, workspaceID, uid)
+	return GetSchedule(ctx, db.r, workspaceID, uid)
 }
 
 func (db *DB) ListSchedules(ctx context.Context, workspaceID int64, f ScheduleFilter) ([]model.Schedule, error) {
-	return ListSchedules(ctx, db.Read, workspaceID, f)
+	return ListSchedules(ctx, db.read, workspaceID, f)
 }
 
-func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) { return NextDue(ctx, db.R) }
+func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) { return NextDue(ctx, db.r) }
