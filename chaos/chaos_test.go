@@ -9,7 +9,7 @@ package chaos
 // invariants and prints them as a table.
 //
 // PostgreSQL is a private cluster the suite makes with initdb and starts on
-// a free port (postgres.go), so that it can restart it without disturbing
+// a free port (postgres_test.go), so that it can restart it without disturbing
 // the tests that share the server at 5432. Where initdb is missing, the
 // suite runs on that shared server (FIRSTMATE_TEST_DATABASE_URL) and, in
 // place of the restart, cuts every node off at its proxy for 8 s (what the
