@@ -564,7 +564,7 @@ func chunkCount(ctx context.Context, fm *benchkit.Firstmate, runUID string) int 
 	}
 	defer st.Close()
 	var n int
-	_ = st.Read.QueryRowContext(ctx, `SELECT chunk_count FROM runs WHERE uid = $1`, runUID).Scan(&n)
+	_ = st.Handles().Read.QueryRowContext(ctx, `SELECT chunk_count FROM runs WHERE uid = $1`, runUID).Scan(&n)
 	return n
 }
 

@@ -75,15 +75,15 @@ func rawRiver(ctx context.Context, o options, tmp, db string) []rawResult {
 		return []rawResult{{driver: db, err: err}}
 	}
 	if db == "sqlite" {
-		return []rawResult{measureRiver(ctx, "riversqlite (the writer connection)", riversqlite.New(st.Write), o.rawJobs,
-			100*time.Millisecond, o.rawCooldown, func(ctx context.Context) error { return truncate(ctx, st.Write) })}
+		return []rawResult{measureRiver(ctx, "riversqlite (the writer connection)", riversqlite.New(st.Handles().Write), o.rawJobs,
+			100*time.Millisecond, o.rawCooldown, func(ctx context.Context) error { return truncate(ctx, st.Handles().Write) })}
 	}
 	var out []rawResult
 	out = append(out, measureRiver(ctx, "riverdatabasesql + pgx listener (as Firstmate)",
-		riverdatabasesql.NewWithPgxListener(st.Write, st.Pool), o.rawJobs, 200*time.Millisecond, o.rawCooldown,
-		func(ctx context.Context) error { return truncate(ctx, st.Write) }))
+		riverdatabasesql.NewWithPgxListener(st.Handles().Write, st.Pool), o.rawJobs, 200*time.Millisecond, o.rawCooldown,
+		func(ctx context.Context) error { return truncate(ctx, st.Handles().Write) }))
 	out = append(out, measureRiver[pgx.Tx](ctx, "riverpgxv5", riverpgxv5.New(st.Pool), o.rawJobs, 200*time.Millisecond, o.rawCooldown,
-		func(ctx context.Context) error { return truncate(ctx, st.Write) }))
+		func(ctx context.Context) error { return truncate(ctx, st.Handles().Write) }))
 	return out
 }
 

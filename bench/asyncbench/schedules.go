@@ -188,7 +188,7 @@ func watchVisible(ctx context.Context, st *store.DB, slot time.Time, want int) (
 		return nil, ctx.Err()
 	}
 	var before int64
-	if err := st.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM runs`).Scan(&before); err != nil {
+	if err := st.Handles().Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM runs`).Scan(&before); err != nil {
 		return nil, err
 	}
 	select {
@@ -199,7 +199,7 @@ func watchVisible(ctx context.Context, st *store.DB, slot time.Time, want int) (
 	seen := map[int]time.Duration{}
 	for time.Since(slot) < 10*time.Second {
 		var n int
-		if err := st.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE id > $1 AND scheduled_run_uid <> ''`,
+		if err := st.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE id > $1 AND scheduled_run_uid <> ''`,
 			before).Scan(&n); err != nil {
 			return nil, err
 		}
@@ -229,7 +229,7 @@ func waitFiring(ctx context.Context, st *store.DB, slot time.Time, want int) (fi
 	lo, hi := store.Millis(slot), store.Millis(slot.Add(time.Minute))
 	for {
 		var n int
-		if err := st.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE scheduled_run_uid <> '' AND created_at >= $1 AND created_at < $2`,
+		if err := st.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE scheduled_run_uid <> '' AND created_at >= $1 AND created_at < $2`,
 			lo, hi).Scan(&n); err != nil {
 			return f, err
 		}
@@ -242,7 +242,7 @@ func waitFiring(ctx context.Context, st *store.DB, slot time.Time, want int) (fi
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	rows, err := st.Read.QueryContext(ctx, `SELECT created_at FROM runs WHERE scheduled_run_uid <> '' AND created_at >= $1 AND created_at < $2`,
+	rows, err := st.Handles().Read.QueryContext(ctx, `SELECT created_at FROM runs WHERE scheduled_run_uid <> '' AND created_at >= $1 AND created_at < $2`,
 		lo, hi)
 	if err != nil {
 		return f, err

@@ -418,7 +418,7 @@ func asyncCrash(t *testing.T, dialect string) {
 	one := func(q string, args ...any) int64 {
 		t.Helper()
 		var v int64
-		if err := db.R.QueryRowContext(ctx, q, args...).Scan(&v); err != nil {
+		if err := db.Handles().R.QueryRowContext(ctx, q, args...).Scan(&v); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 		return v

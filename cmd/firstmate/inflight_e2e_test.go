@@ -100,12 +100,12 @@ func TestE2EKillWithCallsInFlight(t *testing.T) {
 		}
 		defer db.Close()
 		var outs, distinct int
-		if err := db.R.QueryRowContext(context.Background(), `SELECT COUNT(*), COUNT(DISTINCT o.input_idx) FROM run_outputs o
+		if err := db.Handles().R.QueryRowContext(context.Background(), `SELECT COUNT(*), COUNT(DISTINCT o.input_idx) FROM run_outputs o
 			JOIN runs r ON r.id = o.run_id WHERE r.uid = $1`, uid).Scan(&outs, &distinct); err != nil {
 			t.Fatal(err)
 		}
 		var charged int64
-		if err := db.R.QueryRowContext(context.Background(), `SELECT COALESCE(SUM(c.results), 0) FROM credit_charges c
+		if err := db.Handles().R.QueryRowContext(context.Background(), `SELECT COALESCE(SUM(c.results), 0) FROM credit_charges c
 			JOIN runs r ON r.uid = c.run_uid WHERE r.uid = $1`, uid).Scan(&charged); err != nil {
 			t.Logf("charges by run: %v", err)
 		} else if charged != n {

@@ -62,7 +62,7 @@ func TestPoolOperator(t *testing.T) {
 			bad := accs[1].Integration
 			plain, _ := json.Marshal(identity.Credentials{AuthType: "COOKIES", Cookies: map[string]string{"li_at": "sim_revoked_session"}})
 			kid, sealed := a.Keys.Seal(plain, []byte(bad.UID))
-			if _, err := a.DB.Write.ExecContext(ctx, `UPDATE integrations SET secret_kid = $1, secret = $2 WHERE id = $3`, kid, sealed, bad.ID); err != nil {
+			if _, err := a.DB.Handles().Write.ExecContext(ctx, `UPDATE integrations SET secret_kid = $1, secret = $2 WHERE id = $3`, kid, sealed, bad.ID); err != nil {
 				t.Fatal(err)
 			}
 			a.DB.Invalidate() // written behind the store's back

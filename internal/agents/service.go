@@ -33,10 +33,13 @@ type Service struct {
 	// treats every action as available.
 	Available func(*catalog.Action) bool
 	Now       func() time.Time
-	// Execute runs a confirmed approval's call as member p (the api
-	// package: the live call path and its error bodies).
-	Execute func(ctx context.Context, p model.Principal, a Approval) Outcome
 }
+
+// Executor runs a confirmed approval's call as member p: the api package's
+// live call path with its error bodies (api.Server.ExecuteApproval). The
+// API passes it to Decide: the API is built with this Service, so the
+// Service cannot be built with the API.
+type Executor func(ctx context.Context, p model.Principal, a Approval) Outcome
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -256,11 +259,11 @@ type Outcome struct {
 }
 
 // Decide confirms or rejects a pending approval on behalf of member p
-// (the dashboard and POST /v4/approvals/{uid} both call it). A confirmed
-// call runs at once through Execute, as p; its outcome is stored on the
-// approval, where the agent reads it. An approval decided already, or
-// expired, is a 409.
-func (s *Service) Decide(ctx context.Context, p model.Principal, uid string, confirm bool) (Approval, error) {
+// (the dashboard and POST /v4/approvals/{uid} both call it, through the
+// API). A confirmed call runs at once through execute, as p; its outcome is
+// stored on the approval, where the agent reads it. An approval decided
+// already, or expired, is a 409.
+func (s *Service) Decide(ctx context.Context, p model.Principal, uid string, confirm bool, execute Executor) (Approval, error) {
 	cur, err := s.GetApproval(ctx, p.WorkspaceID, uid)
 	if err != nil {
 		return Approval{}, err
@@ -284,8 +287,8 @@ func (s *Service) Decide(ctx context.Context, p model.Principal, uid string, con
 	if confirm {
 		cur.Status = store.ApprovalConfirmed
 		out := Outcome{Failed: true, Result: json.RawMessage(`{"error_label":"INTERNAL_ERROR","message":"no executor"}`)}
-		if s.Execute != nil {
-			out = s.Execute(ctx, p, cur)
+		if execute != nil {
+			out = execute(ctx, p, cur)
 		}
 		final := store.ApprovalSucceeded
 		if out.Failed {

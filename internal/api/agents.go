@@ -163,7 +163,7 @@ func (s *Server) decideApproval(c *rctx) error {
 	if err := c.decode(&in); err != nil {
 		return err
 	}
-	a, err := s.Agents.Decide(c.ctx(), c.P(), c.path("uid"), in.Decision == "confirm")
+	a, err := s.Agents.Decide(c.ctx(), c.P(), c.path("uid"), in.Decision == "confirm", s.ExecuteApproval)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (s *Server) decideApproval(c *rctx) error {
 
 // ExecuteApproval runs a confirmed outreach call as the confirming member
 // p, after checking the rails of the key that asked for it still allow
-// outreach (agents.Service.Execute). Its answer, the output or the
+// outreach (the agents.Executor that decideApproval gives agents.Service.Decide). Its answer, the output or the
 // standard error body (logged with its error_ref), goes on the approval.
 func (s *Server) ExecuteApproval(ctx context.Context, p model.Principal, ap agents.Approval) agents.Outcome {
 	fail := func(err error, runUID string) agents.Outcome {

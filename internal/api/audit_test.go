@@ -153,7 +153,7 @@ func TestAuditLog(t *testing.T) {
 		}
 
 		// No secret anywhere in the table.
-		rows, err := store.ListAuditEvents(t.Context(), env.App.DB.R, op.WorkspaceID, store.AuditFilter{Limit: 1000})
+		rows, err := store.ListAuditEvents(t.Context(), env.App.DB.Handles().R, op.WorkspaceID, store.AuditFilter{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -295,7 +295,7 @@ func randomKey() string {
 // exec runs raw SQL on the app's write handle (to age rows the API cannot).
 func execSQL(t testing.TB, env *apitest.Env, q string, args ...any) int64 {
 	t.Helper()
-	res, err := env.App.DB.Write.ExecContext(context.Background(), q, args...)
+	res, err := env.App.DB.Handles().Write.ExecContext(context.Background(), q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}

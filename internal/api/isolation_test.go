@@ -77,18 +77,18 @@ func newTenant(t *testing.T, env *apitest.Env, name string) tenant {
 	// A callback delivery, stored directly: no job sends it, so it stays put.
 	ctx := context.Background()
 	p := principal(t, env, tn.Owner)
-	run, err := store.GetRun(ctx, env.App.DB.Read, p.WorkspaceID, tn.RunUID)
+	run, err := store.GetRun(ctx, env.App.DB.Handles().Read, p.WorkspaceID, tn.RunUID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tn.DeliveryUID = uuid.NewString()
-	if _, err := store.InsertDelivery(ctx, env.App.DB.Write, model.Delivery{UID: tn.DeliveryUID, Kind: "callback",
+	if _, err := store.InsertDelivery(ctx, env.App.DB.Handles().Write, model.Delivery{UID: tn.DeliveryUID, Kind: "callback",
 		WorkspaceID: p.WorkspaceID, RunID: run.ID, BatchUID: uuid.NewString(), RefUID: uuid.NewString(),
 		URL: "https://example.com/callback", Payload: "{}"}); err != nil {
 		t.Fatal(err)
 	}
 	tn.WebhookUID = uuid.NewString()
-	if _, err := store.InsertDelivery(ctx, env.App.DB.Write, model.Delivery{UID: tn.WebhookUID, Kind: "webhook",
+	if _, err := store.InsertDelivery(ctx, env.App.DB.Handles().Write, model.Delivery{UID: tn.WebhookUID, Kind: "webhook",
 		WorkspaceID: p.WorkspaceID, RefUID: uuid.NewString(), Event: "AUTH_SUCCESS",
 		URL: "https://example.com/webhook", Payload: "{}"}); err != nil {
 		t.Fatal(err)
@@ -246,18 +246,18 @@ func snapshot(t *testing.T, env *apitest.Env, a tenant) string {
 	ctx := context.Background()
 	p := principal(t, env, a.Owner)
 	var links int
-	if err := env.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_links l JOIN identities i ON i.id = l.identity_id
+	if err := env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_links l JOIN identities i ON i.id = l.identity_id
 		WHERE i.workspace_id = $1`, p.WorkspaceID).Scan(&links); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(&b, "login links %d\n", links)
 	var deliveries int
 	var overrides string
-	if err := env.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE workspace_id = $1`, p.WorkspaceID).
+	if err := env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE workspace_id = $1`, p.WorkspaceID).
 		Scan(&deliveries); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.App.DB.Read.QueryRowContext(ctx, `SELECT limit_overrides FROM identities WHERE uid = $1`, a.IdentityUID).
+	if err := env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT limit_overrides FROM identities WHERE uid = $1`, a.IdentityUID).
 		Scan(&overrides); err != nil {
 		t.Fatal(err)
 	}

@@ -243,7 +243,7 @@ func TestLiveUpstreamFailures(t *testing.T) {
 			if g["status"] != "PENDING" {
 				t.Fatalf("connecting a hanging account: %v", g)
 			}
-			if _, err := env.App.DB.Write.ExecContext(context.Background(),
+			if _, err := env.App.DB.Handles().Write.ExecContext(context.Background(),
 				`UPDATE integrations SET status = 'VALID', level = 'Premium', first_connected_at = $2 WHERE uid = $1`,
 				g["uid"], store.Millis(time.Now())); err != nil {
 				t.Fatal(err)

@@ -187,7 +187,7 @@ func TestAPIKeys(t *testing.T) {
 			t.Errorf("ops has %d keys, want 3 (first key + 2)", n)
 		}
 		// Stored hashed.
-		rows, err := env.App.DB.Read.QueryContext(context.Background(), `SELECT uid, name, prefix, hash FROM api_keys`)
+		rows, err := env.App.DB.Handles().Read.QueryContext(context.Background(), `SELECT uid, name, prefix, hash FROM api_keys`)
 		if err != nil {
 			t.Fatal(err)
 		}

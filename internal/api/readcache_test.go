@@ -46,7 +46,7 @@ func TestReadCacheNeverServesStaleWrites(t *testing.T) {
 		k = env.Must(201, "POST", "/v4/api-keys", owner, map[string]any{"name": "other-node"}).Obj()
 		other := k["key"].(string)
 		env.Must(200, "GET", "/v4/workspaces", other, nil)
-		if _, err := env.App.DB.Write.ExecContext(context.Background(), `UPDATE api_keys SET revoked_at = $1 WHERE uid = $2`,
+		if _, err := env.App.DB.Handles().Write.ExecContext(context.Background(), `UPDATE api_keys SET revoked_at = $1 WHERE uid = $2`,
 			store.Now(), k["uid"]); err != nil {
 			t.Fatal(err)
 		}

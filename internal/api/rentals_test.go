@@ -17,7 +17,7 @@ import (
 // freePool lists the pool accounts managed mode may use now, by identity uid.
 func freePool(t *testing.T, env *apitest.Env) map[string]bool {
 	t.Helper()
-	accs, err := store.Accounts(context.Background(), env.App.DB.R, store.AccountQuery{Pool: true, Platforms: []string{"linkedin"}})
+	accs, err := store.Accounts(context.Background(), env.App.DB.Handles().R, store.AccountQuery{Pool: true, Platforms: []string{"linkedin"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func freePool(t *testing.T, env *apitest.Env) map[string]bool {
 func rentedPoolUID(t *testing.T, env *apitest.Env, rentalUID string) string {
 	t.Helper()
 	var uid string
-	if err := env.App.DB.R.QueryRowContext(context.Background(), `SELECT i.uid FROM rentals r JOIN identities i ON i.id = r.pool_identity_id
+	if err := env.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT i.uid FROM rentals r JOIN identities i ON i.id = r.pool_identity_id
 		WHERE r.uid = $1`, rentalUID).Scan(&uid); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestManagedSpread(t *testing.T) {
 		env := lvStart(t, dialect, nil)
 		ctx := context.Background()
 		owner := env.NewWorkspace("Spread", "unlimited")
-		accs, err := store.Accounts(ctx, env.App.DB.R, store.AccountQuery{Pool: true, Platforms: []string{"linkedin"}})
+		accs, err := store.Accounts(ctx, env.App.DB.Handles().R, store.AccountQuery{Pool: true, Platforms: []string{"linkedin"}})
 		if err != nil || len(accs) < 3 {
 			t.Fatalf("pool: %d accounts, %v", len(accs), err)
 		}
@@ -209,7 +209,7 @@ func TestManagedSpread(t *testing.T) {
 		}
 		used := 0
 		for _, a := range accs {
-			rows, err := env.App.DB.R.QueryContext(ctx, `SELECT DISTINCT key FROM limit_events WHERE identity_id = $1`, a.Identity.ID)
+			rows, err := env.App.DB.Handles().R.QueryContext(ctx, `SELECT DISTINCT key FROM limit_events WHERE identity_id = $1`, a.Identity.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

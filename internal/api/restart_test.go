@@ -188,7 +188,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 
 		// Secrets at rest: the raw rows, and for SQLite the database files.
 		secrets := []string{liAt, liA, password, hubToken, "SECRET"}
-		rows, err := env2.App.DB.Read.QueryContext(ctx, `SELECT uid, name, permalink, meta, error, secret FROM integrations WHERE workspace_id = $1`, ws.WorkspaceID)
+		rows, err := env2.App.DB.Handles().Read.QueryContext(ctx, `SELECT uid, name, permalink, meta, error, secret FROM integrations WHERE workspace_id = $1`, ws.WorkspaceID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +242,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 		rec2.Must(200, "DELETE", "/v4/identities/"+uid1+"/integrations/linkedin", owner, nil)
 		rec2.Must(200, "DELETE", "/v4/identities/"+uid2, owner, nil)
 		var left int
-		if err := env2.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM integrations WHERE workspace_id = $1`, ws.WorkspaceID).Scan(&left); err != nil {
+		if err := env2.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM integrations WHERE workspace_id = $1`, ws.WorkspaceID).Scan(&left); err != nil {
 			t.Fatal(err)
 		}
 		if left != 0 {

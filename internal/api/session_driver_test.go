@@ -738,7 +738,7 @@ func TestSessionDriverRateLimitPausesTheAccount(t *testing.T) {
 		}
 		// The health check, once the pause is over, sets it VALID again.
 		var id int64
-		if err := node1.App.DB.R.QueryRowContext(context.Background(), `SELECT g.id FROM integrations g JOIN identities i ON i.id = g.identity_id WHERE i.uid = $1`,
+		if err := node1.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT g.id FROM integrations g JOIN identities i ON i.id = g.identity_id WHERE i.uid = $1`,
 			uid).Scan(&id); err != nil {
 			t.Fatal(err)
 		}

@@ -66,10 +66,10 @@ func TestFullDisk(t *testing.T) {
 	env := apitest.Start(t, "sqlite")
 	key := env.NewWorkspace("Full disk", "unlimited")
 	var pages int
-	if err := env.App.DB.Write.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+	if err := env.App.DB.Handles().Write.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.App.DB.Write.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
+	if _, err := env.App.DB.Handles().Write.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
 		t.Fatal(err)
 	}
 	body := bigAsync(3000)
@@ -117,7 +117,7 @@ func TestFullDisk(t *testing.T) {
 	}
 
 	t.Log(env.Logs.String())
-	if _, err := env.App.DB.Write.Exec(`PRAGMA max_page_count = 1073741823`); err != nil {
+	if _, err := env.App.DB.Handles().Write.Exec(`PRAGMA max_page_count = 1073741823`); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, env, 200)

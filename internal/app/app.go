@@ -60,8 +60,11 @@ type App struct {
 	Runs       *runs.Service
 	Dispatch   *webhook.Dispatcher
 	Jobs       *jobs.Jobs
-	Schedules  *schedules.Service
-	API        *api.Server
+	// Queue enqueues jobs in the caller's transaction (Runs, Dispatch and
+	// Identities were built with it; Jobs connects it to River).
+	Queue     *jobs.Queue
+	Schedules *schedules.Service
+	API       *api.Server
 	// Console is the members' web console at "/"; it hands the API's
 	// paths to API. Serve serves it.
 	Console *console.Console
@@ -127,29 +130,31 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	// Each service is built with its collaborators; the ones left to set
-	// afterwards (the identities' Verify, Login and Queue, the runs' and
-	// deliveries' Queue, the agents' Execute) close a cycle: the engine and
-	// the job queue are built from the services that use them.
+	// Each service is built with its collaborators. Two cycles are broken
+	// where they arise: identities verify and log in accounts through the
+	// engine's Connector (built before both, engine.Connector), and the
+	// services that enqueue jobs are built with a jobs.Queue that jobs.New
+	// connects to the River client it builds from those services.
 	settings := cfg.WithDefaults()
 	callbacks := callbackPolicy(settings.Callbacks)
-	a.Ledger = &credits.Ledger{DB: db, Plans: workspace.PlanIn(plans)}
-	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret,
-		CreditsUsed: a.Ledger.Used, WebhookPolicy: &callbacks}
-	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL, Proxies: a.Proxies,
-		HealthInterval: settings.Health.Interval, OnStatus: a.onIntegrationStatus}
-	a.Limits = &smartlimits.Limiter{DB: db}
-	a.Engine = &engine.Engine{DB: db, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
-		Egress: a.Proxies.Egress, Budget: engine.NewBudget(cfg.Jobs.Inflight, -1), Families: a.familyLimits(cfg)}
-	a.Engine.Families.Start()
-	a.Identities.Verify = a.Engine.Verify
-	a.Identities.Login = a.Engine
 	if !cfg.Operator {
 		if err := a.openDataPlane(a.simDataFile()); err != nil {
 			db.Close()
 			return nil, err
 		}
 	}
+	a.Queue = jobs.NewQueue()
+	connector := &engine.Connector{DB: db, Plane: a.Plane, Egress: a.Proxies.Egress}
+	a.Ledger = &credits.Ledger{DB: db, Plans: workspace.PlanIn(plans)}
+	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret,
+		Ledger: a.Ledger, WebhookPolicy: &callbacks}
+	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL, Proxies: a.Proxies,
+		HealthInterval: settings.Health.Interval, OnStatus: a.onIntegrationStatus,
+		Verify: connector.Verify, Login: connector, Queue: a.Queue}
+	a.Limits = &smartlimits.Limiter{DB: db}
+	a.Engine = &engine.Engine{Connector: connector, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
+		Budget: engine.NewBudget(cfg.Jobs.Inflight, -1), Families: a.familyLimits(cfg)}
+	a.Engine.Families.Start()
 	if err := a.openJobs(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -167,7 +172,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		}
 	}
 	a.Agents = &agents.Service{DB: db, Available: func(act *catalog.Action) bool {
-		return a.Engine.Plane != nil && a.Engine.Plane.Unavailable(act) == nil
+		return a.Plane != nil && a.Plane.Unavailable(act) == nil
 	}}
 	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter, Agents: a.Agents,
 		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
@@ -180,9 +185,6 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
-	// A confirmed approval runs through the API's live path (and its
-	// error bodies), whether confirmed by the API or the dashboard.
-	a.Agents.Execute = a.API.ExecuteApproval
 	a.Console, err = console.New(console.Deps{API: a.API, Workspaces: a.Workspaces, Agents: a.Agents, PublicURL: a.PublicURL, Log: log})
 	if err != nil {
 		a.Close()

@@ -31,8 +31,8 @@ func (a *App) openJobs(ctx context.Context) error {
 		schedule = cfg.Callbacks.RetrySchedule
 	}
 	a.Runs = &runs.Service{DB: a.DB, Keys: a.Keys, Engine: a.Engine, Ledger: a.Ledger, Plans: a.Workspaces.Plan,
-		Callbacks: policy, Log: a.Log}
-	a.Dispatch = &webhook.Dispatcher{DB: a.DB, Keys: a.Keys, Schedule: schedule,
+		Callbacks: policy, Log: a.Log, Queue: a.Queue}
+	a.Dispatch = &webhook.Dispatcher{DB: a.DB, Keys: a.Keys, Schedule: schedule, Queue: a.Queue,
 		Sender:        send.NewSender(send.Options{Policy: policy, Timeout: cfg.Callbacks.Timeout}),
 		Hosts:         send.NewHostLimiter(cfg.Callbacks.PerHost),
 		SigningSecret: a.Workspaces.SigningSecret, Parallel: 16, Observe: a.callMetrics().delivery, Tracer: a.Tracing.Tracer()}
@@ -41,14 +41,10 @@ func (a *App) openJobs(ctx context.Context) error {
 		DeliveryWorkers: cfg.Jobs.DeliveryWorkers, Logger: a.Log,
 		RescueAfter: cfg.Jobs.RescueAfter, Health: health, NodeDeadAfter: cfg.Jobs.NodeDeadAfter, Version: Version,
 		Tracer: a.Tracing.Tracer()},
-		a.Runs, a.Dispatch)
+		a.Queue, a.Runs, a.Dispatch)
 	if err != nil {
 		return err
 	}
 	a.Jobs = j
-	a.Runs.Queue, a.Dispatch.Queue = j, j
-	// Integration transitions enqueue their webhook deliveries on River in
-	// the same transaction.
-	a.Identities.Queue = j
 	return nil
 }

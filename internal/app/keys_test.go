@@ -24,7 +24,7 @@ func open(cfg config.Config) (*app.App, error) {
 func keyChecks(t *testing.T, st apitest.Store) map[string]store.KeyCheck {
 	t.Helper()
 	db := st.OpenDB(t)
-	c, err := store.KeyChecks(context.Background(), db.Read)
+	c, err := store.KeyChecks(context.Background(), db.Handles().Read)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestOneKeyringPerDeployment(t *testing.T) {
 		key2 := env2.NewWorkspace("Keys after rotation "+dialect, "developer")
 		env2.Must(200, "GET", "/v4/workspaces/settings", key2, nil)
 		var kid string
-		if err := env2.App.DB.Read.QueryRowContext(context.Background(),
+		if err := env2.App.DB.Handles().Read.QueryRowContext(context.Background(),
 			`SELECT signing_secret_kid FROM workspaces WHERE name = $1`, "Keys after rotation "+dialect).Scan(&kid); err != nil || kid != "k2" {
 			t.Errorf("a new workspace's secret is sealed with %q (%v), want k2", kid, err)
 		}
@@ -139,7 +139,7 @@ func TestKeyCheckOfAnOlderDatabase(t *testing.T) {
 		st := apitest.NewStore(t, dialect)
 		env := apitest.StartOn(t, st)
 		env.NewWorkspace("Older "+dialect, "developer")
-		if _, err := env.App.DB.Write.ExecContext(context.Background(), `DELETE FROM key_checks`); err != nil {
+		if _, err := env.App.DB.Handles().Write.ExecContext(context.Background(), `DELETE FROM key_checks`); err != nil {
 			t.Fatal(err)
 		}
 		env.Close()

@@ -43,7 +43,7 @@ func (a *App) openDataPlane(simData string) error {
 		a.stopSimulator()
 		return err
 	}
-	a.Plane, a.Engine.Plane = plane, plane
+	a.Plane = plane
 	plane.Start(ExecutorStartWait)
 	for _, r := range plane.Routes() {
 		if r.Kind == dataplane.KindOff {

@@ -22,7 +22,10 @@ import (
 //   - a comparison against the database's kind: ==, != or a switch on
 //     store.SQLite, store.Postgres, a .Dialect field or a "sqlite" /
 //     "postgres" literal, and strings.HasPrefix/Contains on a database URL's
-//     scheme.
+//     scheme;
+//   - a choice of connection: a call of store.DB.Handles (the connections
+//     are unexported; Handles gives them to tests and harnesses only).
+//     Product code enters through View, Tx and the named entry points.
 //
 // Test files may name the database: tests run once per database.
 
@@ -48,6 +51,11 @@ var allowed = map[string]string{
 	"bench/ database/sql":          "benchmark harness",
 	"bench/ github.com/jackc/pgx/": "benchmark harness",
 	"bench/ kind":                  "benchmark harness: measures each database by name",
+	"bench/ handles":               "benchmark harness: seeds and reads rows with its own SQL",
+	// The chaos suite starts and restarts a private PostgreSQL cluster of
+	// its own and waits on it with SQL: a test harness, not the product.
+	"chaos database/sql":          "chaos harness: a private PostgreSQL cluster it restarts",
+	"chaos github.com/jackc/pgx/": "chaos harness: a private PostgreSQL cluster it restarts",
 	// The test harness creates a PostgreSQL schema per test.
 	"internal/apitest github.com/jackc/pgx/": "test harness: one PostgreSQL schema per test",
 	"internal/apitest kind":                  "test harness: chooses the database a test runs on",
@@ -110,6 +118,9 @@ func TestStoreSeam(t *testing.T) {
 		for _, pos := range kindChecks(f) {
 			found = append(found, violation{dir, "kind", fset.Position(pos).String()})
 		}
+		for _, pos := range handleChoices(f) {
+			found = append(found, violation{dir, "handles", fset.Position(pos).String()})
+		}
 		return nil
 	})
 	if err != nil {
@@ -121,7 +132,9 @@ func TestStoreSeam(t *testing.T) {
 			used[key] = true
 			continue
 		}
-		if v.what == "kind" {
+		if v.what == "handles" {
+			t.Errorf("%s: chooses a database connection (DB.Handles); use DB.View, DB.Tx or a named store entry point", rel(root, v.where))
+		} else if v.what == "kind" {
 			t.Errorf("%s: compares against the database's kind; ask the store a capability (store/dialect.go) or move the branch into the store", rel(root, v.where))
 		} else {
 			t.Errorf("%s: imports %s; only internal/store may (add a named store method instead)", rel(root, v.where), v.what)
@@ -151,6 +164,21 @@ func allowedKey(v violation) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// handleChoices finds the calls x.Handles() in f: the only way to a
+// connection of the store from outside it.
+func handleChoices(f *ast.File) []token.Pos {
+	var out []token.Pos
+	ast.Inspect(f, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok && len(call.Args) == 0 {
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Handles" {
+				out = append(out, call.Pos())
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // kindChecks finds the comparisons against the database's kind in f.
@@ -244,4 +272,23 @@ func rel(root, pos string) string {
 		return r
 	}
 	return pos
+}
+
+// The handle guard catches a connection chosen outside the store, and
+// nothing else.
+func TestHandleChoicesCatches(t *testing.T) {
+	src := `package x
+func f(db *store.DB) {
+	db.Handles().Write.Exec("")
+	_ = a.DB.Handles().R
+	db.View(ctx, nil)
+	h.Handles(1)
+}`
+	f, err := parser.ParseFile(token.NewFileSet(), "x.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(handleChoices(f)); got != 2 {
+		t.Fatalf("found %d handle choices, want 2", got)
+	}
 }

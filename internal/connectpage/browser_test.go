@@ -293,7 +293,7 @@ func TestHostedPage(t *testing.T) {
 		ctx := b.tab(t)
 		_, link := b.link(t)
 		token := link[strings.LastIndex(link, "/")+1:]
-		if _, err := b.App.DB.Write.ExecContext(context.Background(), `UPDATE login_links SET expires_at = $1 WHERE token_hash = $2`,
+		if _, err := b.App.DB.Handles().Write.ExecContext(context.Background(), `UPDATE login_links SET expires_at = $1 WHERE token_hash = $2`,
 			store.Millis(time.Now().Add(-time.Minute)), auth.HashToken(token)); err != nil {
 			t.Fatal(err)
 		}

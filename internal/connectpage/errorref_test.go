@@ -57,11 +57,11 @@ func TestConnectPageFailureIsLoggedWithItsRef(t *testing.T) {
 		uid := e.Must(200, "POST", "/v4/identities", key, map[string]any{"name": "Ada Lovelace"}).Obj()["uid"].(string)
 		link := e.Must(200, "POST", "/v4/identities/"+uid+"/generate-login-links", key, nil).Obj()["linkedin"].(string) // {"linkedin": URL}, as the reference answers
 		ctx := context.Background()
-		if _, err := e.App.DB.Write.ExecContext(ctx, `ALTER TABLE login_links RENAME TO login_links_away`); err != nil {
+		if _, err := e.App.DB.Handles().Write.ExecContext(ctx, `ALTER TABLE login_links RENAME TO login_links_away`); err != nil {
 			t.Fatal(err)
 		}
 		defer func() {
-			if _, err := e.App.DB.Write.ExecContext(ctx, `ALTER TABLE login_links_away RENAME TO login_links`); err != nil {
+			if _, err := e.App.DB.Handles().Write.ExecContext(ctx, `ALTER TABLE login_links_away RENAME TO login_links`); err != nil {
 				t.Fatal(err)
 			}
 		}()

@@ -77,7 +77,7 @@ func (e *loginEnv) events(integrationUID string) []string {
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	rows, err := e.App.DB.Read.QueryContext(context.Background(),
+	rows, err := e.App.DB.Handles().Read.QueryContext(context.Background(),
 		`SELECT event, payload FROM deliveries WHERE workspace_id = $1 AND kind = 'webhook' ORDER BY id`, p.WorkspaceID)
 	if err != nil {
 		e.T.Fatal(err)
@@ -98,7 +98,7 @@ func (e *loginEnv) events(integrationUID string) []string {
 
 func (e *loginEnv) payloads() string {
 	var b strings.Builder
-	rows, err := e.App.DB.Read.QueryContext(context.Background(), `SELECT payload FROM deliveries`)
+	rows, err := e.App.DB.Handles().Read.QueryContext(context.Background(), `SELECT payload FROM deliveries`)
 	if err != nil {
 		return ""
 	}

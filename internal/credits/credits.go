@@ -16,7 +16,6 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/config"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
-	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
 // Milli converts credits to millicredits.
@@ -31,7 +30,7 @@ type Ledger struct {
 	Now   func() time.Time
 
 	// seen remembers each balance's use as this process last read it or
-	// set it (every charge returns it), for WorkspaceBalance.
+	// set it (every charge returns it), for a cached Balance.
 	seenMu sync.Mutex
 	seen   map[balanceRow]seenUse
 }
@@ -330,7 +329,7 @@ func (l *Ledger) inFull(cs []Charge) ([]store.BalanceMove, []Charged) {
 }
 
 // moved records the balances' use once moves have committed (used: each
-// one's use after its move), for WorkspaceBalance.
+// one's use after its move), for a cached Balance.
 func (l *Ledger) moved(moves []store.BalanceMove, used []int64) {
 	for i, m := range moves {
 		l.see(m.WorkspaceID, m.Period, used[i])
@@ -430,65 +429,8 @@ func (l *Ledger) chargeSlow(ctx context.Context, tx *sql.Tx, c Charge, period, m
 // period is the workspace's current period start (stored unit) and grant in
 // millicredits.
 func (l *Ledger) period(w model.Workspace) (period, max int64) {
-	start, _ := workspace.Period(w.PeriodStart, l.now())
+	start, _ := Period(w.PeriodStart, l.now())
 	return store.Millis(start), Milli(float64(l.Plans(w.Plan).CreditsPerPeriod))
-}
-
-// Balance reports the current period's grant and use, in millicredits.
-func (l *Ledger) Balance(ctx context.Context, workspaceID int64) (max, used int64, err error) {
-	w, err := l.DB.GetWorkspace(ctx, workspaceID)
-	if err != nil {
-		return 0, 0, err
-	}
-	return l.BalanceOf(ctx, w)
-}
-
-// BalanceOf is Balance for a workspace row the caller has read already.
-func (l *Ledger) BalanceOf(ctx context.Context, w model.Workspace) (max, used int64, err error) {
-	period, max := l.period(w)
-	used, err = l.DB.BalanceUsed(ctx, w.ID, period)
-	return max, used, err
-}
-
-// WorkspaceBalance reads a workspace and its current period's grant and
-// use, for the live path's check that a call can be paid for. Unless fresh
-// is set, both may come from memory: the workspace row from the store's
-// read cache, the use as this process last saw it, at most
-// store.ReadCacheTTL ago (every charge here refreshes it; charges made on
-// other nodes show within that time). The check only spares the platform
-// calls that could not be paid; the charge itself is exact.
-func (l *Ledger) WorkspaceBalance(ctx context.Context, workspaceID int64, fresh bool) (w model.Workspace, max, used int64, err error) {
-	if fresh {
-		w, err = l.DB.GetWorkspace(ctx, workspaceID)
-	} else {
-		w, err = l.DB.CachedWorkspace(ctx, workspaceID)
-	}
-	if err != nil {
-		return w, 0, 0, err
-	}
-	period, max := l.period(w)
-	if !fresh {
-		if used, ok := l.seenRecently(w.ID, period); ok {
-			return w, max, used, nil
-		}
-	}
-	if used, err = l.DB.BalanceUsed(ctx, w.ID, period); err != nil {
-		return w, 0, 0, err
-	}
-	l.see(w.ID, period, used)
-	return w, max, used, nil
-}
-
-// Left is the remaining balance in millicredits.
-func (l *Ledger) Left(ctx context.Context, workspaceID int64) (int64, error) {
-	max, used, err := l.Balance(ctx, workspaceID)
-	return max - used, err
-}
-
-// Used sums the credits charged since a period start (for GET /workspaces).
-func (l *Ledger) Used(ctx context.Context, workspaceID int64, since time.Time) (float64, error) {
-	used, err := l.DB.BalanceUsed(ctx, workspaceID, store.Millis(since))
-	return Credits(used), err
 }
 
 // Consumption is one action's share of a period.

@@ -17,7 +17,6 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
-	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
 func openDB(t *testing.T, dialect string) *store.DB {
@@ -29,7 +28,7 @@ var wsSeq atomic.Int64
 
 // newWorkspace adds a workspace whose plan grants grant credits.
 func newWorkspace(t interface{ Fatal(...any) }, db *store.DB, grant int64) (*credits.Ledger, int64) {
-	ws, err := store.InsertWorkspace(context.Background(), db.Write, store.NewWorkspace{UID: fmt.Sprint("ws-", wsSeq.Add(1)),
+	ws, err := store.InsertWorkspace(context.Background(), db.Handles().Write, store.NewWorkspace{UID: fmt.Sprint("ws-", wsSeq.Add(1)),
 		Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +68,7 @@ func TestChargeUnderConcurrency(t *testing.T) {
 			}(i)
 		}
 		wg.Wait()
-		max, used, err := l.Balance(ctx, ws)
+		max, used, err := maxUsed(ctx, l, ws)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +122,7 @@ func TestLedgerProperties(t *testing.T) {
 				}
 				spent += got.Amount
 			}
-			max, used, err := l.Balance(ctx, ws)
+			max, used, err := maxUsed(ctx, l, ws)
 			if err != nil {
 				rt.Fatal(err)
 			}
@@ -142,7 +141,7 @@ func TestConditionalChargeExactUnderConcurrency(t *testing.T) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		db, l, ws := open(t, dialect, 25)
 		ctx := context.Background()
-		w, err := store.GetWorkspace(ctx, db.R, ws)
+		w, err := store.GetWorkspace(ctx, db.Handles().R, ws)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +174,7 @@ func TestConditionalChargeExactUnderConcurrency(t *testing.T) {
 			}(i)
 		}
 		wg.Wait()
-		max, used, err := l.Balance(ctx, ws)
+		max, used, err := maxUsed(ctx, l, ws)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +184,7 @@ func TestConditionalChargeExactUnderConcurrency(t *testing.T) {
 		// Every paid charge is recorded once with what it paid; unpaid ones
 		// left no row.
 		var rows, sum int64
-		if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM credit_charges WHERE workspace_id = $1`, ws).
+		if err := db.Handles().R.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM credit_charges WHERE workspace_id = $1`, ws).
 			Scan(&rows, &sum); err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +210,7 @@ func TestConditionalChargePartialFallback(t *testing.T) {
 			t.Fatalf("repeat: %+v, %v", again, err)
 		}
 		var results, amount int64
-		if err := db.R.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, "big").
+		if err := db.Handles().R.QueryRowContext(ctx, `SELECT results, amount FROM credit_charges WHERE charge_key = $1`, "big").
 			Scan(&results, &amount); err != nil || results != 6 || amount != 9000 {
 			t.Fatalf("row: %d results, %d, %v", results, amount, err)
 		}
@@ -225,7 +224,7 @@ func TestConditionalChargePartialFallback(t *testing.T) {
 		if err != nil || last.Paid != 1 || last.Repeat {
 			t.Fatalf("last credit: %+v, %v", last, err)
 		}
-		if left, err := l.Left(ctx, ws); err != nil || left != 0 {
+		if left, err := left(ctx, l, ws); err != nil || left != 0 {
 			t.Fatalf("left %d, %v", left, err)
 		}
 	})
@@ -257,16 +256,16 @@ func TestConcurrentRepeatsPayOnce(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if _, used, err := l.Balance(ctx, ws); err != nil || used != 6000 || first.Load() != 1 {
+		if _, used, err := maxUsed(ctx, l, ws); err != nil || used != 6000 || first.Load() != 1 {
 			t.Fatalf("used %d (%v), %d first charges", used, err, first.Load())
 		}
 	})
 }
 
-// WorkspaceBalance agrees with Balance: before any charge, after
+// A cached Balance (the live path's) agrees with a fresh one: before any charge, after
 // charges, with only an earlier period's row, and with a later period's row
 // (a clock that went back).
-func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
+func TestCachedBalanceMatchesFresh(t *testing.T) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		db, l, ws := open(t, dialect, 10)
 		ctx := context.Background()
@@ -275,11 +274,11 @@ func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
 			// Fresh, and from memory: this ledger's own charges keep what it
 			// remembers exact.
 			for _, fresh := range []bool{true, false} {
-				w, max, used, err := l.WorkspaceBalance(ctx, ws, fresh)
+				w, max, used, err := reading(ctx, l, ws, fresh)
 				if err != nil {
 					t.Fatal(step, err)
 				}
-				wantMax, wantUsed, err := l.Balance(ctx, ws)
+				wantMax, wantUsed, err := maxUsed(ctx, l, ws)
 				if err != nil {
 					t.Fatal(step, err)
 				}
@@ -291,12 +290,12 @@ func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
 		}
 		check("no balance row")
 		var start int64
-		if err := db.R.QueryRowContext(ctx, `SELECT period_start FROM workspaces WHERE id = $1`, ws).Scan(&start); err != nil {
+		if err := db.Handles().R.QueryRowContext(ctx, `SELECT period_start FROM workspaces WHERE id = $1`, ws).Scan(&start); err != nil {
 			t.Fatal(err)
 		}
 		// An earlier period's row only (the workspace's anchor is now, so
 		// anything before it is an earlier period).
-		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 7000)`,
+		if _, err := db.Handles().Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 7000)`,
 			ws, start-40*24*3600*1000); err != nil {
 			t.Fatal(err)
 		}
@@ -305,12 +304,12 @@ func TestWorkspaceBalanceMatchesBalance(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("after a charge")
-		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 5000)`,
+		if _, err := db.Handles().Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 5000)`,
 			ws, start+400*24*3600*1000); err != nil {
 			t.Fatal(err)
 		}
 		check("later period row")
-		if _, _, used, _ := l.WorkspaceBalance(ctx, ws, false); used != 3000 {
+		if _, _, used, _ := reading(ctx, l, ws, false); used != 3000 {
 			t.Fatalf("used %d, want 3000", used)
 		}
 	})
@@ -331,7 +330,7 @@ func TestBatchChargeProperties(t *testing.T) {
 			ctx := context.Background()
 			wsRows := map[int64]*model.Workspace{}
 			for _, id := range []int64{wsA, wsB} {
-				w, err := store.GetWorkspace(ctx, db.R, id)
+				w, err := store.GetWorkspace(ctx, db.Handles().R, id)
 				if err != nil {
 					rt.Fatal(err)
 				}
@@ -389,14 +388,14 @@ func TestBatchChargeProperties(t *testing.T) {
 				}
 			}
 			for _, ws := range []int64{wsA, wsB} {
-				max, used, err := l.Balance(ctx, ws)
+				max, used, err := maxUsed(ctx, l, ws)
 				if err != nil {
 					rt.Fatal(err)
 				}
 				// Batch charges are recorded on their runs, by the caller:
 				// they write no charge row of their own.
 				var rows int64
-				if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM credit_charges WHERE workspace_id = $1`,
+				if err := db.Handles().R.QueryRowContext(ctx, `SELECT COUNT(*) FROM credit_charges WHERE workspace_id = $1`,
 					ws).Scan(&rows); err != nil {
 					rt.Fatal(err)
 				}
@@ -414,11 +413,11 @@ func periodOf(t interface{ Fatal(...any) }, db *store.DB, ws int64, paid int) in
 	if paid == 0 {
 		return 0
 	}
-	w, err := store.GetWorkspace(context.Background(), db.R, ws)
+	w, err := store.GetWorkspace(context.Background(), db.Handles().R, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start, _ := workspace.Period(w.PeriodStart, time.Now())
+	start, _ := credits.Period(w.PeriodStart, time.Now())
 	return store.Millis(start)
 }
 
@@ -450,7 +449,7 @@ func TestByActionSumsChargesAndLiveRuns(t *testing.T) {
 			run("live-old", "b", 9, 9000, period-1),
 			run("async-run", "a", 5, 5000, 0),
 		}
-		if err := db.InsertFinishedRuns(ctx, db.Write, runs); err != nil {
+		if err := db.InsertFinishedRuns(ctx, db.Handles().Write, runs); err != nil {
 			t.Fatal(err)
 		}
 		got, err := l.ByAction(ctx, ws, store.Time(period))
@@ -465,4 +464,22 @@ func TestByActionSumsChargesAndLiveRuns(t *testing.T) {
 			t.Fatalf("consumption %+v, want %+v", got, want)
 		}
 	})
+}
+
+// maxUsed is a fresh balance as (grant, use), the way these tests compare it.
+func maxUsed(ctx context.Context, l *credits.Ledger, ws int64) (max, used int64, err error) {
+	b, err := l.Balance(ctx, ws, credits.Reading{})
+	return b.Max, b.Used, err
+}
+
+// left is what a fresh balance has left.
+func left(ctx context.Context, l *credits.Ledger, ws int64) (int64, error) {
+	b, err := l.Balance(ctx, ws, credits.Reading{})
+	return b.Left(), err
+}
+
+// reading is a balance as the live path reads it: fresh, or from memory.
+func reading(ctx context.Context, l *credits.Ledger, ws int64, fresh bool) (model.Workspace, int64, int64, error) {
+	b, err := l.Balance(ctx, ws, credits.Reading{Cached: !fresh})
+	return b.Workspace, b.Max, b.Used, err
 }

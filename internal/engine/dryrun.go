@@ -43,7 +43,8 @@ func (e *Engine) DryRunLive(ctx context.Context, l Live) (DryRun, error) {
 		return DryRun{}, err
 	}
 	out := DryRun{SmartLimits: []smartlimits.Status{}}
-	ws, max, used, err := e.Ledger.WorkspaceBalance(ctx, l.Principal.WorkspaceID, true)
+	bal, err := e.Ledger.Balance(ctx, l.Principal.WorkspaceID, credits.Reading{})
+	ws, max, used := bal.Workspace, bal.Max, bal.Used
 	if err != nil {
 		return DryRun{}, err
 	}

@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -22,7 +21,6 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/catalog"
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/cron"
-	"github.com/firstmate-oss/firstmate/internal/dataplane"
 	"github.com/firstmate-oss/firstmate/internal/identity"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
@@ -42,20 +40,15 @@ const (
 )
 
 type Engine struct {
-	DB         *store.DB
+	// Connector holds the store, the data plane and the identities'
+	// egress, and verifies and logs in accounts (connector.go); it is
+	// built first, so that identity.Service is built with it and the
+	// Engine with identity.Service.
+	*Connector
 	Keys       *secret.Keyring
 	Identities *identity.Service
 	Ledger     *credits.Ledger
 	Limits     *smartlimits.Limiter
-	// Plane routes each platform family to its driver (sandbox, built-in,
-	// remote executor or none) and says why an action is unavailable.
-	Plane *dataplane.Plane
-	// Egress returns the HTTP client an identity's upstream traffic goes
-	// through (its dedicated proxy) and that proxy's URL ("" when direct),
-	// which drivers that cannot take a client (remote executors) receive
-	// through platform.WithProxyURL. The URL holds the proxy's credentials:
-	// it is never logged or returned. Nil identity: actions that need none.
-	Egress func(ctx context.Context, id *model.Identity) (*http.Client, string, error)
 	// OnIntegrationInvalid is told when a call finds a session expired, after
 	// the integration is marked INVALID (webhooks, blocking runs).
 	OnIntegrationInvalid func(ctx context.Context, g model.Integration, label, message string)
@@ -128,19 +121,6 @@ func (e *Engine) Unavailable(a *catalog.Action) error {
 		return apperr.Internal(errors.New("engine: no data plane"))
 	}
 	return e.Plane.Unavailable(a)
-}
-
-// egress is the identity's client, and ctx carrying its proxy URL for
-// drivers that cannot take a client.
-func (e *Engine) egress(ctx context.Context, id *model.Identity) (context.Context, *http.Client, error) {
-	hc, proxyURL, err := e.Egress(ctx, id)
-	if err != nil {
-		return ctx, nil, err
-	}
-	if proxyURL != "" {
-		ctx = platform.WithProxyURL(ctx, proxyURL)
-	}
-	return ctx, hc, nil
 }
 
 // integrationPlatforms are the integration names that can serve an action.

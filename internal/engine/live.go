@@ -115,7 +115,8 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, 
 	// platform a call that could not be paid for; the charge is exact. An
 	// outreach call reads the balance fresh: what it does on the platform
 	// cannot be taken back if it turns out unpaid.
-	ws, max, used, err := e.Ledger.WorkspaceBalance(ctx, l.Principal.WorkspaceID, a.Kind == catalog.KindOutreach)
+	bal, err := e.Ledger.Balance(ctx, l.Principal.WorkspaceID, credits.Reading{Cached: a.Kind != catalog.KindOutreach})
+	ws, max, used := bal.Workspace, bal.Max, bal.Used
 	if err != nil {
 		return LiveResult{}, err
 	}

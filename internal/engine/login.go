@@ -11,21 +11,21 @@ import (
 // authenticator is what logs in to the integration's platform: a refusal
 // when no driver serves it (424 PLATFORM_UNAVAILABLE) or when its driver
 // takes cookies only (dataplane.ErrNoLogin).
-func (e *Engine) authenticator(integration string) (platform.Authenticator, error) {
-	if e.Plane == nil {
+func (c *Connector) authenticator(integration string) (platform.Authenticator, error) {
+	if c.Plane == nil {
 		return nil, identity.ErrUnverifiable // a one-shot command without platforms
 	}
-	return e.Plane.Authenticator(integration)
+	return c.Plane.Authenticator(integration)
 }
 
 // Login logs the identity in with a username and a password, through its
 // own egress (identity.LoginDriver).
-func (e *Engine) Login(ctx context.Context, id model.Identity, integration, username, password string) (platform.LoginResult, error) {
-	a, err := e.authenticator(integration)
+func (c *Connector) Login(ctx context.Context, id model.Identity, integration, username, password string) (platform.LoginResult, error) {
+	a, err := c.authenticator(integration)
 	if err != nil {
 		return platform.LoginResult{}, err
 	}
-	ctx, hc, err := e.egress(ctx, &id)
+	ctx, hc, err := c.egress(ctx, &id)
 	if err != nil {
 		return platform.LoginResult{}, err
 	}
@@ -33,12 +33,12 @@ func (e *Engine) Login(ctx context.Context, id model.Identity, integration, user
 }
 
 // Checkpoint answers (or, with an empty code, polls) a login checkpoint.
-func (e *Engine) Checkpoint(ctx context.Context, id model.Identity, integration, state, code string) (platform.LoginResult, error) {
-	a, err := e.authenticator(integration)
+func (c *Connector) Checkpoint(ctx context.Context, id model.Identity, integration, state, code string) (platform.LoginResult, error) {
+	a, err := c.authenticator(integration)
 	if err != nil {
 		return platform.LoginResult{}, err
 	}
-	ctx, hc, err := e.egress(ctx, &id)
+	ctx, hc, err := c.egress(ctx, &id)
 	if err != nil {
 		return platform.LoginResult{}, err
 	}

@@ -74,7 +74,7 @@ func (e *Engine) current(g model.Integration) model.Integration {
 // userAgent is the browser user agent of an identity's calls: the user's
 // own (auth_data.user_agent, in the credentials), else the one the identity
 // keeps, chosen on first need (kept is what the caller read of it).
-func (e *Engine) userAgent(ctx context.Context, identityID int64, authType, kept, own string) string {
+func (c *Connector) userAgent(ctx context.Context, identityID int64, authType, kept, own string) string {
 	if own != "" {
 		return own
 	}
@@ -84,11 +84,11 @@ func (e *Engine) userAgent(ctx context.Context, identityID int64, authType, kept
 	if kept != "" {
 		return kept
 	}
-	if ua, err := e.DB.IdentityUserAgent(ctx, identityID); err == nil && ua != "" {
+	if ua, err := c.DB.IdentityUserAgent(ctx, identityID); err == nil && ua != "" {
 		return ua
 	}
 	var ua string
-	err := e.DB.Tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+	err := c.DB.Tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
 		var err error
 		ua, err = store.KeepIdentityUserAgent(ctx, tx, identityID, platform.PickUserAgent())
 		return err

@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
-	"github.com/firstmate-oss/firstmate/internal/workspace"
 )
 
 // recordEngagement raises the current credit period's peak of engagement
@@ -27,7 +27,7 @@ func (s *Service) recordEngagement(ctx context.Context, tx *sql.Tx, workspaceID 
 	if err != nil {
 		return err
 	}
-	start, _ := workspace.Period(ws.PeriodStart, time.Now())
+	start, _ := credits.Period(ws.PeriodStart, time.Now())
 	return store.RaiseEngagementPeak(ctx, tx, workspaceID, store.Millis(start), n)
 }
 

@@ -235,13 +235,13 @@ func TestEngagementPeakPerPeriod(t *testing.T) {
 			t.Fatal(err)
 		}
 		moved := ws.PeriodStart.AddDate(0, 0, -10)
-		if _, err := e.App.DB.Write.ExecContext(ctx, `UPDATE workspaces SET period_start = $1 WHERE id = $2`,
+		if _, err := e.App.DB.Handles().Write.ExecContext(ctx, `UPDATE workspaces SET period_start = $1 WHERE id = $2`,
 			store.Millis(moved), ws.Workspace.ID); err != nil {
 			t.Fatal(err)
 		}
 		// The last period's row stays, for billing.
 		var rows int
-		if err := e.App.DB.Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM engagement_peaks WHERE workspace_id = $1`,
+		if err := e.App.DB.Handles().Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM engagement_peaks WHERE workspace_id = $1`,
 			ws.Workspace.ID).Scan(&rows); err != nil || rows != 1 {
 			t.Fatalf("rows %d %v", rows, err)
 		}
@@ -252,7 +252,7 @@ func TestEngagementPeakPerPeriod(t *testing.T) {
 		if p := e.peak(); p != 2 {
 			t.Fatalf("new period after a deletion: peak %v, want 2", p)
 		}
-		if err := e.App.DB.Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM engagement_peaks WHERE workspace_id = $1`,
+		if err := e.App.DB.Handles().Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM engagement_peaks WHERE workspace_id = $1`,
 			ws.Workspace.ID).Scan(&rows); err != nil || rows != 2 {
 			t.Fatalf("rows %d %v", rows, err)
 		}

@@ -111,7 +111,7 @@ func TestHangingConnectAnswersPending(t *testing.T) {
 		close(answer)
 		waitFor(t, "the background verification to finish", func() bool {
 			var n int
-			if err := env.App.DB.Read.QueryRowContext(context.Background(),
+			if err := env.App.DB.Handles().Read.QueryRowContext(context.Background(),
 				`SELECT COUNT(*) FROM river_job WHERE kind = 'integration_reverify' AND state NOT IN ('completed', 'cancelled', 'discarded')`).
 				Scan(&n); err != nil {
 				t.Fatal(err)

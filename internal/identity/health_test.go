@@ -73,7 +73,7 @@ func healthExpiryScenario(t *testing.T, dialect string, auto bool) {
 		if out != engine.HealthValid {
 			break
 		}
-		checked, next, err := store.IntegrationCheckTimes(ctx, env.App.DB.Read, g.ID)
+		checked, next, err := store.IntegrationCheckTimes(ctx, env.App.DB.Handles().Read, g.ID)
 		if err != nil || checked == nil || next == nil {
 			t.Fatalf("after a valid check: checked %v next %v err %v", checked, next, err)
 		}
@@ -178,7 +178,7 @@ func TestHealthTickBudget(t *testing.T) {
 		ga, gb := env.integration(env.Key, a, "linkedin"), env.integration(env.Key, b, "linkedin")
 		connected := time.Now()
 		for _, g := range []int64{ga.ID, gb.ID} {
-			_, next, err := store.IntegrationCheckTimes(ctx, env.App.DB.Read, g)
+			_, next, err := store.IntegrationCheckTimes(ctx, env.App.DB.Handles().Read, g)
 			if err != nil || next == nil {
 				t.Fatalf("next check after connect: %v %v", next, err)
 			}
@@ -191,10 +191,10 @@ func TestHealthTickBudget(t *testing.T) {
 		}
 		// Both due; b longer overdue than a.
 		past := store.Millis(time.Now().Add(-time.Hour))
-		if _, err := env.App.DB.Write.ExecContext(ctx, `UPDATE integrations SET next_check_at = $1 WHERE id = $2`, past, ga.ID); err != nil {
+		if _, err := env.App.DB.Handles().Write.ExecContext(ctx, `UPDATE integrations SET next_check_at = $1 WHERE id = $2`, past, ga.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.App.DB.Write.ExecContext(ctx, `UPDATE integrations SET next_check_at = $1 WHERE id = $2`, past-1000, gb.ID); err != nil {
+		if _, err := env.App.DB.Handles().Write.ExecContext(ctx, `UPDATE integrations SET next_check_at = $1 WHERE id = $2`, past-1000, gb.ID); err != nil {
 			t.Fatal(err)
 		}
 		now := time.Now()
@@ -210,7 +210,7 @@ func TestHealthTickBudget(t *testing.T) {
 			id      int64
 			updated time.Duration
 		}{{ga.ID, -3 * time.Hour}, {gb.ID, -time.Hour}} {
-			if _, err := env.App.DB.Write.ExecContext(ctx, `UPDATE integrations SET next_check_at = NULL, updated_at = $1 WHERE id = $2`,
+			if _, err := env.App.DB.Handles().Write.ExecContext(ctx, `UPDATE integrations SET next_check_at = NULL, updated_at = $1 WHERE id = $2`,
 				store.Millis(now.Add(u.updated)), u.id); err != nil {
 				t.Fatal(err)
 			}
@@ -234,14 +234,14 @@ func TestHealthTickPeriodic(t *testing.T) {
 	uid := env.identity(env.Key, "Periodic One")
 	env.connect(env.Key, uid, "linkedin", "sim_classic")
 	g := env.integration(env.Key, uid, "linkedin")
-	if _, err := env.App.DB.Write.ExecContext(ctx, `UPDATE integrations SET next_check_at = $1 WHERE id = $2`,
+	if _, err := env.App.DB.Handles().Write.ExecContext(ctx, `UPDATE integrations SET next_check_at = $1 WHERE id = $2`,
 		store.Millis(time.Now().Add(-time.Minute)), g.ID); err != nil {
 		t.Fatal(err)
 	}
 	var checked, next *int64
 	waitFor(t, "the periodic health check", func() bool {
 		var err error
-		checked, next, err = store.IntegrationCheckTimes(ctx, env.App.DB.Read, g.ID)
+		checked, next, err = store.IntegrationCheckTimes(ctx, env.App.DB.Handles().Read, g.ID)
 		return err == nil && checked != nil
 	})
 	if next == nil || store.Time(*next).Before(time.Now().Add(4*time.Hour)) {

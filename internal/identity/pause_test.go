@@ -22,7 +22,7 @@ func TestPauseStreaks(t *testing.T) {
 		ctx := context.Background()
 		db := apitest.NewStore(t, dialect).OpenDB(t)
 		ws, idID := apitest.SeedIdentity(t, db)
-		g, err := store.UpsertIntegration(ctx, db.Write, model.Integration{UID: "g1", WorkspaceID: ws, IdentityID: idID, Platform: "linkedin",
+		g, err := store.UpsertIntegration(ctx, db.Handles().Write, model.Integration{UID: "g1", WorkspaceID: ws, IdentityID: idID, Platform: "linkedin",
 			AuthType: "COOKIES", SetupSource: "API", Level: "Premium", Status: model.StatusValid, Meta: "{}", SecretKID: "k", Secret: []byte{1}})
 		if err != nil {
 			t.Fatal(err)
@@ -36,7 +36,7 @@ func TestPauseStreaks(t *testing.T) {
 		}
 		status := func() string {
 			t.Helper()
-			cur, err := store.IntegrationOf(ctx, db.R, idID, "linkedin")
+			cur, err := store.IntegrationOf(ctx, db.Handles().R, idID, "linkedin")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,10 +53,10 @@ func TestPauseStreaks(t *testing.T) {
 		if err != nil || !again.Already || again.Strikes != 1 || !again.Until.Equal(p1.Until) {
 			t.Fatalf("a pause during the pause: %+v %v", again, err)
 		}
-		if until, _ := s.AccountPausedUntil(ctx, db.R, g.ID, now.Add(30*time.Second)); !until.Equal(p1.Until) {
+		if until, _ := s.AccountPausedUntil(ctx, db.Handles().R, g.ID, now.Add(30*time.Second)); !until.Equal(p1.Until) {
 			t.Errorf("paused until %s, want %s", until, p1.Until)
 		}
-		if until, _ := s.AccountPausedUntil(ctx, db.R, g.ID, p1.Until.Add(time.Second)); !until.IsZero() {
+		if until, _ := s.AccountPausedUntil(ctx, db.Handles().R, g.ID, p1.Until.Add(time.Second)); !until.IsZero() {
 			t.Errorf("still paused after the pause: %s", until)
 		}
 

@@ -11,7 +11,10 @@ import (
 
 // ChunkJobs implements runs.BatchQueue: the chunks of many runs (a batch of
 // schedule firings) in one River insert instead of one per run.
-func (j *Jobs) ChunkJobs(ctx context.Context, tx *sql.Tx, jobs []runs.ChunkJob) error {
+func (q *Queue) ChunkJobs(ctx context.Context, tx *sql.Tx, jobs []runs.ChunkJob) error {
+	if q.client == nil {
+		return errNoClient
+	}
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -25,6 +28,6 @@ func (j *Jobs) ChunkJobs(ctx context.Context, tx *sql.Tx, jobs []runs.ChunkJob) 
 		params[i] = chunkParams(c.RunID, c.Chunk, pos, meta)
 		pos++
 	}
-	_, err := j.Client.InsertManyFastTx(ctx, tx, params)
+	_, err := q.client.InsertManyFastTx(ctx, tx, params)
 	return err
 }

@@ -98,8 +98,10 @@ type Config struct {
 	Tracer trace.Tracer
 }
 
-// Jobs owns the River client.
+// Jobs owns the River client. It enqueues through its Queue (the one given
+// to New).
 type Jobs struct {
+	*Queue
 	Client      *river.Client[*sql.Tx]
 	db          *store.DB
 	health      HealthConfig
@@ -138,9 +140,10 @@ func Migrate(ctx context.Context, db *store.DB) error {
 
 func driver(db *store.DB) riverdriver.Driver[*sql.Tx] { return db.RiverDriver() }
 
-// New builds the client and registers the workers. Call Start to work jobs;
-// a client that is never started can still enqueue (operator subcommands).
-func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Jobs, error) {
+// New builds the client and registers the workers, and makes q enqueue
+// through the client. Call Start to work jobs; a client that is never
+// started can still enqueue (operator subcommands).
+func New(db *store.DB, cfg Config, q *Queue, r *runs.Service, d *webhook.Dispatcher) (*Jobs, error) {
 	rescueAfter := cfg.RescueAfter
 	if rescueAfter == 0 {
 		rescueAfter = DefaultRescueAfter
@@ -194,11 +197,12 @@ func New(db *store.DB, cfg Config, r *runs.Service, d *webhook.Dispatcher) (*Job
 	if err != nil {
 		return nil, err
 	}
+	q.client = c
 	deadAfter := cfg.NodeDeadAfter
 	if deadAfter <= 0 {
 		deadAfter = DefaultNodeDeadAfter
 	}
-	return &Jobs{Client: c, db: db, health: cfg.Health, driver: drv, rescueAfter: rescueAfter, log: cfg.Logger,
+	return &Jobs{Queue: q, Client: c, db: db, health: cfg.Health, driver: drv, rescueAfter: rescueAfter, log: cfg.Logger,
 		nodeID: nodeID, version: cfg.Version, deadAfter: deadAfter, leases: ls}, nil
 }
 
@@ -265,19 +269,25 @@ func (j *Jobs) Stop(ctx context.Context) error {
 }
 
 // Chunks implements runs.Queue.
-func (j *Jobs) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error {
+func (q *Queue) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error {
+	if q.client == nil {
+		return errNoClient
+	}
 	params := make([]river.InsertManyParams, len(chunks))
 	meta := traceMetadata(ctx)
 	for i, c := range chunks {
 		params[i] = chunkParams(runID, c, i, meta)
 	}
-	_, err := j.Client.InsertManyFastTx(ctx, tx, params)
+	_, err := q.client.InsertManyFastTx(ctx, tx, params)
 	return err
 }
 
 // Deliveries implements runs.Queue and webhook.Queue. Ids are grouped into
 // jobs of up to 50 so that a 100,000-input run does not mean 100,000 jobs.
-func (j *Jobs) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error {
+func (q *Queue) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error {
+	if q.client == nil {
+		return errNoClient
+	}
 	var params []river.InsertManyParams
 	meta := traceMetadata(ctx)
 	for start := 0; start < len(ids); start += 50 {
@@ -291,7 +301,7 @@ func (j *Jobs) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.
 	if len(params) == 0 {
 		return nil
 	}
-	_, err := j.Client.InsertManyFastTx(ctx, tx, params)
+	_, err := q.client.InsertManyFastTx(ctx, tx, params)
 	return err
 }
 

@@ -23,7 +23,7 @@ func TestLimitPruneRunsOnStart(t *testing.T) {
 		_, identityID := apitest.SeedIdentity(t, db)
 		now := time.Now()
 		for _, at := range []time.Time{now.Add(-90 * smartlimits.Day), now.Add(-45 * smartlimits.Day), now.Add(-time.Hour)} {
-			if _, err := db.Write.ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, 1, $3)`,
+			if _, err := db.Handles().Write.ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, 1, $3)`,
 				identityID, smartlimits.Messages, store.Millis(at)); err != nil {
 				t.Fatal(err)
 			}
@@ -34,7 +34,7 @@ func TestLimitPruneRunsOnStart(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			var left, recent int
-			if err := env.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN at > $1 THEN 1 ELSE 0 END), 0)
+			if err := env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN at > $1 THEN 1 ELSE 0 END), 0)
 				FROM limit_events`, store.Millis(now.Add(-smartlimits.Day))).Scan(&left, &recent); err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func TestStagedSweepRunsOnStart(t *testing.T) {
 		ws, _ := apitest.SeedIdentity(t, db)
 		var ids []int64
 		for _, uid := range []string{"crashed", "in-progress"} {
-			id, err := store.InsertStagedRun(ctx, db.Write, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
+			id, err := store.InsertStagedRun(ctx, db.Handles().Write, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
 				ActionName: "x", ExecutionMode: "ASYNC", IdentityMode: "direct"}})
 			if err != nil {
 				t.Fatal(err)
@@ -73,7 +73,7 @@ func TestStagedSweepRunsOnStart(t *testing.T) {
 			}
 			ids = append(ids, id)
 		}
-		if _, err := db.Write.ExecContext(ctx, `UPDATE runs SET updated_at = $2 WHERE id = $1`, ids[0],
+		if _, err := db.Handles().Write.ExecContext(ctx, `UPDATE runs SET updated_at = $2 WHERE id = $1`, ids[0],
 			store.Millis(time.Now().Add(-2*jobs.StagedIdle))); err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +83,7 @@ func TestStagedSweepRunsOnStart(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			var crashed, kept int
-			if err := env.App.DB.Read.QueryRowContext(ctx, `SELECT
+			if err := env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT
 					COALESCE(SUM(CASE WHEN run_id = $1 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN run_id = $2 THEN 1 ELSE 0 END), 0)
 				FROM run_inputs`, ids[0], ids[1]).Scan(&crashed, &kept); err != nil {
 				t.Fatal(err)

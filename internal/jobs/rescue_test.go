@@ -37,9 +37,9 @@ func TestRescueStuck(t *testing.T) {
 		t.Cleanup(func() { _ = a.Close() }) // River is never started: the test moves the jobs itself
 		var drv riverdriver.Driver[*sql.Tx]
 		if a.DB.Dialect == store.Postgres {
-			drv = riverdatabasesql.NewWithPgxListener(a.DB.Write, a.DB.Pool)
+			drv = riverdatabasesql.NewWithPgxListener(a.DB.Handles().Write, a.DB.Pool)
 		} else {
-			drv = riversqlite.New(a.DB.Write)
+			drv = riversqlite.New(a.DB.Handles().Write)
 		}
 		exec := drv.GetExecutor()
 		now := time.Now()

@@ -51,7 +51,10 @@ func addReverify(workers *river.Workers, ids *identity.Service) {
 }
 
 // Reverify enqueues the background verification of an integration in tx.
-func (j *Jobs) Reverify(ctx context.Context, tx *sql.Tx, integrationID int64) error {
-	_, err := j.Client.InsertTx(ctx, tx, ReverifyArgs{IntegrationID: integrationID}, nil)
+func (q *Queue) Reverify(ctx context.Context, tx *sql.Tx, integrationID int64) error {
+	if q.client == nil {
+		return errNoClient
+	}
+	_, err := q.client.InsertTx(ctx, tx, ReverifyArgs{IntegrationID: integrationID}, nil)
 	return err
 }

@@ -473,7 +473,7 @@ func TestConcurrentCreationsNeverShareAProxy(t *testing.T) {
 			t.Fatalf("%d identities hold FR proxies, want 10", len(holders))
 		}
 		var assignments, proxies, identities int
-		if err := env.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT proxy_id), COUNT(DISTINCT identity_id)
+		if err := env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT proxy_id), COUNT(DISTINCT identity_id)
 			FROM proxy_assignments`).Scan(&assignments, &proxies, &identities); err != nil {
 			t.Fatal(err)
 		}

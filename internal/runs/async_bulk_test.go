@@ -148,7 +148,7 @@ func TestBulkSubmissionAllOrNothing(t *testing.T) {
 			t.Fatalf("run %v", run)
 		}
 		var rows, distinct, withData int
-		if err := e.App.DB.Read.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT i.idx), COUNT(i.custom_data) FROM run_inputs i
+		if err := e.App.DB.Handles().Read.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT i.idx), COUNT(i.custom_data) FROM run_inputs i
 			JOIN runs r ON r.id = i.run_id WHERE r.uid = $1`, uid).Scan(&rows, &distinct, &withData); err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestBulkSubmissionAllOrNothing(t *testing.T) {
 			t.Fatalf("stored %d inputs (%d distinct, %d with custom_data), want %d", rows, distinct, withData, n)
 		}
 		var in, cd string
-		if err := e.App.DB.Read.QueryRow(`SELECT i.input, i.custom_data FROM run_inputs i JOIN runs r ON r.id = i.run_id
+		if err := e.App.DB.Handles().Read.QueryRow(`SELECT i.input, i.custom_data FROM run_inputs i JOIN runs r ON r.id = i.run_id
 			WHERE r.uid = $1 AND i.idx = 1789`, uid).Scan(&in, &cd); err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func TestBulkSubmissionInvisibleWhileStreaming(t *testing.T) {
 		}
 		// Nor under any sort, filter or alias, nor by its uid.
 		var staged string
-		if err := e.App.DB.Read.QueryRow(`SELECT uid FROM runs WHERE status = 'STAGED'`).Scan(&staged); err != nil {
+		if err := e.App.DB.Handles().Read.QueryRow(`SELECT uid FROM runs WHERE status = 'STAGED'`).Scan(&staged); err != nil {
 			t.Fatalf("the staged run: %v", err)
 		}
 		for _, q := range []string{"/v4/runs?sort=-created_at,status", "/v4/runs?sort[]=-updated_at&sort[]=status&limit=100",
@@ -447,7 +447,7 @@ func TestBulkSubmissionEnvelopeAliases(t *testing.T) {
 				made++
 				var got string
 				var count int
-				if err := e.App.DB.Read.QueryRow(`SELECT identity_uids, input_count FROM runs WHERE uid = $1`, body["run_uid"]).
+				if err := e.App.DB.Handles().Read.QueryRow(`SELECT identity_uids, input_count FROM runs WHERE uid = $1`, body["run_uid"]).
 					Scan(&got, &count); err != nil {
 					t.Fatal(err)
 				}

@@ -165,7 +165,7 @@ func TestAsyncCancel(t *testing.T) {
 		// before the cancel or dropped; none is final, none comes later.
 		ctx := context.Background()
 		var runID int64
-		if err := e.App.DB.R.QueryRowContext(ctx, `SELECT id FROM runs WHERE uid = $1`, uids[0]).Scan(&runID); err != nil {
+		if err := e.App.DB.Handles().R.QueryRowContext(ctx, `SELECT id FROM runs WHERE uid = $1`, uids[0]).Scan(&runID); err != nil {
 			t.Fatal(err)
 		}
 		var ds []map[string]any
@@ -282,7 +282,7 @@ func TestAsyncResumeAfterReconnect(t *testing.T) {
 			t.Fatalf("after resume: %v", done)
 		}
 		var runID int64
-		if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+		if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
 			t.Fatal(err)
 		}
 		if got := e.count(`SELECT COUNT(DISTINCT input_idx) FROM run_outputs WHERE run_id = $1`, runID); got != n {

@@ -44,7 +44,7 @@ func TestAsyncTransientAndPermanentFailures(t *testing.T) {
 			t.Errorf("%d results charged, want %d", got, ok)
 		}
 		var runID int64
-		if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+		if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
 			t.Fatal(err)
 		}
 		if got := e.count(`SELECT COUNT(*) FROM run_inputs WHERE run_id = $1 AND status = 'FAILED'`, runID); got != len(missing) {

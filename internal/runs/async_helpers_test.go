@@ -284,7 +284,7 @@ func (e *asyncEnv) creditsUsed(key string) float64 {
 func (e *asyncEnv) count(q string, args ...any) int {
 	e.T.Helper()
 	var n int
-	if err := e.App.DB.R.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+	if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
 		e.T.Fatalf("%s: %v", q, err)
 	}
 	return n

@@ -510,7 +510,7 @@ func TestAsyncUnrecordedBound(t *testing.T) {
 		}
 		ids := func(status string) []int64 {
 			t.Helper()
-			rows, err := e.App.DB.R.QueryContext(ctx, `SELECT id FROM deliveries WHERE run_id = $1 AND event = '' AND status = $2
+			rows, err := e.App.DB.Handles().R.QueryContext(ctx, `SELECT id FROM deliveries WHERE run_id = $1 AND event = '' AND status = $2
 				ORDER BY id`, runID, status)
 			if err != nil {
 				t.Fatal(err)
@@ -532,7 +532,7 @@ func TestAsyncUnrecordedBound(t *testing.T) {
 		// Hold every write to the deliveries.
 		var unlock func()
 		if dialect == "postgres" {
-			tx, err := e.App.DB.Write.BeginTx(ctx, nil)
+			tx, err := e.App.DB.Handles().Write.BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

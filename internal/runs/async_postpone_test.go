@@ -68,7 +68,7 @@ func TestAsyncSmartLimitPostpones(t *testing.T) {
 			t.Fatalf("after the windows slid: %v", done)
 		}
 		var runID int64
-		if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+		if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
 			t.Fatal(err)
 		}
 		if got := e.count(`SELECT COUNT(DISTINCT input_idx) FROM run_outputs WHERE run_id = $1`, runID); got != n {

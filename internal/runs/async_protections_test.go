@@ -94,7 +94,7 @@ func TestAsyncOutreachKeepsWorkingHoursAndTheGap(t *testing.T) {
 		}
 		// The visits as recorded: each one at least its predecessor's pause
 		// after it, and none before Monday's opening.
-		rows, err := e.App.DB.R.QueryContext(context.Background(), `SELECT e.at, e.n FROM limit_events e
+		rows, err := e.App.DB.Handles().R.QueryContext(context.Background(), `SELECT e.at, e.n FROM limit_events e
 			JOIN identities i ON i.id = e.identity_id WHERE i.uid = $1 AND e.key = 'outreach_gap' ORDER BY e.at`, id)
 		if err != nil {
 			t.Fatal(err)

@@ -184,14 +184,14 @@ func TestAsyncInputsDurable(t *testing.T) {
 		var runID int64
 		var inputCount int
 		var status string
-		if err := db.R.QueryRowContext(ctx, `SELECT id, input_count, status FROM runs WHERE uid = $1`, uid).Scan(&runID, &inputCount, &status); err != nil {
+		if err := db.Handles().R.QueryRowContext(ctx, `SELECT id, input_count, status FROM runs WHERE uid = $1`, uid).Scan(&runID, &inputCount, &status); err != nil {
 			t.Fatalf("the run after a stop: %v", err)
 		}
 		if inputCount != n || (status != "RUNNING" && status != "QUEUED") {
 			t.Errorf("run after a stop: %d inputs, %s", inputCount, status)
 		}
 		var rows, distinct, withData, pending int
-		if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT idx), COUNT(custom_data), SUM(CASE WHEN status = 'PENDING' THEN 1 ELSE 0 END)
+		if err := db.Handles().R.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT idx), COUNT(custom_data), SUM(CASE WHEN status = 'PENDING' THEN 1 ELSE 0 END)
 			FROM run_inputs WHERE run_id = $1`, runID).Scan(&rows, &distinct, &withData, &pending); err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +199,7 @@ func TestAsyncInputsDurable(t *testing.T) {
 			t.Errorf("stored inputs: %d rows, %d distinct idx, %d with custom_data, %d pending; want %d", rows, distinct, withData, pending, n)
 		}
 		var cd string
-		if err := db.R.QueryRowContext(ctx, `SELECT custom_data FROM run_inputs WHERE run_id = $1 AND idx = 789`, runID).Scan(&cd); err != nil ||
+		if err := db.Handles().R.QueryRowContext(ctx, `SELECT custom_data FROM run_inputs WHERE run_id = $1 AND idx = 789`, runID).Scan(&cd); err != nil ||
 			!strings.Contains(cd, `"idx":789`) {
 			t.Errorf("custom_data of input 789: %q %v", cd, err)
 		}

@@ -83,7 +83,7 @@ func TestAsyncWorkerRunsTwice(t *testing.T) {
 			t.Errorf("credits_used %v, want %d", got, n)
 		}
 		var runCredits int64
-		if err := e.App.DB.R.QueryRowContext(ctx, `SELECT credits_used FROM runs WHERE id = $1`, runID).Scan(&runCredits); err != nil {
+		if err := e.App.DB.Handles().R.QueryRowContext(ctx, `SELECT credits_used FROM runs WHERE id = $1`, runID).Scan(&runCredits); err != nil {
 			t.Fatal(err)
 		}
 		if runCredits != n*1000 {
@@ -98,7 +98,7 @@ func TestAsyncWorkerRunsTwice(t *testing.T) {
 
 		// Deliver every callback, then deliver them all again.
 		var ids []int64
-		rows, err := e.App.DB.R.QueryContext(ctx, `SELECT id FROM deliveries WHERE run_id = $1 ORDER BY id`, runID)
+		rows, err := e.App.DB.Handles().R.QueryContext(ctx, `SELECT id FROM deliveries WHERE run_id = $1 ORDER BY id`, runID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestAsyncWorkerRunsTwice(t *testing.T) {
 				t.Errorf("callback %s: signature %v, attempt %d", c.ID, c.SigErr, c.Attempt)
 			}
 		}
-		ds, err := store.GetDeliveriesByID(ctx, e.App.DB.R, ids)
+		ds, err := store.GetDeliveriesByID(ctx, e.App.DB.Handles().R, ids)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -80,7 +80,7 @@ func (e *asyncEnv) manyIdentities(key string, n, visits int) []string {
 func (e *asyncEnv) exactlyOnce(key, uid string, n int, credits float64) {
 	e.T.Helper()
 	var runID int64
-	if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+	if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
 		e.T.Fatal(err)
 	}
 	if got := e.count(`SELECT COUNT(*) FROM run_outputs WHERE run_id = $1`, runID); got != n {
@@ -129,7 +129,7 @@ func TestInflightManyIdentities(t *testing.T) {
 		e.exactlyOnce(key, uid, n, n)
 
 		// Smart Limits, as recorded: exactly 10 profile visits per identity.
-		rows, err := e.App.DB.R.QueryContext(context.Background(),
+		rows, err := e.App.DB.Handles().R.QueryContext(context.Background(),
 			`SELECT identity_id, SUM(n) FROM limit_events WHERE key = 'profile_visits' GROUP BY identity_id`)
 		if err != nil {
 			t.Fatal(err)
@@ -303,7 +303,7 @@ func TestInflightCancel(t *testing.T) {
 		}
 		oc, _ := r["output_count"].(float64)
 		var runID int64
-		if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+		if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
 			t.Fatal(err)
 		}
 		outs := e.count(`SELECT COUNT(*) FROM run_outputs WHERE run_id = $1`, runID)
@@ -335,7 +335,7 @@ func TestInflightBlocked(t *testing.T) {
 			t.Fatalf("run: %v", r)
 		}
 		var runID int64
-		if err := e.App.DB.R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
+		if err := e.App.DB.Handles().R.QueryRowContext(context.Background(), `SELECT id FROM runs WHERE uid = $1`, uid).Scan(&runID); err != nil {
 			t.Fatal(err)
 		}
 		outs := e.count(`SELECT COUNT(*) FROM run_outputs WHERE run_id = $1`, runID)

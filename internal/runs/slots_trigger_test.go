@@ -47,7 +47,7 @@ func TestSlotCounterMultiRowStatements(t *testing.T) {
 		}
 		exec := func(q string, args ...any) {
 			t.Helper()
-			if _, err := e.App.DB.Write.ExecContext(ctx, q, args...); err != nil {
+			if _, err := e.App.DB.Handles().Write.ExecContext(ctx, q, args...); err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
 		}
@@ -81,7 +81,7 @@ func TestSlotCounterMultiRowStatements(t *testing.T) {
 		// Two transactions' worth of StartRuns over both workspaces, some
 		// ids no longer QUEUED (left alone).
 		var ids []int64
-		rows, err := e.App.DB.R.QueryContext(ctx, `SELECT id FROM runs ORDER BY id`)
+		rows, err := e.App.DB.Handles().R.QueryContext(ctx, `SELECT id FROM runs ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -452,11 +452,11 @@ func (s *Service) commit(ctx context.Context, run model.Run, a *catalog.Action, 
 		case errors.Is(err, errNotRunning):
 			return nil // cancelled meanwhile: keep nothing of this pass
 		case errors.Is(err, errShort):
-			left, lerr := s.Ledger.Left(ctx, run.WorkspaceID)
+			bal, lerr := s.Ledger.Balance(ctx, run.WorkspaceID, credits.Reading{})
 			if lerr != nil {
 				return lerr
 			}
-			payable = affordable(done, left)
+			payable = affordable(done, bal.Left())
 			if attempt >= 3 {
 				payable = 0 // other chunks keep spending: pay for nothing, block
 			}

@@ -75,7 +75,7 @@ func TestCreateValidation(t *testing.T) {
 			t.Errorf("the callback headers show: %s", r.Body)
 		}
 		var raw []byte
-		if err := f.env.App.DB.Read.QueryRowContext(context.Background(), `SELECT callback_headers FROM schedules WHERE uid = $1`,
+		if err := f.env.App.DB.Handles().Read.QueryRowContext(context.Background(), `SELECT callback_headers FROM schedules WHERE uid = $1`,
 			c["uid"]).Scan(&raw); err != nil {
 			t.Fatal(err)
 		}

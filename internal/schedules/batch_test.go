@@ -29,7 +29,7 @@ func TestBatchWithInvalidRequests(t *testing.T) {
 			"callback": map[string]any{"url": nil}, "cron": "0 9 * * *", "identity_ids": []any{id}}).Obj()["uid"].(string)
 		f.env.Must(200, "DELETE", "/v4/identities/"+id, f.key, nil)
 		broken := f.create(map[string]any{"cron": "0 9 * * *"})["uid"].(string)
-		if _, err := f.env.App.DB.Write.ExecContext(ctx, `UPDATE schedules SET request = 'not json' WHERE uid = $1`, broken); err != nil {
+		if _, err := f.env.App.DB.Handles().Write.ExecContext(ctx, `UPDATE schedules SET request = 'not json' WHERE uid = $1`, broken); err != nil {
 			t.Fatal(err)
 		}
 
@@ -57,7 +57,7 @@ func TestBatchWithInvalidRequests(t *testing.T) {
 				t.Errorf("schedule %d: last_run_uid %v, run %v", i, l, rs[0]["uid"])
 			}
 			var input string
-			if err := f.env.App.DB.Read.QueryRowContext(ctx, `SELECT i.input FROM run_inputs i JOIN runs r ON r.id = i.run_id
+			if err := f.env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT i.input FROM run_inputs i JOIN runs r ON r.id = i.run_id
 				WHERE r.uid = $1`, rs[0]["uid"]).Scan(&input); err != nil || input != fmt.Sprintf(`{"google_maps_place_url":"https://www.google.com/maps/place/Cafe+b%d/"}`, i) {
 				t.Errorf("schedule %d: input %q %v", i, input, err)
 			}
@@ -82,17 +82,17 @@ func TestBatchAdmissionUnderCap(t *testing.T) {
 		// The trial plan runs 2 at once (and rate-limits the API to 1 call
 		// a second, hence the direct reads and service calls below).
 		var wsID int64
-		if err := f.env.App.DB.Read.QueryRowContext(ctx, `SELECT workspace_id FROM schedules WHERE uid = $1`, uids[0]).Scan(&wsID); err != nil {
+		if err := f.env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT workspace_id FROM schedules WHERE uid = $1`, uids[0]).Scan(&wsID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.env.App.DB.Write.ExecContext(ctx, `UPDATE workspaces SET plan = 'trial' WHERE id = $1`, wsID); err != nil {
+		if _, err := f.env.App.DB.Handles().Write.ExecContext(ctx, `UPDATE workspaces SET plan = 'trial' WHERE id = $1`, wsID); err != nil {
 			t.Fatal(err)
 		}
 		if st := f.fireAt("2031-03-01T09:00:00.100Z"); st.Fired != 6 {
 			t.Fatalf("%+v", st)
 		}
 		byStatus := func() map[string][]string {
-			rows, err := f.env.App.DB.Read.QueryContext(ctx, `SELECT uid, status FROM runs WHERE workspace_id = $1 ORDER BY id`, wsID)
+			rows, err := f.env.App.DB.Handles().Read.QueryContext(ctx, `SELECT uid, status FROM runs WHERE workspace_id = $1 ORDER BY id`, wsID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,10 +150,10 @@ func TestBatchAdmissionPartlyFree(t *testing.T) {
 			uids = append(uids, f.create(map[string]any{"cron": "0 9 * * *", "callback": map[string]any{"url": nil}})["uid"].(string))
 		}
 		var wsID int64
-		if err := f.env.App.DB.Read.QueryRowContext(ctx, `SELECT workspace_id FROM schedules WHERE uid = $1`, uids[0]).Scan(&wsID); err != nil {
+		if err := f.env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT workspace_id FROM schedules WHERE uid = $1`, uids[0]).Scan(&wsID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.env.App.DB.Write.ExecContext(ctx, `UPDATE workspaces SET plan = 'trial' WHERE id = $1`, wsID); err != nil {
+		if _, err := f.env.App.DB.Handles().Write.ExecContext(ctx, `UPDATE workspaces SET plan = 'trial' WHERE id = $1`, wsID); err != nil {
 			t.Fatal(err)
 		}
 		// One run RUNNING before the firing, from a plain submission.
@@ -167,7 +167,7 @@ func TestBatchAdmissionPartlyFree(t *testing.T) {
 		}
 		count := func(q string, args ...any) int {
 			var n int
-			if err := f.env.App.DB.Read.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			if err := f.env.App.DB.Handles().Read.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n
@@ -203,7 +203,7 @@ func contains(list []string, s string) bool {
 func slots(t *testing.T, env *apitest.Env, scheduleUID string) int {
 	t.Helper()
 	var n int
-	if err := env.App.DB.Read.QueryRowContext(context.Background(), `SELECT running FROM run_slots
+	if err := env.App.DB.Handles().Read.QueryRowContext(context.Background(), `SELECT running FROM run_slots
 		WHERE workspace_id = (SELECT workspace_id FROM schedules WHERE uid = $1)`, scheduleUID).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func slots(t *testing.T, env *apitest.Env, scheduleUID string) int {
 func lastRun(t *testing.T, env *apitest.Env, scheduleUID string) string {
 	t.Helper()
 	var uid string
-	if err := env.App.DB.Read.QueryRowContext(context.Background(), `SELECT last_run_uid FROM schedules WHERE uid = $1`,
+	if err := env.App.DB.Handles().Read.QueryRowContext(context.Background(), `SELECT last_run_uid FROM schedules WHERE uid = $1`,
 		scheduleUID).Scan(&uid); err != nil {
 		t.Fatal(err)
 	}

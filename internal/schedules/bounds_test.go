@@ -79,7 +79,7 @@ func TestBadRowDoesNotBreakTheList(t *testing.T) {
 		bad := f.create(map[string]any{"cron": "0 9 * * *", "name": "bad"})["uid"].(string)
 		good := f.create(map[string]any{"cron": "0 10 * * *", "name": "good"})["uid"].(string)
 		year10000 := time.Date(10000, 1, 1, 9, 0, 0, 0, time.UTC).UnixMilli()
-		if _, err := f.env.App.DB.Write.ExecContext(context.Background(),
+		if _, err := f.env.App.DB.Handles().Write.ExecContext(context.Background(),
 			`UPDATE schedules SET next_execution_at = $1, schedule_at = $2 WHERE uid = $3`, year10000, year10000-1000, bad); err != nil {
 			t.Fatal(err)
 		}

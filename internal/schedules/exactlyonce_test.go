@@ -80,7 +80,7 @@ func exactlyOnce(t *testing.T, n, rounds int) {
 			// committed (by a caller or a loop); count them.
 			counts := map[string]int{}
 			last := map[string]int64{}
-			rows, err := a.App.DB.Read.QueryContext(ctx, `SELECT s.uid, COUNT(r.id), COALESCE(s.last_executed_at, 0)
+			rows, err := a.App.DB.Handles().Read.QueryContext(ctx, `SELECT s.uid, COUNT(r.id), COALESCE(s.last_executed_at, 0)
 				FROM schedules s LEFT JOIN runs r ON r.scheduled_run_uid = s.uid GROUP BY s.uid, s.last_executed_at`)
 			if err != nil {
 				t.Fatal(err)
@@ -111,7 +111,7 @@ func exactlyOnce(t *testing.T, n, rounds int) {
 			// across the nodes' concurrent batches, and run_slots counts
 			// exactly the RUNNING runs.
 			var running, queued, slots int
-			if err := a.App.DB.Read.QueryRowContext(ctx, `SELECT
+			if err := a.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT
 				(SELECT COUNT(*) FROM runs WHERE status = 'RUNNING' AND execution_mode = 'ASYNC'),
 				(SELECT COUNT(*) FROM runs WHERE status = 'QUEUED' AND execution_mode = 'ASYNC'),
 				(SELECT SUM(running) FROM run_slots)`).Scan(&running, &queued, &slots); err != nil {
@@ -122,7 +122,7 @@ func exactlyOnce(t *testing.T, n, rounds int) {
 					want, n-want, want)
 			}
 			// Finish the runs so that the next round is not skipped as an overlap.
-			if _, err := a.App.DB.Write.ExecContext(ctx, `UPDATE runs SET status = 'STOPPED' WHERE scheduled_run_uid <> ''
+			if _, err := a.App.DB.Handles().Write.ExecContext(ctx, `UPDATE runs SET status = 'STOPPED' WHERE scheduled_run_uid <> ''
 				AND status NOT IN ('SUCCEEDED', 'PARTIAL_SUCCEEDED', 'FAILED', 'STOPPED', 'INVALID')`); err != nil {
 				t.Fatal(err)
 			}

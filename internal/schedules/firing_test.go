@@ -54,7 +54,7 @@ func TestCronFiresInItsZone(t *testing.T) {
 		// opens them with the runs' additional data.
 		var kid string
 		var sealed []byte
-		if err := f.env.App.DB.Read.QueryRowContext(context.Background(),
+		if err := f.env.App.DB.Handles().Read.QueryRowContext(context.Background(),
 			`SELECT callback_headers_kid, callback_headers FROM runs WHERE uid = $1`, r["uid"]).Scan(&kid, &sealed); err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +64,7 @@ func TestCronFiresInItsZone(t *testing.T) {
 			t.Errorf("run callback headers: %v %s", err, pt)
 		}
 		var inputs []string
-		rows, err := f.env.App.DB.Read.QueryContext(context.Background(),
+		rows, err := f.env.App.DB.Handles().Read.QueryContext(context.Background(),
 			`SELECT i.input FROM run_inputs i JOIN runs r ON r.id = i.run_id WHERE r.uid = $1 ORDER BY i.idx`, r["uid"])
 		if err != nil {
 			t.Fatal(err)
@@ -266,7 +266,7 @@ func TestStoreDueUsesIndex(t *testing.T) {
 		ctx := context.Background()
 		var plan string
 		if dialect == store.SQLite {
-			rows, err := env.App.DB.Read.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT id FROM schedules s
+			rows, err := env.App.DB.Handles().Read.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT id FROM schedules s
 				WHERE s.status = 'ACTIVE' AND s.next_execution_at <= $1 ORDER BY s.next_execution_at LIMIT 500`, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -280,7 +280,7 @@ func TestStoreDueUsesIndex(t *testing.T) {
 			rows.Close()
 		} else {
 			// Make a sequential scan look expensive, as it is with 10,000 rows.
-			tx, err := env.App.DB.Write.BeginTx(ctx, nil)
+			tx, err := env.App.DB.Handles().Write.BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

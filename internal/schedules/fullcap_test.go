@@ -31,11 +31,11 @@ func TestBatchIntoAFullWorkspaceTakesNoSlotLock(t *testing.T) {
 		f.create(map[string]any{"cron": "0 9 * * *", "callback": map[string]any{"url": nil}})
 	}
 	var wsID int64
-	if err := f.env.App.DB.Read.QueryRowContext(ctx, `SELECT workspace_id FROM schedules WHERE uid = $1`, first[0]).Scan(&wsID); err != nil {
+	if err := f.env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT workspace_id FROM schedules WHERE uid = $1`, first[0]).Scan(&wsID); err != nil {
 		t.Fatal(err)
 	}
 	// The trial plan runs 2 at once.
-	if _, err := f.env.App.DB.Write.ExecContext(ctx, `UPDATE workspaces SET plan = 'trial' WHERE id = $1`, wsID); err != nil {
+	if _, err := f.env.App.DB.Handles().Write.ExecContext(ctx, `UPDATE workspaces SET plan = 'trial' WHERE id = $1`, wsID); err != nil {
 		t.Fatal(err)
 	}
 	if st := f.fireAt("2031-03-01T08:00:00.100Z"); st.Fired != 2 {
@@ -43,7 +43,7 @@ func TestBatchIntoAFullWorkspaceTakesNoSlotLock(t *testing.T) {
 	}
 	count := func(status string) int {
 		var n int
-		if err := f.env.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE workspace_id = $1 AND status = $2`,
+		if err := f.env.App.DB.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE workspace_id = $1 AND status = $2`,
 			wsID, status).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func TestBatchIntoAFullWorkspaceTakesNoSlotLock(t *testing.T) {
 
 	// A run finishes in a transaction that stays open: it holds the
 	// workspace's run_slots row (the trigger's update) and promotes nothing.
-	fin, err := f.env.App.DB.Write.BeginTx(ctx, nil)
+	fin, err := f.env.App.DB.Handles().Write.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

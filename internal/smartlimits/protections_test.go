@@ -343,7 +343,7 @@ func TestOutreachGapUnderConcurrency(t *testing.T) {
 		// The recorded actions and their pauses.
 		type action struct{ at, pause int64 }
 		var acts []action
-		rows, err := db.Read.QueryContext(ctx, `SELECT at, n FROM limit_events WHERE identity_id = $1 AND key = $2 ORDER BY at`,
+		rows, err := db.Handles().Read.QueryContext(ctx, `SELECT at, n FROM limit_events WHERE identity_id = $1 AND key = $2 ORDER BY at`,
 			id, smartlimits.OutreachGap)
 		if err != nil {
 			t.Fatal(err)

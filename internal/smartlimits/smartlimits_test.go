@@ -136,7 +136,7 @@ func TestLimiterProperties(t *testing.T) {
 		ctx := context.Background()
 		var seq atomic.Int64
 		rapid.Check(t, func(rt *rapid.T) {
-			id, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: fmt.Sprint("p", seq.Add(1)),
+			id, err := store.InsertIdentity(ctx, db.Handles().Write, model.Identity{UID: fmt.Sprint("p", seq.Add(1)),
 				WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
 			if err != nil {
 				rt.Fatal(err)
@@ -459,7 +459,7 @@ func TestLimitersShareTheWindowsProperties(t *testing.T) {
 		db, _ := open(t, dialect)
 		var seq atomic.Int64
 		rapid.Check(t, func(rt *rapid.T) {
-			id, err := store.InsertIdentity(context.Background(), db.Write, model.Identity{UID: fmt.Sprint("q", seq.Add(1)),
+			id, err := store.InsertIdentity(context.Background(), db.Handles().Write, model.Identity{UID: fmt.Sprint("q", seq.Add(1)),
 				WorkspaceID: 1, Name: "ident", Timezone: "UTC", Type: "standard"})
 			if err != nil {
 				rt.Fatal(err)
@@ -506,7 +506,7 @@ func TestEvictedCopiesChangeNoDecision(t *testing.T) {
 		rapid.Check(t, func(rt *rapid.T) {
 			accs := make([]smartlimits.Account, 5)
 			for i := range accs {
-				id, err := store.InsertIdentity(context.Background(), db.Write, model.Identity{UID: fmt.Sprint("e", seq.Add(1)),
+				id, err := store.InsertIdentity(context.Background(), db.Handles().Write, model.Identity{UID: fmt.Sprint("e", seq.Add(1)),
 					WorkspaceID: 1, Name: "ident", Timezone: "UTC", Type: "standard"})
 				if err != nil {
 					rt.Fatal(err)
@@ -590,7 +590,7 @@ func TestPruneEventsKeepsEveryWindow(t *testing.T) {
 		now := time.Now()
 		count := func() (n int64) {
 			t.Helper()
-			if err := db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events`).Scan(&n); err != nil {
+			if err := db.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events`).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n
@@ -667,10 +667,10 @@ func TestDirectWriteFailsOnlyTheStaleIdentities(t *testing.T) {
 	db, a := open(t, "postgres")
 	ctx := context.Background()
 	var ws int64
-	if err := db.Read.QueryRowContext(ctx, `SELECT workspace_id FROM identities WHERE id = $1`, a).Scan(&ws); err != nil {
+	if err := db.Handles().Read.QueryRowContext(ctx, `SELECT workspace_id FROM identities WHERE id = $1`, a).Scan(&ws); err != nil {
 		t.Fatal(err)
 	}
-	b, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i2", WorkspaceID: ws, Name: "ident 2", Timezone: "UTC", Type: "standard"})
+	b, err := store.InsertIdentity(ctx, db.Handles().Write, model.Identity{UID: "i2", WorkspaceID: ws, Name: "ident 2", Timezone: "UTC", Type: "standard"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,7 +688,7 @@ func TestDirectWriteFailsOnlyTheStaleIdentities(t *testing.T) {
 	if _, err := other.Consume(ctx, accB, need, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Write.ExecContext(ctx, fmt.Sprintf(`CREATE FUNCTION fail_identity() RETURNS trigger AS $$
+	if _, err := db.Handles().Write.ExecContext(ctx, fmt.Sprintf(`CREATE FUNCTION fail_identity() RETURNS trigger AS $$
 		BEGIN IF NEW.identity_id = %d THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
 		CREATE TRIGGER fail_identity BEFORE INSERT ON limit_events FOR EACH ROW EXECUTE FUNCTION fail_identity()`, b.ID)); err != nil {
 		t.Fatal(err)
@@ -699,7 +699,7 @@ func TestDirectWriteFailsOnlyTheStaleIdentities(t *testing.T) {
 	}
 	events := func(id int64) (n int) {
 		t.Helper()
-		if err := db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events WHERE identity_id = $1`, id).Scan(&n); err != nil {
+		if err := db.Handles().Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events WHERE identity_id = $1`, id).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -707,7 +707,7 @@ func TestDirectWriteFailsOnlyTheStaleIdentities(t *testing.T) {
 	if events(a) != 3 || events(b.ID) != 2 {
 		t.Fatalf("A has %d events, B %d; want 3 and 2", events(a), events(b.ID))
 	}
-	if _, err := db.Write.ExecContext(ctx, `DROP TRIGGER fail_identity ON limit_events`); err != nil {
+	if _, err := db.Handles().Write.ExecContext(ctx, `DROP TRIGGER fail_identity ON limit_events`); err != nil {
 		t.Fatal(err)
 	}
 	// Exact from here on, through the node's copies: A has 22 left, B 23.
@@ -740,7 +740,7 @@ func TestDeletedIdentityKeepsNoEvents(t *testing.T) {
 		wsID, identityID := apitest.SeedIdentity(t, db)
 		ctx := context.Background()
 		events := func(id int64) (n int) {
-			if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events WHERE identity_id = $1`, id).Scan(&n); err != nil {
+			if err := db.Handles().R.QueryRowContext(ctx, `SELECT COUNT(*) FROM limit_events WHERE identity_id = $1`, id).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n
@@ -758,7 +758,7 @@ func TestDeletedIdentityKeepsNoEvents(t *testing.T) {
 			}
 		}
 		consume(identityID)
-		if err := store.DeleteIdentity(ctx, db.Write, identityID); err != nil {
+		if err := store.DeleteIdentity(ctx, db.Handles().Write, identityID); err != nil {
 			t.Fatal(err)
 		}
 		if n := events(identityID); n != 0 {
@@ -775,12 +775,12 @@ func TestDeletedIdentityKeepsNoEvents(t *testing.T) {
 		}
 		// An identity deleted with its workspace (by cascade) loses its
 		// events too.
-		other, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "i2", WorkspaceID: wsID, Name: "other", Timezone: "UTC", Type: "standard"})
+		other, err := store.InsertIdentity(ctx, db.Handles().Write, model.Identity{UID: "i2", WorkspaceID: wsID, Name: "other", Timezone: "UTC", Type: "standard"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		consume(other.ID)
-		if _, err := db.Write.ExecContext(ctx, `DELETE FROM workspaces WHERE id = $1`, wsID); err != nil {
+		if _, err := db.Handles().Write.ExecContext(ctx, `DELETE FROM workspaces WHERE id = $1`, wsID); err != nil {
 			t.Fatal(err)
 		}
 		if n := events(other.ID); n != 0 {

@@ -10,17 +10,17 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) Accounts(ctx context.Context, aq AccountQuery) ([]Account, error) {
-	return Accounts(ctx, db.Read, aq)
+	return Accounts(ctx, db.read, aq)
 }
 
 func (db *DB) LatestPauseEnd(ctx context.Context, identityID int64, key string, since int64) (int64, error) {
-	return LatestPauseEnd(ctx, db.R, identityID, key, since)
+	return LatestPauseEnd(ctx, db.r, identityID, key, since)
 }
 
 func (db *DB) IdentityUIDsIn(ctx context.Context, workspaceID int64, uids []string) (map[string]bool, error) {
-	return IdentityUIDsIn(ctx, db.R, workspaceID, uids)
+	return IdentityUIDsIn(ctx, db.r, workspaceID, uids)
 }
 
 func (db *DB) IdentityLimitOverrides(ctx context.Context, id int64) (string, error) {
-	return IdentityLimitOverrides(ctx, db.R, id)
+	return IdentityLimitOverrides(ctx, db.r, id)
 }

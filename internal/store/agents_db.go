@@ -10,33 +10,33 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) AgentPolicies(ctx context.Context, workspaceID int64, keyUID string) (ws, key AgentPolicy, err error) {
-	return AgentPolicies(ctx, db.R, workspaceID, keyUID)
+	return AgentPolicies(ctx, db.r, workspaceID, keyUID)
 }
 
 func (db *DB) DecideAgentApproval(ctx context.Context, workspaceID int64, uid, status, by string, now int64) error {
-	return DecideAgentApproval(ctx, db.Write, workspaceID, uid, status, by, now)
+	return DecideAgentApproval(ctx, db.write, workspaceID, uid, status, by, now)
 }
 
 func (db *DB) FinishAgentApproval(ctx context.Context, workspaceID int64, uid, status, runUID, result string) error {
-	return FinishAgentApproval(ctx, db.Write, workspaceID, uid, status, runUID, result)
+	return FinishAgentApproval(ctx, db.write, workspaceID, uid, status, runUID, result)
 }
 
 func (db *DB) GetAgentApproval(ctx context.Context, workspaceID int64, uid string) (AgentApproval, error) {
-	return GetAgentApproval(ctx, db.R, workspaceID, uid)
+	return GetAgentApproval(ctx, db.r, workspaceID, uid)
 }
 
 func (db *DB) InsertAgentApproval(ctx context.Context, a AgentApproval) (AgentApproval, error) {
-	return InsertAgentApproval(ctx, db.Write, a)
+	return InsertAgentApproval(ctx, db.write, a)
 }
 
 func (db *DB) ListAgentApprovals(ctx context.Context, workspaceID int64, f ApprovalFilter) ([]AgentApproval, error) {
-	return ListAgentApprovals(ctx, db.R, workspaceID, f)
+	return ListAgentApprovals(ctx, db.r, workspaceID, f)
 }
 
 func (db *DB) PutAgentPolicy(ctx context.Context, p AgentPolicy) error {
-	return PutAgentPolicy(ctx, db.Write, p)
+	return PutAgentPolicy(ctx, db.write, p)
 }
 
 func (db *DB) WorkspaceKeyExists(ctx context.Context, workspaceID int64, uid string) (bool, error) {
-	return WorkspaceKeyExists(ctx, db.R, workspaceID, uid)
+	return WorkspaceKeyExists(ctx, db.r, workspaceID, uid)
 }

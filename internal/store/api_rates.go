@@ -11,7 +11,7 @@ import (
 // particular order, so the windows only move forward: a request that read
 // the clock before the current window opened counts in it.
 func (db *DB) CountRequest(ctx context.Context, workspaceID int64, group string, sec, min int64) (secCount, minCount int, err error) {
-	err = db.Write.QueryRowContext(ctx, `
+	err = db.write.QueryRowContext(ctx, `
 		INSERT INTO rate_windows AS r (workspace_id, grp, sec_start, sec_count, min_start, min_count)
 		VALUES ($1, $2, $3, 1, $4, 1)
 		ON CONFLICT (workspace_id, grp) DO UPDATE SET

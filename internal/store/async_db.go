@@ -10,13 +10,13 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) Outputs(ctx context.Context, runID int64, limit, offset int) ([]string, error) {
-	return Outputs(ctx, db.R, runID, limit, offset)
+	return Outputs(ctx, db.r, runID, limit, offset)
 }
 
 func (db *DB) PendingInputs(ctx context.Context, runID int64, chunk int) ([]Input, error) {
-	return PendingInputs(ctx, db.R, runID, chunk)
+	return PendingInputs(ctx, db.r, runID, chunk)
 }
 
 func (db *DB) RunCallbackHeaders(ctx context.Context, runID int64) (kid string, sealed []byte, err error) {
-	return RunCallbackHeaders(ctx, db.R, runID)
+	return RunCallbackHeaders(ctx, db.r, runID)
 }

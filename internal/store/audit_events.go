@@ -7,15 +7,15 @@ import "context"
 
 // RecordAuditEvent stores an audit event (see InsertAuditEvent).
 func (db *DB) RecordAuditEvent(ctx context.Context, e AuditEvent, actorKeyID int64) error {
-	return InsertAuditEvent(ctx, db.Write, e, actorKeyID)
+	return InsertAuditEvent(ctx, db.write, e, actorKeyID)
 }
 
 // MemberWorkspaceID is the workspace of a member (see MemberWorkspace).
 func (db *DB) MemberWorkspaceID(ctx context.Context, memberUID string) (int64, error) {
-	return MemberWorkspace(ctx, db.R, memberUID)
+	return MemberWorkspace(ctx, db.r, memberUID)
 }
 
 // AuditEvents lists a workspace's audit events (see ListAuditEvents).
 func (db *DB) AuditEvents(ctx context.Context, workspaceID int64, f AuditFilter) ([]AuditEvent, error) {
-	return ListAuditEvents(ctx, db.R, workspaceID, f)
+	return ListAuditEvents(ctx, db.r, workspaceID, f)
 }

@@ -19,24 +19,24 @@ func TestAuthEpochMovesWithPrincipalChangesOnly(t *testing.T) {
 		epoch := func() int64 {
 			t.Helper()
 			var n int64
-			if err := db.R.QueryRowContext(ctx, `SELECT n FROM auth_epoch WHERE id = 1`).Scan(&n); err != nil {
+			if err := db.Handles().R.QueryRowContext(ctx, `SELECT n FROM auth_epoch WHERE id = 1`).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n
 		}
 		exec := func(q string, args ...any) {
 			t.Helper()
-			if _, err := db.Write.ExecContext(ctx, q, args...); err != nil {
+			if _, err := db.Handles().Write.ExecContext(ctx, q, args...); err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
 		}
 		ws, _ := apitest.SeedIdentity(t, db)
-		m, err := store.InsertMember(ctx, db.Write, model.Member{UID: "m", WorkspaceID: ws, Email: "m@example.com", Name: "M", Role: model.RoleOps}, "")
+		m, err := store.InsertMember(ctx, db.Handles().Write, model.Member{UID: "m", WorkspaceID: ws, Email: "m@example.com", Name: "M", Role: model.RoleOps}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, uid := range []string{"k1", "k2"} {
-			if _, err := store.InsertAPIKey(ctx, db.Write, model.APIKey{UID: uid, WorkspaceID: ws, MemberID: m.ID, Name: uid,
+			if _, err := store.InsertAPIKey(ctx, db.Handles().Write, model.APIKey{UID: uid, WorkspaceID: ws, MemberID: m.ID, Name: uid,
 				Prefix: "fm_" + uid}, "hash-"+uid); err != nil {
 				t.Fatal(err)
 			}

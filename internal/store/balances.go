@@ -132,7 +132,7 @@ func (db *DB) LockBalance(ctx context.Context, tx *sql.Tx, workspaceID, period i
 // BalanceUsed reads a workspace's use of a period, 0 before its first charge.
 func (db *DB) BalanceUsed(ctx context.Context, workspaceID, period int64) (int64, error) {
 	var used int64
-	if err := db.R.QueryRowContext(ctx, `
+	if err := db.r.QueryRowContext(ctx, `
 		SELECT COALESCE(SUM(used), 0)
 		FROM credit_balances
 		WHERE workspace_id = $1 AND period_start = $2`, workspaceID, period).Scan(&used); err != nil {
@@ -155,7 +155,7 @@ type ActionCharges struct {
 // created_at so that the (workspace_id, created_at) index skips earlier
 // periods.
 func (db *DB) ChargesByAction(ctx context.Context, workspaceID, period, runsSince int64) ([]ActionCharges, error) {
-	rows, err := db.R.QueryContext(ctx, `
+	rows, err := db.r.QueryContext(ctx, `
 		SELECT action, SUM(amount), SUM(runs), SUM(results)
 		FROM (
 			SELECT action_slug AS action, SUM(amount) AS amount, COUNT(DISTINCT run_uid) AS runs, SUM(results) AS results

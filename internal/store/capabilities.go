@@ -26,7 +26,7 @@ func (db *DB) SharedByNodes() bool { return db.dialect.sharedByNodes() }
 // pool listening for River's notifications.
 func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 	if db.dialect.listens() {
-		return riverdatabasesql.NewWithPgxListener(db.Write, db.Pool)
+		return riverdatabasesql.NewWithPgxListener(db.write, db.Pool)
 	}
-	return riversqlite.New(db.Write)
+	return riversqlite.New(db.write)
 }

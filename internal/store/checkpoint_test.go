@@ -24,7 +24,7 @@ func fileSize(t *testing.T, path string) int64 {
 
 func createBlobs(t *testing.T, db *DB) {
 	t.Helper()
-	if _, err := db.Write.Exec(`CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)`); err != nil {
+	if _, err := db.write.Exec(`CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -22,29 +22,24 @@ import (
 // pools and statement caches, and SQLite's checkpointer. It knows nothing of
 // what the store keeps beside it (caches, group commit, health: db.go).
 //
-// On SQLite, Write is a single connection (SQLite allows one writer at a
-// time; queueing in Go is cheaper than busy-waiting in SQLite) and Read is a
+// On SQLite, write is a single connection (SQLite allows one writer at a
+// time; queueing in Go is cheaper than busy-waiting in SQLite) and read is a
 // pool of read-only connections. On PostgreSQL both are the same pool, and
 // Pool is the pgx pool that River uses.
 type conns struct {
-	// Write runs write transactions.
-	//
-	// Deprecated outside the store: use DB.Tx.
-	Write *sql.DB
-	// Read is the pool of read connections.
-	//
-	// Deprecated outside the store: use DB.View.
-	Read *sql.DB
-	// Pool is the pgx pool under Write and Read on PostgreSQL (River's
+	// write runs write transactions (callers: DB.Tx).
+	write *sql.DB
+	// read is the pool of read connections (callers: DB.View and the
+	// store's entry points).
+	read *sql.DB
+	// Pool is the pgx pool under write and read on PostgreSQL (River's
 	// listener), nil on SQLite.
 	Pool *pgxpool.Pool
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
-	// R runs reads like Read, with prepared statements reused across calls.
-	// Hot read paths (authentication, lookups) use it.
-	//
-	// Deprecated outside the store: use DB.View.
-	R Querier
+	// r runs reads like read, with prepared statements reused across
+	// calls. Hot read paths (authentication, lookups) use it.
+	r Querier
 
 	cache *stmtCache
 	// records holds PostgreSQL connections of their own for recording
@@ -108,8 +103,8 @@ func openSQLite(ctx context.Context, path string, failed func(error)) (*conns, e
 		r.Close()
 		return nil, err
 	}
-	db.Write, db.Read, db.cache, db.ckpt = w, r, newStmtCache(r), ckpt
-	db.R = db.cache
+	db.write, db.read, db.cache, db.ckpt = w, r, newStmtCache(r), ckpt
+	db.r = db.cache
 	return db, nil
 }
 
@@ -217,7 +212,7 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	nodes.SetMaxOpenConns(nodeConns)
 	nodes.SetMaxIdleConns(nodeConns)
 	// pgx already caches prepared statements per connection.
-	return &conns{Write: db, Read: db, Pool: pool, R: db, records: records, recordPool: rpool, nodes: nodes, nodePool: npool}, nil
+	return &conns{write: db, read: db, Pool: pool, r: db, records: records, recordPool: rpool, nodes: nodes, nodePool: npool}, nil
 }
 
 func redactURL(raw string) string {
@@ -237,12 +232,12 @@ func (db *conns) Close() error {
 	if db.ckpt != nil {
 		err = db.ckpt.close()
 	}
-	err = errors.Join(err, db.Write.Close())
+	err = errors.Join(err, db.write.Close())
 	if db.records != nil {
 		err = errors.Join(err, db.records.Close())
 	}
-	if db.Read != db.Write {
-		err = errors.Join(err, db.Read.Close())
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
 	}
 	if db.Pool != nil {
 		db.Pool.Close()
@@ -259,11 +254,11 @@ func (db *conns) Close() error {
 
 // Ping checks that the database answers (for /readyz).
 func (db *conns) Ping(ctx context.Context) error {
-	if err := db.Read.PingContext(ctx); err != nil {
+	if err := db.read.PingContext(ctx); err != nil {
 		return unable(err, "ping")
 	}
 	var one int
-	return db.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
 // IsBusy reports a SQLite lock conflict with another process.
@@ -300,9 +295,9 @@ type PoolStats struct {
 // of their own (SQLite), that pool as "read"; on PostgreSQL both are one pool,
 // reported once.
 func (c *conns) PoolStats() []PoolStats {
-	out := []PoolStats{{Name: "write", DBStats: c.Write.Stats()}}
-	if c.Read != c.Write {
-		out = append(out, PoolStats{Name: "read", DBStats: c.Read.Stats()})
+	out := []PoolStats{{Name: "write", DBStats: c.write.Stats()}}
+	if c.read != c.write {
+		out = append(out, PoolStats{Name: "read", DBStats: c.read.Stats()})
 	}
 	return out
 }

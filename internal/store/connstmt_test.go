@@ -23,7 +23,7 @@ func openTestSQLite(t *testing.T) *DB {
 // cachedCount reports how many statements the writer connection holds.
 func cachedCount(t *testing.T, db *DB) int {
 	t.Helper()
-	conn, err := db.Write.Conn(context.Background())
+	conn, err := db.write.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func cachedCount(t *testing.T, db *DB) int {
 func TestConnStmtCacheInTransactions(t *testing.T) {
 	db := openTestSQLite(t)
 	ctx := context.Background()
-	if _, err := db.Write.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 50; i++ {
@@ -65,7 +65,7 @@ func TestConnStmtCacheInTransactions(t *testing.T) {
 	}
 	var n int
 	var last string
-	if err := db.Write.QueryRowContext(ctx, `SELECT COUNT(*), MAX(v) FROM t WHERE v LIKE $1`, "%!").Scan(&n, &last); err != nil {
+	if err := db.write.QueryRowContext(ctx, `SELECT COUNT(*), MAX(v) FROM t WHERE v LIKE $1`, "%!").Scan(&n, &last); err != nil {
 		t.Fatal(err)
 	}
 	if n != 50 || last != "v9!" {
@@ -87,7 +87,7 @@ func TestConnStmtCacheInTransactions(t *testing.T) {
 		t.Fatal("want the rollback error")
 	}
 	var v string
-	if err := db.Write.QueryRowContext(ctx, `SELECT v FROM t WHERE id = $1`, 1).Scan(&v); err != nil || v != "v1!" {
+	if err := db.write.QueryRowContext(ctx, `SELECT v FROM t WHERE id = $1`, 1).Scan(&v); err != nil || v != "v1!" {
 		t.Fatalf("v = %q, %v", v, err)
 	}
 }
@@ -97,11 +97,11 @@ func TestConnStmtCacheInTransactions(t *testing.T) {
 func TestConnStmtCacheNestedSameSQL(t *testing.T) {
 	db := openTestSQLite(t)
 	ctx := context.Background()
-	if _, err := db.Write.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 5; i++ {
-		if _, err := db.Write.ExecContext(ctx, `INSERT INTO t (id) VALUES ($1)`, i); err != nil {
+		if _, err := db.write.ExecContext(ctx, `INSERT INTO t (id) VALUES ($1)`, i); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -148,15 +148,15 @@ func TestConnStmtCacheNestedSameSQL(t *testing.T) {
 func TestConnStmtCacheBoundAndSchemaChange(t *testing.T) {
 	db := openTestSQLite(t)
 	ctx := context.Background()
-	if _, err := db.Write.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Write.ExecContext(ctx, `INSERT INTO t (id) VALUES (1)`); err != nil {
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO t (id) VALUES (1)`); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < maxConnStmts+50; i++ {
 		var got int
-		if err := db.Write.QueryRowContext(ctx, fmt.Sprintf(`SELECT id + %d FROM t`, i)).Scan(&got); err != nil {
+		if err := db.write.QueryRowContext(ctx, fmt.Sprintf(`SELECT id + %d FROM t`, i)).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
 		if got != i+1 {
@@ -168,17 +168,17 @@ func TestConnStmtCacheBoundAndSchemaChange(t *testing.T) {
 	}
 	const q = `SELECT * FROM t`
 	var id int
-	if err := db.Write.QueryRowContext(ctx, q).Scan(&id); err != nil {
+	if err := db.write.QueryRowContext(ctx, q).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Write.ExecContext(ctx, `ALTER TABLE t ADD COLUMN v TEXT NOT NULL DEFAULT 'x'`); err != nil {
+	if _, err := db.write.ExecContext(ctx, `ALTER TABLE t ADD COLUMN v TEXT NOT NULL DEFAULT 'x'`); err != nil {
 		t.Fatal(err)
 	}
 	var v string
-	if err := db.Write.QueryRowContext(ctx, q).Scan(&id, &v); err != nil || v != "x" {
+	if err := db.write.QueryRowContext(ctx, q).Scan(&id, &v); err != nil || v != "x" {
 		t.Fatalf("after ALTER: %q, %v", v, err)
 	}
-	if _, err := db.Write.ExecContext(ctx, `SELECT nope FROM t`); err == nil {
+	if _, err := db.write.ExecContext(ctx, `SELECT nope FROM t`); err == nil {
 		t.Fatal("want an error for an unknown column")
 	}
 }

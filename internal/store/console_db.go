@@ -12,41 +12,41 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) ConsoleSessionByHash(ctx context.Context, tokenHash string) (ConsoleSession, error) {
-	return ConsoleSessionByHash(ctx, db.Write, tokenHash)
+	return ConsoleSessionByHash(ctx, db.write, tokenHash)
 }
 
 func (db *DB) DeleteConsoleSession(ctx context.Context, tokenHash string) error {
-	return DeleteConsoleSession(ctx, db.Write, tokenHash)
+	return DeleteConsoleSession(ctx, db.write, tokenHash)
 }
 
 func (db *DB) InsertConsoleSession(ctx context.Context, tokenHash string, memberID int64, csrf string, now, expires int64) error {
-	return InsertConsoleSession(ctx, db.Write, tokenHash, memberID, csrf, now, expires)
+	return InsertConsoleSession(ctx, db.write, tokenHash, memberID, csrf, now, expires)
 }
 
 func (db *DB) InsertPasswordLink(ctx context.Context, tokenHash string, memberID, expires int64) error {
-	return InsertPasswordLink(ctx, db.Write, tokenHash, memberID, expires)
+	return InsertPasswordLink(ctx, db.write, tokenHash, memberID, expires)
 }
 
 func (db *DB) IntegrationHealth(ctx context.Context, workspaceID int64) (map[string]int64, error) {
-	return IntegrationHealth(ctx, db.R, workspaceID)
+	return IntegrationHealth(ctx, db.r, workspaceID)
 }
 
 func (db *DB) MemberByID(ctx context.Context, id int64) (model.Member, error) {
-	return MemberByID(ctx, db.R, id)
+	return MemberByID(ctx, db.r, id)
 }
 
 func (db *DB) MembersByEmail(ctx context.Context, email string) ([]MemberLogin, error) {
-	return MembersByEmail(ctx, db.R, email)
+	return MembersByEmail(ctx, db.r, email)
 }
 
 func (db *DB) PasswordLinkMember(ctx context.Context, tokenHash string, now int64) (int64, error) {
-	return PasswordLinkMember(ctx, db.R, tokenHash, now)
+	return PasswordLinkMember(ctx, db.r, tokenHash, now)
 }
 
 func (db *DB) RunActivity(ctx context.Context, workspaceID, since, until int64) ([]RunActivityRow, error) {
-	return RunActivity(ctx, db.R, workspaceID, since, until)
+	return RunActivity(ctx, db.r, workspaceID, since, until)
 }
 
 func (db *DB) TouchConsoleSession(ctx context.Context, id, now int64) error {
-	return TouchConsoleSession(ctx, db.Write, id, now)
+	return TouchConsoleSession(ctx, db.write, id, now)
 }

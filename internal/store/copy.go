@@ -12,7 +12,7 @@ import (
 // pgTx runs fn in a transaction on a connection of its own, remembered for
 // the transaction's lifetime so that COPY can run inside it.
 func (db *DB) pgTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	conn, err := db.Write.Conn(ctx)
+	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return err
 	}

@@ -122,7 +122,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	// Migrations from parallel branches may land with interleaved numbers.
 	opts = append(opts, goose.WithAllowOutofOrder(true))
-	p, err := goose.NewProvider(dialect, db.Write, sub, opts...)
+	p, err := goose.NewProvider(dialect, db.write, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -195,7 +195,7 @@ func (db *DB) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		// A connection of its own, so that COPY can run inside (copy.go).
 		return db.pgTx(ctx, fn)
 	}
-	tx, err := db.Write.BeginTx(ctx, nil)
+	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -242,5 +242,5 @@ func (db *DB) View(ctx context.Context, fn func(q Querier) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return fn(db.R)
+	return fn(db.r)
 }

@@ -128,7 +128,7 @@ func (db *DB) Recorder() Querier {
 	if db.records != nil {
 		return db.records
 	}
-	return db.Write
+	return db.write
 }
 
 // RecordTx runs fn in a transaction on the Recorder. It changes none of the

@@ -12,9 +12,9 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) GetDeliveriesByID(ctx context.Context, ids []int64) ([]model.Delivery, error) {
-	return GetDeliveriesByID(ctx, db.R, ids)
+	return GetDeliveriesByID(ctx, db.r, ids)
 }
 
 func (db *DB) RunHasUnattemptedBatches(ctx context.Context, runID int64) (bool, error) {
-	return RunHasUnattemptedBatches(ctx, db.R, runID)
+	return RunHasUnattemptedBatches(ctx, db.r, runID)
 }

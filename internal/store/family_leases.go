@@ -59,6 +59,6 @@ func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) 
 
 // DropFamilyLease gives a node's slots back at once (a clean shutdown).
 func (db *DB) DropFamilyLease(ctx context.Context, family, node string) error {
-	_, err := db.Write.ExecContext(ctx, `DELETE FROM family_leases WHERE family = $1 AND node = $2`, family, node)
+	_, err := db.write.ExecContext(ctx, `DELETE FROM family_leases WHERE family = $1 AND node = $2`, family, node)
 	return unable(err, "drop family lease")
 }

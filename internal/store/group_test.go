@@ -21,7 +21,7 @@ func openGroupDB(t *testing.T, dialect string) *store.DB {
 		`CREATE TABLE g_counter (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)`,
 		`INSERT INTO g_counter (id, n) VALUES (1, 0)`,
 	} {
-		if _, err := db.Write.ExecContext(ctx, q); err != nil {
+		if _, err := db.Handles().Write.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +98,7 @@ func TestGroupTxOutcomesAreEachCallers(t *testing.T) {
 				}
 			}
 			var n int
-			if err := db.Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM g_rows WHERE caller = $1`, i).Scan(&n); err != nil {
+			if err := db.Handles().Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM g_rows WHERE caller = $1`, i).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			if want := map[bool]int{true: 1, false: 0}[err == nil]; n != want {
@@ -106,7 +106,7 @@ func TestGroupTxOutcomesAreEachCallers(t *testing.T) {
 			}
 		}
 		var counter int
-		if err := db.Write.QueryRowContext(ctx, `SELECT n FROM g_counter WHERE id = 1`).Scan(&counter); err != nil {
+		if err := db.Handles().Write.QueryRowContext(ctx, `SELECT n FROM g_counter WHERE id = 1`).Scan(&counter); err != nil {
 			t.Fatal(err)
 		}
 		if succeeded != 25 || counter != 25 {
@@ -130,7 +130,7 @@ func TestGroupTxCancelled(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	var n int
-	if err := db.Write.QueryRow(`SELECT COUNT(*) FROM g_rows`).Scan(&n); err != nil || n != 0 {
+	if err := db.Handles().Write.QueryRow(`SELECT COUNT(*) FROM g_rows`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d rows (%v), want 0", n, err)
 	}
 }

@@ -22,14 +22,14 @@ import (
 func fill(t *testing.T, db *DB) (restore func()) {
 	t.Helper()
 	var pages int
-	if err := db.Write.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+	if err := db.write.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Write.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
+	if _, err := db.write.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
 		t.Fatal(err)
 	}
 	return func() {
-		if _, err := db.Write.Exec(`PRAGMA max_page_count = 1073741823`); err != nil {
+		if _, err := db.write.Exec(`PRAGMA max_page_count = 1073741823`); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,11 +51,11 @@ func TestIsUnavailable(t *testing.T) {
 		t.Fatalf("a full database: %v, unavailable %v", err, IsUnavailable(err))
 	}
 	restore()
-	_, err = db.Write.Exec(`INSERT INTO blobs (id, b) VALUES (1, x'00'), (1, x'00')`)
+	_, err = db.write.Exec(`INSERT INTO blobs (id, b) VALUES (1, x'00'), (1, x'00')`)
 	if err == nil || IsUnavailable(err) {
 		t.Errorf("a constraint violation is the statement's fault: %v", err)
 	}
-	_, err = db.Write.Exec(`SELECT nope FROM nowhere`)
+	_, err = db.write.Exec(`SELECT nope FROM nowhere`)
 	if err == nil || IsUnavailable(err) {
 		t.Errorf("a bad statement is not the storage's fault: %v", err)
 	}
@@ -106,7 +106,7 @@ func TestWritable(t *testing.T) {
 	}
 	restore := fill(t, db)
 	// Not through DB.Tx: as River writes.
-	_, err := db.Write.Exec(`INSERT INTO blobs (b) VALUES ($1)`, bytes.Repeat([]byte{1}, 1<<20))
+	_, err := db.write.Exec(`INSERT INTO blobs (b) VALUES ($1)`, bytes.Repeat([]byte{1}, 1<<20))
 	if !IsUnavailable(err) {
 		t.Fatalf("insert into a full database: %v", err)
 	}

@@ -12,21 +12,21 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) CountIdentities(ctx context.Context, workspaceID int64) (int, error) {
-	return CountIdentities(ctx, db.R, workspaceID)
+	return CountIdentities(ctx, db.r, workspaceID)
 }
 
 func (db *DB) GetIdentity(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
-	return GetIdentity(ctx, db.Read, workspaceID, uid)
+	return GetIdentity(ctx, db.read, workspaceID, uid)
 }
 
 func (db *DB) GetLoginLink(ctx context.Context, tokenHash string) (LoginLink, error) {
-	return GetLoginLink(ctx, db.R, tokenHash)
+	return GetLoginLink(ctx, db.r, tokenHash)
 }
 
 func (db *DB) ListIdentities(ctx context.Context, workspaceID int64, query string, limit, offset int) ([]model.Identity, error) {
-	return ListIdentities(ctx, db.R, workspaceID, query, limit, offset)
+	return ListIdentities(ctx, db.r, workspaceID, query, limit, offset)
 }
 
 func (db *DB) InsertIdentity(ctx context.Context, id model.Identity) (model.Identity, error) {
-	return InsertIdentity(ctx, db.Write, id)
+	return InsertIdentity(ctx, db.write, id)
 }

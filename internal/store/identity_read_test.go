@@ -19,17 +19,17 @@ func TestIdentityWithIntegrationsInOneQuery(t *testing.T) {
 		db := apitest.NewStore(t, dialect).OpenDB(t)
 		ctx := context.Background()
 		ws, idID := apitest.SeedIdentity(t, db)
-		other, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: "w2", Name: "w2", Plan: "p", Secret: []byte{}})
+		other, err := store.InsertWorkspace(ctx, db.Handles().Write, store.NewWorkspace{UID: "w2", Name: "w2", Plan: "p", Secret: []byte{}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		otherID, err := store.InsertIdentity(ctx, db.Write, model.Identity{UID: "j", WorkspaceID: other, Name: "theirs",
+		otherID, err := store.InsertIdentity(ctx, db.Handles().Write, model.Identity{UID: "j", WorkspaceID: other, Name: "theirs",
 			Timezone: "UTC", Type: "standard"})
 		if err != nil {
 			t.Fatal(err)
 		}
 
-		got, err := store.GetIdentityWithIntegrations(ctx, db.R, ws, "i")
+		got, err := store.GetIdentityWithIntegrations(ctx, db.Handles().R, ws, "i")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,16 +48,16 @@ func TestIdentityWithIntegrationsInOneQuery(t *testing.T) {
 			{UID: "g-other", WorkspaceID: other, IdentityID: otherID.ID, Platform: "linkedin", Name: "Theirs",
 				AuthType: "cookie", SetupSource: "api", Level: "free", Status: "VALID", Meta: `{}`, Secret: []byte{9}},
 		} {
-			if _, err := store.UpsertIntegration(ctx, db.Write, g); err != nil {
+			if _, err := store.UpsertIntegration(ctx, db.Handles().Write, g); err != nil {
 				t.Fatal(err)
 			}
 		}
 
-		got, err = store.GetIdentityWithIntegrations(ctx, db.R, ws, "i")
+		got, err = store.GetIdentityWithIntegrations(ctx, db.Handles().R, ws, "i")
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := store.IntegrationsOf(ctx, db.R, ws, []int64{idID})
+		want, err := store.IntegrationsOf(ctx, db.Handles().R, ws, []int64{idID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,13 +82,13 @@ func TestIdentityWithIntegrationsInOneQuery(t *testing.T) {
 
 		// Tenancy: the other workspace's identity is not found from here,
 		// and this one not from there.
-		if _, err := store.GetIdentityWithIntegrations(ctx, db.R, ws, "j"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := store.GetIdentityWithIntegrations(ctx, db.Handles().R, ws, "j"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("another workspace's identity: %v", err)
 		}
-		if _, err := store.GetIdentityWithIntegrations(ctx, db.R, other, "i"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := store.GetIdentityWithIntegrations(ctx, db.Handles().R, other, "i"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("this identity from another workspace: %v", err)
 		}
-		theirs, err := store.GetIdentityWithIntegrations(ctx, db.R, other, "j")
+		theirs, err := store.GetIdentityWithIntegrations(ctx, db.Handles().R, other, "j")
 		if err != nil || len(theirs.Integrations) != 1 || theirs.Integrations[0].UID != "g-other" {
 			t.Fatalf("the other workspace's own identity: %+v, %v", theirs, err)
 		}

@@ -12,13 +12,13 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) GetIdentityWithIntegrations(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
-	return GetIdentityWithIntegrations(ctx, db.R, workspaceID, uid)
+	return GetIdentityWithIntegrations(ctx, db.r, workspaceID, uid)
 }
 
 func (db *DB) GetIntegration(ctx context.Context, workspaceID, identityID int64, platform string) (model.Integration, error) {
-	return GetIntegration(ctx, db.R, workspaceID, identityID, platform)
+	return GetIntegration(ctx, db.r, workspaceID, identityID, platform)
 }
 
 func (db *DB) IntegrationsOf(ctx context.Context, workspaceID int64, identityIDs []int64) (map[int64][]model.Integration, error) {
-	return IntegrationsOf(ctx, db.R, workspaceID, identityIDs)
+	return IntegrationsOf(ctx, db.r, workspaceID, identityIDs)
 }

@@ -12,5 +12,5 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) ListAPIKeys(ctx context.Context, memberID int64) ([]model.APIKey, error) {
-	return ListAPIKeys(ctx, db.R, memberID)
+	return ListAPIKeys(ctx, db.r, memberID)
 }

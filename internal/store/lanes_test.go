@@ -80,7 +80,7 @@ func TestLanesOutcomesAndSharing(t *testing.T) {
 		}
 		wg.Wait()
 		rows := map[int]bool{}
-		r, err := db.Write.QueryContext(ctx, `SELECT caller FROM g_rows`)
+		r, err := db.Handles().Write.QueryContext(ctx, `SELECT caller FROM g_rows`)
 		if err != nil {
 			t.Fatal(err)
 		}

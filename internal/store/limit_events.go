@@ -48,7 +48,7 @@ func (db *DB) ClaimLimitSeqsNow(ctx context.Context, claims []LimitClaim, events
 	if !db.dialect.asyncCommit() {
 		return nil, errors.New("store: a claim outside a transaction needs PostgreSQL")
 	}
-	return db.claimLimitSeqs(ctx, db.Write, claims, events)
+	return db.claimLimitSeqs(ctx, db.write, claims, events)
 }
 
 func (db *DB) claimLimitSeqs(ctx context.Context, q Querier, claims []LimitClaim, events []LimitEvent) (map[int64]bool, error) {
@@ -253,7 +253,7 @@ func PruneLimitEvents(ctx context.Context, tx *sql.Tx, batch int, before int64) 
 // LimitUsage sums an identity's consumption of key after since, and the time
 // of its oldest event in that window (0 when none).
 func (db *DB) LimitUsage(ctx context.Context, identityID int64, key string, since int64) (used int, oldest int64, err error) {
-	if err := db.R.QueryRowContext(ctx, `
+	if err := db.r.QueryRowContext(ctx, `
 		SELECT COALESCE(SUM(n), 0), COALESCE(MIN(at), 0)
 		FROM limit_events
 		WHERE identity_id = $1 AND key = $2 AND at > $3`, identityID, key, since).Scan(&used, &oldest); err != nil {

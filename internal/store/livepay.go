@@ -54,7 +54,7 @@ func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model
 }
 
 func payAndRecord(ctx context.Context, db *DB, b *pgx.Batch, moves int) (used []int64, err error) {
-	conn, err := db.Write.Conn(ctx)
+	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}

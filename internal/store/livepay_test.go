@@ -28,12 +28,12 @@ func testPayAndRecord(t *testing.T, db *store.DB) {
 	const period = 1_800_000_000_000
 	var ws [2]int64
 	for i, uid := range []string{"a", "b"} {
-		id, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: uid, Name: uid, Plan: "p", SecretKID: "k", Secret: []byte("x")})
+		id, err := store.InsertWorkspace(ctx, db.Handles().Write, store.NewWorkspace{UID: uid, Name: uid, Plan: "p", SecretKID: "k", Secret: []byte("x")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ws[i] = id
-		if _, err := db.Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 0)`, id, period); err != nil {
+		if _, err := db.Handles().Write.ExecContext(ctx, `INSERT INTO credit_balances (workspace_id, period_start, used) VALUES ($1, $2, 0)`, id, period); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -49,7 +49,7 @@ func testPayAndRecord(t *testing.T, db *store.DB) {
 		return store.PayAndRecord(ctx, db, moves, []model.Run{run(uids[0], ws[0], 2000), run(uids[1], ws[1], amountB)})
 	}
 	count := func(q string) (n int) {
-		if err := db.R.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		if err := db.Handles().R.QueryRowContext(ctx, q).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -58,7 +58,7 @@ func testPayAndRecord(t *testing.T, db *store.DB) {
 	if err != nil || len(used) != 2 || used[0] != 2000 || used[1] != 3000 {
 		t.Fatalf("first batch: used %v, %v", used, err)
 	}
-	if r, err := store.GetRun(ctx, db.R, ws[1], "r2"); err != nil || r.OutputCount != 2 || r.CreditsUsed != 3000 || r.FinishedAt == nil {
+	if r, err := store.GetRun(ctx, db.Handles().R, ws[1], "r2"); err != nil || r.OutputCount != 2 || r.CreditsUsed != 3000 || r.FinishedAt == nil {
 		t.Fatalf("run r2: %+v, %v", r, err)
 	}
 	if n := count(`SELECT COUNT(*) FROM runs WHERE charge_period = 1800000000000`); n != 2 {
@@ -75,7 +75,7 @@ func testPayAndRecord(t *testing.T, db *store.DB) {
 		t.Fatalf("balances use %d after the short batch, want 5000", n)
 	}
 	// A workspace with no balance row this period is short too.
-	if _, err := db.Write.ExecContext(ctx, `DELETE FROM credit_balances WHERE workspace_id = $1`, ws[1]); err != nil {
+	if _, err := db.Handles().Write.ExecContext(ctx, `DELETE FROM credit_balances WHERE workspace_id = $1`, ws[1]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := batch(1000, "r5", "r6"); !errors.Is(err, store.ErrShort) {

@@ -13,21 +13,21 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) GetMember(ctx context.Context, workspaceID int64, uid string) (model.Member, error) {
-	return GetMember(ctx, db.R, workspaceID, uid)
+	return GetMember(ctx, db.r, workspaceID, uid)
 }
 
 func (db *DB) ListMembers(ctx context.Context, workspaceID int64) ([]model.Member, error) {
-	return ListMembers(ctx, db.R, workspaceID)
+	return ListMembers(ctx, db.r, workspaceID)
 }
 
 func (db *DB) ListInvitations(ctx context.Context, workspaceID int64) ([]model.Invitation, error) {
-	return ListInvitations(ctx, db.R, workspaceID)
+	return ListInvitations(ctx, db.r, workspaceID)
 }
 
 func (db *DB) DeleteInvitation(ctx context.Context, workspaceID int64, uid string) error {
-	return DeleteInvitation(ctx, db.Write, workspaceID, uid)
+	return DeleteInvitation(ctx, db.write, workspaceID, uid)
 }
 
 func (db *DB) ReissueInvitation(ctx context.Context, workspaceID int64, uid, tokenHash string, expires time.Time) (model.Invitation, error) {
-	return ReissueInvitation(ctx, db.Write, workspaceID, uid, tokenHash, expires)
+	return ReissueInvitation(ctx, db.write, workspaceID, uid, tokenHash, expires)
 }

@@ -38,7 +38,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 	f := OpsFigures{RunsByStatus: map[[2]string]int64{}, Deliveries: map[[2]string]int64{}, Jobs: map[[2]string]int64{},
 		OldestAvailable: map[string]float64{}, Integrations: map[string]int64{}}
 	pairs := func(q string, into map[[2]string]int64) error {
-		rows, err := db.Read.QueryContext(ctx, q)
+		rows, err := db.read.QueryContext(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 	if err := pairs(`SELECT execution_mode, status, count(*) FROM runs GROUP BY execution_mode, status`, f.RunsByStatus); err != nil {
 		return f, fmt.Errorf("store: ops figures (runs): %w", err)
 	}
-	if err := db.Read.QueryRowContext(ctx, `SELECT COALESCE(sum(input_count - pending_count), 0),
+	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(sum(input_count - pending_count), 0),
 			COALESCE(sum(CASE WHEN postponed_until IS NOT NULL AND status IN ('QUEUED', 'RUNNING') THEN 1 ELSE 0 END), 0),
 			COALESCE(sum(CASE WHEN status IN ('QUEUED', 'RUNNING') AND updated_at < $1 THEN 1 ELSE 0 END), 0)
 		FROM runs WHERE execution_mode = 'ASYNC'`, Now()-15*60*1000).Scan(&f.InputsProcessed, &f.Postponed, &f.Stuck); err != nil {
@@ -70,7 +70,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 		return f, fmt.Errorf("store: ops figures (jobs): %w", err)
 	}
 	age := db.dialect.secondsSince("min(scheduled_at)")
-	rows, err := db.Read.QueryContext(ctx, `SELECT queue, `+age+` FROM river_job WHERE state = 'available' GROUP BY queue`)
+	rows, err := db.read.QueryContext(ctx, `SELECT queue, `+age+` FROM river_job WHERE state = 'available' GROUP BY queue`)
 	if err != nil {
 		return f, fmt.Errorf("store: ops figures (job age): %w", err)
 	}
@@ -84,7 +84,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 		f.OldestAvailable[q] = max(s, 0)
 	}
 	rows.Close()
-	irows, err := db.Read.QueryContext(ctx, `SELECT status, count(*) FROM integrations GROUP BY status`)
+	irows, err := db.read.QueryContext(ctx, `SELECT status, count(*) FROM integrations GROUP BY status`)
 	if err != nil {
 		return f, fmt.Errorf("store: ops figures (integrations): %w", err)
 	}
@@ -98,7 +98,7 @@ func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
 		f.Integrations[s] = n
 	}
 	irows.Close()
-	if err := db.Read.QueryRowContext(ctx, `SELECT COALESCE(sum(CASE WHEN healthy AND active THEN 1 ELSE 0 END), 0),
+	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(sum(CASE WHEN healthy AND active THEN 1 ELSE 0 END), 0),
 			COALESCE(sum(CASE WHEN active THEN 1 ELSE 0 END), 0) FROM proxies`).Scan(&f.ProxiesHealthy, &f.ProxiesTotal); err != nil {
 		return f, fmt.Errorf("store: ops figures (proxies): %w", err)
 	}

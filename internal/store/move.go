@@ -72,7 +72,7 @@ func notCopied(table string) bool {
 // Tables lists the database's Firstmate tables (those CopyTo copies), sorted
 // so that a table comes after the tables its foreign keys point to.
 func (db *DB) Tables(ctx context.Context) ([]string, error) {
-	names, deps, err := db.dialect.tables(ctx, db.Read)
+	names, deps, err := db.dialect.tables(ctx, db.read)
 	if err != nil {
 		return nil, unable(err, "read tables")
 	}
@@ -112,7 +112,7 @@ func (db *DB) Tables(ctx context.Context) ([]string, error) {
 // them (SQLite's declared type, PostgreSQL's udt_name), in table order.
 func (db *DB) Columns(ctx context.Context, table string) (names, types []string, err error) {
 	var rows *sql.Rows
-	rows, err = db.Read.QueryContext(ctx, db.dialect.columnsQuery(), table)
+	rows, err = db.read.QueryContext(ctx, db.dialect.columnsQuery(), table)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: columns of %s: %w", table, err)
 	}
@@ -160,7 +160,7 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 		}
 	}
 	// One read transaction: one snapshot of every table.
-	src, err := db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	src, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return rep, fmt.Errorf("store: copy: read snapshot: %w", err)
 	}
@@ -440,7 +440,7 @@ func (db *DB) PendingJobs(ctx context.Context) ([]PendingJob, error) {
 	if !db.dialect.embedded() {
 		return nil, errors.New("store: PendingJobs reads a SQLite database")
 	}
-	rows, err := db.Read.QueryContext(ctx, `SELECT kind, queue, json(args), priority, max_attempts,
+	rows, err := db.read.QueryContext(ctx, `SELECT kind, queue, json(args), priority, max_attempts,
 			CAST(COALESCE(unixepoch(scheduled_at, 'subsec'), unixepoch()) * 1000 AS INTEGER)
 		FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded') ORDER BY id`)
 	if err != nil {

@@ -22,7 +22,7 @@ func (db *DB) nodeConn() *sql.DB {
 	if db.nodes != nil {
 		return db.nodes
 	}
-	return db.Write
+	return db.write
 }
 
 // NodeRiverDriver is the River driver on the heartbeat's connection, for

@@ -12,9 +12,9 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) ListWorkspaceKeys(ctx context.Context, workspaceID int64) ([]WorkspaceKey, error) {
-	return ListWorkspaceKeys(ctx, db.R, workspaceID)
+	return ListWorkspaceKeys(ctx, db.r, workspaceID)
 }
 
 func (db *DB) WorkspacesByRef(ctx context.Context, ref string) ([]model.Workspace, error) {
-	return WorkspacesByRef(ctx, db.R, ref)
+	return WorkspacesByRef(ctx, db.r, ref)
 }

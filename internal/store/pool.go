@@ -46,7 +46,7 @@ func MarkOperatorPool(ctx context.Context, tx *sql.Tx, workspaceID int64) error 
 // ManagedIdentityUIDs lists the uids of the workspace's managed identities,
 // oldest first.
 func (db *DB) ManagedIdentityUIDs(ctx context.Context, workspaceID int64) ([]string, error) {
-	rows, err := db.R.QueryContext(ctx, `
+	rows, err := db.r.QueryContext(ctx, `
 		SELECT uid
 		FROM identities
 		WHERE workspace_id = $1 AND managed
@@ -72,7 +72,7 @@ func (db *DB) ManagedIdentityUIDs(ctx context.Context, workspaceID int64) ([]str
 // CountManagedIdentities counts the workspace's managed identities.
 func (db *DB) CountManagedIdentities(ctx context.Context, workspaceID int64) (int, error) {
 	var n int
-	if err := db.R.QueryRowContext(ctx, `
+	if err := db.r.QueryRowContext(ctx, `
 		SELECT COUNT(*)
 		FROM identities
 		WHERE workspace_id = $1 AND managed`, workspaceID).Scan(&n); err != nil {
@@ -94,7 +94,7 @@ type LinkTarget struct {
 // ErrNotFound when the identity is gone.
 func (db *DB) LoginLinkTarget(ctx context.Context, identityID int64) (LinkTarget, error) {
 	var t LinkTarget
-	err := db.R.QueryRowContext(ctx, `
+	err := db.r.QueryRowContext(ctx, `
 		SELECT i.uid, w.id, w.name, w.logo_url
 		FROM identities i
 		JOIN workspaces w ON w.id = i.workspace_id
@@ -111,7 +111,7 @@ func (db *DB) LoginLinkTarget(ctx context.Context, identityID int64) (LinkTarget
 
 // RunStatus reads a run's status; ok is false when the run is gone.
 func (db *DB) RunStatus(ctx context.Context, runID int64) (status string, ok bool, err error) {
-	err = db.R.QueryRowContext(ctx, `
+	err = db.r.QueryRowContext(ctx, `
 		SELECT status
 		FROM runs
 		WHERE id = $1`, runID).Scan(&status)

@@ -10,11 +10,11 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) ProxyOf(ctx context.Context, identityID int64) (Proxy, error) {
-	return ProxyOf(ctx, db.Read, identityID)
+	return ProxyOf(ctx, db.read, identityID)
 }
 
 func (db *DB) IdentitiesWithoutProxy(ctx context.Context) ([]UnproxiedIdentity, error) {
-	return IdentitiesWithoutProxy(ctx, db.Read)
+	return IdentitiesWithoutProxy(ctx, db.read)
 }
 
-func (db *DB) ListProxies(ctx context.Context) ([]Proxy, error) { return ListProxies(ctx, db.Read) }
+func (db *DB) ListProxies(ctx context.Context) ([]Proxy, error) { return ListProxies(ctx, db.read) }

@@ -93,7 +93,7 @@ func (db *DB) Invalidate() { db.gen.Add(1) }
 func (db *DB) CachedPrincipal(ctx context.Context, hash string) (model.Principal, error) {
 	db.auth.refresh(db)
 	return db.principals.get(hash, func() (model.Principal, bool, error) {
-		p, err := PrincipalByKeyHash(ctx, db.R, hash)
+		p, err := PrincipalByKeyHash(ctx, db.r, hash)
 		return p, err == nil, err
 	})
 }
@@ -101,7 +101,7 @@ func (db *DB) CachedPrincipal(ctx context.Context, hash string) (model.Principal
 // CachedWorkspace is GetWorkspace through the read cache.
 func (db *DB) CachedWorkspace(ctx context.Context, id int64) (model.Workspace, error) {
 	return db.workspaces.get(strconv.FormatInt(id, 10), func() (model.Workspace, bool, error) {
-		w, err := GetWorkspace(ctx, db.R, id)
+		w, err := GetWorkspace(ctx, db.r, id)
 		return w, err == nil, err
 	})
 }
@@ -128,7 +128,7 @@ func (db *DB) CachedAccounts(ctx context.Context, q AccountQuery) ([]Account, er
 		}
 	}
 	accs, err := db.accounts.get(key.String(), func() ([]Account, bool, error) {
-		accs, err := Accounts(ctx, db.R, q)
+		accs, err := Accounts(ctx, db.r, q)
 		return accs, err == nil, err
 	})
 	return append([]Account(nil), accs...), unable(err, "read cached accounts")

@@ -12,21 +12,21 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) GetRun(ctx context.Context, workspaceID int64, uid string) (model.Run, error) {
-	return GetRun(ctx, db.R, workspaceID, uid)
+	return GetRun(ctx, db.r, workspaceID, uid)
 }
 
 func (db *DB) GetRunByID(ctx context.Context, id int64) (model.Run, error) {
-	return GetRunByID(ctx, db.R, id)
+	return GetRunByID(ctx, db.r, id)
 }
 
 func (db *DB) GetRunByIdempotencyKey(ctx context.Context, workspaceID int64, key string) (model.Run, string, error) {
-	return GetRunByIdempotencyKey(ctx, db.R, workspaceID, key)
+	return GetRunByIdempotencyKey(ctx, db.r, workspaceID, key)
 }
 
 func (db *DB) ListRuns(ctx context.Context, workspaceID int64, f RunFilter) ([]model.Run, error) {
-	return ListRuns(ctx, db.R, workspaceID, f)
+	return ListRuns(ctx, db.r, workspaceID, f)
 }
 
 func (db *DB) RunsNotRunning(ctx context.Context, ids []int64) (map[int64]bool, error) {
-	return RunsNotRunning(ctx, db.R, ids)
+	return RunsNotRunning(ctx, db.r, ids)
 }

@@ -18,24 +18,24 @@ func TestDeletingAWorkspaceDeletesItsRuns(t *testing.T) {
 		ctx := context.Background()
 		var ws [2]int64
 		for i, uid := range []string{"gone", "kept"} {
-			id, err := store.InsertWorkspace(ctx, db.Write, store.NewWorkspace{UID: uid, Name: uid, Plan: "p", SecretKID: "k", Secret: []byte("x")})
+			id, err := store.InsertWorkspace(ctx, db.Handles().Write, store.NewWorkspace{UID: uid, Name: uid, Plan: "p", SecretKID: "k", Secret: []byte("x")})
 			if err != nil {
 				t.Fatal(err)
 			}
 			ws[i] = id
 			for _, r := range []string{uid + "-1", uid + "-2"} {
-				if _, err := store.InsertRun(ctx, db.Write, store.NewRun{Run: model.Run{UID: r, WorkspaceID: id, MemberUID: "m",
+				if _, err := store.InsertRun(ctx, db.Handles().Write, store.NewRun{Run: model.Run{UID: r, WorkspaceID: id, MemberUID: "m",
 					ActionName: "x", ExecutionMode: "LIVE", Status: model.RunSucceeded, IdentityMode: "direct"}}); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		if _, err := db.Write.ExecContext(ctx, `DELETE FROM workspaces WHERE id = $1`, ws[0]); err != nil {
+		if _, err := db.Handles().Write.ExecContext(ctx, `DELETE FROM workspaces WHERE id = $1`, ws[0]); err != nil {
 			t.Fatal(err)
 		}
 		for i, want := range []int{0, 2} {
 			var n int
-			if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE workspace_id = $1`, ws[i]).Scan(&n); err != nil {
+			if err := db.Handles().R.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE workspace_id = $1`, ws[i]).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			if n != want {

@@ -13,15 +13,15 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) DueSchedules(ctx context.Context, now time.Time, limit int, fn func(DueSchedule) error) error {
-	return DueSchedules(ctx, db.R, now, limit, fn)
+	return DueSchedules(ctx, db.r, now, limit, fn)
 }
 
 func (db *DB) GetSchedule(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
-	return GetSchedule(ctx, db.R, workspaceID, uid)
+	return GetSchedule(ctx, db.r, workspaceID, uid)
 }
 
 func (db *DB) ListSchedules(ctx context.Context, workspaceID int64, f ScheduleFilter) ([]model.Schedule, error) {
-	return ListSchedules(ctx, db.Read, workspaceID, f)
+	return ListSchedules(ctx, db.read, workspaceID, f)
 }
 
-func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) { return NextDue(ctx, db.R) }
+func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) { return NextDue(ctx, db.r) }

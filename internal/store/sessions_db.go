@@ -10,5 +10,5 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) IdentityUserAgent(ctx context.Context, identityID int64) (string, error) {
-	return IdentityUserAgent(ctx, db.R, identityID)
+	return IdentityUserAgent(ctx, db.r, identityID)
 }

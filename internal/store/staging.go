@@ -124,7 +124,7 @@ func (db *DB) DiscardStagedRun(ctx context.Context, runID int64) error {
 // ms), submissions cut short by a crash, and finishes discards cut short
 // the same way. It returns how many runs it discarded.
 func (db *DB) SweepStagedRuns(ctx context.Context, before int64) (int, error) {
-	rows, err := db.Read.QueryContext(ctx, `SELECT id FROM runs
+	rows, err := db.read.QueryContext(ctx, `SELECT id FROM runs
 		WHERE (status = 'STAGED' OR status = 'DISCARDED') AND updated_at < $1`, before)
 	if err != nil {
 		return 0, fmt.Errorf("store: unable to list staged runs: %w", err)

@@ -14,7 +14,7 @@ import (
 func stagedRun(t *testing.T, db *store.DB, ws int64, uid string, inputs int) int64 {
 	t.Helper()
 	ctx := context.Background()
-	id, err := store.InsertStagedRun(ctx, db.Write, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
+	id, err := store.InsertStagedRun(ctx, db.Handles().Write, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
 		ActionName: "x", ExecutionMode: "ASYNC", Status: model.RunQueued, IdentityMode: "direct"}, IdempotencyKey: "ignored"})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func stagedRun(t *testing.T, db *store.DB, ws int64, uid string, inputs int) int
 func count(t *testing.T, db *store.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := db.Write.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+	if err := db.Handles().Write.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -49,13 +49,13 @@ func TestStagedRunHiddenUntilPublished(t *testing.T) {
 		ctx := context.Background()
 		ws, _ := apitest.SeedIdentity(t, db)
 		id := stagedRun(t, db, ws, "staged-1", 2000)
-		if rs, err := store.ListRuns(ctx, db.R, ws, store.RunFilter{Limit: 10}); err != nil || len(rs) != 0 {
+		if rs, err := store.ListRuns(ctx, db.Handles().R, ws, store.RunFilter{Limit: 10}); err != nil || len(rs) != 0 {
 			t.Fatalf("a staged run listed: %v %v", rs, err)
 		}
-		if _, err := store.GetRun(ctx, db.R, ws, "staged-1"); err != store.ErrNotFound {
+		if _, err := store.GetRun(ctx, db.Handles().R, ws, "staged-1"); err != store.ErrNotFound {
 			t.Fatalf("a staged run found by uid: %v", err)
 		}
-		if _, err := store.GetRunByID(ctx, db.R, id); err != store.ErrNotFound {
+		if _, err := store.GetRunByID(ctx, db.Handles().R, id); err != store.ErrNotFound {
 			t.Fatalf("a staged run found by id: %v", err)
 		}
 		if got := count(t, db, `SELECT COUNT(*) FROM run_inputs WHERE run_id = $1`, id); got != 2000 {
@@ -71,7 +71,7 @@ func TestStagedRunHiddenUntilPublished(t *testing.T) {
 		}); err != nil || !ok {
 			t.Fatalf("publish: %v %v", ok, err)
 		}
-		r, hash, err := store.GetRunByIdempotencyKey(ctx, db.R, ws, "key-1")
+		r, hash, err := store.GetRunByIdempotencyKey(ctx, db.Handles().R, ws, "key-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,10 +131,10 @@ func TestStagedRunDiscardAndSweep(t *testing.T) {
 		recent := stagedRun(t, db, ws, "recent", 10)
 		// "old" was last written to two hours ago; a discard of "half" was
 		// cut short after its first step.
-		if _, err := db.Write.ExecContext(ctx, `UPDATE runs SET updated_at = $2 WHERE id = $1`, old, store.Now()-2*3600_000); err != nil {
+		if _, err := db.Handles().Write.ExecContext(ctx, `UPDATE runs SET updated_at = $2 WHERE id = $1`, old, store.Now()-2*3600_000); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Write.ExecContext(ctx, `UPDATE runs SET status = 'DISCARDED', updated_at = $2 WHERE id = $1`, half, store.Now()-2*3600_000); err != nil {
+		if _, err := db.Handles().Write.ExecContext(ctx, `UPDATE runs SET status = 'DISCARDED', updated_at = $2 WHERE id = $1`, half, store.Now()-2*3600_000); err != nil {
 			t.Fatal(err)
 		}
 		n, err := db.SweepStagedRuns(ctx, store.Now()-3600_000)

@@ -12,15 +12,15 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) GetWorkspace(ctx context.Context, id int64) (model.Workspace, error) {
-	return GetWorkspace(ctx, db.R, id)
+	return GetWorkspace(ctx, db.r, id)
 }
 
 func (db *DB) WorkspaceSecret(ctx context.Context, id int64) (kid string, sealed []byte, err error) {
-	return WorkspaceSecret(ctx, db.R, id)
+	return WorkspaceSecret(ctx, db.r, id)
 }
 
-func (db *DB) CountWorkspaces(ctx context.Context) (int, error) { return CountWorkspaces(ctx, db.R) }
+func (db *DB) CountWorkspaces(ctx context.Context) (int, error) { return CountWorkspaces(ctx, db.r) }
 
 func (db *DB) InsertWorkspace(ctx context.Context, w NewWorkspace) (int64, error) {
-	return InsertWorkspace(ctx, db.Write, w)
+	return InsertWorkspace(ctx, db.write, w)
 }

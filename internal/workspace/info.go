@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 )
 
@@ -19,53 +20,20 @@ type Info struct {
 	IdentitiesUsed     int
 }
 
-// Period returns the monthly credit period containing now, anchored on the
-// workspace's period start (a workspace created on the 31st renews on the
-// last day of shorter months).
-func Period(anchor, now time.Time) (start, end time.Time) {
-	anchor = anchor.UTC()
-	months := (now.Year()-anchor.Year())*12 + int(now.Month()-anchor.Month())
-	for {
-		start = addMonths(anchor, months)
-		if start.After(now) {
-			months--
-			continue
-		}
-		end = addMonths(anchor, months+1)
-		if !end.After(now) {
-			months++
-			continue
-		}
-		return start, end
-	}
-}
-
-func addMonths(t time.Time, n int) time.Time {
-	y, m, d := t.Date()
-	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	last := first.AddDate(0, 1, -1).Day()
-	return first.AddDate(0, 0, min(d, last)-1)
-}
-
+// Info is what GET /workspaces reports at now: the workspace, its credit
+// period and balance (the ledger's one balance reader), and its identities.
 func (s *Service) Info(ctx context.Context, workspaceID int64, now time.Time) (Info, error) {
-	w, err := s.DB.GetWorkspace(ctx, workspaceID)
+	b, err := s.Ledger.Balance(ctx, workspaceID, credits.Reading{At: now})
 	if err != nil {
 		return Info{}, err
 	}
-	plan := s.Plan(w.Plan)
-	start, end := Period(w.PeriodStart, now)
-	used := 0.0
-	if s.CreditsUsed != nil {
-		if used, err = s.CreditsUsed(ctx, workspaceID, start); err != nil {
-			return Info{}, err
-		}
-	}
+	plan := s.Plan(b.Workspace.Plan)
 	n, err := s.DB.CountIdentities(ctx, workspaceID)
 	if err != nil {
 		return Info{}, err
 	}
-	max := float64(plan.CreditsPerPeriod)
-	return Info{Workspace: w, PeriodStart: start, PeriodEnd: end, CreditsMax: max, CreditsUsed: used,
+	max, used := credits.Credits(b.Max), credits.Credits(b.Used)
+	return Info{Workspace: b.Workspace, PeriodStart: b.PeriodStart, PeriodEnd: b.PeriodEnd, CreditsMax: max, CreditsUsed: used,
 		CreditsLeft: maxf(0, max-used), IdentitiesIncluded: plan.Identities, IdentitiesUsed: n}, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/apperr"
 	"github.com/firstmate-oss/firstmate/internal/auth"
 	"github.com/firstmate-oss/firstmate/internal/config"
+	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/secret"
 	"github.com/firstmate-oss/firstmate/internal/smartlimits"
@@ -35,9 +36,8 @@ type Service struct {
 	Plans map[string]config.Plan
 	// NewSigningSecret makes a callback signing secret (whsec_...).
 	NewSigningSecret func() string
-	// CreditsUsed sums the credits charged since the period start; the
-	// credit ledger provides it. Nil reports zero.
-	CreditsUsed func(ctx context.Context, workspaceID int64, since time.Time) (float64, error)
+	// Ledger reads the credit balance GET /workspaces reports (Info).
+	Ledger *credits.Ledger
 	// WebhookPolicy is the operator's SSRF policy (the callbacks' one),
 	// applied to the integration webhook URL; nil checks its syntax only.
 	WebhookPolicy *send.Policy
