@@ -113,14 +113,23 @@ func measure(ctx context.Context, bin, tmp, pg string, sim *benchkit.Server, n, 
 		appName = strings.SplitN(dbURL[u+len("application_name="):], "&", 2)[0]
 	}
 	key := "fm_scalebenchbootstrapkey23456789"
-	// The nodes and `firstmate workspace create` share one keyring.
-	os.Setenv("FIRSTMATE_SECRET_KEY", "k1:"+strings.Repeat("S", 43)+"=")
 	env := []string{"FIRSTMATE_BOOTSTRAP_API_KEY=" + key, "FIRSTMATE_SIM_URL=" + sim.Base, "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true", "FIRSTMATE_ACCESS_LOG=off", "FIRSTMATE_LOG_LEVEL=warn"}
 	var nodes []*benchkit.Firstmate
 	for i := range n {
 		name := fmt.Sprintf("n%d-%d", n, i+1)
 		if err := os.MkdirAll(filepath.Join(tmp, name+"-data"), 0o700); err != nil {
 			return r, err
+		}
+		// One keyring for every node (and the CLI, which reads the first
+		// node's data dir): the first node makes it, the others copy it.
+		if i > 0 {
+			k, err := os.ReadFile(filepath.Join(nodes[0].DataDir, "secret.key"))
+			if err != nil {
+				return r, err
+			}
+			if err := os.WriteFile(filepath.Join(tmp, name+"-data", "secret.key"), k, 0o600); err != nil {
+				return r, err
+			}
 		}
 		fm, err := benchkit.StartFirstmate(ctx, bin, tmp, name, dbURL, false, env...)
 		if err != nil {

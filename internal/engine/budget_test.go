@@ -44,7 +44,11 @@ func TestBudgetPolicy(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 			rel()
 		}()
-		time.Sleep(10 * time.Millisecond) // queued in this order
+		// Queued in this order: wait until this one is in the queue.
+		n := b.waiting()
+		for b.waiting() == n {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	wait("ws1-run10-a", Class{Workspace: 1, Run: 10})
 	wait("ws1-run10-b", Class{Workspace: 1, Run: 10})
@@ -54,12 +58,13 @@ func TestBudgetPolicy(t *testing.T) {
 	wait("live", Class{Live: true, Workspace: 2})
 	// One slot at a time frees up (two async slots stay held, and each
 	// waiter gives its slot back once served): each goes by the policy.
+	// The live slot goes to the waiting live call, which reports before an
+	// async slot is freed: the first grant cannot race the second.
 	live()
-	time.Sleep(20 * time.Millisecond)
+	got := []string{<-order}
 	held[0]()
 	want := []string{"live", "ws1-run10-a", "ws2-run20", "ws1-run11", "ws1-run10-b", "ws1-run10-c"}
-	var got []string
-	for range want {
+	for range want[1:] {
 		got = append(got, <-order)
 	}
 	for i := range want {
@@ -69,7 +74,12 @@ func TestBudgetPolicy(t *testing.T) {
 	}
 	held[1]()
 	held[2]()
-	time.Sleep(20 * time.Millisecond) // the last waiter gives its slot back
+	// The last waiter gives its slot back once it has reported.
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if in, _ := b.Stats(); in == 0 {
+			break
+		}
+	}
 	if in, peak := b.Stats(); in != 0 || peak > 4 {
 		t.Fatalf("after: %d in flight, peak %d", in, peak)
 	}
@@ -144,4 +154,17 @@ func TestBudgetResumedFirst(t *testing.T) {
 			t.Fatalf("granted %s, want %s", got, want)
 		}
 	}
+}
+
+// waiting counts the calls queued for a slot.
+func (b *Budget) waiting() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.live.Len() + b.resumed.Len()
+	for e := b.spaces.Front(); e != nil; e = e.Next() {
+		for r := e.Value.(*wsQueue).runs.Front(); r != nil; r = r.Next() {
+			n += r.Value.(*runQueue).waiters.Len()
+		}
+	}
+	return n
 }
