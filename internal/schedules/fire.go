@@ -93,6 +93,9 @@ const (
 	// 500 x 4 and 1,000 x 2 were still slower than 250 x 8 on a loaded
 	// 2-core box (p99 3.9 and 6.4 s against 1.9-3.2 s, one run each):
 	// smaller transactions overlap their CPU work and lock waits better.
+	// The batches and the read of the due schedules run on connections of
+	// their own (store.FiringTx), so at most five batches are open at once;
+	// the others wait for a connection.
 	txBatch = 250
 	// txBatchSQLite is the same on SQLite, one transaction at a time. It is
 	// larger because each transaction waits for the one write connection
@@ -334,7 +337,7 @@ func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now tim
 	var st Stats
 	skipped := 0
 	var queued []int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.FiringTx(ctx, func(tx *sql.Tx) error {
 		st, skipped, queued = Stats{}, 0, nil
 		locked, err := s.DB.LockSchedules(ctx, tx, ids, skipLocked)
 		if err != nil {
@@ -455,7 +458,7 @@ func (s *Service) fire(ctx context.Context, d store.DueSchedule, now time.Time) 
 	f := s.plan(d, now)
 	sc := d.Schedule
 	out := outLost
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.FiringTx(ctx, func(tx *sql.Tx) error {
 		out = outLost
 		ok, err := store.ClaimSchedule(ctx, tx, f.claim)
 		if err != nil || !ok {

@@ -46,6 +46,10 @@ type conns struct {
 	// delivery attempts (see RecordTx); nil on SQLite.
 	records    *sql.DB
 	recordPool *pgxpool.Pool
+	// firing holds PostgreSQL connections of their own for firing
+	// schedules (see FiringTx); nil on SQLite.
+	firing     *sql.DB
+	firingPool *pgxpool.Pool
 	// nodes is a PostgreSQL connection of its own for the node heartbeat
 	// and the takeover of dead nodes' work (see nodeConn); nil on SQLite.
 	nodes    *sql.DB
@@ -152,15 +156,20 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: parse database URL: %w", err)
 	}
-	if cfg.MaxConns < 20 {
-		cfg.MaxConns = 20
+	// The floor keeps 18 connections for the main pool after the two
+	// small pools below.
+	if cfg.MaxConns < 20+firingConns {
+		cfg.MaxConns = 20 + firingConns
 	}
 	// Delivery attempts are recorded on a small pool of their own (see
-	// RecordTx), taken from the node's connections.
+	// RecordTx), and schedules fired on another (see FiringTx), both taken
+	// from the node's connections.
 	rcfg := cfg.Copy()
 	rcfg.MaxConns, rcfg.MinConns = recordConns, 0
 	rcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-	cfg.MaxConns -= recordConns
+	fcfg := cfg.Copy()
+	fcfg.MaxConns, fcfg.MinConns = firingConns, 0
+	cfg.MaxConns -= recordConns + firingConns
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
@@ -170,11 +179,18 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
+	fpool, err := pgxpool.NewWithConfig(ctx, fcfg)
+	if err != nil {
+		pool.Close()
+		rpool.Close()
+		return nil, fmt.Errorf("store: connect postgres: %w", err)
+	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
 		rpool.Close()
+		fpool.Close()
 		return nil, fmt.Errorf("store: connect postgres %s: %w", redactURL(dsn), err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
@@ -206,13 +222,18 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	if err != nil {
 		pool.Close()
 		rpool.Close()
+		fpool.Close()
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
 	nodes := stdlib.OpenDBFromPool(npool)
 	nodes.SetMaxOpenConns(nodeConns)
 	nodes.SetMaxIdleConns(nodeConns)
+	firing := stdlib.OpenDBFromPool(fpool)
+	firing.SetMaxOpenConns(firingConns)
+	firing.SetMaxIdleConns(firingConns)
 	// pgx already caches prepared statements per connection.
-	return &conns{write: db, read: db, Pool: pool, r: db, records: records, recordPool: rpool, nodes: nodes, nodePool: npool}, nil
+	return &conns{write: db, read: db, Pool: pool, r: db, records: records, recordPool: rpool,
+		firing: firing, firingPool: fpool, nodes: nodes, nodePool: npool}, nil
 }
 
 func redactURL(raw string) string {
@@ -248,6 +269,12 @@ func (db *conns) Close() error {
 	}
 	if db.recordPool != nil {
 		db.recordPool.Close()
+	}
+	if db.firing != nil {
+		err = errors.Join(err, db.firing.Close())
+	}
+	if db.firingPool != nil {
+		db.firingPool.Close()
 	}
 	return unable(err, "close the database")
 }

@@ -12,7 +12,12 @@ import (
 // pgTx runs fn in a transaction on a connection of its own, remembered for
 // the transaction's lifetime so that COPY can run inside it.
 func (db *DB) pgTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	conn, err := db.write.Conn(ctx)
+	return db.pgTxOn(ctx, db.write, fn)
+}
+
+// pgTxOn is pgTx on one of the node's pools.
+func (db *DB) pgTxOn(ctx context.Context, pool *sql.DB, fn func(tx *sql.Tx) error) error {
+	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return err
 	}

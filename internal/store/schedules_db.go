@@ -13,7 +13,7 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) DueSchedules(ctx context.Context, now time.Time, limit int, fn func(DueSchedule) error) error {
-	return DueSchedules(ctx, db.r, now, limit, fn)
+	return DueSchedules(ctx, db.firingReads(), now, limit, fn)
 }
 
 func (db *DB) GetSchedule(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
