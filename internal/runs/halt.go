@@ -25,7 +25,17 @@ type haltWatch struct {
 	mu      sync.Mutex
 	runs    map[int64]*watched
 	looping bool
+	// stopped remembers the runs cancelled on this node for stoppedFor: a
+	// chunk that read its run as RUNNING just before the cancel committed
+	// starts watching only after halt, and must not get a fresh context
+	// and a HaltEvery of calls (up to a chunk's inputs) for a run that is
+	// over. A STOPPED run never runs again, so remembering it is safe.
+	stopped map[int64]time.Time
 }
+
+// stoppedFor is how long a run cancelled here stays remembered; a chunk
+// starting later reads the run as STOPPED itself.
+const stoppedFor = time.Minute
 
 // watched is one run's halt context, shared by the node's chunks of it.
 type watched struct {
@@ -41,6 +51,11 @@ func (h *haltWatch) watch(run int64) (halt context.Context, done func()) {
 	defer h.mu.Unlock()
 	if h.runs == nil {
 		h.runs = map[int64]*watched{}
+	}
+	if at, ok := h.stopped[run]; ok && time.Since(at) < stoppedFor {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx, func() {}
 	}
 	w := h.runs[run]
 	if w == nil {
@@ -69,11 +84,21 @@ func (h *haltWatch) watch(run int64) (halt context.Context, done func()) {
 	}
 }
 
-// halt ends run's context now (the run left RUNNING on this node). A chunk
-// that starts after it (a resumed run) gets a new one.
+// halt ends run's context now (the run was cancelled on this node), and
+// the context of any chunk of it that starts watching for stoppedFor.
 func (h *haltWatch) halt(run int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	now := time.Now()
+	if h.stopped == nil {
+		h.stopped = map[int64]time.Time{}
+	}
+	for id, at := range h.stopped {
+		if now.Sub(at) >= stoppedFor {
+			delete(h.stopped, id)
+		}
+	}
+	h.stopped[run] = now
 	if w := h.runs[run]; w != nil {
 		w.cancel()
 		delete(h.runs, run)

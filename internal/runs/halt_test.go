@@ -54,18 +54,25 @@ func TestHaltWatch(t *testing.T) {
 	done1()
 	done1b()
 
-	// A local halt ends the context at once; the next chunk gets a new one.
+	// A local halt (a cancel) ends the context at once, and a chunk of the
+	// cancelled run that starts watching after it (it read the run before
+	// the cancel committed) gets an ended one too; other runs do not.
 	h.halt(2)
 	if c2.Err() == nil {
 		t.Fatal("halt(2) left run 2's context running")
 	}
 	c2b, done2b := h.watch(2)
-	if c2b.Err() != nil {
-		t.Fatal("a chunk that started after the halt got the halted context")
+	if c2b.Err() == nil {
+		t.Fatal("a chunk of the cancelled run that started after the halt got a running context")
+	}
+	c3, done3 := h.watch(3)
+	if c3.Err() != nil {
+		t.Fatal("run 3 was halted with run 2")
 	}
 	done2()
 	done2b()
-	if c2b.Err() == nil {
+	done3()
+	if c3.Err() == nil {
 		t.Fatal("the last chunk's done left its context running")
 	}
 	// The loop ends once nothing is watched.
