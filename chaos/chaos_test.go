@@ -451,9 +451,12 @@ func TestChaos(t *testing.T) {
 
 	// Faults.
 	var events []string
+	var eventsMu sync.Mutex // the kills' goroutine and the network faults record events at once
 	ev := func(format string, args ...any) {
 		s := fmt.Sprintf("%6.1fs  ", time.Since(began).Seconds()) + fmt.Sprintf(format, args...)
+		eventsMu.Lock()
 		events = append(events, s)
+		eventsMu.Unlock()
 		t.Log(s)
 	}
 	faultsStart := time.Now()
@@ -590,9 +593,11 @@ func TestChaos(t *testing.T) {
 	var b2 strings.Builder
 	fmt.Fprintf(&b2, "\nchaos: 3 nodes, %d async inputs, %d schedules, %d live workspaces; %d live calls ok, %d failed during faults; %s in all\n",
 		asyncInputs, schedules, liveSpaces, liveOK.Load(), liveFailed.Load(), time.Since(began).Round(time.Second))
+	eventsMu.Lock()
 	for _, e := range events {
 		fmt.Fprintln(&b2, "  "+e)
 	}
+	eventsMu.Unlock()
 	fmt.Fprintf(&b2, "\n| invariant | got | want | |\n|---|---|---|---|\n")
 	for _, r := range rows {
 		mark := "PASS"

@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -118,7 +117,9 @@ func (c *Cluster) URL() string {
 // server was down.
 func (c *Cluster) Restart(ctx context.Context) (time.Duration, error) {
 	began := time.Now()
-	if err := c.run(ctx, "pg_ctl", "-D", c.data(), "-w", "-t", "60", "-m", "fast", "restart"); err != nil {
+	// -l again: without it the new server would write to pg_ctl's output,
+	// and keep it open after pg_ctl exits.
+	if err := c.run(ctx, "pg_ctl", "-D", c.data(), "-l", filepath.Join(c.dir, "server.log"), "-w", "-t", "60", "-m", "fast", "restart"); err != nil {
 		return 0, err
 	}
 	return time.Since(began), c.wait(ctx)
@@ -171,10 +172,18 @@ func (c *Cluster) run(ctx context.Context, prog string, args ...string) error {
 	if c.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// A file, not a pipe: a server started by pg_ctl that kept the pipe
+	// open would make Run wait for it.
+	out, err := os.CreateTemp("", "fmchaos-pgctl-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %v: %w\n%s", prog, args, err, tail(out.String()))
+		b, _ := os.ReadFile(out.Name())
+		return fmt.Errorf("%s %v: %w\n%s", prog, args, err, tail(string(b)))
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -112,8 +113,9 @@ func measure(ctx context.Context, bin, tmp, pg string, sim *benchkit.Server, n, 
 		appName = strings.SplitN(dbURL[u+len("application_name="):], "&", 2)[0]
 	}
 	key := "fm_scalebenchbootstrapkey23456789"
-	env := []string{"FIRSTMATE_BOOTSTRAP_API_KEY=" + key, "FIRSTMATE_SECRET_KEY=k1:" + strings.Repeat("S", 43) + "=",
-		"FIRSTMATE_SIM_URL=" + sim.Base, "FIRSTMATE_ACCESS_LOG=off", "FIRSTMATE_LOG_LEVEL=warn"}
+	// The nodes and `firstmate workspace create` share one keyring.
+	os.Setenv("FIRSTMATE_SECRET_KEY", "k1:"+strings.Repeat("S", 43)+"=")
+	env := []string{"FIRSTMATE_BOOTSTRAP_API_KEY=" + key, "FIRSTMATE_SIM_URL=" + sim.Base, "FIRSTMATE_CALLBACK_ALLOW_LOOPBACK=true", "FIRSTMATE_ACCESS_LOG=off", "FIRSTMATE_LOG_LEVEL=warn"}
 	var nodes []*benchkit.Firstmate
 	for i := range n {
 		name := fmt.Sprintf("n%d-%d", n, i+1)
@@ -224,7 +226,9 @@ func measure(ctx context.Context, bin, tmp, pg string, sim *benchkit.Server, n, 
 		}
 		fmt.Fprintf(&b, `{"google_maps_place_url":"https://www.google.com/maps/place/scale-%d-%d"}`, n, i)
 	}
-	b.WriteString(`]}`)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }))
+	defer recv.Close()
+	fmt.Fprintf(&b, `],"callback":{"url":%q,"on":"final"}}`, recv.URL)
 	before = take()
 	began := time.Now()
 	var sub map[string]any

@@ -294,7 +294,7 @@ const (
 	DefaultInflight         = 4096
 	DefaultDeliveryWorkers  = 16
 	DefaultJobRescueAfter   = 30 * time.Second
-	DefaultNodeDeadAfter    = 5 * time.Second
+	DefaultNodeDeadAfter    = 6 * time.Second
 	DefaultShutdownTimeout  = 30 * time.Second
 	DefaultSchedulePoll     = 250 * time.Millisecond
 	DefaultScheduleWorkers  = 8

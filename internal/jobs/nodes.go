@@ -14,10 +14,10 @@ import (
 // Fast failover on PostgreSQL: node heartbeats and leases.
 //
 // Every node writes a heartbeat to the nodes table every NodeDeadAfter/8
-// (625 ms by default), on a database connection of its own
+// (750 ms by default), on a database connection of its own
 // (store.NodeRiverDriver): on the node's shared pool a busy node's
 // heartbeats and takeover scans waited for its chunk commits. Every node
-// also looks at the others' heartbeats: a node silent for NodeDeadAfter (5 s
+// also looks at the others' heartbeats: a node silent for NodeDeadAfter (6 s
 // by default) is dead, and
 //   - the jobs it was running (River's attempted_by names it) are made
 //     available again at once, whatever their kind, instead of RescueAfter
@@ -48,13 +48,15 @@ import (
 // Nodes of older versions write no heartbeat; their jobs keep being rescued
 // by time (rescue.go). SQLite has one node and no heartbeats.
 
-// DefaultNodeDeadAfter is NodeDeadAfter's default. It was 8 s; 5 s leaves
-// a killed node's chunks about 6 s of detection out of the 15 s failover
+// DefaultNodeDeadAfter is NodeDeadAfter's default. It was 8 s; 6 s leaves
+// a killed node's chunks about 7 s of detection out of the 15 s failover
 // target, the rest for the resumed pass's first call and commit on a busy
-// survivor. A live node loses its lease only when none of its heartbeats
-// (every 625 ms, on their own connection) lands for 3.75 s; measured at a
-// 1-min load of 20-30 on two cores, see bench/RESULTS.md (failover, third pass) for the lease lapses seen under load.
-const DefaultNodeDeadAfter = 5 * time.Second
+// survivor. It is not lower because a live node must keep its lease (three
+// quarters of it, 4.5 s) on a busy machine: on two cores at a 1-min load of
+// 25-32, heartbeats on their own connection took up to 2.6 s, and with 5 s
+// (a 3.75 s lease) a live node lost its lease about once in five kills,
+// cancelling all its running work (bench/RESULTS.md, failover, third pass).
+const DefaultNodeDeadAfter = 6 * time.Second
 
 // newNodeID names this process for River (its client id) and the nodes
 // table: the host name and a random suffix, unique per start.
