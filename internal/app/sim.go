@@ -113,6 +113,5 @@ func (a *App) SeedManagedPool(ctx context.Context) error {
 	return nil
 }
 
-
 // simDataFile is where the in-process simulator keeps the guests written to.
 func (a *App) simDataFile() string { return filepath.Join(a.Cfg.DataDir, "sim-writes.jsonl") }
