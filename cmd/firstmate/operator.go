@@ -97,14 +97,12 @@ func (c *cli) poolAdd(args []string) error {
 	}
 	ctx, cancel := poolCtx()
 	defer cancel()
+	o.cfg.OperatorPlatforms = true // it verifies accounts with their platform
 	a, pool, err := o.poolApp(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.UseDataPlaneForOperator(); err != nil {
-		return err
-	}
 	pa, err := a.Identities.AddPoolAccount(ctx, pool, *name, "linkedin", identity.Connect{Cookies: map[string]string{"li_at": *cookie}})
 	if err != nil {
 		return err
@@ -184,14 +182,12 @@ func (c *cli) poolCheck(args []string) error {
 	}
 	ctx, cancel := poolCtx()
 	defer cancel()
+	o.cfg.OperatorPlatforms = true // it verifies accounts with their platform
 	a, pool, err := o.poolApp(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.UseDataPlaneForOperator(); err != nil {
-		return err
-	}
 	accs, err := a.Identities.PoolAccounts(ctx, pool)
 	if err != nil {
 		return err

@@ -137,8 +137,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	// connects to the River client it builds from those services.
 	settings := cfg.WithDefaults()
 	callbacks := callbackPolicy(settings.Callbacks)
-	if !cfg.Operator {
-		if err := a.openDataPlane(a.simDataFile()); err != nil {
+	if !cfg.Operator || cfg.OperatorPlatforms {
+		simData := a.simDataFile()
+		if cfg.Operator {
+			simData = "" // a private in-memory simulator
+		}
+		if err := a.openDataPlane(simData); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -113,16 +113,5 @@ func (a *App) SeedManagedPool(ctx context.Context) error {
 	return nil
 }
 
-// UseDataPlaneForOperator routes the platforms for a one-shot operator
-// command that must talk to them (validating a pool account), as the server
-// does; a family routed to the sandbox gets a private in-memory simulator
-// unless FIRSTMATE_SIM_URL points at one.
-func (a *App) UseDataPlaneForOperator() error {
-	if a.Plane != nil {
-		return nil
-	}
-	return a.openDataPlane("")
-}
-
 // simDataFile is where the in-process simulator keeps the guests written to.
 func (a *App) simDataFile() string { return filepath.Join(a.Cfg.DataDir, "sim-writes.jsonl") }

@@ -57,6 +57,12 @@ type Config struct {
 	GOGC string
 	// Operator runs a one-shot subcommand: no simulator, no seeding.
 	Operator bool
+	// OperatorPlatforms routes the platforms for a one-shot subcommand that
+	// must talk to them (validating a pool account), as the server does; a
+	// family routed to the sandbox gets a private in-memory simulator unless
+	// FIRSTMATE_SIM_URL points at one. Set by the subcommand, not read from
+	// the environment.
+	OperatorPlatforms bool
 	// ProxyPool is the egress proxy pool ("FR=http://u:p@host:port,US=...");
 	// ProxyPoolFile a file of "COUNTRY URL" lines. Both empty: identities'
 	// traffic goes out directly. See internal/proxy.
