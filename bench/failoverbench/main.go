@@ -143,7 +143,9 @@ func round(ctx context.Context, bin, tmp, pg, hook string, n, r int, deadAfter s
 		}
 		return len(chunks) > 0
 	}); err != nil {
-		return 0, 0, 0, fmt.Errorf("node A ran no chunk: %w", err)
+		// B's first fetch can take every chunk (each node has more run
+		// workers than the run has chunks): nothing of A's to take over.
+		return 0, 0, 0, fmt.Errorf("%w (node A ran no chunk: %v)", errVoid, err)
 	}
 	check(a.Cmd.Process.Signal(syscall.SIGKILL))
 	killed := time.Now()
@@ -226,7 +228,8 @@ func round(ctx context.Context, bin, tmp, pg, hook string, n, r int, deadAfter s
 	return took, work, lead, err
 }
 
-// errVoid: the killed node had nothing left to write when it died.
+// errVoid: the killed node had nothing left to write when it died, or never
+// held a chunk.
 var errVoid = errors.New("the killed node's chunks had all committed before the kill")
 
 func until(d time.Duration, ok func() bool) error {
