@@ -37,17 +37,14 @@ func main() {
 	inputs := flag.Int("inputs", 2400, "inputs of the async run")
 	deadAfter := flag.String("dead-after", "", "FIRSTMATE_NODE_DEAD_AFTER of the nodes (default: the product's)")
 	prebuilt := flag.String("firstmate-bin", "", "a built firstmate binary (default: build one)")
-	pg := flag.String("postgres", benchkit.EnvOr("FIRSTMATE_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
+	pg := flag.String("postgres", benchkit.EnvOr("FIRSTMATE_TEST_DATABASE_URL", benchkit.DefaultPostgresURL), "PostgreSQL URL")
 	flag.Parse()
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "failoverbench-")
 	check(err)
 	defer os.RemoveAll(tmp)
-	bin := *prebuilt
-	if bin == "" {
-		bin = filepath.Join(tmp, "firstmate")
-		check(benchkit.BuildFirstmate(ctx, bin))
-	}
+	bin, err := benchkit.Binary(ctx, *prebuilt, tmp)
+	check(err)
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
 	defer recv.Close()
 	var took, work, lead []time.Duration

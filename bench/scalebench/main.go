@@ -71,17 +71,14 @@ func main() {
 	dur := flag.Duration("duration", 15*time.Second, "live measuring window")
 	inputs := flag.Int("inputs", 5000, "inputs of the async run")
 	prebuilt := flag.String("firstmate-bin", "", "a built firstmate binary (default: build one)")
-	pg := flag.String("postgres", benchkit.EnvOr("FIRSTMATE_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
+	pg := flag.String("postgres", benchkit.EnvOr("FIRSTMATE_TEST_DATABASE_URL", benchkit.DefaultPostgresURL), "PostgreSQL URL")
 	flag.Parse()
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "scalebench-")
 	check(err)
 	defer os.RemoveAll(tmp)
-	bin := *prebuilt
-	if bin == "" {
-		bin = filepath.Join(tmp, "firstmate")
-		check(benchkit.BuildFirstmate(ctx, bin))
-	}
+	bin, err := benchkit.Binary(ctx, *prebuilt, tmp)
+	check(err)
 	sim, err := benchkit.StartSim(ctx, bin, tmp)
 	check(err)
 	defer sim.Stop()

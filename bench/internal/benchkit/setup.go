@@ -62,6 +62,15 @@ func BuildFirstmate(ctx context.Context, out string) error {
 	return nil
 }
 
+// Binary is prebuilt when given, else a firstmate built into dir.
+func Binary(ctx context.Context, prebuilt, dir string) (string, error) {
+	if prebuilt != "" {
+		return prebuilt, nil
+	}
+	bin := filepath.Join(dir, "firstmate")
+	return bin, BuildFirstmate(ctx, bin)
+}
+
 // Source describes the binary under test for the report header.
 func Source(prebuilt string) string {
 	if prebuilt != "" {
