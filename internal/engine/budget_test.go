@@ -34,6 +34,10 @@ func TestBudgetPolicy(t *testing.T) {
 	// one, in this order; then a live call.
 	order := make(chan string, 8)
 	wait := func(name string, c Class) {
+		// Queued in this order: count the queue before this waiter starts
+		// (counted after, the waiter may already be in it and the count
+		// never moves), then wait until it has joined.
+		n := b.waiting()
 		go func() {
 			rel, err := b.Acquire(ctx, c)
 			if err != nil {
@@ -44,10 +48,10 @@ func TestBudgetPolicy(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 			rel()
 		}()
-		// Queued in this order: wait until this one is in the queue.
-		n := b.waiting()
-		for b.waiting() == n {
-			time.Sleep(time.Millisecond)
+		for end := time.Now().Add(time.Minute); b.waiting() == n; time.Sleep(time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("%s never joined the queue", name)
+			}
 		}
 	}
 	wait("ws1-run10-a", Class{Workspace: 1, Run: 10})
