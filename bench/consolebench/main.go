@@ -199,7 +199,7 @@ func seed(ctx context.Context, a *app.App, ws model.Workspace, owner model.Membe
 	var firstIdentity, firstRun string
 	var uids []string
 	for i := 0; i < nIdents; i++ {
-		id, err := store.InsertIdentity(ctx, a.DB.Handles().Write, model.Identity{UID: uuid.NewString(), WorkspaceID: ws.ID,
+		id, err := store.InsertIdentity(ctx, a.DB.Handles().W, model.Identity{UID: uuid.NewString(), WorkspaceID: ws.ID,
 			Name: fmt.Sprintf("Identity %04d", i), Timezone: "Europe/Paris", Type: model.IdentityStandard})
 		if err != nil {
 			return "", "", fmt.Errorf("seed identities: %w", err)
@@ -232,7 +232,7 @@ func seed(ctx context.Context, a *app.App, ws model.Workspace, owner model.Membe
 			batch = append(batch, r)
 			done++
 		}
-		if err := a.DB.InsertFinishedRuns(ctx, a.DB.Handles().Write, batch); err != nil {
+		if err := a.DB.InsertFinishedRuns(ctx, a.DB.Handles().W, batch); err != nil {
 			return "", "", fmt.Errorf("seed runs: %w", err)
 		}
 	}

@@ -2,7 +2,6 @@ package agents
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"sort"
@@ -108,7 +107,7 @@ func (s *Service) SetWorkspaceRails(ctx context.Context, workspaceID int64, u Ra
 		}
 	}
 	var out Rails
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		cur, _, err := store.AgentPolicies(ctx, tx, workspaceID, "")
 		if err != nil {
 			return err

@@ -37,7 +37,7 @@ func TestActivityAndRunFilters(t *testing.T) {
 			mk(pa, 20, "linkedin-extract-people", "SUCCEEDED", 9000, "id-1"), // outside 14 days
 			mk(pb, 0, "linkedin-extract-people", "SUCCEEDED", 7000, "id-1"),  // another workspace
 		}
-		if err := env.App.DB.InsertFinishedRuns(ctx, env.App.DB.Handles().Write, runs); err != nil {
+		if err := env.App.DB.InsertFinishedRuns(ctx, env.App.DB.Handles().W, runs); err != nil {
 			t.Fatal(err)
 		}
 		a := env.Must(200, "GET", "/v4/workspaces/activity", keyA, nil).Obj()

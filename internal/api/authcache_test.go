@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -32,8 +31,8 @@ func otherNode(t *testing.T, st apitest.Store, owner string) authChanger {
 	db := st.OpenDB(t)
 	exec := func(q string, args ...any) {
 		t.Helper()
-		if err := db.Tx(context.Background(), func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(context.Background(), q, args...)
+		if err := db.Tx(context.Background(), func(tx *store.Tx) error {
+			_, err := db.Handles().Tx(tx).ExecContext(context.Background(), q, args...)
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -77,18 +77,18 @@ func newTenant(t *testing.T, env *apitest.Env, name string) tenant {
 	// A callback delivery, stored directly: no job sends it, so it stays put.
 	ctx := context.Background()
 	p := principal(t, env, tn.Owner)
-	run, err := store.GetRun(ctx, env.App.DB.Handles().Read, p.WorkspaceID, tn.RunUID)
+	run, err := store.GetRun(ctx, env.App.DB.Handles().R, p.WorkspaceID, tn.RunUID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tn.DeliveryUID = uuid.NewString()
-	if _, err := store.InsertDelivery(ctx, env.App.DB.Handles().Write, model.Delivery{UID: tn.DeliveryUID, Kind: "callback",
+	if _, err := store.InsertDelivery(ctx, env.App.DB.Handles().W, model.Delivery{UID: tn.DeliveryUID, Kind: "callback",
 		WorkspaceID: p.WorkspaceID, RunID: run.ID, BatchUID: uuid.NewString(), RefUID: uuid.NewString(),
 		URL: "https://example.com/callback", Payload: "{}"}); err != nil {
 		t.Fatal(err)
 	}
 	tn.WebhookUID = uuid.NewString()
-	if _, err := store.InsertDelivery(ctx, env.App.DB.Handles().Write, model.Delivery{UID: tn.WebhookUID, Kind: "webhook",
+	if _, err := store.InsertDelivery(ctx, env.App.DB.Handles().W, model.Delivery{UID: tn.WebhookUID, Kind: "webhook",
 		WorkspaceID: p.WorkspaceID, RefUID: uuid.NewString(), Event: "AUTH_SUCCESS",
 		URL: "https://example.com/webhook", Payload: "{}"}); err != nil {
 		t.Fatal(err)

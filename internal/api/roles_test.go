@@ -281,13 +281,13 @@ func (f *roleFix) quickMember(email, role string) member {
 	f.t.Helper()
 	ctx := context.Background()
 	p := principal(f.t, f.env, f.owner)
-	m, err := store.InsertMember(ctx, f.env.App.DB.Handles().Write, model.Member{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID,
+	m, err := store.InsertMember(ctx, f.env.App.DB.Handles().W, model.Member{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID,
 		Email: email, Name: "Member " + role, Role: role}, "")
 	if err != nil {
 		f.t.Fatalf("insert member: %v", err)
 	}
 	key, display, hash := auth.NewAPIKey()
-	if _, err := store.InsertAPIKey(ctx, f.env.App.DB.Handles().Write, model.APIKey{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID,
+	if _, err := store.InsertAPIKey(ctx, f.env.App.DB.Handles().W, model.APIKey{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID,
 		MemberID: m.ID, Name: "first key", Prefix: display}, hash); err != nil {
 		f.t.Fatalf("insert key: %v", err)
 	}
@@ -349,17 +349,17 @@ func (f *roleFix) deliveries(runUID string) (callback, webhook string) {
 	f.t.Helper()
 	ctx := context.Background()
 	p := principal(f.t, f.env, f.owner)
-	run, err := store.GetRun(ctx, f.env.App.DB.Handles().Read, p.WorkspaceID, runUID)
+	run, err := store.GetRun(ctx, f.env.App.DB.Handles().R, p.WorkspaceID, runUID)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	callback, webhook = uuid.NewString(), uuid.NewString()
-	if _, err := store.InsertDelivery(ctx, f.env.App.DB.Handles().Write, model.Delivery{UID: callback, Kind: "callback",
+	if _, err := store.InsertDelivery(ctx, f.env.App.DB.Handles().W, model.Delivery{UID: callback, Kind: "callback",
 		WorkspaceID: p.WorkspaceID, RunID: run.ID, BatchUID: uuid.NewString(), RefUID: uuid.NewString(),
 		URL: roleCallback, Payload: "{}"}); err != nil {
 		f.t.Fatal(err)
 	}
-	if _, err := store.InsertDelivery(ctx, f.env.App.DB.Handles().Write, model.Delivery{UID: webhook, Kind: "webhook",
+	if _, err := store.InsertDelivery(ctx, f.env.App.DB.Handles().W, model.Delivery{UID: webhook, Kind: "webhook",
 		WorkspaceID: p.WorkspaceID, RefUID: uuid.NewString(), Event: "AUTH_SUCCESS",
 		URL: "https://example.com/webhook", Payload: "{}"}); err != nil {
 		f.t.Fatal(err)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -95,7 +94,7 @@ var errKeyMismatch = errors.New("the secret keys do not match this database")
 // the checks of its new keys and marks its active key as sealing, all under
 // a lock, so that two first starts with different keys cannot both win.
 func checkKeys(ctx context.Context, db *store.DB, keys *secret.Keyring, log *slog.Logger) error {
-	return db.Tx(ctx, func(tx *sql.Tx) error {
+	return db.Tx(ctx, func(tx *store.Tx) error {
 		if err := db.LockKeyChecks(ctx, tx); err != nil {
 			return err
 		}
@@ -156,7 +155,7 @@ func checkKeys(ctx context.Context, db *store.DB, keys *secret.Keyring, log *slo
 
 // checkSealed opens one sealed secret of a database that has no key check
 // yet: a keyring that cannot is not the one in use.
-func checkSealed(ctx context.Context, tx *sql.Tx, keys *secret.Keyring) error {
+func checkSealed(ctx context.Context, tx *store.Tx, keys *secret.Keyring) error {
 	kid, sealed, ok, err := store.AnySealedSecret(ctx, tx)
 	if err != nil || !ok {
 		return err

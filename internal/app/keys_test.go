@@ -24,7 +24,7 @@ func open(cfg config.Config) (*app.App, error) {
 func keyChecks(t *testing.T, st apitest.Store) map[string]store.KeyCheck {
 	t.Helper()
 	db := st.OpenDB(t)
-	c, err := store.KeyChecks(context.Background(), db.Handles().Read)
+	c, err := store.KeyChecks(context.Background(), db.Handles().R)
 	if err != nil {
 		t.Fatal(err)
 	}

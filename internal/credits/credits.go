@@ -7,7 +7,6 @@ package credits
 
 import (
 	"context"
-	"database/sql"
 	"math"
 	"sort"
 	"sync"
@@ -141,7 +140,7 @@ func (l *Ledger) Charge(ctx context.Context, c Charge) (Charged, error) {
 
 func (l *Ledger) charge(ctx context.Context, c Charge) (Charged, error) {
 	var out Charged
-	err := l.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := l.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		out, err = l.ChargeTx(ctx, tx, c)
 		return err
@@ -160,7 +159,7 @@ func (l *Ledger) charge(ctx context.Context, c Charge) (Charged, error) {
 // transaction as it can. Only when that UPDATE finds too little left (or no
 // balance row yet this period) does the charge lock the row and pay for what
 // the balance allows.
-func (l *Ledger) ChargeTx(ctx context.Context, tx *sql.Tx, c Charge) (Charged, error) {
+func (l *Ledger) ChargeTx(ctx context.Context, tx *store.Tx, c Charge) (Charged, error) {
 	p, err := l.Record(ctx, tx, c)
 	if err != nil || p.Done {
 		return p.Charged, err
@@ -190,7 +189,7 @@ type Recorded struct {
 // paid and returns the balance move that pays it. Callers that hold other
 // hot rows split the charge so that the balance's UPDATE comes as late as
 // their own (see runs' chunk commit); everyone else calls ChargeTx.
-func (l *Ledger) Record(ctx context.Context, tx *sql.Tx, c Charge) (Recorded, error) {
+func (l *Ledger) Record(ctx context.Context, tx *store.Tx, c Charge) (Recorded, error) {
 	if c.Results <= 0 {
 		return Recorded{c: c, Done: true}, nil
 	}
@@ -230,7 +229,7 @@ func (l *Ledger) Record(ctx context.Context, tx *sql.Tx, c Charge) (Recorded, er
 // the move was not made (too little left, or no balance row yet this
 // period) it pays what the balance allows under the row's lock and corrects
 // the charge's row.
-func (l *Ledger) Settle(ctx context.Context, tx *sql.Tx, r Recorded, used int64, moved bool) (Charged, error) {
+func (l *Ledger) Settle(ctx context.Context, tx *store.Tx, r Recorded, used int64, moved bool) (Charged, error) {
 	if r.Done {
 		return r.Charged, nil
 	}
@@ -252,7 +251,7 @@ func (l *Ledger) Settle(ctx context.Context, tx *sql.Tx, r Recorded, used int64,
 // call's run row (credits_used, output_count, charge_period) in the same
 // transaction; ByAction reads both. On PostgreSQL the balance rows stay
 // locked until commit.
-func (l *Ledger) ChargeBatch(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Charged, error) {
+func (l *Ledger) ChargeBatch(ctx context.Context, tx *store.Tx, cs []Charge) ([]Charged, error) {
 	charged, short, err := l.chargeAll(ctx, tx, cs)
 	if err != nil || !short {
 		return charged, err
@@ -280,7 +279,7 @@ func (l *Ledger) ChargeBatchDirect(ctx context.Context, cs []Charge, runs func([
 // some workspace's balance cannot pay for its share (or has no row yet this
 // period). Short, it leaves the transaction as it found it, for chargeEach.
 // A workspace's balance is updated once, with the sum of its charges.
-func (l *Ledger) chargeAll(ctx context.Context, tx *sql.Tx, cs []Charge) (charged []Charged, short bool, err error) {
+func (l *Ledger) chargeAll(ctx context.Context, tx *store.Tx, cs []Charge) (charged []Charged, short bool, err error) {
 	moves, charged := l.inFull(cs)
 	// Balances first: a short one is found before anything else is written,
 	// and the balances already updated are put back.
@@ -340,7 +339,7 @@ func (l *Ledger) moved(moves []store.BalanceMove, used []int64) {
 // as the balance has left after those before it, under the lock of each
 // workspace's balance row. It is chargeAll's fallback when a balance runs
 // short.
-func (l *Ledger) chargeEach(ctx context.Context, tx *sql.Tx, cs []Charge) ([]Charged, error) {
+func (l *Ledger) chargeEach(ctx context.Context, tx *store.Tx, cs []Charge) ([]Charged, error) {
 	out := make([]Charged, len(cs))
 	byBalance := map[balanceKey][]int{}
 	for i, c := range cs {
@@ -403,7 +402,7 @@ func sortedBalances[V any](m map[balanceKey]V) []balanceKey {
 
 // chargeSlow pays for what the balance allows, under the balance row's lock,
 // and corrects (or drops) the charge row ChargeTx recorded as fully paid.
-func (l *Ledger) chargeSlow(ctx context.Context, tx *sql.Tx, c Charge, period, max int64) (Charged, error) {
+func (l *Ledger) chargeSlow(ctx context.Context, tx *store.Tx, c Charge, period, max int64) (Charged, error) {
 	used, err := l.DB.LockBalance(ctx, tx, c.WorkspaceID, period)
 	if err != nil {
 		return Charged{}, err

@@ -2,7 +2,6 @@ package credits_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,7 +27,7 @@ var wsSeq atomic.Int64
 
 // newWorkspace adds a workspace whose plan grants grant credits.
 func newWorkspace(t interface{ Fatal(...any) }, db *store.DB, grant int64) (*credits.Ledger, int64) {
-	ws, err := store.InsertWorkspace(context.Background(), db.Handles().Write, store.NewWorkspace{UID: fmt.Sprint("ws-", wsSeq.Add(1)),
+	ws, err := store.InsertWorkspace(context.Background(), db.Handles().W, store.NewWorkspace{UID: fmt.Sprint("ws-", wsSeq.Add(1)),
 		Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +359,7 @@ func TestBatchChargeProperties(t *testing.T) {
 				// after a short attempt to pay all in full in the same
 				// transaction, so that attempt must leave nothing behind.
 				if got == nil {
-					err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+					err := db.TxKeepCaches(ctx, func(tx *store.Tx) error {
 						charged, err := l.ChargeBatch(ctx, tx, cs)
 						got = charged
 						return err
@@ -449,7 +448,7 @@ func TestByActionSumsChargesAndLiveRuns(t *testing.T) {
 			run("live-old", "b", 9, 9000, period-1),
 			run("async-run", "a", 5, 5000, 0),
 		}
-		if err := db.InsertFinishedRuns(ctx, db.Handles().Write, runs); err != nil {
+		if err := db.InsertFinishedRuns(ctx, db.Handles().W, runs); err != nil {
 			t.Fatal(err)
 		}
 		got, err := l.ByAction(ctx, ws, store.Time(period))

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -70,7 +69,7 @@ func (e *Engine) SetIdentityOverrides(ctx context.Context, p model.Principal, id
 	if _, err := smartlimits.ParseOverrides(overrides); err != nil {
 		return apperr.BadInput("body %s", err.Error())
 	}
-	return e.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return e.DB.Tx(ctx, func(tx *store.Tx) error {
 		id, err := store.GetIdentity(ctx, tx, p.WorkspaceID, identityUID)
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("identity %s not found", identityUID)

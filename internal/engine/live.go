@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"time"
@@ -240,7 +239,7 @@ type liveWrite struct {
 // balance cannot pay for all of its calls, each call is charged in turn for
 // what is left instead; a call left with nothing is refused (NO_ACCESS) and
 // recorded as failed by RunLive.
-func (e *Engine) writeLive(ctx context.Context, tx *sql.Tx, ws []*liveWrite) ([]error, error) {
+func (e *Engine) writeLive(ctx context.Context, tx *store.Tx, ws []*liveWrite) ([]error, error) {
 	charged, err := e.Ledger.ChargeBatch(ctx, tx, liveCharges(ws))
 	if err != nil {
 		return nil, err
@@ -298,7 +297,7 @@ func (e *Engine) writeLiveDirect(ctx context.Context, _ *store.DB, ws []*liveWri
 // recordRun stores a finished run.
 func (e *Engine) recordRun(ctx context.Context, r model.Run) (model.Run, error) {
 	var out model.Run
-	err := e.liveWrites.Tx(ctx, e.DB, func(tx *sql.Tx) error {
+	err := e.liveWrites.Tx(ctx, e.DB, func(tx *store.Tx) error {
 		var err error
 		out, err = store.InsertRun(ctx, tx, store.NewRun{Run: r})
 		return err

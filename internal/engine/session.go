@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"maps"
 	"sync"
 
@@ -88,7 +87,7 @@ func (c *Connector) userAgent(ctx context.Context, identityID int64, authType, k
 		return ua
 	}
 	var ua string
-	err := c.DB.Tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+	err := c.DB.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		var err error
 		ua, err = store.KeepIdentityUserAgent(ctx, tx, identityID, platform.PickUserAgent())
 		return err

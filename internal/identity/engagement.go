@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/credits"
@@ -14,7 +13,7 @@ import (
 // identities to the workspace's count now, inside the transaction that is
 // about to change it: after a creation (the new count) and before a
 // deletion (the count the deletion ends).
-func (s *Service) recordEngagement(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
+func (s *Service) recordEngagement(ctx context.Context, tx *store.Tx, workspaceID int64) error {
 	// Serialise with concurrent creations and deletions of the workspace.
 	if err := s.DB.LockWorkspace(ctx, tx, workspaceID); err != nil {
 		return err

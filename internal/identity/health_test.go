@@ -73,7 +73,7 @@ func healthExpiryScenario(t *testing.T, dialect string, auto bool) {
 		if out != engine.HealthValid {
 			break
 		}
-		checked, next, err := store.IntegrationCheckTimes(ctx, env.App.DB.Handles().Read, g.ID)
+		checked, next, err := store.IntegrationCheckTimes(ctx, env.App.DB.Handles().R, g.ID)
 		if err != nil || checked == nil || next == nil {
 			t.Fatalf("after a valid check: checked %v next %v err %v", checked, next, err)
 		}
@@ -178,7 +178,7 @@ func TestHealthTickBudget(t *testing.T) {
 		ga, gb := env.integration(env.Key, a, "linkedin"), env.integration(env.Key, b, "linkedin")
 		connected := time.Now()
 		for _, g := range []int64{ga.ID, gb.ID} {
-			_, next, err := store.IntegrationCheckTimes(ctx, env.App.DB.Handles().Read, g)
+			_, next, err := store.IntegrationCheckTimes(ctx, env.App.DB.Handles().R, g)
 			if err != nil || next == nil {
 				t.Fatalf("next check after connect: %v %v", next, err)
 			}
@@ -241,7 +241,7 @@ func TestHealthTickPeriodic(t *testing.T) {
 	var checked, next *int64
 	waitFor(t, "the periodic health check", func() bool {
 		var err error
-		checked, next, err = store.IntegrationCheckTimes(ctx, env.App.DB.Handles().Read, g.ID)
+		checked, next, err = store.IntegrationCheckTimes(ctx, env.App.DB.Handles().R, g.ID)
 		return err == nil && checked != nil
 	})
 	if next == nil || store.Time(*next).Before(time.Now().Add(4*time.Hour)) {

@@ -11,7 +11,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -114,7 +113,7 @@ func (s *Service) Create(ctx context.Context, p model.Principal, in New) (model.
 	}
 	var out model.Identity
 	var links map[string]string
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		ws, err := store.GetWorkspace(ctx, tx, p.WorkspaceID)
 		if err != nil {
 			return err
@@ -216,7 +215,7 @@ type Update struct {
 }
 
 func (s *Service) Update(ctx context.Context, workspaceID int64, uid string, u Update) (model.Identity, error) {
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		id, err := s.lookup(ctx, tx, workspaceID, uid)
 		if err != nil {
 			return err
@@ -250,7 +249,7 @@ func (s *Service) Update(ctx context.Context, workspaceID int64, uid string, u U
 // Each integration deleted with it sends DELETED.
 func (s *Service) Delete(ctx context.Context, workspaceID int64, uid string) error {
 	var changes []Change
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		changes = changes[:0]
 		id, err := s.lookup(ctx, tx, workspaceID, uid)
 		if err != nil {
@@ -290,7 +289,7 @@ func (s *Service) Delete(ctx context.Context, workspaceID int64, uid string) err
 // revokes its earlier ones: only the newest link handed out works.
 func (s *Service) GenerateLoginLinks(ctx context.Context, workspaceID int64, uid string) (map[string]string, error) {
 	var links map[string]string
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		id, err := s.lookup(ctx, tx, workspaceID, uid)
 		if err != nil {
 			return err
@@ -304,7 +303,7 @@ func (s *Service) GenerateLoginLinks(ctx context.Context, workspaceID int64, uid
 	return links, err
 }
 
-func (s *Service) newLinks(ctx context.Context, tx *sql.Tx, identityID int64) (map[string]string, error) {
+func (s *Service) newLinks(ctx context.Context, tx *store.Tx, identityID int64) (map[string]string, error) {
 	token, hash := auth.NewToken()
 	if err := store.InsertLoginLink(ctx, tx, identityID, "linkedin", hash,
 		store.Millis(time.Now().Add(LoginLinkTTL))); err != nil {

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -145,7 +144,7 @@ func (s *Service) ConnectIntegration(ctx context.Context, workspaceID int64, ide
 		}
 	}
 	var ch Change
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		id, err = s.lookup(ctx, tx, workspaceID, identityUID)
 		if err != nil {
@@ -210,7 +209,7 @@ func (s *Service) Integration(ctx context.Context, workspaceID int64, identityUI
 func (s *Service) DeleteIntegration(ctx context.Context, workspaceID int64, identityUID, platform string) (model.Integration, error) {
 	var g model.Integration
 	var ch Change
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		if !KnownIntegration(platform) {
 			return apperr.NotFound("unknown integration %q", platform)
 		}

@@ -3,7 +3,6 @@ package identity
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"time"
@@ -132,7 +131,7 @@ func (s *Service) storeOutcomeOn(ctx context.Context, workspaceID int64, identit
 		return model.Integration{}, err
 	}
 	var ch Change
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		id, err := s.lookup(ctx, tx, workspaceID, identityUID)
 		if err != nil {
 			return err

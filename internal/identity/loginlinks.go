@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -22,7 +21,7 @@ import (
 // used, and returns how many there were.
 func (s *Service) RevokeLoginLinks(ctx context.Context, workspaceID int64, uid string) (int64, error) {
 	var n int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		id, err := s.lookup(ctx, tx, workspaceID, uid)
 		if err != nil {
 			return err
@@ -37,7 +36,7 @@ func (s *Service) RevokeLoginLinks(ctx context.Context, workspaceID int64, uid s
 // once a LinkedIn-family account is connected (VALID), the link it came
 // through (viaLink, a token hash; "" when none) is used up and the
 // identity's other links are revoked.
-func (s *Service) linksOnConnect(ctx context.Context, tx *sql.Tx, identityID int64, platform string, ch Change, viaLink string) error {
+func (s *Service) linksOnConnect(ctx context.Context, tx *store.Tx, identityID int64, platform string, ch Change, viaLink string) error {
 	if ch.After == nil || ch.After.Status != model.StatusValid || !linkedinFamily(platform) {
 		return nil
 	}

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
@@ -72,7 +71,7 @@ func pauseFor(strikes int, asked time.Duration) time.Duration {
 func (s *Service) PauseAccount(ctx context.Context, g model.Integration, now time.Time, asked time.Duration, reason string) (Pause, error) {
 	var out Pause
 	var ch Change
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		out, ch = Pause{}, Change{}
 		p, ok, err := store.GetAccountPause(ctx, tx, g.ID)
 		if err != nil {
@@ -135,7 +134,7 @@ func (s *Service) AccountPausedUntil(ctx context.Context, q store.Querier, integ
 // check). It reports whether it changed the status.
 func (s *Service) ResumeIntegration(ctx context.Context, g model.Integration) (bool, error) {
 	var ch Change
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		ch, err = s.transition(ctx, tx, g.IdentityID, g.Platform, CauseSession, func(cur *model.Integration) error {
 			if cur == nil || cur.UID != g.UID || cur.Status != model.StatusLimitReached {

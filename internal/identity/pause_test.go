@@ -22,7 +22,7 @@ func TestPauseStreaks(t *testing.T) {
 		ctx := context.Background()
 		db := apitest.NewStore(t, dialect).OpenDB(t)
 		ws, idID := apitest.SeedIdentity(t, db)
-		g, err := store.UpsertIntegration(ctx, db.Handles().Write, model.Integration{UID: "g1", WorkspaceID: ws, IdentityID: idID, Platform: "linkedin",
+		g, err := store.UpsertIntegration(ctx, db.Handles().W, model.Integration{UID: "g1", WorkspaceID: ws, IdentityID: idID, Platform: "linkedin",
 			AuthType: "COOKIES", SetupSource: "API", Level: "Premium", Status: model.StatusValid, Meta: "{}", SecretKID: "k", Secret: []byte{1}})
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 
 	"github.com/google/uuid"
@@ -20,7 +19,7 @@ import (
 // PoolPrincipal returns the operator pool workspace, creating it once.
 func (s *Service) PoolPrincipal(ctx context.Context, newSecret func() []byte) (model.Principal, error) {
 	var p model.Principal
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		p, err = store.OperatorPool(ctx, tx)
 		if err == nil {
@@ -59,7 +58,7 @@ func (s *Service) AddPoolAccount(ctx context.Context, pool model.Principal, name
 		return PoolAccount{}, err
 	}
 	var id model.Identity
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		id, err = store.InsertIdentity(ctx, tx, model.Identity{UID: uuid.NewString(), WorkspaceID: pool.WorkspaceID,
 			Name: name, Timezone: "UTC", Type: model.IdentityStandard, Managed: true})
 		return err

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -13,15 +12,15 @@ import (
 // proxy (or fails when the pool is exhausted), a time zone change may move
 // it, and deletion releases it by cascade.
 type ProxyAssigner interface {
-	Assign(ctx context.Context, tx *sql.Tx, identityID int64, timezone string) error
-	Reassign(ctx context.Context, tx *sql.Tx, identityID int64, oldTimezone, newTimezone string) error
-	Refresh(ctx context.Context, tx *sql.Tx, identityID int64, timezone string) error
+	Assign(ctx context.Context, tx *store.Tx, identityID int64, timezone string) error
+	Reassign(ctx context.Context, tx *store.Tx, identityID int64, oldTimezone, newTimezone string) error
+	Refresh(ctx context.Context, tx *store.Tx, identityID int64, timezone string) error
 	// Describe returns nil entries in direct mode (no pool configured).
 	Describe(ctx context.Context, q store.Querier, identityIDs []int64) (map[int64]*model.IdentityProxy, error)
 }
 
 // assignProxy gives a new identity its proxy and fills id.Proxy.
-func (s *Service) assignProxy(ctx context.Context, tx *sql.Tx, id *model.Identity) error {
+func (s *Service) assignProxy(ctx context.Context, tx *store.Tx, id *model.Identity) error {
 	if s.Proxies == nil {
 		return nil
 	}
@@ -31,7 +30,7 @@ func (s *Service) assignProxy(ctx context.Context, tx *sql.Tx, id *model.Identit
 	return s.describeProxies(ctx, tx, id)
 }
 
-func (s *Service) reassignProxy(ctx context.Context, tx *sql.Tx, id model.Identity, newTimezone string) error {
+func (s *Service) reassignProxy(ctx context.Context, tx *store.Tx, id model.Identity, newTimezone string) error {
 	if s.Proxies == nil {
 		return nil
 	}
@@ -68,7 +67,7 @@ func (s *Service) describeProxyList(ctx context.Context, q store.Querier, ids []
 // RefreshProxy moves an identity onto another proxy (its current one is
 // marked unhealthy), e.g. after a PROXY_ERROR.
 func (s *Service) RefreshProxy(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		id, err := s.lookup(ctx, tx, workspaceID, uid)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -78,7 +77,7 @@ func (s *Service) rentOne(ctx context.Context, workspaceID int64, id model.Ident
 		PoolIdentityID: pool.Identity.ID, Platform: platform, StartsAt: store.Millis(now),
 		EndsAt: store.Millis(now.Add(time.Duration(days) * 24 * time.Hour))}
 	var ch Change
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		if err := s.DB.LockIdentity(ctx, tx, id.ID); err != nil {
 			return err
 		}
@@ -119,7 +118,7 @@ func (s *Service) rentOne(ctx context.Context, workspaceID int64, id model.Ident
 // (DELETED webhook) and the pool account is free again.
 func (s *Service) EndRental(ctx context.Context, r store.Rental, now time.Time) error {
 	var ch Change
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		ended, err := store.EndRental(ctx, tx, r.ID, store.Millis(now))
 		if err != nil || !ended {
 			return err

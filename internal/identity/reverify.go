@@ -3,7 +3,6 @@ package identity
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,7 +34,7 @@ const LabelVerifyTimeout = "LK_524"
 // ReverifyQueue enqueues, in the caller's transaction, the background
 // verification of a PENDING integration. The River client implements it.
 type ReverifyQueue interface {
-	Reverify(ctx context.Context, tx *sql.Tx, integrationID int64) error
+	Reverify(ctx context.Context, tx *store.Tx, integrationID int64) error
 }
 
 func (s *Service) connectTimeout() time.Duration {
@@ -54,7 +53,7 @@ func (s *Service) verifyBounded(ctx context.Context, id model.Identity, platform
 
 // enqueueReverify schedules the background verification of g when v says
 // the platform could not be asked.
-func (s *Service) enqueueReverify(ctx context.Context, tx *sql.Tx, v verdict, g *model.Integration) error {
+func (s *Service) enqueueReverify(ctx context.Context, tx *store.Tx, v verdict, g *model.Integration) error {
 	if !v.Retry || g == nil || g.Status != model.StatusPending {
 		return nil
 	}
@@ -101,7 +100,7 @@ func (s *Service) Reverify(ctx context.Context, integrationID int64) error {
 		return ErrStillPending
 	}
 	var ch Change
-	err = s.DB.Tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+	err = s.DB.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		var err error
 		ch, err = s.transition(ctx, tx, g.IdentityID, g.Platform, CauseAuth, func(cur *model.Integration) error {
 			if cur == nil || cur.UID != g.UID || cur.Status != model.StatusPending || cur.Checkpoint != "" ||

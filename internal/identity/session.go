@@ -3,7 +3,6 @@ package identity
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -26,7 +25,7 @@ func (s *Service) RefreshSession(ctx context.Context, g model.Integration, start
 	}
 	var out model.Integration
 	wrote := false
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		cur, err := store.LockIntegration(ctx, tx, g.IdentityID, g.Platform)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil

@@ -3,7 +3,6 @@ package identity
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -82,7 +81,7 @@ const (
 // DeliveryQueue enqueues the sending of deliveries in the caller's
 // transaction (the River client implements it).
 type DeliveryQueue interface {
-	Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error
+	Deliveries(ctx context.Context, tx *store.Tx, ids []int64, at time.Time) error
 }
 
 // Change is one committed (or about to be committed) transition.
@@ -152,7 +151,7 @@ func authEvent(status string) string {
 // This is the one way to change an integration's status: the login and
 // checkpoint flows call it with CauseAuth (a checkpoint waiting is stored as
 // PENDING with its type, which sends AUTH_PENDING).
-func (s *Service) transition(ctx context.Context, tx *sql.Tx, identityID int64, platform string, cause Cause,
+func (s *Service) transition(ctx context.Context, tx *store.Tx, identityID int64, platform string, cause Cause,
 	apply func(before *model.Integration) error) (Change, error) {
 	var ch Change
 	before, err := store.LockIntegration(ctx, tx, identityID, platform)
@@ -227,7 +226,7 @@ type webhookBody struct {
 
 // recordWebhook stores the event's delivery when the workspace has a
 // webhook URL, and enqueues its sending in the same transaction.
-func (s *Service) recordWebhook(ctx context.Context, tx *sql.Tx, ch *Change, now time.Time) error {
+func (s *Service) recordWebhook(ctx context.Context, tx *store.Tx, ch *Change, now time.Time) error {
 	g := ch.After
 	if g == nil {
 		g = ch.Before
@@ -303,7 +302,7 @@ func (s *Service) notify(ctx context.Context, changes ...Change) {
 // reports whether it changed the status.
 func (s *Service) ExpireSession(ctx context.Context, g model.Integration, label string) (bool, error) {
 	var ch Change
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		ch, err = s.transition(ctx, tx, g.IdentityID, g.Platform, CauseSession, func(cur *model.Integration) error {
 			if cur == nil || cur.UID != g.UID || (cur.Status != model.StatusValid && cur.Status != model.StatusLimitReached) ||

@@ -2,16 +2,16 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/riverqueue/river"
 
 	"github.com/firstmate-oss/firstmate/internal/runs"
+	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // ChunkJobs implements runs.BatchQueue: the chunks of many runs (a batch of
 // schedule firings) in one River insert instead of one per run.
-func (q *Queue) ChunkJobs(ctx context.Context, tx *sql.Tx, jobs []runs.ChunkJob) error {
+func (q *Queue) ChunkJobs(ctx context.Context, tx *store.Tx, jobs []runs.ChunkJob) error {
 	if q.client == nil {
 		return errNoClient
 	}
@@ -28,6 +28,6 @@ func (q *Queue) ChunkJobs(ctx context.Context, tx *sql.Tx, jobs []runs.ChunkJob)
 		params[i] = chunkParams(c.RunID, c.Chunk, pos, meta)
 		pos++
 	}
-	_, err := q.client.InsertManyFastTx(ctx, tx, params)
+	err := store.InsertJobs(ctx, q.client, tx, params)
 	return err
 }

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"math/rand/v2"
 	"time"
 
@@ -105,10 +104,10 @@ func (j *Jobs) HealthTick(ctx context.Context, now time.Time) ([]int64, error) {
 	return healthTick(ctx, j.db, j.Client, j.health, now)
 }
 
-func healthTick(ctx context.Context, db *store.DB, c *river.Client[*sql.Tx], h HealthConfig, now time.Time) ([]int64, error) {
+func healthTick(ctx context.Context, db *store.DB, c *store.JobClient, h HealthConfig, now time.Time) ([]int64, error) {
 	h = h.withDefaults()
 	var ids []int64
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
+	err := db.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		ids, err = store.ClaimDueIntegrations(ctx, tx, store.Millis(now), store.Millis(now.Add(h.Tick+healthLease)),
 			h.Interval.Milliseconds(), h.Budget)
@@ -120,7 +119,7 @@ func healthTick(ctx context.Context, db *store.DB, c *river.Client[*sql.Tx], h H
 			at := now.Add(time.Duration(rand.Int64N(int64(h.Tick))))
 			params[i] = river.InsertManyParams{Args: HealthCheckArgs{IntegrationID: id}, InsertOpts: &river.InsertOpts{ScheduledAt: at}}
 		}
-		_, err = c.InsertManyFastTx(ctx, tx, params)
+		err = store.InsertJobs(ctx, c, tx, params)
 		return err
 	})
 	return ids, err
@@ -133,7 +132,7 @@ type healthTickWorker struct {
 }
 
 func (w *healthTickWorker) Work(ctx context.Context, job *river.Job[HealthTickArgs]) error {
-	_, err := healthTick(ctx, w.db, river.ClientFromContext[*sql.Tx](ctx), w.cfg, time.Now())
+	_, err := healthTick(ctx, w.db, store.JobClientFromContext(ctx), w.cfg, time.Now())
 	return err
 }
 

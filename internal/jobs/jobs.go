@@ -20,13 +20,11 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 	"go.opentelemetry.io/otel/attribute"
@@ -103,10 +101,10 @@ type Config struct {
 // to New).
 type Jobs struct {
 	*Queue
-	Client      *river.Client[*sql.Tx]
+	Client      *store.JobClient
 	db          *store.DB
 	health      HealthConfig
-	driver      riverdriver.Driver[*sql.Tx]
+	driver      store.JobDriver
 	rescueAfter time.Duration
 	log         *slog.Logger
 	stopRescue  context.CancelFunc
@@ -139,7 +137,7 @@ func Migrate(ctx context.Context, db *store.DB) error {
 	return nil
 }
 
-func driver(db *store.DB) riverdriver.Driver[*sql.Tx] { return db.RiverDriver() }
+func driver(db *store.DB) store.JobDriver { return db.RiverDriver() }
 
 // New builds the client and registers the workers, and makes q enqueue
 // through the client. Call Start to work jobs; a client that is never
@@ -270,7 +268,7 @@ func (j *Jobs) Stop(ctx context.Context) error {
 }
 
 // Chunks implements runs.Queue.
-func (q *Queue) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error {
+func (q *Queue) Chunks(ctx context.Context, tx *store.Tx, runID int64, chunks []int) error {
 	if q.client == nil {
 		return errNoClient
 	}
@@ -279,13 +277,13 @@ func (q *Queue) Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []in
 	for i, c := range chunks {
 		params[i] = chunkParams(runID, c, i, meta)
 	}
-	_, err := q.client.InsertManyFastTx(ctx, tx, params)
+	err := store.InsertJobs(ctx, q.client, tx, params)
 	return err
 }
 
 // Deliveries implements runs.Queue and webhook.Queue. Ids are grouped into
 // jobs of up to 50 so that a 100,000-input run does not mean 100,000 jobs.
-func (q *Queue) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error {
+func (q *Queue) Deliveries(ctx context.Context, tx *store.Tx, ids []int64, at time.Time) error {
 	if q.client == nil {
 		return errNoClient
 	}
@@ -302,7 +300,7 @@ func (q *Queue) Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time
 	if len(params) == 0 {
 		return nil
 	}
-	_, err := q.client.InsertManyFastTx(ctx, tx, params)
+	err := store.InsertJobs(ctx, q.client, tx, params)
 	return err
 }
 

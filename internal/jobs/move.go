@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -51,9 +50,9 @@ func CopyPending(ctx context.Context, src, dst *store.DB) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	err = dst.Tx(ctx, func(tx *sql.Tx) error {
+	err = dst.Tx(ctx, func(tx *store.Tx) error {
 		for start := 0; start < len(params); start += 1000 {
-			if _, err := c.InsertManyFastTx(ctx, tx, params[start:min(start+1000, len(params))]); err != nil {
+			if err := store.InsertJobs(ctx, c, tx, params[start:min(start+1000, len(params))]); err != nil {
 				return err
 			}
 		}

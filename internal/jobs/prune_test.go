@@ -63,7 +63,7 @@ func TestStagedSweepRunsOnStart(t *testing.T) {
 		ws, _ := apitest.SeedIdentity(t, db)
 		var ids []int64
 		for _, uid := range []string{"crashed", "in-progress"} {
-			id, err := store.InsertStagedRun(ctx, db.Handles().Write, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
+			id, err := store.InsertStagedRun(ctx, db.Handles().W, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
 				ActionName: "x", ExecutionMode: "ASYNC", IdentityMode: "direct"}})
 			if err != nil {
 				t.Fatal(err)

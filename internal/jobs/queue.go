@@ -1,10 +1,9 @@
 package jobs
 
 import (
-	"database/sql"
 	"errors"
 
-	"github.com/riverqueue/river"
+	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // Queue enqueues jobs in the caller's transaction: the chunks of runs
@@ -20,7 +19,7 @@ import (
 // process (an insert-only second client would not wake this node's
 // producers on SQLite, where there is no LISTEN/NOTIFY).
 type Queue struct {
-	client *river.Client[*sql.Tx]
+	client *store.JobClient
 }
 
 // NewQueue is a Queue for New to connect to its River client; it refuses

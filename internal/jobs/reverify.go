@@ -2,13 +2,13 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/firstmate-oss/firstmate/internal/identity"
+	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
 // Background verification of connects the platform did not answer in time
@@ -51,10 +51,9 @@ func addReverify(workers *river.Workers, ids *identity.Service) {
 }
 
 // Reverify enqueues the background verification of an integration in tx.
-func (q *Queue) Reverify(ctx context.Context, tx *sql.Tx, integrationID int64) error {
+func (q *Queue) Reverify(ctx context.Context, tx *store.Tx, integrationID int64) error {
 	if q.client == nil {
 		return errNoClient
 	}
-	_, err := q.client.InsertTx(ctx, tx, ReverifyArgs{IntegrationID: integrationID}, nil)
-	return err
+	return store.InsertJob(ctx, q.client, tx, ReverifyArgs{IntegrationID: integrationID}, nil)
 }

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,7 +107,7 @@ func (s *Service) Sync(ctx context.Context) error {
 		return nil
 	}
 	var released int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.DeactivateProxies(ctx, tx); err != nil {
 			return err
 		}
@@ -133,7 +132,7 @@ func (s *Service) Sync(ctx context.Context) error {
 	}
 	unassigned := 0
 	for i, id := range ids {
-		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 			_, err := s.assign(ctx, tx, id.ID, id.Timezone, 0, 0)
 			return err
 		})
@@ -173,7 +172,7 @@ type candidate struct {
 // (the identity's previous proxy, so a tie keeps its IP), then the oldest.
 // exclude is never picked. Concurrent assignments are decided by the UNIQUE
 // constraints of proxy_assignments: a loser tries the next candidate.
-func (s *Service) assign(ctx context.Context, tx *sql.Tx, identityID int64, zone string, exclude, prefer int64) (store.Proxy, error) {
+func (s *Service) assign(ctx context.Context, tx *store.Tx, identityID int64, zone string, exclude, prefer int64) (store.Proxy, error) {
 	if p, err := store.ProxyOf(ctx, tx, identityID); err == nil {
 		return p, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -247,7 +246,7 @@ func (s *Service) assign(ctx context.Context, tx *sql.Tx, identityID int64, zone
 // Assign gives a new identity its proxy, in the transaction that creates
 // it. An exhausted pool fails the creation (503 PROXY_POOL_EXHAUSTED, scope
 // config). No-op in direct mode.
-func (s *Service) Assign(ctx context.Context, tx *sql.Tx, identityID int64, zone string) error {
+func (s *Service) Assign(ctx context.Context, tx *store.Tx, identityID int64, zone string) error {
 	if !s.Enabled() {
 		return nil
 	}
@@ -260,7 +259,7 @@ func (s *Service) Assign(ctx context.Context, tx *sql.Tx, identityID int64, zone
 // current one when nothing fits better). A move within one country keeps
 // the proxy, and so the account's IP. An identity without a proxy tries to
 // get one; an exhausted pool leaves it without (the update itself stands).
-func (s *Service) Reassign(ctx context.Context, tx *sql.Tx, identityID int64, oldZone, newZone string) error {
+func (s *Service) Reassign(ctx context.Context, tx *store.Tx, identityID int64, oldZone, newZone string) error {
 	if !s.Enabled() || oldZone == newZone {
 		return nil
 	}
@@ -290,7 +289,7 @@ func (s *Service) Reassign(ctx context.Context, tx *sql.Tx, identityID int64, ol
 // (out of rotation for the cooldown) and the best other free proxy is
 // assigned. When no other proxy is free it fails with PROXY_POOL_EXHAUSTED
 // and, the transaction being rolled back, changes nothing.
-func (s *Service) Refresh(ctx context.Context, tx *sql.Tx, identityID int64, zone string) error {
+func (s *Service) Refresh(ctx context.Context, tx *store.Tx, identityID int64, zone string) error {
 	if !s.Enabled() {
 		return apperr.Config(409, "CONFLICT", "no proxy pool is configured: this identity's traffic goes out directly, there is no proxy to refresh")
 	}
@@ -354,7 +353,7 @@ func (s *Service) Egress(ctx context.Context, id *model.Identity) (*http.Client,
 	}
 	p, err := s.DB.ProxyOf(ctx, id.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 			var err error
 			p, err = s.assign(ctx, tx, id.ID, id.Timezone, 0, 0)
 			return err

@@ -3,7 +3,6 @@ package runs
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/json"
 	"strconv"
 
@@ -127,7 +126,7 @@ func (s *Service) logInputErrors(run model.Run, failed []inputResult) {
 // when some inputs failed (null for a run that SUCCEEDED): the
 // failureSummary, in the APIError shape, whose error_ref is the first
 // failed input's (the one logged with its cause).
-func (s *Service) finalCallback(ctx context.Context, tx *sql.Tx, r model.Run) (int64, error) {
+func (s *Service) finalCallback(ctx context.Context, tx *store.Tx, r model.Run) (int64, error) {
 	ref := callbackRef(r.UID, "final")
 	batch := uuid.NewSHA1(uuid.NameSpaceURL, []byte("firstmate:batch:"+r.UID+":final")).String()
 	body := callbackBody{CallbackRefUID: ref, Run: callbackRun{RunUID: r.UID, BatchUID: batch, Status: r.Status},

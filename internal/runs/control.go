@@ -2,7 +2,6 @@ package runs
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
@@ -38,7 +37,7 @@ func (s *Service) Outputs(ctx context.Context, workspaceID int64, uid string, li
 // the results so far are kept.
 func (s *Service) Cancel(ctx context.Context, workspaceID int64, uid string) (model.Run, error) {
 	var out model.Run
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		r, err := store.GetRun(ctx, tx, workspaceID, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("run %s not found", uid)
@@ -94,7 +93,7 @@ func cancellable(status string) bool {
 // credits came back). It starts at once if a concurrency slot is free.
 func (s *Service) Resume(ctx context.Context, workspaceID int64, uid string) (model.Run, error) {
 	var out model.Run
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		r, err := store.GetRun(ctx, tx, workspaceID, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("run %s not found", uid)
@@ -111,7 +110,7 @@ func (s *Service) Resume(ctx context.Context, workspaceID int64, uid string) (mo
 	return out, err
 }
 
-func (s *Service) resumeTx(ctx context.Context, tx *sql.Tx, r model.Run) error {
+func (s *Service) resumeTx(ctx context.Context, tx *store.Tx, r model.Run) error {
 	ok, err := store.SetRunStatus(ctx, tx, r.ID, []string{model.RunBlocked}, model.RunQueued, "")
 	if err != nil {
 		return err
@@ -143,7 +142,7 @@ func (s *Service) ResumeBlockedBy(ctx context.Context, workspaceID int64, labels
 		if r.LastError == nil || !contains(labels, r.LastError.Label) {
 			continue
 		}
-		err := s.DB.Tx(ctx, func(tx *sql.Tx) error { return s.resumeTx(ctx, tx, r) })
+		err := s.DB.Tx(ctx, func(tx *store.Tx) error { return s.resumeTx(ctx, tx, r) })
 		if err == nil {
 			n++
 		} else if !apperr.Is(err, "CONFLICT") {

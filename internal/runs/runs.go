@@ -7,7 +7,6 @@ package runs
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"sync"
 	"time"
@@ -66,9 +65,9 @@ const MaxInputAttempts = 5
 // when the state it works on is committed.
 type Queue interface {
 	// Chunks enqueues the work of the given chunks of a run.
-	Chunks(ctx context.Context, tx *sql.Tx, runID int64, chunks []int) error
+	Chunks(ctx context.Context, tx *store.Tx, runID int64, chunks []int) error
 	// Deliveries enqueues the sending of deliveries at a time (zero: now).
-	Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error
+	Deliveries(ctx context.Context, tx *store.Tx, ids []int64, at time.Time) error
 }
 
 type Service struct {

@@ -2,7 +2,6 @@ package runs_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 
@@ -39,7 +38,7 @@ func TestSlotCounterMultiRowStatements(t *testing.T) {
 				}
 			}
 		}
-		tx := func(fn func(tx *sql.Tx) error) {
+		tx := func(fn func(tx *store.Tx) error) {
 			t.Helper()
 			if err := e.App.DB.Tx(ctx, fn); err != nil {
 				t.Fatal(err)
@@ -62,7 +61,7 @@ func TestSlotCounterMultiRowStatements(t *testing.T) {
 			}
 			rs = append(rs, store.BulkRun{NewRun: store.NewRun{Run: r}})
 		}
-		tx(func(tx *sql.Tx) error { return e.App.DB.InsertRuns(ctx, tx, rs) })
+		tx(func(tx *store.Tx) error { return e.App.DB.InsertRuns(ctx, tx, rs) })
 		check("multi-row insert")
 		if n := e.count(`SELECT running FROM run_slots WHERE workspace_id = $1`, ws[0].ID); n == 0 {
 			t.Fatal("no RUNNING run inserted: the test checks nothing")
@@ -97,7 +96,7 @@ func TestSlotCounterMultiRowStatements(t *testing.T) {
 		check("back to QUEUED")
 		queued := e.count(`SELECT COUNT(*) FROM runs WHERE status = 'QUEUED' AND execution_mode = 'ASYNC'`)
 		var moved []int64
-		tx(func(tx *sql.Tx) error {
+		tx(func(tx *store.Tx) error {
 			moved, err = e.App.DB.StartRuns(ctx, tx, ids, store.Time(store.Now()))
 			return err
 		})

@@ -2,7 +2,6 @@ package runs
 
 import (
 	"context"
-	"database/sql"
 	"sort"
 
 	"github.com/firstmate-oss/firstmate/internal/apperr"
@@ -98,7 +97,7 @@ func (s *Service) blockWaiting(ctx context.Context, runID int64, cause error) (b
 	}
 	last := store.EncodeRunError(&model.RunError{Label: ae.Label, Message: ae.Message, Params: ae.Params})
 	blocked := false
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		blocked = false
 		if err := s.DB.LockRun(ctx, tx, runID); err != nil {
 			return err

@@ -3,7 +3,6 @@ package runs
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,7 +145,7 @@ func (b *bulk) add(in catalog.Input) error {
 func (b *bulk) stage() error {
 	if b.runID == 0 {
 		run := b.s.newRun(b.sub.Principal, b.sub.Action, &catalog.AsyncRequest{}, 0, "")
-		err := b.s.DB.TxKeepCaches(b.ctx, func(tx *sql.Tx) error {
+		err := b.s.DB.TxKeepCaches(b.ctx, func(tx *store.Tx) error {
 			var err error
 			b.runID, err = store.InsertStagedRun(b.ctx, tx, store.NewRun{Run: run})
 			return err
@@ -190,7 +189,7 @@ func (b *bulk) publish(req *catalog.AsyncRequest, n int) (model.Run, error) {
 	var err error
 	if b.runID == 0 {
 		// It all fits in one batch: one transaction.
-		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 			var err error
 			out, err = s.insert(ctx, tx, store.BulkRun{NewRun: nr, Inputs: b.batch, ChunkCount: chunks})
 			return err
@@ -200,7 +199,7 @@ func (b *bulk) publish(req *catalog.AsyncRequest, n int) (model.Run, error) {
 			err = b.stage()
 		}
 		if err == nil {
-			err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 				ok, err := store.PublishStagedRun(ctx, tx, b.runID, nr, n, chunks)
 				if err != nil || !ok {
 					return cmp.Or(err, errUnstaged)
@@ -235,7 +234,7 @@ func (b *bulk) publish(req *catalog.AsyncRequest, n int) (model.Run, error) {
 // schedule firing claims its schedule and creates its run in one commit.
 // Validation errors (*apperr.Error) come before any write. IdempotencyKey
 // is stored but not looked up: the caller's transaction decides uniqueness.
-func (s *Service) SubmitTx(ctx context.Context, tx *sql.Tx, sub Submission) (model.Run, error) {
+func (s *Service) SubmitTx(ctx context.Context, tx *store.Tx, sub Submission) (model.Run, error) {
 	if err := s.CheckSubmission(ctx, sub); err != nil {
 		return model.Run{}, err
 	}
@@ -257,7 +256,7 @@ func (s *Service) CheckSubmission(ctx context.Context, sub Submission) error {
 }
 
 // insert stores the run and its inputs and admits it, in tx.
-func (s *Service) insert(ctx context.Context, tx *sql.Tx, b store.BulkRun) (model.Run, error) {
+func (s *Service) insert(ctx context.Context, tx *store.Tx, b store.BulkRun) (model.Run, error) {
 	r, err := store.InsertRun(ctx, tx, b.NewRun)
 	if err != nil {
 		return model.Run{}, err
@@ -356,7 +355,7 @@ func (s *Service) bulkRun(sub Submission) (store.BulkRun, error) {
 //
 // SQLite has one writer at a time and no lock to wait for: it reads the
 // slots first and inserts the admitted runs RUNNING.
-func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submission, invalid []model.Run) (runs []model.Run, queued []int64, err error) {
+func (s *Service) SubmitManyTx(ctx context.Context, tx *store.Tx, subs []Submission, invalid []model.Run) (runs []model.Run, queued []int64, err error) {
 	runs, queued, err = s.submitManyTx(ctx, tx, subs, invalid)
 	return runs, queued, err
 }
@@ -365,10 +364,10 @@ func (s *Service) SubmitManyTx(ctx context.Context, tx *sql.Tx, subs []Submissio
 // in a transaction of its own (after SubmitManyTx left runs QUEUED without
 // the slot lock).
 func (s *Service) Promote(ctx context.Context, workspaceID int64) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error { return s.promote(ctx, tx, workspaceID) })
+	return s.DB.Tx(ctx, func(tx *store.Tx) error { return s.promote(ctx, tx, workspaceID) })
 }
 
-func (s *Service) submitManyTx(ctx context.Context, tx *sql.Tx, subs []Submission, invalid []model.Run) ([]model.Run, []int64, error) {
+func (s *Service) submitManyTx(ctx context.Context, tx *store.Tx, subs []Submission, invalid []model.Run) ([]model.Run, []int64, error) {
 	all := make([]store.BulkRun, 0, len(subs)+len(invalid))
 	var wsIDs []int64
 	seen := map[int64]bool{}
@@ -459,10 +458,10 @@ type ChunkJob struct {
 // BatchQueue is a Queue that also enqueues the chunks of many runs at once
 // (one River insert for a batch of schedule firings).
 type BatchQueue interface {
-	ChunkJobs(ctx context.Context, tx *sql.Tx, jobs []ChunkJob) error
+	ChunkJobs(ctx context.Context, tx *store.Tx, jobs []ChunkJob) error
 }
 
-func (s *Service) enqueueChunks(ctx context.Context, tx *sql.Tx, jobs []ChunkJob) error {
+func (s *Service) enqueueChunks(ctx context.Context, tx *store.Tx, jobs []ChunkJob) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -530,7 +529,7 @@ func (s *Service) checkIdentities(ctx context.Context, p model.Principal, a *cat
 // and reads the slots in use from run_slots under its row lock
 // (store.LockSlots), O(1) however many runs are RUNNING; the status change
 // itself updates run_slots (trigger).
-func (s *Service) admitNew(ctx context.Context, tx *sql.Tx, runID, workspaceID int64, chunks int) (bool, error) {
+func (s *Service) admitNew(ctx context.Context, tx *store.Tx, runID, workspaceID int64, chunks int) (bool, error) {
 	running, plan, err := s.DB.LockSlots(ctx, tx, workspaceID)
 	if err != nil {
 		return false, err
@@ -551,7 +550,7 @@ func (s *Service) admitNew(ctx context.Context, tx *sql.Tx, runID, workspaceID i
 
 // admit starts a QUEUED run (a resumed one) when the workspace is under its
 // plan's cap, enqueuing its pending chunks; see admitNew.
-func (s *Service) admit(ctx context.Context, tx *sql.Tx, runID, workspaceID int64) (bool, error) {
+func (s *Service) admit(ctx context.Context, tx *store.Tx, runID, workspaceID int64) (bool, error) {
 	running, plan, err := s.DB.LockSlots(ctx, tx, workspaceID)
 	if err != nil {
 		return false, err
@@ -564,7 +563,7 @@ func (s *Service) admit(ctx context.Context, tx *sql.Tx, runID, workspaceID int6
 
 // start moves a QUEUED run to RUNNING and enqueues its pending chunks; the
 // caller holds the slot lock and has checked the cap.
-func (s *Service) start(ctx context.Context, tx *sql.Tx, runID int64) (bool, error) {
+func (s *Service) start(ctx context.Context, tx *store.Tx, runID int64) (bool, error) {
 	ok, err := store.SetRunStatus(ctx, tx, runID, []string{model.RunQueued}, model.RunRunning, "")
 	if err != nil || !ok {
 		return false, err
@@ -585,13 +584,13 @@ func (s *Service) start(ctx context.Context, tx *sql.Tx, runID int64) (bool, err
 // The schedules loop calls it every few seconds; the read is one scan of
 // the runs_queued partial index.
 func (s *Service) PromoteWaiting(ctx context.Context) error {
-	ws, err := store.WorkspacesWithQueuedRuns(ctx, s.DB.Handles().Read, 1000)
+	ws, err := store.WorkspacesWithQueuedRuns(ctx, s.DB.Handles().R, 1000)
 	if err != nil {
 		return err
 	}
 	var firstErr error
 	for _, id := range ws {
-		running, plan, err := store.ReadSlots(ctx, s.DB.Handles().Read, id)
+		running, plan, err := store.ReadSlots(ctx, s.DB.Handles().R, id)
 		if err == nil && running >= s.Plans(plan).ConcurrentRuns {
 			continue
 		}
@@ -608,7 +607,7 @@ func (s *Service) PromoteWaiting(ctx context.Context) error {
 // promote admits the workspace's oldest QUEUED runs while slots are free.
 // Callers call it after a run of the workspace left RUNNING in tx (finish,
 // block, cancel); it is harmless when none did.
-func (s *Service) promote(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
+func (s *Service) promote(ctx context.Context, tx *store.Tx, workspaceID int64) error {
 	running, plan, err := s.DB.LockSlots(ctx, tx, workspaceID)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package runs
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -569,7 +568,7 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 	if err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx *store.Tx) error {
 		return s.writeChunk(ctx, tx, run, a, c, blockErr, out, failedOut)
 	})
 }
@@ -584,7 +583,7 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 // concurrent cancel is seen; when the run is done, finish), then the charge
 // (the workspace's balance row). The run and balance rows stay locked only
 // from their UPDATE to the commit.
-func (s *Service) writeChunk(ctx context.Context, tx *sql.Tx, run model.Run, a *catalog.Action, c chunkRecords,
+func (s *Service) writeChunk(ctx context.Context, tx *store.Tx, run model.Run, a *catalog.Action, c chunkRecords,
 	blockErr error, out Outcome, failedOut *[]inputResult) error {
 	*failedOut = (*failedOut)[:0]
 	// Release the hot rows without waiting for the WAL flush. Safe for
@@ -779,7 +778,7 @@ func addToGroup(groups []*chargeGroup, r inputResult) []*chargeGroup {
 // workspace's run_slots row (a trigger keeps the count), which every
 // admission and every finishing run of the workspace waits for, so it comes
 // as late as it can.
-func (s *Service) finish(ctx context.Context, tx *sql.Tx, runID int64) error {
+func (s *Service) finish(ctx context.Context, tx *store.Tx, runID int64) error {
 	r, err := store.GetRunByID(ctx, tx, runID)
 	if err != nil {
 		return err
@@ -822,10 +821,10 @@ func (s *Service) finish(ctx context.Context, tx *sql.Tx, runID int64) error {
 
 // block moves a run to BLOCKED with the error that needs the user.
 func (s *Service) block(ctx context.Context, run model.Run, cause error) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error { return s.blockTx(ctx, tx, run, cause) })
+	return s.DB.Tx(ctx, func(tx *store.Tx) error { return s.blockTx(ctx, tx, run, cause) })
 }
 
-func (s *Service) blockTx(ctx context.Context, tx *sql.Tx, run model.Run, cause error) error {
+func (s *Service) blockTx(ctx context.Context, tx *store.Tx, run model.Run, cause error) error {
 	ae, ok := apperr.As(cause)
 	if !ok {
 		ae = apperr.Internal(cause)

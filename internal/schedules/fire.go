@@ -72,7 +72,6 @@ package schedules
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -367,7 +366,7 @@ func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now tim
 	var st Stats
 	skipped := 0
 	var queued []int64
-	err := s.DB.FiringTx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.FiringTx(ctx, func(tx *store.Tx) error {
 		st, skipped, queued = Stats{}, 0, nil
 		locked, err := s.DB.LockSchedules(ctx, tx, ids, skipLocked)
 		if err != nil {
@@ -488,7 +487,7 @@ func (s *Service) fire(ctx context.Context, d store.DueSchedule, now time.Time) 
 	f := s.plan(d, now)
 	sc := d.Schedule
 	out := outLost
-	err := s.DB.FiringTx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.FiringTx(ctx, func(tx *store.Tx) error {
 		out = outLost
 		ok, err := store.ClaimSchedule(ctx, tx, f.claim)
 		if err != nil || !ok {
@@ -516,7 +515,7 @@ func (s *Service) fire(ctx context.Context, d store.DueSchedule, now time.Time) 
 }
 
 // submit creates the firing's run in tx and returns its uid.
-func (s *Service) submit(ctx context.Context, tx *sql.Tx, sc model.Schedule, now time.Time) (string, error) {
+func (s *Service) submit(ctx context.Context, tx *store.Tx, sc model.Schedule, now time.Time) (string, error) {
 	st, err := decodeStored(sc.Request)
 	if err != nil {
 		return s.invalidRun(ctx, tx, sc, stored{}, apperr.Internal(fmt.Errorf("schedule %s: stored request: %w", sc.UID, err)), now)
@@ -539,7 +538,7 @@ func (s *Service) submit(ctx context.Context, tx *sql.Tx, sc model.Schedule, now
 }
 
 // invalidRun records a firing that could not make a run.
-func (s *Service) invalidRun(ctx context.Context, tx *sql.Tx, sc model.Schedule, st stored, e *apperr.Error, now time.Time) (string, error) {
+func (s *Service) invalidRun(ctx context.Context, tx *store.Tx, sc model.Schedule, st stored, e *apperr.Error, now time.Time) (string, error) {
 	r := s.invalidRecord(sc, st, e, uuid.NewString(), now)
 	if _, err := store.InsertRun(ctx, tx, store.NewRun{Run: r}); err != nil {
 		return "", err

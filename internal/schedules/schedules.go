@@ -14,7 +14,6 @@ package schedules
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -307,7 +306,7 @@ func (s *Service) Create(ctx context.Context, p model.Principal, a *catalog.Acti
 		h, _ := json.Marshal(req.Callback.Headers)
 		sc.CallbackHeadersKID, sc.CallbackHeaders = s.Keys.Seal(h, headersAD)
 	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		sc.ID, err = store.InsertSchedule(ctx, tx, sc)
 		return err
@@ -338,7 +337,7 @@ const (
 // edit runs fn on the locked schedule and writes the result.
 func (s *Service) edit(ctx context.Context, workspaceID int64, uid string, fn func(sc *model.Schedule, now time.Time) error) (model.Schedule, error) {
 	var out model.Schedule
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		sc, err := s.DB.LockSchedule(ctx, tx, workspaceID, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound(uid)
@@ -516,7 +515,7 @@ func (s *Service) patchRequest(ctx context.Context, p model.Principal, sc *model
 // Delete removes a schedule (extension). Its runs are kept.
 func (s *Service) Delete(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
 	var out model.Schedule
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		sc, err := s.DB.LockSchedule(ctx, tx, workspaceID, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound(uid)

@@ -2,7 +2,6 @@ package smartlimits
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/firstmate-oss/firstmate/internal/store"
@@ -40,7 +39,7 @@ func PruneEvents(ctx context.Context, db *store.DB, now time.Time) (int64, error
 	var total int64
 	for {
 		var n int64
-		err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+		err := db.TxKeepCaches(ctx, func(tx *store.Tx) error {
 			var err error
 			n, err = store.PruneLimitEvents(ctx, tx, pruneBatch, before)
 			return err

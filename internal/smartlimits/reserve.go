@@ -2,7 +2,6 @@ package smartlimits
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"slices"
 	"sort"
@@ -383,7 +382,7 @@ var errIdentityGone = errors.New("limits: identity no longer exists")
 
 // write is the lane's write: it runs in the batch's transaction, and runs
 // again when the transaction is retried, setting every result afresh.
-func (l *Limiter) write(ctx context.Context, tx *sql.Tx, ops []*op) ([]error, error) {
+func (l *Limiter) write(ctx context.Context, tx *store.Tx, ops []*op) ([]error, error) {
 	errs := make([]error, len(ops))
 	b := l.split(ops, errs)
 	err := b.claim(ctx, tx)
@@ -413,7 +412,7 @@ func (l *Limiter) writeDirect(ctx context.Context, db *store.DB, ops []*op) ([]e
 		}
 	}
 	if len(b.slow) > 0 {
-		err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+		err := db.TxKeepCaches(ctx, func(tx *store.Tx) error {
 			b.w.fresh, b.rows = map[int64]*state{}, nil
 			for _, id := range b.slow {
 				for _, i := range b.byID[id] {
@@ -494,7 +493,7 @@ func (l *Limiter) split(ops []*op, errs []error) *batch {
 // claim records the identities whose copies were current in one statement,
 // in tx, or on its own outside any transaction when tx is nil (writeDirect);
 // those whose counters moved meanwhile join slow.
-func (b *batch) claim(ctx context.Context, tx *sql.Tx) error {
+func (b *batch) claim(ctx context.Context, tx *store.Tx) error {
 	if len(b.w.fast) > 0 {
 		claims, events := claimOf(b.w.fast, b.ops, b.claimRecords)
 		var stale map[int64]bool
@@ -529,7 +528,7 @@ func (b *batch) claim(ctx context.Context, tx *sql.Tx) error {
 
 // settle decides the slow identities one by one against the database, and
 // inserts the events left.
-func (b *batch) settle(ctx context.Context, tx *sql.Tx) error {
+func (b *batch) settle(ctx context.Context, tx *store.Tx) error {
 	if len(b.slow) > 0 {
 		// See asyncCommit.
 		if err := b.l.DB.AsyncCommit(ctx, tx); err != nil {
@@ -625,7 +624,7 @@ func claimOf(fs []*fast, ops []*op, withEvents bool) ([]store.LimitClaim, []stor
 
 // recheck decides an identity's ops against the database, under the lock
 // of its counter, and returns its current copy.
-func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, ops []*op, idx []int, errs []error,
+func (l *Limiter) recheck(ctx context.Context, tx *store.Tx, id int64, st *state, ops []*op, idx []int, errs []error,
 	rows *[]store.LimitEvent) (*state, error) {
 	// Lock the counter, made on the identity's first use, and read it.
 	seq, err := store.LockLimitSeq(ctx, tx, id)
@@ -710,7 +709,7 @@ func (l *Limiter) recheck(ctx context.Context, tx *sql.Tx, id int64, st *state, 
 	return st, nil
 }
 
-func loadKey(ctx context.Context, tx *sql.Tx, id int64, key string, from int64) (*keyEvents, error) {
+func loadKey(ctx context.Context, tx *store.Tx, id int64, key string, from int64) (*keyEvents, error) {
 	evs, err := store.LimitEventsSince(ctx, tx, id, key, from)
 	if err != nil {
 		return nil, err

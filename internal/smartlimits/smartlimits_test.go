@@ -2,7 +2,6 @@ package smartlimits_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -136,7 +135,7 @@ func TestLimiterProperties(t *testing.T) {
 		ctx := context.Background()
 		var seq atomic.Int64
 		rapid.Check(t, func(rt *rapid.T) {
-			id, err := store.InsertIdentity(ctx, db.Handles().Write, model.Identity{UID: fmt.Sprint("p", seq.Add(1)),
+			id, err := store.InsertIdentity(ctx, db.Handles().W, model.Identity{UID: fmt.Sprint("p", seq.Add(1)),
 				WorkspaceID: ws, Name: "ident", Timezone: "UTC", Type: "standard"})
 			if err != nil {
 				rt.Fatal(err)
@@ -459,7 +458,7 @@ func TestLimitersShareTheWindowsProperties(t *testing.T) {
 		db, _ := open(t, dialect)
 		var seq atomic.Int64
 		rapid.Check(t, func(rt *rapid.T) {
-			id, err := store.InsertIdentity(context.Background(), db.Handles().Write, model.Identity{UID: fmt.Sprint("q", seq.Add(1)),
+			id, err := store.InsertIdentity(context.Background(), db.Handles().W, model.Identity{UID: fmt.Sprint("q", seq.Add(1)),
 				WorkspaceID: 1, Name: "ident", Timezone: "UTC", Type: "standard"})
 			if err != nil {
 				rt.Fatal(err)
@@ -506,7 +505,7 @@ func TestEvictedCopiesChangeNoDecision(t *testing.T) {
 		rapid.Check(t, func(rt *rapid.T) {
 			accs := make([]smartlimits.Account, 5)
 			for i := range accs {
-				id, err := store.InsertIdentity(context.Background(), db.Handles().Write, model.Identity{UID: fmt.Sprint("e", seq.Add(1)),
+				id, err := store.InsertIdentity(context.Background(), db.Handles().W, model.Identity{UID: fmt.Sprint("e", seq.Add(1)),
 					WorkspaceID: 1, Name: "ident", Timezone: "UTC", Type: "standard"})
 				if err != nil {
 					rt.Fatal(err)
@@ -607,9 +606,9 @@ func TestPruneEventsKeepsEveryWindow(t *testing.T) {
 		for len(ats) > 0 {
 			chunk := ats[:min(len(ats), 500)]
 			ats = ats[len(chunk):]
-			if err := db.Tx(ctx, func(tx *sql.Tx) error {
+			if err := db.Tx(ctx, func(tx *store.Tx) error {
 				for _, at := range chunk {
-					if _, err := tx.ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, 1, $3)`,
+					if _, err := db.Handles().Tx(tx).ExecContext(ctx, `INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, 1, $3)`,
 						identityID, smartlimits.InMails, at); err != nil {
 						return err
 					}
@@ -670,7 +669,7 @@ func TestDirectWriteFailsOnlyTheStaleIdentities(t *testing.T) {
 	if err := db.Handles().Read.QueryRowContext(ctx, `SELECT workspace_id FROM identities WHERE id = $1`, a).Scan(&ws); err != nil {
 		t.Fatal(err)
 	}
-	b, err := store.InsertIdentity(ctx, db.Handles().Write, model.Identity{UID: "i2", WorkspaceID: ws, Name: "ident 2", Timezone: "UTC", Type: "standard"})
+	b, err := store.InsertIdentity(ctx, db.Handles().W, model.Identity{UID: "i2", WorkspaceID: ws, Name: "ident 2", Timezone: "UTC", Type: "standard"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -758,7 +757,7 @@ func TestDeletedIdentityKeepsNoEvents(t *testing.T) {
 			}
 		}
 		consume(identityID)
-		if err := store.DeleteIdentity(ctx, db.Handles().Write, identityID); err != nil {
+		if err := store.DeleteIdentity(ctx, db.Handles().W, identityID); err != nil {
 			t.Fatal(err)
 		}
 		if n := events(identityID); n != 0 {
@@ -775,7 +774,7 @@ func TestDeletedIdentityKeepsNoEvents(t *testing.T) {
 		}
 		// An identity deleted with its workspace (by cascade) loses its
 		// events too.
-		other, err := store.InsertIdentity(ctx, db.Handles().Write, model.Identity{UID: "i2", WorkspaceID: wsID, Name: "other", Timezone: "UTC", Type: "standard"})
+		other, err := store.InsertIdentity(ctx, db.Handles().W, model.Identity{UID: "i2", WorkspaceID: wsID, Name: "other", Timezone: "UTC", Type: "standard"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -73,7 +73,7 @@ func Accounts(ctx context.Context, q Querier, aq AccountQuery) ([]Account, error
 		statuses = []string{model.StatusValid}
 	}
 	where = append(where, "g.status IN ("+list(statuses)+")")
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT `+identityCols+`, i.limit_overrides, i.user_agent, COALESCE(p.paused_until, 0), `+integrationCols+`
 		FROM integrations g
 		JOIN identities i ON i.id = g.identity_id
@@ -120,7 +120,7 @@ func IdentityUIDsIn(ctx context.Context, q Querier, workspaceID int64, uids []st
 		args = append(args, u)
 		ph[i] = "$" + strconv.Itoa(len(args))
 	}
-	rows, err := q.QueryContext(ctx, `SELECT uid FROM identities WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`)`, args...)
+	rows, err := q.queryContext(ctx, `SELECT uid FROM identities WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`)`, args...)
 	if err != nil {
 		return nil, unable(err, "read identity uids in")
 	}
@@ -140,7 +140,7 @@ func IdentityUIDsIn(ctx context.Context, q Querier, workspaceID int64, uids []st
 // start of the Smart Limit ramp-up) if it was not set.
 func MarkIntegrationConnected(ctx context.Context, q Querier, id int64, level, name, permalink, meta string) error {
 	now := Now()
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		UPDATE integrations SET status = 'VALID', checkpoint = '', error = '', level = $2, name = $3, permalink = $4,
 			meta = $5, first_connected_at = COALESCE(first_connected_at, $6), updated_at = $6
 		WHERE id = $1`, id, level, name, permalink, meta, now)
@@ -149,14 +149,14 @@ func MarkIntegrationConnected(ctx context.Context, q Querier, id int64, level, n
 
 // SetIdentityLimitOverrides stores an identity's Smart Limit overrides (JSON).
 func SetIdentityLimitOverrides(ctx context.Context, q Querier, id int64, overrides string) error {
-	_, err := q.ExecContext(ctx, `UPDATE identities SET limit_overrides = $2, updated_at = $3 WHERE id = $1`, id, overrides, Now())
+	_, err := q.execContext(ctx, `UPDATE identities SET limit_overrides = $2, updated_at = $3 WHERE id = $1`, id, overrides, Now())
 	return unable(err, "set identity limit overrides %v", id)
 }
 
 // IdentityLimitOverrides reads them.
 func IdentityLimitOverrides(ctx context.Context, q Querier, id int64) (string, error) {
 	var s string
-	err := q.QueryRowContext(ctx, `SELECT limit_overrides FROM identities WHERE id = $1`, id).Scan(&s)
+	err := q.queryRowContext(ctx, `SELECT limit_overrides FROM identities WHERE id = $1`, id).Scan(&s)
 	return s, notFound(err)
 }
 
@@ -165,7 +165,7 @@ func IdentityLimitOverrides(ctx context.Context, q Querier, id int64) (string, e
 // The outreach gap records each action's pause as an event's n.
 func LatestPauseEnd(ctx context.Context, q Querier, identityID int64, key string, since int64) (int64, error) {
 	var end int64
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		SELECT COALESCE(MAX(at + n), 0)
 		FROM limit_events
 		WHERE identity_id = $1 AND key = $2 AND at > $3`,

@@ -40,7 +40,7 @@ func nullBool(b *bool) any {
 // empty, the key's (zero values with nil fields when a row is missing).
 func AgentPolicies(ctx context.Context, q Querier, workspaceID int64, keyUID string) (ws, key AgentPolicy, err error) {
 	ws, key = AgentPolicy{WorkspaceID: workspaceID}, AgentPolicy{WorkspaceID: workspaceID, KeyUID: keyUID}
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT key_uid, outreach, approval, approval_ttl_seconds, updated_at FROM agent_policies
 		WHERE workspace_id = $1 AND key_uid IN ('', $2)`, workspaceID, keyUID)
 	if err != nil {
@@ -74,7 +74,7 @@ func PutAgentPolicy(ctx context.Context, q Querier, p AgentPolicy) error {
 	if p.ApprovalTTL != nil {
 		ttl = *p.ApprovalTTL
 	}
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		INSERT INTO agent_policies (workspace_id, key_uid, outreach, approval, approval_ttl_seconds, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (workspace_id, key_uid) DO UPDATE SET outreach = excluded.outreach, approval = excluded.approval,
@@ -87,7 +87,7 @@ func PutAgentPolicy(ctx context.Context, q Querier, p AgentPolicy) error {
 // uid belongs to the workspace.
 func WorkspaceKeyExists(ctx context.Context, q Querier, workspaceID int64, uid string) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE workspace_id = $1 AND uid = $2`, workspaceID, uid).Scan(&n)
+	err := q.queryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE workspace_id = $1 AND uid = $2`, workspaceID, uid).Scan(&n)
 	return n > 0, unable(err, "read workspace key exists %v", uid)
 }
 
@@ -137,7 +137,7 @@ func scanApproval(sc interface{ Scan(...any) error }) (AgentApproval, error) {
 
 // InsertAgentApproval records a pending approval.
 func InsertAgentApproval(ctx context.Context, q Querier, a AgentApproval) (AgentApproval, error) {
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO agent_approvals (uid, workspace_id, key_uid, member_uid, tool, action, request, status, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
 		a.UID, a.WorkspaceID, a.KeyUID, a.MemberUID, a.Tool, a.Action, a.Request, a.Status, a.CreatedAt, a.ExpiresAt).Scan(&a.ID)
@@ -147,7 +147,7 @@ func InsertAgentApproval(ctx context.Context, q Querier, a AgentApproval) (Agent
 // GetAgentApproval reads one of the workspace's approvals (ErrNotFound for
 // another workspace's).
 func GetAgentApproval(ctx context.Context, q Querier, workspaceID int64, uid string) (AgentApproval, error) {
-	a, err := scanApproval(q.QueryRowContext(ctx, `SELECT `+approvalCols+` FROM agent_approvals
+	a, err := scanApproval(q.queryRowContext(ctx, `SELECT `+approvalCols+` FROM agent_approvals
 		WHERE workspace_id = $1 AND uid = $2`, workspaceID, uid))
 	return a, notFound(err)
 }
@@ -170,7 +170,7 @@ func ListAgentApprovals(ctx context.Context, q Querier, workspaceID int64, f App
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+approvalCols+` FROM agent_approvals WHERE `+where+
+	rows, err := q.queryContext(ctx, `SELECT `+approvalCols+` FROM agent_approvals WHERE `+where+
 		` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(f.Limit)+` OFFSET `+strconv.Itoa(f.Offset), args...)
 	if err != nil {
 		return nil, unable(err, "list agent approvals")
@@ -195,7 +195,7 @@ var ErrApprovalNotPending = errors.New("store: approval not pending")
 // (CONFIRMED or REJECTED), once: of two concurrent decisions one wins, the
 // other gets ErrApprovalNotPending.
 func DecideAgentApproval(ctx context.Context, q Querier, workspaceID int64, uid, status, by string, now int64) error {
-	res, err := q.ExecContext(ctx, `UPDATE agent_approvals SET status = $1, decided_at = $2, decided_by = $3
+	res, err := q.execContext(ctx, `UPDATE agent_approvals SET status = $1, decided_at = $2, decided_by = $3
 		WHERE workspace_id = $4 AND uid = $5 AND status = $6 AND expires_at > $2`,
 		status, now, by, workspaceID, uid, ApprovalPending)
 	if err != nil {
@@ -209,7 +209,7 @@ func DecideAgentApproval(ctx context.Context, q Querier, workspaceID int64, uid,
 
 // FinishAgentApproval records the outcome of a confirmed approval's call.
 func FinishAgentApproval(ctx context.Context, q Querier, workspaceID int64, uid, status, runUID, result string) error {
-	_, err := q.ExecContext(ctx, `UPDATE agent_approvals SET status = $1, run_uid = $2, result = $3
+	_, err := q.execContext(ctx, `UPDATE agent_approvals SET status = $1, run_uid = $2, result = $3
 		WHERE workspace_id = $4 AND uid = $5 AND status = $6`, status, runUID, result, workspaceID, uid, ApprovalConfirmed)
 	return unable(err, "finish agent approval %v", uid)
 }

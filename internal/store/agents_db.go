@@ -14,11 +14,11 @@ func (db *DB) AgentPolicies(ctx context.Context, workspaceID int64, keyUID strin
 }
 
 func (db *DB) DecideAgentApproval(ctx context.Context, workspaceID int64, uid, status, by string, now int64) error {
-	return DecideAgentApproval(ctx, db.write, workspaceID, uid, status, by, now)
+	return DecideAgentApproval(ctx, sqlQ{db.write}, workspaceID, uid, status, by, now)
 }
 
 func (db *DB) FinishAgentApproval(ctx context.Context, workspaceID int64, uid, status, runUID, result string) error {
-	return FinishAgentApproval(ctx, db.write, workspaceID, uid, status, runUID, result)
+	return FinishAgentApproval(ctx, sqlQ{db.write}, workspaceID, uid, status, runUID, result)
 }
 
 func (db *DB) GetAgentApproval(ctx context.Context, workspaceID int64, uid string) (AgentApproval, error) {
@@ -26,7 +26,7 @@ func (db *DB) GetAgentApproval(ctx context.Context, workspaceID int64, uid strin
 }
 
 func (db *DB) InsertAgentApproval(ctx context.Context, a AgentApproval) (AgentApproval, error) {
-	return InsertAgentApproval(ctx, db.write, a)
+	return InsertAgentApproval(ctx, sqlQ{db.write}, a)
 }
 
 func (db *DB) ListAgentApprovals(ctx context.Context, workspaceID int64, f ApprovalFilter) ([]AgentApproval, error) {
@@ -34,7 +34,7 @@ func (db *DB) ListAgentApprovals(ctx context.Context, workspaceID int64, f Appro
 }
 
 func (db *DB) PutAgentPolicy(ctx context.Context, p AgentPolicy) error {
-	return PutAgentPolicy(ctx, db.write, p)
+	return PutAgentPolicy(ctx, sqlQ{db.write}, p)
 }
 
 func (db *DB) WorkspaceKeyExists(ctx context.Context, workspaceID int64, uid string) (bool, error) {

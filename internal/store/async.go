@@ -46,7 +46,7 @@ func (db *DB) InsertInputs(ctx context.Context, q Querier, runID int64, in []New
 			}
 			args = append(args, runID, x.Idx, x.Chunk, x.Input, cd, now)
 		}
-		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+		if _, err := q.execContext(ctx, sb.String(), args...); err != nil {
 			return unable(err, "insert inputs %v", runID)
 		}
 	}
@@ -64,7 +64,7 @@ type Input struct {
 
 // PendingInputs lists a chunk's inputs still to work, in order.
 func PendingInputs(ctx context.Context, q Querier, runID int64, chunk int) ([]Input, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, idx, input, custom_data, attempts FROM run_inputs
+	rows, err := q.queryContext(ctx, `SELECT id, idx, input, custom_data, attempts FROM run_inputs
 		WHERE run_id = $1 AND chunk = $2 AND status = 'PENDING' ORDER BY idx`, runID, chunk)
 	if err != nil {
 		return nil, unable(err, "read pending inputs %v", runID)
@@ -83,7 +83,7 @@ func PendingInputs(ctx context.Context, q Querier, runID int64, chunk int) ([]In
 
 // PendingChunks lists the chunks of a run that still have work.
 func PendingChunks(ctx context.Context, q Querier, runID int64) ([]int, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT chunk FROM run_inputs WHERE run_id = $1 AND status = 'PENDING' ORDER BY chunk`, runID)
+	rows, err := q.queryContext(ctx, `SELECT DISTINCT chunk FROM run_inputs WHERE run_id = $1 AND status = 'PENDING' ORDER BY chunk`, runID)
 	if err != nil {
 		return nil, unable(err, "read pending chunks %v", runID)
 	}
@@ -111,7 +111,7 @@ func PendingChunksOf(ctx context.Context, q Querier, runIDs []int64) (map[int64]
 		for i, id := range ids {
 			ph[i], args[i] = "$"+strconv.Itoa(i+1), id
 		}
-		rows, err := q.QueryContext(ctx, `SELECT DISTINCT run_id, chunk FROM run_inputs WHERE run_id IN (`+strings.Join(ph, ", ")+
+		rows, err := q.queryContext(ctx, `SELECT DISTINCT run_id, chunk FROM run_inputs WHERE run_id IN (`+strings.Join(ph, ", ")+
 			`) AND status = 'PENDING' ORDER BY run_id, chunk`, args...)
 		if err != nil {
 			return nil, unable(err, "read the pending chunks of %d runs", len(ids))
@@ -135,7 +135,7 @@ func PendingChunksOf(ctx context.Context, q Querier, runIDs []int64) (map[int64]
 
 // ResetInputAttempts gives every pending input of a resumed run fresh attempts.
 func ResetInputAttempts(ctx context.Context, q Querier, runID int64) error {
-	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = 0 WHERE run_id = $1 AND status = 'PENDING'`, runID)
+	_, err := q.execContext(ctx, `UPDATE run_inputs SET attempts = 0 WHERE run_id = $1 AND status = 'PENDING'`, runID)
 	return unable(err, "reset input attempts %v", runID)
 }
 
@@ -161,7 +161,7 @@ func (db *DB) InsertOutputs(ctx context.Context, q Querier, runID int64, out []N
 			rowPlaceholders(&sb, db.dialect, len(args), 6)
 			args = append(args, runID, o.InputIdx, o.Seq, o.BatchUID, o.Data, now)
 		}
-		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+		if _, err := q.execContext(ctx, sb.String(), args...); err != nil {
 			return unable(err, "insert outputs %v", runID)
 		}
 	}
@@ -170,7 +170,7 @@ func (db *DB) InsertOutputs(ctx context.Context, q Querier, runID int64, out []N
 
 // Outputs pages a run's results in the order they were stored.
 func Outputs(ctx context.Context, q Querier, runID int64, limit, offset int) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT data FROM run_outputs WHERE run_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, runID, limit, offset)
+	rows, err := q.queryContext(ctx, `SELECT data FROM run_outputs WHERE run_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, runID, limit, offset)
 	if err != nil {
 		return nil, unable(err, "read outputs %v", runID)
 	}
@@ -194,7 +194,7 @@ func Outputs(ctx context.Context, q Querier, runID int64, limit, offset int) ([]
 // is seen here (READ COMMITTED re-checks the WHERE on the locked row).
 func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, finished int, credits int64, retries int) (pending int, postponedUntil int64, ok bool, err error) {
 	var postponed sql.NullInt64
-	err = q.QueryRowContext(ctx, `UPDATE runs SET output_count = output_count + $2, failed_count = failed_count + $3,
+	err = q.queryRowContext(ctx, `UPDATE runs SET output_count = output_count + $2, failed_count = failed_count + $3,
 			pending_count = pending_count - $4, credits_used = credits_used + $5, retry_count = retry_count + $6, updated_at = $7,
 			synced_at = $7
 		WHERE id = $1 AND status = 'RUNNING' RETURNING pending_count, postponed_until`,
@@ -215,7 +215,7 @@ func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, f
 // two statements and the commit. moved and used are MoveBalanceWithin's;
 // when ok is false (the run left RUNNING) the caller rolls back, the balance
 // move with it.
-func (db *DB) RunProgressPaying(ctx context.Context, tx *sql.Tx, runID int64, outputs, failed, finished int, credits int64,
+func (db *DB) RunProgressPaying(ctx context.Context, tx *Tx, runID int64, outputs, failed, finished int, credits int64,
 	retries int, m BalanceMove) (pending int, postponedUntil int64, ok bool, used int64, moved bool, err error) {
 	if !db.dialect.rowLocks() {
 		if pending, postponedUntil, ok, err = RunProgress(ctx, tx, runID, outputs, failed, finished, credits, retries); err != nil || !ok {
@@ -225,7 +225,7 @@ func (db *DB) RunProgressPaying(ctx context.Context, tx *sql.Tx, runID int64, ou
 		return pending, postponedUntil, ok, used, moved, err
 	}
 	var postponed, balance sql.NullInt64
-	err = tx.QueryRowContext(ctx, `WITH b AS (
+	err = tx.queryRowContext(ctx, `WITH b AS (
 			UPDATE credit_balances SET used = used + $8
 			WHERE workspace_id = $9 AND period_start = $10 AND used + $8 <= $11
 			RETURNING used)
@@ -247,7 +247,7 @@ func (db *DB) RunProgressPaying(ctx context.Context, tx *sql.Tx, runID int64, ou
 // FirstFailedInput is the lowest-indexed FAILED input of a run: its index
 // and its error (a RunError in JSON). ok is false when none failed.
 func FirstFailedInput(ctx context.Context, q Querier, runID int64) (idx int, errJSON string, ok bool, err error) {
-	err = q.QueryRowContext(ctx, `SELECT idx, error FROM run_inputs WHERE run_id = $1 AND status = 'FAILED' ORDER BY idx LIMIT 1`,
+	err = q.queryRowContext(ctx, `SELECT idx, error FROM run_inputs WHERE run_id = $1 AND status = 'FAILED' ORDER BY idx LIMIT 1`,
 		runID).Scan(&idx, &errJSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", false, nil
@@ -271,7 +271,7 @@ func SetRunStatus(ctx context.Context, q Querier, runID int64, from []string, st
 	case isTerminal(status):
 		extra = ", finished_at = $3, postponed_until = NULL"
 	}
-	res, err := q.ExecContext(ctx, `UPDATE runs SET status = $2, updated_at = $3, last_error = CASE WHEN $4 = '' THEN last_error ELSE $4 END`+
+	res, err := q.execContext(ctx, `UPDATE runs SET status = $2, updated_at = $3, last_error = CASE WHEN $4 = '' THEN last_error ELSE $4 END`+
 		extra+` WHERE id = $1 AND status IN (`+strings.Join(ph, ", ")+`)`, args...)
 	if err != nil {
 		return false, unable(err, "set run status %v", runID)
@@ -294,13 +294,13 @@ func SetRunPostponed(ctx context.Context, q Querier, runID int64, until *int64) 
 	if until != nil {
 		v = sql.NullInt64{Int64: *until, Valid: true}
 	}
-	_, err := q.ExecContext(ctx, `UPDATE runs SET postponed_until = $2, updated_at = $3 WHERE id = $1`, runID, v, Now())
+	_, err := q.execContext(ctx, `UPDATE runs SET postponed_until = $2, updated_at = $3 WHERE id = $1`, runID, v, Now())
 	return unable(err, "set run postponed %v", runID)
 }
 
 // RunCallbackHeaders returns a run's sealed callback headers.
 func RunCallbackHeaders(ctx context.Context, q Querier, runID int64) (kid string, sealed []byte, err error) {
-	err = q.QueryRowContext(ctx, `SELECT callback_headers_kid, callback_headers FROM runs WHERE id = $1`, runID).Scan(&kid, &sealed)
+	err = q.queryRowContext(ctx, `SELECT callback_headers_kid, callback_headers FROM runs WHERE id = $1`, runID).Scan(&kid, &sealed)
 	return kid, sealed, notFound(err)
 }
 
@@ -356,7 +356,7 @@ func (db *DB) FinishInputs(ctx context.Context, q Querier, in []FinishedInput) (
 			// The timestamp comes last in the text, so it goes last.
 			args = append(args[1:], args[0])
 		}
-		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		rows, err := q.queryContext(ctx, sb.String(), args...)
 		if err != nil {
 			return nil, unable(err, "finish inputs")
 		}
@@ -382,7 +382,7 @@ func BumpInputsAttempts(ctx context.Context, q Querier, ids []int64) error {
 		return nil
 	}
 	args, in := appendIDs([]any{Now()}, ids)
-	_, err := q.ExecContext(ctx, `UPDATE run_inputs SET attempts = attempts + 1, updated_at = $1 WHERE id IN (`+in+`)`, args...)
+	_, err := q.execContext(ctx, `UPDATE run_inputs SET attempts = attempts + 1, updated_at = $1 WHERE id IN (`+in+`)`, args...)
 	return unable(err, "bump inputs attempts")
 }
 

@@ -23,7 +23,7 @@ type AuditEvent struct {
 // InsertAuditEvent records one audit event. When actorKeyID is non-zero the
 // key's display prefix is copied from api_keys.
 func InsertAuditEvent(ctx context.Context, q Querier, e AuditEvent, actorKeyID int64) error {
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		INSERT INTO audit_events (uid, workspace_id, actor_member_uid, actor_key_uid, actor_key_prefix, action,
 			target_type, target_uid, detail, created_at)
 		VALUES ($1, $2, $3, $4, COALESCE((SELECT prefix FROM api_keys WHERE id = $5), $6), $7, $8, $9, $10, $11)`,
@@ -35,7 +35,7 @@ func InsertAuditEvent(ctx context.Context, q Querier, e AuditEvent, actorKeyID i
 // MemberWorkspace returns the workspace id of a member by uid (0 when none).
 func MemberWorkspace(ctx context.Context, q Querier, memberUID string) (int64, error) {
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT workspace_id FROM members WHERE uid = $1`, memberUID).Scan(&id)
+	err := q.queryRowContext(ctx, `SELECT workspace_id FROM members WHERE uid = $1`, memberUID).Scan(&id)
 	return id, unable(err, "read member workspace")
 }
 
@@ -87,7 +87,7 @@ func ListAuditEvents(ctx context.Context, q Querier, workspaceID int64, f AuditF
 	}
 	args = append(args, f.Limit, f.Offset)
 	sqlText += " ORDER BY created_at DESC, id DESC LIMIT $" + strconv.Itoa(len(args)-1) + " OFFSET $" + strconv.Itoa(len(args))
-	rows, err := q.QueryContext(ctx, sqlText, args...)
+	rows, err := q.queryContext(ctx, sqlText, args...)
 	if err != nil {
 		return nil, unable(err, "list audit events")
 	}

@@ -10,5 +10,5 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) InsertAuditEvent(ctx context.Context, e AuditEvent, actorKeyID int64) error {
-	return InsertAuditEvent(ctx, db.write, e, actorKeyID)
+	return InsertAuditEvent(ctx, sqlQ{db.write}, e, actorKeyID)
 }

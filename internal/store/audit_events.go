@@ -7,7 +7,7 @@ import "context"
 
 // RecordAuditEvent stores an audit event (see InsertAuditEvent).
 func (db *DB) RecordAuditEvent(ctx context.Context, e AuditEvent, actorKeyID int64) error {
-	return InsertAuditEvent(ctx, db.write, e, actorKeyID)
+	return InsertAuditEvent(ctx, sqlQ{db.write}, e, actorKeyID)
 }
 
 // MemberWorkspaceID is the workspace of a member (see MemberWorkspace).

@@ -84,7 +84,7 @@ func (a *authWatch) poll(db *DB) {
 	defer cancel()
 	start := time.Now()
 	var n int64
-	if err := db.r.QueryRowContext(ctx, `SELECT n FROM auth_epoch WHERE id = 1`).Scan(&n); err != nil {
+	if err := db.r.queryRowContext(ctx, `SELECT n FROM auth_epoch WHERE id = 1`).Scan(&n); err != nil {
 		return // the cache goes stale and stops serving; requests read their keys
 	}
 	if a.epoch.Swap(n) != n {

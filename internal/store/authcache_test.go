@@ -31,12 +31,12 @@ func TestAuthEpochMovesWithPrincipalChangesOnly(t *testing.T) {
 			}
 		}
 		ws, _ := apitest.SeedIdentity(t, db)
-		m, err := store.InsertMember(ctx, db.Handles().Write, model.Member{UID: "m", WorkspaceID: ws, Email: "m@example.com", Name: "M", Role: model.RoleOps}, "")
+		m, err := store.InsertMember(ctx, db.Handles().W, model.Member{UID: "m", WorkspaceID: ws, Email: "m@example.com", Name: "M", Role: model.RoleOps}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, uid := range []string{"k1", "k2"} {
-			if _, err := store.InsertAPIKey(ctx, db.Handles().Write, model.APIKey{UID: uid, WorkspaceID: ws, MemberID: m.ID, Name: uid,
+			if _, err := store.InsertAPIKey(ctx, db.Handles().W, model.APIKey{UID: uid, WorkspaceID: ws, MemberID: m.ID, Name: uid,
 				Prefix: "fm_" + uid}, "hash-"+uid); err != nil {
 				t.Fatal(err)
 			}

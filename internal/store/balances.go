@@ -24,9 +24,9 @@ type NewCharge struct {
 
 // InsertCharge records a keyed charge; inserted is false when the key was
 // charged before (or by a concurrent transaction that committed first).
-func InsertCharge(ctx context.Context, tx *sql.Tx, c NewCharge) (inserted bool, err error) {
+func InsertCharge(ctx context.Context, tx *Tx, c NewCharge) (inserted bool, err error) {
 	var id int64
-	err = tx.QueryRowContext(ctx, `
+	err = tx.queryRowContext(ctx, `
 		INSERT INTO credit_charges (workspace_id, period_start, charge_key, run_uid, action_slug, results, amount, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (charge_key) DO NOTHING
@@ -44,7 +44,7 @@ func InsertCharge(ctx context.Context, tx *sql.Tx, c NewCharge) (inserted bool, 
 
 // ChargeByKey reads what a keyed charge paid.
 func ChargeByKey(ctx context.Context, q Querier, key string) (results int, amount int64, err error) {
-	if err := q.QueryRowContext(ctx, `
+	if err := q.queryRowContext(ctx, `
 		SELECT results, amount
 		FROM credit_charges
 		WHERE charge_key = $1`, key).Scan(&results, &amount); err != nil {
@@ -54,8 +54,8 @@ func ChargeByKey(ctx context.Context, q Querier, key string) (results int, amoun
 }
 
 // SetChargePaid corrects a keyed charge to what was paid.
-func SetChargePaid(ctx context.Context, tx *sql.Tx, key string, results int, amount int64) error {
-	if _, err := tx.ExecContext(ctx, `
+func SetChargePaid(ctx context.Context, tx *Tx, key string, results int, amount int64) error {
+	if _, err := tx.execContext(ctx, `
 		UPDATE credit_charges
 		SET results = $2, amount = $3
 		WHERE charge_key = $1`, key, results, amount); err != nil {
@@ -66,8 +66,8 @@ func SetChargePaid(ctx context.Context, tx *sql.Tx, key string, results int, amo
 
 // DeleteCharge drops a keyed charge that paid nothing, so that the key stays
 // free for a retry.
-func DeleteCharge(ctx context.Context, tx *sql.Tx, key string) error {
-	if _, err := tx.ExecContext(ctx, `
+func DeleteCharge(ctx context.Context, tx *Tx, key string) error {
+	if _, err := tx.execContext(ctx, `
 		DELETE FROM credit_charges
 		WHERE charge_key = $1`, key); err != nil {
 		return fmt.Errorf("store: unable to delete charge %s: %w", key, err)
@@ -79,8 +79,8 @@ func DeleteCharge(ctx context.Context, tx *sql.Tx, key string) error {
 // m.Cap, in one conditional UPDATE; ok is false when it would not (or the
 // balance has no row yet this period), and then nothing changed. On
 // PostgreSQL the row stays locked until tx ends.
-func MoveBalanceWithin(ctx context.Context, tx *sql.Tx, m BalanceMove) (used int64, ok bool, err error) {
-	err = tx.QueryRowContext(ctx, `
+func MoveBalanceWithin(ctx context.Context, tx *Tx, m BalanceMove) (used int64, ok bool, err error) {
+	err = tx.queryRowContext(ctx, `
 		UPDATE credit_balances
 		SET used = used + $3
 		WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4
@@ -97,8 +97,8 @@ func MoveBalanceWithin(ctx context.Context, tx *sql.Tx, m BalanceMove) (used int
 
 // MoveBalance adds amount (negative to give back) to a balance's use, with no
 // cap: the caller holds the row's lock (LockBalance) and checked the grant.
-func MoveBalance(ctx context.Context, tx *sql.Tx, workspaceID, period, amount int64) error {
-	if _, err := tx.ExecContext(ctx, `
+func MoveBalance(ctx context.Context, tx *Tx, workspaceID, period, amount int64) error {
+	if _, err := tx.execContext(ctx, `
 		UPDATE credit_balances
 		SET used = used + $3
 		WHERE workspace_id = $1 AND period_start = $2`,
@@ -111,8 +111,8 @@ func MoveBalance(ctx context.Context, tx *sql.Tx, workspaceID, period, amount in
 // LockBalance returns a period's use, creating its balance row, and holds the
 // row until tx ends. PostgreSQL needs the row lock (FOR UPDATE); SQLite
 // serialises write transactions already.
-func (db *DB) LockBalance(ctx context.Context, tx *sql.Tx, workspaceID, period int64) (used int64, err error) {
-	if _, err = tx.ExecContext(ctx, `
+func (db *DB) LockBalance(ctx context.Context, tx *Tx, workspaceID, period int64) (used int64, err error) {
+	if _, err = tx.execContext(ctx, `
 		INSERT INTO credit_balances (workspace_id, period_start, used)
 		VALUES ($1, $2, 0)
 		ON CONFLICT (workspace_id, period_start) DO NOTHING`, workspaceID, period); err != nil {
@@ -123,7 +123,7 @@ func (db *DB) LockBalance(ctx context.Context, tx *sql.Tx, workspaceID, period i
 		FROM credit_balances
 		WHERE workspace_id = $1 AND period_start = $2`
 	query += db.dialect.forUpdate("")
-	if err = tx.QueryRowContext(ctx, query, workspaceID, period).Scan(&used); err != nil {
+	if err = tx.queryRowContext(ctx, query, workspaceID, period).Scan(&used); err != nil {
 		return 0, fmt.Errorf("store: unable to lock the balance of workspace %d: %w", workspaceID, err)
 	}
 	return used, nil
@@ -132,7 +132,7 @@ func (db *DB) LockBalance(ctx context.Context, tx *sql.Tx, workspaceID, period i
 // BalanceUsed reads a workspace's use of a period, 0 before its first charge.
 func (db *DB) BalanceUsed(ctx context.Context, workspaceID, period int64) (int64, error) {
 	var used int64
-	if err := db.r.QueryRowContext(ctx, `
+	if err := db.r.queryRowContext(ctx, `
 		SELECT COALESCE(SUM(used), 0)
 		FROM credit_balances
 		WHERE workspace_id = $1 AND period_start = $2`, workspaceID, period).Scan(&used); err != nil {
@@ -155,7 +155,7 @@ type ActionCharges struct {
 // created_at so that the (workspace_id, created_at) index skips earlier
 // periods.
 func (db *DB) ChargesByAction(ctx context.Context, workspaceID, period, runsSince int64) ([]ActionCharges, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.r.queryContext(ctx, `
 		SELECT action, SUM(amount), SUM(runs), SUM(results)
 		FROM (
 			SELECT action_slug AS action, SUM(amount) AS amount, COUNT(DISTINCT run_uid) AS runs, SUM(results) AS results

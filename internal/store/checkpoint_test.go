@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"os"
 	"testing"
 	"time"
@@ -39,8 +38,8 @@ func TestCheckpointerCopiesBesideTheWriter(t *testing.T) {
 	before := fileSize(t, db.Path)
 	// 2 MiB: ~512 pages, far below the writer's threshold.
 	const size = 2 << 20
-	if err := db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO blobs (b) VALUES ($1)`, bytes.Repeat([]byte{7}, size))
+	if err := db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.execContext(ctx, `INSERT INTO blobs (b) VALUES ($1)`, bytes.Repeat([]byte{7}, size))
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -69,8 +68,8 @@ func TestWALStaysBoundedUnderContinuousWrites(t *testing.T) {
 	const commits = 3000
 	blob := bytes.Repeat([]byte{1}, 16<<10)
 	for range commits {
-		if err := db.Tx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO blobs (b) VALUES ($1)`, blob)
+		if err := db.Tx(ctx, func(tx *Tx) error {
+			_, err := tx.execContext(ctx, `INSERT INTO blobs (b) VALUES ($1)`, blob)
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -39,7 +38,7 @@ type conns struct {
 	Path string
 	// r runs reads like read, with prepared statements reused across
 	// calls. Hot read paths (authentication, lookups) use it.
-	r Querier
+	r sqlQ
 
 	cache *stmtCache
 	// records holds PostgreSQL connections of their own for recording
@@ -54,9 +53,6 @@ type conns struct {
 	// and the takeover of dead nodes' work (see nodeConn); nil on SQLite.
 	nodes    *sql.DB
 	nodePool *pgxpool.Pool
-	// txConns maps a PostgreSQL transaction begun by Tx to its connection,
-	// so that CopyInputs can COPY inside it (see copy.go).
-	txConns sync.Map
 	// ckpt copies SQLite's WAL into the database file beside the writer
 	// (see checkpoint.go); nil on PostgreSQL.
 	ckpt *checkpointer
@@ -108,7 +104,7 @@ func openSQLite(ctx context.Context, path string, failed func(error)) (*conns, e
 		return nil, err
 	}
 	db.write, db.read, db.cache, db.ckpt = w, r, newStmtCache(r), ckpt
-	db.r = db.cache
+	db.r = sqlQ{db.cache}
 	return db, nil
 }
 
@@ -232,7 +228,7 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	firing.SetMaxOpenConns(firingConns)
 	firing.SetMaxIdleConns(firingConns)
 	// pgx already caches prepared statements per connection.
-	return &conns{write: db, read: db, Pool: pool, r: db, records: records, recordPool: rpool,
+	return &conns{write: db, read: db, Pool: pool, r: sqlQ{db}, records: records, recordPool: rpool,
 		firing: firing, firingPool: fpool, nodes: nodes, nodePool: npool}, nil
 }
 

@@ -48,15 +48,15 @@ func TestConnStmtCacheInTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 50; i++ {
-		err := db.Tx(ctx, func(tx *sql.Tx) error {
+		err := db.Tx(ctx, func(tx *Tx) error {
 			var id int64
-			if err := tx.QueryRowContext(ctx, `INSERT INTO t (v) VALUES ($1) RETURNING id`, fmt.Sprint("v", i)).Scan(&id); err != nil {
+			if err := tx.queryRowContext(ctx, `INSERT INTO t (v) VALUES ($1) RETURNING id`, fmt.Sprint("v", i)).Scan(&id); err != nil {
 				return err
 			}
 			if id != int64(i) {
 				return fmt.Errorf("id %d, want %d", id, i)
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE t SET v = v || $2 WHERE id = $1`, id, "!")
+			_, err := tx.execContext(ctx, `UPDATE t SET v = v || $2 WHERE id = $1`, id, "!")
 			return err
 		})
 		if err != nil {
@@ -77,8 +77,8 @@ func TestConnStmtCacheInTransactions(t *testing.T) {
 		t.Fatalf("%d cached statements, want 6", got)
 	}
 	// A rolled-back transaction leaves the statements usable.
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE t SET v = v || $2 WHERE id = $1`, 1, "?"); err != nil {
+	err := db.Tx(ctx, func(tx *Tx) error {
+		if _, err := tx.execContext(ctx, `UPDATE t SET v = v || $2 WHERE id = $1`, 1, "?"); err != nil {
 			return err
 		}
 		return fmt.Errorf("roll back")
@@ -106,8 +106,8 @@ func TestConnStmtCacheNestedSameSQL(t *testing.T) {
 		}
 	}
 	const q = `SELECT id FROM t WHERE id >= $1 ORDER BY id`
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		outer, err := tx.QueryContext(ctx, q, 1)
+	err := db.Tx(ctx, func(tx *Tx) error {
+		outer, err := tx.queryContext(ctx, q, 1)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func TestConnStmtCacheNestedSameSQL(t *testing.T) {
 				return err
 			}
 			ids = append(ids, id)
-			rows, err := tx.QueryContext(ctx, q, id)
+			rows, err := tx.queryContext(ctx, q, id)
 			if err != nil {
 				return err
 			}
@@ -193,7 +193,7 @@ func TestConnStmtBeginImmediate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	err = db.Tx(ctx, func(tx *sql.Tx) error {
+	err = db.Tx(ctx, func(tx *Tx) error {
 		_, err := other.ExecContext(ctx, `BEGIN IMMEDIATE`)
 		if !IsBusy(err) {
 			return fmt.Errorf("another writer began while the transaction was open: %v", err)

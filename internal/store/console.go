@@ -20,7 +20,7 @@ type ConsoleSession struct {
 }
 
 func InsertConsoleSession(ctx context.Context, q Querier, tokenHash string, memberID int64, csrf string, now, expires int64) error {
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		INSERT INTO console_sessions (token_hash, member_id, csrf, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $4, $5)`, tokenHash, memberID, csrf, now, expires)
 	return unable(err, "insert console session")
@@ -29,7 +29,7 @@ func InsertConsoleSession(ctx context.Context, q Querier, tokenHash string, memb
 func ConsoleSessionByHash(ctx context.Context, q Querier, tokenHash string) (ConsoleSession, error) {
 	var s ConsoleSession
 	p := &s.Principal
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		SELECT s.id, s.csrf, s.created_at, s.last_seen_at, s.expires_at,
 		       m.email, m.id, m.uid, m.role, w.id, w.uid, w.name, w.plan
 		FROM console_sessions s
@@ -42,24 +42,24 @@ func ConsoleSessionByHash(ctx context.Context, q Querier, tokenHash string) (Con
 }
 
 func TouchConsoleSession(ctx context.Context, q Querier, id, now int64) error {
-	_, err := q.ExecContext(ctx, `UPDATE console_sessions SET last_seen_at = $2 WHERE id = $1`, id, now)
+	_, err := q.execContext(ctx, `UPDATE console_sessions SET last_seen_at = $2 WHERE id = $1`, id, now)
 	return unable(err, "touch console session %v", id)
 }
 
 func DeleteConsoleSession(ctx context.Context, q Querier, tokenHash string) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM console_sessions WHERE token_hash = $1`, tokenHash)
+	_, err := q.execContext(ctx, `DELETE FROM console_sessions WHERE token_hash = $1`, tokenHash)
 	return unable(err, "delete console session")
 }
 
 // DeleteMemberSessions signs a member out everywhere (password changed).
 func DeleteMemberSessions(ctx context.Context, q Querier, memberID int64) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM console_sessions WHERE member_id = $1`, memberID)
+	_, err := q.execContext(ctx, `DELETE FROM console_sessions WHERE member_id = $1`, memberID)
 	return unable(err, "delete member sessions")
 }
 
 // DeleteExpiredConsoleSessions drops sessions past their end or idle since before idleBefore.
 func DeleteExpiredConsoleSessions(ctx context.Context, q Querier, now, idleBefore int64) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM console_sessions WHERE expires_at <= $1 OR last_seen_at < $2`, now, idleBefore)
+	_, err := q.execContext(ctx, `DELETE FROM console_sessions WHERE expires_at <= $1 OR last_seen_at < $2`, now, idleBefore)
 	return unable(err, "delete expired console sessions")
 }
 
@@ -72,7 +72,7 @@ type MemberLogin struct {
 // MembersByEmail lists the members holding an email, in every workspace
 // (one person may belong to several), oldest first.
 func MembersByEmail(ctx context.Context, q Querier, email string) ([]MemberLogin, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+memberCols+`, password_hash FROM members WHERE email = $1 ORDER BY id`, email)
+	rows, err := q.queryContext(ctx, `SELECT `+memberCols+`, password_hash FROM members WHERE email = $1 ORDER BY id`, email)
 	if err != nil {
 		return nil, unable(err, "read members by email")
 	}
@@ -94,16 +94,16 @@ func MembersByEmail(ctx context.Context, q Querier, email string) ([]MemberLogin
 // MemberByID reads a member whatever its workspace (for password links,
 // whose token already names the member).
 func MemberByID(ctx context.Context, q Querier, id int64) (model.Member, error) {
-	return scanMember(q.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE id = $1`, id))
+	return scanMember(q.queryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE id = $1`, id))
 }
 
 func SetMemberPassword(ctx context.Context, q Querier, memberID int64, hash string) error {
-	_, err := q.ExecContext(ctx, `UPDATE members SET password_hash = $2, updated_at = $3 WHERE id = $1`, memberID, hash, Now())
+	_, err := q.execContext(ctx, `UPDATE members SET password_hash = $2, updated_at = $3 WHERE id = $1`, memberID, hash, Now())
 	return unable(err, "set member password")
 }
 
 func InsertPasswordLink(ctx context.Context, q Querier, tokenHash string, memberID, expires int64) error {
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		INSERT INTO password_links (token_hash, member_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
 		tokenHash, memberID, expires, Now())
 	return unable(err, "insert password link")
@@ -112,7 +112,7 @@ func InsertPasswordLink(ctx context.Context, q Querier, tokenHash string, member
 // PasswordLinkMember finds the member of an unused, unexpired link.
 func PasswordLinkMember(ctx context.Context, q Querier, tokenHash string, now int64) (int64, error) {
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT member_id FROM password_links
+	err := q.queryRowContext(ctx, `SELECT member_id FROM password_links
 		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`, tokenHash, now).Scan(&id)
 	return id, notFound(err)
 }
@@ -121,7 +121,7 @@ func PasswordLinkMember(ctx context.Context, q Querier, tokenHash string, now in
 // under concurrency (the WHERE clause decides).
 func ClaimPasswordLink(ctx context.Context, q Querier, tokenHash string, now int64) (int64, error) {
 	var id int64
-	err := q.QueryRowContext(ctx, `UPDATE password_links SET used_at = $2
+	err := q.queryRowContext(ctx, `UPDATE password_links SET used_at = $2
 		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING member_id`, tokenHash, now).Scan(&id)
 	return id, notFound(err)
 }
@@ -142,7 +142,7 @@ func RunActivity(ctx context.Context, q Querier, workspaceID, since, until int64
 	if until == 0 {
 		until = 1 << 62
 	}
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT created_at / 86400000, action_name, status, COUNT(*), COALESCE(SUM(credits_used), 0)
 		FROM runs WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3
 		GROUP BY created_at / 86400000, action_name, status`, workspaceID, since, until)
@@ -164,7 +164,7 @@ func RunActivity(ctx context.Context, q Querier, workspaceID, since, until int64
 // IntegrationHealth counts a workspace's own (not managed) identities by
 // the status of their integrations; an identity with none counts as "NONE".
 func IntegrationHealth(ctx context.Context, q Querier, workspaceID int64) (map[string]int64, error) {
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT COALESCE(g.status, 'NONE'), COUNT(*)
 		FROM identities i LEFT JOIN integrations g ON g.identity_id = i.id
 		WHERE i.workspace_id = $1 AND i.managed = FALSE

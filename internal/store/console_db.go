@@ -12,19 +12,19 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) ConsoleSessionByHash(ctx context.Context, tokenHash string) (ConsoleSession, error) {
-	return ConsoleSessionByHash(ctx, db.write, tokenHash)
+	return ConsoleSessionByHash(ctx, sqlQ{db.write}, tokenHash)
 }
 
 func (db *DB) DeleteConsoleSession(ctx context.Context, tokenHash string) error {
-	return DeleteConsoleSession(ctx, db.write, tokenHash)
+	return DeleteConsoleSession(ctx, sqlQ{db.write}, tokenHash)
 }
 
 func (db *DB) InsertConsoleSession(ctx context.Context, tokenHash string, memberID int64, csrf string, now, expires int64) error {
-	return InsertConsoleSession(ctx, db.write, tokenHash, memberID, csrf, now, expires)
+	return InsertConsoleSession(ctx, sqlQ{db.write}, tokenHash, memberID, csrf, now, expires)
 }
 
 func (db *DB) InsertPasswordLink(ctx context.Context, tokenHash string, memberID, expires int64) error {
-	return InsertPasswordLink(ctx, db.write, tokenHash, memberID, expires)
+	return InsertPasswordLink(ctx, sqlQ{db.write}, tokenHash, memberID, expires)
 }
 
 func (db *DB) IntegrationHealth(ctx context.Context, workspaceID int64) (map[string]int64, error) {
@@ -48,5 +48,5 @@ func (db *DB) RunActivity(ctx context.Context, workspaceID, since, until int64) 
 }
 
 func (db *DB) TouchConsoleSession(ctx context.Context, id, now int64) error {
-	return TouchConsoleSession(ctx, db.write, id, now)
+	return TouchConsoleSession(ctx, sqlQ{db.write}, id, now)
 }

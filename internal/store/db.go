@@ -150,7 +150,7 @@ func (db *DB) initCaches() {
 // Tx runs fn in a write transaction, retrying when SQLite reports another
 // process holding the write lock past busy_timeout. Once it ends, the read
 // caches start over: the transaction may have changed what they hold.
-func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	defer db.Invalidate()
 	return db.txRetry(ctx, fn)
 }
@@ -160,7 +160,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // the live path's runs, charges and Smart Limit events, written by group
 // commit many times a second. A batch that loses a deadlock or a
 // serialisation conflict to another node runs again, a few times.
-func (db *DB) TxKeepCaches(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) TxKeepCaches(ctx context.Context, fn func(tx *Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := db.txRetry(ctx, fn)
 		if err == nil || attempt >= 3 || !retryable(err) {
@@ -170,7 +170,7 @@ func (db *DB) TxKeepCaches(ctx context.Context, fn func(tx *sql.Tx) error) error
 }
 
 // txRetry is Tx without the cache invalidation.
-func (db *DB) txRetry(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) txRetry(ctx context.Context, fn func(tx *Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := db.tx(ctx, fn)
 		if err == nil || attempt >= 3 || !IsBusy(err) {
@@ -184,13 +184,13 @@ func (db *DB) txRetry(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
-func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
 	err := db.txOnce(ctx, fn)
 	db.noteWrite(err)
 	return err
 }
 
-func (db *DB) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) txOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.dialect.copyFrom() {
 		// A connection of its own, so that COPY can run inside (copy.go).
 		return db.pgTx(ctx, fn)
@@ -199,7 +199,7 @@ func (db *DB) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(&Tx{tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

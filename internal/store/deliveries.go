@@ -38,7 +38,7 @@ func InsertDelivery(ctx context.Context, q Querier, d model.Delivery) (int64, er
 		runID = sql.NullInt64{Int64: d.RunID, Valid: true}
 	}
 	var id int64
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO deliveries (uid, parent_uid, kind, workspace_id, run_id, batch_uid, ref_uid, event, url, payload, status,
 			next_attempt_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $11, $11)
@@ -77,7 +77,7 @@ func (db *DB) InsertDeliveries(ctx context.Context, q Querier, ds []model.Delive
 				"PENDING", now, now, now)
 		}
 		sb.WriteString(` ON CONFLICT DO NOTHING RETURNING id`)
-		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		rows, err := q.queryContext(ctx, sb.String(), args...)
 		if err != nil {
 			return nil, unable(err, "insert %d deliveries", len(ds))
 		}
@@ -100,7 +100,7 @@ func MarkDeliveriesSucceeded(ctx context.Context, q Querier, ids []int64, httpSt
 		return nil
 	}
 	args, in := appendIDs([]any{httpStatus, Now()}, ids)
-	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = 'SUCCESS', http_status = $1, next_attempt_at = NULL, last_error = '',
+	_, err := q.execContext(ctx, `UPDATE deliveries SET status = 'SUCCESS', http_status = $1, next_attempt_at = NULL, last_error = '',
 		retry_count = CASE WHEN status = 'PENDING' THEN 0 ELSE retry_count + 1 END, updated_at = $2 WHERE id IN (`+in+`)`, args...)
 	return unable(err, "mark deliveries succeeded")
 }
@@ -126,14 +126,14 @@ const nodeConns = 2
 // writer, whose commits do not wait for a flush either (synchronous=NORMAL).
 func (db *DB) Recorder() Querier {
 	if db.records != nil {
-		return db.records
+		return sqlQ{db.records}
 	}
-	return db.write
+	return sqlQ{db.write}
 }
 
 // RecordTx runs fn in a transaction on the Recorder. It changes none of the
 // rows the read caches hold.
-func (db *DB) RecordTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) RecordTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.records == nil {
 		return db.txRetry(ctx, fn)
 	}
@@ -143,7 +143,7 @@ func (db *DB) RecordTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			if err != nil {
 				return err
 			}
-			if err := fn(tx); err != nil {
+			if err := fn(&Tx{tx: tx}); err != nil {
 				_ = tx.Rollback()
 				return err
 			}
@@ -159,7 +159,7 @@ func (db *DB) RecordTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // was cancelled, or a replay took over its retries): no next attempt, the
 // reason in last_error, the last attempt's http_status and retry_count kept.
 func StopDelivery(ctx context.Context, q Querier, id int64, reason string) error {
-	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = 'FAILED', next_attempt_at = NULL, last_error = $2, updated_at = $3
+	_, err := q.execContext(ctx, `UPDATE deliveries SET status = 'FAILED', next_attempt_at = NULL, last_error = $2, updated_at = $3
 		WHERE id = $1`, id, reason, Now())
 	return unable(err, "stop delivery %v", id)
 }
@@ -169,7 +169,7 @@ func StopDelivery(ctx context.Context, q Querier, id int64, reason string) error
 // stays PENDING until its first attempt ends, in success or failure.
 func RunHasUnattemptedBatches(ctx context.Context, q Querier, runID int64) (bool, error) {
 	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM deliveries WHERE run_id = $1 AND status = 'PENDING' AND event = ''
+	err := q.queryRowContext(ctx, `SELECT 1 FROM deliveries WHERE run_id = $1 AND status = 'PENDING' AND event = ''
 		AND parent_uid = '' LIMIT 1`, runID).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
@@ -183,7 +183,7 @@ func GetDeliveriesByID(ctx context.Context, q Querier, ids []int64) ([]model.Del
 		return nil, nil
 	}
 	args, in := appendIDs(nil, ids)
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT `+deliveryCols+deliveryFrom+`
 		WHERE d.id IN (`+in+`)
 		ORDER BY d.id`, args...)
@@ -199,7 +199,7 @@ func GetDeliveriesByID(ctx context.Context, q Querier, ids []int64) ([]model.Del
 
 // GetDelivery finds a delivery by uid inside one workspace only.
 func GetDelivery(ctx context.Context, q Querier, workspaceID int64, kind, uid string) (model.Delivery, error) {
-	return scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE d.workspace_id = $1 AND d.kind = $2 AND d.uid = $3`,
+	return scanDelivery(q.queryRowContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`WHERE d.workspace_id = $1 AND d.kind = $2 AND d.uid = $3`,
 		workspaceID, kind, uid))
 }
 
@@ -221,7 +221,7 @@ func UpdateDelivery(ctx context.Context, q Querier, id int64, a DeliveryAttempt)
 	if a.NextAt != nil {
 		next = sql.NullInt64{Int64: *a.NextAt, Valid: true}
 	}
-	_, err := q.ExecContext(ctx, `UPDATE deliveries SET status = $2, http_status = $3, retry_count = $4, next_attempt_at = $5,
+	_, err := q.execContext(ctx, `UPDATE deliveries SET status = $2, http_status = $3, retry_count = $4, next_attempt_at = $5,
 		last_error = $6, updated_at = $7 WHERE id = $1`, id, a.Status, hs, a.Retries, next, a.Error, Now())
 	return unable(err, "update delivery %v", id)
 }

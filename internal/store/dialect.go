@@ -41,18 +41,18 @@ type dialect interface {
 	forUpdate(of string) string
 	// lockKey serialises, until tx ends, the transactions that lock the
 	// same key.
-	lockKey(ctx context.Context, tx *sql.Tx, key string) error
+	lockKey(ctx context.Context, tx *Tx, key string) error
 	// lockTable serialises, until tx ends, the transactions that lock
 	// table, while letting readers read it.
-	lockTable(ctx context.Context, tx *sql.Tx, table string) error
+	lockTable(ctx context.Context, tx *Tx, table string) error
 
 	// lockSchedules: see DB.LockSchedules.
-	lockSchedules(ctx context.Context, tx *sql.Tx, ids []int64, skipLocked bool) ([]int64, error)
+	lockSchedules(ctx context.Context, tx *Tx, ids []int64, skipLocked bool) ([]int64, error)
 	// claimSchedules: see DB.ClaimSchedules.
-	claimSchedules(ctx context.Context, tx *sql.Tx, cs []Claim, won map[int64]Claimed) error
+	claimSchedules(ctx context.Context, tx *Tx, cs []Claim, won map[int64]Claimed) error
 	// startRuns runs one statement of DB.StartRuns over ids, returning the
 	// ids it moved.
-	startRuns(ctx context.Context, tx *sql.Tx, ids []int64, now int64) (*sql.Rows, error)
+	startRuns(ctx context.Context, tx *Tx, ids []int64, now int64) (*sql.Rows, error)
 
 	// secondsSince is an expression for the seconds elapsed since col, a
 	// timestamp column of River's tables.

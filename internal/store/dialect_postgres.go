@@ -47,8 +47,8 @@ func (postgresDialect) forUpdate(of string) string {
 }
 
 // lockKey takes a transaction-scoped advisory lock on the key's hash.
-func (postgresDialect) lockKey(ctx context.Context, tx *sql.Tx, key string) error {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, key); err != nil {
+func (postgresDialect) lockKey(ctx context.Context, tx *Tx, key string) error {
+	if _, err := tx.execContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, key); err != nil {
 		return fmt.Errorf("store: unable to lock %s: %w", key, err)
 	}
 	return nil
@@ -56,8 +56,8 @@ func (postgresDialect) lockKey(ctx context.Context, tx *sql.Tx, key string) erro
 
 // lockTable takes SHARE ROW EXCLUSIVE: it conflicts with itself and with
 // writers, not with readers.
-func (postgresDialect) lockTable(ctx context.Context, tx *sql.Tx, table string) error {
-	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+table+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+func (postgresDialect) lockTable(ctx context.Context, tx *Tx, table string) error {
+	if _, err := tx.execContext(ctx, `LOCK TABLE `+table+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		return fmt.Errorf("store: unable to lock table %s: %w", table, err)
 	}
 	return nil
@@ -65,7 +65,7 @@ func (postgresDialect) lockTable(ctx context.Context, tx *sql.Tx, table string) 
 
 // lockSchedules locks the rows among ids that are still ACTIVE, in id
 // order, so that two batches never wait on each other in a cycle.
-func (postgresDialect) lockSchedules(ctx context.Context, tx *sql.Tx, ids []int64, skipLocked bool) ([]int64, error) {
+func (postgresDialect) lockSchedules(ctx context.Context, tx *Tx, ids []int64, skipLocked bool) ([]int64, error) {
 	q := `
 		SELECT id
 		FROM schedules
@@ -76,7 +76,7 @@ func (postgresDialect) lockSchedules(ctx context.Context, tx *sql.Tx, ids []int6
 	if skipLocked {
 		q += ` SKIP LOCKED`
 	}
-	rows, err := tx.QueryContext(ctx, q, ids)
+	rows, err := tx.queryContext(ctx, q, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (postgresDialect) lockSchedules(ctx context.Context, tx *sql.Tx, ids []int6
 // PostgreSQL read the batch's rows by primary key: with the join alone it
 // hashes every ACTIVE schedule (10,000 schedules: 9 ms a batch of 250 idle,
 // growing with the table, against 1.7 ms).
-func (postgresDialect) claimSchedules(ctx context.Context, tx *sql.Tx, cs []Claim, won map[int64]Claimed) error {
+func (postgresDialect) claimSchedules(ctx context.Context, tx *Tx, cs []Claim, won map[int64]Claimed) error {
 	ids, due := make([]int64, len(cs)), make([]int64, len(cs))
 	next, executed := make([]*int64, len(cs)), make([]*int64, len(cs))
 	status, runUID := make([]string, len(cs)), make([]string, len(cs))
@@ -103,7 +103,7 @@ func (postgresDialect) claimSchedules(ctx context.Context, tx *sql.Tx, cs []Clai
 			executed[i] = &v
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `
+	rows, err := tx.queryContext(ctx, `
 		UPDATE schedules s
 		SET next_execution_at = v.next,
 			status = v.status,
@@ -125,8 +125,8 @@ func (postgresDialect) claimSchedules(ctx context.Context, tx *sql.Tx, cs []Clai
 }
 
 // startRuns passes the ids as one array parameter.
-func (postgresDialect) startRuns(ctx context.Context, tx *sql.Tx, ids []int64, now int64) (*sql.Rows, error) {
-	return tx.QueryContext(ctx, `
+func (postgresDialect) startRuns(ctx context.Context, tx *Tx, ids []int64, now int64) (*sql.Rows, error) {
+	return tx.queryContext(ctx, `
 		UPDATE runs
 		SET status = 'RUNNING',
 			started_at = COALESCE(started_at, $2),
@@ -144,7 +144,7 @@ func (postgresDialect) secondsSince(col string) string {
 
 // tables reads information_schema, and the foreign keys from pg_constraint.
 func (postgresDialect) tables(ctx context.Context, q Querier) ([]string, map[string][]string, error) {
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT table_name
 		FROM information_schema.tables
 		WHERE table_schema = current_schema()
@@ -157,7 +157,7 @@ func (postgresDialect) tables(ctx context.Context, q Querier) ([]string, map[str
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: unable to list tables: %w", err)
 	}
-	rows, err = q.QueryContext(ctx, `
+	rows, err = q.queryContext(ctx, `
 		SELECT c.relname, p.relname
 		FROM pg_constraint k
 		JOIN pg_class c ON c.oid = k.conrelid

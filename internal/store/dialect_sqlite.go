@@ -40,13 +40,13 @@ func (sqliteDialect) rowLocks() bool { return false }
 // database for the transaction.
 func (sqliteDialect) forUpdate(string) string { return "" }
 
-func (sqliteDialect) lockKey(context.Context, *sql.Tx, string) error { return nil }
+func (sqliteDialect) lockKey(context.Context, *Tx, string) error { return nil }
 
-func (sqliteDialect) lockTable(context.Context, *sql.Tx, string) error { return nil }
+func (sqliteDialect) lockTable(context.Context, *Tx, string) error { return nil }
 
 // lockSchedules returns ids as they are: writers are serial, and the claim
 // itself re-checks each row's status.
-func (sqliteDialect) lockSchedules(_ context.Context, _ *sql.Tx, ids []int64, _ bool) ([]int64, error) {
+func (sqliteDialect) lockSchedules(_ context.Context, _ *Tx, ids []int64, _ bool) ([]int64, error) {
 	return ids, nil
 }
 
@@ -54,7 +54,7 @@ func (sqliteDialect) lockSchedules(_ context.Context, _ *sql.Tx, ids []int64, _ 
 // placeholders (see param), 400 claims a statement: one prepared statement
 // per claim cost ~26 µs of CPU each through database/sql. SQLite has no
 // arrays to unnest.
-func (d sqliteDialect) claimSchedules(ctx context.Context, tx *sql.Tx, cs []Claim, won map[int64]Claimed) error {
+func (d sqliteDialect) claimSchedules(ctx context.Context, tx *Tx, cs []Claim, won map[int64]Claimed) error {
 	const perStmt = 400
 	for start := 0; start < len(cs); start += perStmt {
 		end := min(start+perStmt, len(cs))
@@ -80,7 +80,7 @@ func (d sqliteDialect) claimSchedules(ctx context.Context, tx *sql.Tx, cs []Clai
 				AND schedules.next_execution_at = v.column2
 				AND schedules.status = 'ACTIVE'
 			RETURNING schedules.id, schedules.request, schedules.callback_headers_kid, schedules.callback_headers`)
-		rows, err := tx.QueryContext(ctx, sb.String(), args...)
+		rows, err := tx.queryContext(ctx, sb.String(), args...)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func (d sqliteDialect) claimSchedules(ctx context.Context, tx *sql.Tx, cs []Clai
 }
 
 // startRuns lists the ids with "?" (see param): SQLite has no arrays.
-func (sqliteDialect) startRuns(ctx context.Context, tx *sql.Tx, ids []int64, now int64) (*sql.Rows, error) {
+func (sqliteDialect) startRuns(ctx context.Context, tx *Tx, ids []int64, now int64) (*sql.Rows, error) {
 	var sb strings.Builder
 	args := make([]any, 0, len(ids)+2)
 	args = append(args, now, now)
@@ -114,7 +114,7 @@ func (sqliteDialect) startRuns(ctx context.Context, tx *sql.Tx, ids []int64, now
 	}
 	sb.WriteString(`)
 		RETURNING id`)
-	return tx.QueryContext(ctx, sb.String(), args...)
+	return tx.queryContext(ctx, sb.String(), args...)
 }
 
 // secondsSince: River's SQLite driver stores timestamps as text, which
@@ -125,7 +125,7 @@ func (sqliteDialect) secondsSince(col string) string {
 
 // tables reads sqlite_master, and each table's pragma_foreign_key_list.
 func (sqliteDialect) tables(ctx context.Context, q Querier) ([]string, map[string][]string, error) {
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT name
 		FROM sqlite_master
 		WHERE type = 'table'
@@ -139,7 +139,7 @@ func (sqliteDialect) tables(ctx context.Context, q Querier) ([]string, map[strin
 	}
 	deps := map[string][]string{}
 	for _, t := range names {
-		rows, err := q.QueryContext(ctx, `SELECT "table" FROM pragma_foreign_key_list($1)`, t)
+		rows, err := q.queryContext(ctx, `SELECT "table" FROM pragma_foreign_key_list($1)`, t)
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: unable to list the foreign keys of %s: %w", t, err)
 		}

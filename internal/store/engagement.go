@@ -15,7 +15,7 @@ import (
 // CountEngagementIdentities counts a workspace's engagement identities.
 func CountEngagementIdentities(ctx context.Context, q Querier, workspaceID int64) (int, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE workspace_id = $1 AND type = 'engagement' AND NOT managed`,
+	err := q.queryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE workspace_id = $1 AND type = 'engagement' AND NOT managed`,
 		workspaceID).Scan(&n)
 	return n, unable(err, "count engagement identities")
 }
@@ -23,7 +23,7 @@ func CountEngagementIdentities(ctx context.Context, q Querier, workspaceID int64
 // RaiseEngagementPeak raises the recorded peak of the period starting at
 // periodStart (unix ms) to at least n.
 func RaiseEngagementPeak(ctx context.Context, q Querier, workspaceID, periodStart int64, n int) error {
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		INSERT INTO engagement_peaks (workspace_id, period_start, peak, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (workspace_id, period_start) DO UPDATE SET
 			peak = CASE WHEN excluded.peak > engagement_peaks.peak THEN excluded.peak ELSE engagement_peaks.peak END,
@@ -36,7 +36,7 @@ func RaiseEngagementPeak(ctx context.Context, q Querier, workspaceID, periodStar
 // in the period.
 func EngagementPeak(ctx context.Context, q Querier, workspaceID, periodStart int64) (int, error) {
 	var recorded int
-	err := q.QueryRowContext(ctx, `SELECT peak FROM engagement_peaks WHERE workspace_id = $1 AND period_start = $2`,
+	err := q.queryRowContext(ctx, `SELECT peak FROM engagement_peaks WHERE workspace_id = $1 AND period_start = $2`,
 		workspaceID, periodStart).Scan(&recorded)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, unable(err, "read engagement peak")

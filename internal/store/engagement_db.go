@@ -10,5 +10,5 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) EngagementPeak(ctx context.Context, workspaceID, periodStart int64) (int, error) {
-	return EngagementPeak(ctx, db.read, workspaceID, periodStart)
+	return EngagementPeak(ctx, sqlQ{db.read}, workspaceID, periodStart)
 }

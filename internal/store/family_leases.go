@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -25,12 +24,12 @@ type FamilyLease struct {
 // in flight too until they end, so the sum stays within the limit.
 func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) {
 	granted := 0
-	err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+	err := db.TxKeepCaches(ctx, func(tx *Tx) error {
 		if err := db.dialect.lockKey(ctx, tx, "firstmate:family:"+l.Family); err != nil {
 			return err
 		}
 		var others, wanting int
-		err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(slots), 0), COUNT(*) FILTER (WHERE wanted > slots)
+		err := tx.queryRowContext(ctx, `SELECT COALESCE(SUM(slots), 0), COUNT(*) FILTER (WHERE wanted > slots)
 			FROM family_leases WHERE family = $1 AND node <> $2 AND expires_at > $3`, l.Family, l.Node, l.Now).Scan(&others, &wanting)
 		if err != nil {
 			return fmt.Errorf("store: reading the leases of %s: %w", l.Family, err)
@@ -44,14 +43,14 @@ func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) 
 		// The node may start calls up to granted; the lease still covers the
 		// calls it has in flight until they end (the next renewal).
 		held := max(granted, min(l.InUse, free))
-		_, err = tx.ExecContext(ctx, `INSERT INTO family_leases (family, node, slots, wanted, expires_at) VALUES ($1, $2, $3, $4, $5)
+		_, err = tx.execContext(ctx, `INSERT INTO family_leases (family, node, slots, wanted, expires_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (family, node) DO UPDATE SET slots = excluded.slots, wanted = excluded.wanted, expires_at = excluded.expires_at`,
 			l.Family, l.Node, held, l.Wanted, l.Now+l.TTL)
 		if err != nil {
 			return fmt.Errorf("store: leasing slots of %s: %w", l.Family, err)
 		}
 		// Lapsed leases of other nodes go (a restarted node has a new name).
-		_, err = tx.ExecContext(ctx, `DELETE FROM family_leases WHERE family = $1 AND expires_at < $2`, l.Family, l.Now-60_000)
+		_, err = tx.execContext(ctx, `DELETE FROM family_leases WHERE family = $1 AND expires_at < $2`, l.Family, l.Now-60_000)
 		return err
 	})
 	return granted, unable(err, "renew family lease")

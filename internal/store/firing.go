@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"time"
 )
 
@@ -21,7 +20,7 @@ const firingConns = 6
 // 3.6-6.2 s, the server using a fifth of a core). Firings waiting for
 // the runs they created to let go of the pool is the wrong way round.
 // On SQLite it is Tx (one writer).
-func (db *DB) FiringTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) FiringTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.firing == nil {
 		return db.Tx(ctx, fn)
 	}
@@ -44,7 +43,7 @@ func (db *DB) FiringTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // PostgreSQL, the read pool on SQLite.
 func (db *DB) firingReads() Querier {
 	if db.firing != nil {
-		return db.firing
+		return sqlQ{db.firing}
 	}
 	return db.r
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -28,13 +27,13 @@ type Group struct {
 
 type groupFn struct {
 	ctx context.Context
-	fn  func(tx *sql.Tx) error
+	fn  func(tx *Tx) error
 }
 
 // Tx runs fn in a write transaction shared with concurrent callers, and
 // returns once that transaction has committed (nil) or fn has failed (its
 // error; nothing fn wrote is kept).
-func (g *Group) Tx(ctx context.Context, db *DB, fn func(tx *sql.Tx) error) error {
+func (g *Group) Tx(ctx context.Context, db *DB, fn func(tx *Tx) error) error {
 	return g.b.Do(ctx, groupFn{ctx: ctx, fn: fn}, func(fns []groupFn) []error { return commitFns(db, fns) })
 }
 
@@ -54,7 +53,7 @@ func commitFns(db *DB, fns []groupFn) []error {
 	}
 	for len(pending) > 0 {
 		failed := -1
-		err := db.TxKeepCaches(context.Background(), func(tx *sql.Tx) error {
+		err := db.TxKeepCaches(context.Background(), func(tx *Tx) error {
 			failed = -1
 			for k, i := range pending {
 				err := runFn(fns[i], tx)
@@ -84,7 +83,7 @@ func commitFns(db *DB, fns []groupFn) []error {
 var errGroupRollback = errors.New("store: group rollback")
 
 // runFn runs one caller's function; a panic fails that caller alone.
-func runFn(f groupFn, tx *sql.Tx) (err error) {
+func runFn(f groupFn, tx *Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("store: grouped transaction function panicked: %v", p)

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -47,8 +46,8 @@ func TestGroupTxOutcomesAreEachCallers(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				ctx := context.Background()
-				errs[i] = g.Tx(ctx, db, func(tx *sql.Tx) error {
-					if _, err := tx.ExecContext(ctx, `INSERT INTO g_rows (caller) VALUES ($1)`, i); err != nil {
+				errs[i] = g.Tx(ctx, db, func(tx *store.Tx) error {
+					if _, err := db.Handles().Tx(tx).ExecContext(ctx, `INSERT INTO g_rows (caller) VALUES ($1)`, i); err != nil {
 						return err
 					}
 					switch i % 10 {
@@ -57,12 +56,12 @@ func TestGroupTxOutcomesAreEachCallers(t *testing.T) {
 					case 5:
 						// A failed statement: on PostgreSQL it aborts the
 						// transaction, which must not cost the others.
-						_, err := tx.ExecContext(ctx, `INSERT INTO g_rows (caller) VALUES ($1)`, i)
+						_, err := db.Handles().Tx(tx).ExecContext(ctx, `INSERT INTO g_rows (caller) VALUES ($1)`, i)
 						return err
 					case 7:
 						panic("boom")
 					}
-					res, err := tx.ExecContext(ctx, `UPDATE g_counter SET n = n + 1 WHERE id = 1 AND n < 25`)
+					res, err := db.Handles().Tx(tx).ExecContext(ctx, `UPDATE g_counter SET n = n + 1 WHERE id = 1 AND n < 25`)
 					if err != nil {
 						return err
 					}
@@ -122,8 +121,8 @@ func TestGroupTxCancelled(t *testing.T) {
 	var g store.Group
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := g.Tx(ctx, db, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(context.Background(), `INSERT INTO g_rows (caller) VALUES (1)`)
+	err := g.Tx(ctx, db, func(tx *store.Tx) error {
+		_, err := db.Handles().Tx(tx).ExecContext(context.Background(), `INSERT INTO g_rows (caller) VALUES (1)`)
 		return err
 	})
 	if !errors.Is(err, context.Canceled) {

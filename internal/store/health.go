@@ -137,8 +137,8 @@ func (db *DB) Writable(ctx context.Context) error {
 func (db *DB) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return db.txRetry(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO storage_probe (id, checked_at) VALUES (1, $1)
+	return db.txRetry(ctx, func(tx *Tx) error {
+		_, err := tx.execContext(ctx, `INSERT INTO storage_probe (id, checked_at) VALUES (1, $1)
 			ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, Now())
 		return err
 	})

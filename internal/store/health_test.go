@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -43,8 +42,8 @@ func TestIsUnavailable(t *testing.T) {
 	}
 	createBlobs(t, db)
 	restore := fill(t, db)
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO blobs (b) VALUES ($1)`, bytes.Repeat([]byte{1}, 1<<20))
+	err := db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.execContext(ctx, `INSERT INTO blobs (b) VALUES ($1)`, bytes.Repeat([]byte{1}, 1<<20))
 		return err
 	})
 	if err == nil || !IsUnavailable(err) || !IsUnavailable(fmt.Errorf("store: wrapped: %w", err)) {
@@ -181,9 +180,9 @@ func TestWALShrinksAfterALargeTransaction(t *testing.T) {
 			ctx := context.Background()
 			createBlobs(t, db)
 			blob := bytes.Repeat([]byte{3}, 1<<20)
-			if err := db.Tx(ctx, func(tx *sql.Tx) error {
+			if err := db.Tx(ctx, func(tx *Tx) error {
 				for range 48 {
-					if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (b) VALUES ($1)`, blob); err != nil {
+					if _, err := tx.execContext(ctx, `INSERT INTO blobs (b) VALUES ($1)`, blob); err != nil {
 						return err
 					}
 				}
@@ -203,8 +202,8 @@ func TestWALShrinksAfterALargeTransaction(t *testing.T) {
 				if !idle {
 					// Small writes: SQLite starts the WAL over after a
 					// complete checkpoint.
-					if err := db.Tx(ctx, func(tx *sql.Tx) error {
-						_, err := tx.ExecContext(ctx, `INSERT INTO blobs (b) VALUES (x'01')`)
+					if err := db.Tx(ctx, func(tx *Tx) error {
+						_, err := tx.execContext(ctx, `INSERT INTO blobs (b) VALUES (x'01')`)
 						return err
 					}); err != nil {
 						t.Fatal(err)

@@ -22,7 +22,7 @@ func scanIdentity(row interface{ Scan(...any) error }) (model.Identity, error) {
 
 func InsertIdentity(ctx context.Context, q Querier, id model.Identity) (model.Identity, error) {
 	now := Now()
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO identities (uid, workspace_id, name, timezone, type, managed, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 		RETURNING id`,
@@ -35,13 +35,13 @@ func InsertIdentity(ctx context.Context, q Querier, id model.Identity) (model.Id
 // identities belong to the operator and are not counted).
 func CountIdentities(ctx context.Context, q Querier, workspaceID int64) (int, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE workspace_id = $1 AND NOT managed`, workspaceID).Scan(&n)
+	err := q.queryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE workspace_id = $1 AND NOT managed`, workspaceID).Scan(&n)
 	return n, unable(err, "count identities")
 }
 
 // GetIdentity finds an identity by uid inside one workspace only.
 func GetIdentity(ctx context.Context, q Querier, workspaceID int64, uid string) (model.Identity, error) {
-	return scanIdentity(q.QueryRowContext(ctx, `
+	return scanIdentity(q.queryRowContext(ctx, `
 		SELECT `+identityCols+` FROM identities i JOIN workspaces w ON w.id = i.workspace_id
 		WHERE i.workspace_id = $1 AND i.uid = $2`, workspaceID, uid))
 }
@@ -55,7 +55,7 @@ func ListIdentities(ctx context.Context, q Querier, workspaceID int64, query str
 		filter = ` AND LOWER(i.name) LIKE $4 ESCAPE '\'`
 		args = append(args, "%"+escapeLike(strings.ToLower(query))+"%")
 	}
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT `+identityCols+` FROM identities i JOIN workspaces w ON w.id = i.workspace_id
 		WHERE i.workspace_id = $1 AND NOT i.managed`+filter+`
 		ORDER BY i.id DESC LIMIT $2 OFFSET $3`, args...)
@@ -79,7 +79,7 @@ func escapeLike(s string) string {
 }
 
 func UpdateIdentity(ctx context.Context, q Querier, id int64, name, timezone string) error {
-	_, err := q.ExecContext(ctx, `UPDATE identities SET name = $2, timezone = $3, updated_at = $4 WHERE id = $1`,
+	_, err := q.execContext(ctx, `UPDATE identities SET name = $2, timezone = $3, updated_at = $4 WHERE id = $1`,
 		id, name, timezone, Now())
 	return unable(err, "update identity %v", id)
 }
@@ -88,14 +88,14 @@ func UpdateIdentity(ctx context.Context, q Querier, id int64, name, timezone str
 // secrets), login links and Smart Limit counter and events go with it (the
 // events by a trigger on PostgreSQL: migration 00078).
 func DeleteIdentity(ctx context.Context, q Querier, id int64) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM identities WHERE id = $1`, id)
+	_, err := q.execContext(ctx, `DELETE FROM identities WHERE id = $1`, id)
 	return unable(err, "delete identity %v", id)
 }
 
 // Login links.
 
 func InsertLoginLink(ctx context.Context, q Querier, identityID int64, platform, tokenHash string, expiresAt int64) error {
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		INSERT INTO login_links (identity_id, platform, token_hash, expires_at, created_at)
 		VALUES ($1, $2, $3, $4, $5)`, identityID, platform, tokenHash, expiresAt, Now())
 	return unable(err, "insert login link")
@@ -112,7 +112,7 @@ type LoginLink struct {
 
 func GetLoginLink(ctx context.Context, q Querier, tokenHash string) (LoginLink, error) {
 	var l LoginLink
-	err := q.QueryRowContext(ctx, `SELECT identity_id, platform, expires_at, used_at, revoked_at FROM login_links WHERE token_hash = $1`,
+	err := q.queryRowContext(ctx, `SELECT identity_id, platform, expires_at, used_at, revoked_at FROM login_links WHERE token_hash = $1`,
 		tokenHash).Scan(&l.IdentityID, &l.Platform, &l.ExpiresAt, &l.UsedAt, &l.RevokedAt)
 	return l, notFound(err)
 }
@@ -121,7 +121,7 @@ func GetLoginLink(ctx context.Context, q Querier, tokenHash string) (LoginLink, 
 // was revoked or has expired, so a link works once.
 func UseLoginLink(ctx context.Context, q Querier, tokenHash string) (bool, error) {
 	now := Now()
-	res, err := q.ExecContext(ctx, `UPDATE login_links SET used_at = $2
+	res, err := q.execContext(ctx, `UPDATE login_links SET used_at = $2
 		WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, tokenHash, now)
 	if err != nil {
 		return false, unable(err, "use login link")
@@ -135,7 +135,7 @@ func UseLoginLink(ctx context.Context, q Querier, tokenHash string) (bool, error
 // except ("" for none), and returns how many it revoked.
 func RevokeLoginLinks(ctx context.Context, q Querier, identityID int64, except string) (int64, error) {
 	now := Now()
-	res, err := q.ExecContext(ctx, `UPDATE login_links SET revoked_at = $2
+	res, err := q.execContext(ctx, `UPDATE login_links SET revoked_at = $2
 		WHERE identity_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND token_hash <> $3`,
 		identityID, now, except)
 	if err != nil {

@@ -16,7 +16,7 @@ func (db *DB) CountIdentities(ctx context.Context, workspaceID int64) (int, erro
 }
 
 func (db *DB) GetIdentity(ctx context.Context, workspaceID int64, uid string) (model.Identity, error) {
-	return GetIdentity(ctx, db.read, workspaceID, uid)
+	return GetIdentity(ctx, sqlQ{db.read}, workspaceID, uid)
 }
 
 func (db *DB) GetLoginLink(ctx context.Context, tokenHash string) (LoginLink, error) {
@@ -28,5 +28,5 @@ func (db *DB) ListIdentities(ctx context.Context, workspaceID int64, query strin
 }
 
 func (db *DB) InsertIdentity(ctx context.Context, id model.Identity) (model.Identity, error) {
-	return InsertIdentity(ctx, db.write, id)
+	return InsertIdentity(ctx, sqlQ{db.write}, id)
 }

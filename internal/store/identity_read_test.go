@@ -19,11 +19,11 @@ func TestIdentityWithIntegrationsInOneQuery(t *testing.T) {
 		db := apitest.NewStore(t, dialect).OpenDB(t)
 		ctx := context.Background()
 		ws, idID := apitest.SeedIdentity(t, db)
-		other, err := store.InsertWorkspace(ctx, db.Handles().Write, store.NewWorkspace{UID: "w2", Name: "w2", Plan: "p", Secret: []byte{}})
+		other, err := store.InsertWorkspace(ctx, db.Handles().W, store.NewWorkspace{UID: "w2", Name: "w2", Plan: "p", Secret: []byte{}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		otherID, err := store.InsertIdentity(ctx, db.Handles().Write, model.Identity{UID: "j", WorkspaceID: other, Name: "theirs",
+		otherID, err := store.InsertIdentity(ctx, db.Handles().W, model.Identity{UID: "j", WorkspaceID: other, Name: "theirs",
 			Timezone: "UTC", Type: "standard"})
 		if err != nil {
 			t.Fatal(err)
@@ -48,7 +48,7 @@ func TestIdentityWithIntegrationsInOneQuery(t *testing.T) {
 			{UID: "g-other", WorkspaceID: other, IdentityID: otherID.ID, Platform: "linkedin", Name: "Theirs",
 				AuthType: "cookie", SetupSource: "api", Level: "free", Status: "VALID", Meta: `{}`, Secret: []byte{9}},
 		} {
-			if _, err := store.UpsertIntegration(ctx, db.Handles().Write, g); err != nil {
+			if _, err := store.UpsertIntegration(ctx, db.Handles().W, g); err != nil {
 				t.Fatal(err)
 			}
 		}

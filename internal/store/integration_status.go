@@ -18,7 +18,7 @@ import (
 // then sees it), on SQLite the write transaction already excludes every
 // other writer. ErrNotFound when the identity has no such integration.
 func LockIntegration(ctx context.Context, q Querier, identityID int64, platform string) (model.Integration, error) {
-	res, err := q.ExecContext(ctx, `UPDATE integrations SET status = status WHERE identity_id = $1 AND platform = $2`,
+	res, err := q.execContext(ctx, `UPDATE integrations SET status = status WHERE identity_id = $1 AND platform = $2`,
 		identityID, platform)
 	if err != nil {
 		return model.Integration{}, unable(err, "lock integration")
@@ -34,13 +34,13 @@ func LockIntegration(ctx context.Context, q Querier, identityID int64, platform 
 // IntegrationOf reads an identity's integration for a platform (no
 // workspace scope: callers hold the identity already).
 func IntegrationOf(ctx context.Context, q Querier, identityID int64, platform string) (model.Integration, error) {
-	return scanIntegration(q.QueryRowContext(ctx, `SELECT `+integrationCols+integrationFrom+`
+	return scanIntegration(q.queryRowContext(ctx, `SELECT `+integrationCols+integrationFrom+`
 		WHERE g.identity_id = $1 AND g.platform = $2`, identityID, platform))
 }
 
 // GetIntegrationByID is for workers, which carry ids in job arguments.
 func GetIntegrationByID(ctx context.Context, q Querier, id int64) (model.Integration, error) {
-	return scanIntegration(q.QueryRowContext(ctx, `SELECT `+integrationCols+integrationFrom+`WHERE g.id = $1`, id))
+	return scanIntegration(q.queryRowContext(ctx, `SELECT `+integrationCols+integrationFrom+`WHERE g.id = $1`, id))
 }
 
 // ScheduleIntegrationCheck sets when the integration's next health check is
@@ -50,7 +50,7 @@ func ScheduleIntegrationCheck(ctx context.Context, q Querier, id int64, checkedA
 	if checkedAt != nil {
 		checked = sql.NullInt64{Int64: *checkedAt, Valid: true}
 	}
-	_, err := q.ExecContext(ctx, `UPDATE integrations SET next_check_at = $2, checked_at = COALESCE($3, checked_at)
+	_, err := q.execContext(ctx, `UPDATE integrations SET next_check_at = $2, checked_at = COALESCE($3, checked_at)
 		WHERE id = $1`, id, next, checked)
 	return unable(err, "schedule integration check %v", id)
 }
@@ -67,7 +67,7 @@ func ScheduleIntegrationCheck(ctx context.Context, q Querier, id int64, checkedA
 // row claimed by a concurrent tick is re-checked once its lock is released,
 // and skipped.
 func ClaimDueIntegrations(ctx context.Context, q Querier, now, leaseUntil int64, interval int64, limit int) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		UPDATE integrations SET next_check_at = $2
 		WHERE id IN (
 			SELECT id FROM integrations
@@ -95,7 +95,7 @@ func ClaimDueIntegrations(ctx context.Context, q Querier, now, leaseUntil int64,
 // when its next check is due (nil when never / not scheduled).
 func IntegrationCheckTimes(ctx context.Context, q Querier, id int64) (checked, next *int64, err error) {
 	var c, n sql.NullInt64
-	err = q.QueryRowContext(ctx, `SELECT checked_at, next_check_at FROM integrations WHERE id = $1`, id).Scan(&c, &n)
+	err = q.queryRowContext(ctx, `SELECT checked_at, next_check_at FROM integrations WHERE id = $1`, id).Scan(&c, &n)
 	if c.Valid {
 		checked = &c.Int64
 	}

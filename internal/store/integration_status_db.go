@@ -12,13 +12,13 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) GetIntegrationByID(ctx context.Context, id int64) (model.Integration, error) {
-	return GetIntegrationByID(ctx, db.read, id)
+	return GetIntegrationByID(ctx, sqlQ{db.read}, id)
 }
 
 func (db *DB) IntegrationOf(ctx context.Context, identityID int64, platform string) (model.Integration, error) {
-	return IntegrationOf(ctx, db.read, identityID, platform)
+	return IntegrationOf(ctx, sqlQ{db.read}, identityID, platform)
 }
 
 func (db *DB) ScheduleIntegrationCheck(ctx context.Context, id int64, checkedAt *int64, next int64) error {
-	return ScheduleIntegrationCheck(ctx, db.write, id, checkedAt, next)
+	return ScheduleIntegrationCheck(ctx, sqlQ{db.write}, id, checkedAt, next)
 }

@@ -33,7 +33,7 @@ func UpsertIntegration(ctx context.Context, q Querier, g model.Integration) (mod
 	if g.FirstConnectedAt != nil {
 		first = sql.NullInt64{Int64: Millis(*g.FirstConnectedAt), Valid: true}
 	}
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		INSERT INTO integrations (uid, workspace_id, identity_id, platform, name, permalink, auth_type, setup_source,
 			is_shared, level, status, checkpoint, error, meta, secret_kid, secret, first_connected_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
@@ -54,7 +54,7 @@ func UpsertIntegration(ctx context.Context, q Querier, g model.Integration) (mod
 
 // GetIntegration finds an identity's integration for a platform, scoped to a workspace.
 func GetIntegration(ctx context.Context, q Querier, workspaceID, identityID int64, platform string) (model.Integration, error) {
-	return scanIntegration(q.QueryRowContext(ctx, `SELECT `+integrationCols+integrationFrom+`
+	return scanIntegration(q.queryRowContext(ctx, `SELECT `+integrationCols+integrationFrom+`
 		WHERE g.workspace_id = $1 AND g.identity_id = $2 AND g.platform = $3`, workspaceID, identityID, platform))
 }
 
@@ -74,7 +74,7 @@ func IntegrationsOf(ctx context.Context, q Querier, workspaceID int64, identityI
 		args = append(args, id)
 		in += "$" + strconv.Itoa(len(args))
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+integrationCols+integrationFrom+`
+	rows, err := q.queryContext(ctx, `SELECT `+integrationCols+integrationFrom+`
 		WHERE g.workspace_id = $1 AND g.identity_id IN (`+in+`) ORDER BY g.id`, args...)
 	if err != nil {
 		return nil, unable(err, "read integrations of")
@@ -92,13 +92,13 @@ func IntegrationsOf(ctx context.Context, q Querier, workspaceID int64, identityI
 
 // DeleteIntegration removes the row and with it the sealed secret.
 func DeleteIntegration(ctx context.Context, q Querier, id int64) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM integrations WHERE id = $1`, id)
+	_, err := q.execContext(ctx, `DELETE FROM integrations WHERE id = $1`, id)
 	return unable(err, "delete integration %v", id)
 }
 
 // SetIntegrationStatus records a status change.
 func SetIntegrationStatus(ctx context.Context, q Querier, id int64, status, checkpoint, errMsg string) error {
-	_, err := q.ExecContext(ctx, `UPDATE integrations SET status = $2, checkpoint = $3, error = $4, updated_at = $5 WHERE id = $1`,
+	_, err := q.execContext(ctx, `UPDATE integrations SET status = $2, checkpoint = $3, error = $4, updated_at = $5 WHERE id = $1`,
 		id, status, checkpoint, errMsg, Now())
 	return unable(err, "set integration status %v", id)
 }
@@ -109,7 +109,7 @@ func SetIntegrationStatus(ctx context.Context, q Querier, id int64, status, chec
 // commonest authenticated read; on PostgreSQL each query is a round trip,
 // and two of them were most of the request's time.
 func GetIdentityWithIntegrations(ctx context.Context, q Querier, workspaceID int64, uid string) (model.Identity, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+identityCols+`,
+	rows, err := q.queryContext(ctx, `SELECT `+identityCols+`,
 		g.id, g.uid, g.platform, g.name, g.permalink, g.auth_type, g.setup_source, g.is_shared, g.level, g.status,
 		g.checkpoint, g.error, g.meta, g.secret_kid, g.secret, g.first_connected_at, g.created_at, g.updated_at
 		FROM identities i JOIN workspaces w ON w.id = i.workspace_id

@@ -19,7 +19,7 @@ type KeyCheck struct {
 
 // LockKeyChecks serialises the key check of concurrent starts until tx
 // ends (where write transactions are serial, they already are).
-func (db *DB) LockKeyChecks(ctx context.Context, tx *sql.Tx) error {
+func (db *DB) LockKeyChecks(ctx context.Context, tx *Tx) error {
 	if err := db.dialect.lockTable(ctx, tx, "key_checks"); err != nil {
 		return fmt.Errorf("store: unable to lock the key checks: %w", err)
 	}
@@ -28,7 +28,7 @@ func (db *DB) LockKeyChecks(ctx context.Context, tx *sql.Tx) error {
 
 // KeyChecks returns the stored key checks by key id.
 func KeyChecks(ctx context.Context, q Querier) (map[string]KeyCheck, error) {
-	rows, err := q.QueryContext(ctx, `SELECT kid, mac, created_at, activated_at IS NOT NULL FROM key_checks`)
+	rows, err := q.queryContext(ctx, `SELECT kid, mac, created_at, activated_at IS NOT NULL FROM key_checks`)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read the key checks: %w", err)
 	}
@@ -52,12 +52,12 @@ func RecordKeyCheck(ctx context.Context, q Querier, kid, mac string, active bool
 	if active {
 		activated = sql.NullInt64{Int64: now, Valid: true}
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO key_checks (kid, mac, created_at, activated_at) VALUES ($1, $2, $3, $4)
+	if _, err := q.execContext(ctx, `INSERT INTO key_checks (kid, mac, created_at, activated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (kid) DO NOTHING`, kid, mac, now, activated); err != nil {
 		return fmt.Errorf("store: unable to record the key check of %q: %w", kid, err)
 	}
 	if active {
-		if _, err := q.ExecContext(ctx, `UPDATE key_checks SET activated_at = $2 WHERE kid = $1 AND activated_at IS NULL`,
+		if _, err := q.execContext(ctx, `UPDATE key_checks SET activated_at = $2 WHERE kid = $1 AND activated_at IS NULL`,
 			kid, now); err != nil {
 			return fmt.Errorf("store: unable to record the key check of %q: %w", kid, err)
 		}
@@ -70,7 +70,7 @@ func RecordKeyCheck(ctx context.Context, q Querier, kid, mac string, active bool
 // against a database that holds secrets but no key check yet (one set up
 // before key checks existed). ok is false when there is none.
 func AnySealedSecret(ctx context.Context, q Querier) (kid string, sealed []byte, ok bool, err error) {
-	err = q.QueryRowContext(ctx, `SELECT signing_secret_kid, signing_secret FROM workspaces
+	err = q.queryRowContext(ctx, `SELECT signing_secret_kid, signing_secret FROM workspaces
 		WHERE signing_secret_kid <> '' ORDER BY id LIMIT 1`).Scan(&kid, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, false, nil

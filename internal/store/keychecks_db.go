@@ -10,9 +10,9 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) AnySealedSecret(ctx context.Context) (kid string, sealed []byte, ok bool, err error) {
-	return AnySealedSecret(ctx, db.write)
+	return AnySealedSecret(ctx, sqlQ{db.write})
 }
 
 func (db *DB) KeyChecks(ctx context.Context) (map[string]KeyCheck, error) {
-	return KeyChecks(ctx, db.write)
+	return KeyChecks(ctx, sqlQ{db.write})
 }

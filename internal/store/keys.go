@@ -9,7 +9,7 @@ import (
 
 func InsertAPIKey(ctx context.Context, q Querier, k model.APIKey, hash string) (model.APIKey, error) {
 	now := Now()
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO api_keys (uid, workspace_id, member_id, name, prefix, hash, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		RETURNING id`,
@@ -22,7 +22,7 @@ func InsertAPIKey(ctx context.Context, q Querier, k model.APIKey, hash string) (
 // keys, and keys of removed members, resolve to nothing.
 func PrincipalByKeyHash(ctx context.Context, q Querier, hash string) (model.Principal, error) {
 	var p model.Principal
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		SELECT k.id, k.uid, m.id, m.uid, m.role, w.id, w.uid, w.name, w.plan
 		FROM api_keys k
 		JOIN members m ON m.id = k.member_id
@@ -33,7 +33,7 @@ func PrincipalByKeyHash(ctx context.Context, q Querier, hash string) (model.Prin
 }
 
 func ListAPIKeys(ctx context.Context, q Querier, memberID int64) ([]model.APIKey, error) {
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT id, uid, workspace_id, member_id, name, prefix, created_at, revoked_at
 		FROM api_keys WHERE member_id = $1 ORDER BY id`, memberID)
 	if err != nil {
@@ -57,7 +57,7 @@ func ListAPIKeys(ctx context.Context, q Querier, memberID int64) ([]model.APIKey
 // RevokeAPIKey revokes one of a member's own keys; it reports whether the key
 // existed for that member.
 func RevokeAPIKey(ctx context.Context, q Querier, memberID int64, uid string) (bool, error) {
-	res, err := q.ExecContext(ctx, `
+	res, err := q.execContext(ctx, `
 		UPDATE api_keys SET revoked_at = $3
 		WHERE member_id = $1 AND uid = $2 AND revoked_at IS NULL`, memberID, uid, Now())
 	if err != nil {

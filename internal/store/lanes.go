@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync/atomic"
 
@@ -28,7 +27,7 @@ type Lane[T any] struct {
 	// written). Its error is the transaction's, and every item's. It may run
 	// again for the same items when the transaction is retried, and must set
 	// its results afresh.
-	write func(ctx context.Context, tx *sql.Tx, items []T) ([]error, error)
+	write func(ctx context.Context, tx *Tx, items []T) ([]error, error)
 	// after, if set, runs once the items' transaction has committed.
 	after func(items []T)
 	// direct, if set, writes a batch on PostgreSQL in place of write's
@@ -40,7 +39,7 @@ type Lane[T any] struct {
 }
 
 // NewLane makes a lane of db's group commits.
-func NewLane[T any](db *DB, write func(ctx context.Context, tx *sql.Tx, items []T) ([]error, error),
+func NewLane[T any](db *DB, write func(ctx context.Context, tx *Tx, items []T) ([]error, error),
 	after func(items []T)) *Lane[T] {
 	return &Lane[T]{db: db, write: write, after: after}
 }
@@ -85,7 +84,7 @@ func (l *Lane[T]) commitOwn(items []T) []error {
 // WriteTx writes items with the lane's write in a transaction of their own.
 func (l *Lane[T]) WriteTx(ctx context.Context, items []T) ([]error, error) {
 	var errs []error
-	err := l.db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+	err := l.db.TxKeepCaches(ctx, func(tx *Tx) error {
 		var err error
 		errs, err = l.writeChecked(tx, items)
 		return err
@@ -93,7 +92,7 @@ func (l *Lane[T]) WriteTx(ctx context.Context, items []T) ([]error, error) {
 	return errs, err
 }
 
-func (l *Lane[T]) writeChecked(tx *sql.Tx, items []T) ([]error, error) {
+func (l *Lane[T]) writeChecked(tx *Tx, items []T) ([]error, error) {
 	errs, err := l.write(context.Background(), tx, items)
 	if err == nil && len(errs) != len(items) {
 		panic(fmt.Sprintf("store: lane write returned %d errors for %d items", len(errs), len(items)))
@@ -127,11 +126,11 @@ type laneItem struct {
 
 // anyLane is a Lane[T] of any T, for the shared group commit.
 type anyLane interface {
-	writeAny(tx *sql.Tx, vs []any) ([]error, error)
+	writeAny(tx *Tx, vs []any) ([]error, error)
 	finishAny(vs []any, errs []error, err error) []error
 }
 
-func (l *Lane[T]) writeAny(tx *sql.Tx, vs []any) ([]error, error) {
+func (l *Lane[T]) writeAny(tx *Tx, vs []any) ([]error, error) {
 	return l.writeChecked(tx, typed[T](vs))
 }
 
@@ -168,7 +167,7 @@ func (db *DB) commitLanes(items []laneItem) []error {
 		g.idx = append(g.idx, i)
 		g.vs = append(g.vs, it.v)
 	}
-	err := db.TxKeepCaches(context.Background(), func(tx *sql.Tx) error {
+	err := db.TxKeepCaches(context.Background(), func(tx *Tx) error {
 		for _, g := range groups {
 			var err error
 			if g.errs, err = g.lane.writeAny(tx, g.vs); err != nil {

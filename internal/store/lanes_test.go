@@ -24,9 +24,9 @@ func TestLanesOutcomesAndSharing(t *testing.T) {
 		ctx := context.Background()
 		var shared atomic.Int64 // transactions that held items of both lanes
 		var mu sync.Mutex
-		inTx := map[*sql.Tx]map[string]bool{}
+		inTx := map[*store.Tx]map[string]bool{}
 		committed := map[int]bool{}
-		mark := func(tx *sql.Tx, lane string) {
+		mark := func(tx *store.Tx, lane string) {
 			mu.Lock()
 			defer mu.Unlock()
 			if inTx[tx] == nil {
@@ -38,8 +38,8 @@ func TestLanesOutcomesAndSharing(t *testing.T) {
 			}
 		}
 		var refused = errors.New("refused")
-		write := func(lane string, offset int) func(ctx context.Context, tx *sql.Tx, items []int) ([]error, error) {
-			return func(ctx context.Context, tx *sql.Tx, items []int) ([]error, error) {
+		write := func(lane string, offset int) func(ctx context.Context, tx *store.Tx, items []int) ([]error, error) {
+			return func(ctx context.Context, tx *store.Tx, items []int) ([]error, error) {
 				mark(tx, lane)
 				errs := make([]error, len(items))
 				for k, i := range items {
@@ -51,7 +51,7 @@ func TestLanesOutcomesAndSharing(t *testing.T) {
 						errs[k] = refused
 						continue
 					}
-					if _, err := tx.ExecContext(ctx, `INSERT INTO g_rows (caller) VALUES ($1)`, offset+i); err != nil {
+					if _, err := db.Handles().Tx(tx).ExecContext(ctx, `INSERT INTO g_rows (caller) VALUES ($1)`, offset+i); err != nil {
 						return nil, err
 					}
 				}
@@ -140,7 +140,7 @@ func TestLaneDirectWrite(t *testing.T) {
 		ctx := context.Background()
 		var wrote, direct, afters atomic.Int64
 		refused, broken := errors.New("refused"), errors.New("broken")
-		l := store.NewLane(db, func(ctx context.Context, tx *sql.Tx, items []int) ([]error, error) {
+		l := store.NewLane(db, func(ctx context.Context, tx *store.Tx, items []int) ([]error, error) {
 			wrote.Add(int64(len(items)))
 			return make([]error, len(items)), nil
 		}, func(items []int) { afters.Add(int64(len(items))) })

@@ -37,7 +37,7 @@ func (db *DB) ClaimRecordsEvents() bool { return db.dialect.writableCTEs() }
 // ClaimLimitSeqs bumps, in one statement inside tx, the counters of claims
 // whose counter is still the expected one, and returns the identities whose
 // counter moved meanwhile (stale). See ClaimRecordsEvents for events.
-func (db *DB) ClaimLimitSeqs(ctx context.Context, tx *sql.Tx, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
+func (db *DB) ClaimLimitSeqs(ctx context.Context, tx *Tx, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
 	return db.claimLimitSeqs(ctx, tx, claims, events)
 }
 
@@ -48,7 +48,7 @@ func (db *DB) ClaimLimitSeqsNow(ctx context.Context, claims []LimitClaim, events
 	if !db.dialect.asyncCommit() {
 		return nil, errors.New("store: a claim outside a transaction needs PostgreSQL")
 	}
-	return db.claimLimitSeqs(ctx, db.write, claims, events)
+	return db.claimLimitSeqs(ctx, sqlQ{db.write}, claims, events)
 }
 
 func (db *DB) claimLimitSeqs(ctx context.Context, q Querier, claims []LimitClaim, events []LimitEvent) (map[int64]bool, error) {
@@ -107,7 +107,7 @@ func (db *DB) claimLimitSeqs(ctx context.Context, q Querier, claims []LimitClaim
 		SELECT claimed.identity_id
 		FROM claimed, async`
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
+	rows, err := q.queryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to claim %d Smart Limits counters: %w", len(claims), err)
 	}
@@ -132,9 +132,9 @@ func (db *DB) claimLimitSeqs(ctx context.Context, q Querier, claims []LimitClaim
 // LockLimitSeq locks an identity's counter until tx ends, creating it on the
 // identity's first use, and returns its value; ErrNotFound when the identity
 // no longer exists.
-func LockLimitSeq(ctx context.Context, tx *sql.Tx, identityID int64) (int64, error) {
+func LockLimitSeq(ctx context.Context, tx *Tx, identityID int64) (int64, error) {
 	var seq int64
-	err := tx.QueryRowContext(ctx, `
+	err := tx.queryRowContext(ctx, `
 		INSERT INTO limit_seqs (identity_id, seq)
 		SELECT id, 0
 		FROM identities
@@ -151,8 +151,8 @@ func LockLimitSeq(ctx context.Context, tx *sql.Tx, identityID int64) (int64, err
 }
 
 // BumpLimitSeq adds changes to an identity's counter (locked by LockLimitSeq).
-func BumpLimitSeq(ctx context.Context, tx *sql.Tx, identityID int64, changes int) error {
-	if _, err := tx.ExecContext(ctx, `
+func BumpLimitSeq(ctx context.Context, tx *Tx, identityID int64, changes int) error {
+	if _, err := tx.execContext(ctx, `
 		UPDATE limit_seqs
 		SET seq = seq + $1
 		WHERE identity_id = $2`, changes, identityID); err != nil {
@@ -164,7 +164,7 @@ func BumpLimitSeq(ctx context.Context, tx *sql.Tx, identityID int64, changes int
 // LimitEventsSince reads an identity's events of key after from, oldest
 // first (IdentityID and Key are left empty).
 func LimitEventsSince(ctx context.Context, q Querier, identityID int64, key string, from int64) ([]LimitEvent, error) {
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT n, at
 		FROM limit_events
 		WHERE identity_id = $1 AND key = $2 AND at > $3
@@ -188,8 +188,8 @@ func LimitEventsSince(ctx context.Context, q Querier, identityID int64, key stri
 }
 
 // DeleteLimitEvent deletes one event equal to e (a released reservation's).
-func DeleteLimitEvent(ctx context.Context, tx *sql.Tx, e LimitEvent) error {
-	if _, err := tx.ExecContext(ctx, `
+func DeleteLimitEvent(ctx context.Context, tx *Tx, e LimitEvent) error {
+	if _, err := tx.execContext(ctx, `
 		DELETE FROM limit_events
 		WHERE id = (
 			SELECT id
@@ -202,7 +202,7 @@ func DeleteLimitEvent(ctx context.Context, tx *sql.Tx, e LimitEvent) error {
 }
 
 // InsertLimitEvents writes events in multi-row INSERTs.
-func InsertLimitEvents(ctx context.Context, tx *sql.Tx, events []LimitEvent) error {
+func InsertLimitEvents(ctx context.Context, tx *Tx, events []LimitEvent) error {
 	const chunk = 200
 	for len(events) > 0 {
 		part := events[:min(chunk, len(events))]
@@ -216,7 +216,7 @@ func InsertLimitEvents(ctx context.Context, tx *sql.Tx, events []LimitEvent) err
 			values.WriteString(Placeholders(len(args), 4))
 			args = append(args, e.IdentityID, e.Key, e.N, e.At)
 		}
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := tx.execContext(ctx, `
 		INSERT INTO limit_events (identity_id, key, n, at)
 		VALUES `+values.String(), args...); err != nil {
 			return fmt.Errorf("store: unable to record %d Smart Limits events: %w", len(part), err)
@@ -229,8 +229,8 @@ func InsertLimitEvents(ctx context.Context, tx *sql.Tx, events []LimitEvent) err
 // before before, and returns how many it deleted. Events are appended in
 // time order, so the oldest rows by id are the oldest events: the statement
 // never scans the table.
-func PruneLimitEvents(ctx context.Context, tx *sql.Tx, batch int, before int64) (int64, error) {
-	res, err := tx.ExecContext(ctx, `
+func PruneLimitEvents(ctx context.Context, tx *Tx, batch int, before int64) (int64, error) {
+	res, err := tx.execContext(ctx, `
 		DELETE FROM limit_events
 		WHERE id IN (
 			SELECT id
@@ -253,7 +253,7 @@ func PruneLimitEvents(ctx context.Context, tx *sql.Tx, batch int, before int64) 
 // LimitUsage sums an identity's consumption of key after since, and the time
 // of its oldest event in that window (0 when none).
 func (db *DB) LimitUsage(ctx context.Context, identityID int64, key string, since int64) (used int, oldest int64, err error) {
-	if err := db.r.QueryRowContext(ctx, `
+	if err := db.r.queryRowContext(ctx, `
 		SELECT COALESCE(SUM(n), 0), COALESCE(MIN(at), 0)
 		FROM limit_events
 		WHERE identity_id = $1 AND key = $2 AND at > $3`, identityID, key, since).Scan(&used, &oldest); err != nil {

@@ -28,7 +28,7 @@ func testPayAndRecord(t *testing.T, db *store.DB) {
 	const period = 1_800_000_000_000
 	var ws [2]int64
 	for i, uid := range []string{"a", "b"} {
-		id, err := store.InsertWorkspace(ctx, db.Handles().Write, store.NewWorkspace{UID: uid, Name: uid, Plan: "p", SecretKID: "k", Secret: []byte("x")})
+		id, err := store.InsertWorkspace(ctx, db.Handles().W, store.NewWorkspace{UID: uid, Name: uid, Plan: "p", SecretKID: "k", Secret: []byte("x")})
 		if err != nil {
 			t.Fatal(err)
 		}

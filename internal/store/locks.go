@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -18,7 +17,7 @@ import (
 // LockWorkspace holds the workspace's row until tx ends: counts of its
 // identities, owners or engagement identities read after it stay true until
 // the commit.
-func (db *DB) LockWorkspace(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
+func (db *DB) LockWorkspace(ctx context.Context, tx *Tx, workspaceID int64) error {
 	return db.lockRow(ctx, tx, "workspace", `
 		SELECT id
 		FROM workspaces
@@ -28,7 +27,7 @@ func (db *DB) LockWorkspace(ctx context.Context, tx *sql.Tx, workspaceID int64) 
 
 // LockIdentity holds the identity's row until tx ends: two concurrent
 // connects, rentals or login answers of one identity run one after the other.
-func (db *DB) LockIdentity(ctx context.Context, tx *sql.Tx, identityID int64) error {
+func (db *DB) LockIdentity(ctx context.Context, tx *Tx, identityID int64) error {
 	return db.lockRow(ctx, tx, "identity", `
 		SELECT id
 		FROM identities
@@ -38,7 +37,7 @@ func (db *DB) LockIdentity(ctx context.Context, tx *sql.Tx, identityID int64) er
 
 // LockRun holds the run's row until tx ends, against a worker changing its
 // status between the read and the write.
-func (db *DB) LockRun(ctx context.Context, tx *sql.Tx, runID int64) error {
+func (db *DB) LockRun(ctx context.Context, tx *Tx, runID int64) error {
 	return db.lockRow(ctx, tx, "run", `
 		SELECT id
 		FROM runs
@@ -46,11 +45,11 @@ func (db *DB) LockRun(ctx context.Context, tx *sql.Tx, runID int64) error {
 		FOR UPDATE`, runID)
 }
 
-func (db *DB) lockRow(ctx context.Context, tx *sql.Tx, what, query string, id int64) error {
+func (db *DB) lockRow(ctx context.Context, tx *Tx, what, query string, id int64) error {
 	if !db.dialect.rowLocks() {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, query, id); err != nil {
+	if _, err := tx.execContext(ctx, query, id); err != nil {
 		return fmt.Errorf("store: unable to lock %s %d: %w", what, id, err)
 	}
 	return nil
@@ -61,11 +60,11 @@ func (db *DB) lockRow(ctx context.Context, tx *sql.Tx, what, query string, id in
 // that a crash may lose because they are written again (a worker's progress
 // that a retry redoes). SQLite has no such setting; its commits are already
 // cheap under WAL with synchronous=NORMAL.
-func (db *DB) AsyncCommit(ctx context.Context, tx *sql.Tx) error {
+func (db *DB) AsyncCommit(ctx context.Context, tx *Tx) error {
 	if !db.dialect.asyncCommit() {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+	if _, err := tx.execContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 		return fmt.Errorf("store: unable to set an asynchronous commit: %w", err)
 	}
 	return nil

@@ -21,7 +21,7 @@ func scanMember(row interface{ Scan(...any) error }) (model.Member, error) {
 
 func InsertMember(ctx context.Context, q Querier, m model.Member, passwordHash string) (model.Member, error) {
 	now := Now()
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO members (uid, workspace_id, email, name, role, password_hash, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 		RETURNING id`,
@@ -31,7 +31,7 @@ func InsertMember(ctx context.Context, q Querier, m model.Member, passwordHash s
 }
 
 func ListMembers(ctx context.Context, q Querier, workspaceID int64) ([]model.Member, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+memberCols+` FROM members WHERE workspace_id = $1 ORDER BY id`, workspaceID)
+	rows, err := q.queryContext(ctx, `SELECT `+memberCols+` FROM members WHERE workspace_id = $1 ORDER BY id`, workspaceID)
 	if err != nil {
 		return nil, unable(err, "list members")
 	}
@@ -49,23 +49,23 @@ func ListMembers(ctx context.Context, q Querier, workspaceID int64) ([]model.Mem
 
 // GetMember finds a member by uid inside one workspace only.
 func GetMember(ctx context.Context, q Querier, workspaceID int64, uid string) (model.Member, error) {
-	return scanMember(q.QueryRowContext(ctx,
+	return scanMember(q.queryRowContext(ctx,
 		`SELECT `+memberCols+` FROM members WHERE workspace_id = $1 AND uid = $2`, workspaceID, uid))
 }
 
 func CountOwners(ctx context.Context, q Querier, workspaceID int64) (int, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND role = 'owner'`, workspaceID).Scan(&n)
+	err := q.queryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND role = 'owner'`, workspaceID).Scan(&n)
 	return n, unable(err, "count owners")
 }
 
 func SetMemberRole(ctx context.Context, q Querier, id int64, role string) error {
-	_, err := q.ExecContext(ctx, `UPDATE members SET role = $2, updated_at = $3 WHERE id = $1`, id, role, Now())
+	_, err := q.execContext(ctx, `UPDATE members SET role = $2, updated_at = $3 WHERE id = $1`, id, role, Now())
 	return unable(err, "set member role %v", id)
 }
 
 func DeleteMember(ctx context.Context, q Querier, id int64) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM members WHERE id = $1`, id)
+	_, err := q.execContext(ctx, `DELETE FROM members WHERE id = $1`, id)
 	return unable(err, "delete member %v", id)
 }
 
@@ -74,7 +74,7 @@ func MemberPasswordHash(ctx context.Context, q Querier, workspaceID int64, email
 	var hash string
 	var m model.Member
 	var created, updated int64
-	err := q.QueryRowContext(ctx, `SELECT `+memberCols+`, password_hash FROM members WHERE workspace_id = $1 AND email = $2`,
+	err := q.queryRowContext(ctx, `SELECT `+memberCols+`, password_hash FROM members WHERE workspace_id = $1 AND email = $2`,
 		workspaceID, email).Scan(&m.ID, &m.UID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &created, &updated, &hash)
 	m.CreatedAt, m.UpdatedAt = Time(created), Time(updated)
 	return m, hash, notFound(err)
@@ -84,7 +84,7 @@ func MemberPasswordHash(ctx context.Context, q Querier, workspaceID int64, email
 
 func InsertInvitation(ctx context.Context, q Querier, inv model.Invitation, tokenHash string, invitedBy int64) (model.Invitation, error) {
 	now := Now()
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO invitations (uid, workspace_id, email, role, token_hash, invited_by, expires_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		RETURNING id`,
@@ -100,7 +100,7 @@ func ClaimInvitation(ctx context.Context, q Querier, tokenHash string) (model.In
 	now := Now()
 	var inv model.Invitation
 	var expires, created int64
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		UPDATE invitations SET accepted_at = $2
 		WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > $2
 		RETURNING id, uid, workspace_id, email, role, expires_at, created_at`,
@@ -112,7 +112,7 @@ func ClaimInvitation(ctx context.Context, q Querier, tokenHash string) (model.In
 }
 
 func ListInvitations(ctx context.Context, q Querier, workspaceID int64) ([]model.Invitation, error) {
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT id, uid, workspace_id, email, role, expires_at, accepted_at, created_at
 		FROM invitations WHERE workspace_id = $1 ORDER BY id`, workspaceID)
 	if err != nil {
@@ -136,7 +136,7 @@ func ListInvitations(ctx context.Context, q Querier, workspaceID int64) ([]model
 // DeleteInvitation removes a workspace's invitation that was not accepted
 // (its token stops working); ErrNotFound when there is none to remove.
 func DeleteInvitation(ctx context.Context, q Querier, workspaceID int64, uid string) error {
-	res, err := q.ExecContext(ctx, `DELETE FROM invitations WHERE workspace_id = $1 AND uid = $2 AND accepted_at IS NULL`,
+	res, err := q.execContext(ctx, `DELETE FROM invitations WHERE workspace_id = $1 AND uid = $2 AND accepted_at IS NULL`,
 		workspaceID, uid)
 	if err != nil {
 		return fmt.Errorf("store: unable to delete invitation %s: %w", uid, err)
@@ -152,7 +152,7 @@ func DeleteInvitation(ctx context.Context, q Querier, workspaceID int64, uid str
 func ReissueInvitation(ctx context.Context, q Querier, workspaceID int64, uid, tokenHash string, expires time.Time) (model.Invitation, error) {
 	var inv model.Invitation
 	var exp, created int64
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		UPDATE invitations SET token_hash = $3, expires_at = $4
 		WHERE workspace_id = $1 AND uid = $2 AND accepted_at IS NULL
 		RETURNING id, uid, workspace_id, email, role, expires_at, created_at`,

@@ -25,9 +25,9 @@ func (db *DB) ListInvitations(ctx context.Context, workspaceID int64) ([]model.I
 }
 
 func (db *DB) DeleteInvitation(ctx context.Context, workspaceID int64, uid string) error {
-	return DeleteInvitation(ctx, db.write, workspaceID, uid)
+	return DeleteInvitation(ctx, sqlQ{db.write}, workspaceID, uid)
 }
 
 func (db *DB) ReissueInvitation(ctx context.Context, workspaceID int64, uid, tokenHash string, expires time.Time) (model.Invitation, error) {
-	return ReissueInvitation(ctx, db.write, workspaceID, uid, tokenHash, expires)
+	return ReissueInvitation(ctx, sqlQ{db.write}, workspaceID, uid, tokenHash, expires)
 }

@@ -72,7 +72,7 @@ func notCopied(table string) bool {
 // Tables lists the database's Firstmate tables (those CopyTo copies), sorted
 // so that a table comes after the tables its foreign keys point to.
 func (db *DB) Tables(ctx context.Context) ([]string, error) {
-	names, deps, err := db.dialect.tables(ctx, db.read)
+	names, deps, err := db.dialect.tables(ctx, sqlQ{db.read})
 	if err != nil {
 		return nil, unable(err, "read tables")
 	}

@@ -15,7 +15,7 @@ import (
 // whose uid is ref, or else whose name is ref, compared without case.
 func WorkspacesByRef(ctx context.Context, q Querier, ref string) ([]model.Workspace, error) {
 	list := func(query string) ([]model.Workspace, error) {
-		rows, err := q.QueryContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE NOT operator_pool AND `+query+` ORDER BY id`, ref)
+		rows, err := q.queryContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE NOT operator_pool AND `+query+` ORDER BY id`, ref)
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to find workspace %q: %w", ref, err)
 		}
@@ -39,13 +39,13 @@ func WorkspacesByRef(ctx context.Context, q Querier, ref string) ([]model.Worksp
 
 // MemberByRole returns the earliest member of a workspace with a role.
 func MemberByRole(ctx context.Context, q Querier, workspaceID int64, role string) (model.Member, error) {
-	return scanMember(q.QueryRowContext(ctx,
+	return scanMember(q.queryRowContext(ctx,
 		`SELECT `+memberCols+` FROM members WHERE workspace_id = $1 AND role = $2 ORDER BY id LIMIT 1`, workspaceID, role))
 }
 
 // MemberByUIDOrEmail finds a member of a workspace by uid or e-mail.
 func MemberByUIDOrEmail(ctx context.Context, q Querier, workspaceID int64, ref string) (model.Member, error) {
-	return scanMember(q.QueryRowContext(ctx,
+	return scanMember(q.queryRowContext(ctx,
 		`SELECT `+memberCols+` FROM members WHERE workspace_id = $1 AND (uid = $2 OR LOWER(email) = LOWER($2)) ORDER BY id LIMIT 1`,
 		workspaceID, ref))
 }
@@ -61,7 +61,7 @@ type WorkspaceKey struct {
 // ListWorkspaceKeys lists every API key of a workspace's members, revoked
 // ones included, oldest first.
 func ListWorkspaceKeys(ctx context.Context, q Querier, workspaceID int64) ([]WorkspaceKey, error) {
-	rows, err := q.QueryContext(ctx, `
+	rows, err := q.queryContext(ctx, `
 		SELECT k.id, k.uid, k.workspace_id, k.member_id, k.name, k.prefix, k.created_at, k.revoked_at, m.uid, m.email, m.role
 		FROM api_keys k JOIN members m ON m.id = k.member_id
 		WHERE k.workspace_id = $1 ORDER BY k.id`, workspaceID)
@@ -87,7 +87,7 @@ func ListWorkspaceKeys(ctx context.Context, q Querier, workspaceID int64) ([]Wor
 // RevokeWorkspaceKey revokes a key of a workspace by id; it reports whether
 // the key was live.
 func RevokeWorkspaceKey(ctx context.Context, q Querier, workspaceID, keyID int64) (bool, error) {
-	res, err := q.ExecContext(ctx, `
+	res, err := q.execContext(ctx, `
 		UPDATE api_keys SET revoked_at = $3
 		WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL`, workspaceID, keyID, Now())
 	if err != nil {

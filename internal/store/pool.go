@@ -16,7 +16,7 @@ import (
 // ErrNotFound when none is marked yet.
 func OperatorPool(ctx context.Context, q Querier) (model.Principal, error) {
 	var p model.Principal
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		SELECT id, uid, name, plan
 		FROM workspaces
 		WHERE operator_pool
@@ -33,8 +33,8 @@ func OperatorPool(ctx context.Context, q Querier) (model.Principal, error) {
 }
 
 // MarkOperatorPool makes workspace id the operator pool.
-func MarkOperatorPool(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
-	if _, err := tx.ExecContext(ctx, `
+func MarkOperatorPool(ctx context.Context, tx *Tx, workspaceID int64) error {
+	if _, err := tx.execContext(ctx, `
 		UPDATE workspaces
 		SET operator_pool = TRUE
 		WHERE id = $1`, workspaceID); err != nil {
@@ -46,7 +46,7 @@ func MarkOperatorPool(ctx context.Context, tx *sql.Tx, workspaceID int64) error 
 // ManagedIdentityUIDs lists the uids of the workspace's managed identities,
 // oldest first.
 func (db *DB) ManagedIdentityUIDs(ctx context.Context, workspaceID int64) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.r.queryContext(ctx, `
 		SELECT uid
 		FROM identities
 		WHERE workspace_id = $1 AND managed
@@ -72,7 +72,7 @@ func (db *DB) ManagedIdentityUIDs(ctx context.Context, workspaceID int64) ([]str
 // CountManagedIdentities counts the workspace's managed identities.
 func (db *DB) CountManagedIdentities(ctx context.Context, workspaceID int64) (int, error) {
 	var n int
-	if err := db.r.QueryRowContext(ctx, `
+	if err := db.r.queryRowContext(ctx, `
 		SELECT COUNT(*)
 		FROM identities
 		WHERE workspace_id = $1 AND managed`, workspaceID).Scan(&n); err != nil {
@@ -94,7 +94,7 @@ type LinkTarget struct {
 // ErrNotFound when the identity is gone.
 func (db *DB) LoginLinkTarget(ctx context.Context, identityID int64) (LinkTarget, error) {
 	var t LinkTarget
-	err := db.r.QueryRowContext(ctx, `
+	err := db.r.queryRowContext(ctx, `
 		SELECT i.uid, w.id, w.name, w.logo_url
 		FROM identities i
 		JOIN workspaces w ON w.id = i.workspace_id
@@ -111,7 +111,7 @@ func (db *DB) LoginLinkTarget(ctx context.Context, identityID int64) (LinkTarget
 
 // RunStatus reads a run's status; ok is false when the run is gone.
 func (db *DB) RunStatus(ctx context.Context, runID int64) (status string, ok bool, err error) {
-	err = db.r.QueryRowContext(ctx, `
+	err = db.r.queryRowContext(ctx, `
 		SELECT status
 		FROM runs
 		WHERE id = $1`, runID).Scan(&status)
@@ -126,8 +126,8 @@ func (db *DB) RunStatus(ctx context.Context, runID int64) (status string, ok boo
 
 // SetRunWork records how many inputs a new run holds and in how many chunks
 // its workers take them.
-func SetRunWork(ctx context.Context, tx *sql.Tx, runID int64, pending, chunks int) error {
-	if _, err := tx.ExecContext(ctx, `
+func SetRunWork(ctx context.Context, tx *Tx, runID int64, pending, chunks int) error {
+	if _, err := tx.execContext(ctx, `
 		UPDATE runs
 		SET pending_count = $2, chunk_count = $3
 		WHERE id = $1`, runID, pending, chunks); err != nil {

@@ -42,7 +42,7 @@ func scanProxy(row interface{ Scan(...any) error }) (Proxy, error) {
 }
 
 func queryProxies(ctx context.Context, q Querier, where string, args ...any) ([]Proxy, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+proxyCols+proxyFrom+` `+where, args...)
+	rows, err := q.queryContext(ctx, `SELECT `+proxyCols+proxyFrom+` `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func queryProxies(ctx context.Context, q Querier, where string, args ...any) ([]
 // DeactivateProxies marks every proxy inactive; a sync then reactivates the
 // configured ones (UpsertProxy) in the same transaction.
 func DeactivateProxies(ctx context.Context, q Querier) error {
-	_, err := q.ExecContext(ctx, `UPDATE proxies SET active = FALSE WHERE active`)
+	_, err := q.execContext(ctx, `UPDATE proxies SET active = FALSE WHERE active`)
 	return unable(err, "deactivate proxies")
 }
 
@@ -69,7 +69,7 @@ func DeactivateProxies(ctx context.Context, q Querier) error {
 func UpsertProxy(ctx context.Context, q Querier, fingerprint, country, endpoint string) (int64, error) {
 	var id int64
 	now := Now()
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO proxies (fingerprint, country, endpoint, active, healthy, last_error, created_at, updated_at)
 		VALUES ($1, $2, $3, TRUE, TRUE, '', $4, $4)
 		ON CONFLICT (fingerprint) DO UPDATE SET country = excluded.country, endpoint = excluded.endpoint,
@@ -81,7 +81,7 @@ func UpsertProxy(ctx context.Context, q Querier, fingerprint, country, endpoint 
 // ReleaseInactiveProxies ends the assignments of proxies that left the
 // configuration; it returns how many identities lost their proxy.
 func ReleaseInactiveProxies(ctx context.Context, q Querier) (int64, error) {
-	res, err := q.ExecContext(ctx, `DELETE FROM proxy_assignments WHERE proxy_id IN (SELECT id FROM proxies WHERE NOT active)`)
+	res, err := q.execContext(ctx, `DELETE FROM proxy_assignments WHERE proxy_id IN (SELECT id FROM proxies WHERE NOT active)`)
 	if err != nil {
 		return 0, unable(err, "release inactive proxies")
 	}
@@ -136,7 +136,7 @@ func ProxiesOf(ctx context.Context, q Querier, identityIDs []int64) (map[int64]P
 // error, when the proxy or the identity is already assigned: under
 // concurrent claims the UNIQUE constraints decide, and the loser moves on.
 func ClaimProxy(ctx context.Context, q Querier, proxyID, identityID int64) (bool, error) {
-	res, err := q.ExecContext(ctx, `
+	res, err := q.execContext(ctx, `
 		INSERT INTO proxy_assignments (proxy_id, identity_id, assigned_at) VALUES ($1, $2, $3)
 		ON CONFLICT DO NOTHING`, proxyID, identityID, Now())
 	if err != nil {
@@ -148,7 +148,7 @@ func ClaimProxy(ctx context.Context, q Querier, proxyID, identityID int64) (bool
 
 // ReleaseProxy ends an identity's assignment (no-op when it has none).
 func ReleaseProxy(ctx context.Context, q Querier, identityID int64) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM proxy_assignments WHERE identity_id = $1`, identityID)
+	_, err := q.execContext(ctx, `DELETE FROM proxy_assignments WHERE identity_id = $1`, identityID)
 	return unable(err, "release proxy")
 }
 
@@ -156,11 +156,11 @@ func ReleaseProxy(ctx context.Context, q Querier, identityID int64) error {
 func SetProxyHealth(ctx context.Context, q Querier, proxyID int64, healthy bool, reason string) error {
 	now := Now()
 	if healthy {
-		_, err := q.ExecContext(ctx, `UPDATE proxies SET healthy = TRUE, unhealthy_at = NULL, last_error = '', updated_at = $2
+		_, err := q.execContext(ctx, `UPDATE proxies SET healthy = TRUE, unhealthy_at = NULL, last_error = '', updated_at = $2
 			WHERE id = $1`, proxyID, now)
 		return unable(err, "set proxy health")
 	}
-	_, err := q.ExecContext(ctx, `UPDATE proxies SET healthy = FALSE, unhealthy_at = $2, last_error = $3, updated_at = $2
+	_, err := q.execContext(ctx, `UPDATE proxies SET healthy = FALSE, unhealthy_at = $2, last_error = $3, updated_at = $2
 		WHERE id = $1`, proxyID, now, reason)
 	return unable(err, "set proxy health")
 }
@@ -173,7 +173,7 @@ type UnproxiedIdentity struct {
 
 // IdentitiesWithoutProxy lists identities that hold no proxy, oldest first.
 func IdentitiesWithoutProxy(ctx context.Context, q Querier) ([]UnproxiedIdentity, error) {
-	rows, err := q.QueryContext(ctx, `SELECT i.id, i.timezone FROM identities i
+	rows, err := q.queryContext(ctx, `SELECT i.id, i.timezone FROM identities i
 		WHERE NOT EXISTS (SELECT 1 FROM proxy_assignments a WHERE a.identity_id = i.id) ORDER BY i.id`)
 	if err != nil {
 		return nil, unable(err, "read identities without proxy")

@@ -10,11 +10,13 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) ProxyOf(ctx context.Context, identityID int64) (Proxy, error) {
-	return ProxyOf(ctx, db.read, identityID)
+	return ProxyOf(ctx, sqlQ{db.read}, identityID)
 }
 
 func (db *DB) IdentitiesWithoutProxy(ctx context.Context) ([]UnproxiedIdentity, error) {
-	return IdentitiesWithoutProxy(ctx, db.read)
+	return IdentitiesWithoutProxy(ctx, sqlQ{db.read})
 }
 
-func (db *DB) ListProxies(ctx context.Context) ([]Proxy, error) { return ListProxies(ctx, db.read) }
+func (db *DB) ListProxies(ctx context.Context) ([]Proxy, error) {
+	return ListProxies(ctx, sqlQ{db.read})
+}

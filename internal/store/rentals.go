@@ -39,7 +39,7 @@ func scanRental(row interface{ Scan(...any) error }) (Rental, error) {
 // an identity already renting on the platform, is a unique violation.
 func InsertRental(ctx context.Context, q Querier, r Rental) (int64, error) {
 	var id int64
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO rentals (uid, workspace_id, identity_id, pool_identity_id, platform, integration_uid, starts_at, ends_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		r.UID, r.WorkspaceID, r.IdentityID, r.PoolIdentityID, r.Platform, r.IntegrationUID, r.StartsAt, r.EndsAt).Scan(&id)
@@ -48,7 +48,7 @@ func InsertRental(ctx context.Context, q Querier, r Rental) (int64, error) {
 
 // ActiveRental returns the identity's active rental on a platform.
 func ActiveRental(ctx context.Context, q Querier, identityID int64, platform string) (Rental, error) {
-	r, err := scanRental(q.QueryRowContext(ctx, `SELECT `+rentalCols+` FROM rentals r JOIN identities i ON i.id = r.identity_id
+	r, err := scanRental(q.queryRowContext(ctx, `SELECT `+rentalCols+` FROM rentals r JOIN identities i ON i.id = r.identity_id
 		WHERE r.identity_id = $1 AND r.platform = $2 AND r.ended_at IS NULL`, identityID, platform))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
@@ -59,7 +59,7 @@ func ActiveRental(ctx context.Context, q Querier, identityID int64, platform str
 // DueRentals lists the active rentals that must end at now: their period is
 // over, or their shared integration is gone (deleted by the renter).
 func DueRentals(ctx context.Context, q Querier, now int64, limit int) ([]Rental, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+rentalCols+` FROM rentals r JOIN identities i ON i.id = r.identity_id
+	rows, err := q.queryContext(ctx, `SELECT `+rentalCols+` FROM rentals r JOIN identities i ON i.id = r.identity_id
 		WHERE r.ended_at IS NULL AND (r.ends_at <= $1 OR NOT EXISTS (SELECT 1 FROM integrations g WHERE g.uid = r.integration_uid))
 		ORDER BY r.ends_at, r.id LIMIT $2`, now, limit)
 	if err != nil {
@@ -79,7 +79,7 @@ func DueRentals(ctx context.Context, q Querier, now int64, limit int) ([]Rental,
 
 // EndRental marks a rental ended at now; false when it already was.
 func EndRental(ctx context.Context, q Querier, id, now int64) (bool, error) {
-	res, err := q.ExecContext(ctx, `UPDATE rentals SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL`, id, now)
+	res, err := q.execContext(ctx, `UPDATE rentals SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL`, id, now)
 	if err != nil {
 		return false, unable(err, "end rental %v", id)
 	}
@@ -89,7 +89,7 @@ func EndRental(ctx context.Context, q Querier, id, now int64) (bool, error) {
 
 // PoolRentalEnds returns, per pool identity id, when its active rental ends.
 func PoolRentalEnds(ctx context.Context, q Querier) (map[int64]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT pool_identity_id, ends_at FROM rentals WHERE ended_at IS NULL`)
+	rows, err := q.queryContext(ctx, `SELECT pool_identity_id, ends_at FROM rentals WHERE ended_at IS NULL`)
 	if err != nil {
 		return nil, unable(err, "read pool rental ends")
 	}
@@ -108,6 +108,6 @@ func PoolRentalEnds(ctx context.Context, q Querier) (map[int64]int64, error) {
 // WorkspaceIDByUID finds a workspace by uid (operator commands).
 func WorkspaceIDByUID(ctx context.Context, q Querier, uid string) (int64, error) {
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM workspaces WHERE uid = $1 AND NOT operator_pool`, uid).Scan(&id)
+	err := q.queryRowContext(ctx, `SELECT id FROM workspaces WHERE uid = $1 AND NOT operator_pool`, uid).Scan(&id)
 	return id, notFound(err)
 }

@@ -10,11 +10,11 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *DB) ActiveRental(ctx context.Context, identityID int64, platform string) (Rental, error) {
-	return ActiveRental(ctx, db.read, identityID, platform)
+	return ActiveRental(ctx, sqlQ{db.read}, identityID, platform)
 }
 
 func (db *DB) DueRentals(ctx context.Context, now int64, limit int) ([]Rental, error) {
-	return DueRentals(ctx, db.read, now, limit)
+	return DueRentals(ctx, sqlQ{db.read}, now, limit)
 }
 
 func (db *DB) PoolRentalEnds(ctx context.Context) (map[int64]int64, error) {

@@ -70,7 +70,7 @@ type NewRun struct {
 func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
 	r := n.Run
 	now := Now()
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO runs (`+runInsertCols+`, request_hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24, $25)
 		RETURNING id`, append(runInsertArgs(n, now), n.RequestHash)...).Scan(&r.ID)
@@ -85,7 +85,7 @@ func (db *DB) InsertFinishedRuns(ctx context.Context, q Querier, runs []model.Ru
 		return nil
 	}
 	query, args := finishedRunsInsert(db.dialect, runs)
-	if _, err := q.ExecContext(ctx, query, args...); err != nil {
+	if _, err := q.execContext(ctx, query, args...); err != nil {
 		return fmt.Errorf("store: unable to insert %d finished runs: %w", len(runs), err)
 	}
 	return nil
@@ -153,19 +153,19 @@ func nonNil(s []string) []string {
 
 // GetRun finds a run by uid inside one workspace only.
 func GetRun(ctx context.Context, q Querier, workspaceID int64, uid string) (model.Run, error) {
-	return scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+runFrom+`WHERE r.workspace_id = $1 AND r.uid = $2`, workspaceID, uid))
+	return scanRun(q.queryRowContext(ctx, `SELECT `+runCols+runFrom+`WHERE r.workspace_id = $1 AND r.uid = $2`, workspaceID, uid))
 }
 
 // GetRunByID is for workers, which carry ids in job arguments.
 func GetRunByID(ctx context.Context, q Querier, id int64) (model.Run, error) {
-	return scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+runFrom+`WHERE r.id = $1`, id))
+	return scanRun(q.queryRowContext(ctx, `SELECT `+runCols+runFrom+`WHERE r.id = $1`, id))
 }
 
 // GetRunByIdempotencyKey finds the run an earlier submission with the same
 // key created, with the fingerprint of that submission ("" when unknown).
 func GetRunByIdempotencyKey(ctx context.Context, q Querier, workspaceID int64, key string) (model.Run, string, error) {
 	var hash string
-	r, err := scanRun(scanAlso(q.QueryRowContext(ctx, `SELECT `+runCols+`, r.request_hash`+runFrom+
+	r, err := scanRun(scanAlso(q.queryRowContext(ctx, `SELECT `+runCols+`, r.request_hash`+runFrom+
 		`WHERE r.workspace_id = $1 AND r.idempotency_key = $2`, workspaceID, key), &hash))
 	return r, hash, unable(err, "get run by idempotency key")
 }
@@ -283,7 +283,7 @@ func RunsNotRunning(ctx context.Context, q Querier, ids []int64) (map[int64]bool
 		ph[i] = fmt.Sprintf("$%d", i+1)
 		out[id] = true // deleted unless found RUNNING below
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE status = 'RUNNING' AND id IN (`+strings.Join(ph, ", ")+`)`, args...)
+	rows, err := q.queryContext(ctx, `SELECT id FROM runs WHERE status = 'RUNNING' AND id IN (`+strings.Join(ph, ", ")+`)`, args...)
 	if err != nil {
 		return nil, unable(err, "read which runs are running")
 	}

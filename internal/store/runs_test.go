@@ -18,13 +18,13 @@ func TestDeletingAWorkspaceDeletesItsRuns(t *testing.T) {
 		ctx := context.Background()
 		var ws [2]int64
 		for i, uid := range []string{"gone", "kept"} {
-			id, err := store.InsertWorkspace(ctx, db.Handles().Write, store.NewWorkspace{UID: uid, Name: uid, Plan: "p", SecretKID: "k", Secret: []byte("x")})
+			id, err := store.InsertWorkspace(ctx, db.Handles().W, store.NewWorkspace{UID: uid, Name: uid, Plan: "p", SecretKID: "k", Secret: []byte("x")})
 			if err != nil {
 				t.Fatal(err)
 			}
 			ws[i] = id
 			for _, r := range []string{uid + "-1", uid + "-2"} {
-				if _, err := store.InsertRun(ctx, db.Handles().Write, store.NewRun{Run: model.Run{UID: r, WorkspaceID: id, MemberUID: "m",
+				if _, err := store.InsertRun(ctx, db.Handles().W, store.NewRun{Run: model.Run{UID: r, WorkspaceID: id, MemberUID: "m",
 					ActionName: "x", ExecutionMode: "LIVE", Status: model.RunSucceeded, IdentityMode: "direct"}}); err != nil {
 					t.Fatal(err)
 				}

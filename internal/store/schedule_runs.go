@@ -22,7 +22,7 @@ func RunsPostponedUntil(ctx context.Context, q Querier, workspaceID int64, uids 
 		args = append(args, u)
 		ph[i] = "$" + strconv.Itoa(len(args))
 	}
-	rows, err := q.QueryContext(ctx, `SELECT uid, postponed_until FROM runs
+	rows, err := q.queryContext(ctx, `SELECT uid, postponed_until FROM runs
 		WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`) AND postponed_until IS NOT NULL`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read the runs' postponements: %w", err)

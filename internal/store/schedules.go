@@ -49,7 +49,7 @@ func nullMillis(t *time.Time) sql.NullInt64 {
 func InsertSchedule(ctx context.Context, q Querier, s model.Schedule) (int64, error) {
 	var id int64
 	now := Millis(s.CreatedAt)
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO schedules (uid, workspace_id, member_uid, name, action_name, status, cron, timezone, schedule_at,
 			next_execution_at, request, callback_headers_kid, callback_headers, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
@@ -61,15 +61,15 @@ func InsertSchedule(ctx context.Context, q Querier, s model.Schedule) (int64, er
 
 // GetSchedule finds a schedule by uid inside one workspace only.
 func GetSchedule(ctx context.Context, q Querier, workspaceID int64, uid string) (model.Schedule, error) {
-	return scanSchedule(q.QueryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`WHERE s.workspace_id = $1 AND s.uid = $2`,
+	return scanSchedule(q.queryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`WHERE s.workspace_id = $1 AND s.uid = $2`,
 		workspaceID, uid), true)
 }
 
 // LockSchedule is GetSchedule inside a write transaction, holding the row
 // until commit where write transactions run concurrently, so that an edit
 // and a firing on another node are serialised.
-func (db *DB) LockSchedule(ctx context.Context, tx *sql.Tx, workspaceID int64, uid string) (model.Schedule, error) {
-	s, err := scanSchedule(tx.QueryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`
+func (db *DB) LockSchedule(ctx context.Context, tx *Tx, workspaceID int64, uid string) (model.Schedule, error) {
+	s, err := scanSchedule(tx.queryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`
 		WHERE s.workspace_id = $1
 			AND s.uid = $2`+db.dialect.forUpdate("s"),
 		workspaceID, uid), true)
@@ -81,7 +81,7 @@ func (db *DB) LockSchedule(ctx context.Context, tx *sql.Tx, workspaceID int64, u
 
 // UpdateSchedule writes a schedule's editable fields and status.
 func UpdateSchedule(ctx context.Context, q Querier, s model.Schedule) error {
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		UPDATE schedules SET name = $2, status = $3, cron = $4, timezone = $5, schedule_at = $6, next_execution_at = $7,
 			request = $8, callback_headers_kid = $9, callback_headers = $10, updated_at = $11
 		WHERE id = $1`,
@@ -92,7 +92,7 @@ func UpdateSchedule(ctx context.Context, q Querier, s model.Schedule) error {
 
 // DeleteSchedule removes a schedule; its runs keep their scheduled_run_uid.
 func DeleteSchedule(ctx context.Context, q Querier, id int64) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM schedules WHERE id = $1`, id)
+	_, err := q.execContext(ctx, `DELETE FROM schedules WHERE id = $1`, id)
 	return unable(err, "delete schedule %v", id)
 }
 
@@ -114,7 +114,7 @@ type DueSchedule struct {
 // could weigh hundreds of megabytes); the claimer gets them from the claim
 // once it has won.
 func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int, fn func(DueSchedule) error) error {
-	rows, err := q.QueryContext(ctx, `SELECT `+scheduleListCols+`, COALESCE(r.status, '')`+scheduleFrom+`
+	rows, err := q.queryContext(ctx, `SELECT `+scheduleListCols+`, COALESCE(r.status, '')`+scheduleFrom+`
 		LEFT JOIN runs r ON r.uid = s.last_run_uid AND s.last_run_uid <> ''
 		WHERE s.status = 'ACTIVE' AND s.next_execution_at <= $1
 		ORDER BY s.next_execution_at LIMIT $2`, Millis(now), limit)
@@ -140,7 +140,7 @@ func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int, fn f
 // first entry of the schedules_due index); ok is false when there is none.
 func NextDue(ctx context.Context, q Querier) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE'`).Scan(&at)
+	err := q.queryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE'`).Scan(&at)
 	if err != nil || !at.Valid {
 		return time.Time{}, false, unable(err, "read next due")
 	}
@@ -171,7 +171,7 @@ type Claim struct {
 // row (READ COMMITTED re-reads the row after the lock), so a run is created
 // by whoever commits the claim, in the same transaction.
 func ClaimSchedule(ctx context.Context, q Querier, c Claim) (bool, error) {
-	res, err := q.ExecContext(ctx, `
+	res, err := q.execContext(ctx, `
 		UPDATE schedules SET next_execution_at = $3, status = $4, last_executed_at = COALESCE($5, last_executed_at),
 			updated_at = $6
 		WHERE id = $1 AND next_execution_at = $2 AND status = 'ACTIVE'`,
@@ -188,7 +188,7 @@ func ClaimSchedule(ctx context.Context, q Querier, c Claim) (bool, error) {
 // their ids. With skipLocked, rows another transaction holds (another node
 // firing them, an edit) are left out instead of waited for. Where writers are
 // serial, it returns ids as they are.
-func (db *DB) LockSchedules(ctx context.Context, tx *sql.Tx, ids []int64, skipLocked bool) ([]int64, error) {
+func (db *DB) LockSchedules(ctx context.Context, tx *Tx, ids []int64, skipLocked bool) ([]int64, error) {
 	out, err := db.dialect.lockSchedules(ctx, tx, ids, skipLocked)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to lock %d schedules: %w", len(ids), err)
@@ -209,7 +209,7 @@ type Claimed struct {
 // each row is the same compare-and-set (still ACTIVE and due at its own
 // c.Due), and it returns the claims that won, by schedule id. Each dialect
 // writes it its own way (claimSchedules).
-func (db *DB) ClaimSchedules(ctx context.Context, tx *sql.Tx, cs []Claim) (map[int64]Claimed, error) {
+func (db *DB) ClaimSchedules(ctx context.Context, tx *Tx, cs []Claim) (map[int64]Claimed, error) {
 	won := make(map[int64]Claimed, len(cs))
 	if len(cs) == 0 {
 		return won, nil
@@ -234,13 +234,13 @@ func scanClaimed(rows *sql.Rows, won map[int64]Claimed) error {
 
 // ScheduleRequest fills the stored request and sealed callback headers of s.
 func ScheduleRequest(ctx context.Context, q Querier, s *model.Schedule) error {
-	return q.QueryRowContext(ctx, `SELECT request, callback_headers_kid, callback_headers FROM schedules WHERE id = $1`, s.ID).
+	return q.queryRowContext(ctx, `SELECT request, callback_headers_kid, callback_headers FROM schedules WHERE id = $1`, s.ID).
 		Scan(&s.Request, &s.CallbackHeadersKID, &s.CallbackHeaders)
 }
 
 // SetScheduleLastRun records the run a firing created.
 func SetScheduleLastRun(ctx context.Context, q Querier, id int64, runUID string) error {
-	_, err := q.ExecContext(ctx, `UPDATE schedules SET last_run_uid = $2 WHERE id = $1`, id, runUID)
+	_, err := q.execContext(ctx, `UPDATE schedules SET last_run_uid = $2 WHERE id = $1`, id, runUID)
 	return unable(err, "set schedule last run %v", id)
 }
 

@@ -21,7 +21,7 @@ func (db *DB) GetSchedule(ctx context.Context, workspaceID int64, uid string) (m
 }
 
 func (db *DB) ListSchedules(ctx context.Context, workspaceID int64, f ScheduleFilter) ([]model.Schedule, error) {
-	return ListSchedules(ctx, db.read, workspaceID, f)
+	return ListSchedules(ctx, sqlQ{db.read}, workspaceID, f)
 }
 
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) { return NextDue(ctx, db.r) }

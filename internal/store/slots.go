@@ -17,14 +17,14 @@ import (
 // exceeds the cap (where writers are serial, they take turns anyway). The lock
 // is on run_slots, which nothing references, so it does not conflict with
 // the KEY SHARE locks inserts referencing the workspace take.
-func (db *DB) LockSlots(ctx context.Context, tx *sql.Tx, workspaceID int64) (running int, plan string, err error) {
+func (db *DB) LockSlots(ctx context.Context, tx *Tx, workspaceID int64) (running int, plan string, err error) {
 	q := `
 		SELECT s.running, w.plan
 		FROM run_slots s
 		JOIN workspaces w ON w.id = s.workspace_id
 		WHERE s.workspace_id = $1` + db.dialect.forUpdate("s")
 	for attempt := 0; ; attempt++ {
-		err = tx.QueryRowContext(ctx, q, workspaceID).Scan(&running, &plan)
+		err = tx.queryRowContext(ctx, q, workspaceID).Scan(&running, &plan)
 		if !errors.Is(err, sql.ErrNoRows) || attempt > 0 {
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return 0, "", fmt.Errorf("store: unable to lock the run slots of workspace %d: %w", workspaceID, err)
@@ -33,7 +33,7 @@ func (db *DB) LockSlots(ctx context.Context, tx *sql.Tx, workspaceID int64) (run
 		}
 		// A workspace created by hand without its row (the insert trigger
 		// makes it): start from the runs, as the migration did.
-		if _, err = tx.ExecContext(ctx, `
+		if _, err = tx.execContext(ctx, `
 			INSERT INTO run_slots (workspace_id, running)
 			SELECT id, (
 				SELECT COUNT(*)
@@ -53,7 +53,7 @@ func (db *DB) LockSlots(ctx context.Context, tx *sql.Tx, workspaceID int64) (run
 // committed, and the workspace's plan. A workspace without its row reads
 // as having none in use.
 func ReadSlots(ctx context.Context, q Querier, workspaceID int64) (running int, plan string, err error) {
-	err = q.QueryRowContext(ctx, `SELECT COALESCE(s.running, 0), w.plan FROM workspaces w
+	err = q.queryRowContext(ctx, `SELECT COALESCE(s.running, 0), w.plan FROM workspaces w
 		LEFT JOIN run_slots s ON s.workspace_id = w.id WHERE w.id = $1`, workspaceID).Scan(&running, &plan)
 	return running, plan, notFound(err)
 }
@@ -61,14 +61,14 @@ func ReadSlots(ctx context.Context, q Querier, workspaceID int64) (running int, 
 // Slots reads run_slots.running without locking (tests, diagnostics).
 func Slots(ctx context.Context, q Querier, workspaceID int64) (int, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT running FROM run_slots WHERE workspace_id = $1`, workspaceID).Scan(&n)
+	err := q.queryRowContext(ctx, `SELECT running FROM run_slots WHERE workspace_id = $1`, workspaceID).Scan(&n)
 	return n, notFound(err)
 }
 
 // QueuedRuns returns up to limit of a workspace's QUEUED async runs, oldest
 // first (index runs_queued).
 func QueuedRuns(ctx context.Context, q Querier, workspaceID int64, limit int) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE workspace_id = $1 AND status = 'QUEUED' AND execution_mode = 'ASYNC'
+	rows, err := q.queryContext(ctx, `SELECT id FROM runs WHERE workspace_id = $1 AND status = 'QUEUED' AND execution_mode = 'ASYNC'
 		ORDER BY id LIMIT $2`, workspaceID, limit)
 	if err != nil {
 		return nil, unable(err, "read queued runs")
@@ -88,7 +88,7 @@ func QueuedRuns(ctx context.Context, q Querier, workspaceID int64, limit int) ([
 // WorkspacesWithQueuedRuns lists up to limit workspaces that have QUEUED
 // async runs (index runs_queued).
 func WorkspacesWithQueuedRuns(ctx context.Context, q Querier, limit int) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT workspace_id FROM runs WHERE status = 'QUEUED' AND execution_mode = 'ASYNC'
+	rows, err := q.queryContext(ctx, `SELECT DISTINCT workspace_id FROM runs WHERE status = 'QUEUED' AND execution_mode = 'ASYNC'
 		ORDER BY workspace_id LIMIT $1`, limit)
 	if err != nil {
 		return nil, unable(err, "read the workspaces with queued runs")
@@ -115,7 +115,7 @@ const runsPerUnnest = 1000
 // for pgx to encode one by one and for PostgreSQL to parse, bind and plan
 // (a statement per distinct row count), which was the largest part of the
 // firing's own CPU (2026-12-07, profile of a 10,000-firing burst).
-func insertRunsUnnest(ctx context.Context, tx *sql.Tx, rs []BulkRun, start, end int, byUID map[string]int, now int64) error {
+func insertRunsUnnest(ctx context.Context, tx *Tx, rs []BulkRun, start, end int, byUID map[string]int, now int64) error {
 	n := end - start
 	var (
 		uids, members, actions, modes, statuses, idModes, idUIDs, params, cbURLs, cbOns, kids, lastErrs, schedUIDs = make([]string, n),
@@ -157,7 +157,7 @@ func insertRunsUnnest(ctx context.Context, tx *sql.Tx, rs []BulkRun, start, end 
 		}
 		chunkCounts[i], times[i] = int64(b.ChunkCount), now
 	}
-	rows, err := tx.QueryContext(ctx, `INSERT INTO runs (uid, workspace_id, member_uid, action_name, execution_mode, status,
+	rows, err := tx.queryContext(ctx, `INSERT INTO runs (uid, workspace_id, member_uid, action_name, execution_mode, status,
 			identity_mode, identity_uids, parameters, callback_url, callback_on, callback_headers_kid, callback_headers,
 			input_count, last_error, scheduled_run_uid, idempotency_key, started_at, finished_at, pending_count, chunk_count,
 			created_at, updated_at)
@@ -189,7 +189,7 @@ func insertRunsUnnest(ctx context.Context, tx *sql.Tx, rs []BulkRun, start, end 
 // neither database promises RETURNING in VALUES order). A run with status
 // RUNNING gets started_at; pending_count is its input count unless it is
 // terminal (INVALID).
-func (db *DB) InsertRuns(ctx context.Context, tx *sql.Tx, rs []BulkRun) error {
+func (db *DB) InsertRuns(ctx context.Context, tx *Tx, rs []BulkRun) error {
 	now := Now()
 	byUID := make(map[string]int, len(rs))
 	for i := range rs {
@@ -241,7 +241,7 @@ func (db *DB) InsertRuns(ctx context.Context, tx *sql.Tx, rs []BulkRun) error {
 				EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, pending, b.ChunkCount, now, now)
 		}
 		sb.WriteString(` RETURNING id, uid`)
-		rows, err := tx.QueryContext(ctx, sb.String(), args...)
+		rows, err := tx.queryContext(ctx, sb.String(), args...)
 		if err != nil {
 			return unable(err, "insert runs")
 		}
@@ -268,7 +268,7 @@ func (db *DB) InsertRuns(ctx context.Context, tx *sql.Tx, rs []BulkRun) error {
 		if len(args) == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, sb.String(), args...)
+		_, err := tx.execContext(ctx, sb.String(), args...)
 		sb.Reset()
 		args = args[:0]
 		return err
@@ -301,7 +301,7 @@ func (db *DB) InsertRuns(ctx context.Context, tx *sql.Tx, rs []BulkRun) error {
 // left alone, and so is a LIVE one. The caller holds the workspace's slot lock (LockSlots) and
 // has checked the cap. On PostgreSQL the statement-level trigger of
 // migration 00045 adds them to run_slots with one update per statement.
-func (db *DB) StartRuns(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) ([]int64, error) {
+func (db *DB) StartRuns(ctx context.Context, tx *Tx, ids []int64, at time.Time) ([]int64, error) {
 	now := Millis(at)
 	var out []int64
 	const perStmt = 500

@@ -36,11 +36,11 @@ func InsertStagedRun(ctx context.Context, q Querier, n NewRun) (int64, error) {
 // its own (COPY on PostgreSQL), and marks the run as still being written
 // (SweepStagedRuns leaves it alone).
 func (db *DB) StageInputs(ctx context.Context, runID int64, in []NewInput) error {
-	err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
+	err := db.TxKeepCaches(ctx, func(tx *Tx) error {
 		if err := db.CopyInputs(ctx, tx, runID, in); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE runs SET updated_at = $2 WHERE id = $1 AND status = 'STAGED'`, runID, Now())
+		_, err := tx.execContext(ctx, `UPDATE runs SET updated_at = $2 WHERE id = $1 AND status = 'STAGED'`, runID, Now())
 		return err
 	})
 	if err != nil {
@@ -66,7 +66,7 @@ func PublishStagedRun(ctx context.Context, q Querier, runID int64, n NewRun, inp
 	if n.IdempotencyKey != "" {
 		idem = sql.NullString{String: n.IdempotencyKey, Valid: true}
 	}
-	res, err := q.ExecContext(ctx, `UPDATE runs SET status = 'QUEUED', identity_mode = $2, identity_uids = $3,
+	res, err := q.execContext(ctx, `UPDATE runs SET status = 'QUEUED', identity_mode = $2, identity_uids = $3,
 			parameters = $4, callback_url = $5, callback_on = $6, callback_headers_kid = $7, callback_headers = $8,
 			input_count = $9, pending_count = $9, chunk_count = $10, idempotency_key = $11, request_hash = $13,
 			created_at = $12, updated_at = $12
@@ -91,15 +91,15 @@ const discardBatch = 2000
 // inputs a batch per transaction, then the run. A run already published is
 // left alone.
 func (db *DB) DiscardStagedRun(ctx context.Context, runID int64) error {
-	err := db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'DISCARDED', updated_at = $2 WHERE id = $1 AND status = 'STAGED'`,
+	err := db.TxKeepCaches(ctx, func(tx *Tx) error {
+		_, err := tx.execContext(ctx, `UPDATE runs SET status = 'DISCARDED', updated_at = $2 WHERE id = $1 AND status = 'STAGED'`,
 			runID, Now())
 		return err
 	})
 	for err == nil {
 		var n int64
-		err = db.TxKeepCaches(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM run_inputs WHERE id IN (SELECT i.id FROM run_inputs i
+		err = db.TxKeepCaches(ctx, func(tx *Tx) error {
+			res, err := tx.execContext(ctx, `DELETE FROM run_inputs WHERE id IN (SELECT i.id FROM run_inputs i
 				JOIN runs r ON r.id = i.run_id AND r.status = 'DISCARDED' WHERE i.run_id = $1 LIMIT $2)`, runID, discardBatch)
 			if err != nil {
 				return err
@@ -107,7 +107,7 @@ func (db *DB) DiscardStagedRun(ctx context.Context, runID int64) error {
 			if n, err = res.RowsAffected(); err != nil || n > 0 {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, `DELETE FROM runs WHERE id = $1 AND status = 'DISCARDED'`, runID)
+			_, err = tx.execContext(ctx, `DELETE FROM runs WHERE id = $1 AND status = 'DISCARDED'`, runID)
 			return err
 		})
 		if n == 0 {

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 
@@ -14,7 +13,7 @@ import (
 func stagedRun(t *testing.T, db *store.DB, ws int64, uid string, inputs int) int64 {
 	t.Helper()
 	ctx := context.Background()
-	id, err := store.InsertStagedRun(ctx, db.Handles().Write, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
+	id, err := store.InsertStagedRun(ctx, db.Handles().W, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
 		ActionName: "x", ExecutionMode: "ASYNC", Status: model.RunQueued, IdentityMode: "direct"}, IdempotencyKey: "ignored"})
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +63,7 @@ func TestStagedRunHiddenUntilPublished(t *testing.T) {
 		pub := store.NewRun{Run: model.Run{IdentityMode: "auto", IdentityUIDs: []string{"i"}, Parameters: `{"p":1}`,
 			CallbackURL: "https://x.test/cb", CallbackOn: "final"}, IdempotencyKey: "key-1", RequestHash: "fingerprint-1"}
 		var ok bool
-		if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := db.Tx(ctx, func(tx *store.Tx) error {
 			var err error
 			ok, err = store.PublishStagedRun(ctx, tx, id, pub, 2000, 80)
 			return err
@@ -86,7 +85,7 @@ func TestStagedRunHiddenUntilPublished(t *testing.T) {
 			t.Errorf("pending_count %d", got)
 		}
 		// Published once only; a published run is not discarded.
-		if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := db.Tx(ctx, func(tx *store.Tx) error {
 			var err error
 			ok, err = store.PublishStagedRun(ctx, tx, id, pub, 2000, 80)
 			return err
@@ -118,7 +117,7 @@ func TestStagedRunDiscardAndSweep(t *testing.T) {
 			t.Fatalf("%d rows left after a discard", n)
 		}
 		var ok bool
-		if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := db.Tx(ctx, func(tx *store.Tx) error {
 			var err error
 			ok, err = store.PublishStagedRun(ctx, tx, gone, store.NewRun{}, 4500, 180)
 			return err

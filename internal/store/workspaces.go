@@ -8,13 +8,6 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/model"
 )
 
-// Querier is what both *sql.DB and *sql.Tx offer.
-type Querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
@@ -32,7 +25,7 @@ type NewWorkspace struct {
 func InsertWorkspace(ctx context.Context, q Querier, w NewWorkspace) (int64, error) {
 	now := Now()
 	var id int64
-	err := q.QueryRowContext(ctx, `
+	err := q.queryRowContext(ctx, `
 		INSERT INTO workspaces (uid, name, plan, signing_secret_kid, signing_secret, period_start, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $6)
 		RETURNING id`,
@@ -53,18 +46,18 @@ func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error)
 }
 
 func GetWorkspace(ctx context.Context, q Querier, id int64) (model.Workspace, error) {
-	return scanWorkspace(q.QueryRowContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE id = $1`, id))
+	return scanWorkspace(q.queryRowContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE id = $1`, id))
 }
 
 func CountWorkspaces(ctx context.Context, q Querier) (int, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM workspaces WHERE NOT operator_pool`).Scan(&n)
+	err := q.queryRowContext(ctx, `SELECT COUNT(*) FROM workspaces WHERE NOT operator_pool`).Scan(&n)
 	return n, unable(err, "count workspaces")
 }
 
 // WorkspaceSecret returns the sealed callback signing secret.
 func WorkspaceSecret(ctx context.Context, q Querier, id int64) (kid string, sealed []byte, err error) {
-	err = q.QueryRowContext(ctx, `SELECT signing_secret_kid, signing_secret FROM workspaces WHERE id = $1`, id).
+	err = q.queryRowContext(ctx, `SELECT signing_secret_kid, signing_secret FROM workspaces WHERE id = $1`, id).
 		Scan(&kid, &sealed)
 	return kid, sealed, notFound(err)
 }
@@ -79,7 +72,7 @@ type WorkspaceSettings struct {
 }
 
 func UpdateWorkspaceSettings(ctx context.Context, q Querier, id int64, s WorkspaceSettings) error {
-	_, err := q.ExecContext(ctx, `
+	_, err := q.execContext(ctx, `
 		UPDATE workspaces SET webhook_url = $2, logo_url = $3, engagement_enabled = $4, auto_resume = $5,
 			limit_overrides = $6, updated_at = $7
 		WHERE id = $1`,
@@ -88,12 +81,12 @@ func UpdateWorkspaceSettings(ctx context.Context, q Querier, id int64, s Workspa
 }
 
 func RotateWorkspaceSecret(ctx context.Context, q Querier, id int64, kid string, sealed []byte) error {
-	_, err := q.ExecContext(ctx, `UPDATE workspaces SET signing_secret_kid = $2, signing_secret = $3, updated_at = $4 WHERE id = $1`,
+	_, err := q.execContext(ctx, `UPDATE workspaces SET signing_secret_kid = $2, signing_secret = $3, updated_at = $4 WHERE id = $1`,
 		id, kid, sealed, Now())
 	return unable(err, "rotate workspace secret %v", id)
 }
 
 func SetWorkspacePlan(ctx context.Context, q Querier, id int64, plan string) error {
-	_, err := q.ExecContext(ctx, `UPDATE workspaces SET plan = $2, updated_at = $3 WHERE id = $1`, id, plan, Now())
+	_, err := q.execContext(ctx, `UPDATE workspaces SET plan = $2, updated_at = $3 WHERE id = $1`, id, plan, Now())
 	return unable(err, "set workspace plan %v", id)
 }

@@ -22,5 +22,5 @@ func (db *DB) WorkspaceSecret(ctx context.Context, id int64) (kid string, sealed
 func (db *DB) CountWorkspaces(ctx context.Context) (int, error) { return CountWorkspaces(ctx, db.r) }
 
 func (db *DB) InsertWorkspace(ctx context.Context, w NewWorkspace) (int64, error) {
-	return InsertWorkspace(ctx, db.write, w)
+	return InsertWorkspace(ctx, sqlQ{db.write}, w)
 }

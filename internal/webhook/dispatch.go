@@ -9,7 +9,6 @@ package webhook
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,7 +32,7 @@ import (
 
 // Queue schedules delivery attempts in the caller's transaction.
 type Queue interface {
-	Deliveries(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error
+	Deliveries(ctx context.Context, tx *store.Tx, ids []int64, at time.Time) error
 }
 
 type Dispatcher struct {
@@ -565,7 +564,7 @@ func (d *Dispatcher) record(ctx context.Context, batch []*attempt) error {
 		}
 		g.ids = append(g.ids, a.d.ID)
 	}
-	return d.DB.RecordTx(ctx, func(tx *sql.Tx) error {
+	return d.DB.RecordTx(ctx, func(tx *store.Tx) error {
 		clear(groups)
 		for _, a := range rest {
 			switch a.out {
@@ -665,7 +664,7 @@ func (d *Dispatcher) runHeaders(ctx context.Context, runID int64) (map[string]st
 // goes on retrying a message.
 func (d *Dispatcher) Replay(ctx context.Context, workspaceID int64, kind, uid string) (model.Delivery, error) {
 	var child model.Delivery
-	err := d.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.DB.Tx(ctx, func(tx *store.Tx) error {
 		orig, err := store.GetDelivery(ctx, tx, workspaceID, kind, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("delivery %s not found", uid)

@@ -42,7 +42,7 @@ func TestRunHeadersTransientIsNotUnreadable(t *testing.T) {
 	}
 	insert := func(uid string, kr *secret.Keyring) int64 {
 		kid, sealed := kr.Seal([]byte(`{"X-Token":"t"}`), []byte("callback-headers"))
-		r, err := store.InsertRun(ctx, db.Handles().Write, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: wsID, ActionName: "googlemaps-extract-place",
+		r, err := store.InsertRun(ctx, db.Handles().W, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: wsID, ActionName: "googlemaps-extract-place",
 			ExecutionMode: "ASYNC", Status: "RUNNING", CallbackURL: "https://hooks.example.com/cb", CallbackOn: "all"},
 			CallbackHeadersKID: kid, CallbackHeaders: sealed})
 		if err != nil {

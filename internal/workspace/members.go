@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -39,7 +38,7 @@ func (s *Service) Invite(ctx context.Context, p model.Principal, email, role str
 	token, hash := auth.NewToken()
 	inv := model.Invitation{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID, Email: email, Role: role,
 		ExpiresAt: time.Now().Add(InvitationTTL).UTC()}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		members, err := store.ListMembers(ctx, tx, p.WorkspaceID)
 		if err != nil {
 			return err
@@ -74,7 +73,7 @@ func (s *Service) Accept(ctx context.Context, token, name, password string) (Acc
 	}
 	key, display, keyHash := auth.NewAPIKey()
 	var out Accepted
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		inv, err := store.ClaimInvitation(ctx, tx, auth.HashToken(token))
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("invitation not found, already used, or expired")
@@ -108,7 +107,7 @@ func (s *Service) ChangeRole(ctx context.Context, workspaceID int64, uid, role s
 		return model.Member{}, apperr.BadInput("body/role must be equal to one of the allowed values: owner, ops, user")
 	}
 	var out model.Member
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		m, err := store.GetMember(ctx, tx, workspaceID, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("member %s not found", uid)
@@ -133,7 +132,7 @@ func (s *Service) ChangeRole(ctx context.Context, workspaceID int64, uid, role s
 // Remove deletes a member and their keys; the last owner cannot be removed.
 func (s *Service) Remove(ctx context.Context, workspaceID int64, uid string) error {
 	defer s.DB.InvalidateAuth() // the member's keys stop working here at once
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx *store.Tx) error {
 		m, err := store.GetMember(ctx, tx, workspaceID, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("member %s not found", uid)
@@ -152,7 +151,7 @@ func (s *Service) Remove(ctx context.Context, workspaceID int64, uid string) err
 
 // ensureAnotherOwner runs inside the write transaction, so two concurrent
 // demotions cannot both see "two owners left".
-func (s *Service) ensureAnotherOwner(ctx context.Context, tx *sql.Tx, workspaceID int64) error {
+func (s *Service) ensureAnotherOwner(ctx context.Context, tx *store.Tx, workspaceID int64) error {
 	// Serialise owner changes per workspace.
 	if err := s.DB.LockWorkspace(ctx, tx, workspaceID); err != nil {
 		return err
@@ -177,7 +176,7 @@ func (s *Service) APIKeys(ctx context.Context, p model.Principal) ([]model.APIKe
 func (s *Service) CreateAPIKey(ctx context.Context, p model.Principal, name string) (model.APIKey, string, error) {
 	key, display, hash := auth.NewAPIKey()
 	var k model.APIKey
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		k, err = store.InsertAPIKey(ctx, tx, model.APIKey{UID: uuid.NewString(), WorkspaceID: p.WorkspaceID,
 			MemberID: p.MemberID, Name: name, Prefix: display}, hash)
@@ -189,7 +188,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p model.Principal, name stri
 func (s *Service) RevokeAPIKey(ctx context.Context, p model.Principal, uid string) error {
 	defer s.DB.InvalidateAuth() // refused here at once, elsewhere within store.ReadCacheTTL
 	var ok bool
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		ok, err = store.RevokeAPIKey(ctx, tx, p.MemberID, uid)
 		return err

@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -66,7 +65,7 @@ func (s *Service) OperatorCreateKey(ctx context.Context, w model.Workspace, role
 	}
 	key, display, hash := auth.NewAPIKey()
 	var out OperatorKey
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		if memberRef != "" {
 			out.Member, err = store.MemberByUIDOrEmail(ctx, tx, w.ID, memberRef)
@@ -111,7 +110,7 @@ func (s *Service) OperatorRevokeKey(ctx context.Context, w model.Workspace, ref 
 		return store.WorkspaceKey{}, apperr.BadInput("a key uid or prefix is required")
 	}
 	var out store.WorkspaceKey
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		keys, err := store.ListWorkspaceKeys(ctx, tx, w.ID)
 		if err != nil {
 			return err
@@ -141,7 +140,7 @@ func (s *Service) OperatorRevokeKey(ctx context.Context, w model.Workspace, ref 
 	return out, err
 }
 
-func (s *Service) operatorAudit(ctx context.Context, tx *sql.Tx, workspaceID int64, action, keyUID string, detail map[string]any) error {
+func (s *Service) operatorAudit(ctx context.Context, tx *store.Tx, workspaceID int64, action, keyUID string, detail map[string]any) error {
 	detail["via"] = "operator"
 	raw, err := json.Marshal(detail)
 	if err != nil {

@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -151,7 +150,7 @@ func (s *Service) SetPassword(ctx context.Context, token, password string) (mode
 		return model.Member{}, err
 	}
 	var m model.Member
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		id, err := store.ClaimPasswordLink(ctx, tx, auth.HashToken(token), store.Now())
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("this link was already used or has expired; ask an owner for a new one")

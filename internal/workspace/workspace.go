@@ -7,7 +7,6 @@ package workspace
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -76,7 +75,7 @@ func (s *Service) Create(ctx context.Context, name, plan, ownerEmail, fixedKey s
 		key, display, hash = fixedKey, fixedKey[:len(auth.KeyPrefix)+8], auth.HashToken(fixedKey)
 	}
 	var out Created
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		kid, sealed := s.Keys.Seal([]byte(s.NewSigningSecret()), nil)
 		wid, err := store.InsertWorkspace(ctx, tx, store.NewWorkspace{UID: uuid.NewString(), Name: name, Plan: plan,
 			SecretKID: kid, Secret: sealed})
@@ -212,7 +211,7 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID int64, u Setti
 			return Settings{}, apperr.BadInput("body/smart_limit_overrides: %s", err.Error())
 		}
 	}
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		w, err := store.GetWorkspace(ctx, tx, workspaceID)
 		if err != nil {
 			return err
