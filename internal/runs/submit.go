@@ -584,13 +584,21 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, runID int64) (bool, e
 // The schedules loop calls it every few seconds; the read is one scan of
 // the runs_queued partial index.
 func (s *Service) PromoteWaiting(ctx context.Context) error {
-	ws, err := store.WorkspacesWithQueuedRuns(ctx, s.DB.Handles().R, 1000)
-	if err != nil {
+	var ws []int64
+	if err := s.DB.View(ctx, func(q store.Querier) (err error) {
+		ws, err = store.WorkspacesWithQueuedRuns(ctx, q, 1000)
+		return err
+	}); err != nil {
 		return err
 	}
 	var firstErr error
 	for _, id := range ws {
-		running, plan, err := store.ReadSlots(ctx, s.DB.Handles().R, id)
+		var running int
+		var plan string
+		err := s.DB.View(ctx, func(q store.Querier) (err error) {
+			running, plan, err = store.ReadSlots(ctx, q, id)
+			return err
+		})
 		if err == nil && running >= s.Plans(plan).ConcurrentRuns {
 			continue
 		}
