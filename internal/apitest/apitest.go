@@ -126,6 +126,9 @@ func NewStore(t testing.TB, dialect string) Store {
 		u, _ := url.Parse(postgresURL())
 		q := u.Query()
 		q.Set("search_path", schema)
+		// The schema names the test's backends in pg_stat_activity (and lets
+		// a measurement find their CPU).
+		q.Set("application_name", schema)
 		u.RawQuery = q.Encode()
 		st.DatabaseURL = u.String()
 	}

@@ -2,6 +2,7 @@ package schedules_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -219,4 +220,116 @@ func lastRun(t *testing.T, env *apitest.Env, scheduleUID string) string {
 		t.Fatal(err)
 	}
 	return uid
+}
+
+// TestPromoteWaiting: runs a firing left QUEUED while slots are free (its
+// promote lost, as when the node stops between the batch's commit and the
+// promote) are started by runs.Service.PromoteWaiting, the sweep the
+// firing loop runs every few seconds: the oldest ones, as many as the plan
+// has free slots, each with a River job for its chunk; a workspace at its
+// cap is left alone.
+func TestPromoteWaiting(t *testing.T) {
+	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		f := newFixture(t, dialect, "2031-03-01T00:00:00Z")
+		ctx := context.Background()
+		db := f.env.App.DB.Handles()
+		var first string
+		for i := 0; i < 5; i++ {
+			uid := f.create(map[string]any{"cron": "0 9 * * *", "callback": map[string]any{"url": nil}})["uid"].(string)
+			if first == "" {
+				first = uid
+			}
+		}
+		var wsID int64
+		if err := db.Read.QueryRowContext(ctx, `SELECT workspace_id FROM schedules LIMIT 1`).Scan(&wsID); err != nil {
+			t.Fatal(err)
+		}
+		// The trial plan runs 2 at once.
+		if _, err := db.Write.ExecContext(ctx, `UPDATE workspaces SET plan = 'trial' WHERE id = $1`, wsID); err != nil {
+			t.Fatal(err)
+		}
+		if st := f.fireAt("2031-03-01T09:00:00.100Z"); st.Fired != 5 {
+			t.Fatalf("%+v", st)
+		}
+		ids := func(status string) []int64 {
+			rows, err := db.Read.QueryContext(ctx, `SELECT id FROM runs WHERE workspace_id = $1 AND status = $2 ORDER BY id`, wsID, status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var out []int64
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, id)
+			}
+			return out
+		}
+		chunkJobs := func() map[int64]int {
+			q := `SELECT args::text FROM river_job WHERE kind = 'run_chunk'`
+			if dialect == "sqlite" {
+				q = `SELECT json(args) FROM river_job WHERE kind = 'run_chunk'` // stored as JSONB
+			}
+			rows, err := db.Read.QueryContext(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			out := map[int64]int{}
+			for rows.Next() {
+				var raw string
+				if err := rows.Scan(&raw); err != nil {
+					t.Fatal(err)
+				}
+				var a struct {
+					RunID int64 `json:"run_id"`
+				}
+				if err := json.Unmarshal([]byte(raw), &a); err != nil {
+					t.Fatal(err)
+				}
+				out[a.RunID]++
+			}
+			return out
+		}
+		running, queued := ids("RUNNING"), ids("QUEUED")
+		if len(running) != 2 || len(queued) != 3 {
+			t.Fatalf("after the firing: RUNNING %v, QUEUED %v; want 2, 3", running, queued)
+		}
+		// At its cap: nothing to promote.
+		if err := f.env.App.Runs.PromoteWaiting(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r := ids("RUNNING"); len(r) != 2 {
+			t.Fatalf("PromoteWaiting at the cap started runs: RUNNING %v", r)
+		}
+		// The two RUNNING runs end without promoting anyone (as if their
+		// node died after the commit): two free slots, three QUEUED runs.
+		for _, id := range running {
+			if _, err := db.Write.ExecContext(ctx, `UPDATE runs SET status = 'STOPPED' WHERE id = $1`, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := chunkJobs()
+		if err := f.env.App.Runs.PromoteWaiting(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := ids("RUNNING")
+		if len(got) != 2 || got[0] != queued[0] || got[1] != queued[1] {
+			t.Fatalf("after PromoteWaiting: RUNNING %v, want the two oldest QUEUED %v", got, queued[:2])
+		}
+		after := chunkJobs()
+		for _, id := range got {
+			if after[id]-before[id] != 1 {
+				t.Errorf("run %d: %d new chunk jobs, want 1", id, after[id]-before[id])
+			}
+		}
+		if after[queued[2]] != before[queued[2]] {
+			t.Errorf("the QUEUED run %d got a chunk job", queued[2])
+		}
+		if n := slots(t, f.env, first); n != 2 {
+			t.Errorf("run_slots.running = %d, want 2", n)
+		}
+	})
 }

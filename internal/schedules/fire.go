@@ -22,11 +22,18 @@ package schedules
 //     FROM (VALUES ...) on SQLite). A row that another node claimed and
 //     committed since it was read matches nothing: lost, not fired.
 //  3. Submit the ASYNC runs of the rows won (runs.Service.SubmitManyTx) in
-//     the same transaction: multi-row INSERTs of the runs and their inputs,
-//     admission under the plan's cap for all of them at once (run_slots,
-//     locked last on PostgreSQL, after the inserts: every admission and
-//     every finishing run of the workspace waits for that row), and one
-//     River insert for all their chunk jobs.
+//     the same transaction: multi-row INSERTs of the runs and their inputs.
+//     On SQLite the batch admits them under the plan's cap (run_slots) and
+//     enqueues the chunk jobs of those that start, in one River insert. On
+//     PostgreSQL the batch inserts them QUEUED and takes no run_slots lock
+//     (every finishing run of the workspace waits for that row, and the
+//     batches of a burst used to wait for each other on it); a goroutine of
+//     the round promotes their workspaces as soon as each batch commits
+//     (runs.Service.Promote: one UPDATE, one read, one River insert under
+//     the lock), and the round promotes once more before it returns. Every
+//     sweepEvery the loop also promotes any workspace left with QUEUED runs
+//     and free slots (runs.Service.PromoteWaiting), which covers a node that
+//     stopped between a batch's commit and its promote.
 //
 // The claims and the runs commit together or not at all, so a crash or a
 // lost connection leaves the batch due and it fires again on the next tick;
@@ -177,6 +184,10 @@ func (s *Service) FireDue(ctx context.Context) (Stats, error) {
 	}
 }
 
+// sweepEvery is how often the loop looks for workspaces with QUEUED runs
+// and free slots (runs.Service.PromoteWaiting).
+const sweepEvery = 5 * time.Second
+
 // roundLimit bounds the rows one round reads (a backlog after downtime
 // can be much longer than a burst; PostgreSQL sorts what it returns).
 const roundLimit = 50_000
@@ -191,6 +202,19 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 	var firstErr error
 	work := make(chan []store.DueSchedule)
 	var wg sync.WaitGroup
+	// The runs a batch left QUEUED (runs.SubmitManyTx: always on
+	// PostgreSQL) are promoted as soon as the batch has committed, by one
+	// goroutine beside the batches, so that a workspace's first runs start
+	// while the rest of the burst is still firing; the round promotes once
+	// more at its end, so that they are admitted when FireDue returns.
+	kick := make(chan struct{}, 1)
+	promoted := make(chan struct{})
+	go func() {
+		defer close(promoted)
+		for range kick {
+			_ = s.promoteQueued(ctx) // failures are noted again and logged
+		}
+	}()
 	for w := 0; w < s.parallel(); w++ {
 		wg.Add(1)
 		go func() {
@@ -202,6 +226,10 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 					// fire the batch again one schedule at a time.
 					s.log().Warn("schedule batch firing failed; firing one by one", "schedules", len(b), "error", err)
 					bst, sk, err = s.fireEach(ctx, b, now)
+				}
+				select {
+				case kick <- struct{}{}:
+				default: // a promote is already due
 				}
 				mu.Lock()
 				st.add(bst)
@@ -239,6 +267,8 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 	}
 	close(work)
 	wg.Wait()
+	close(kick)
+	<-promoted
 	if perr := s.promoteQueued(ctx); perr != nil && firstErr == nil {
 		firstErr = perr
 	}
@@ -576,6 +606,7 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 		interval = DefaultPollInterval
 	}
 	wait := interval
+	var swept time.Time
 	for {
 		t := time.NewTimer(wait)
 		select {
@@ -585,6 +616,14 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 		case <-t.C:
 		}
 		_, err := s.FireDue(ctx)
+		if err == nil && time.Since(swept) >= sweepEvery {
+			// Runs a firing left QUEUED whose promote never ran (the node
+			// stopped between the batch's commit and the promote).
+			swept = time.Now()
+			if perr := s.Runs.PromoteWaiting(ctx); perr != nil && ctx.Err() == nil {
+				s.log().Warn("promoting queued runs failed", "error", perr)
+			}
+		}
 		switch {
 		case ctx.Err() != nil:
 			return

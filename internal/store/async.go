@@ -99,6 +99,40 @@ func PendingChunks(ctx context.Context, q Querier, runID int64) ([]int, error) {
 	return out, rows.Err()
 }
 
+// PendingChunksOf is PendingChunks for many runs in one query per 500 runs:
+// each run's chunks that still hold a PENDING input, in order.
+func PendingChunksOf(ctx context.Context, q Querier, runIDs []int64) (map[int64][]int, error) {
+	out := make(map[int64][]int, len(runIDs))
+	const perStmt = 500
+	for start := 0; start < len(runIDs); start += perStmt {
+		ids := runIDs[start:min(start+perStmt, len(runIDs))]
+		ph := make([]string, len(ids))
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			ph[i], args[i] = "$"+strconv.Itoa(i+1), id
+		}
+		rows, err := q.queryContext(ctx, `SELECT DISTINCT run_id, chunk FROM run_inputs WHERE run_id IN (`+strings.Join(ph, ", ")+
+			`) AND status = 'PENDING' ORDER BY run_id, chunk`, args...)
+		if err != nil {
+			return nil, unable(err, "read the pending chunks of %d runs", len(ids))
+		}
+		for rows.Next() {
+			var id int64
+			var c int
+			if err := rows.Scan(&id, &c); err != nil {
+				rows.Close()
+				return nil, unable(err, "read the pending chunks of %d runs", len(ids))
+			}
+			out[id] = append(out[id], c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, unable(err, "read the pending chunks of %d runs", len(ids))
+		}
+	}
+	return out, nil
+}
+
 // ResetInputAttempts gives every pending input of a resumed run fresh attempts.
 func ResetInputAttempts(ctx context.Context, q Querier, runID int64) error {
 	_, err := q.execContext(ctx, `UPDATE run_inputs SET attempts = 0 WHERE run_id = $1 AND status = 'PENDING'`, runID)

@@ -85,6 +85,17 @@ func QueuedRuns(ctx context.Context, q Querier, workspaceID int64, limit int) ([
 	return out, rows.Err()
 }
 
+// WorkspacesWithQueuedRuns lists up to limit workspaces that have QUEUED
+// async runs (index runs_queued).
+func WorkspacesWithQueuedRuns(ctx context.Context, q Querier, limit int) ([]int64, error) {
+	rows, err := q.queryContext(ctx, `SELECT DISTINCT workspace_id FROM runs WHERE status = 'QUEUED' AND execution_mode = 'ASYNC'
+		ORDER BY workspace_id LIMIT $1`, limit)
+	if err != nil {
+		return nil, unable(err, "read the workspaces with queued runs")
+	}
+	return scanIDs(rows)
+}
+
 // BulkRun is one run of InsertRuns with its inputs.
 type BulkRun struct {
 	NewRun
