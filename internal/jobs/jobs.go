@@ -28,6 +28,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -329,6 +330,33 @@ func chunkParams(runID int64, chunk, pos int, meta []byte) river.InsertManyParam
 		InsertOpts: &river.InsertOpts{Queue: QueueRuns, MaxAttempts: 25, Priority: prio, Metadata: meta}}
 }
 
+// Retries of chunk and delivery jobs. A chunk or delivery job fails (rather
+// than snoozing) for what is around it, not for its own inputs: its node
+// shut down or lost its lease mid-pass (context canceled), or PostgreSQL
+// restarted or was unreachable (a connection refused or ended). River's
+// default backoff waits errors^4 seconds (1 s, 16 s, 81 s, 256 s, 625 s):
+// in the chaos suite (a kill every 20-40 s, a PostgreSQL restart, a rolling
+// restart) some chunks failed four or five times in two minutes and then
+// waited 4 to 10 minutes, which left their runs RUNNING long after the
+// faults. The first quickRetries failures are retried within
+// quickRetryMax; later ones follow River's default, so a job failing for
+// good still backs off over days before it is discarded.
+const (
+	quickRetries  = 8
+	quickRetryMax = 5 * time.Second
+)
+
+// quickRetry is the chunk and delivery workers' NextRetry: errors^2 seconds
+// up to quickRetryMax for the first quickRetries failures, then River's
+// default (the zero time).
+func quickRetry(row *rivertype.JobRow, now time.Time) time.Time {
+	n := len(row.Errors) + 1 // this failure's number, as River counts it
+	if n > quickRetries {
+		return time.Time{}
+	}
+	return now.Add(min(time.Duration(n*n)*time.Second, quickRetryMax))
+}
+
 type chunkWorker struct {
 	river.WorkerDefaults[ChunkArgs]
 	runs    *runs.Service
@@ -340,6 +368,11 @@ type chunkWorker struct {
 // Timeout ends a chunk's pass (its fetching, then its commit) a margin
 // before its rescue.
 func (w *chunkWorker) Timeout(*river.Job[ChunkArgs]) time.Duration { return w.timeout }
+
+// NextRetry retries a failed pass soon (quickRetry).
+func (w *chunkWorker) NextRetry(job *river.Job[ChunkArgs]) time.Time {
+	return quickRetry(job.JobRow, time.Now())
+}
 
 func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) (err error) {
 	ctx, release := w.leases.hold(ctx)
@@ -375,6 +408,13 @@ type deliverWorker struct {
 // Timeout covers a batch sent in parallel, each attempt bounded by the
 // sender's own timeout.
 func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.timeout }
+
+// NextRetry retries a failed job soon (quickRetry): its callbacks' own
+// retry schedule is kept by the dispatcher (it snoozes), so an error here
+// is the node's or the database's, not the receiver's.
+func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	return quickRetry(job.JobRow, time.Now())
+}
 
 // Work sends the job's deliveries. A job holding only final callbacks that
 // wait for their runs' batch callbacks sleeps and runs again.

@@ -233,11 +233,20 @@ func (d *Dispatcher) deliver(ctx context.Context, ids []int64, snooze bool) (tim
 		if dl.RunID != 0 {
 			if _, ok := headers[dl.RunID]; !ok {
 				h, err := d.runHeaders(ctx, dl.RunID)
-				if err != nil {
+				var bad *unreadableHeaders
+				switch {
+				case errors.As(err, &bad):
 					// A key no longer in the keyring: no retry can send these
 					// headers. Failing the delivery says so and lets it be
 					// replayed once the key is back.
-					badHeaders[dl.RunID] = "the run's callback headers cannot be decrypted: " + err.Error()
+					badHeaders[dl.RunID] = "the run's callback headers cannot be decrypted: " + bad.err.Error()
+				case err != nil:
+					// The database or the job's context (its node stopping or
+					// losing its lease, PostgreSQL restarting): the job
+					// fails and is retried. Failing the deliveries here lost
+					// their callbacks for good (the chaos suite: 11 to 25 a
+					// run, "context canceled").
+					return 0, err
 				}
 				headers[dl.RunID] = h
 			}
@@ -625,7 +634,15 @@ func (d *Dispatcher) runStatus(ctx context.Context, runID int64) (string, error)
 	return st, err
 }
 
-// runHeaders opens a run's sealed callback headers.
+// unreadableHeaders is runHeaders' error when the stored headers cannot be
+// opened (their key is not in the keyring) or read: no retry helps.
+type unreadableHeaders struct{ err error }
+
+func (u *unreadableHeaders) Error() string { return u.err.Error() }
+
+// runHeaders opens a run's sealed callback headers. An error reading them
+// is returned as it is (a retry may succeed); one opening them is an
+// *unreadableHeaders.
 func (d *Dispatcher) runHeaders(ctx context.Context, runID int64) (map[string]string, error) {
 	kid, sealed, err := d.DB.RunCallbackHeaders(ctx, runID)
 	if err != nil || len(sealed) == 0 {
@@ -633,10 +650,13 @@ func (d *Dispatcher) runHeaders(ctx context.Context, runID int64) (map[string]st
 	}
 	plain, err := d.Keys.Open(kid, sealed, []byte("callback-headers"))
 	if err != nil {
-		return nil, err
+		return nil, &unreadableHeaders{err}
 	}
 	var h map[string]string
-	return h, json.Unmarshal(plain, &h)
+	if err := json.Unmarshal(plain, &h); err != nil {
+		return nil, &unreadableHeaders{err}
+	}
+	return h, nil
 }
 
 // Replay sends a delivery again as a new child record with the same
