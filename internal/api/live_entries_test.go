@@ -86,6 +86,9 @@ func TestLiveStoreEntries(t *testing.T) {
 			// Managed: the pool accounts this node has not used yet are
 			// ranked from the database, all of them in one read.
 			{"managed search", "linkedin-search-people", lvSearchBody("", "managed", "engineer"), 3},
+			// Outreach reads its balance fresh: what it does on the platform
+			// cannot be taken back if it turns out unpaid.
+			{"direct outreach", "linkedin-visit-profile", with(profile, "identity_ids", []string{classic}), 3},
 		} {
 			for i := 0; i < 2; i++ {
 				if r := lvLive(env, key, c.slug, c.body, ""); r.Status != 200 {
