@@ -224,7 +224,7 @@ func untilDeadline(t testing.TB) time.Duration {
 	return 10 * time.Minute
 }
 
-// inflightRun starts an n-input run at 500 ms of latency and returns it
+// inflightRun starts an n-input run at 2 s of latency and returns it
 // once the simulator serves at least 1,000 of its calls at once (two busy
 // cores reach a few thousand; the first thousand is reached reliably). It
 // waits for that as long as it takes, and fails only if the run ends first
@@ -232,7 +232,11 @@ func untilDeadline(t testing.TB) time.Duration {
 func inflightRun(t *testing.T, e *asyncEnv, key string, n int) string {
 	t.Helper()
 	s := simOf(t, e)
-	s.SetLatency(500 * time.Millisecond)
+	// 2 s a call: with 3,840 async slots, 10,000 calls take about 5 s, long
+	// enough for the test to see 1,000 in flight and act on the run while
+	// they are, even on a loaded machine (at 500 ms the whole run took
+	// 1.3 s and, at load 26, was over before the cancel landed).
+	s.SetLatency(2 * time.Second)
 	t.Cleanup(func() { s.SetLatency(0) })
 	uid := e.submit(key, "googlemaps-extract-place", map[string]any{"inputs": placeInputs(n, "fly"), "callback": finalOnly})["run_uid"].(string)
 	end := time.Now().Add(untilDeadline(t))
