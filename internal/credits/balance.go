@@ -40,37 +40,47 @@ type Reading struct {
 	At time.Time
 }
 
-// Balance reads a workspace's grant and use in the period r names. Its
-// store entry points are the workspace row (GetWorkspace, or
-// CachedWorkspace when cached) and the period's use (BalanceUsed).
+// Balance reads a workspace's grant and use in the period r names. Cached,
+// its store entry points are the read cache's workspace row
+// (CachedWorkspace) and, when this process has not seen the period's use
+// recently, BalanceUsed. Fresh, both come from one statement
+// (WorkspaceWithUse), for the period the cached row names; should the row
+// read name another, the use is read again for it.
 func (l *Ledger) Balance(ctx context.Context, workspaceID int64, r Reading) (Balance, error) {
-	var (
-		w   model.Workspace
-		err error
-	)
-	if r.Cached {
-		w, err = l.DB.CachedWorkspace(ctx, workspaceID)
-	} else {
-		w, err = l.DB.GetWorkspace(ctx, workspaceID)
-	}
-	if err != nil {
-		return Balance{}, err
-	}
 	at := r.At
 	if at.IsZero() {
 		at = l.now()
 	}
+	w, err := l.DB.CachedWorkspace(ctx, workspaceID)
+	if err != nil {
+		return Balance{}, err
+	}
+	var used int64
+	fresh := false
+	if !r.Cached {
+		guess, _ := Period(w.PeriodStart, at)
+		if w, used, err = l.DB.WorkspaceWithUse(ctx, workspaceID, store.Millis(guess)); err != nil {
+			return Balance{}, err
+		}
+		start, _ := Period(w.PeriodStart, at)
+		fresh = start.Equal(guess)
+	}
 	start, end := Period(w.PeriodStart, at)
 	b := Balance{Workspace: w, PeriodStart: start, PeriodEnd: end, Max: Milli(float64(l.Plans(w.Plan).CreditsPerPeriod))}
 	period := store.Millis(start)
-	if r.Cached {
+	switch {
+	case fresh:
+		b.Used = used
+	case r.Cached:
 		if used, ok := l.seenRecently(w.ID, period); ok {
 			b.Used = used
 			return b, nil
 		}
-	}
-	if b.Used, err = l.DB.BalanceUsed(ctx, w.ID, period); err != nil {
-		return Balance{}, err
+		fallthrough
+	default:
+		if b.Used, err = l.DB.BalanceUsed(ctx, w.ID, period); err != nil {
+			return Balance{}, err
+		}
 	}
 	l.see(w.ID, period, b.Used)
 	return b, nil

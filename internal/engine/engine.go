@@ -148,7 +148,7 @@ func levelFits(a *catalog.Action, g model.Integration) bool {
 // Candidates resolves the identity mode to the ordered list of accounts that
 // may run the action.
 func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string) ([]store.Account, error) {
-	return e.candidates(ctx, p, a, mode, uids, false)
+	return e.candidates(ctx, p, a, mode, uids, nil, false)
 }
 
 // CandidatesForBatch is Candidates for async chunks: the list, and its
@@ -162,11 +162,15 @@ func (e *Engine) Candidates(ctx context.Context, p model.Principal, a *catalog.A
 func (e *Engine) CandidatesForBatch(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string) ([]store.Account, *LockSet, error) {
 	return e.batches.get(batchKey(p.WorkspaceID, a.Slug, mode, uids), func() ([]store.Account, error) {
 		// Not the asking chunk's context: other chunks wait for this load.
-		return e.candidates(context.WithoutCancel(ctx), p, a, mode, uids, true)
+		return e.candidates(context.WithoutCancel(ctx), p, a, mode, uids, nil, true)
 	})
 }
 
-func (e *Engine) candidates(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string, cached bool) ([]store.Account, error) {
+// candidates resolves the identity mode. ws is the principal's workspace
+// row when the caller has read it (its Smart Limit overrides rank auto and
+// managed candidates); nil reads it through the read cache.
+func (e *Engine) candidates(ctx context.Context, p model.Principal, a *catalog.Action, mode string, uids []string,
+	ws *model.Workspace, cached bool) ([]store.Account, error) {
 	if mode == "" {
 		mode = ModeDirect
 	}
@@ -226,26 +230,49 @@ func (e *Engine) candidates(ctx context.Context, p model.Principal, a *catalog.A
 		sort.SliceStable(fit, func(i, j int) bool { return rank[fit[i].Identity.UID] < rank[fit[j].Identity.UID] })
 	} else {
 		// Most remaining Smart Limit capacity first.
-		var ws *model.Workspace
-		if w, err := e.DB.GetWorkspace(ctx, p.WorkspaceID); err == nil {
-			ws = &w
-		}
-		score := make(map[int64]float64, len(fit))
-		for _, acc := range fit {
-			if v, ok := e.scores.get(acc.Integration.ID, a.Slug, cached); ok {
-				score[acc.Integration.ID] = v
-				continue
-			}
-			s, err := e.Limits.Remaining(ctx, e.limitAccount(ctx, acc, ws), a.LimitKeys, e.now())
-			if err != nil {
-				return nil, err
-			}
-			score[acc.Integration.ID] = s
-			e.scores.put(acc.Integration.ID, a.Slug, s)
+		score, err := e.rank(ctx, p, a, fit, ws, cached)
+		if err != nil {
+			return nil, err
 		}
 		sort.SliceStable(fit, func(i, j int) bool { return score[fit[i].Integration.ID] > score[fit[j].Integration.ID] })
 	}
 	return dedupeIdentities(fit), nil
+}
+
+// rank scores accounts by their remaining Smart Limit capacity for a
+// (Limiter.RemainingOf: the limiter's copies, and one read for the
+// accounts it holds none of); cached lets async work reuse scores up to
+// batchTTL old.
+func (e *Engine) rank(ctx context.Context, p model.Principal, a *catalog.Action, accs []store.Account, ws *model.Workspace,
+	cached bool) (map[int64]float64, error) {
+	if ws == nil {
+		if w, err := e.DB.CachedWorkspace(ctx, p.WorkspaceID); err == nil {
+			ws = &w
+		}
+	}
+	score := make(map[int64]float64, len(accs))
+	var todo []store.Account
+	var las []smartlimits.Account
+	for _, acc := range accs {
+		if v, ok := e.scores.get(acc.Integration.ID, a.Slug, cached); ok {
+			score[acc.Integration.ID] = v
+			continue
+		}
+		todo = append(todo, acc)
+		las = append(las, e.limitAccount(ctx, acc, ws))
+	}
+	if len(todo) == 0 {
+		return score, nil
+	}
+	got, err := e.Limits.RemainingOf(ctx, las, a.LimitKeys, e.now())
+	if err != nil {
+		return nil, err
+	}
+	for i, acc := range todo {
+		score[acc.Integration.ID] = got[i]
+		e.scores.put(acc.Integration.ID, a.Slug, got[i])
+	}
+	return score, nil
 }
 
 func levelName(a *catalog.Action) string {

@@ -106,39 +106,21 @@ type livePage struct {
 	skip  int
 }
 
+// live is a live call's path, straight down: admit (the balance, the
+// credit checks and the candidate accounts, read through the store's read
+// caches), Call (the account lock, the Smart Limit reservation, the
+// driver), then the recording of the run with its charge (writeLive). The
+// engine orchestrates; credits, identities and Smart Limits are consulted.
+// Warm, a call enters the store twice: the reservation's group commit and
+// the recording's (TestLiveStoreEntries).
 func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, reqHash string) (LiveResult, error) {
 	a, req := l.Action, l.Request
 	page, token := at.page, at.token
-	// Read once, with the balance: the balance checks, the Smart Limit
-	// overrides and the charge all need it. The checks only spare the
-	// platform a call that could not be paid for; the charge is exact. An
-	// outreach call reads the balance fresh: what it does on the platform
-	// cannot be taken back if it turns out unpaid.
-	bal, err := e.Ledger.Balance(ctx, l.Principal.WorkspaceID, credits.Reading{Cached: a.Kind != catalog.KindOutreach})
-	ws, max, used := bal.Workspace, bal.Max, bal.Used
+	ad, err := e.admit(ctx, l)
 	if err != nil {
 		return LiveResult{}, err
 	}
-	left := max - used
-	per := PerResult(a, req.IdentityMode)
-	if per > 0 && a.Kind != catalog.KindOutreach {
-		if err := needCredits(left, per); err != nil {
-			return LiveResult{}, err
-		}
-	}
-	var cands []store.Account
-	if a.NeedsIdentity {
-		if cands, err = e.Candidates(ctx, l.Principal, a, req.IdentityMode, req.IdentityIDs); err != nil {
-			return LiveResult{}, err
-		}
-	}
-	if a.Kind == catalog.KindOutreach {
-		// Checked once the accounts are known: engagement identities run
-		// outreach for free.
-		if err := needCredits(left, maxPrice(a, req.IdentityMode, cands)); err != nil {
-			return LiveResult{}, err
-		}
-	}
+	ws, cands := ad.ws, ad.cands
 	done, err := e.Call(ctx, cands, platform.Call{Action: a, Input: req.Input.Values, Params: req.Parameters, Page: page, Token: token},
 		CallOptions{Mode: req.IdentityMode, Wait: true, Workspace: &ws, Live: true, WorkspaceID: l.Principal.WorkspaceID})
 	if done.Account != nil {
@@ -163,7 +145,7 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, 
 	finished := e.now()
 	run.FinishedAt = &finished
 	run.Status, run.OutputCount = model.RunSucceeded, len(results)
-	per = Price(a, req.IdentityMode, done.Account)
+	per := Price(a, req.IdentityMode, done.Account)
 	run.CreditsUsed = int64(len(results)) * per
 	w := &liveWrite{run: *run, charge: credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Workspace: &ws,
 		RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per}}
@@ -204,6 +186,47 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, 
 	}
 	out.Body = results[0]
 	return out, nil
+}
+
+// admission is what a live call may start with: its workspace row (read
+// with the balance) and the accounts that may run it, in order.
+type admission struct {
+	ws    model.Workspace
+	cands []store.Account
+}
+
+// admit reads a live call's balance and candidates and refuses a call the
+// balance cannot pay for. The balance is read once: the checks, the Smart
+// Limit overrides, the ranking of candidates and the charge all use it.
+// The checks only spare the platform a call that could not be paid for;
+// the charge is exact. An outreach call reads the balance fresh: what it
+// does on the platform cannot be taken back if it turns out unpaid.
+func (e *Engine) admit(ctx context.Context, l Live) (admission, error) {
+	a, req := l.Action, l.Request
+	bal, err := e.Ledger.Balance(ctx, l.Principal.WorkspaceID, credits.Reading{Cached: a.Kind != catalog.KindOutreach})
+	if err != nil {
+		return admission{}, err
+	}
+	ad := admission{ws: bal.Workspace}
+	left := bal.Max - bal.Used
+	if per := PerResult(a, req.IdentityMode); per > 0 && a.Kind != catalog.KindOutreach {
+		if err := needCredits(left, per); err != nil {
+			return admission{}, err
+		}
+	}
+	if a.NeedsIdentity {
+		if ad.cands, err = e.candidates(ctx, l.Principal, a, req.IdentityMode, req.IdentityIDs, &ad.ws, false); err != nil {
+			return admission{}, err
+		}
+	}
+	if a.Kind == catalog.KindOutreach {
+		// Checked once the accounts are known: engagement identities run
+		// outreach for free.
+		if err := needCredits(left, maxPrice(a, req.IdentityMode, ad.cands)); err != nil {
+			return admission{}, err
+		}
+	}
+	return ad, nil
 }
 
 // MaxResults reads the max_results parameter when the mode has one (0: none).

@@ -585,10 +585,11 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, runID int64) (bool, e
 // the runs_queued partial index.
 func (s *Service) PromoteWaiting(ctx context.Context) error {
 	var ws []int64
-	if err := s.DB.View(ctx, func(q store.Querier) (err error) {
+	err := s.DB.View(ctx, func(q store.Querier) (err error) {
 		ws, err = store.WorkspacesWithQueuedRuns(ctx, q, 1000)
 		return err
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	var firstErr error

@@ -442,3 +442,90 @@ func (l *Limiter) Remaining(ctx context.Context, a Account, keys []string, now t
 	}
 	return best, nil
 }
+
+// RemainingOf is Remaining for several accounts at once, for ranking the
+// candidates of an auto or managed call: an identity whose in-memory copy
+// (reserve.go) covers every key is read from it, and the others from the
+// database in one statement (store.DB.LimitUsages), however many they are.
+func (l *Limiter) RemainingOf(ctx context.Context, accs []Account, keys []string, now time.Time) ([]float64, error) {
+	out := make([]float64, len(accs))
+	for _, k := range keys {
+		if k == WorkingHours || k == OutreachGap {
+			// Protections are not counted: Report decides them.
+			for i, a := range accs {
+				s, err := l.Remaining(ctx, a, keys, now)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = s
+			}
+			return out, nil
+		}
+	}
+	var missing []int
+	l.mu.Lock()
+	for i, a := range accs {
+		st := l.cache[a.IdentityID]
+		covered := st != nil
+		for _, k := range keys {
+			covered = covered && st.covers(k, now)
+		}
+		if !covered {
+			missing = append(missing, i)
+			continue
+		}
+		out[i] = remainingShare(a, keys, now, func(key string, since int64) int { return st.keys[key].used(since) })
+	}
+	l.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	var ids, sinces []int64
+	seenID, seenSince := map[int64]bool{}, map[int64]bool{}
+	for _, i := range missing {
+		if id := accs[i].IdentityID; !seenID[id] {
+			seenID[id] = true
+			ids = append(ids, id)
+		}
+		for _, k := range keys {
+			for _, w := range accs[i].Effective(k, now) {
+				if s := store.Millis(now.Add(-w.Period)); !seenSince[s] {
+					seenSince[s] = true
+					sinces = append(sinces, s)
+				}
+			}
+		}
+	}
+	usage, err := l.DB.LimitUsages(ctx, ids, keys, sinces)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range missing {
+		u := usage[accs[i].IdentityID]
+		out[i] = remainingShare(accs[i], keys, now, func(key string, since int64) int {
+			if v := u[key]; v != nil {
+				if j := slices.Index(sinces, since); j >= 0 {
+					return v[j]
+				}
+			}
+			return 0
+		})
+	}
+	return out, nil
+}
+
+// remainingShare is Remaining's figure for a, with used(key, since) the
+// units of key consumed after since.
+func remainingShare(a Account, keys []string, now time.Time, used func(key string, since int64) int) float64 {
+	best := 1.0
+	for _, key := range keys {
+		for _, w := range a.Effective(key, now) {
+			if w.Max == 0 {
+				return 0
+			}
+			left := max(0, w.Max-used(key, store.Millis(now.Add(-w.Period))))
+			best = math.Min(best, float64(left)/float64(w.Max))
+		}
+	}
+	return best
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
 )
 
 // The credit ledger's rows: credit_balances holds each workspace's use of a
@@ -187,3 +189,31 @@ func (db *DB) ChargesByAction(ctx context.Context, workspaceID, period, runsSinc
 	}
 	return out, nil
 }
+
+// WorkspaceWithUse reads a workspace row and its use of period in one
+// statement: a fresh balance for the price of one round trip. The period
+// depends on the row (its period_start): the caller computes it from the
+// row it expects (the read cache's) and reads the use again (BalanceUsed)
+// in the rare case the row read says otherwise.
+func (db *DB) WorkspaceWithUse(ctx context.Context, id, period int64) (model.Workspace, int64, error) {
+	var used int64
+	w, err := scanWorkspace(withExtra{db.r.QueryRowContext(ctx, `
+		SELECT `+workspaceCols+`,
+			(SELECT COALESCE(SUM(used), 0)
+			FROM credit_balances
+			WHERE workspace_id = $1 AND period_start = $2)
+		FROM workspaces
+		WHERE id = $1`, id, period), &used})
+	if err != nil {
+		return model.Workspace{}, 0, fmt.Errorf("store: unable to fetch workspace %d with its balance: %w", id, err)
+	}
+	return w, used, nil
+}
+
+// withExtra scans a row into a scanner's columns, then into extra.
+type withExtra struct {
+	row   interface{ Scan(...any) error }
+	extra any
+}
+
+func (r withExtra) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra)...) }

@@ -1,9 +1,6 @@
 package store
 
 import (
-	"database/sql"
-
-	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
@@ -24,7 +21,7 @@ func (db *DB) SharedByNodes() bool { return db.dialect.sharedByNodes() }
 // RiverDriver is the River driver for this database: riversqlite on the
 // writer connection on SQLite; on PostgreSQL riverdatabasesql, with the pgx
 // pool listening for River's notifications.
-func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
+func (db *DB) RiverDriver() JobDriver {
 	if db.dialect.listens() {
 		return riverdatabasesql.NewWithPgxListener(db.write, db.Pool)
 	}

@@ -152,6 +152,8 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: parse database URL: %w", err)
 	}
+	// Trips (trips.go) counts statements per context, for tests.
+	cfg.ConnConfig.Tracer = tripTracer{}
 	// The floor keeps 18 connections for the main pool after the two
 	// small pools below.
 	if cfg.MaxConns < 20+firingConns {

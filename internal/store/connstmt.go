@@ -47,6 +47,8 @@ type stmtConn struct {
 	failed func(error)
 	mu     sync.Mutex
 	stmts  map[string]*connStmt
+	// inTx: a transaction is open on the connection (for Trips).
+	inTx bool
 }
 
 // connStmt is a cached statement. A SQLite statement has one cursor: while
@@ -103,6 +105,7 @@ func (c *stmtConn) done(s *connStmt) {
 }
 
 func (c *stmtConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	noteStatement(ctx, query, c.inTx)
 	res, err := c.exec(ctx, query, args)
 	if err != nil && c.failed != nil {
 		c.failed(err)
@@ -123,6 +126,7 @@ func (c *stmtConn) exec(ctx context.Context, query string, args []driver.NamedVa
 }
 
 func (c *stmtConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	noteStatement(ctx, query, c.inTx)
 	rows, err := c.query(ctx, query, args)
 	if err != nil && c.failed != nil {
 		c.failed(err)
@@ -149,7 +153,29 @@ func (c *stmtConn) query(ctx context.Context, query string, args []driver.NamedV
 // PrepareContext hands database/sql a statement of its own (it closes it):
 // explicit prepares bypass the cache.
 func (c *stmtConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.inner.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	st, err := c.inner.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &countedStmt{Stmt: st, c: c, query: query}, nil
+}
+
+// countedStmt is a statement prepared explicitly (the read pool's
+// stmtCache), counted for Trips when it runs.
+type countedStmt struct {
+	driver.Stmt
+	c     *stmtConn
+	query string
+}
+
+func (s *countedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	noteStatement(ctx, s.query, s.c.inTx)
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *countedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	noteStatement(ctx, s.query, s.c.inTx)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 func (c *stmtConn) Prepare(query string) (driver.Stmt, error) { return c.inner.Prepare(query) }
@@ -159,14 +185,31 @@ func (c *stmtConn) Begin() (driver.Tx, error) {
 }
 
 func (c *stmtConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	noteBegin(ctx)
 	if c.begin == "" || opts.ReadOnly || opts.Isolation != driver.IsolationLevel(0) {
-		return c.inner.(driver.ConnBeginTx).BeginTx(ctx, opts)
+		tx, err := c.inner.(driver.ConnBeginTx).BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		c.inTx = true
+		return innerTx{Tx: tx, c: c}, nil
 	}
 	if _, err := c.ExecContext(ctx, c.begin, nil); err != nil {
 		return nil, err
 	}
+	c.inTx = true
 	return &stmtTx{c: c, ctx: ctx}, nil
 }
+
+// innerTx is the driver's own transaction, which clears stmtConn.inTx when
+// it ends.
+type innerTx struct {
+	driver.Tx
+	c *stmtConn
+}
+
+func (t innerTx) Commit() error   { t.c.inTx = false; return t.Tx.Commit() }
+func (t innerTx) Rollback() error { t.c.inTx = false; return t.Tx.Rollback() }
 
 // stmtTx is a transaction begun by a cached BEGIN; it ends like the
 // driver's own: a COMMIT that fails leaves no transaction open.
@@ -176,6 +219,7 @@ type stmtTx struct {
 }
 
 func (t *stmtTx) Commit() error {
+	t.c.inTx = false
 	_, err := t.c.ExecContext(t.ctx, "commit", nil)
 	if err != nil {
 		// Still open when the COMMIT failed (e.g. interrupted): roll back.
@@ -186,6 +230,7 @@ func (t *stmtTx) Commit() error {
 }
 
 func (t *stmtTx) Rollback() error {
+	t.c.inTx = false
 	_, err := t.c.ExecContext(context.Background(), "rollback", nil)
 	return err
 }

@@ -6,6 +6,10 @@
 // database (dialect_sqlite.go, dialect_postgres.go), chosen once at Open;
 // callers outside the package ask capabilities (SupportsRowLocks, ...), never
 // which database it is.
+//
+// Callers enter through DB.View (reads) and DB.Tx and its kin (writes). The
+// store.Querier and *store.Tx those hand out run SQL only inside this package
+// (tx.go): a caller passes them on to the store's functions.
 package store
 
 import (
@@ -149,7 +153,8 @@ func (db *DB) initCaches() {
 
 // Tx runs fn in a write transaction, retrying when SQLite reports another
 // process holding the write lock past busy_timeout. Once it ends, the read
-// caches start over: the transaction may have changed what they hold.
+// caches start over: the transaction may have changed what they hold. The
+// *Tx is valid only inside fn.
 func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	defer db.Invalidate()
 	return db.txRetry(ctx, fn)

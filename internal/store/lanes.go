@@ -58,6 +58,7 @@ func (l *Lane[T]) SetDirect(direct func(ctx context.Context, db *DB, items []T) 
 // Do queues v and returns once the transaction holding it has committed:
 // v's error from write, or the transaction's.
 func (l *Lane[T]) Do(ctx context.Context, v T) error {
+	noteLane(ctx)
 	if !l.db.dialect.rowLocks() {
 		// One writer at a time: every lane shares one group commit.
 		return l.db.lanes.Do(ctx, laneItem{lane: l, v: v}, l.db.commitLanes)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -260,4 +261,67 @@ func (db *DB) LimitUsage(ctx context.Context, identityID int64, key string, sinc
 		return 0, 0, fmt.Errorf("store: unable to read the %s usage of identity %d: %w", key, identityID, err)
 	}
 	return used, oldest, nil
+}
+
+// LimitUsages sums, in one statement, the consumption of every identity of
+// ids for every key of keys after each of sinces (unix ms): out[id][key][i]
+// is the sum after sinces[i]. An identity or key without events is absent.
+// Auto and managed calls rank their candidates with it (see
+// smartlimits.Limiter.RemainingOf), one read for all of them.
+func (db *DB) LimitUsages(ctx context.Context, ids []int64, keys []string, sinces []int64) (map[int64]map[string][]int, error) {
+	out := map[int64]map[string][]int{}
+	if len(ids) == 0 || len(keys) == 0 || len(sinces) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(sinces)+len(ids)+len(keys)+1)
+	sums := make([]string, len(sinces))
+	from := sinces[0]
+	for i, s := range sinces {
+		args = append(args, s)
+		sums[i] = fmt.Sprintf("COALESCE(SUM(CASE WHEN at > $%d THEN n ELSE 0 END), 0)", len(args))
+		from = min(from, s)
+	}
+	args = append(args, from)
+	fromArg := len(args)
+	idPh := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		idPh[i] = fmt.Sprintf("$%d", len(args))
+	}
+	keyPh := make([]string, len(keys))
+	for i, k := range keys {
+		args = append(args, k)
+		keyPh[i] = fmt.Sprintf("$%d", len(args))
+	}
+	rows, err := db.r.QueryContext(ctx, `
+		SELECT identity_id, key, `+strings.Join(sums, ", ")+`
+		FROM limit_events
+		WHERE identity_id IN (`+strings.Join(idPh, ", ")+`)
+			AND key IN (`+strings.Join(keyPh, ", ")+`)
+			AND at > $`+strconv.Itoa(fromArg)+`
+		GROUP BY identity_id, key`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the limit usage of %d identities: %w", len(ids), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var key string
+		used := make([]int, len(sinces))
+		dest := []any{&id, &key}
+		for i := range used {
+			dest = append(dest, &used[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("store: unable to read the limit usage of %d identities: %w", len(ids), err)
+		}
+		if out[id] == nil {
+			out[id] = map[string][]int{}
+		}
+		out[id][key] = used
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read the limit usage of %d identities: %w", len(ids), err)
+	}
+	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 )
 
@@ -28,7 +27,7 @@ func (db *DB) nodeConn() *sql.DB {
 // NodeRiverDriver is the River driver on the heartbeat's connection, for
 // the takeover of a dead node's jobs (package jobs, nodes.go): the scan
 // does not wait for the node's busy pool.
-func (db *DB) NodeRiverDriver() riverdriver.Driver[*sql.Tx] {
+func (db *DB) NodeRiverDriver() JobDriver {
 	if db.nodes != nil {
 		return riverdatabasesql.New(db.nodes)
 	}

@@ -53,13 +53,13 @@ func (t *Tx) queryRowContext(ctx context.Context, query string, args ...any) *sq
 type sqlQ struct{ sqlQuerier }
 
 func (q sqlQ) execContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return q.execContext(ctx, query, args...)
+	return q.sqlQuerier.ExecContext(ctx, query, args...)
 }
 
 func (q sqlQ) queryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return q.queryContext(ctx, query, args...)
+	return q.sqlQuerier.QueryContext(ctx, query, args...)
 }
 
 func (q sqlQ) queryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.queryRowContext(ctx, query, args...)
+	return q.sqlQuerier.QueryRowContext(ctx, query, args...)
 }
