@@ -336,11 +336,13 @@ func chunkParams(runID int64, chunk, pos int, meta []byte) river.InsertManyParam
 // in the chaos suite (a kill every 20-40 s, a PostgreSQL restart, a rolling
 // restart) some chunks failed four or five times in two minutes and then
 // waited 4 to 10 minutes, which left their runs RUNNING long after the
-// faults. The first quickRetries failures are retried within
-// quickRetryMax; later ones follow River's default, so a job failing for
-// good still backs off over days before it is discarded.
+// faults (at a load of 40, some chunks failed 6 times, a takeover from a
+// dead node counting as one). The first quickRetries failures are retried
+// within quickRetryMax; later ones follow River's default (21^4 s, 2.3 days,
+// for the 21st), so a job failing for good still backs off over days
+// before its 25 attempts are used up and it is discarded.
 const (
-	quickRetries  = 8
+	quickRetries  = 20
 	quickRetryMax = 5 * time.Second
 )
 

@@ -10,16 +10,18 @@ import (
 
 // A chunk or delivery job that failed (its node stopped or lost its lease
 // mid-pass, PostgreSQL restarted) is retried within seconds for its first
-// eight failures, not after River's errors^4 seconds (256 s at the fourth),
-// which in the chaos suite left runs RUNNING minutes after the faults; from
-// the ninth on, River's default applies (the zero time), so a job failing
-// for good still backs off.
+// twenty failures, not after River's errors^4 seconds (256 s at the
+// fourth), which in the chaos suite left runs RUNNING minutes after the
+// faults; from the 21st on, River's default applies (the zero time), so a
+// job failing for good still backs off.
 func TestQuickRetry(t *testing.T) {
 	now := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
 	// errors already recorded -> the wait before the next try
-	want := []time.Duration{1 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second,
-		5 * time.Second, 5 * time.Second, 5 * time.Second, 5 * time.Second}
-	for prior := 0; prior < 12; prior++ {
+	want := []time.Duration{1 * time.Second, 4 * time.Second}
+	for len(want) < 20 {
+		want = append(want, 5*time.Second)
+	}
+	for prior := 0; prior < 25; prior++ {
 		row := &rivertype.JobRow{Errors: make([]rivertype.AttemptError, prior)}
 		got := quickRetry(row, now)
 		if prior < len(want) {
