@@ -176,15 +176,22 @@ func (db *DB) TxKeepCaches(ctx context.Context, fn func(tx *Tx) error) error {
 
 // txRetry is Tx without the cache invalidation.
 func (db *DB) txRetry(ctx context.Context, fn func(tx *Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := db.tx(ctx, fn)
-		if err == nil || attempt >= 3 || !IsBusy(err) {
+	return retryBusy(ctx, func() error { return db.tx(ctx, fn) })
+}
+
+// retryBusy runs a transaction attempt up to four times while the database
+// reports it busy (SQLite's write lock held past busy_timeout), waiting
+// 50, 100 and 150 ms between attempts.
+func retryBusy(ctx context.Context, attempt func() error) error {
+	for n := 0; ; n++ {
+		err := attempt()
+		if err == nil || n >= 3 || !IsBusy(err) {
 			return err
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		case <-time.After(time.Duration(n+1) * 50 * time.Millisecond):
 		}
 	}
 }

@@ -1,9 +1,6 @@
 package store
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // firingConns is how many PostgreSQL connections of a node fire schedules
 // (out of the node's pool_max_conns): one streams the due schedules
@@ -25,18 +22,11 @@ func (db *DB) FiringTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.Tx(ctx, fn)
 	}
 	defer db.Invalidate()
-	for attempt := 0; ; attempt++ {
+	return retryBusy(ctx, func() error {
 		err := db.pgTxOn(ctx, db.firing, fn)
 		db.noteWrite(err)
-		if err == nil || attempt >= 3 || !IsBusy(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
-		}
-	}
+		return err
+	})
 }
 
 // firingReads is where the due schedules are read: the firing pool on
