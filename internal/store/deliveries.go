@@ -141,13 +141,13 @@ func (db *Store) RecordTx(ctx context.Context, fn func(tx *Tx) error) error {
 		err := func() error {
 			tx, err := db.records.BeginTx(ctx, nil)
 			if err != nil {
-				return err
+				return unable(err, "begin a transaction to record deliveries")
 			}
 			if err := fn(&Tx{tx: tx}); err != nil {
 				_ = tx.Rollback()
-				return err
+				return err // the caller's, or wrapped by the store function that failed
 			}
-			return tx.Commit()
+			return unable(tx.Commit(), "commit a transaction recording deliveries")
 		}()
 		if err == nil || attempt >= 3 || !retryable(err) {
 			return err

@@ -124,23 +124,10 @@ func (db *Store) DiscardStagedRun(ctx context.Context, runID int64) error {
 // ms), submissions cut short by a crash, and finishes discards cut short
 // the same way. It returns how many runs it discarded.
 func (db *Store) SweepStagedRuns(ctx context.Context, before int64) (int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id FROM runs
+	ids, err := queryAll(ctx, sqlQ{db.read}, scanInt64, `SELECT id FROM runs
 		WHERE (status = 'STAGED' OR status = 'DISCARDED') AND updated_at < $1`, before)
 	if err != nil {
-		return 0, fmt.Errorf("store: unable to list staged runs: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, unable(err, "sweep staged runs")
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, unable(err, "sweep staged runs")
+		return 0, unable(err, "list staged runs")
 	}
 	for i, id := range ids {
 		if err := db.DiscardStagedRun(ctx, id); err != nil {

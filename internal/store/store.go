@@ -227,14 +227,14 @@ func (db *Store) txOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return unable(err, "begin a write transaction")
 	}
 	if err := fn(&Tx{tx: tx}); err != nil {
 		_ = tx.Rollback()
-		return err
+		return err // the caller's, or wrapped by the store function that failed
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return unable(err, "commit a write transaction")
 	}
 	db.ckpt.committed()
 	return nil
