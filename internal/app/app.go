@@ -49,7 +49,7 @@ var Version = "dev"
 type App struct {
 	Cfg        config.Config
 	Log        *slog.Logger
-	DB         *store.DB
+	DB         *store.Store
 	Keys       *secret.Keyring
 	Plans      map[string]config.Plan
 	Workspaces *workspace.Service
@@ -130,11 +130,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	// Each service is built with its collaborators. Two cycles are broken
+	// Each service is built with its collaborators. Three cycles are broken
 	// where they arise: identities verify and log in accounts through the
-	// engine's Connector (built before both, engine.Connector), and the
+	// engine's Connector (built before both, engine.Connector); the
 	// services that enqueue jobs are built with a jobs.Queue that jobs.New
-	// connects to the River client it builds from those services.
+	// connects to the River client it builds from those services; and
+	// identities tell integration transitions to integrationRuns, which
+	// is given the runs service once that is built (integrations.go).
 	settings := cfg.WithDefaults()
 	callbacks := callbackPolicy(settings.Callbacks)
 	if !cfg.Operator || cfg.OperatorPlatforms {
@@ -152,8 +154,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Ledger = &credits.Ledger{DB: db, Plans: workspace.PlanIn(plans)}
 	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret,
 		Ledger: a.Ledger, WebhookPolicy: &callbacks}
+	reconnects := newIntegrationRuns(a.Workspaces, log)
 	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL, Proxies: a.Proxies,
-		HealthInterval: settings.Health.Interval, OnStatus: a.onIntegrationStatus,
+		HealthInterval: settings.Health.Interval, Status: reconnects,
 		Verify: connector.Verify, Login: connector, Queue: a.Queue}
 	a.Limits = &smartlimits.Limiter{DB: db}
 	a.Engine = &engine.Engine{Connector: connector, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
@@ -163,6 +166,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
+	reconnects.useRuns(a.Runs)
 	a.openSchedules()
 	var limiter apilimit.Limiter = apilimit.NewMemory()
 	if db.SharedByNodes() {
@@ -175,9 +179,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			return nil, fmt.Errorf("seed the managed pool: %w", err)
 		}
 	}
-	a.Agents = &agents.Service{DB: db, Available: func(act *catalog.Action) bool {
-		return a.Plane != nil && a.Plane.Unavailable(act) == nil
-	}}
+	a.Agents = &agents.Service{DB: db, Routes: a.routes()}
 	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter, Agents: a.Agents,
 		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
 		Version: Version, AccessLog: cfg.AccessLog, BulkSubmissions: cfg.BulkSubmissions, Tracer: a.Tracing.Tracer()})
@@ -196,6 +198,23 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	return a, nil
 }
+
+// routes is what tells the agents which actions this server serves: the
+// data plane, or, in an operator command built without one, nothing at all
+// (agents.Routes that refuses every action).
+func (a *App) routes() agents.Routes {
+	if a.Plane == nil {
+		return noRoutes{}
+	}
+	return a.Plane
+}
+
+// noRoutes serves no action (no data plane).
+type noRoutes struct{}
+
+func (noRoutes) Unavailable(*catalog.Action) error { return errNoDataPlane }
+
+var errNoDataPlane = errors.New("no data plane in this process")
 
 // newSigningSecret makes a Standard Webhooks secret: whsec_ + 32 random bytes.
 func newSigningSecret() string {

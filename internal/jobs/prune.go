@@ -28,7 +28,7 @@ func (LimitPruneArgs) InsertOpts() river.InsertOpts {
 
 type limitPruneWorker struct {
 	river.WorkerDefaults[LimitPruneArgs]
-	db *store.DB
+	db *store.Store
 }
 
 func (w *limitPruneWorker) Work(ctx context.Context, job *river.Job[LimitPruneArgs]) error {
@@ -38,7 +38,7 @@ func (w *limitPruneWorker) Work(ctx context.Context, job *river.Job[LimitPruneAr
 
 // addLimitPrune registers the pruning worker and its periodic job (after
 // addHealth, which creates the queue).
-func addLimitPrune(workers *river.Workers, rc *river.Config, db *store.DB) {
+func addLimitPrune(workers *river.Workers, rc *river.Config, db *store.Store) {
 	river.AddWorker(workers, &limitPruneWorker{db: db})
 	addTick(rc, LimitPruneTick, LimitPruneArgs{})
 }
@@ -64,7 +64,7 @@ func (StagedSweepArgs) InsertOpts() river.InsertOpts {
 
 type stagedSweepWorker struct {
 	river.WorkerDefaults[StagedSweepArgs]
-	db *store.DB
+	db *store.Store
 }
 
 func (w *stagedSweepWorker) Work(ctx context.Context, job *river.Job[StagedSweepArgs]) error {
@@ -73,7 +73,7 @@ func (w *stagedSweepWorker) Work(ctx context.Context, job *river.Job[StagedSweep
 }
 
 // addStagedSweep registers the sweep and its periodic job (after addHealth).
-func addStagedSweep(workers *river.Workers, rc *river.Config, db *store.DB) {
+func addStagedSweep(workers *river.Workers, rc *river.Config, db *store.Store) {
 	river.AddWorker(workers, &stagedSweepWorker{db: db})
 	addTick(rc, StagedSweepTick, StagedSweepArgs{})
 }
