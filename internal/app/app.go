@@ -315,8 +315,10 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Cfg.Addr, err)
 	}
+	conns := &connTracker{}
 	srv := &http.Server{
-		Handler:           a.Console,
+		Handler:           closeWhenDraining(a.Console, a.API.Draining),
+		ConnState:         conns.state,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // large async submissions
 		IdleTimeout:       2 * time.Minute,
@@ -340,55 +342,80 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	case <-ctx.Done():
 	}
-	return a.shutdown(srv, errc)
+	return a.shutdown(srv, ln, conns, errc)
 }
 
-// shutdown stops a node in order, all within the shutdown timeout:
-//  1. /readyz answers 503 and responses close their connections (Drain),
-//     while the node stops taking jobs and firing schedules at once;
-//  2. after the drain time, the listener closes (new connections are
-//     refused: clients go to another node) and in-flight requests finish;
-//  3. running jobs finish; those still running when the time is up are
+// shutdown stops a node in order, all within the shutdown timeout (see
+// drain.go for why the connections are handled so):
+//  1. /readyz answers 503 and every response closes its connection
+//     (Drain), while the node stops taking jobs and firing schedules;
+//  2. after the drain time, the listener closes: new connections are
+//     refused, and clients go to another node;
+//  3. the connections still open are left to their clients (a request on
+//     one is answered, and closes it) until none is left, or the jobs are
+//     done and another drain time has passed; then in-flight requests
+//     finish and what is still idle is closed;
+//  4. running jobs finish; those still running when the time is up are
 //     cancelled, and the node marks itself gone so that another node takes
 //     them, and River's leadership, over at once (package jobs).
-func (a *App) shutdown(srv *http.Server, errc chan error) error {
+func (a *App) shutdown(srv *http.Server, ln net.Listener, conns *connTracker, errc chan error) error {
 	cfg := a.Cfg.WithDefaults()
 	timeout := cfg.Shutdown.Timeout
 	drain := cfg.Shutdown.Drain
 	if drain == 0 && a.DB.SharedByNodes() {
 		drain = 3 * time.Second
 	}
-	drain = min(drain, timeout/2)
+	drain = min(drain, timeout/4)
 	start := time.Now()
 	a.Log.Info("shutting down: not ready; finishing in-flight requests and jobs", "timeout", timeout.String(), "drain", drain.String())
 	a.API.Drain()
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	// Jobs get what the timeout leaves less a margin to cancel, hand back
-	// and close.
+	// Jobs and requests get what the timeout leaves less a margin to
+	// cancel, hand back and close.
 	jctx, jcancel := context.WithTimeout(sctx, max(timeout-3*time.Second, timeout*3/4))
 	defer jcancel()
-	jobsDone := make(chan error, 1)
+	jobsDone := make(chan struct{})
+	var jobsErr error
 	go func() {
+		defer close(jobsDone)
 		if err := a.Schedules.Stop(jctx); err != nil {
 			a.Log.Warn("stopping the schedule firing loop", "error", err)
 		}
-		jobsDone <- a.Jobs.Stop(jctx)
+		jobsErr = a.Jobs.Stop(jctx)
 	}()
 	select {
 	case <-time.After(drain):
 	case <-sctx.Done():
+	}
+	// Serve returns when its listener closes; the connections it
+	// accepted stay served.
+	_ = ln.Close()
+	closed := time.Now()
+	conns.waitConns(func() bool {
+		select {
+		case <-jctx.Done():
+			return true
+		case <-jobsDone:
+			return time.Since(closed) >= drain
+		default:
+			return false
+		}
+	})
+	if open, idle := conns.counts(); open > 0 {
+		a.Log.Info("shutting down: closing the connections left open", "open", open, "idle", idle)
 	}
 	var herr error
 	if err := srv.Shutdown(jctx); err != nil {
 		a.Log.Warn("shutting down: in-flight requests cut short", "error", err)
 		herr = srv.Close()
 	}
-	if err := <-jobsDone; err != nil {
-		a.Log.Warn("stopping jobs", "error", err)
+	<-jobsDone
+	if jobsErr != nil {
+		a.Log.Warn("stopping jobs", "error", jobsErr)
 	}
 	a.Log.Info("shut down", "took", time.Since(start).Round(time.Millisecond).String())
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return herr

@@ -66,8 +66,7 @@ type HealthTickArgs struct{}
 func (HealthTickArgs) Kind() string { return "health_tick" }
 
 func (HealthTickArgs) InsertOpts() river.InsertOpts {
-	// A failed tick is not retried: the next one picks up what is due.
-	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 1}
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: periodicAttempts}
 }
 
 // HealthCheckArgs checks one integration.

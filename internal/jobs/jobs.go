@@ -217,6 +217,15 @@ func RunWorkers(runWorkers, inflight int) int {
 // node becomes leader: a new leader acts at once rather than a tick later,
 // so frequent restarts do not starve the work. The periodic job's ID is the
 // args' kind.
+// periodicAttempts are the attempts of a periodic job (the health tick,
+// rentals' expiry, the prunes and sweeps). They are idempotent sweeps, so
+// one more attempt is safe; with a single attempt, a tick that was running
+// on a node killed with SIGKILL was discarded by the takeover (its attempt
+// used up) and its work waited for the next period, an hour for the Smart
+// Limit prune. With three, the takeover makes it available again at once
+// and a live node works it within seconds of the node's death.
+const periodicAttempts = 3
+
 func addTick(rc *river.Config, every time.Duration, args river.JobArgs) {
 	rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(every),
 		func() (river.JobArgs, *river.InsertOpts) { return args, nil },

@@ -22,8 +22,7 @@ type LimitPruneArgs struct{}
 func (LimitPruneArgs) Kind() string { return "limit_events_prune" }
 
 func (LimitPruneArgs) InsertOpts() river.InsertOpts {
-	// Not retried: the next tick deletes what is left.
-	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 1}
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: periodicAttempts}
 }
 
 type limitPruneWorker struct {
@@ -59,7 +58,7 @@ type StagedSweepArgs struct{}
 func (StagedSweepArgs) Kind() string { return "staged_runs_sweep" }
 
 func (StagedSweepArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 1}
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: periodicAttempts}
 }
 
 type stagedSweepWorker struct {
