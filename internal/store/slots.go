@@ -177,6 +177,21 @@ func scanInsertedRuns(rows *sql.Rows, rs []BulkRun, byUID map[string]int, now in
 	})
 }
 
+// storedRequest is how a new run's request is stored: its identity uids as
+// a JSON array, its parameters ("{}" for none) and its idempotency key
+// (NULL for none).
+func storedRequest(n NewRun) (ids, params string, idem sql.NullString) {
+	b, _ := json.Marshal(nonNil(n.Run.IdentityUIDs))
+	params = n.Run.Parameters
+	if params == "" {
+		params = "{}"
+	}
+	if n.IdempotencyKey != "" {
+		idem = sql.NullString{String: n.IdempotencyKey, Valid: true}
+	}
+	return string(b), params, idem
+}
+
 // insertRunsValues inserts rs[start:end] with one multi-row VALUES (23
 // parameters a run): the way on a database without array parameters.
 func insertRunsValues(ctx context.Context, tx *Tx, d dialect, rs []BulkRun, start, end int, byUID map[string]int, now int64) error {
@@ -193,15 +208,7 @@ func insertRunsValues(ctx context.Context, tx *Tx, d dialect, rs []BulkRun, star
 		}
 		rowPlaceholders(&sb, d, len(args), cols)
 		r := b.Run
-		ids, _ := json.Marshal(nonNil(r.IdentityUIDs))
-		params := r.Parameters
-		if params == "" {
-			params = "{}"
-		}
-		var idem sql.NullString
-		if b.IdempotencyKey != "" {
-			idem = sql.NullString{String: b.IdempotencyKey, Valid: true}
-		}
+		ids, params, idem := storedRequest(b.NewRun)
 		var started, finished sql.NullInt64
 		if r.Status == "RUNNING" {
 			started = sql.NullInt64{Int64: now, Valid: true}
@@ -214,7 +221,7 @@ func insertRunsValues(ctx context.Context, tx *Tx, d dialect, rs []BulkRun, star
 			pending = 0
 		}
 		args = append(args, r.UID, r.WorkspaceID, r.MemberUID, r.ActionName, r.ExecutionMode, r.Status, r.IdentityMode,
-			string(ids), params, r.CallbackURL, r.CallbackOn, b.CallbackHeadersKID, b.CallbackHeaders, r.InputCount,
+			ids, params, r.CallbackURL, r.CallbackOn, b.CallbackHeadersKID, b.CallbackHeaders, r.InputCount,
 			EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, pending, b.ChunkCount, now, now)
 	}
 	sb.WriteString(` RETURNING id, uid`)

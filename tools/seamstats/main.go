@@ -77,12 +77,19 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	fmt.Printf("kind checks outside internal/store\t%d\n", c.kindOutside)
-	fmt.Printf("kind checks in internal/store outside dialect*.go\t%d\n", c.kindStore)
-	fmt.Printf("SQL statements outside internal/store\t%d\n", c.sqlOutside)
-	fmt.Printf("handle choices outside internal/store\t%d\n", c.handles)
-	fmt.Printf("functions over 100 lines\t%d\n", c.longFuncs)
-	fmt.Printf("for rows.Next() loops\t%d\n", c.scanLoops)
+	for _, f := range []struct {
+		name string
+		n    int
+	}{
+		{"kind checks outside internal/store", c.kindOutside},
+		{"kind checks in internal/store outside dialect*.go", c.kindStore},
+		{"SQL statements outside internal/store", c.sqlOutside},
+		{"handle choices outside internal/store", c.handles},
+		{"functions over 100 lines", c.longFuncs},
+		{"for rows.Next() loops", c.scanLoops},
+	} {
+		fmt.Printf("%s\t%d\n", f.name, f.n)
+	}
 	if os.Getenv("SEAMSTATS_WHERE") != "" {
 		kinds := make([]string, 0, len(c.where))
 		for k := range c.where {
