@@ -114,10 +114,21 @@ type DueSchedule struct {
 // could weigh hundreds of megabytes); the claimer gets them from the claim
 // once it has won.
 func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int, fn func(DueSchedule) error) error {
+	return dueSchedules(ctx, q, "<=", now, limit, fn)
+}
+
+// SchedulesDueAt is DueSchedules for the schedules whose next firing is
+// exactly at (not before): the firing loop prepares them ahead of time
+// (schedules.Service.Prepare).
+func SchedulesDueAt(ctx context.Context, q Querier, at time.Time, limit int, fn func(DueSchedule) error) error {
+	return dueSchedules(ctx, q, "=", at, limit, fn)
+}
+
+func dueSchedules(ctx context.Context, q Querier, op string, at time.Time, limit int, fn func(DueSchedule) error) error {
 	rows, err := q.queryContext(ctx, `SELECT `+scheduleListCols+`, COALESCE(r.status, '')`+scheduleFrom+`
 		LEFT JOIN runs r ON r.uid = s.last_run_uid AND s.last_run_uid <> ''
-		WHERE s.status = 'ACTIVE' AND s.next_execution_at <= $1
-		ORDER BY s.next_execution_at LIMIT $2`, Millis(now), limit)
+		WHERE s.status = 'ACTIVE' AND s.next_execution_at `+op+` $1
+		ORDER BY s.next_execution_at LIMIT $2`, Millis(at), limit)
 	if err != nil {
 		return unable(err, "read the due schedules")
 	}
@@ -143,6 +154,19 @@ func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int, fn f
 func NextDue(ctx context.Context, q Querier) (time.Time, bool, error) {
 	var at sql.NullInt64
 	err := q.queryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE'`).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, false, unable(err, "read next due")
+	}
+	return Time(at.Int64), true, nil
+}
+
+// NextDueAfter is the earliest next_execution_at of the ACTIVE schedules
+// that is later than after (a range scan of schedules_due); ok is false
+// when there is none.
+func NextDueAfter(ctx context.Context, q Querier, after time.Time) (time.Time, bool, error) {
+	var at sql.NullInt64
+	err := q.queryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE' AND next_execution_at > $1`,
+		Millis(after)).Scan(&at)
 	if err != nil || !at.Valid {
 		return time.Time{}, false, unable(err, "read next due")
 	}

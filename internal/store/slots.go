@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/firstmate-oss/firstmate/internal/model"
 )
 
 // LockSlots returns how many of a workspace's async runs are RUNNING
@@ -143,7 +145,7 @@ func insertRunsUnnest(ctx context.Context, tx *Tx, rs []BulkRun, start, end int,
 		if isTerminal(r.Status) {
 			pendings[i] = 0
 		}
-		chunkCounts[i], times[i] = int64(b.ChunkCount), now
+		chunkCounts[i], times[i] = int64(b.ChunkCount), createdAt(r, now)
 	}
 	rows, err := tx.queryContext(ctx, `INSERT INTO runs (uid, workspace_id, member_uid, action_name, execution_mode, status,
 			identity_mode, identity_uids, parameters, callback_url, callback_on, callback_headers_kid, callback_headers,
@@ -172,7 +174,8 @@ func scanInsertedRuns(rows *sql.Rows, rs []BulkRun, byUID map[string]int, now in
 		}
 		r := &rs[byUID[uid]].Run
 		r.ID = id
-		r.CreatedAt, r.UpdatedAt = Time(now), Time(now)
+		r.CreatedAt = Time(createdAt(*r, now))
+		r.UpdatedAt = r.CreatedAt
 		return nil
 	})
 }
@@ -222,7 +225,8 @@ func insertRunsValues(ctx context.Context, tx *Tx, d dialect, rs []BulkRun, star
 		}
 		args = append(args, r.UID, r.WorkspaceID, r.MemberUID, r.ActionName, r.ExecutionMode, r.Status, r.IdentityMode,
 			ids, params, r.CallbackURL, r.CallbackOn, b.CallbackHeadersKID, b.CallbackHeaders, r.InputCount,
-			EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, pending, b.ChunkCount, now, now)
+			EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, pending, b.ChunkCount,
+			createdAt(r, now), createdAt(r, now))
 	}
 	sb.WriteString(` RETURNING id, uid`)
 	rows, err := tx.queryContext(ctx, sb.String(), args...)
@@ -232,11 +236,24 @@ func insertRunsValues(ctx context.Context, tx *Tx, d dialect, rs []BulkRun, star
 	return unable(scanInsertedRuns(rows, rs, byUID, now), "insert runs")
 }
 
+// createdAt is the created_at (and updated_at) a run is inserted with:
+// the insert's time, or the run's CreatedAt when that is later. A schedule
+// firing prepared ahead of its due time (schedules.Service.Prepare) is
+// inserted a few seconds early in a transaction that commits at the due
+// time, and is created then; a created_at is never earlier than its insert.
+func createdAt(r model.Run, now int64) int64 {
+	if !r.CreatedAt.IsZero() {
+		return max(now, Millis(r.CreatedAt))
+	}
+	return now
+}
+
 // InsertRuns stores runs and their inputs with multi-row INSERTs and fills
 // each Run.ID. Run.UID must be set (the ids are matched back by uid:
 // neither database promises RETURNING in VALUES order). A run with status
 // RUNNING gets started_at; pending_count is its input count unless it is
-// terminal (INVALID).
+// terminal (INVALID). created_at is the insert's time, or Run.CreatedAt
+// when that is later (createdAt).
 func (db *Store) InsertRuns(ctx context.Context, tx *Tx, rs []BulkRun) error {
 	now := Now()
 	byUID := make(map[string]int, len(rs))
