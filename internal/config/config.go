@@ -12,7 +12,11 @@
 // The variables Go itself reads (GOMEMLIMIT; HTTPS_PROXY, HTTP_PROXY and
 // NO_PROXY in net/http's transports, the executor client's included) are
 // the runtime's and the standard library's, not read here; GOGC is declared
-// here only because serve sets its own default.
+// here only because serve sets its own default. Likewise the OTLP exporter
+// (go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp) reads
+// the OTEL_EXPORTER_OTLP_* settings Firstmate does not declare (timeout,
+// compression, TLS certificates) itself, as its defaults; the endpoint and
+// headers it is given from here win over its own reading of them.
 package config
 
 import (

@@ -109,14 +109,8 @@ func IdentityUIDsIn(ctx context.Context, q Querier, workspaceID int64, uids []st
 	if len(uids) == 0 {
 		return out, nil
 	}
-	args := []any{workspaceID}
-	ph := make([]string, len(uids))
-	for i, u := range uids {
-		args = append(args, u)
-		ph[i] = "$" + strconv.Itoa(len(args))
-	}
-	found, err := queryAll(ctx, q, scanString,
-		`SELECT uid FROM identities WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`)`, args...)
+	args, in := inList([]any{workspaceID}, uids)
+	found, err := queryAll(ctx, q, scanString, `SELECT uid FROM identities WHERE workspace_id = $1 AND uid IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, unable(err, "read which of %d identities exist in workspace %d", len(uids), workspaceID)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"strings"
 )
 
@@ -90,11 +89,7 @@ func PendingChunksOf(ctx context.Context, q Querier, runIDs []int64) (map[int64]
 	const perStmt = 500
 	for start := 0; start < len(runIDs); start += perStmt {
 		ids := runIDs[start:min(start+perStmt, len(runIDs))]
-		ph := make([]string, len(ids))
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			ph[i], args[i] = "$"+strconv.Itoa(i+1), id
-		}
+		args, in := inList(nil, ids)
 		err := queryEach(ctx, q, func(row scanner) error {
 			var id int64
 			var c int
@@ -103,7 +98,7 @@ func PendingChunksOf(ctx context.Context, q Querier, runIDs []int64) (map[int64]
 			}
 			out[id] = append(out[id], c)
 			return nil
-		}, `SELECT DISTINCT run_id, chunk FROM run_inputs WHERE run_id IN (`+strings.Join(ph, ", ")+
+		}, `SELECT DISTINCT run_id, chunk FROM run_inputs WHERE run_id IN (`+in+
 			`) AND status = 'PENDING' ORDER BY run_id, chunk`, args...)
 		if err != nil {
 			return nil, unable(err, "read the pending chunks of %d runs", len(ids))
@@ -226,12 +221,7 @@ func FirstFailedInput(ctx context.Context, q Querier, runID int64) (idx int, err
 // SetRunStatus moves a run from one of the given statuses to status; it
 // reports whether the transition happened (compare-and-set).
 func SetRunStatus(ctx context.Context, q Querier, runID int64, from []string, status string, lastError string) (bool, error) {
-	args := []any{runID, status, Now(), lastError}
-	ph := make([]string, len(from))
-	for i, f := range from {
-		args = append(args, f)
-		ph[i] = "$" + strconv.Itoa(len(args))
-	}
+	args, in := inList([]any{runID, status, Now(), lastError}, from)
 	extra := ""
 	switch {
 	case status == "RUNNING":
@@ -240,7 +230,7 @@ func SetRunStatus(ctx context.Context, q Querier, runID int64, from []string, st
 		extra = ", finished_at = $3, postponed_until = NULL"
 	}
 	res, err := q.execContext(ctx, `UPDATE runs SET status = $2, updated_at = $3, last_error = CASE WHEN $4 = '' THEN last_error ELSE $4 END`+
-		extra+` WHERE id = $1 AND status IN (`+strings.Join(ph, ", ")+`)`, args...)
+		extra+` WHERE id = $1 AND status IN (`+in+`)`, args...)
 	if err != nil {
 		return false, unable(err, "set run status %v", runID)
 	}

@@ -253,13 +253,9 @@ func deliveryOrder(sort []string) string {
 	var keys []string
 	tie := " DESC" // rows equal on every key come in id order, the first key's way
 	for i, k := range sort {
-		col, ok := DeliverySortColumns[strings.TrimPrefix(k, "-")]
+		_, col, dir, ok := sortKey(k, DeliverySortColumns)
 		if !ok {
 			continue
-		}
-		dir := " ASC"
-		if strings.HasPrefix(k, "-") {
-			dir = " DESC"
 		}
 		if i == 0 {
 			tie = dir

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strconv"
 
 	"github.com/firstmate-oss/firstmate/internal/model"
 )
@@ -65,15 +64,7 @@ func IntegrationsOf(ctx context.Context, q Querier, workspaceID int64, identityI
 		return out, nil
 	}
 	// One query for the whole page of identities rather than one per identity.
-	args := []any{workspaceID}
-	in := ""
-	for i, id := range identityIDs {
-		if i > 0 {
-			in += ","
-		}
-		args = append(args, id)
-		in += "$" + strconv.Itoa(len(args))
-	}
+	args, in := inList([]any{workspaceID}, identityIDs)
 	gs, err := queryAll(ctx, q, scanIntegration, `SELECT `+integrationCols+integrationFrom+`
 		WHERE g.workspace_id = $1 AND g.identity_id IN (`+in+`) ORDER BY g.id`, args...)
 	if err != nil {

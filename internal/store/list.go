@@ -21,6 +21,30 @@ func (l *listQuery) arg(v any) string {
 	return "$" + strconv.Itoa(len(l.args))
 }
 
+// inList appends vs to args and returns the placeholders of an IN list over
+// them ("$2, $3, $4"), numbered after the arguments already in args.
+func inList[T any](args []any, vs []T) ([]any, string) {
+	ph := make([]string, len(vs))
+	for i, v := range vs {
+		args = append(args, v)
+		ph[i] = "$" + strconv.Itoa(len(args))
+	}
+	return args, strings.Join(ph, ", ")
+}
+
+// sortKey reads one key of a list's sort ("status", or "-status" for
+// descending) against the columns it may sort on: the key's name, its
+// column and " ASC" or " DESC"; ok is false for a column not allowed.
+func sortKey(key string, columns map[string]string) (name, col, dir string, ok bool) {
+	name, desc := strings.CutPrefix(key, "-")
+	col, ok = columns[name]
+	dir = " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	return name, col, dir, ok
+}
+
 // cond adds a condition, ANDed with the others.
 func (l *listQuery) cond(c string) { l.where = append(l.where, c) }
 
@@ -29,11 +53,9 @@ func (l *listQuery) in(col string, vals []string) {
 	if len(vals) == 0 {
 		return
 	}
-	ph := make([]string, len(vals))
-	for i, v := range vals {
-		ph[i] = l.arg(v)
-	}
-	l.cond(col + " IN (" + strings.Join(ph, ", ") + ")")
+	var in string
+	l.args, in = inList(l.args, vals)
+	l.cond(col + " IN (" + in + ")")
 }
 
 // page renders the statement: "SELECT " + selectFrom, the conditions, order,

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strconv"
 )
 
 // Proxy is a row of the proxies table: the database's mirror of one proxy of
@@ -105,15 +104,7 @@ func ProxiesOf(ctx context.Context, q Querier, identityIDs []int64) (map[int64]P
 	if len(identityIDs) == 0 {
 		return out, nil
 	}
-	args := make([]any, 0, len(identityIDs))
-	in := ""
-	for i, id := range identityIDs {
-		if i > 0 {
-			in += ","
-		}
-		args = append(args, id)
-		in += "$" + strconv.Itoa(len(args))
-	}
+	args, in := inList(nil, identityIDs)
 	ps, err := queryProxies(ctx, q, `WHERE a.identity_id IN (`+in+`)`, args...)
 	for _, p := range ps {
 		out[p.IdentityID.Int64] = p

@@ -30,12 +30,10 @@ const readCacheMax = 10_000
 // before the query, so a result read while a write committed is never kept
 // past that write.
 type readCache[V any] struct {
-	db *Store
 	mu sync.Mutex
 	m  map[string]cacheEntry[V]
-	// genOf is the generation entries are tagged with (db.gen unless set);
-	// valid, when set, replaces the TTL check (the principal cache's
-	// freshness is the auth epoch's, see authcache.go).
+	// genOf is the generation entries are tagged with; valid says whether
+	// an entry read at is still good at now.
 	genOf func() uint64
 	valid func(at, now time.Time) bool
 }
@@ -46,26 +44,25 @@ type cacheEntry[V any] struct {
 	at  time.Time
 }
 
-func newReadCache[V any](db *Store) *readCache[V] {
-	return &readCache[V]{db: db, m: map[string]cacheEntry[V]{}}
+// newReadCache is a cache whose entries go stale when genOf moves on or
+// valid says so.
+func newReadCache[V any](genOf func() uint64, valid func(at, now time.Time) bool) *readCache[V] {
+	return &readCache[V]{m: map[string]cacheEntry[V]{}, genOf: genOf, valid: valid}
 }
+
+// withinTTL is the validity of every read cache but the principal cache: an
+// entry is good for ReadCacheTTL.
+func withinTTL(at, now time.Time) bool { return now.Sub(at) < ReadCacheTTL }
 
 // get returns the cached value for key, or loads it. load reports whether
 // its result may be cached (errors and misses are not).
 func (c *readCache[V]) get(key string, load func() (V, bool, error)) (V, error) {
-	genOf, valid := c.db.gen.Load, func(at, now time.Time) bool { return now.Sub(at) < ReadCacheTTL }
-	if c.genOf != nil {
-		genOf = c.genOf
-	}
-	if c.valid != nil {
-		valid = c.valid
-	}
-	gen := genOf()
+	gen := c.genOf()
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()
-	if ok && e.gen == gen && valid(e.at, now) {
+	if ok && e.gen == gen && c.valid(e.at, now) {
 		return e.v, nil
 	}
 	v, keep, err := load()

@@ -205,15 +205,9 @@ func runOrder(sort string) string {
 	var order []string
 	tie := " ASC"
 	for i, key := range strings.Split(sort, ",") {
-		key = strings.TrimSpace(key)
-		name := strings.TrimPrefix(key, "-")
-		col, ok := RunSortColumns[name]
+		name, col, dir, ok := sortKey(strings.TrimSpace(key), RunSortColumns)
 		if !ok {
 			continue
-		}
-		dir := " ASC"
-		if strings.HasPrefix(key, "-") {
-			dir = " DESC"
 		}
 		if i == 0 {
 			tie = dir
@@ -276,14 +270,11 @@ func RunsNotRunning(ctx context.Context, q Querier, ids []int64) (map[int64]bool
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(ids))
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		args[i] = id
-		ph[i] = fmt.Sprintf("$%d", i+1)
+	for _, id := range ids {
 		out[id] = true // deleted unless found RUNNING below
 	}
-	running, err := queryAll(ctx, q, scanInt64, `SELECT id FROM runs WHERE status = 'RUNNING' AND id IN (`+strings.Join(ph, ", ")+`)`, args...)
+	args, in := inList(nil, ids)
+	running, err := queryAll(ctx, q, scanInt64, `SELECT id FROM runs WHERE status = 'RUNNING' AND id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, unable(err, "read which of %d runs are running", len(ids))
 	}

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -15,12 +13,7 @@ func RunsPostponedUntil(ctx context.Context, q Querier, workspaceID int64, uids 
 	if len(uids) == 0 {
 		return out, nil
 	}
-	args := []any{workspaceID}
-	ph := make([]string, len(uids))
-	for i, u := range uids {
-		args = append(args, u)
-		ph[i] = "$" + strconv.Itoa(len(args))
-	}
+	args, in := inList([]any{workspaceID}, uids)
 	err := queryEach(ctx, q, func(row scanner) error {
 		var uid string
 		var at int64
@@ -28,7 +21,7 @@ func RunsPostponedUntil(ctx context.Context, q Querier, workspaceID int64, uids 
 		out[uid] = Time(at)
 		return err
 	}, `SELECT uid, postponed_until FROM runs
-		WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`) AND postponed_until IS NOT NULL`, args...)
+		WHERE workspace_id = $1 AND uid IN (`+in+`) AND postponed_until IS NOT NULL`, args...)
 	if err != nil {
 		return nil, unable(err, "read the postponements of %d runs", len(uids))
 	}

@@ -322,11 +322,7 @@ func ListSchedules(ctx context.Context, q Querier, workspaceID int64, f Schedule
 	}
 	var order []string
 	for _, key := range f.Sort {
-		dir := " ASC"
-		if strings.HasPrefix(key, "-") {
-			dir = " DESC"
-		}
-		col, ok := ScheduleSortColumns[strings.TrimPrefix(key, "-")]
+		_, col, dir, ok := sortKey(key, ScheduleSortColumns)
 		if !ok {
 			continue
 		}

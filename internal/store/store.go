@@ -162,11 +162,11 @@ func (db *Store) Migrate(ctx context.Context) error {
 }
 
 func (db *Store) initCaches() {
-	db.principals = newReadCache[model.Principal](db)
-	db.principals.valid = db.auth.valid
-	db.principals.genOf = db.auth.gen.Load
-	db.workspaces = newReadCache[model.Workspace](db)
-	db.accounts = newReadCache[[]Account](db)
+	// The principal cache's freshness is the auth epoch's (authcache.go);
+	// the others' is the write generation's and a TTL.
+	db.principals = newReadCache[model.Principal](db.auth.gen.Load, db.auth.valid)
+	db.workspaces = newReadCache[model.Workspace](db.gen.Load, withinTTL)
+	db.accounts = newReadCache[[]Account](db.gen.Load, withinTTL)
 }
 
 // Tx runs fn in a write transaction, retrying when SQLite reports another
