@@ -33,7 +33,12 @@ var ErrShort = errors.New("store: a balance cannot pay for the batch")
 // The statements are the transaction path's, so PostgreSQL plans them as
 // it already does; the pipeline saves the BEGIN, the COMMIT and a round trip
 // per statement, which on a busy machine is most of a batch's time.
-func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model.Run) (used []int64, err error) {
+//
+// adjusts, if any, are the calls' Smart Limit settlements (see
+// LimitAdjust), written in the same pipeline after the runs: the live
+// recording step is this one round trip. Each one's Seq is set.
+func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model.Run, adjusts ...*LimitAdjust) (used []int64, err error) {
+	adjusts = sortedAdjusts(adjusts)
 	for attempt := 0; ; attempt++ {
 		// A fresh batch each time: pgx keeps state in the queued queries.
 		b := &pgx.Batch{}
@@ -44,7 +49,10 @@ func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model
 			q, args := finishedRunsInsert(postgresDialect{}, runs)
 			b.Queue(q, args...)
 		}
-		used, err = payAndRecord(ctx, db, b, len(moves))
+		for _, a := range adjusts {
+			b.Queue(adjustLimitEvent, a.IdentityID, a.Key, a.At, a.From, a.To)
+		}
+		used, err = payAndRecord(ctx, db, b, len(moves), adjusts)
 		// A deadlock with another transaction rolled everything back: try
 		// again, as DB.TxKeepCaches does.
 		if err == nil || attempt >= 3 || !retryable(err) {
@@ -53,7 +61,7 @@ func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model
 	}
 }
 
-func payAndRecord(ctx context.Context, db *DB, b *pgx.Batch, moves int) (used []int64, err error) {
+func payAndRecord(ctx context.Context, db *DB, b *pgx.Batch, moves int, adjusts []*LimitAdjust) (used []int64, err error) {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -73,8 +81,14 @@ func payAndRecord(ctx context.Context, db *DB, b *pgx.Batch, moves int) (used []
 				return err
 			}
 		}
-		for range b.Len() - moves {
+		for range b.Len() - moves - len(adjusts) {
 			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return err
+			}
+		}
+		for _, a := range adjusts {
+			if err := br.QueryRow().Scan(&a.Seq); err != nil {
 				_ = br.Close()
 				return err
 			}
@@ -103,3 +117,23 @@ const payMove = `WITH moved AS (
 		WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4
 		RETURNING used)
 	SELECT (SELECT used FROM moved), 1 / (SELECT COUNT(*) FROM moved)::int`
+
+// adjustLimitEvent is one LimitAdjust on PostgreSQL, in one statement: its
+// data-modifying CTEs run whether or not they are read. It returns the
+// identity's counter after the bump (0: the identity has none, deleted).
+const adjustLimitEvent = `WITH bumped AS (
+		UPDATE limit_seqs SET seq = seq + 1
+		WHERE identity_id = CAST($1 AS BIGINT)
+		RETURNING seq),
+	released AS (
+		DELETE FROM limit_events
+		WHERE id = (
+			SELECT id
+			FROM limit_events
+			WHERE identity_id = $1 AND key = $2 AND at = $3 AND n = $4
+			LIMIT 1)),
+	recorded AS (
+		INSERT INTO limit_events (identity_id, key, n, at)
+		SELECT CAST($1 AS BIGINT), CAST($2 AS TEXT), CAST($5 AS BIGINT), CAST($3 AS BIGINT)
+		WHERE CAST($5 AS BIGINT) > 0)
+	SELECT COALESCE((SELECT seq FROM bumped), 0)`
