@@ -469,7 +469,7 @@ func TestOutreachGapReleaseReportAndSettings(t *testing.T) {
 // a page), what was recorded is what the pages returned, and the pages
 // refused are refused on search_results until the day's window slides.
 func TestSearchResultsCapUnderConcurrency(t *testing.T) {
-	testSearchResultsCap(t, func(ctx context.Context, _ string, _ *store.DB, l *smartlimits.Limiter, res smartlimits.Reservation, n int) error {
+	testSearchResultsCap(t, func(ctx context.Context, _ string, _ *store.Store, l *smartlimits.Limiter, res smartlimits.Reservation, n int) error {
 		_, err := l.Settle(ctx, res, smartlimits.SearchResults, n)
 		return err
 	})
@@ -482,7 +482,7 @@ func TestSearchResultsCapUnderConcurrency(t *testing.T) {
 // PostgreSQL half of them go in the one-round-trip pipeline
 // (store.PayAndRecord), as a batch its balances can pay does.
 func TestSearchResultsCapSettledWithRecording(t *testing.T) {
-	testSearchResultsCap(t, func(ctx context.Context, dialect string, db *store.DB, l *smartlimits.Limiter, res smartlimits.Reservation, n int) error {
+	testSearchResultsCap(t, func(ctx context.Context, dialect string, db *store.Store, l *smartlimits.Limiter, res smartlimits.Reservation, n int) error {
 		adj := res.Settlement(smartlimits.SearchResults, n)
 		if adj == nil {
 			return nil
@@ -501,7 +501,7 @@ func TestSearchResultsCapSettledWithRecording(t *testing.T) {
 	})
 }
 
-func testSearchResultsCap(t *testing.T, settle func(context.Context, string, *store.DB, *smartlimits.Limiter, smartlimits.Reservation, int) error) {
+func testSearchResultsCap(t *testing.T, settle func(context.Context, string, *store.Store, *smartlimits.Limiter, smartlimits.Reservation, int) error) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		db, id := open(t, dialect)
 		nodes := []*smartlimits.Limiter{{DB: db}, {DB: db}}

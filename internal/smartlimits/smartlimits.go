@@ -446,7 +446,7 @@ func (l *Limiter) Remaining(ctx context.Context, a Account, keys []string, now t
 // RemainingOf is Remaining for several accounts at once, for ranking the
 // candidates of an auto or managed call: each identity is read from its
 // in-memory copy (reserve.go). Those with no copy covering keys are read
-// from the database in one statement (store.DB.LimitCopies), which becomes
+// from the database in one statement (store.Store.LimitCopies), which becomes
 // their copies: the next ranking reads nothing, and a reservation on one of
 // them is checked against it (its claim proves it current). A managed call
 // ranks the whole pool, most of which this node may not have used yet.

@@ -40,7 +40,7 @@ var ErrGuardStale = errors.New("store: the workspace's plan changed since its ba
 // anchor and use of every guard's workspace, and returns each guard's
 // verdict: nil (it holds), ErrGuardShort or ErrGuardStale. tx nil reads
 // outside any transaction.
-func (db *DB) CheckCreditGuards(ctx context.Context, tx *Tx, guards []CreditGuard) ([]error, error) {
+func (db *Store) CheckCreditGuards(ctx context.Context, tx *Tx, guards []CreditGuard) ([]error, error) {
 	out := make([]error, len(guards))
 	if len(guards) == 0 {
 		return out, nil

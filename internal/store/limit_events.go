@@ -34,26 +34,26 @@ type LimitClaim struct {
 // identities' events. It does on PostgreSQL (one round trip for the common
 // batch); on SQLite, where a statement costs no round trip, the caller
 // inserts them with InsertLimitEvents.
-func (db *DB) ClaimRecordsEvents() bool { return db.dialect.writableCTEs() }
+func (db *Store) ClaimRecordsEvents() bool { return db.dialect.writableCTEs() }
 
 // ClaimLimitSeqs bumps, in one statement inside tx, the counters of claims
 // whose counter is still the expected one, and returns the identities whose
 // counter moved meanwhile (stale). See ClaimRecordsEvents for events.
-func (db *DB) ClaimLimitSeqs(ctx context.Context, tx *Tx, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
+func (db *Store) ClaimLimitSeqs(ctx context.Context, tx *Tx, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
 	return db.claimLimitSeqs(ctx, tx, claims, events)
 }
 
 // ClaimLimitSeqsNow is ClaimLimitSeqs outside any transaction, on
 // PostgreSQL only: the statement commits on its own, asynchronously (see
 // AsyncCommit), in one round trip.
-func (db *DB) ClaimLimitSeqsNow(ctx context.Context, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
+func (db *Store) ClaimLimitSeqsNow(ctx context.Context, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
 	if !db.dialect.asyncCommit() {
 		return nil, errors.New("store: a claim outside a transaction needs PostgreSQL")
 	}
 	return db.claimLimitSeqs(ctx, sqlQ{db.write}, claims, events)
 }
 
-func (db *DB) claimLimitSeqs(ctx context.Context, q Querier, claims []LimitClaim, events []LimitEvent) (map[int64]bool, error) {
+func (db *Store) claimLimitSeqs(ctx context.Context, q Querier, claims []LimitClaim, events []LimitEvent) (map[int64]bool, error) {
 	// With data-modifying CTEs (PostgreSQL), the statement also inserts the
 	// events and commits asynchronously: one round trip for the batch.
 	pg := db.dialect.writableCTEs()
@@ -189,15 +189,19 @@ func LimitEventsSince(ctx context.Context, q Querier, identityID int64, key stri
 	return out, nil
 }
 
-// DeleteLimitEvent deletes one event equal to e (a released reservation's).
-func DeleteLimitEvent(ctx context.Context, tx *Tx, e LimitEvent) error {
-	if _, err := tx.execContext(ctx, `
+// deleteLimitEvent deletes one event equal to the arguments (identity, key,
+// at, n): events are not unique, any of equal ones will do.
+const deleteLimitEvent = `
 		DELETE FROM limit_events
 		WHERE id = (
 			SELECT id
 			FROM limit_events
 			WHERE identity_id = $1 AND key = $2 AND at = $3 AND n = $4
-			LIMIT 1)`, e.IdentityID, e.Key, e.At, e.N); err != nil {
+			LIMIT 1)`
+
+// DeleteLimitEvent deletes one event equal to e (a released reservation's).
+func DeleteLimitEvent(ctx context.Context, tx *Tx, e LimitEvent) error {
+	if _, err := tx.execContext(ctx, deleteLimitEvent, e.IdentityID, e.Key, e.At, e.N); err != nil {
 		return fmt.Errorf("store: unable to release an %s event of identity %d: %w", e.Key, e.IdentityID, err)
 	}
 	return nil
@@ -254,7 +258,7 @@ func PruneLimitEvents(ctx context.Context, tx *Tx, batch int, before int64) (int
 
 // LimitUsage sums an identity's consumption of key after since, and the time
 // of its oldest event in that window (0 when none).
-func (db *DB) LimitUsage(ctx context.Context, identityID int64, key string, since int64) (used int, oldest int64, err error) {
+func (db *Store) LimitUsage(ctx context.Context, identityID int64, key string, since int64) (used int, oldest int64, err error) {
 	if err := db.r.queryRowContext(ctx, `
 		SELECT COALESCE(SUM(n), 0), COALESCE(MIN(at), 0)
 		FROM limit_events
@@ -277,7 +281,7 @@ type LimitCopy struct {
 // databases, so each identity's events are exactly those its counter
 // value stands for: a node may keep them as its copy (see
 // smartlimits.Limiter), which a claim at that counter value proves current.
-func (db *DB) LimitCopies(ctx context.Context, ids []int64, keys []string, from int64) (map[int64]*LimitCopy, error) {
+func (db *Store) LimitCopies(ctx context.Context, ids []int64, keys []string, from int64) (map[int64]*LimitCopy, error) {
 	out := make(map[int64]*LimitCopy, len(ids))
 	if len(ids) == 0 || len(keys) == 0 {
 		return out, nil

@@ -37,7 +37,7 @@ var ErrShort = errors.New("store: a balance cannot pay for the batch")
 // adjusts, if any, are the calls' Smart Limit settlements (see
 // LimitAdjust), written in the same pipeline after the runs: the live
 // recording step is this one round trip. Each one's Seq is set.
-func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model.Run, adjusts ...*LimitAdjust) (used []int64, err error) {
+func PayAndRecord(ctx context.Context, db *Store, moves []BalanceMove, runs []model.Run, adjusts ...*LimitAdjust) (used []int64, err error) {
 	adjusts = sortedAdjusts(adjusts)
 	for attempt := 0; ; attempt++ {
 		// A fresh batch each time: pgx keeps state in the queued queries.
@@ -50,7 +50,7 @@ func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model
 			b.Queue(q, args...)
 		}
 		for _, a := range adjusts {
-			b.Queue(adjustLimitEvent, a.IdentityID, a.Key, a.At, a.From, a.To)
+			queueAdjust(b, a)
 		}
 		used, err = payAndRecord(ctx, db, b, len(moves), adjusts)
 		// A deadlock with another transaction rolled everything back: try
@@ -61,7 +61,7 @@ func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model
 	}
 }
 
-func payAndRecord(ctx context.Context, db *DB, b *pgx.Batch, moves int, adjusts []*LimitAdjust) (used []int64, err error) {
+func payAndRecord(ctx context.Context, db *Store, b *pgx.Batch, moves int, adjusts []*LimitAdjust) (used []int64, err error) {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -81,17 +81,9 @@ func payAndRecord(ctx context.Context, db *DB, b *pgx.Batch, moves int, adjusts 
 				return err
 			}
 		}
-		for range b.Len() - moves - len(adjusts) {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close()
-				return err
-			}
-		}
-		for _, a := range adjusts {
-			if err := br.QueryRow().Scan(&a.Seq); err != nil {
-				_ = br.Close()
-				return err
-			}
+		if err := readAdjusts(br, b.Len()-moves, adjusts); err != nil {
+			_ = br.Close()
+			return err
 		}
 		return br.Close()
 	})
@@ -118,22 +110,53 @@ const payMove = `WITH moved AS (
 		RETURNING used)
 	SELECT (SELECT used FROM moved), 1 / (SELECT COUNT(*) FROM moved)::int`
 
-// adjustLimitEvent is one LimitAdjust on PostgreSQL, in one statement: its
-// data-modifying CTEs run whether or not they are read. It returns the
-// identity's counter after the bump (0: the identity has none, deleted).
-const adjustLimitEvent = `WITH bumped AS (
+// queueAdjust queues one LimitAdjust as the transaction path writes it
+// (AdjustLimitEvents), one statement per step: the counter is bumped
+// first, which waits for its row lock, and the event to replace is chosen
+// only after, by a statement of its own whose snapshot sees what the lock's
+// previous holder committed. (One statement with all three steps would
+// choose it in a snapshot taken before the wait, and two settlements of
+// identical events, same time and size, would pick the same row.)
+func queueAdjust(b *pgx.Batch, a *LimitAdjust) {
+	b.Queue(`WITH bumped AS (
 		UPDATE limit_seqs SET seq = seq + 1
-		WHERE identity_id = CAST($1 AS BIGINT)
-		RETURNING seq),
-	released AS (
-		DELETE FROM limit_events
-		WHERE id = (
-			SELECT id
-			FROM limit_events
-			WHERE identity_id = $1 AND key = $2 AND at = $3 AND n = $4
-			LIMIT 1)),
-	recorded AS (
-		INSERT INTO limit_events (identity_id, key, n, at)
-		SELECT CAST($1 AS BIGINT), CAST($2 AS TEXT), CAST($5 AS BIGINT), CAST($3 AS BIGINT)
-		WHERE CAST($5 AS BIGINT) > 0)
-	SELECT COALESCE((SELECT seq FROM bumped), 0)`
+		WHERE identity_id = $1
+		RETURNING seq)
+	SELECT COALESCE((SELECT seq FROM bumped), 0)`, a.IdentityID)
+	b.Queue(deleteLimitEvent, a.IdentityID, a.Key, a.At, a.From)
+	if a.To > 0 {
+		b.Queue(`INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, $3, $4)`, a.IdentityID, a.Key, a.To, a.At)
+	}
+}
+
+// readAdjusts reads the results of a pipeline's statements after its
+// moves: n in all, the runs' and then queueAdjust's for each of adjusts,
+// setting each one's Seq.
+func readAdjusts(br pgx.BatchResults, n int, adjusts []*LimitAdjust) error {
+	adjusting := 0
+	for _, a := range adjusts {
+		adjusting += 2
+		if a.To > 0 {
+			adjusting++
+		}
+	}
+	for range n - adjusting {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	for _, a := range adjusts {
+		if err := br.QueryRow().Scan(&a.Seq); err != nil {
+			return err
+		}
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		if a.To > 0 {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
