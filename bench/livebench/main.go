@@ -33,7 +33,7 @@
 // PASS/MISS against the targets. It never fails on a missed target.
 //
 //	go run ./bench/livebench [-duration 10s] [-warmup 2s] [-clients 32] [-identities 64] [-rounds 3]
-//	    [-mode direct|auto] [-touch 100000] [-databases sqlite,postgres] [-pprof-dir DIR]
+//	    [-mode direct|auto|managed] [-touch 100000] [-databases sqlite,postgres] [-pprof-dir DIR]
 package main
 
 import (
@@ -111,7 +111,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each case (not measured)")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent keep-alive clients")
 	flag.IntVar(&o.identities, "identities", 64, "identities, each connected to a managed sandbox account")
-	flag.StringVar(&o.mode, "mode", "direct", `identity_mode of the API calls: "direct" (round-robin identity_ids) or "auto"`)
+	flag.StringVar(&o.mode, "mode", "direct", `identity_mode of the API calls: "direct" (round-robin identity_ids), "auto", or "managed" (the operator's pool, which the server seeds with the simulator's managed sandbox accounts: few accounts, so busy ones answer 429)`)
 	flag.DurationVar(&o.latencyDur, "latency-duration", 5*time.Second, "measured duration of the one-client cases (0: skip)")
 	flag.Float64Var(&o.rate, "rate", 0, "calls/s of the open-loop cases (0: half the API's throughput with -clients)")
 	flag.DurationVar(&o.rateDur, "rate-duration", 8*time.Second, "measured duration of the open-loop cases (0: skip)")
@@ -133,8 +133,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "livebench: -rounds must be at least 1")
 		os.Exit(2)
 	}
-	if o.mode != "direct" && o.mode != "auto" {
-		fmt.Fprintln(os.Stderr, "livebench: -mode must be direct or auto")
+	if o.mode != "direct" && o.mode != "auto" && o.mode != "managed" {
+		fmt.Fprintln(os.Stderr, "livebench: -mode must be direct, auto or managed")
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -771,8 +771,8 @@ func (b *bench) apiCase(ctx context.Context, db string, fm *benchkit.Firstmate, 
 	u := fm.Base + "/v4/actions/" + slug + "/run/live"
 	newReq := func(w, seq int) (*http.Request, error) {
 		var body string
-		if b.o.mode == "auto" {
-			body = fmt.Sprintf(`{"input":{"linkedin_profile_url":%q},"identity_mode":"auto"}`, b.profileURL())
+		if b.o.mode != "direct" {
+			body = fmt.Sprintf(`{"input":{"linkedin_profile_url":%q},"identity_mode":%q}`, b.profileURL(), b.o.mode)
 		} else {
 			body = fmt.Sprintf(`{"input":{"linkedin_profile_url":%q},"identity_ids":[%q]}`, b.profileURL(),
 				uids[identityOf(w, seq, clients, len(uids))])

@@ -113,3 +113,14 @@ func addMonths(t time.Time, n int) time.Time {
 	last := first.AddDate(0, 1, -1).Day()
 	return first.AddDate(0, 0, min(d, last)-1)
 }
+
+// Guard is the credits check that admits a call costing need millicredits
+// against this balance read fresh, in the round that reserves its Smart
+// Limits (store.CreditGuard); nil when the call costs nothing.
+func (b Balance) Guard(need int64) *store.CreditGuard {
+	if need <= 0 {
+		return nil
+	}
+	return &store.CreditGuard{WorkspaceID: b.Workspace.ID, Plan: b.Workspace.Plan, Anchor: store.Millis(b.Workspace.PeriodStart),
+		Period: store.Millis(b.PeriodStart), Max: b.Max, Need: need}
+}

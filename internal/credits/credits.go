@@ -265,9 +265,13 @@ func (l *Ledger) ChargeBatch(ctx context.Context, tx *store.Tx, cs []Charge) ([]
 // together in one round trip (store.PayAndRecord). When a balance cannot,
 // nothing is written and it returns store.ErrShort: the caller charges the
 // batch with ChargeBatch in a transaction.
-func (l *Ledger) ChargeBatchDirect(ctx context.Context, cs []Charge, runs func([]Charged) []model.Run) ([]Charged, error) {
+//
+// adjusts, if any, are written in the same round trip (store.PayAndRecord):
+// the ledger passes them through, for the live recording step to be one.
+func (l *Ledger) ChargeBatchDirect(ctx context.Context, cs []Charge, runs func([]Charged) []model.Run,
+	adjusts ...*store.LimitAdjust) ([]Charged, error) {
 	moves, charged := l.inFull(cs)
-	used, err := store.PayAndRecord(ctx, l.DB, moves, runs(charged))
+	used, err := store.PayAndRecord(ctx, l.DB, moves, runs(charged), adjusts...)
 	if err != nil {
 		return nil, err
 	}

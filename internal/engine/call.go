@@ -17,6 +17,9 @@ import (
 type Done struct {
 	Page    platform.Page
 	Account *store.Account // nil for actions that need no identity
+	// Reservation is the Smart Limits the call reserved, still at its
+	// estimate when opt.SettleLater (see CallOptions).
+	Reservation smartlimits.Reservation
 }
 
 // CallOptions tune how a page call picks its account.
@@ -57,6 +60,14 @@ type CallOptions struct {
 	// with it, and a call not started yet fails NotStarted; a call that
 	// started runs on (what it did upstream is the caller's to record).
 	Halt context.Context
+	// Guard, when set, gives the credits check that must hold, read fresh,
+	// for an account's Smart Limit reservation to be recorded
+	// (smartlimits.Limiter.ConsumeGuarded; nil: none for that account).
+	Guard func(store.Account) *store.CreditGuard
+	// SettleLater: the caller records a search page's results count with
+	// its own write (Reservation.Settlement in the live recording step)
+	// instead of Call settling it in a round of its own.
+	SettleLater bool
 }
 
 // Halted says whether opt.Halt has ended.
@@ -205,12 +216,12 @@ func (e *Engine) Call(ctx context.Context, cands []store.Account, st platform.Ca
 		}
 		tried[idx] = true
 		acc := cands[idx]
-		pg, err := e.callAccount(ctx, drv, acc, call, opt)
+		pg, res, err := e.callAccount(ctx, drv, acc, call, opt)
 		release()
 		var r *smartlimits.Refused
 		switch {
 		case err == nil:
-			return Done{Page: pg, Account: &acc}, nil
+			return Done{Page: pg, Account: &acc, Reservation: res}, nil
 		case errors.As(err, &r):
 			if refused == nil || r.AvailableAt.Before(refused.AvailableAt) {
 				refused = r
@@ -268,45 +279,54 @@ func IsBusy(err error) bool { return errors.Is(err, errBusy) }
 
 // callAccount runs the page on one locked account: limits, credentials,
 // driver. Limit consumption is released when the call did not reach the
-// platform or failed there without effect.
+// platform or failed there without effect. It returns what the call
+// reserved, settled unless opt.SettleLater.
 func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store.Account, call platform.Call,
-	opt CallOptions) (platform.Page, error) {
+	opt CallOptions) (platform.Page, smartlimits.Reservation, error) {
+	var none smartlimits.Reservation
 	g := e.current(acc.Integration)
 	if until, err := e.pausedUntil(ctx, acc, opt.Live); err != nil {
-		return platform.Page{}, err
+		return platform.Page{}, none, err
 	} else if !until.IsZero() {
-		return platform.Page{}, &smartlimits.Refused{Key: AccountPaused, AvailableAt: until}
+		return platform.Page{}, none, &smartlimits.Refused{Key: AccountPaused, AvailableAt: until}
 	}
 	la := e.limitAccount(ctx, acc, opt.Workspace)
 	// A later page that async work fetches for the same input continues an
 	// action that went (a live page is a request of its own, and its 429
 	// loses nothing).
 	lc := limitCall(call.Action, opt.Live, !opt.Live && call.Action.PageSize > 0 && (call.Page > 1 || call.Token != ""))
-	res, err := e.Limits.Consume(ctx, la, la.Needs(lc), e.now())
+	var guard *store.CreditGuard
+	if opt.Guard != nil {
+		guard = opt.Guard(acc)
+	}
+	res, err := e.Limits.ConsumeGuarded(ctx, la, la.Needs(lc), e.now(), guard)
+	if errors.Is(err, store.ErrGuardShort) {
+		return platform.Page{}, none, apperr.NoAccess("no credits left in this period")
+	}
 	if err != nil {
-		return platform.Page{}, err
+		return platform.Page{}, none, err
 	}
 	cred, err := e.credentials(ctx, g, acc.UserAgent)
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
-		return platform.Page{}, err
+		return platform.Page{}, none, err
 	}
 	dctx, hc, err := e.egress(ctx, &acc.Identity)
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
-		return platform.Page{}, err
+		return platform.Page{}, none, err
 	}
 	wctx, cancel := waitCtx(ctx, opt)
 	release, err := e.inflight(wctx, call.Action, opt)
 	cancel()
 	if err != nil {
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
-		return platform.Page{}, err
+		return platform.Page{}, none, err
 	}
 	if Halted(opt) {
 		release()
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
-		return platform.Page{}, notStarted{errHalted}
+		return platform.Page{}, none, notStarted{errHalted}
 	}
 	dctx, session := withSession(dctx)
 	pg, err := drv.Run(dctx, hc, cred, call)
@@ -322,12 +342,12 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 		case apperr.Is(err, platform.Label429) && platform.PausesOnRateLimit(drv):
 			err = e.pause(ctx, g, err)
 		}
-		return pg, err
+		return pg, none, err
 	}
-	if lc.SearchPage > 0 {
+	if lc.SearchPage > 0 && !opt.SettleLater {
 		// The results are counted now that they are known. Should this fail,
 		// the page's full estimate stays counted: never less than was used.
-		_, _ = e.Limits.Settle(context.WithoutCancel(ctx), res, smartlimits.SearchResults, len(pg.Results))
+		res, _ = e.Limits.Settle(context.WithoutCancel(ctx), res, smartlimits.SearchResults, len(pg.Results))
 	}
-	return pg, nil
+	return pg, res, nil
 }

@@ -81,7 +81,7 @@ type Engine struct {
 // liveCommits is the group commit of successful live calls.
 func (e *Engine) liveCommits() *store.Lane[*liveWrite] {
 	e.liveRunsOnce.Do(func() {
-		e.liveRuns = store.NewLane(e.DB, e.writeLive, nil)
+		e.liveRuns = store.NewLane(e.DB, e.writeLive, e.liveRecorded)
 		e.liveRuns.SetDirect(e.writeLiveDirect)
 	})
 	return e.liveRuns

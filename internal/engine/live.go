@@ -13,6 +13,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/credits"
 	"github.com/firstmate-oss/firstmate/internal/model"
 	"github.com/firstmate-oss/firstmate/internal/platform"
+	"github.com/firstmate-oss/firstmate/internal/smartlimits"
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
@@ -107,28 +108,25 @@ type livePage struct {
 }
 
 // live is a live call's path, straight down: admit (the balance, the
-// credit checks and the candidate accounts, read through the store's read
-// caches), Call (the account lock, the Smart Limit reservation, the
-// driver), then the recording of the run with its charge (writeLive). The
-// engine orchestrates; credits, identities and Smart Limits are consulted.
-// Warm, a call enters the store twice: the reservation's group commit and
-// the recording's (TestLiveStoreEntries).
+// credit checks and the candidate accounts, from the store's read caches
+// and the limiter's copies), Call (the account lock, then the admission
+// step: the Smart Limit reservation, with an outreach call's fresh credits
+// check in the same round; then the driver), then the recording step: the
+// run, its charge and the settlement of a search page's Smart Limit
+// estimate, in one commit (writeLive). The engine orchestrates; credits,
+// identities and Smart Limits are consulted. Warm, a call enters the store
+// exactly twice (TestLiveStoreEntries).
 func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, reqHash string) (LiveResult, error) {
 	a, req := l.Action, l.Request
 	page, token := at.page, at.token
-	ad, err := e.admit(ctx, l)
-	if err != nil {
-		return LiveResult{}, err
-	}
-	ws, cands := ad.ws, ad.cands
-	done, err := e.Call(ctx, cands, platform.Call{Action: a, Input: req.Input.Values, Params: req.Parameters, Page: page, Token: token},
-		CallOptions{Mode: req.IdentityMode, Wait: true, Workspace: &ws, Live: true, WorkspaceID: l.Principal.WorkspaceID})
+	ad, done, err := e.admitAndCall(ctx, l, platform.Call{Action: a, Input: req.Input.Values, Params: req.Parameters, Page: page, Token: token})
 	if done.Account != nil {
 		run.IdentityUIDs = []string{done.Account.Identity.UID}
 	}
 	if err != nil {
 		return LiveResult{}, err
 	}
+	ws := ad.bal.Workspace
 	results := done.Page.Results
 	if mr := MaxResults(a.LiveMaxResults.Present, req.Parameters); mr > 0 && len(results) > mr {
 		results = results[:mr]
@@ -148,7 +146,9 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, 
 	per := Price(a, req.IdentityMode, done.Account)
 	run.CreditsUsed = int64(len(results)) * per
 	w := &liveWrite{run: *run, charge: credits.Charge{WorkspaceID: l.Principal.WorkspaceID, Workspace: &ws,
-		RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per}}
+		RunUID: run.UID, Action: a.Slug, Results: len(results), PerResult: per},
+		// A search page's results, counted now that they are known.
+		adjust: done.Reservation.Settlement(smartlimits.SearchResults, len(done.Page.Results))}
 	if err := e.liveCommits().Do(ctx, w); err != nil {
 		return LiveResult{}, err
 	}
@@ -188,34 +188,63 @@ func (e *Engine) live(ctx context.Context, l Live, run *model.Run, at livePage, 
 	return out, nil
 }
 
-// admission is what a live call may start with: its workspace row (read
-// with the balance) and the accounts that may run it, in order.
+// admission is what a live call may start with: its balance (with the
+// workspace row it was read from) and the accounts that may run it, in
+// order.
 type admission struct {
-	ws    model.Workspace
+	bal   credits.Balance
 	cands []store.Account
 }
 
-// admit reads a live call's balance and candidates and refuses a call the
-// balance cannot pay for. The balance is read once: the checks, the Smart
-// Limit overrides, the ranking of candidates and the charge all use it.
-// The checks only spare the platform a call that could not be paid for;
-// the charge is exact. An outreach call reads the balance fresh: what it
-// does on the platform cannot be taken back if it turns out unpaid.
-func (e *Engine) admit(ctx context.Context, l Live) (admission, error) {
+// admitAndCall admits a live call and makes it: admit's checks, from the
+// read caches, then Call, whose Smart Limit reservation is the call's one
+// admission entry into the store; an outreach call's fresh credits check
+// rides in that same round (store.CreditGuard). When the guard finds the
+// workspace's plan or period changed since the cached row (within
+// store.ReadCacheTTL), the call is admitted again from a fresh read.
+func (e *Engine) admitAndCall(ctx context.Context, l Live, call platform.Call) (admission, Done, error) {
 	a, req := l.Action, l.Request
-	bal, err := e.Ledger.Balance(ctx, l.Principal.WorkspaceID, credits.Reading{Cached: a.Kind != catalog.KindOutreach})
+	for fresh := false; ; fresh = true {
+		ad, err := e.admit(ctx, l, fresh)
+		if err != nil {
+			return ad, Done{}, err
+		}
+		opt := CallOptions{Mode: req.IdentityMode, Wait: true, Workspace: &ad.bal.Workspace, Live: true, WorkspaceID: l.Principal.WorkspaceID,
+			SettleLater: true}
+		if a.Kind == catalog.KindOutreach {
+			opt.Guard = func(acc store.Account) *store.CreditGuard { return ad.bal.Guard(Price(a, req.IdentityMode, &acc)) }
+		}
+		done, err := e.Call(ctx, ad.cands, call, opt)
+		if errors.Is(err, store.ErrGuardStale) && !fresh {
+			continue
+		}
+		return ad, done, err
+	}
+}
+
+// admit reads a live call's balance and candidates and refuses a call the
+// balance cannot pay for. The balance is read once, through the read cache
+// (fresh: from the database): the checks, the Smart Limit overrides, the
+// ranking of candidates and the charge all use it. The checks only spare
+// the platform a call that could not be paid for; the charge is exact. An
+// outreach call's balance is checked again, fresh, when its account is
+// reserved (admitAndCall): what it does on the platform cannot be taken
+// back if it turns out unpaid.
+func (e *Engine) admit(ctx context.Context, l Live, fresh bool) (admission, error) {
+	a, req := l.Action, l.Request
+	bal, err := e.Ledger.Balance(ctx, l.Principal.WorkspaceID, credits.Reading{Cached: !fresh})
 	if err != nil {
 		return admission{}, err
 	}
-	ad := admission{ws: bal.Workspace}
-	left := bal.Max - bal.Used
+	ad := admission{bal: bal}
+	left := bal.Left()
 	if per := PerResult(a, req.IdentityMode); per > 0 && a.Kind != catalog.KindOutreach {
 		if err := needCredits(left, per); err != nil {
 			return admission{}, err
 		}
 	}
 	if a.NeedsIdentity {
-		if ad.cands, err = e.candidates(ctx, l.Principal, a, req.IdentityMode, req.IdentityIDs, &ad.ws, false); err != nil {
+		if ad.cands, err = e.candidates(ctx, l.Principal, a, req.IdentityMode, req.IdentityIDs, &ad.bal.Workspace, false); err != nil {
 			return admission{}, err
 		}
 	}
@@ -252,8 +281,12 @@ func MaxResults(present bool, params map[string]any) int {
 // with every result paid for; writeLive records on it what was paid (the
 // run row is the charge's record: see credits.Ledger.ChargeBatch).
 type liveWrite struct {
-	run     model.Run
-	charge  credits.Charge
+	run    model.Run
+	charge credits.Charge
+	// adjust settles the call's Smart Limit estimate (nil: nothing to
+	// settle); it is written whether or not the charge is paid: the call
+	// happened.
+	adjust  *store.LimitAdjust
 	charged credits.Charged // set by writeLive
 }
 
@@ -277,7 +310,10 @@ func (e *Engine) writeLive(ctx context.Context, tx *store.Tx, ws []*liveWrite) (
 		}
 		runs = append(runs, w.paidRun())
 	}
-	return errs, e.DB.InsertFinishedRuns(ctx, tx, runs)
+	if err := e.DB.InsertFinishedRuns(ctx, tx, runs); err != nil {
+		return nil, err
+	}
+	return errs, store.AdjustLimitEvents(ctx, tx, liveAdjusts(ws))
 }
 
 func liveCharges(ws []*liveWrite) []credits.Charge {
@@ -286,6 +322,24 @@ func liveCharges(ws []*liveWrite) []credits.Charge {
 		charges[i] = w.charge
 	}
 	return charges
+}
+
+func liveAdjusts(ws []*liveWrite) []*store.LimitAdjust {
+	var out []*store.LimitAdjust
+	for _, w := range ws {
+		if w.adjust != nil {
+			out = append(out, w.adjust)
+		}
+	}
+	return out
+}
+
+// liveRecorded runs once a batch of live calls is recorded: the limiter's
+// copies take the Smart Limit settlements written with them.
+func (e *Engine) liveRecorded(ws []*liveWrite) {
+	if adjusts := liveAdjusts(ws); len(adjusts) > 0 {
+		e.Limits.Adjusted(adjusts)
+	}
 }
 
 // paidRun is the run record of a charged call: what was paid, and from
@@ -307,7 +361,7 @@ func (e *Engine) writeLiveDirect(ctx context.Context, _ *store.Store, ws []*live
 			runs[i] = w.paidRun()
 		}
 		return runs
-	})
+	}, liveAdjusts(ws)...)
 	if errors.Is(err, store.ErrShort) {
 		return e.liveCommits().WriteTx(ctx, ws)
 	}

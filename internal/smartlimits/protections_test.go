@@ -469,6 +469,39 @@ func TestOutreachGapReleaseReportAndSettings(t *testing.T) {
 // a page), what was recorded is what the pages returned, and the pages
 // refused are refused on search_results until the day's window slides.
 func TestSearchResultsCapUnderConcurrency(t *testing.T) {
+	testSearchResultsCap(t, func(ctx context.Context, _ string, _ *store.Store, l *smartlimits.Limiter, res smartlimits.Reservation, n int) error {
+		_, err := l.Settle(ctx, res, smartlimits.SearchResults, n)
+		return err
+	})
+}
+
+// TestSearchResultsCapSettledWithRecording is the same with each page
+// settled as a live call's recording step does it: the settlement written
+// in the caller's own transaction (with its run and charge), then reported
+// to the limiter that reserved it, whose copy must stay exact. On
+// PostgreSQL half of them go in the one-round-trip pipeline
+// (store.PayAndRecord), as a batch its balances can pay does.
+func TestSearchResultsCapSettledWithRecording(t *testing.T) {
+	testSearchResultsCap(t, func(ctx context.Context, dialect string, db *store.Store, l *smartlimits.Limiter, res smartlimits.Reservation, n int) error {
+		adj := res.Settlement(smartlimits.SearchResults, n)
+		if adj == nil {
+			return nil
+		}
+		if dialect == store.Postgres && n%2 == 0 {
+			if _, err := store.PayAndRecord(ctx, db, nil, nil, adj); err != nil {
+				return err
+			}
+		} else if err := db.TxKeepCaches(ctx, func(tx *store.Tx) error {
+			return store.AdjustLimitEvents(ctx, tx, []*store.LimitAdjust{adj})
+		}); err != nil {
+			return err
+		}
+		l.Adjusted([]*store.LimitAdjust{adj})
+		return nil
+	})
+}
+
+func testSearchResultsCap(t *testing.T, settle func(context.Context, string, *store.Store, *smartlimits.Limiter, smartlimits.Reservation, int) error) {
 	apitest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		db, id := open(t, dialect)
 		nodes := []*smartlimits.Limiter{{DB: db}, {DB: db}}
@@ -502,7 +535,7 @@ func TestSearchResultsCapUnderConcurrency(t *testing.T) {
 					return
 				}
 				n := (i * 7) % 26 // 0 to 25 results
-				if _, err := l.Settle(ctx, res, smartlimits.SearchResults, n); err != nil {
+				if err := settle(ctx, dialect, db, l, res, n); err != nil {
 					t.Error(err)
 				}
 				mu.Lock()

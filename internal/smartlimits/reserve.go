@@ -1,6 +1,7 @@
 package smartlimits
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -75,14 +76,32 @@ type Reservation struct {
 // are open (for a WorkingHours need), and returns what it recorded (for
 // Release and Settle). Otherwise it records nothing and returns a *Refused.
 func (l *Limiter) Consume(ctx context.Context, a Account, needs []Need, now time.Time) (Reservation, error) {
+	return l.ConsumeGuarded(ctx, a, needs, now, nil)
+}
+
+// ConsumeGuarded is Consume with a credits check in the same store entry:
+// when guard is set, the needs are recorded only if the guard holds when
+// the batch is written (store.CreditGuard), and otherwise the guard's
+// verdict is returned (store.ErrGuardShort, store.ErrGuardStale) with
+// nothing recorded. A live outreach call's admission is this one round.
+func (l *Limiter) ConsumeGuarded(ctx context.Context, a Account, needs []Need, now time.Time,
+	guard *store.CreditGuard) (Reservation, error) {
 	needs, refused := a.prepare(needs, now)
 	if refused != nil {
 		return Reservation{}, refused
 	}
 	if len(needs) == 0 {
-		return Reservation{}, nil
+		if guard == nil {
+			return Reservation{}, nil
+		}
+		// Nothing to reserve: the guard alone is the round.
+		verdict, err := l.DB.CheckCreditGuards(ctx, nil, []store.CreditGuard{*guard})
+		if err != nil {
+			return Reservation{}, err
+		}
+		return Reservation{}, verdict[0]
 	}
-	o := &op{acc: a, needs: mergeNeeds(needs), now: now}
+	o := &op{acc: a, needs: mergeNeeds(needs), now: now, guard: guard}
 	if err := l.writes().Do(ctx, o); err != nil {
 		return Reservation{}, err
 	}
@@ -147,6 +166,54 @@ func (l *Limiter) Settle(ctx context.Context, r Reservation, key string, used in
 	return r, nil
 }
 
+// Settlement is Settle as a record for the caller to write with its own
+// commit (store.LimitAdjust; a live call's recording step writes it with
+// its run and charge), then to report with Adjusted; nil when there is
+// nothing to settle. Until it commits, the estimate stays counted: never
+// less than was used.
+func (r Reservation) Settlement(key string, used int) *store.LimitAdjust {
+	i := slices.IndexFunc(r.needs, func(n Need) bool { return n.Key == key })
+	if i < 0 || r.needs[i].N == used || used < 0 {
+		return nil
+	}
+	return &store.LimitAdjust{IdentityID: r.identityID, Key: key, At: r.at, From: r.needs[i].N, To: used}
+}
+
+// Adjusted brings the copies up to date with settlements that committed
+// (each with its Seq). A copy that was current just before a settlement
+// takes it; any other is left as it is: its counter no longer matches, so
+// its next claim fails and the identity is read again under its lock. A
+// copy is replaced, never changed in place: batch writers read the copies
+// they hold without the lock.
+func (l *Limiter) Adjusted(adjusts []*store.LimitAdjust) {
+	adjusts = slices.Clone(adjusts)
+	slices.SortStableFunc(adjusts, func(a, b *store.LimitAdjust) int {
+		if a.IdentityID != b.IdentityID {
+			return cmp.Compare(a.IdentityID, b.IdentityID)
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, a := range adjusts {
+		st := l.cache[a.IdentityID]
+		if a.Seq == 0 || st == nil || st.seq != a.Seq-1 {
+			continue
+		}
+		c := st.clone()
+		// A copy that does not reach back to the event holds nothing of it.
+		if k := c.keys[a.Key]; k != nil && a.At > k.from {
+			k.remove(event{at: a.At, n: a.From})
+			if a.To > 0 {
+				k.add(event{at: a.At, n: a.To})
+			}
+		}
+		c.seq = a.Seq
+		l.cached += c.size() - st.size()
+		l.cache[a.IdentityID] = c
+	}
+}
+
 // Release undoes a consumption whose call did not happen (e.g. the platform
 // was unreachable).
 func (l *Limiter) Release(ctx context.Context, r Reservation) error {
@@ -165,7 +232,11 @@ type op struct {
 	// replace, with release, records these needs at the released
 	// reservation's time (Settle).
 	replace []Need
-	res     Reservation // set when a consumption is recorded
+	// guard, when set, must hold for the consumption to be recorded;
+	// unpaid is its verdict when it does not (set by checkGuards).
+	guard  *store.CreditGuard
+	unpaid error
+	res    Reservation // set when a consumption is recorded
 }
 
 func (o *op) identityID() int64 {
@@ -384,6 +455,9 @@ var errIdentityGone = errors.New("limits: identity no longer exists")
 // again when the transaction is retried, setting every result afresh.
 func (l *Limiter) write(ctx context.Context, tx *store.Tx, ops []*op) ([]error, error) {
 	errs := make([]error, len(ops))
+	if err := l.checkGuards(ctx, tx, ops); err != nil {
+		return errs, err
+	}
 	b := l.split(ops, errs)
 	err := b.claim(ctx, tx)
 	if err == nil {
@@ -401,6 +475,9 @@ func (l *Limiter) write(ctx context.Context, tx *store.Tx, ops []*op) ([]error, 
 // ops alone.
 func (l *Limiter) writeDirect(ctx context.Context, db *store.Store, ops []*op) ([]error, error) {
 	errs := make([]error, len(ops))
+	if err := l.checkGuards(ctx, nil, ops); err != nil {
+		return errs, err
+	}
 	b := l.split(ops, errs)
 	for attempt := 0; ; attempt++ {
 		err := b.claim(ctx, nil)
@@ -458,7 +535,10 @@ func (l *Limiter) split(ops []*op, errs []error) *batch {
 		claimRecords: l.DB.ClaimRecordsEvents()}
 	var ids []int64
 	for i, o := range ops {
-		errs[i], o.res = nil, Reservation{}
+		errs[i], o.res = o.unpaid, Reservation{}
+		if o.unpaid != nil {
+			continue // its guard did not hold: nothing is recorded
+		}
 		id := o.identityID()
 		if _, ok := b.byID[id]; !ok {
 			ids = append(ids, id)
@@ -488,6 +568,32 @@ func (l *Limiter) split(ops []*op, errs []error) *batch {
 		}
 	}
 	return b
+}
+
+// checkGuards reads the balances of the batch's guarded ops (one statement,
+// in tx, or outside any transaction when tx is nil) and sets each one's
+// verdict, afresh when the batch is written again.
+func (l *Limiter) checkGuards(ctx context.Context, tx *store.Tx, ops []*op) error {
+	var guards []store.CreditGuard
+	var guarded []*op
+	for _, o := range ops {
+		o.unpaid = nil
+		if o.guard != nil {
+			guards = append(guards, *o.guard)
+			guarded = append(guarded, o)
+		}
+	}
+	if len(guards) == 0 {
+		return nil
+	}
+	verdicts, err := l.DB.CheckCreditGuards(ctx, tx, guards)
+	if err != nil {
+		return err
+	}
+	for i, o := range guarded {
+		o.unpaid = verdicts[i]
+	}
+	return nil
 }
 
 // claim records the identities whose copies were current in one statement,
@@ -760,25 +866,34 @@ func (l *Limiter) keep([]*op) {
 		l.cached += f.st.size() - before
 	}
 	for id, st := range w.fresh {
-		if old := l.cache[id]; old != nil {
-			l.cached -= old.size()
-			delete(l.cache, id)
-		}
-		if !w.now.IsZero() {
-			st.prune(w.now)
-		}
-		n := st.size()
-		if n > maxCachedEvents/8 {
-			continue
-		}
-		for id := range l.cache { // map order: a random eviction
-			if l.cached+n <= maxCachedEvents && len(l.cache) < maxCachedIdentities {
-				break
-			}
-			l.cached -= l.cache[id].size()
-			delete(l.cache, id)
-		}
-		l.cache[id] = st
-		l.cached += n
+		l.install(id, st, w.now)
 	}
+}
+
+// install makes st the copy of identity id, pruned at now (unless zero),
+// within the copies' bounds. l.mu is held.
+func (l *Limiter) install(id int64, st *state, now time.Time) {
+	if l.cache == nil {
+		l.cache = map[int64]*state{}
+	}
+	if old := l.cache[id]; old != nil {
+		l.cached -= old.size()
+		delete(l.cache, id)
+	}
+	if !now.IsZero() {
+		st.prune(now)
+	}
+	n := st.size()
+	if n > maxCachedEvents/8 {
+		return
+	}
+	for id := range l.cache { // map order: a random eviction
+		if l.cached+n <= maxCachedEvents && len(l.cache) < maxCachedIdentities {
+			break
+		}
+		l.cached -= l.cache[id].size()
+		delete(l.cache, id)
+	}
+	l.cache[id] = st
+	l.cached += n
 }

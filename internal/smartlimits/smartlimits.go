@@ -444,9 +444,12 @@ func (l *Limiter) Remaining(ctx context.Context, a Account, keys []string, now t
 }
 
 // RemainingOf is Remaining for several accounts at once, for ranking the
-// candidates of an auto or managed call: an identity whose in-memory copy
-// (reserve.go) covers every key is read from it, and the others from the
-// database in one statement (store.Store.LimitUsages), however many they are.
+// candidates of an auto or managed call: each identity is read from its
+// in-memory copy (reserve.go). Those with no copy covering keys are read
+// from the database in one statement (store.Store.LimitCopies), which becomes
+// their copies: the next ranking reads nothing, and a reservation on one of
+// them is checked against it (its claim proves it current). A managed call
+// ranks the whole pool, most of which this node may not have used yet.
 func (l *Limiter) RemainingOf(ctx context.Context, accs []Account, keys []string, now time.Time) ([]float64, error) {
 	out := make([]float64, len(accs))
 	for _, k := range keys {
@@ -462,8 +465,26 @@ func (l *Limiter) RemainingOf(ctx context.Context, accs []Account, keys []string
 			return out, nil
 		}
 	}
-	var missing []int
+	missing := l.remainingFromCopies(accs, keys, now, out)
+	if len(missing) == 0 {
+		return out, nil
+	}
+	copies, err := l.loadCopies(ctx, accs, missing, keys, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range missing {
+		st := copies[accs[i].IdentityID]
+		out[i] = remainingShare(accs[i], keys, now, func(key string, since int64) int { return st.keys[key].used(since) })
+	}
+	return out, nil
+}
+
+// remainingFromCopies sets out[i] for the accounts whose copies cover keys
+// at now, and returns the others' indexes.
+func (l *Limiter) remainingFromCopies(accs []Account, keys []string, now time.Time, out []float64) (missing []int) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	for i, a := range accs {
 		st := l.cache[a.IdentityID]
 		covered := st != nil
@@ -476,40 +497,49 @@ func (l *Limiter) RemainingOf(ctx context.Context, accs []Account, keys []string
 		}
 		out[i] = remainingShare(a, keys, now, func(key string, since int64) int { return st.keys[key].used(since) })
 	}
-	l.mu.Unlock()
-	if len(missing) == 0 {
-		return out, nil
-	}
-	var ids, sinces []int64
-	seenID, seenSince := map[int64]bool{}, map[int64]bool{}
+	return missing
+}
+
+// loadCopies reads the copies of accs[missing]'s identities for keys, back
+// to each key's longest window, in one statement, and keeps those the
+// limiter holds none of (a copy it holds is the batch writers' to replace).
+func (l *Limiter) loadCopies(ctx context.Context, accs []Account, missing []int, keys []string, now time.Time) (map[int64]*state, error) {
+	var ids []int64
+	seen := map[int64]bool{}
 	for _, i := range missing {
-		if id := accs[i].IdentityID; !seenID[id] {
-			seenID[id] = true
+		if id := accs[i].IdentityID; !seen[id] {
+			seen[id] = true
 			ids = append(ids, id)
 		}
-		for _, k := range keys {
-			for _, w := range accs[i].Effective(k, now) {
-				if s := store.Millis(now.Add(-w.Period)); !seenSince[s] {
-					seenSince[s] = true
-					sinces = append(sinces, s)
-				}
-			}
-		}
 	}
-	usage, err := l.DB.LimitUsages(ctx, ids, keys, sinces)
+	from := store.Millis(now)
+	for _, k := range keys {
+		from = min(from, store.Millis(now.Add(-span(k))))
+	}
+	read, err := l.DB.LimitCopies(ctx, ids, keys, from)
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range missing {
-		u := usage[accs[i].IdentityID]
-		out[i] = remainingShare(accs[i], keys, now, func(key string, since int64) int {
-			if v := u[key]; v != nil {
-				if j := slices.Index(sinces, since); j >= 0 {
-					return v[j]
-				}
+	out := make(map[int64]*state, len(read))
+	for id, c := range read {
+		st := &state{seq: c.Seq, keys: make(map[string]*keyEvents, len(keys))}
+		for _, k := range keys {
+			evs := c.Events[k]
+			ke := &keyEvents{from: from, events: make([]event, len(evs))}
+			for i, e := range evs {
+				ke.events[i] = event{at: e.At, n: e.N}
 			}
-			return 0
-		})
+			st.keys[k] = ke
+		}
+		out[id] = st
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, st := range out {
+		if l.cache[id] == nil {
+			// A copy of its own: the ranking above reads it, never a writer.
+			l.install(id, st.clone(), now)
+		}
 	}
 	return out, nil
 }

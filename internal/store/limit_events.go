@@ -1,11 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 )
 
@@ -188,15 +189,19 @@ func LimitEventsSince(ctx context.Context, q Querier, identityID int64, key stri
 	return out, nil
 }
 
-// DeleteLimitEvent deletes one event equal to e (a released reservation's).
-func DeleteLimitEvent(ctx context.Context, tx *Tx, e LimitEvent) error {
-	if _, err := tx.execContext(ctx, `
+// deleteLimitEvent deletes one event equal to the arguments (identity, key,
+// at, n): events are not unique, any of equal ones will do.
+const deleteLimitEvent = `
 		DELETE FROM limit_events
 		WHERE id = (
 			SELECT id
 			FROM limit_events
 			WHERE identity_id = $1 AND key = $2 AND at = $3 AND n = $4
-			LIMIT 1)`, e.IdentityID, e.Key, e.At, e.N); err != nil {
+			LIMIT 1)`
+
+// DeleteLimitEvent deletes one event equal to e (a released reservation's).
+func DeleteLimitEvent(ctx context.Context, tx *Tx, e LimitEvent) error {
+	if _, err := tx.execContext(ctx, deleteLimitEvent, e.IdentityID, e.Key, e.At, e.N); err != nil {
 		return fmt.Errorf("store: unable to release an %s event of identity %d: %w", e.Key, e.IdentityID, err)
 	}
 	return nil
@@ -263,65 +268,121 @@ func (db *Store) LimitUsage(ctx context.Context, identityID int64, key string, s
 	return used, oldest, nil
 }
 
-// LimitUsages sums, in one statement, the consumption of every identity of
-// ids for every key of keys after each of sinces (unix ms): out[id][key][i]
-// is the sum after sinces[i]. An identity or key without events is absent.
-// Auto and managed calls rank their candidates with it (see
-// smartlimits.Limiter.RemainingOf), one read for all of them.
-func (db *Store) LimitUsages(ctx context.Context, ids []int64, keys []string, sinces []int64) (map[int64]map[string][]int, error) {
-	out := map[int64]map[string][]int{}
-	if len(ids) == 0 || len(keys) == 0 || len(sinces) == 0 {
+// LimitCopy is an identity's Smart Limits state as one statement saw it:
+// its counter (0 when it has none yet: then it has no events either) and
+// its events after a time, per key, oldest first.
+type LimitCopy struct {
+	Seq    int64
+	Events map[string][]LimitEvent // IdentityID and Key left empty
+}
+
+// LimitCopies reads, in one statement, the counters of ids and their events
+// of keys after from (unix ms). One statement sees one snapshot on both
+// databases, so each identity's events are exactly those its counter
+// value stands for: a node may keep them as its copy (see
+// smartlimits.Limiter), which a claim at that counter value proves current.
+func (db *Store) LimitCopies(ctx context.Context, ids []int64, keys []string, from int64) (map[int64]*LimitCopy, error) {
+	out := make(map[int64]*LimitCopy, len(ids))
+	if len(ids) == 0 || len(keys) == 0 {
 		return out, nil
 	}
-	args := make([]any, 0, len(sinces)+len(ids)+len(keys)+1)
-	sums := make([]string, len(sinces))
-	from := sinces[0]
-	for i, s := range sinces {
-		args = append(args, s)
-		sums[i] = fmt.Sprintf("COALESCE(SUM(CASE WHEN at > $%d THEN n ELSE 0 END), 0)", len(args))
-		from = min(from, s)
-	}
+	args := make([]any, 0, len(ids)+len(keys)+1)
 	args = append(args, from)
-	fromArg := len(args)
 	idPh := make([]string, len(ids))
 	for i, id := range ids {
 		args = append(args, id)
 		idPh[i] = fmt.Sprintf("$%d", len(args))
+		out[id] = &LimitCopy{Events: map[string][]LimitEvent{}}
 	}
 	keyPh := make([]string, len(keys))
 	for i, k := range keys {
 		args = append(args, k)
 		keyPh[i] = fmt.Sprintf("$%d", len(args))
 	}
-	rows, err := db.r.QueryContext(ctx, `
-		SELECT identity_id, key, `+strings.Join(sums, ", ")+`
+	in := strings.Join(idPh, ", ")
+	// The counter rows come with an empty key, which no event has.
+	rows, err := db.r.queryContext(ctx, `
+		SELECT identity_id, '' AS key, seq AS at, 0 AS n
+		FROM limit_seqs
+		WHERE identity_id IN (`+in+`)
+		UNION ALL
+		SELECT identity_id, key, at, n
 		FROM limit_events
-		WHERE identity_id IN (`+strings.Join(idPh, ", ")+`)
+		WHERE identity_id IN (`+in+`)
 			AND key IN (`+strings.Join(keyPh, ", ")+`)
-			AND at > $`+strconv.Itoa(fromArg)+`
-		GROUP BY identity_id, key`, args...)
+			AND at > $1
+		ORDER BY 1, 2, 3`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to read the limit usage of %d identities: %w", len(ids), err)
+		return nil, fmt.Errorf("store: unable to read the Smart Limits of %d identities: %w", len(ids), err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
+		var id, at int64
 		var key string
-		used := make([]int, len(sinces))
-		dest := []any{&id, &key}
-		for i := range used {
-			dest = append(dest, &used[i])
+		var n int
+		if err := rows.Scan(&id, &key, &at, &n); err != nil {
+			return nil, fmt.Errorf("store: unable to read the Smart Limits of %d identities: %w", len(ids), err)
 		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("store: unable to read the limit usage of %d identities: %w", len(ids), err)
+		c := out[id]
+		if c == nil {
+			continue
 		}
-		if out[id] == nil {
-			out[id] = map[string][]int{}
+		if key == "" {
+			c.Seq = at
+			continue
 		}
-		out[id][key] = used
+		c.Events[key] = append(c.Events[key], LimitEvent{N: n, At: at})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to read the limit usage of %d identities: %w", len(ids), err)
+		return nil, fmt.Errorf("store: unable to read the Smart Limits of %d identities: %w", len(ids), err)
 	}
 	return out, nil
+}
+
+// LimitAdjust replaces an identity's event of Key at At, of From units, by
+// one of To units (none when To is 0), and bumps its counter: the
+// settlement of a reservation that estimated its use (a search page's
+// results), written by the recording step of its call rather than in a
+// round of its own. Seq is set by the write: the counter after it (0 when
+// the identity has none), for the limiter to keep its copy current.
+type LimitAdjust struct {
+	IdentityID int64
+	Key        string
+	At         int64
+	From, To   int
+	Seq        int64
+}
+
+// sortedAdjusts is adjusts in identity order, the order every transaction
+// locks counters in; an identity's adjusts keep their order.
+func sortedAdjusts(adjusts []*LimitAdjust) []*LimitAdjust {
+	out := slices.Clone(adjusts)
+	slices.SortStableFunc(out, func(a, b *LimitAdjust) int { return cmp.Compare(a.IdentityID, b.IdentityID) })
+	return out
+}
+
+// AdjustLimitEvents writes adjusts in tx, setting each one's Seq.
+func AdjustLimitEvents(ctx context.Context, tx *Tx, adjusts []*LimitAdjust) error {
+	for _, a := range sortedAdjusts(adjusts) {
+		err := tx.queryRowContext(ctx, `
+			UPDATE limit_seqs
+			SET seq = seq + 1
+			WHERE identity_id = $1
+			RETURNING seq`, a.IdentityID).Scan(&a.Seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			a.Seq, err = 0, nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: unable to bump the Smart Limits counter of identity %d: %w", a.IdentityID, err)
+		}
+		if err := DeleteLimitEvent(ctx, tx, LimitEvent{IdentityID: a.IdentityID, Key: a.Key, N: a.From, At: a.At}); err != nil {
+			return err
+		}
+		if a.To > 0 {
+			if err := InsertLimitEvents(ctx, tx, []LimitEvent{{IdentityID: a.IdentityID, Key: a.Key, N: a.To, At: a.At}}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -33,7 +33,12 @@ var ErrShort = errors.New("store: a balance cannot pay for the batch")
 // The statements are the transaction path's, so PostgreSQL plans them as
 // it already does; the pipeline saves the BEGIN, the COMMIT and a round trip
 // per statement, which on a busy machine is most of a batch's time.
-func PayAndRecord(ctx context.Context, db *Store, moves []BalanceMove, runs []model.Run) (used []int64, err error) {
+//
+// adjusts, if any, are the calls' Smart Limit settlements (see
+// LimitAdjust), written in the same pipeline after the runs: the live
+// recording step is this one round trip. Each one's Seq is set.
+func PayAndRecord(ctx context.Context, db *Store, moves []BalanceMove, runs []model.Run, adjusts ...*LimitAdjust) (used []int64, err error) {
+	adjusts = sortedAdjusts(adjusts)
 	for attempt := 0; ; attempt++ {
 		// A fresh batch each time: pgx keeps state in the queued queries.
 		b := &pgx.Batch{}
@@ -44,7 +49,10 @@ func PayAndRecord(ctx context.Context, db *Store, moves []BalanceMove, runs []mo
 			q, args := finishedRunsInsert(postgresDialect{}, runs)
 			b.Queue(q, args...)
 		}
-		used, err = payAndRecord(ctx, db, b, len(moves))
+		for _, a := range adjusts {
+			queueAdjust(b, a)
+		}
+		used, err = payAndRecord(ctx, db, b, len(moves), adjusts)
 		// A deadlock with another transaction rolled everything back: try
 		// again, as DB.TxKeepCaches does.
 		if err == nil || attempt >= 3 || !retryable(err) {
@@ -53,7 +61,7 @@ func PayAndRecord(ctx context.Context, db *Store, moves []BalanceMove, runs []mo
 	}
 }
 
-func payAndRecord(ctx context.Context, db *Store, b *pgx.Batch, moves int) (used []int64, err error) {
+func payAndRecord(ctx context.Context, db *Store, b *pgx.Batch, moves int, adjusts []*LimitAdjust) (used []int64, err error) {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -73,11 +81,9 @@ func payAndRecord(ctx context.Context, db *Store, b *pgx.Batch, moves int) (used
 				return err
 			}
 		}
-		for range b.Len() - moves {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close()
-				return err
-			}
+		if err := readAdjusts(br, b.Len()-moves, adjusts); err != nil {
+			_ = br.Close()
+			return err
 		}
 		return br.Close()
 	})
@@ -103,3 +109,54 @@ const payMove = `WITH moved AS (
 		WHERE workspace_id = $1 AND period_start = $2 AND used + $3 <= $4
 		RETURNING used)
 	SELECT (SELECT used FROM moved), 1 / (SELECT COUNT(*) FROM moved)::int`
+
+// queueAdjust queues one LimitAdjust as the transaction path writes it
+// (AdjustLimitEvents), one statement per step: the counter is bumped
+// first, which waits for its row lock, and the event to replace is chosen
+// only after, by a statement of its own whose snapshot sees what the lock's
+// previous holder committed. (One statement with all three steps would
+// choose it in a snapshot taken before the wait, and two settlements of
+// identical events, same time and size, would pick the same row.)
+func queueAdjust(b *pgx.Batch, a *LimitAdjust) {
+	b.Queue(`WITH bumped AS (
+		UPDATE limit_seqs SET seq = seq + 1
+		WHERE identity_id = $1
+		RETURNING seq)
+	SELECT COALESCE((SELECT seq FROM bumped), 0)`, a.IdentityID)
+	b.Queue(deleteLimitEvent, a.IdentityID, a.Key, a.At, a.From)
+	if a.To > 0 {
+		b.Queue(`INSERT INTO limit_events (identity_id, key, n, at) VALUES ($1, $2, $3, $4)`, a.IdentityID, a.Key, a.To, a.At)
+	}
+}
+
+// readAdjusts reads the results of a pipeline's statements after its
+// moves: n in all, the runs' and then queueAdjust's for each of adjusts,
+// setting each one's Seq.
+func readAdjusts(br pgx.BatchResults, n int, adjusts []*LimitAdjust) error {
+	adjusting := 0
+	for _, a := range adjusts {
+		adjusting += 2
+		if a.To > 0 {
+			adjusting++
+		}
+	}
+	for range n - adjusting {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	for _, a := range adjusts {
+		if err := br.QueryRow().Scan(&a.Seq); err != nil {
+			return err
+		}
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		if a.To > 0 {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
