@@ -124,6 +124,10 @@ type node struct {
 	env                        []string
 	proxy                      *Proxy
 
+	// notReady is the last answer of /readyz other than 200 while the
+	// node started (start's goroutine only).
+	notReady string
+
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -135,16 +139,22 @@ func (n *node) base() string { return "http://" + n.addr }
 // start starts the node and waits until it is ready; a node that exits
 // while starting (the database unreachable: every node cut off) is started
 // again, as systemd's Restart=on-failure would.
-func (n *node) start(t *testing.T) {
+//
+// It returns how long the node took to be ready and, when it answered
+// /readyz with anything but 200 on the way, its last such answer (what a
+// slow start waited for).
+func (n *node) start(t *testing.T) (time.Duration, string) {
 	t.Helper()
-	end := time.Now().Add(90 * time.Second)
+	began := time.Now()
+	end := began.Add(90 * time.Second)
 	for !n.startOnce(t, end) {
 		if time.Now().After(end) {
-			t.Errorf("%s not ready after 90 s:\n%s", n.name, tail(n.log.String()))
-			return
+			t.Errorf("%s not ready after 90 s (last /readyz answer: %s):\n%s", n.name, n.notReady, tail(n.log.String()))
+			return time.Since(began), n.notReady
 		}
 		time.Sleep(time.Second)
 	}
+	return time.Since(began), n.notReady
 }
 
 func (n *node) startOnce(t *testing.T, end time.Time) bool {
@@ -170,13 +180,16 @@ func (n *node) startOnce(t *testing.T, end time.Time) bool {
 	n.mu.Lock()
 	n.cmd, n.exited = cmd, exited
 	n.mu.Unlock()
+	n.notReady = ""
 	for {
 		res, err := http.Get(n.base() + "/readyz")
 		if err == nil {
+			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			if res.StatusCode == 200 {
 				return true
 			}
+			n.notReady = fmt.Sprintf("%d %.300s", res.StatusCode, body)
 		}
 		select {
 		case <-exited:
@@ -684,8 +697,8 @@ func TestChaos(t *testing.T) {
 			kills++
 			ev("kill -9 %s", n.name)
 			progress()
-			n.start(t)
-			ev("%s restarted", n.name)
+			took, notReady := n.start(t)
+			ev("%s restarted, ready in %s%s", n.name, took.Round(100*time.Millisecond), notReadyNote(notReady))
 		}
 	}()
 	// PostgreSQL restarts first, 10 s in, then the cut and the slow link:
@@ -730,8 +743,8 @@ func TestChaos(t *testing.T) {
 		sent := time.Now()
 		<-n.signal(syscall.SIGTERM)
 		ev("%s stopped by SIGTERM in %s", n.name, time.Since(sent).Round(time.Millisecond))
-		n.start(t)
-		ev("%s restarted", n.name)
+		took, notReady := n.start(t)
+		ev("%s restarted, ready in %s%s", n.name, took.Round(100*time.Millisecond), notReadyNote(notReady))
 	}
 	rolling.Store(false)
 	faultsEnd := time.Now()
@@ -973,6 +986,15 @@ func TestChaos(t *testing.T) {
 			t.Logf("%s log (whole: %s), tail:\n%s", n.name, f, tail(n.log.String()))
 		}
 	}
+}
+
+// notReadyNote is, for the events, a node's last not-ready answer while it
+// started, if any.
+func notReadyNote(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (answered, before: " + s + ")"
 }
 
 // diagnose logs what the database holds of unfinished work: River's jobs
