@@ -472,9 +472,12 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "Schedules: %d schedules `* * * * *` (UTC, one input, callback on final); lag = runs.created_at - the minute slot, "+
-		"for every run of the next %d slots.\n\n", o.schedules, o.firings)
-	fmt.Fprintln(w, "| database | created in | firings | missing | lag p50 | lag p99 | lag max | server peak RSS |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+		"for every run of the next %d slots; visible = when a reader polling every %v from the slot on first counted 50 / 99 %% "+
+		"of the slot's runs committed (a firing prepared ahead of its slot is created at the slot and committed at it: "+
+		"its created_at lag is 0 and only this column measures it). The target is judged on the larger of the two p99s.\n\n",
+		o.schedules, o.firings, pollVisible)
+	fmt.Fprintln(w, "| database | created in | firings | missing | lag p50 | lag p99 | lag max | visible p50 / p99 | server peak RSS |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range reports {
 		s := r.sched
 		switch {
@@ -483,11 +486,12 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 		case s.err != nil:
 			fmt.Fprintf(w, "| %s | not measured: %s | | | | | | |\n", r.db, strings.ReplaceAll(s.err.Error(), "\n", " "))
 		default:
-			fmt.Fprintf(w, "| %s | %.1f s | %d | %d | %s | %s | %s | %s |\n", r.db, s.created.Seconds(), len(s.all), s.missing(),
-				lag(s.p(0.5)), lag(s.p(0.99)), lag(s.p(1)), benchkit.MiB(s.peakKiB))
+			fmt.Fprintf(w, "| %s | %.1f s | %d | %d | %s | %s | %s | – / %s | %s |\n", r.db, s.created.Seconds(), len(s.all), s.missing(),
+				lag(s.p(0.5)), lag(s.p(0.99)), lag(s.p(1)), lag(s.visibleP99()), benchkit.MiB(s.peakKiB))
 			for _, f := range s.firings {
-				fmt.Fprintf(w, "|  | slot %s | %d | %d | %s | %s | %s | |\n", f.slot.UTC().Format("15:04"), len(f.lags), f.missing(),
-					lag(benchkit.Percentile(f.lags, 0.5)), lag(benchkit.Percentile(f.lags, 0.99)), lag(f.taken))
+				fmt.Fprintf(w, "|  | slot %s | %d | %d | %s | %s | %s | %s / %s | |\n", f.slot.UTC().Format("15:04"), len(f.lags), f.missing(),
+					lag(benchkit.Percentile(f.lags, 0.5)), lag(benchkit.Percentile(f.lags, 0.99)), lag(f.taken),
+					lag(f.visible(50)), lag(f.visible(99)))
 			}
 		}
 	}
@@ -526,9 +530,10 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 			fmt.Fprintf(w, "- %s: schedule firing lag: not measured (%v)\n", r.db, s.err)
 			continue
 		}
-		ok := len(s.all) > 0 && s.p(0.99) <= targetLagP99
-		fmt.Fprintf(w, "- %s: schedule firing lag p99 %s over %d firings, %d missing (target <= %s, none missing): %s\n", r.db,
-			lag(s.p(0.99)), len(s.all), s.missing(), lag(targetLagP99), benchkit.PassMiss(ok && s.missing() == 0))
+		p99 := max(s.p(0.99), s.visibleP99())
+		ok := len(s.all) > 0 && p99 <= targetLagP99
+		fmt.Fprintf(w, "- %s: schedule firing lag p99 %s (created_at %s, visible %s) over %d firings, %d missing (target <= %s, none missing): %s\n", r.db,
+			lag(p99), lag(s.p(0.99)), lag(s.visibleP99()), len(s.all), s.missing(), lag(targetLagP99), benchkit.PassMiss(ok && s.missing() == 0))
 	}
 	for _, r := range reports {
 		if a := r.async; a != nil && a.cb.badSig > 0 {

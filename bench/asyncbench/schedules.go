@@ -37,6 +37,25 @@ const pollVisible = 20 * time.Millisecond
 
 func (f firing) missing() int { return max(0, f.want-len(f.lags)) }
 
+// visible is when k % of the slot's runs were first seen committed; a
+// share not reached within watchVisible's 10 s counts as 10 s (a floor).
+func (f firing) visible(k int) time.Duration {
+	if d, ok := f.seen[k]; ok {
+		return d
+	}
+	return 10 * time.Second
+}
+
+// visibleP99 is the worst slot's visible p99: the visibility is polled per
+// slot as shares, so the p99 over all slots is bounded by the largest.
+func (s *scheduleResult) visibleP99() time.Duration {
+	var worst time.Duration
+	for _, f := range s.firings {
+		worst = max(worst, f.visible(99))
+	}
+	return worst
+}
+
 // scheduleResult is the schedule part of one database.
 type scheduleResult struct {
 	n        int

@@ -232,4 +232,3 @@ func joinLines(s []string) string {
 	}
 	return b.String()
 }
-

@@ -34,6 +34,11 @@ type Submission struct {
 	// RunUID is the run's uid when the caller chose it (a schedule firing
 	// records it in the claim); empty: a new one.
 	RunUID string
+	// CreatedAt, when later than the insert, is the run's created_at: a
+	// schedule firing prepared ahead of its due time is inserted early in
+	// a transaction that commits at that time (schedules.Service.Prepare;
+	// SubmitManyTx only).
+	CreatedAt time.Time
 }
 
 // BulkSubmission is an async run request from the API, whose body is read
@@ -326,6 +331,7 @@ func (s *Service) bulkRun(sub Submission) (store.BulkRun, error) {
 	}
 	run := s.newRun(sub.Principal, a, req, len(inputs), sub.RunUID)
 	run.ScheduledRunUID = sub.ScheduledRunUID
+	run.CreatedAt = sub.CreatedAt
 	kid, sealed := s.sealHeaders(req, sub.SealedHeadersKID, sub.SealedHeaders)
 	return store.BulkRun{NewRun: store.NewRun{Run: run, CallbackHeadersKID: kid, CallbackHeaders: sealed,
 		IdempotencyKey: sub.IdempotencyKey}, Inputs: inputs, ChunkCount: chunkCount(a, len(inputs))}, nil

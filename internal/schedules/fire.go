@@ -200,6 +200,12 @@ const roundLimit = 50_000
 func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool, st *Stats) (read, skipped int, fireErr, err error) {
 	var mu sync.Mutex
 	var firstErr error
+	// mine: the workspaces this round's batches queued runs in. The round
+	// promotes them at its end even when another round of this node (the
+	// loop, another caller) took them from toPromote first: that one's
+	// Promote may not have committed yet, and FireDue promises the runs
+	// are admitted when it returns.
+	var mine []int64
 	work := make(chan []store.DueSchedule)
 	var wg sync.WaitGroup
 	// The runs a batch left QUEUED (runs.SubmitManyTx: always on
@@ -212,7 +218,7 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 	go func() {
 		defer close(promoted)
 		for range kick {
-			_ = s.promoteQueued(ctx) // failures are noted again and logged
+			_ = s.promoteQueued(ctx, nil) // failures are noted again and logged
 		}
 	}()
 	for w := 0; w < s.parallel(); w++ {
@@ -220,7 +226,7 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				bst, sk, err := s.fireBatch(ctx, b, now, skipLocked)
+				bst, sk, queued, err := s.fireBatch(ctx, b, now, skipLocked)
 				if err != nil && ctx.Err() == nil {
 					// One bad schedule must not hold the others back:
 					// fire the batch again one schedule at a time.
@@ -234,6 +240,7 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 				mu.Lock()
 				st.add(bst)
 				skipped += sk
+				mine = append(mine, queued...)
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
@@ -269,7 +276,7 @@ func (s *Service) fireRound(ctx context.Context, now time.Time, skipLocked bool,
 	wg.Wait()
 	close(kick)
 	<-promoted
-	if perr := s.promoteQueued(ctx); perr != nil && firstErr == nil {
+	if perr := s.promoteQueued(ctx, mine); perr != nil && firstErr == nil {
 		firstErr = perr
 	}
 	return read, skipped, firstErr, err
@@ -352,7 +359,41 @@ func (s *Service) plan(d store.DueSchedule, now time.Time) firing {
 // and the winners' runs, inputs and chunk jobs are inserted with multi-row
 // statements (runs.SubmitManyTx). It returns the stats and how many rows it
 // skipped as locked. Any error rolls the whole batch back.
-func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now time.Time, skipLocked bool) (Stats, int, error) {
+func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now time.Time, skipLocked bool) (Stats, int, []int64, error) {
+	var b batchResult
+	err := s.DB.FiringTx(ctx, func(tx *store.Tx) error {
+		var err error
+		b, err = s.fireBatchTx(ctx, tx, ds, now, skipLocked, false)
+		return err
+	})
+	if err != nil {
+		return Stats{}, 0, nil, err
+	}
+	s.notePromote(b.queued)
+	return b.st, b.skipped, b.queued, nil
+}
+
+// batchResult is what fireBatchTx did in its transaction (valid once it
+// commits).
+type batchResult struct {
+	st      Stats
+	locked  int     // rows locked (and claimed, or lost)
+	skipped int     // rows skipped as locked
+	queued  []int64 // workspaces to promote after the commit
+}
+
+func (b *batchResult) add(o batchResult) {
+	b.st.add(o.st)
+	b.skipped += o.skipped
+	b.locked += o.locked
+	b.queued = append(b.queued, o.queued...)
+}
+
+// fireBatchTx is fireBatch's work inside tx. ahead: the firing is
+// prepared before now, its due time, in a transaction that commits at now
+// (Prepare); its runs are created at now.
+func (s *Service) fireBatchTx(ctx context.Context, tx *store.Tx, ds []store.DueSchedule, now time.Time, skipLocked, ahead bool) (batchResult, error) {
+	var b batchResult
 	plans := make(map[int64]firing, len(ds))
 	byID := make(map[int64]store.DueSchedule, len(ds))
 	ids := make([]int64, len(ds))
@@ -363,62 +404,58 @@ func (s *Service) fireBatch(ctx context.Context, ds []store.DueSchedule, now tim
 		}
 		plans[d.ID], byID[d.ID], ids[i] = f, d, d.ID
 	}
-	var st Stats
-	skipped := 0
-	var queued []int64
-	err := s.DB.FiringTx(ctx, func(tx *store.Tx) error {
-		st, skipped, queued = Stats{}, 0, nil
-		locked, err := s.DB.LockSchedules(ctx, tx, ids, skipLocked)
-		if err != nil {
-			return err
-		}
-		if skipLocked {
-			skipped = len(ids) - len(locked)
-		}
-		claims := make([]store.Claim, len(locked))
-		for i, id := range locked {
-			claims[i] = plans[id].claim
-		}
-		won, err := s.DB.ClaimSchedules(ctx, tx, claims)
-		if err != nil {
-			return err
-		}
-		var subs []runs.Submission
-		var invalid []model.Run
-		for _, id := range locked {
-			f := plans[id]
-			c, ok := won[id]
-			switch {
-			case !ok:
-				st.Lost++
-				continue
-			case !f.hasDue:
-				continue
-			case f.skip:
-				st.Skipped++
-				continue
-			}
-			sc := byID[id].Schedule
-			sc.Request, sc.CallbackHeadersKID, sc.CallbackHeaders = c.Request, c.CallbackHeadersKID, c.CallbackHeaders
-			sub, inv, err := s.prepare(ctx, sc, f.claim.LastRunUID, now)
-			if err != nil {
-				return err
-			}
-			if sub != nil {
-				subs = append(subs, *sub)
-			} else {
-				invalid = append(invalid, inv)
-			}
-			st.Fired++
-		}
-		_, queued, err = s.Runs.SubmitManyTx(ctx, tx, subs, invalid)
-		return err
-	})
+	locked, err := s.DB.LockSchedules(ctx, tx, ids, skipLocked)
 	if err != nil {
-		return Stats{}, 0, err
+		return b, err
 	}
-	s.notePromote(queued)
-	return st, skipped, nil
+	b.locked = len(locked)
+	if skipLocked {
+		b.skipped = len(ids) - len(locked)
+	}
+	claims := make([]store.Claim, len(locked))
+	for i, id := range locked {
+		claims[i] = plans[id].claim
+	}
+	won, err := s.DB.ClaimSchedules(ctx, tx, claims)
+	if err != nil {
+		return b, err
+	}
+	var subs []runs.Submission
+	var invalid []model.Run
+	for _, id := range locked {
+		f := plans[id]
+		c, ok := won[id]
+		switch {
+		case !ok:
+			b.st.Lost++
+			continue
+		case !f.hasDue:
+			continue
+		case f.skip:
+			b.st.Skipped++
+			continue
+		}
+		sc := byID[id].Schedule
+		sc.Request, sc.CallbackHeadersKID, sc.CallbackHeaders = c.Request, c.CallbackHeadersKID, c.CallbackHeaders
+		sub, inv, err := s.prepare(ctx, sc, f.claim.LastRunUID, now)
+		if err != nil {
+			return b, err
+		}
+		if sub != nil {
+			if ahead {
+				sub.CreatedAt = now
+			}
+			subs = append(subs, *sub)
+		} else {
+			if ahead {
+				inv.CreatedAt = now
+			}
+			invalid = append(invalid, inv)
+		}
+		b.st.Fired++
+	}
+	_, b.queued, err = s.Runs.SubmitManyTx(ctx, tx, subs, invalid)
+	return b, err
 }
 
 // notePromote remembers workspaces whose fired runs were left QUEUED
@@ -438,13 +475,20 @@ func (s *Service) notePromote(ws []int64) {
 	}
 }
 
-// promoteQueued admits what the round's batches left QUEUED without the
-// lock, if slots freed meanwhile (see runs.SubmitManyTx).
-func (s *Service) promoteQueued(ctx context.Context) error {
+// promoteQueued admits what the rounds' batches left QUEUED without the
+// lock, if slots freed meanwhile (see runs.SubmitManyTx): the workspaces
+// noted so far, and also.
+func (s *Service) promoteQueued(ctx context.Context, also []int64) error {
 	s.promoteMu.Lock()
 	ws := s.toPromote
 	s.toPromote = nil
 	s.promoteMu.Unlock()
+	if ws == nil {
+		ws = map[int64]bool{}
+	}
+	for _, id := range also {
+		ws[id] = true
+	}
 	var firstErr error
 	for id := range ws {
 		if err := s.Runs.Promote(ctx, id); err != nil {
@@ -607,6 +651,15 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 	}
 	wait := interval
 	var swept time.Time
+	// prep is the preparation in flight (Prepare), for the due time
+	// prepAt; prepared is the last due time one was started for.
+	var prep chan struct{}
+	var prepAt, prepared time.Time
+	defer func() {
+		if prep != nil {
+			<-prep // it ends with ctx, its transactions rolled back
+		}
+	}()
 	for {
 		t := time.NewTimer(wait)
 		select {
@@ -615,6 +668,17 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 			return
 		case <-t.C:
 		}
+		if prep != nil && !s.Now().Before(prepAt) {
+			// Its commits are due: let them land before reading what is
+			// due, or this round would find the prepared rows still due,
+			// wait for their locks and lose them one by one.
+			select {
+			case <-prep:
+			case <-ctx.Done():
+				return
+			}
+			prep = nil
+		}
 		_, err := s.FireDue(ctx)
 		if err == nil && time.Since(swept) >= sweepEvery {
 			// Runs a firing left QUEUED whose promote never ran (the node
@@ -622,6 +686,18 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 			swept = time.Now()
 			if perr := s.Runs.PromoteWaiting(ctx); perr != nil && ctx.Err() == nil {
 				s.log().Warn("promoting queued runs failed", "error", perr)
+			}
+		}
+		if lead := s.prepareLead(); lead > 0 && err == nil && prep == nil && ctx.Err() == nil {
+			now := s.Now()
+			if next, ok, nerr := s.DB.NextDueAfter(ctx, now); nerr == nil && ok && next.Sub(now) <= lead && !next.Equal(prepared) {
+				prep, prepAt, prepared = make(chan struct{}), next, next
+				go func(ch chan struct{}) {
+					defer close(ch)
+					if _, perr := s.Prepare(ctx, next); perr != nil && ctx.Err() == nil {
+						s.log().Warn("preparing schedule firings failed", "due", next, "error", perr)
+					}
+				}(prep)
 			}
 		}
 		switch {

@@ -48,6 +48,10 @@ type Service struct {
 	// Parallel is how many firings one node runs at once (1 on SQLite, whose
 	// writes are serial anyway; DefaultParallel on PostgreSQL when zero).
 	Parallel int
+	// PrepareLead is how long before a due time the loop prepares the
+	// firings due then, in transactions it commits at that time (Prepare;
+	// PostgreSQL only): DefaultPrepareLead when zero, never when negative.
+	PrepareLead time.Duration
 
 	clock atomic.Pointer[func() time.Time]
 	specs sync.Map // cron + "\x00" + zone -> cron.Spec
@@ -61,6 +65,11 @@ type Service struct {
 	// taken the slot lock, promoted at the end of the firing round.
 	promoteMu sync.Mutex
 	toPromote map[int64]bool
+
+	// onPrepared, when set (tests), is called by each transaction of a
+	// preparation once it has built its firings, before it waits for the
+	// due time, with the number of rows it locked.
+	onPrepared func(locked int)
 }
 
 // SetClock replaces the clock (tests). Safe while the firing loop runs.

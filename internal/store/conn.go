@@ -292,7 +292,7 @@ func (db *conns) Ping(ctx context.Context) error {
 		return unable(err, "ping")
 	}
 	var one int
-	return c.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return unable(c.QueryRowContext(ctx, "SELECT 1").Scan(&one), "ping")
 }
 
 // IsBusy reports a SQLite lock conflict with another process.

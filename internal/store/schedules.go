@@ -114,26 +114,39 @@ type DueSchedule struct {
 // could weigh hundreds of megabytes); the claimer gets them from the claim
 // once it has won.
 func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int, fn func(DueSchedule) error) error {
+	return dueSchedules(ctx, q, "<=", now, limit, fn)
+}
+
+// SchedulesDueAt is DueSchedules for the schedules whose next firing is
+// exactly at (not before): the firing loop prepares them ahead of time
+// (schedules.Service.Prepare).
+func SchedulesDueAt(ctx context.Context, q Querier, at time.Time, limit int, fn func(DueSchedule) error) error {
+	return dueSchedules(ctx, q, "=", at, limit, fn)
+}
+
+func dueSchedules(ctx context.Context, q Querier, op string, at time.Time, limit int, fn func(DueSchedule) error) error {
 	rows, err := q.queryContext(ctx, `SELECT `+scheduleListCols+`, COALESCE(r.status, '')`+scheduleFrom+`
 		LEFT JOIN runs r ON r.uid = s.last_run_uid AND s.last_run_uid <> ''
-		WHERE s.status = 'ACTIVE' AND s.next_execution_at <= $1
-		ORDER BY s.next_execution_at LIMIT $2`, Millis(now), limit)
+		WHERE s.status = 'ACTIVE' AND s.next_execution_at `+op+` $1
+		ORDER BY s.next_execution_at LIMIT $2`, Millis(at), limit)
 	if err != nil {
-		return err
+		return unable(err, "read the due schedules")
 	}
-	defer rows.Close()
-	for rows.Next() {
+	var stopped error // fn's, returned as it is
+	err = eachRow(rows, func(row scanner) error {
 		var d DueSchedule
-		s, err := scanSchedule(rows, false, &d.LastRunStatus)
+		s, err := scanSchedule(row, false, &d.LastRunStatus)
 		if err != nil {
 			return err
 		}
 		d.Schedule = s
-		if err := fn(d); err != nil {
-			return err
-		}
+		stopped = fn(d)
+		return stopped
+	})
+	if stopped != nil {
+		return stopped
 	}
-	return rows.Err()
+	return unable(err, "read the due schedules")
 }
 
 // NextDue is the earliest next_execution_at of the ACTIVE schedules (the
@@ -141,6 +154,19 @@ func DueSchedules(ctx context.Context, q Querier, now time.Time, limit int, fn f
 func NextDue(ctx context.Context, q Querier) (time.Time, bool, error) {
 	var at sql.NullInt64
 	err := q.queryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE'`).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, false, unable(err, "read next due")
+	}
+	return Time(at.Int64), true, nil
+}
+
+// NextDueAfter is the earliest next_execution_at of the ACTIVE schedules
+// that is later than after (a range scan of schedules_due); ok is false
+// when there is none.
+func NextDueAfter(ctx context.Context, q Querier, after time.Time) (time.Time, bool, error) {
+	var at sql.NullInt64
+	err := q.queryRowContext(ctx, `SELECT MIN(next_execution_at) FROM schedules WHERE status = 'ACTIVE' AND next_execution_at > $1`,
+		Millis(after)).Scan(&at)
 	if err != nil || !at.Valid {
 		return time.Time{}, false, unable(err, "read next due")
 	}
@@ -234,8 +260,9 @@ func scanClaimed(rows *sql.Rows, won map[int64]Claimed) error {
 
 // ScheduleRequest fills the stored request and sealed callback headers of s.
 func ScheduleRequest(ctx context.Context, q Querier, s *model.Schedule) error {
-	return q.queryRowContext(ctx, `SELECT request, callback_headers_kid, callback_headers FROM schedules WHERE id = $1`, s.ID).
+	err := q.queryRowContext(ctx, `SELECT request, callback_headers_kid, callback_headers FROM schedules WHERE id = $1`, s.ID).
 		Scan(&s.Request, &s.CallbackHeadersKID, &s.CallbackHeaders)
+	return unable(err, "read the request of schedule %d", s.ID)
 }
 
 // SetScheduleLastRun records the run a firing created.

@@ -16,6 +16,14 @@ func (db *Store) DueSchedules(ctx context.Context, now time.Time, limit int, fn 
 	return DueSchedules(ctx, db.firingReads(), now, limit, fn)
 }
 
+func (db *Store) SchedulesDueAt(ctx context.Context, at time.Time, limit int, fn func(DueSchedule) error) error {
+	return SchedulesDueAt(ctx, db.firingReads(), at, limit, fn)
+}
+
+func (db *Store) NextDueAfter(ctx context.Context, after time.Time) (time.Time, bool, error) {
+	return NextDueAfter(ctx, db.r, after)
+}
+
 func (db *Store) GetSchedule(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
 	return GetSchedule(ctx, db.r, workspaceID, uid)
 }
