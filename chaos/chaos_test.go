@@ -49,6 +49,14 @@ package chaos
 // in count; what is not bounded is the drain, which needs the run's
 // throughput: at full size the suite fits CI's 6 minutes only while the
 // machine is not busy with other work (CI runs the step alone).
+//
+// 2026-12-07, after the drain and readiness fixes (h/drain): three runs,
+// every invariant PASS, each node ready 0.5-3.7 s after its restart, zero
+// failed requests of 603, 282 and 680 during the rolling restarts: 2m42s
+// at a load of 11-24 (the drain fix only); 2m53s at 13-23 with the whole `go test ./...`
+// beside it; 2m36s at 23-34. The callbacks are now waited for while they
+// keep arriving (their invariant has no time bound; the runs' 60 s is
+// unchanged).
 
 import (
 	"bytes"
