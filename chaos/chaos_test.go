@@ -49,6 +49,14 @@ package chaos
 // in count; what is not bounded is the drain, which needs the run's
 // throughput: at full size the suite fits CI's 6 minutes only while the
 // machine is not busy with other work (CI runs the step alone).
+//
+// 2026-12-07, after the drain and readiness fixes (h/drain): three runs,
+// every invariant PASS, each node ready 0.5-3.7 s after its restart, zero
+// failed requests of 603, 282 and 680 during the rolling restarts: 2m42s
+// at a load of 11-24 (the drain fix only); 2m53s at 13-23 with the whole `go test ./...`
+// beside it; 2m36s at 23-34. The callbacks are now waited for while they
+// keep arriving (their invariant has no time bound; the runs' 60 s is
+// unchanged).
 
 import (
 	"bytes"
@@ -124,6 +132,10 @@ type node struct {
 	env                        []string
 	proxy                      *Proxy
 
+	// notReady is the last answer of /readyz other than 200 while the
+	// node started (start's goroutine only).
+	notReady string
+
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -135,16 +147,22 @@ func (n *node) base() string { return "http://" + n.addr }
 // start starts the node and waits until it is ready; a node that exits
 // while starting (the database unreachable: every node cut off) is started
 // again, as systemd's Restart=on-failure would.
-func (n *node) start(t *testing.T) {
+//
+// It returns how long the node took to be ready and, when it answered
+// /readyz with anything but 200 on the way, its last such answer (what a
+// slow start waited for).
+func (n *node) start(t *testing.T) (time.Duration, string) {
 	t.Helper()
-	end := time.Now().Add(90 * time.Second)
+	began := time.Now()
+	end := began.Add(90 * time.Second)
 	for !n.startOnce(t, end) {
 		if time.Now().After(end) {
-			t.Errorf("%s not ready after 90 s:\n%s", n.name, tail(n.log.String()))
-			return
+			t.Errorf("%s not ready after 90 s (last /readyz answer: %s):\n%s", n.name, n.notReady, tail(n.log.String()))
+			return time.Since(began), n.notReady
 		}
 		time.Sleep(time.Second)
 	}
+	return time.Since(began), n.notReady
 }
 
 func (n *node) startOnce(t *testing.T, end time.Time) bool {
@@ -170,13 +188,16 @@ func (n *node) startOnce(t *testing.T, end time.Time) bool {
 	n.mu.Lock()
 	n.cmd, n.exited = cmd, exited
 	n.mu.Unlock()
+	n.notReady = ""
 	for {
 		res, err := http.Get(n.base() + "/readyz")
 		if err == nil {
+			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			if res.StatusCode == 200 {
 				return true
 			}
+			n.notReady = fmt.Sprintf("%d %.300s", res.StatusCode, body)
 		}
 		select {
 		case <-exited:
@@ -684,8 +705,8 @@ func TestChaos(t *testing.T) {
 			kills++
 			ev("kill -9 %s", n.name)
 			progress()
-			n.start(t)
-			ev("%s restarted", n.name)
+			took, notReady := n.start(t)
+			ev("%s restarted, ready in %s%s", n.name, took.Round(100*time.Millisecond), notReadyNote(notReady))
 		}
 	}()
 	// PostgreSQL restarts first, 10 s in, then the cut and the slow link:
@@ -730,8 +751,8 @@ func TestChaos(t *testing.T) {
 		sent := time.Now()
 		<-n.signal(syscall.SIGTERM)
 		ev("%s stopped by SIGTERM in %s", n.name, time.Since(sent).Round(time.Millisecond))
-		n.start(t)
-		ev("%s restarted", n.name)
+		took, notReady := n.start(t)
+		ev("%s restarted, ready in %s%s", n.name, took.Round(100*time.Millisecond), notReadyNote(notReady))
 	}
 	rolling.Store(false)
 	faultsEnd := time.Now()
@@ -752,6 +773,33 @@ func TestChaos(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	ev("runs terminal (%d not) and callbacks in", nonTerminal)
+	// Callbacks have no time bound of their own (every one delivered,
+	// duplicates under 0.5%): on a loaded machine they may still be
+	// arriving when the runs' 60 s are over. The suite waits for them as
+	// long as they keep arriving (some in every 15 s), within the CI step's
+	// bound (5m15s since the start, leaving time for the checks).
+	callbacksIn := func() int {
+		pc, _, pf := rc.counts("place")
+		lc, _, lf := rc.counts("li")
+		n := pc + lc
+		if pf > 0 {
+			n++
+		}
+		if lf > 0 {
+			n++
+		}
+		return n
+	}
+	if want := asyncInputs + liInputs + 2; callbacksIn() < want {
+		last, progressed := callbacksIn(), time.Now()
+		for callbacksIn() < want && time.Since(progressed) < 15*time.Second && time.Since(began) < 5*time.Minute+15*time.Second {
+			time.Sleep(500 * time.Millisecond)
+			if n := callbacksIn(); n > last {
+				last, progressed = n, time.Now()
+			}
+		}
+		ev("callbacks still arriving after the runs' 60 s: waited for them while they came, %d of %d in", callbacksIn(), want)
+	}
 	if nonTerminal == 0 {
 		// A final callback may still be on its way.
 		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
@@ -973,6 +1021,15 @@ func TestChaos(t *testing.T) {
 			t.Logf("%s log (whole: %s), tail:\n%s", n.name, f, tail(n.log.String()))
 		}
 	}
+}
+
+// notReadyNote is, for the events, a node's last not-ready answer while it
+// started, if any.
+func notReadyNote(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (answered, before: " + s + ")"
 }
 
 // diagnose logs what the database holds of unfinished work: River's jobs

@@ -388,9 +388,9 @@ func (a *App) shutdown(srv *http.Server, ln net.Listener, conns *connTracker, er
 	case <-time.After(drain):
 	case <-sctx.Done():
 	}
-	// Serve returns when its listener closes; the connections it
-	// accepted stay served.
-	_ = ln.Close()
+	// Serve returns when its listener stops (with an error of its own);
+	// the connections it accepted stay served.
+	stopListening(ln, time.Second)
 	closed := time.Now()
 	conns.waitConns(func() bool {
 		select {
@@ -415,8 +415,6 @@ func (a *App) shutdown(srv *http.Server, ln net.Listener, conns *connTracker, er
 		a.Log.Warn("stopping jobs", "error", jobsErr)
 	}
 	a.Log.Info("shut down", "took", time.Since(start).Round(time.Millisecond).String())
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-		return err
-	}
+	<-errc // the listener's end, which shutdown caused
 	return herr
 }

@@ -203,8 +203,8 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	records := stdlib.OpenDBFromPool(rpool)
 	records.SetMaxOpenConns(recordConns)
 	records.SetMaxIdleConns(recordConns)
-	// The heartbeat and the takeover scan get a connection each, two more
-	// than the node's pool: on the shared pool they waited behind
+	// The heartbeat, the takeover scan and the readiness checks get a
+	// connection each, three more than the node's pool: on the shared pool they waited behind
 	// a busy node's chunk commits for seconds (measured at load 25: a
 	// dead node released 17 s after its kill instead of 8), and a live
 	// node's heartbeat that waits for a connection can miss its lease.
@@ -277,13 +277,22 @@ func (db *conns) Close() error {
 	return unable(err, "close the database")
 }
 
-// Ping checks that the database answers (for /readyz).
+// Ping checks that the database answers (for /readyz). On PostgreSQL it
+// goes through the node's own connections (see nodeConns), not the pool: a
+// node busy with a large run keeps its pool's connections busy, and a
+// readiness check queued behind them timed out, so the node counted as not
+// ready while it worked (the chaos suite saw a restarted node "not ready"
+// for 90 s at a load of 40).
 func (db *conns) Ping(ctx context.Context) error {
-	if err := db.read.PingContext(ctx); err != nil {
+	c := db.read
+	if db.nodes != nil {
+		c = db.nodes
+	}
+	if err := c.PingContext(ctx); err != nil {
 		return unable(err, "ping")
 	}
 	var one int
-	return unable(db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one), "ping")
+	return unable(c.QueryRowContext(ctx, "SELECT 1").Scan(&one), "ping")
 }
 
 // IsBusy reports a SQLite lock conflict with another process.

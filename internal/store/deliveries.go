@@ -109,9 +109,10 @@ func MarkDeliveriesSucceeded(ctx context.Context, q Querier, ids []int64, httpSt
 // attempts (out of the node's pool_max_conns).
 const recordConns = 2
 
-// nodeConns are the connections of the node heartbeat and of the takeover
-// scan (nodeConn), one each.
-const nodeConns = 2
+// nodeConns are the connections of the node heartbeat, of the takeover
+// scan and of the readiness checks (nodeConn, Ping, Writable's probe), one
+// each.
+const nodeConns = 3
 
 // Recorder is where delivery attempts are recorded. On PostgreSQL it is a
 // pool of its own: the run workers, which may all wait on a run's row lock

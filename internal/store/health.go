@@ -137,6 +137,24 @@ func (db *Store) Writable(ctx context.Context) error {
 func (db *Store) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	if db.nodes != nil {
+		// PostgreSQL: on the node's own connections, not behind the
+		// pool's work (see Ping); committed synchronously (those
+		// connections are not), so that the write reaches the disk.
+		tx, err := db.nodes.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO storage_probe (id, checked_at) VALUES (1, $1)
+			ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, Now()); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
 	return db.txRetry(ctx, func(tx *Tx) error {
 		_, err := tx.execContext(ctx, `INSERT INTO storage_probe (id, checked_at) VALUES (1, $1)
 			ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, Now())
