@@ -200,7 +200,7 @@ func measureSchedules(ctx context.Context, o options, fm *benchkit.Firstmate, ke
 // previous slot's runs are all in by then), every pollVisible until all
 // want are or 10 s have passed, and returns when at least 50, 99 and 100 %
 // were (a 0 entry: not within 10 s).
-func watchVisible(ctx context.Context, st *store.DB, slot time.Time, want int) (map[int]time.Duration, error) {
+func watchVisible(ctx context.Context, st *store.Store, slot time.Time, want int) (map[int]time.Duration, error) {
 	select {
 	case <-time.After(time.Until(slot.Add(-time.Second))):
 	case <-ctx.Done():
@@ -243,7 +243,7 @@ func watchVisible(ctx context.Context, st *store.DB, slot time.Time, want int) (
 // waitFiring waits for the minute after slot to end (a run created in
 // [slot, slot+1 min) belongs to slot: a late firing fires the latest slot
 // passed, once) and reads the lags.
-func waitFiring(ctx context.Context, st *store.DB, slot time.Time, want int) (firing, error) {
+func waitFiring(ctx context.Context, st *store.Store, slot time.Time, want int) (firing, error) {
 	f := firing{slot: slot, want: want}
 	lo, hi := store.Millis(slot), store.Millis(slot.Add(time.Minute))
 	for {

@@ -27,11 +27,24 @@ const ApprovalExpired = "EXPIRED"
 
 // Service is the rails, approvals and audit of agent calls.
 type Service struct {
-	DB *store.DB
-	// Available says whether this server serves an action (routing); nil
-	// treats every action as available.
-	Available func(*catalog.Action) bool
-	Now       func() time.Time
+	DB *store.Store
+	// Routes says which actions this server serves (the data plane,
+	// *dataplane.Plane); nil treats every action as available.
+	Routes Routes
+	Now    func() time.Time
+}
+
+// Routes is what the Service asks of the data plane: whether an action's
+// platform family is served here (nil: it is). *dataplane.Plane is one; an
+// interface keeps agents from importing the data plane.
+type Routes interface {
+	Unavailable(a *catalog.Action) error
+}
+
+// Available says whether this server serves the action: tools of actions
+// it does not serve are not listed.
+func (s *Service) Available(a *catalog.Action) bool {
+	return s.Routes == nil || s.Routes.Unavailable(a) == nil
 }
 
 // Executor runs a confirmed approval's call as member p: the api package's

@@ -189,7 +189,7 @@ func (s *Server) hiddenToolError(c *mcpCaller, name string) error {
 		if t.Outreach && !c.policy.OutreachEnabled {
 			return errOutreachOff
 		}
-		if t.Action != nil && s.Agents.Available != nil && !s.Agents.Available(t.Action) {
+		if t.Action != nil && !s.Agents.Available(t.Action) {
 			return s.Engine.Unavailable(t.Action)
 		}
 		return nil

@@ -27,7 +27,7 @@ import (
 
 // Deps are the domain services the API calls.
 type Deps struct {
-	DB         *store.DB
+	DB         *store.Store
 	Workspaces *workspace.Service
 	Identities *identity.Service
 	Limiter    apilimit.Limiter

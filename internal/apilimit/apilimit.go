@@ -110,7 +110,7 @@ func (m *Memory) Allow(_ context.Context, workspaceID int64, group string, tier 
 	return decide(tier, now, s, mc), nil
 }
 
-// Windows counts requests in windows shared by every node (store.DB does,
+// Windows counts requests in windows shared by every node (store.Store does,
 // in its rate_windows table).
 type Windows interface {
 	CountRequest(ctx context.Context, workspaceID int64, group string, sec, min int64) (secCount, minCount int, err error)

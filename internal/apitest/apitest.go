@@ -158,7 +158,7 @@ func (st Store) Config() config.Config {
 
 // OpenDB opens the store's database, migrated, and closes it when the test
 // ends (for tests of the storage-level packages, without a server).
-func (st Store) OpenDB(t testing.TB) *store.DB {
+func (st Store) OpenDB(t testing.TB) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, st.DatabaseURL, st.DataDir)
@@ -174,7 +174,7 @@ func (st Store) OpenDB(t testing.TB) *store.DB {
 
 // SeedIdentity inserts a workspace and one identity in it, straight into the
 // database (for tests of the storage-level packages), and returns their ids.
-func SeedIdentity(t testing.TB, db *store.DB) (workspaceID, identityID int64) {
+func SeedIdentity(t testing.TB, db *store.Store) (workspaceID, identityID int64) {
 	t.Helper()
 	ctx := context.Background()
 	// No signing secret: a sealed one no key opens would make a later

@@ -49,7 +49,7 @@ var Version = "dev"
 type App struct {
 	Cfg        config.Config
 	Log        *slog.Logger
-	DB         *store.DB
+	DB         *store.Store
 	Keys       *secret.Keyring
 	Plans      map[string]config.Plan
 	Workspaces *workspace.Service
@@ -130,11 +130,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	// Each service is built with its collaborators. Two cycles are broken
+	// Each service is built with its collaborators. Three cycles are broken
 	// where they arise: identities verify and log in accounts through the
-	// engine's Connector (built before both, engine.Connector), and the
+	// engine's Connector (built before both, engine.Connector); the
 	// services that enqueue jobs are built with a jobs.Queue that jobs.New
-	// connects to the River client it builds from those services.
+	// connects to the River client it builds from those services; and
+	// identities tell integration transitions to integrationRuns, which
+	// is given the runs service once that is built (integrations.go).
 	settings := cfg.WithDefaults()
 	callbacks := callbackPolicy(settings.Callbacks)
 	if !cfg.Operator || cfg.OperatorPlatforms {
@@ -152,8 +154,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Ledger = &credits.Ledger{DB: db, Plans: workspace.PlanIn(plans)}
 	a.Workspaces = &workspace.Service{DB: db, Keys: keys, Plans: plans, NewSigningSecret: newSigningSecret,
 		Ledger: a.Ledger, WebhookPolicy: &callbacks}
+	reconnects := newIntegrationRuns(a.Workspaces, log)
 	a.Identities = &identity.Service{DB: db, Keys: keys, Plans: a.Workspaces.Plan, PublicURL: a.PublicURL, Proxies: a.Proxies,
-		HealthInterval: settings.Health.Interval, OnStatus: a.onIntegrationStatus,
+		HealthInterval: settings.Health.Interval, Status: reconnects,
 		Verify: connector.Verify, Login: connector, Queue: a.Queue}
 	a.Limits = &smartlimits.Limiter{DB: db}
 	a.Engine = &engine.Engine{Connector: connector, Keys: keys, Identities: a.Identities, Ledger: a.Ledger, Limits: a.Limits,
@@ -163,6 +166,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
+	reconnects.useRuns(a.Runs)
 	a.openSchedules()
 	var limiter apilimit.Limiter = apilimit.NewMemory()
 	if db.SharedByNodes() {
@@ -175,9 +179,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			return nil, fmt.Errorf("seed the managed pool: %w", err)
 		}
 	}
-	a.Agents = &agents.Service{DB: db, Available: func(act *catalog.Action) bool {
-		return a.Plane != nil && a.Plane.Unavailable(act) == nil
-	}}
+	a.Agents = &agents.Service{DB: db, Routes: a.routes()}
 	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter, Agents: a.Agents,
 		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
 		Version: Version, AccessLog: cfg.AccessLog, BulkSubmissions: cfg.BulkSubmissions, Tracer: a.Tracing.Tracer()})
@@ -196,6 +198,23 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	return a, nil
 }
+
+// routes is what tells the agents which actions this server serves: the
+// data plane, or, in an operator command built without one, nothing at all
+// (agents.Routes that refuses every action).
+func (a *App) routes() agents.Routes {
+	if a.Plane == nil {
+		return noRoutes{}
+	}
+	return a.Plane
+}
+
+// noRoutes serves no action (no data plane).
+type noRoutes struct{}
+
+func (noRoutes) Unavailable(*catalog.Action) error { return errNoDataPlane }
+
+var errNoDataPlane = errors.New("no data plane in this process")
 
 // newSigningSecret makes a Standard Webhooks secret: whsec_ + 32 random bytes.
 func newSigningSecret() string {
@@ -290,8 +309,10 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Cfg.Addr, err)
 	}
+	conns := &connTracker{}
 	srv := &http.Server{
-		Handler:           a.Console,
+		Handler:           closeWhenDraining(a.Console, a.API.Draining),
+		ConnState:         conns.state,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // large async submissions
 		IdleTimeout:       2 * time.Minute,
@@ -315,55 +336,80 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	case <-ctx.Done():
 	}
-	return a.shutdown(srv, errc)
+	return a.shutdown(srv, ln, conns, errc)
 }
 
-// shutdown stops a node in order, all within the shutdown timeout:
-//  1. /readyz answers 503 and responses close their connections (Drain),
-//     while the node stops taking jobs and firing schedules at once;
-//  2. after the drain time, the listener closes (new connections are
-//     refused: clients go to another node) and in-flight requests finish;
-//  3. running jobs finish; those still running when the time is up are
+// shutdown stops a node in order, all within the shutdown timeout (see
+// drain.go for why the connections are handled so):
+//  1. /readyz answers 503 and every response closes its connection
+//     (Drain), while the node stops taking jobs and firing schedules;
+//  2. after the drain time, the listener closes: new connections are
+//     refused, and clients go to another node;
+//  3. the connections still open are left to their clients (a request on
+//     one is answered, and closes it) until none is left, or the jobs are
+//     done and another drain time has passed; then in-flight requests
+//     finish and what is still idle is closed;
+//  4. running jobs finish; those still running when the time is up are
 //     cancelled, and the node marks itself gone so that another node takes
 //     them, and River's leadership, over at once (package jobs).
-func (a *App) shutdown(srv *http.Server, errc chan error) error {
+func (a *App) shutdown(srv *http.Server, ln net.Listener, conns *connTracker, errc chan error) error {
 	cfg := a.Cfg.WithDefaults()
 	timeout := cfg.Shutdown.Timeout
 	drain := cfg.Shutdown.Drain
 	if drain == 0 && a.DB.SharedByNodes() {
 		drain = 3 * time.Second
 	}
-	drain = min(drain, timeout/2)
+	drain = min(drain, timeout/4)
 	start := time.Now()
 	a.Log.Info("shutting down: not ready; finishing in-flight requests and jobs", "timeout", timeout.String(), "drain", drain.String())
 	a.API.Drain()
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	// Jobs get what the timeout leaves less a margin to cancel, hand back
-	// and close.
+	// Jobs and requests get what the timeout leaves less a margin to
+	// cancel, hand back and close.
 	jctx, jcancel := context.WithTimeout(sctx, max(timeout-3*time.Second, timeout*3/4))
 	defer jcancel()
-	jobsDone := make(chan error, 1)
+	jobsDone := make(chan struct{})
+	var jobsErr error
 	go func() {
+		defer close(jobsDone)
 		if err := a.Schedules.Stop(jctx); err != nil {
 			a.Log.Warn("stopping the schedule firing loop", "error", err)
 		}
-		jobsDone <- a.Jobs.Stop(jctx)
+		jobsErr = a.Jobs.Stop(jctx)
 	}()
 	select {
 	case <-time.After(drain):
 	case <-sctx.Done():
+	}
+	// Serve returns when its listener closes; the connections it
+	// accepted stay served.
+	_ = ln.Close()
+	closed := time.Now()
+	conns.waitConns(func() bool {
+		select {
+		case <-jctx.Done():
+			return true
+		case <-jobsDone:
+			return time.Since(closed) >= drain
+		default:
+			return false
+		}
+	})
+	if open, idle := conns.counts(); open > 0 {
+		a.Log.Info("shutting down: closing the connections left open", "open", open, "idle", idle)
 	}
 	var herr error
 	if err := srv.Shutdown(jctx); err != nil {
 		a.Log.Warn("shutting down: in-flight requests cut short", "error", err)
 		herr = srv.Close()
 	}
-	if err := <-jobsDone; err != nil {
-		a.Log.Warn("stopping jobs", "error", err)
+	<-jobsDone
+	if jobsErr != nil {
+		a.Log.Warn("stopping jobs", "error", jobsErr)
 	}
 	a.Log.Info("shut down", "took", time.Since(start).Round(time.Millisecond).String())
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return herr

@@ -38,7 +38,7 @@ import (
 // loadKeys returns the configured keyring: FIRSTMATE_SECRET_KEY, else the
 // data directory's key file, which is created only when the database holds
 // no secret yet.
-func loadKeys(ctx context.Context, cfg config.Config, db *store.DB) (*secret.Keyring, error) {
+func loadKeys(ctx context.Context, cfg config.Config, db *store.Store) (*secret.Keyring, error) {
 	if cfg.SecretKey != "" {
 		kr, err := secret.Parse(cfg.SecretKey)
 		if err != nil {
@@ -65,7 +65,7 @@ func loadKeys(ctx context.Context, cfg config.Config, db *store.DB) (*secret.Key
 
 // knownKeys lists the key ids the database knows: those with a check, or
 // the key of a sealed secret in a database set up before key checks.
-func knownKeys(ctx context.Context, db *store.DB) ([]string, error) {
+func knownKeys(ctx context.Context, db *store.Store) ([]string, error) {
 	checks, err := db.KeyChecks(ctx)
 	if err != nil {
 		return nil, err
@@ -93,7 +93,7 @@ var errKeyMismatch = errors.New("the secret keys do not match this database")
 // checkKeys compares the keyring with the database's key checks, records
 // the checks of its new keys and marks its active key as sealing, all under
 // a lock, so that two first starts with different keys cannot both win.
-func checkKeys(ctx context.Context, db *store.DB, keys *secret.Keyring, log *slog.Logger) error {
+func checkKeys(ctx context.Context, db *store.Store, keys *secret.Keyring, log *slog.Logger) error {
 	return db.Tx(ctx, func(tx *store.Tx) error {
 		if err := db.LockKeyChecks(ctx, tx); err != nil {
 			return err

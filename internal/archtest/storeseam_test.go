@@ -23,7 +23,7 @@ import (
 //     store.SQLite, store.Postgres, a .Dialect field or a "sqlite" /
 //     "postgres" literal, and strings.HasPrefix/Contains on a database URL's
 //     scheme;
-//   - a choice of connection: a call of store.DB.Handles (the connections
+//   - a choice of connection: a call of store.Store.Handles (the connections
 //     are unexported; Handles gives them to tests and harnesses only).
 //     Product code enters through View, Tx and the named entry points.
 //
@@ -113,7 +113,7 @@ func TestStoreSeam(t *testing.T) {
 			continue
 		}
 		if v.what == "handles" {
-			t.Errorf("%s: chooses a database connection (DB.Handles); use DB.View, DB.Tx or a named store entry point", rel(root, v.where))
+			t.Errorf("%s: chooses a database connection (Store.Handles); use Store.View, Store.Tx or a named store entry point", rel(root, v.where))
 		} else if v.what == "kind" {
 			t.Errorf("%s: compares against the database's kind; ask the store a capability (store/dialect.go) or move the branch into the store", rel(root, v.where))
 		} else {
@@ -258,7 +258,7 @@ func rel(root, pos string) string {
 // nothing else.
 func TestHandleChoicesCatches(t *testing.T) {
 	src := `package x
-func f(db *store.DB) {
+func f(db *store.Store) {
 	db.Handles().Write.Exec("")
 	_ = a.DB.Handles().R
 	db.View(ctx, nil)

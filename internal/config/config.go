@@ -234,8 +234,10 @@ type Shutdown struct {
 	// running jobs.
 	Timeout time.Duration
 	// Drain is how long the node keeps serving, not ready, before it closes
-	// its listener, so that load balancers see /readyz fail first. 0: 3 s
-	// on PostgreSQL (several nodes), none on SQLite.
+	// its listener, so that load balancers see /readyz fail first; then, as
+	// long again at most, it leaves its idle connections to their clients
+	// (internal/app/drain.go). 0: 3 s on PostgreSQL (several nodes), none
+	// on SQLite. At most a quarter of Timeout.
 	Drain time.Duration
 }
 
@@ -451,7 +453,7 @@ var Vars = []Var{
 		Help: "on SIGTERM the node reports not ready, finishes in-flight requests and jobs, and exits within this time",
 		set:  duration(func(c *Config) *time.Duration { return &c.Shutdown.Timeout })},
 	{Name: "FIRSTMATE_SHUTDOWN_DRAIN", Default: "3s on PostgreSQL, 0 on SQLite", Section: SectionServer,
-		Help: "on SIGTERM, how long the node keeps serving (not ready) before it closes its listener",
+		Help: "on SIGTERM, how long the node keeps serving (not ready, every answer closing its connection) before it closes its listener; then, until the jobs are done and as long again at most, it leaves idle connections to their clients",
 		set:  duration(func(c *Config) *time.Duration { return &c.Shutdown.Drain })},
 	{Name: "FIRSTMATE_SCHEDULE_POLL", Default: DefaultSchedulePoll.String(), Section: SectionJobs,
 		Help: "how often each node looks for due schedules", set: duration(func(c *Config) *time.Duration { return &c.Schedules.Poll })},

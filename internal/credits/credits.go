@@ -24,7 +24,7 @@ func Milli(credits float64) int64 { return int64(math.Round(credits * 1000)) }
 func Credits(milli int64) float64 { return float64(milli) / 1000 }
 
 type Ledger struct {
-	DB    *store.DB
+	DB    *store.Store
 	Plans func(name string) config.Plan
 	Now   func() time.Time
 

@@ -18,7 +18,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
-func openDB(t *testing.T, dialect string) *store.DB {
+func openDB(t *testing.T, dialect string) *store.Store {
 	t.Helper()
 	return apitest.NewStore(t, dialect).OpenDB(t)
 }
@@ -26,7 +26,7 @@ func openDB(t *testing.T, dialect string) *store.DB {
 var wsSeq atomic.Int64
 
 // newWorkspace adds a workspace whose plan grants grant credits.
-func newWorkspace(t interface{ Fatal(...any) }, db *store.DB, grant int64) (*credits.Ledger, int64) {
+func newWorkspace(t interface{ Fatal(...any) }, db *store.Store, grant int64) (*credits.Ledger, int64) {
 	ws, err := store.InsertWorkspace(context.Background(), db.Handles().W, store.NewWorkspace{UID: fmt.Sprint("ws-", wsSeq.Add(1)),
 		Name: "w", Plan: "p", SecretKID: "k", Secret: []byte("x")})
 	if err != nil {
@@ -36,7 +36,7 @@ func newWorkspace(t interface{ Fatal(...any) }, db *store.DB, grant int64) (*cre
 	return &credits.Ledger{DB: db, Plans: func(string) config.Plan { return plan }}, ws
 }
 
-func open(t *testing.T, dialect string, grant int64) (*store.DB, *credits.Ledger, int64) {
+func open(t *testing.T, dialect string, grant int64) (*store.Store, *credits.Ledger, int64) {
 	db := openDB(t, dialect)
 	l, ws := newWorkspace(t, db, grant)
 	return db, l, ws
@@ -408,7 +408,7 @@ func TestBatchChargeProperties(t *testing.T) {
 
 // periodOf is the period a charge of paid results was paid from: the start
 // of the workspace's current balance period, or 0 when nothing was paid.
-func periodOf(t interface{ Fatal(...any) }, db *store.DB, ws int64, paid int) int64 {
+func periodOf(t interface{ Fatal(...any) }, db *store.Store, ws int64, paid int) int64 {
 	if paid == 0 {
 		return 0
 	}

@@ -19,7 +19,7 @@ import (
 // embeds the same Connector, with identity.Service, so that neither has a
 // field set after construction.
 type Connector struct {
-	DB *store.DB
+	DB *store.Store
 	// Plane routes each platform family to its driver (sandbox, built-in,
 	// remote executor or none) and says why an action is unavailable; nil
 	// in one-shot commands that reach no platform.

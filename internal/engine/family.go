@@ -10,7 +10,7 @@ import (
 
 // LeaseFunc asks the shared store for a family's slots on this node: the
 // family's limit across nodes, the slots the node could use now and those it
-// holds; it answers the slots granted (store.DB.RenewFamilyLease).
+// holds; it answers the slots granted (store.Store.RenewFamilyLease).
 type LeaseFunc func(ctx context.Context, family string, limit, wanted, inUse int) (int, error)
 
 // Lease timing: a node renews its leases every LeaseEvery (and at once when

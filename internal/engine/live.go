@@ -299,7 +299,7 @@ func (w *liveWrite) paidRun() model.Run {
 // writeLiveDirect is writeLive on PostgreSQL: a batch that its balances can
 // pay for in full commits in one round trip (credits.ChargeBatchDirect);
 // otherwise writeLive charges what is left, in a transaction.
-func (e *Engine) writeLiveDirect(ctx context.Context, _ *store.DB, ws []*liveWrite) ([]error, error) {
+func (e *Engine) writeLiveDirect(ctx context.Context, _ *store.Store, ws []*liveWrite) ([]error, error) {
 	_, err := e.Ledger.ChargeBatchDirect(ctx, liveCharges(ws), func(charged []credits.Charged) []model.Run {
 		runs := make([]model.Run, len(ws))
 		for i, w := range ws {

@@ -37,7 +37,7 @@ const DefaultTimezone = "Europe/Paris"
 const PageSize = 50
 
 type Service struct {
-	DB    *store.DB
+	DB    *store.Store
 	Keys  *secret.Keyring
 	Plans func(name string) config.Plan
 	// PublicURL is the externally reachable base URL, for login links.
@@ -47,11 +47,9 @@ type Service struct {
 	// Login logs in with a username and a password (LinkedIn family); nil:
 	// basic credentials are stored and verified like cookies.
 	Login LoginDriver
-	// OnStatus is told, after commit, of every integration transition that
-	// causes a webhook event (see transition.go): a status change, or an
-	// authentication attempt even when the status stays. A deleted
-	// integration comes with Status StatusDeleted.
-	OnStatus func(ctx context.Context, g model.Integration, previous string)
+	// Status is told of integration transitions (StatusListener); nil:
+	// nobody is.
+	Status StatusListener
 	// Queue enqueues webhook deliveries in the transaction of the change.
 	Queue DeliveryQueue
 	// HealthInterval spaces health checks of VALID integrations (0:
@@ -63,6 +61,16 @@ type Service struct {
 	// before answering PENDING and verifying again in the background (0:
 	// DefaultConnectTimeout).
 	ConnectTimeout time.Duration
+}
+
+// StatusListener is told, after commit, of every integration transition
+// that causes a webhook event (see transition.go): a status change, or an
+// authentication attempt even when the status stays. A deleted integration
+// comes with Status StatusDeleted. The app's runs reaction is one (runs
+// blocked or resumed as accounts stop or start serving): runs depend on
+// identities, so identities are told through this interface instead.
+type StatusListener interface {
+	IntegrationStatus(ctx context.Context, g model.Integration, previous string)
 }
 
 // New is what creating an identity takes.

@@ -57,7 +57,7 @@ const (
 	// ActionRetryLogin is the action_to_be_taken of AUTH_EXPIRED.
 	ActionRetryLogin = "RETRY_LOGIN"
 
-	// StatusDeleted is the status OnStatus reports for a deleted integration.
+	// StatusDeleted is the status a StatusListener is told for a deleted integration.
 	StatusDeleted = "DELETED"
 )
 
@@ -272,10 +272,10 @@ func (s *Service) recordWebhook(ctx context.Context, tx *store.Tx, ch *Change, n
 	return s.Queue.Deliveries(ctx, tx, []int64{id}, time.Time{})
 }
 
-// notify tells OnStatus of committed transitions that caused an event.
+// notify tells the Status listener of committed transitions that caused an event.
 // A deleted integration is reported with Status StatusDeleted.
 func (s *Service) notify(ctx context.Context, changes ...Change) {
-	if s.OnStatus == nil {
+	if s.Status == nil {
 		return
 	}
 	for _, ch := range changes {
@@ -289,7 +289,7 @@ func (s *Service) notify(ctx context.Context, changes ...Change) {
 			g = *ch.Before
 			g.Status = StatusDeleted
 		}
-		s.OnStatus(ctx, g, ch.previous())
+		s.Status.IntegrationStatus(ctx, g, ch.previous())
 	}
 }
 

@@ -66,8 +66,7 @@ type HealthTickArgs struct{}
 func (HealthTickArgs) Kind() string { return "health_tick" }
 
 func (HealthTickArgs) InsertOpts() river.InsertOpts {
-	// A failed tick is not retried: the next one picks up what is due.
-	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 1}
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: periodicAttempts}
 }
 
 // HealthCheckArgs checks one integration.
@@ -82,7 +81,7 @@ func (HealthCheckArgs) InsertOpts() river.InsertOpts {
 }
 
 // addHealth registers the health workers, queue and periodic tick.
-func addHealth(workers *river.Workers, rc *river.Config, db *store.DB, e *engine.Engine, h HealthConfig) {
+func addHealth(workers *river.Workers, rc *river.Config, db *store.Store, e *engine.Engine, h HealthConfig) {
 	h = h.withDefaults()
 	river.AddWorker(workers, &healthTickWorker{db: db, cfg: h})
 	river.AddWorker(workers, &healthCheckWorker{e: e, cfg: h})
@@ -104,7 +103,7 @@ func (j *Jobs) HealthTick(ctx context.Context, now time.Time) ([]int64, error) {
 	return healthTick(ctx, j.db, j.Client, j.health, now)
 }
 
-func healthTick(ctx context.Context, db *store.DB, c *store.JobClient, h HealthConfig, now time.Time) ([]int64, error) {
+func healthTick(ctx context.Context, db *store.Store, c *store.JobClient, h HealthConfig, now time.Time) ([]int64, error) {
 	h = h.withDefaults()
 	var ids []int64
 	err := db.Tx(ctx, func(tx *store.Tx) error {
@@ -127,7 +126,7 @@ func healthTick(ctx context.Context, db *store.DB, c *store.JobClient, h HealthC
 
 type healthTickWorker struct {
 	river.WorkerDefaults[HealthTickArgs]
-	db  *store.DB
+	db  *store.Store
 	cfg HealthConfig
 }
 

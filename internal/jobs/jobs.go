@@ -102,7 +102,7 @@ type Config struct {
 type Jobs struct {
 	*Queue
 	Client      *store.JobClient
-	db          *store.DB
+	db          *store.Store
 	health      HealthConfig
 	driver      store.JobDriver
 	rescueAfter time.Duration
@@ -119,7 +119,7 @@ type Jobs struct {
 }
 
 // Migrate applies River's own migrations.
-func Migrate(ctx context.Context, db *store.DB) error {
+func Migrate(ctx context.Context, db *store.Store) error {
 	m, err := rivermigrate.New(driver(db), nil)
 	if err != nil {
 		return err
@@ -137,12 +137,12 @@ func Migrate(ctx context.Context, db *store.DB) error {
 	return nil
 }
 
-func driver(db *store.DB) store.JobDriver { return db.RiverDriver() }
+func driver(db *store.Store) store.JobDriver { return db.RiverDriver() }
 
 // New builds the client and registers the workers, and makes q enqueue
 // through the client. Call Start to work jobs; a client that is never
 // started can still enqueue (operator subcommands).
-func New(db *store.DB, cfg Config, q *Queue, r *runs.Service, d *webhook.Dispatcher) (*Jobs, error) {
+func New(db *store.Store, cfg Config, q *Queue, r *runs.Service, d *webhook.Dispatcher) (*Jobs, error) {
 	rescueAfter := cfg.RescueAfter
 	if rescueAfter == 0 {
 		rescueAfter = DefaultRescueAfter
@@ -217,6 +217,15 @@ func RunWorkers(runWorkers, inflight int) int {
 // node becomes leader: a new leader acts at once rather than a tick later,
 // so frequent restarts do not starve the work. The periodic job's ID is the
 // args' kind.
+// periodicAttempts are the attempts of a periodic job (the health tick,
+// rentals' expiry, the prunes and sweeps). They are idempotent sweeps, so
+// one more attempt is safe; with a single attempt, a tick that was running
+// on a node killed with SIGKILL was discarded by the takeover (its attempt
+// used up) and its work waited for the next period, an hour for the Smart
+// Limit prune. With three, the takeover makes it available again at once
+// and a live node works it within seconds of the node's death.
+const periodicAttempts = 3
+
 func addTick(rc *river.Config, every time.Duration, args river.JobArgs) {
 	rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(every),
 		func() (river.JobArgs, *river.InsertOpts) { return args, nil },

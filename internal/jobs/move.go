@@ -25,7 +25,7 @@ func (r rawArgs) MarshalJSON() ([]byte, error) { return r.args, nil }
 // schedule; a job that was running starts over (its work is idempotent).
 // Periodic jobs are left out: the new leader enqueues them. It returns how
 // many it enqueued.
-func CopyPending(ctx context.Context, src, dst *store.DB) (int, error) {
+func CopyPending(ctx context.Context, src, dst *store.Store) (int, error) {
 	pending, err := src.PendingJobs(ctx)
 	if err != nil {
 		return 0, err

@@ -22,13 +22,12 @@ type LimitPruneArgs struct{}
 func (LimitPruneArgs) Kind() string { return "limit_events_prune" }
 
 func (LimitPruneArgs) InsertOpts() river.InsertOpts {
-	// Not retried: the next tick deletes what is left.
-	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 1}
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: periodicAttempts}
 }
 
 type limitPruneWorker struct {
 	river.WorkerDefaults[LimitPruneArgs]
-	db *store.DB
+	db *store.Store
 }
 
 func (w *limitPruneWorker) Work(ctx context.Context, job *river.Job[LimitPruneArgs]) error {
@@ -38,7 +37,7 @@ func (w *limitPruneWorker) Work(ctx context.Context, job *river.Job[LimitPruneAr
 
 // addLimitPrune registers the pruning worker and its periodic job (after
 // addHealth, which creates the queue).
-func addLimitPrune(workers *river.Workers, rc *river.Config, db *store.DB) {
+func addLimitPrune(workers *river.Workers, rc *river.Config, db *store.Store) {
 	river.AddWorker(workers, &limitPruneWorker{db: db})
 	addTick(rc, LimitPruneTick, LimitPruneArgs{})
 }
@@ -59,12 +58,12 @@ type StagedSweepArgs struct{}
 func (StagedSweepArgs) Kind() string { return "staged_runs_sweep" }
 
 func (StagedSweepArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 1}
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: periodicAttempts}
 }
 
 type stagedSweepWorker struct {
 	river.WorkerDefaults[StagedSweepArgs]
-	db *store.DB
+	db *store.Store
 }
 
 func (w *stagedSweepWorker) Work(ctx context.Context, job *river.Job[StagedSweepArgs]) error {
@@ -73,7 +72,7 @@ func (w *stagedSweepWorker) Work(ctx context.Context, job *river.Job[StagedSweep
 }
 
 // addStagedSweep registers the sweep and its periodic job (after addHealth).
-func addStagedSweep(workers *river.Workers, rc *river.Config, db *store.DB) {
+func addStagedSweep(workers *river.Workers, rc *river.Config, db *store.Store) {
 	river.AddWorker(workers, &stagedSweepWorker{db: db})
 	addTick(rc, StagedSweepTick, StagedSweepArgs{})
 }

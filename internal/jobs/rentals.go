@@ -23,8 +23,7 @@ type RentalExpiryArgs struct{}
 func (RentalExpiryArgs) Kind() string { return "rental_expiry" }
 
 func (RentalExpiryArgs) InsertOpts() river.InsertOpts {
-	// Not retried: the next tick ends what is still due.
-	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: 1}
+	return river.InsertOpts{Queue: QueueHealth, MaxAttempts: periodicAttempts}
 }
 
 type rentalExpiryWorker struct {

@@ -41,7 +41,7 @@ const DirectWarning = "no proxy pool configured: identities' traffic goes out di
 // A Service with an empty pool is "direct mode": no assignments, one shared
 // client without a proxy, and identities show "proxy": null.
 type Service struct {
-	DB   *store.DB
+	DB   *store.Store
 	Pool *Pool
 	Log  *slog.Logger
 	// Timeout bounds one upstream exchange (default 45 s).

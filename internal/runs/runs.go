@@ -71,7 +71,7 @@ type Queue interface {
 }
 
 type Service struct {
-	DB     *store.DB
+	DB     *store.Store
 	Keys   *secret.Keyring
 	Engine *engine.Engine
 	Ledger *credits.Ledger

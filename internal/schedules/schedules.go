@@ -38,7 +38,7 @@ import (
 var headersAD = []byte("callback-headers")
 
 type Service struct {
-	DB   *store.DB
+	DB   *store.Store
 	Keys *secret.Keyring
 	Runs *runs.Service
 	Log  *slog.Logger

@@ -34,7 +34,7 @@ const pruneBatch = 2000
 // while one deletes a full batch. (Should a clock step forward, the rows
 // written before it steps back wait for their own time to go, and the old
 // rows behind them wait with them.)
-func PruneEvents(ctx context.Context, db *store.DB, now time.Time) (int64, error) {
+func PruneEvents(ctx context.Context, db *store.Store, now time.Time) (int64, error) {
 	before := store.Millis(now.Add(-pruneAfter))
 	var total int64
 	for {

@@ -26,7 +26,7 @@ import (
 // group commit. The windows themselves live in the database; the copy only
 // saves reading them again.
 type Limiter struct {
-	DB *store.DB
+	DB *store.Store
 
 	laneOnce sync.Once
 	lane     *store.Lane[*op]
@@ -399,7 +399,7 @@ func (l *Limiter) write(ctx context.Context, tx *store.Tx, ops []*op) ([]error, 
 // trip; only the others, if any, take a transaction. The claim has
 // committed whatever that transaction does, so a failure there fails their
 // ops alone.
-func (l *Limiter) writeDirect(ctx context.Context, db *store.DB, ops []*op) ([]error, error) {
+func (l *Limiter) writeDirect(ctx context.Context, db *store.Store, ops []*op) ([]error, error) {
 	errs := make([]error, len(ops))
 	b := l.split(ops, errs)
 	for attempt := 0; ; attempt++ {
@@ -447,7 +447,7 @@ type batch struct {
 	slow []int64
 	rows []store.LimitEvent // events left to insert
 	// claimRecords: the claim inserts the claimed identities' events
-	// (store.DB.ClaimRecordsEvents).
+	// (store.Store.ClaimRecordsEvents).
 	claimRecords bool
 }
 
@@ -598,7 +598,7 @@ func checkCopy(id int64, st *state, ops []*op, idx []int) *fast {
 }
 
 // asyncCommit: a transaction of reservations commits without waiting for
-// its WAL flush on PostgreSQL (store.DB.AsyncCommit; the claim does the
+// its WAL flush on PostgreSQL (store.Store.AsyncCommit; the claim does the
 // same). A reservation is followed by its call's charge, whose synchronous
 // commit flushes it too, so only a crash of PostgreSQL itself within its WAL
 // writer's delay (0.2 s by default) can lose reservations, and then only of

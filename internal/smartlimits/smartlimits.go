@@ -446,7 +446,7 @@ func (l *Limiter) Remaining(ctx context.Context, a Account, keys []string, now t
 // RemainingOf is Remaining for several accounts at once, for ranking the
 // candidates of an auto or managed call: an identity whose in-memory copy
 // (reserve.go) covers every key is read from it, and the others from the
-// database in one statement (store.DB.LimitUsages), however many they are.
+// database in one statement (store.Store.LimitUsages), however many they are.
 func (l *Limiter) RemainingOf(ctx context.Context, accs []Account, keys []string, now time.Time) ([]float64, error) {
 	out := make([]float64, len(accs))
 	for _, k := range keys {

@@ -19,7 +19,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
-func open(t *testing.T, dialect string) (*store.DB, int64) {
+func open(t *testing.T, dialect string) (*store.Store, int64) {
 	t.Helper()
 	db := apitest.NewStore(t, dialect).OpenDB(t)
 	_, id := apitest.SeedIdentity(t, db)

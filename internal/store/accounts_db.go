@@ -9,18 +9,18 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) Accounts(ctx context.Context, aq AccountQuery) ([]Account, error) {
+func (db *Store) Accounts(ctx context.Context, aq AccountQuery) ([]Account, error) {
 	return Accounts(ctx, sqlQ{db.read}, aq)
 }
 
-func (db *DB) LatestPauseEnd(ctx context.Context, identityID int64, key string, since int64) (int64, error) {
+func (db *Store) LatestPauseEnd(ctx context.Context, identityID int64, key string, since int64) (int64, error) {
 	return LatestPauseEnd(ctx, db.r, identityID, key, since)
 }
 
-func (db *DB) IdentityUIDsIn(ctx context.Context, workspaceID int64, uids []string) (map[string]bool, error) {
+func (db *Store) IdentityUIDsIn(ctx context.Context, workspaceID int64, uids []string) (map[string]bool, error) {
 	return IdentityUIDsIn(ctx, db.r, workspaceID, uids)
 }
 
-func (db *DB) IdentityLimitOverrides(ctx context.Context, id int64) (string, error) {
+func (db *Store) IdentityLimitOverrides(ctx context.Context, id int64) (string, error) {
 	return IdentityLimitOverrides(ctx, db.r, id)
 }

@@ -10,7 +10,7 @@ import (
 // returns both windows' counts with it. Requests wait for the row lock in no
 // particular order, so the windows only move forward: a request that read
 // the clock before the current window opened counts in it.
-func (db *DB) CountRequest(ctx context.Context, workspaceID int64, group string, sec, min int64) (secCount, minCount int, err error) {
+func (db *Store) CountRequest(ctx context.Context, workspaceID int64, group string, sec, min int64) (secCount, minCount int, err error) {
 	err = db.write.QueryRowContext(ctx, `
 		INSERT INTO rate_windows AS r (workspace_id, grp, sec_start, sec_count, min_start, min_count)
 		VALUES ($1, $2, $3, 1, $4, 1)

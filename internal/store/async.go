@@ -28,7 +28,7 @@ type NewInput struct {
 }
 
 // InsertInputs stores a run's inputs with multi-row INSERTs.
-func (db *DB) InsertInputs(ctx context.Context, q Querier, runID int64, in []NewInput) error {
+func (db *Store) InsertInputs(ctx context.Context, q Querier, runID int64, in []NewInput) error {
 	now := Now()
 	for start := 0; start < len(in); start += insertBatch {
 		end := min(start+insertBatch, len(in))
@@ -147,7 +147,7 @@ type NewOutput struct {
 	Data     string
 }
 
-func (db *DB) InsertOutputs(ctx context.Context, q Querier, runID int64, out []NewOutput) error {
+func (db *Store) InsertOutputs(ctx context.Context, q Querier, runID int64, out []NewOutput) error {
 	now := Now()
 	for start := 0; start < len(out); start += insertBatch {
 		end := min(start+insertBatch, len(out))
@@ -215,7 +215,7 @@ func RunProgress(ctx context.Context, q Querier, runID int64, outputs, failed, f
 // two statements and the commit. moved and used are MoveBalanceWithin's;
 // when ok is false (the run left RUNNING) the caller rolls back, the balance
 // move with it.
-func (db *DB) RunProgressPaying(ctx context.Context, tx *Tx, runID int64, outputs, failed, finished int, credits int64,
+func (db *Store) RunProgressPaying(ctx context.Context, tx *Tx, runID int64, outputs, failed, finished int, credits int64,
 	retries int, m BalanceMove) (pending int, postponedUntil int64, ok bool, used int64, moved bool, err error) {
 	if !db.dialect.rowLocks() {
 		if pending, postponedUntil, ok, err = RunProgress(ctx, tx, runID, outputs, failed, finished, credits, retries); err != nil || !ok {
@@ -318,7 +318,7 @@ type FinishedInput struct {
 // the calling transaction now owns. A worker that runs twice finishes
 // nothing twice; on PostgreSQL a concurrent pass on the same inputs waits on
 // their row locks and, after the first commits, matches none of them.
-func (db *DB) FinishInputs(ctx context.Context, q Querier, in []FinishedInput) (map[int64]bool, error) {
+func (db *Store) FinishInputs(ctx context.Context, q Querier, in []FinishedInput) (map[int64]bool, error) {
 	owned := make(map[int64]bool, len(in))
 	for start := 0; start < len(in); start += insertBatch {
 		end := min(start+insertBatch, len(in))

@@ -9,6 +9,6 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) InsertAuditEvent(ctx context.Context, e AuditEvent, actorKeyID int64) error {
+func (db *Store) InsertAuditEvent(ctx context.Context, e AuditEvent, actorKeyID int64) error {
 	return InsertAuditEvent(ctx, sqlQ{db.write}, e, actorKeyID)
 }

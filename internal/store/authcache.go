@@ -65,7 +65,7 @@ func (a *authWatch) valid(at, now time.Time) bool {
 // refresh reads the epoch when the last read is older than authPollEvery:
 // in the background while the cache is still fresh, else before answering
 // (the first request after a second of quiet pays one small query).
-func (a *authWatch) refresh(db *DB) {
+func (a *authWatch) refresh(db *Store) {
 	now := time.Now()
 	last := time.Unix(0, a.polledAt.Load())
 	if now.Sub(last) < authPollEvery || !a.polling.CompareAndSwap(false, true) {
@@ -78,7 +78,7 @@ func (a *authWatch) refresh(db *DB) {
 	a.poll(db)
 }
 
-func (a *authWatch) poll(db *DB) {
+func (a *authWatch) poll(db *Store) {
 	defer a.polling.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -97,4 +97,4 @@ func (a *authWatch) poll(db *DB) {
 // committing a change to what a principal holds (a key revoked, a role
 // changed, a member removed), so that this process refuses at once; other
 // processes see the change through auth_epoch.
-func (db *DB) InvalidateAuth() { db.auth.gen.Add(1) }
+func (db *Store) InvalidateAuth() { db.auth.gen.Add(1) }

@@ -113,7 +113,7 @@ func MoveBalance(ctx context.Context, tx *Tx, workspaceID, period, amount int64)
 // LockBalance returns a period's use, creating its balance row, and holds the
 // row until tx ends. PostgreSQL needs the row lock (FOR UPDATE); SQLite
 // serialises write transactions already.
-func (db *DB) LockBalance(ctx context.Context, tx *Tx, workspaceID, period int64) (used int64, err error) {
+func (db *Store) LockBalance(ctx context.Context, tx *Tx, workspaceID, period int64) (used int64, err error) {
 	if _, err = tx.execContext(ctx, `
 		INSERT INTO credit_balances (workspace_id, period_start, used)
 		VALUES ($1, $2, 0)
@@ -132,7 +132,7 @@ func (db *DB) LockBalance(ctx context.Context, tx *Tx, workspaceID, period int64
 }
 
 // BalanceUsed reads a workspace's use of a period, 0 before its first charge.
-func (db *DB) BalanceUsed(ctx context.Context, workspaceID, period int64) (int64, error) {
+func (db *Store) BalanceUsed(ctx context.Context, workspaceID, period int64) (int64, error) {
 	var used int64
 	if err := db.r.queryRowContext(ctx, `
 		SELECT COALESCE(SUM(used), 0)
@@ -156,7 +156,7 @@ type ActionCharges struct {
 // charge (charge_period decides what counts). runsSince bounds the runs'
 // created_at so that the (workspace_id, created_at) index skips earlier
 // periods.
-func (db *DB) ChargesByAction(ctx context.Context, workspaceID, period, runsSince int64) ([]ActionCharges, error) {
+func (db *Store) ChargesByAction(ctx context.Context, workspaceID, period, runsSince int64) ([]ActionCharges, error) {
 	rows, err := db.r.queryContext(ctx, `
 		SELECT action, SUM(amount), SUM(runs), SUM(results)
 		FROM (
@@ -195,7 +195,7 @@ func (db *DB) ChargesByAction(ctx context.Context, workspaceID, period, runsSinc
 // depends on the row (its period_start): the caller computes it from the
 // row it expects (the read cache's) and reads the use again (BalanceUsed)
 // in the rare case the row read says otherwise.
-func (db *DB) WorkspaceWithUse(ctx context.Context, id, period int64) (model.Workspace, int64, error) {
+func (db *Store) WorkspaceWithUse(ctx context.Context, id, period int64) (model.Workspace, int64, error) {
 	var used int64
 	w, err := scanWorkspace(withExtra{db.r.QueryRowContext(ctx, `
 		SELECT `+workspaceCols+`,

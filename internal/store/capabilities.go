@@ -11,17 +11,17 @@ import (
 // ConcurrentWrites says whether write transactions run at once (PostgreSQL),
 // so that callers spread writes across connections and order their locks;
 // on SQLite one write transaction runs at a time and every other waits.
-func (db *DB) ConcurrentWrites() bool { return db.dialect.rowLocks() }
+func (db *Store) ConcurrentWrites() bool { return db.dialect.rowLocks() }
 
 // SharedByNodes says whether several Firstmate nodes may share this
 // database (PostgreSQL): what one node counts or leases, it counts in the
 // database. An SQLite file belongs to one process.
-func (db *DB) SharedByNodes() bool { return db.dialect.sharedByNodes() }
+func (db *Store) SharedByNodes() bool { return db.dialect.sharedByNodes() }
 
 // RiverDriver is the River driver for this database: riversqlite on the
 // writer connection on SQLite; on PostgreSQL riverdatabasesql, with the pgx
 // pool listening for River's notifications.
-func (db *DB) RiverDriver() JobDriver {
+func (db *Store) RiverDriver() JobDriver {
 	if db.dialect.listens() {
 		return riverdatabasesql.NewWithPgxListener(db.write, db.Pool)
 	}

@@ -21,7 +21,7 @@ func fileSize(t *testing.T, path string) int64 {
 	return st.Size()
 }
 
-func createBlobs(t *testing.T, db *DB) {
+func createBlobs(t *testing.T, db *Store) {
 	t.Helper()
 	if _, err := db.write.Exec(`CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)`); err != nil {
 		t.Fatal(err)

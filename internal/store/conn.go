@@ -19,16 +19,16 @@ import (
 
 // conns is the SQL-connection layer: it opens either database, holds its
 // pools and statement caches, and SQLite's checkpointer. It knows nothing of
-// what the store keeps beside it (caches, group commit, health: db.go).
+// what the store keeps beside it (caches, group commit, health: store.go).
 //
 // On SQLite, write is a single connection (SQLite allows one writer at a
 // time; queueing in Go is cheaper than busy-waiting in SQLite) and read is a
 // pool of read-only connections. On PostgreSQL both are the same pool, and
 // Pool is the pgx pool that River uses.
 type conns struct {
-	// write runs write transactions (callers: DB.Tx).
+	// write runs write transactions (callers: Store.Tx).
 	write *sql.DB
-	// read is the pool of read connections (callers: DB.View and the
+	// read is the pool of read connections (callers: Store.View and the
 	// store's entry points).
 	read *sql.DB
 	// Pool is the pgx pool under write and read on PostgreSQL (River's

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-func openTestSQLite(t *testing.T) *DB {
+func openTestSQLite(t *testing.T) *Store {
 	t.Helper()
-	db := newDB(nil, sqliteDialect{})
+	db := newStore(nil, sqliteDialect{})
 	c, err := openSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"), db.noteWrite)
 	if err != nil {
 		t.Fatal(err)
@@ -21,7 +21,7 @@ func openTestSQLite(t *testing.T) *DB {
 }
 
 // cachedCount reports how many statements the writer connection holds.
-func cachedCount(t *testing.T, db *DB) int {
+func cachedCount(t *testing.T, db *Store) int {
 	t.Helper()
 	conn, err := db.write.Conn(context.Background())
 	if err != nil {

@@ -11,12 +11,12 @@ import (
 
 // pgTx runs fn in a transaction on a connection of its own, which the Tx
 // carries so that COPY can run inside it.
-func (db *DB) pgTx(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *Store) pgTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.pgTxOn(ctx, db.write, fn)
 }
 
 // pgTxOn is pgTx on one of the node's pools.
-func (db *DB) pgTxOn(ctx context.Context, pool *sql.DB, fn func(tx *Tx) error) error {
+func (db *Store) pgTxOn(ctx context.Context, pool *sql.DB, fn func(tx *Tx) error) error {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return err
@@ -33,14 +33,14 @@ func (db *DB) pgTxOn(ctx context.Context, pool *sql.DB, fn func(tx *Tx) error) e
 	return tx.Commit()
 }
 
-// errNoCopy: the transaction was not begun by DB.Tx on PostgreSQL.
-var errNoCopy = errors.New("store: COPY needs a PostgreSQL transaction begun by DB.Tx")
+// errNoCopy: the transaction was not begun by Store.Tx on PostgreSQL.
+var errNoCopy = errors.New("store: COPY needs a PostgreSQL transaction begun by Store.Tx")
 
 // copyIn runs COPY FROM STDIN for rows into table, inside tx. PostgreSQL
 // parses a 100,000-row COPY three to four times faster than the same rows
 // as 400-row INSERTs (0.7-1.2 s against 2.4-3.1 s for the inputs of a full
 // async run, measured in bench/asyncbench's setup).
-func (db *DB) copyIn(ctx context.Context, tx *Tx, table string, cols []string, n int, row func(i int) ([]any, error)) error {
+func (db *Store) copyIn(ctx context.Context, tx *Tx, table string, cols []string, n int, row func(i int) ([]any, error)) error {
 	conn := tx.conn
 	if conn == nil {
 		return errNoCopy
@@ -60,7 +60,7 @@ func (db *DB) copyIn(ctx context.Context, tx *Tx, table string, cols []string, n
 
 // CopyInputs stores a run's inputs like InsertInputs, with COPY on
 // PostgreSQL when tx was begun by db.Tx (multi-row INSERTs otherwise).
-func (db *DB) CopyInputs(ctx context.Context, tx *Tx, runID int64, in []NewInput) error {
+func (db *Store) CopyInputs(ctx context.Context, tx *Tx, runID int64, in []NewInput) error {
 	if !db.dialect.copyFrom() || len(in) < insertBatch {
 		return db.InsertInputs(ctx, tx, runID, in)
 	}

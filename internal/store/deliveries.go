@@ -54,7 +54,7 @@ func InsertDelivery(ctx context.Context, q Querier, d model.Delivery) (int64, er
 // InsertDeliveries stores originals in multi-row INSERTs and returns the
 // ids of those stored; one whose ref_uid exists already is skipped, as in
 // InsertDelivery.
-func (db *DB) InsertDeliveries(ctx context.Context, q Querier, ds []model.Delivery) ([]int64, error) {
+func (db *Store) InsertDeliveries(ctx context.Context, q Querier, ds []model.Delivery) ([]int64, error) {
 	const cols = 14
 	now := Now()
 	var ids []int64
@@ -124,7 +124,7 @@ const nodeConns = 2
 // completion of the job that made the attempt, since the flush of a commit
 // covers every earlier one, and the job runs again. On SQLite it is the
 // writer, whose commits do not wait for a flush either (synchronous=NORMAL).
-func (db *DB) Recorder() Querier {
+func (db *Store) Recorder() Querier {
 	if db.records != nil {
 		return sqlQ{db.records}
 	}
@@ -133,7 +133,7 @@ func (db *DB) Recorder() Querier {
 
 // RecordTx runs fn in a transaction on the Recorder. It changes none of the
 // rows the read caches hold.
-func (db *DB) RecordTx(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *Store) RecordTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.records == nil {
 		return db.txRetry(ctx, fn)
 	}

@@ -11,10 +11,10 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) GetDeliveriesByID(ctx context.Context, ids []int64) ([]model.Delivery, error) {
+func (db *Store) GetDeliveriesByID(ctx context.Context, ids []int64) ([]model.Delivery, error) {
 	return GetDeliveriesByID(ctx, db.r, ids)
 }
 
-func (db *DB) RunHasUnattemptedBatches(ctx context.Context, runID int64) (bool, error) {
+func (db *Store) RunHasUnattemptedBatches(ctx context.Context, runID int64) (bool, error) {
 	return RunHasUnattemptedBatches(ctx, db.r, runID)
 }

@@ -46,11 +46,11 @@ type dialect interface {
 	// table, while letting readers read it.
 	lockTable(ctx context.Context, tx *Tx, table string) error
 
-	// lockSchedules: see DB.LockSchedules.
+	// lockSchedules: see Store.LockSchedules.
 	lockSchedules(ctx context.Context, tx *Tx, ids []int64, skipLocked bool) ([]int64, error)
-	// claimSchedules: see DB.ClaimSchedules.
+	// claimSchedules: see Store.ClaimSchedules.
 	claimSchedules(ctx context.Context, tx *Tx, cs []Claim, won map[int64]Claimed) error
-	// startRuns runs one statement of DB.StartRuns over ids, returning the
+	// startRuns runs one statement of Store.StartRuns over ids, returning the
 	// ids it moved.
 	startRuns(ctx context.Context, tx *Tx, ids []int64, now int64) (*sql.Rows, error)
 
@@ -77,7 +77,7 @@ type dialect interface {
 	// them, workers poll.
 	listens() bool
 	// asyncCommit reports per-transaction asynchronous commit (see
-	// DB.AsyncCommit).
+	// Store.AsyncCommit).
 	asyncCommit() bool
 	// writableCTEs reports INSERT and UPDATE inside WITH (data-modifying
 	// CTEs), which let one statement do what would otherwise take several

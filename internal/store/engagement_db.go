@@ -9,6 +9,6 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) EngagementPeak(ctx context.Context, workspaceID, periodStart int64) (int, error) {
+func (db *Store) EngagementPeak(ctx context.Context, workspaceID, periodStart int64) (int, error) {
 	return EngagementPeak(ctx, sqlQ{db.read}, workspaceID, periodStart)
 }

@@ -22,7 +22,7 @@ type FamilyLease struct {
 // leases over the limit; when other nodes want slots too, a node keeps no
 // more than an even share of the limit; the lease recorded covers its calls
 // in flight too until they end, so the sum stays within the limit.
-func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) {
+func (db *Store) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) {
 	granted := 0
 	err := db.TxKeepCaches(ctx, func(tx *Tx) error {
 		if err := db.dialect.lockKey(ctx, tx, "firstmate:family:"+l.Family); err != nil {
@@ -57,7 +57,7 @@ func (db *DB) RenewFamilyLease(ctx context.Context, l FamilyLease) (int, error) 
 }
 
 // DropFamilyLease gives a node's slots back at once (a clean shutdown).
-func (db *DB) DropFamilyLease(ctx context.Context, family, node string) error {
+func (db *Store) DropFamilyLease(ctx context.Context, family, node string) error {
 	_, err := db.write.ExecContext(ctx, `DELETE FROM family_leases WHERE family = $1 AND node = $2`, family, node)
 	return unable(err, "drop family lease")
 }

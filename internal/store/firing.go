@@ -17,7 +17,7 @@ const firingConns = 6
 // 3.6-6.2 s, the server using a fifth of a core). Firings waiting for
 // the runs they created to let go of the pool is the wrong way round.
 // On SQLite it is Tx (one writer).
-func (db *DB) FiringTx(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *Store) FiringTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.firing == nil {
 		return db.Tx(ctx, fn)
 	}
@@ -31,7 +31,7 @@ func (db *DB) FiringTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // firingReads is where the due schedules are read: the firing pool on
 // PostgreSQL, the read pool on SQLite.
-func (db *DB) firingReads() Querier {
+func (db *Store) firingReads() Querier {
 	if db.firing != nil {
 		return sqlQ{db.firing}
 	}

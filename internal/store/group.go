@@ -16,7 +16,7 @@ type Batches = groupcommit.Batches
 // batch, exactly as if they had committed one after the other. When a
 // function fails, its error is its own: the batch rolls back and runs again
 // without it, so nothing it wrote survives. Functions may therefore run more
-// than once and must set their results afresh on each run (as DB.Tx already
+// than once and must set their results afresh on each run (as Store.Tx already
 // asks).
 //
 // Grouped writes leave the read caches alone (see readcache.go): they must
@@ -33,7 +33,7 @@ type groupFn struct {
 // Tx runs fn in a write transaction shared with concurrent callers, and
 // returns once that transaction has committed (nil) or fn has failed (its
 // error; nothing fn wrote is kept).
-func (g *Group) Tx(ctx context.Context, db *DB, fn func(tx *Tx) error) error {
+func (g *Group) Tx(ctx context.Context, db *Store, fn func(tx *Tx) error) error {
 	return g.b.Do(ctx, groupFn{ctx: ctx, fn: fn}, func(fns []groupFn) []error { return commitFns(db, fns) })
 }
 
@@ -45,7 +45,7 @@ func (g *Group) Stats() (batches, calls int64) { return g.b.Stats() }
 // taken out with its error and the others run again in a new transaction; an
 // error that belongs to the transaction (a deadlock with another node, a
 // commit that fails) is retried by TxKeepCaches and is then everyone's.
-func commitFns(db *DB, fns []groupFn) []error {
+func commitFns(db *Store, fns []groupFn) []error {
 	errs := make([]error, len(fns))
 	pending := make([]int, len(fns))
 	for i := range pending {

@@ -11,7 +11,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
-func openGroupDB(t *testing.T, dialect string) *store.DB {
+func openGroupDB(t *testing.T, dialect string) *store.Store {
 	t.Helper()
 	db := apitest.NewStore(t, dialect).OpenDB(t)
 	ctx := context.Background()

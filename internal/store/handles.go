@@ -29,9 +29,9 @@ type HandleQuerier interface {
 }
 
 // Handles returns the connections under db (see Handles).
-func (db *DB) Handles() Handles {
+func (db *Store) Handles() Handles {
 	return Handles{R: db.r, Read: db.read, Write: db.write, W: sqlQ{db.write}}
 }
 
-// Tx gives a test SQL of its own inside tx, a transaction of DB.Tx.
+// Tx gives a test SQL of its own inside tx, a transaction of Store.Tx.
 func (Handles) Tx(tx *Tx) HandleQuerier { return sqlQ{tx.tx} }

@@ -94,7 +94,7 @@ const (
 )
 
 // noteWrite records the outcome of a write.
-func (db *DB) noteWrite(err error) {
+func (db *Store) noteWrite(err error) {
 	if !IsUnavailable(err) {
 		return
 	}
@@ -108,7 +108,7 @@ func (db *DB) noteWrite(err error) {
 // lack of storage in the last failWindow, and a probe row can be written
 // (at most once a second; between probes it answers from the last one).
 // The error wraps ErrNotWritable and the cause.
-func (db *DB) Writable(ctx context.Context) error {
+func (db *Store) Writable(ctx context.Context) error {
 	h := &db.health
 	h.mu.Lock()
 	probe := time.Since(h.probedAt) >= probeEvery
@@ -134,7 +134,7 @@ func (db *DB) Writable(ctx context.Context) error {
 }
 
 // probe writes the one row of storage_probe.
-func (db *DB) probe(ctx context.Context) error {
+func (db *Store) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	return db.txRetry(ctx, func(tx *Tx) error {

@@ -18,7 +18,7 @@ import (
 
 // fill makes the database refuse to grow: SQLite's max_page_count on the
 // writer connection, the way a full disk would refuse it (SQLITE_FULL).
-func fill(t *testing.T, db *DB) (restore func()) {
+func fill(t *testing.T, db *Store) (restore func()) {
 	t.Helper()
 	var pages int
 	if err := db.write.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
@@ -104,7 +104,7 @@ func TestWritable(t *testing.T) {
 		t.Fatalf("a fresh database: %v", err)
 	}
 	restore := fill(t, db)
-	// Not through DB.Tx: as River writes.
+	// Not through Store.Tx: as River writes.
 	_, err := db.write.Exec(`INSERT INTO blobs (b) VALUES ($1)`, bytes.Repeat([]byte{1}, 1<<20))
 	if !IsUnavailable(err) {
 		t.Fatalf("insert into a full database: %v", err)

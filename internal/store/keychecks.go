@@ -19,7 +19,7 @@ type KeyCheck struct {
 
 // LockKeyChecks serialises the key check of concurrent starts until tx
 // ends (where write transactions are serial, they already are).
-func (db *DB) LockKeyChecks(ctx context.Context, tx *Tx) error {
+func (db *Store) LockKeyChecks(ctx context.Context, tx *Tx) error {
 	if err := db.dialect.lockTable(ctx, tx, "key_checks"); err != nil {
 		return fmt.Errorf("store: unable to lock the key checks: %w", err)
 	}

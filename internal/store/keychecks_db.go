@@ -9,10 +9,10 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) AnySealedSecret(ctx context.Context) (kid string, sealed []byte, ok bool, err error) {
+func (db *Store) AnySealedSecret(ctx context.Context) (kid string, sealed []byte, ok bool, err error) {
 	return AnySealedSecret(ctx, sqlQ{db.write})
 }
 
-func (db *DB) KeyChecks(ctx context.Context) (map[string]KeyCheck, error) {
+func (db *Store) KeyChecks(ctx context.Context) (map[string]KeyCheck, error) {
 	return KeyChecks(ctx, sqlQ{db.write})
 }

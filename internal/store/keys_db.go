@@ -11,6 +11,6 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) ListAPIKeys(ctx context.Context, memberID int64) ([]model.APIKey, error) {
+func (db *Store) ListAPIKeys(ctx context.Context, memberID int64) ([]model.APIKey, error) {
 	return ListAPIKeys(ctx, db.r, memberID)
 }

@@ -22,7 +22,7 @@ import (
 // without waiting for its WAL flush (Smart Limit reservations) never waits
 // for another's.
 type Lane[T any] struct {
-	db *DB
+	db *Store
 	// write writes the items in tx and returns each one's error (nil:
 	// written). Its error is the transaction's, and every item's. It may run
 	// again for the same items when the transaction is retried, and must set
@@ -32,14 +32,14 @@ type Lane[T any] struct {
 	after func(items []T)
 	// direct, if set, writes a batch on PostgreSQL in place of write's
 	// transaction (see SetDirect).
-	direct func(ctx context.Context, db *DB, items []T) ([]error, error)
+	direct func(ctx context.Context, db *Store, items []T) ([]error, error)
 
 	own            groupcommit.Batcher[T]
 	batches, items atomic.Int64
 }
 
 // NewLane makes a lane of db's group commits.
-func NewLane[T any](db *DB, write func(ctx context.Context, tx *Tx, items []T) ([]error, error),
+func NewLane[T any](db *Store, write func(ctx context.Context, tx *Tx, items []T) ([]error, error),
 	after func(items []T)) *Lane[T] {
 	return &Lane[T]{db: db, write: write, after: after}
 }
@@ -51,7 +51,7 @@ func NewLane[T any](db *DB, write func(ctx context.Context, tx *Tx, items []T) (
 // write, and uses a transaction of its own (WriteTx, typically) for what one
 // statement cannot decide. after runs when direct returns no batch error.
 // Call it before the first Do.
-func (l *Lane[T]) SetDirect(direct func(ctx context.Context, db *DB, items []T) ([]error, error)) {
+func (l *Lane[T]) SetDirect(direct func(ctx context.Context, db *Store, items []T) ([]error, error)) {
 	l.direct = direct
 }
 
@@ -149,7 +149,7 @@ func typed[T any](vs []any) []T {
 
 // commitLanes writes a round of every lane's items in one transaction, lane
 // by lane in the order they first queued.
-func (db *DB) commitLanes(items []laneItem) []error {
+func (db *Store) commitLanes(items []laneItem) []error {
 	type group struct {
 		lane anyLane
 		idx  []int

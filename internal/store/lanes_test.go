@@ -144,7 +144,7 @@ func TestLaneDirectWrite(t *testing.T) {
 			wrote.Add(int64(len(items)))
 			return make([]error, len(items)), nil
 		}, func(items []int) { afters.Add(int64(len(items))) })
-		l.SetDirect(func(ctx context.Context, db *store.DB, items []int) ([]error, error) {
+		l.SetDirect(func(ctx context.Context, db *store.Store, items []int) ([]error, error) {
 			direct.Add(int64(len(items)))
 			errs := make([]error, len(items))
 			for k, i := range items {

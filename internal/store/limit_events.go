@@ -33,26 +33,26 @@ type LimitClaim struct {
 // identities' events. It does on PostgreSQL (one round trip for the common
 // batch); on SQLite, where a statement costs no round trip, the caller
 // inserts them with InsertLimitEvents.
-func (db *DB) ClaimRecordsEvents() bool { return db.dialect.writableCTEs() }
+func (db *Store) ClaimRecordsEvents() bool { return db.dialect.writableCTEs() }
 
 // ClaimLimitSeqs bumps, in one statement inside tx, the counters of claims
 // whose counter is still the expected one, and returns the identities whose
 // counter moved meanwhile (stale). See ClaimRecordsEvents for events.
-func (db *DB) ClaimLimitSeqs(ctx context.Context, tx *Tx, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
+func (db *Store) ClaimLimitSeqs(ctx context.Context, tx *Tx, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
 	return db.claimLimitSeqs(ctx, tx, claims, events)
 }
 
 // ClaimLimitSeqsNow is ClaimLimitSeqs outside any transaction, on
 // PostgreSQL only: the statement commits on its own, asynchronously (see
 // AsyncCommit), in one round trip.
-func (db *DB) ClaimLimitSeqsNow(ctx context.Context, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
+func (db *Store) ClaimLimitSeqsNow(ctx context.Context, claims []LimitClaim, events []LimitEvent) (stale map[int64]bool, err error) {
 	if !db.dialect.asyncCommit() {
 		return nil, errors.New("store: a claim outside a transaction needs PostgreSQL")
 	}
 	return db.claimLimitSeqs(ctx, sqlQ{db.write}, claims, events)
 }
 
-func (db *DB) claimLimitSeqs(ctx context.Context, q Querier, claims []LimitClaim, events []LimitEvent) (map[int64]bool, error) {
+func (db *Store) claimLimitSeqs(ctx context.Context, q Querier, claims []LimitClaim, events []LimitEvent) (map[int64]bool, error) {
 	// With data-modifying CTEs (PostgreSQL), the statement also inserts the
 	// events and commits asynchronously: one round trip for the batch.
 	pg := db.dialect.writableCTEs()
@@ -253,7 +253,7 @@ func PruneLimitEvents(ctx context.Context, tx *Tx, batch int, before int64) (int
 
 // LimitUsage sums an identity's consumption of key after since, and the time
 // of its oldest event in that window (0 when none).
-func (db *DB) LimitUsage(ctx context.Context, identityID int64, key string, since int64) (used int, oldest int64, err error) {
+func (db *Store) LimitUsage(ctx context.Context, identityID int64, key string, since int64) (used int, oldest int64, err error) {
 	if err := db.r.queryRowContext(ctx, `
 		SELECT COALESCE(SUM(n), 0), COALESCE(MIN(at), 0)
 		FROM limit_events
@@ -268,7 +268,7 @@ func (db *DB) LimitUsage(ctx context.Context, identityID int64, key string, sinc
 // is the sum after sinces[i]. An identity or key without events is absent.
 // Auto and managed calls rank their candidates with it (see
 // smartlimits.Limiter.RemainingOf), one read for all of them.
-func (db *DB) LimitUsages(ctx context.Context, ids []int64, keys []string, sinces []int64) (map[int64]map[string][]int, error) {
+func (db *Store) LimitUsages(ctx context.Context, ids []int64, keys []string, sinces []int64) (map[int64]map[string][]int, error) {
 	out := map[int64]map[string][]int{}
 	if len(ids) == 0 || len(keys) == 0 || len(sinces) == 0 {
 		return out, nil

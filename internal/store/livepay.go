@@ -33,7 +33,7 @@ var ErrShort = errors.New("store: a balance cannot pay for the batch")
 // The statements are the transaction path's, so PostgreSQL plans them as
 // it already does; the pipeline saves the BEGIN, the COMMIT and a round trip
 // per statement, which on a busy machine is most of a batch's time.
-func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model.Run) (used []int64, err error) {
+func PayAndRecord(ctx context.Context, db *Store, moves []BalanceMove, runs []model.Run) (used []int64, err error) {
 	for attempt := 0; ; attempt++ {
 		// A fresh batch each time: pgx keeps state in the queued queries.
 		b := &pgx.Batch{}
@@ -53,7 +53,7 @@ func PayAndRecord(ctx context.Context, db *DB, moves []BalanceMove, runs []model
 	}
 }
 
-func payAndRecord(ctx context.Context, db *DB, b *pgx.Batch, moves int) (used []int64, err error) {
+func payAndRecord(ctx context.Context, db *Store, b *pgx.Batch, moves int) (used []int64, err error) {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ func TestPayAndRecordAllOrNothing(t *testing.T) {
 	})
 }
 
-func testPayAndRecord(t *testing.T, db *store.DB) {
+func testPayAndRecord(t *testing.T, db *store.Store) {
 	ctx := context.Background()
 	const period = 1_800_000_000_000
 	var ws [2]int64

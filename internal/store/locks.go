@@ -17,7 +17,7 @@ import (
 // LockWorkspace holds the workspace's row until tx ends: counts of its
 // identities, owners or engagement identities read after it stay true until
 // the commit.
-func (db *DB) LockWorkspace(ctx context.Context, tx *Tx, workspaceID int64) error {
+func (db *Store) LockWorkspace(ctx context.Context, tx *Tx, workspaceID int64) error {
 	return db.lockRow(ctx, tx, "workspace", `
 		SELECT id
 		FROM workspaces
@@ -27,7 +27,7 @@ func (db *DB) LockWorkspace(ctx context.Context, tx *Tx, workspaceID int64) erro
 
 // LockIdentity holds the identity's row until tx ends: two concurrent
 // connects, rentals or login answers of one identity run one after the other.
-func (db *DB) LockIdentity(ctx context.Context, tx *Tx, identityID int64) error {
+func (db *Store) LockIdentity(ctx context.Context, tx *Tx, identityID int64) error {
 	return db.lockRow(ctx, tx, "identity", `
 		SELECT id
 		FROM identities
@@ -37,7 +37,7 @@ func (db *DB) LockIdentity(ctx context.Context, tx *Tx, identityID int64) error 
 
 // LockRun holds the run's row until tx ends, against a worker changing its
 // status between the read and the write.
-func (db *DB) LockRun(ctx context.Context, tx *Tx, runID int64) error {
+func (db *Store) LockRun(ctx context.Context, tx *Tx, runID int64) error {
 	return db.lockRow(ctx, tx, "run", `
 		SELECT id
 		FROM runs
@@ -45,7 +45,7 @@ func (db *DB) LockRun(ctx context.Context, tx *Tx, runID int64) error {
 		FOR UPDATE`, runID)
 }
 
-func (db *DB) lockRow(ctx context.Context, tx *Tx, what, query string, id int64) error {
+func (db *Store) lockRow(ctx context.Context, tx *Tx, what, query string, id int64) error {
 	if !db.dialect.rowLocks() {
 		return nil
 	}
@@ -60,7 +60,7 @@ func (db *DB) lockRow(ctx context.Context, tx *Tx, what, query string, id int64)
 // that a crash may lose because they are written again (a worker's progress
 // that a retry redoes). SQLite has no such setting; its commits are already
 // cheap under WAL with synchronous=NORMAL.
-func (db *DB) AsyncCommit(ctx context.Context, tx *Tx) error {
+func (db *Store) AsyncCommit(ctx context.Context, tx *Tx) error {
 	if !db.dialect.asyncCommit() {
 		return nil
 	}

@@ -12,22 +12,22 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) GetMember(ctx context.Context, workspaceID int64, uid string) (model.Member, error) {
+func (db *Store) GetMember(ctx context.Context, workspaceID int64, uid string) (model.Member, error) {
 	return GetMember(ctx, db.r, workspaceID, uid)
 }
 
-func (db *DB) ListMembers(ctx context.Context, workspaceID int64) ([]model.Member, error) {
+func (db *Store) ListMembers(ctx context.Context, workspaceID int64) ([]model.Member, error) {
 	return ListMembers(ctx, db.r, workspaceID)
 }
 
-func (db *DB) ListInvitations(ctx context.Context, workspaceID int64) ([]model.Invitation, error) {
+func (db *Store) ListInvitations(ctx context.Context, workspaceID int64) ([]model.Invitation, error) {
 	return ListInvitations(ctx, db.r, workspaceID)
 }
 
-func (db *DB) DeleteInvitation(ctx context.Context, workspaceID int64, uid string) error {
+func (db *Store) DeleteInvitation(ctx context.Context, workspaceID int64, uid string) error {
 	return DeleteInvitation(ctx, sqlQ{db.write}, workspaceID, uid)
 }
 
-func (db *DB) ReissueInvitation(ctx context.Context, workspaceID int64, uid, tokenHash string, expires time.Time) (model.Invitation, error) {
+func (db *Store) ReissueInvitation(ctx context.Context, workspaceID int64, uid, tokenHash string, expires time.Time) (model.Invitation, error) {
 	return ReissueInvitation(ctx, sqlQ{db.write}, workspaceID, uid, tokenHash, expires)
 }

@@ -34,7 +34,7 @@ type OpsFigures struct {
 }
 
 // OpsFigures reads the figures.
-func (db *DB) OpsFigures(ctx context.Context) (OpsFigures, error) {
+func (db *Store) OpsFigures(ctx context.Context) (OpsFigures, error) {
 	f := OpsFigures{RunsByStatus: map[[2]string]int64{}, Deliveries: map[[2]string]int64{}, Jobs: map[[2]string]int64{},
 		OldestAvailable: map[string]float64{}, Integrations: map[string]int64{}}
 	pairs := func(q string, into map[[2]string]int64) error {

@@ -31,7 +31,7 @@ import (
 
 // BackupTo writes a consistent online backup of the SQLite database to
 // path, which must not exist yet.
-func (db *DB) BackupTo(ctx context.Context, path string) error {
+func (db *Store) BackupTo(ctx context.Context, path string) error {
 	if !db.dialect.embedded() {
 		return errors.New("store: BackupTo is for SQLite; back up PostgreSQL with pg_dump")
 	}
@@ -71,7 +71,7 @@ func notCopied(table string) bool {
 
 // Tables lists the database's Firstmate tables (those CopyTo copies), sorted
 // so that a table comes after the tables its foreign keys point to.
-func (db *DB) Tables(ctx context.Context) ([]string, error) {
+func (db *Store) Tables(ctx context.Context) ([]string, error) {
 	names, deps, err := db.dialect.tables(ctx, sqlQ{db.read})
 	if err != nil {
 		return nil, unable(err, "read tables")
@@ -110,7 +110,7 @@ func (db *DB) Tables(ctx context.Context) ([]string, error) {
 
 // Columns lists a table's columns and their types as the database names
 // them (SQLite's declared type, PostgreSQL's udt_name), in table order.
-func (db *DB) Columns(ctx context.Context, table string) (names, types []string, err error) {
+func (db *Store) Columns(ctx context.Context, table string) (names, types []string, err error) {
 	var rows *sql.Rows
 	rows, err = db.read.QueryContext(ctx, db.dialect.columnsQuery(), table)
 	if err != nil {
@@ -141,7 +141,7 @@ type CopyReport struct {
 // already name the same keys: a node started on it with the deployment's
 // key). Stop the nodes on db first: what they write after the copy's
 // snapshot stays behind.
-func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
+func (db *Store) CopyTo(ctx context.Context, dst *Store) (CopyReport, error) {
 	rep := CopyReport{Rows: map[string]int64{}}
 	if !db.dialect.embedded() || !dst.dialect.copyFrom() {
 		return rep, errors.New("store: copy goes from SQLite to PostgreSQL")
@@ -210,7 +210,7 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (CopyReport, error) {
 // exception: starting a node on the new database with the deployment's key
 // (or `firstmate migrate` with it) records the same checks the source
 // holds, which the copy then replaces; another key's check is refused.
-func (dst *DB) makeRoom(ctx context.Context, tx pgx.Tx, src *sql.Tx, table string) error {
+func (dst *Store) makeRoom(ctx context.Context, tx pgx.Tx, src *sql.Tx, table string) error {
 	var n int64
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
 		return fmt.Errorf("store: copy: count %s: %w", table, err)
@@ -268,7 +268,7 @@ func (dst *DB) makeRoom(ctx context.Context, tx pgx.Tx, src *sql.Tx, table strin
 }
 
 // copyTable streams one table's rows into dst with COPY.
-func copyTable(ctx context.Context, srcDB, dst *DB, src *sql.Tx, tx pgx.Tx, table string) (int64, error) {
+func copyTable(ctx context.Context, srcDB, dst *Store, src *sql.Tx, tx pgx.Tx, table string) (int64, error) {
 	dcols, dtypes, err := dst.Columns(ctx, table)
 	if err != nil {
 		return 0, err
@@ -436,7 +436,7 @@ type PendingJob struct {
 
 // PendingJobs lists the SQLite database's River jobs that are not finished
 // (running ones included: they are what a stopped node was working).
-func (db *DB) PendingJobs(ctx context.Context) ([]PendingJob, error) {
+func (db *Store) PendingJobs(ctx context.Context) ([]PendingJob, error) {
 	if !db.dialect.embedded() {
 		return nil, errors.New("store: PendingJobs reads a SQLite database")
 	}

@@ -17,7 +17,7 @@ const dbNowMillis = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`
 
 // nodeConn is where the heartbeat and the takeover run: their own
 // connection on PostgreSQL (conns.nodes), the writer elsewhere.
-func (db *DB) nodeConn() *sql.DB {
+func (db *Store) nodeConn() *sql.DB {
 	if db.nodes != nil {
 		return db.nodes
 	}
@@ -27,7 +27,7 @@ func (db *DB) nodeConn() *sql.DB {
 // NodeRiverDriver is the River driver on the heartbeat's connection, for
 // the takeover of a dead node's jobs (package jobs, nodes.go): the scan
 // does not wait for the node's busy pool.
-func (db *DB) NodeRiverDriver() JobDriver {
+func (db *Store) NodeRiverDriver() JobDriver {
 	if db.nodes != nil {
 		return riverdatabasesql.New(db.nodes)
 	}
@@ -35,7 +35,7 @@ func (db *DB) NodeRiverDriver() JobDriver {
 }
 
 // NodeHeartbeat records that node id is alive now.
-func (db *DB) NodeHeartbeat(ctx context.Context, id, host, version string) error {
+func (db *Store) NodeHeartbeat(ctx context.Context, id, host, version string) error {
 	_, err := db.nodeConn().ExecContext(ctx, `INSERT INTO nodes (id, host, version, started_at, heartbeat_at)
 		VALUES ($1, $2, $3, `+dbNowMillis+`, `+dbNowMillis+`)
 		ON CONFLICT (id) DO UPDATE SET heartbeat_at = `+dbNowMillis, id, host, version)
@@ -47,7 +47,7 @@ func (db *DB) NodeHeartbeat(ctx context.Context, id, host, version string) error
 
 // NodeGone marks node id as dead at once (a node that stops cleanly): what
 // it still holds is taken over without waiting.
-func (db *DB) NodeGone(ctx context.Context, id string) error {
+func (db *Store) NodeGone(ctx context.Context, id string) error {
 	_, err := db.nodeConn().ExecContext(ctx, `UPDATE nodes SET heartbeat_at = 0 WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("store: node gone: %w", err)
@@ -57,7 +57,7 @@ func (db *DB) NodeGone(ctx context.Context, id string) error {
 
 // NodeStates splits the known nodes into those alive (heartbeat within
 // deadAfter) and those dead, and forgets the nodes dead for a day.
-func (db *DB) NodeStates(ctx context.Context, deadAfter time.Duration) (alive, dead map[string]bool, err error) {
+func (db *Store) NodeStates(ctx context.Context, deadAfter time.Duration) (alive, dead map[string]bool, err error) {
 	if _, err := db.nodeConn().ExecContext(ctx, `DELETE FROM nodes WHERE heartbeat_at < `+dbNowMillis+` - $1`,
 		(24 * time.Hour).Milliseconds()); err != nil {
 		return nil, nil, fmt.Errorf("store: prune nodes: %w", err)
@@ -88,7 +88,7 @@ func (db *DB) NodeStates(ctx context.Context, deadAfter time.Duration) (alive, d
 // notification River's own resignation sends) and elect a new leader at
 // once, instead of after the row's 15 s lease and their 5 s poll. It
 // reports whether the node was leader.
-func (db *DB) EvictLeader(ctx context.Context, nodeID string) (bool, error) {
+func (db *Store) EvictLeader(ctx context.Context, nodeID string) (bool, error) {
 	var n int
 	err := db.nodeConn().QueryRowContext(ctx, `WITH gone AS (DELETE FROM river_leader WHERE leader_id = $1 RETURNING leader_id)
 		SELECT count(pg_notify(current_schema() || '.river_leadership',
@@ -100,7 +100,7 @@ func (db *DB) EvictLeader(ctx context.Context, nodeID string) (bool, error) {
 }
 
 // Leader is River's current leader (its node id), "" when none.
-func (db *DB) Leader(ctx context.Context) (string, error) {
+func (db *Store) Leader(ctx context.Context) (string, error) {
 	var id string
 	err := db.nodeConn().QueryRowContext(ctx, `SELECT leader_id FROM river_leader LIMIT 1`).Scan(&id)
 	if err == sql.ErrNoRows {
@@ -116,7 +116,7 @@ func (db *DB) Leader(ctx context.Context) (string, error) {
 // available in queue from (PostgreSQL): a dead node's chunks, just made
 // available again, go to the queue whose workers every node keeps free for
 // taken-over work. A job another worker took meanwhile stays where it is.
-func (db *DB) MoveAvailableJobs(ctx context.Context, ids []int64, from, to string) (int64, error) {
+func (db *Store) MoveAvailableJobs(ctx context.Context, ids []int64, from, to string) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}

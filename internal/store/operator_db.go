@@ -11,10 +11,10 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) ListWorkspaceKeys(ctx context.Context, workspaceID int64) ([]WorkspaceKey, error) {
+func (db *Store) ListWorkspaceKeys(ctx context.Context, workspaceID int64) ([]WorkspaceKey, error) {
 	return ListWorkspaceKeys(ctx, db.r, workspaceID)
 }
 
-func (db *DB) WorkspacesByRef(ctx context.Context, ref string) ([]model.Workspace, error) {
+func (db *Store) WorkspacesByRef(ctx context.Context, ref string) ([]model.Workspace, error) {
 	return WorkspacesByRef(ctx, db.r, ref)
 }

@@ -45,7 +45,7 @@ func MarkOperatorPool(ctx context.Context, tx *Tx, workspaceID int64) error {
 
 // ManagedIdentityUIDs lists the uids of the workspace's managed identities,
 // oldest first.
-func (db *DB) ManagedIdentityUIDs(ctx context.Context, workspaceID int64) ([]string, error) {
+func (db *Store) ManagedIdentityUIDs(ctx context.Context, workspaceID int64) ([]string, error) {
 	rows, err := db.r.queryContext(ctx, `
 		SELECT uid
 		FROM identities
@@ -70,7 +70,7 @@ func (db *DB) ManagedIdentityUIDs(ctx context.Context, workspaceID int64) ([]str
 }
 
 // CountManagedIdentities counts the workspace's managed identities.
-func (db *DB) CountManagedIdentities(ctx context.Context, workspaceID int64) (int, error) {
+func (db *Store) CountManagedIdentities(ctx context.Context, workspaceID int64) (int, error) {
 	var n int
 	if err := db.r.queryRowContext(ctx, `
 		SELECT COUNT(*)
@@ -92,7 +92,7 @@ type LinkTarget struct {
 
 // LoginLinkTarget reads the identity a login link names, with its workspace;
 // ErrNotFound when the identity is gone.
-func (db *DB) LoginLinkTarget(ctx context.Context, identityID int64) (LinkTarget, error) {
+func (db *Store) LoginLinkTarget(ctx context.Context, identityID int64) (LinkTarget, error) {
 	var t LinkTarget
 	err := db.r.queryRowContext(ctx, `
 		SELECT i.uid, w.id, w.name, w.logo_url
@@ -110,7 +110,7 @@ func (db *DB) LoginLinkTarget(ctx context.Context, identityID int64) (LinkTarget
 }
 
 // RunStatus reads a run's status; ok is false when the run is gone.
-func (db *DB) RunStatus(ctx context.Context, runID int64) (status string, ok bool, err error) {
+func (db *Store) RunStatus(ctx context.Context, runID int64) (status string, ok bool, err error) {
 	err = db.r.queryRowContext(ctx, `
 		SELECT status
 		FROM runs

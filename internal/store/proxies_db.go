@@ -9,14 +9,14 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) ProxyOf(ctx context.Context, identityID int64) (Proxy, error) {
+func (db *Store) ProxyOf(ctx context.Context, identityID int64) (Proxy, error) {
 	return ProxyOf(ctx, sqlQ{db.read}, identityID)
 }
 
-func (db *DB) IdentitiesWithoutProxy(ctx context.Context) ([]UnproxiedIdentity, error) {
+func (db *Store) IdentitiesWithoutProxy(ctx context.Context) ([]UnproxiedIdentity, error) {
 	return IdentitiesWithoutProxy(ctx, sqlQ{db.read})
 }
 
-func (db *DB) ListProxies(ctx context.Context) ([]Proxy, error) {
+func (db *Store) ListProxies(ctx context.Context) ([]Proxy, error) {
 	return ListProxies(ctx, sqlQ{db.read})
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // ReadCacheTTL bounds how long a cached read may be served. Within one
-// process a cached read is never stale: every write transaction (DB.Tx)
+// process a cached read is never stale: every write transaction (Store.Tx)
 // empties the workspace and account caches, and the services that change
 // keys, roles and members empty the principal cache (InvalidateAuth). The
 // TTL covers writes this process cannot see: other nodes sharing the
@@ -30,7 +30,7 @@ const readCacheMax = 10_000
 // before the query, so a result read while a write committed is never kept
 // past that write.
 type readCache[V any] struct {
-	db *DB
+	db *Store
 	mu sync.Mutex
 	m  map[string]cacheEntry[V]
 	// genOf is the generation entries are tagged with (db.gen unless set);
@@ -46,7 +46,7 @@ type cacheEntry[V any] struct {
 	at  time.Time
 }
 
-func newReadCache[V any](db *DB) *readCache[V] {
+func newReadCache[V any](db *Store) *readCache[V] {
 	return &readCache[V]{db: db, m: map[string]cacheEntry[V]{}}
 }
 
@@ -81,16 +81,16 @@ func (c *readCache[V]) get(key string, load func() (V, bool, error)) (V, error) 
 	return v, nil
 }
 
-// Invalidate makes every cached read stale. DB.Tx calls it after each write
-// transaction; code that writes outside DB.Tx (tests, tools) calls it itself.
-func (db *DB) Invalidate() { db.gen.Add(1) }
+// Invalidate makes every cached read stale. Store.Tx calls it after each write
+// transaction; code that writes outside Store.Tx (tests, tools) calls it itself.
+func (db *Store) Invalidate() { db.gen.Add(1) }
 
 // CachedPrincipal is PrincipalByKeyHash through the principal cache. A
 // key revoked, a member demoted or removed, a workspace's plan changed is
 // seen at once when done through this process (InvalidateAuth), and within
 // ReadCacheTTL when done elsewhere (another node, the CLI): see
 // authcache.go.
-func (db *DB) CachedPrincipal(ctx context.Context, hash string) (model.Principal, error) {
+func (db *Store) CachedPrincipal(ctx context.Context, hash string) (model.Principal, error) {
 	db.auth.refresh(db)
 	return db.principals.get(hash, func() (model.Principal, bool, error) {
 		p, err := PrincipalByKeyHash(ctx, db.r, hash)
@@ -99,7 +99,7 @@ func (db *DB) CachedPrincipal(ctx context.Context, hash string) (model.Principal
 }
 
 // CachedWorkspace is GetWorkspace through the read cache.
-func (db *DB) CachedWorkspace(ctx context.Context, id int64) (model.Workspace, error) {
+func (db *Store) CachedWorkspace(ctx context.Context, id int64) (model.Workspace, error) {
 	return db.workspaces.get(strconv.FormatInt(id, 10), func() (model.Workspace, bool, error) {
 		w, err := GetWorkspace(ctx, db.r, id)
 		return w, err == nil, err
@@ -108,7 +108,7 @@ func (db *DB) CachedWorkspace(ctx context.Context, id int64) (model.Workspace, e
 
 // CachedAccounts is Accounts through the read cache. The caller owns the
 // returned slice.
-func (db *DB) CachedAccounts(ctx context.Context, q AccountQuery) ([]Account, error) {
+func (db *Store) CachedAccounts(ctx context.Context, q AccountQuery) ([]Account, error) {
 	var key strings.Builder
 	key.WriteString(strconv.FormatInt(q.WorkspaceID, 10))
 	if q.Pool {

@@ -17,7 +17,7 @@ import (
 // JobClient is River's client on the store's database.
 type JobClient = river.Client[*sql.Tx]
 
-// JobDriver is River's driver on the store's database (DB.RiverDriver).
+// JobDriver is River's driver on the store's database (Store.RiverDriver).
 type JobDriver = riverdriver.Driver[*sql.Tx]
 
 // JobClientFromContext is the client running the River worker whose ctx

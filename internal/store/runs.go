@@ -80,7 +80,7 @@ func InsertRun(ctx context.Context, q Querier, n NewRun) (model.Run, error) {
 
 // InsertFinishedRuns stores finished runs with one multi-row INSERT (live
 // calls, recorded together by group commit).
-func (db *DB) InsertFinishedRuns(ctx context.Context, q Querier, runs []model.Run) error {
+func (db *Store) InsertFinishedRuns(ctx context.Context, q Querier, runs []model.Run) error {
 	if len(runs) == 0 {
 		return nil
 	}

@@ -11,22 +11,22 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) GetRun(ctx context.Context, workspaceID int64, uid string) (model.Run, error) {
+func (db *Store) GetRun(ctx context.Context, workspaceID int64, uid string) (model.Run, error) {
 	return GetRun(ctx, db.r, workspaceID, uid)
 }
 
-func (db *DB) GetRunByID(ctx context.Context, id int64) (model.Run, error) {
+func (db *Store) GetRunByID(ctx context.Context, id int64) (model.Run, error) {
 	return GetRunByID(ctx, db.r, id)
 }
 
-func (db *DB) GetRunByIdempotencyKey(ctx context.Context, workspaceID int64, key string) (model.Run, string, error) {
+func (db *Store) GetRunByIdempotencyKey(ctx context.Context, workspaceID int64, key string) (model.Run, string, error) {
 	return GetRunByIdempotencyKey(ctx, db.r, workspaceID, key)
 }
 
-func (db *DB) ListRuns(ctx context.Context, workspaceID int64, f RunFilter) ([]model.Run, error) {
+func (db *Store) ListRuns(ctx context.Context, workspaceID int64, f RunFilter) ([]model.Run, error) {
 	return ListRuns(ctx, db.r, workspaceID, f)
 }
 
-func (db *DB) RunsNotRunning(ctx context.Context, ids []int64) (map[int64]bool, error) {
+func (db *Store) RunsNotRunning(ctx context.Context, ids []int64) (map[int64]bool, error) {
 	return RunsNotRunning(ctx, db.r, ids)
 }

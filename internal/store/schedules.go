@@ -68,7 +68,7 @@ func GetSchedule(ctx context.Context, q Querier, workspaceID int64, uid string) 
 // LockSchedule is GetSchedule inside a write transaction, holding the row
 // until commit where write transactions run concurrently, so that an edit
 // and a firing on another node are serialised.
-func (db *DB) LockSchedule(ctx context.Context, tx *Tx, workspaceID int64, uid string) (model.Schedule, error) {
+func (db *Store) LockSchedule(ctx context.Context, tx *Tx, workspaceID int64, uid string) (model.Schedule, error) {
 	s, err := scanSchedule(tx.queryRowContext(ctx, `SELECT `+scheduleCols+scheduleFrom+`
 		WHERE s.workspace_id = $1
 			AND s.uid = $2`+db.dialect.forUpdate("s"),
@@ -212,7 +212,7 @@ func ClaimSchedule(ctx context.Context, q Querier, c Claim) (bool, error) {
 // their ids. With skipLocked, rows another transaction holds (another node
 // firing them, an edit) are left out instead of waited for. Where writers are
 // serial, it returns ids as they are.
-func (db *DB) LockSchedules(ctx context.Context, tx *Tx, ids []int64, skipLocked bool) ([]int64, error) {
+func (db *Store) LockSchedules(ctx context.Context, tx *Tx, ids []int64, skipLocked bool) ([]int64, error) {
 	out, err := db.dialect.lockSchedules(ctx, tx, ids, skipLocked)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to lock %d schedules: %w", len(ids), err)
@@ -233,7 +233,7 @@ type Claimed struct {
 // each row is the same compare-and-set (still ACTIVE and due at its own
 // c.Due), and it returns the claims that won, by schedule id. Each dialect
 // writes it its own way (claimSchedules).
-func (db *DB) ClaimSchedules(ctx context.Context, tx *Tx, cs []Claim) (map[int64]Claimed, error) {
+func (db *Store) ClaimSchedules(ctx context.Context, tx *Tx, cs []Claim) (map[int64]Claimed, error) {
 	won := make(map[int64]Claimed, len(cs))
 	if len(cs) == 0 {
 		return won, nil

@@ -12,24 +12,24 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) DueSchedules(ctx context.Context, now time.Time, limit int, fn func(DueSchedule) error) error {
+func (db *Store) DueSchedules(ctx context.Context, now time.Time, limit int, fn func(DueSchedule) error) error {
 	return DueSchedules(ctx, db.firingReads(), now, limit, fn)
 }
 
-func (db *DB) SchedulesDueAt(ctx context.Context, at time.Time, limit int, fn func(DueSchedule) error) error {
+func (db *Store) SchedulesDueAt(ctx context.Context, at time.Time, limit int, fn func(DueSchedule) error) error {
 	return SchedulesDueAt(ctx, db.firingReads(), at, limit, fn)
 }
 
-func (db *DB) NextDueAfter(ctx context.Context, after time.Time) (time.Time, bool, error) {
+func (db *Store) NextDueAfter(ctx context.Context, after time.Time) (time.Time, bool, error) {
 	return NextDueAfter(ctx, db.r, after)
 }
 
-func (db *DB) GetSchedule(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
+func (db *Store) GetSchedule(ctx context.Context, workspaceID int64, uid string) (model.Schedule, error) {
 	return GetSchedule(ctx, db.r, workspaceID, uid)
 }
 
-func (db *DB) ListSchedules(ctx context.Context, workspaceID int64, f ScheduleFilter) ([]model.Schedule, error) {
+func (db *Store) ListSchedules(ctx context.Context, workspaceID int64, f ScheduleFilter) ([]model.Schedule, error) {
 	return ListSchedules(ctx, sqlQ{db.read}, workspaceID, f)
 }
 
-func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) { return NextDue(ctx, db.r) }
+func (db *Store) NextDue(ctx context.Context) (time.Time, bool, error) { return NextDue(ctx, db.r) }

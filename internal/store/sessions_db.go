@@ -9,6 +9,6 @@ import (
 // the store never choose one: each is the function of the same name on the
 // handle it needs. Inside a transaction, call the function with the tx.
 
-func (db *DB) IdentityUserAgent(ctx context.Context, identityID int64) (string, error) {
+func (db *Store) IdentityUserAgent(ctx context.Context, identityID int64) (string, error) {
 	return IdentityUserAgent(ctx, db.r, identityID)
 }

@@ -19,7 +19,7 @@ import (
 // exceeds the cap (where writers are serial, they take turns anyway). The lock
 // is on run_slots, which nothing references, so it does not conflict with
 // the KEY SHARE locks inserts referencing the workspace take.
-func (db *DB) LockSlots(ctx context.Context, tx *Tx, workspaceID int64) (running int, plan string, err error) {
+func (db *Store) LockSlots(ctx context.Context, tx *Tx, workspaceID int64) (running int, plan string, err error) {
 	q := `
 		SELECT s.running, w.plan
 		FROM run_slots s
@@ -205,7 +205,7 @@ func createdAt(r model.Run, now int64) int64 {
 // RUNNING gets started_at; pending_count is its input count unless it is
 // terminal (INVALID). created_at is the insert's time, or Run.CreatedAt
 // when that is later (createdAt).
-func (db *DB) InsertRuns(ctx context.Context, tx *Tx, rs []BulkRun) error {
+func (db *Store) InsertRuns(ctx context.Context, tx *Tx, rs []BulkRun) error {
 	now := Now()
 	byUID := make(map[string]int, len(rs))
 	for i := range rs {
@@ -319,7 +319,7 @@ func (db *DB) InsertRuns(ctx context.Context, tx *Tx, rs []BulkRun) error {
 // left alone, and so is a LIVE one. The caller holds the workspace's slot lock (LockSlots) and
 // has checked the cap. On PostgreSQL the statement-level trigger of
 // migration 00045 adds them to run_slots with one update per statement.
-func (db *DB) StartRuns(ctx context.Context, tx *Tx, ids []int64, at time.Time) ([]int64, error) {
+func (db *Store) StartRuns(ctx context.Context, tx *Tx, ids []int64, at time.Time) ([]int64, error) {
 	now := Millis(at)
 	var out []int64
 	const perStmt = 500

@@ -35,7 +35,7 @@ func InsertStagedRun(ctx context.Context, q Querier, n NewRun) (int64, error) {
 // StageInputs stores a batch of a staged run's inputs in a transaction of
 // its own (COPY on PostgreSQL), and marks the run as still being written
 // (SweepStagedRuns leaves it alone).
-func (db *DB) StageInputs(ctx context.Context, runID int64, in []NewInput) error {
+func (db *Store) StageInputs(ctx context.Context, runID int64, in []NewInput) error {
 	err := db.TxKeepCaches(ctx, func(tx *Tx) error {
 		if err := db.CopyInputs(ctx, tx, runID, in); err != nil {
 			return err
@@ -90,7 +90,7 @@ const discardBatch = 2000
 // nothing to publish rather than a run missing inputs; then deletes the
 // inputs a batch per transaction, then the run. A run already published is
 // left alone.
-func (db *DB) DiscardStagedRun(ctx context.Context, runID int64) error {
+func (db *Store) DiscardStagedRun(ctx context.Context, runID int64) error {
 	err := db.TxKeepCaches(ctx, func(tx *Tx) error {
 		_, err := tx.execContext(ctx, `UPDATE runs SET status = 'DISCARDED', updated_at = $2 WHERE id = $1 AND status = 'STAGED'`,
 			runID, Now())
@@ -123,7 +123,7 @@ func (db *DB) DiscardStagedRun(ctx context.Context, runID int64) error {
 // SweepStagedRuns discards the staged runs not written to since before (unix
 // ms), submissions cut short by a crash, and finishes discards cut short
 // the same way. It returns how many runs it discarded.
-func (db *DB) SweepStagedRuns(ctx context.Context, before int64) (int, error) {
+func (db *Store) SweepStagedRuns(ctx context.Context, before int64) (int, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id FROM runs
 		WHERE (status = 'STAGED' OR status = 'DISCARDED') AND updated_at < $1`, before)
 	if err != nil {

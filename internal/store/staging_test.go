@@ -10,7 +10,7 @@ import (
 	"github.com/firstmate-oss/firstmate/internal/store"
 )
 
-func stagedRun(t *testing.T, db *store.DB, ws int64, uid string, inputs int) int64 {
+func stagedRun(t *testing.T, db *store.Store, ws int64, uid string, inputs int) int64 {
 	t.Helper()
 	ctx := context.Background()
 	id, err := store.InsertStagedRun(ctx, db.Handles().W, store.NewRun{Run: model.Run{UID: uid, WorkspaceID: ws, MemberUID: "m",
@@ -31,7 +31,7 @@ func stagedRun(t *testing.T, db *store.DB, ws int64, uid string, inputs int) int
 	return id
 }
 
-func count(t *testing.T, db *store.DB, query string, args ...any) int {
+func count(t *testing.T, db *store.Store, query string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := db.Handles().Write.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {

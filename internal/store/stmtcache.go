@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// stmtCache runs SQL like a *sql.DB (DB.View hands it out as a Querier,
+// stmtCache runs SQL like a *sql.DB (Store.View hands it out as a Querier,
 // wrapped in sqlQ) and prepares each distinct SQL text once. The
 // SQLite driver otherwise re-parses every statement on every call, which
 // was measured at 40% of the CPU of an authenticated read. Statements are

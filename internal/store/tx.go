@@ -6,8 +6,8 @@ import (
 )
 
 // Querier is a way into the database that the store hands out: a write
-// transaction (*Tx, from DB.Tx and its kin) or the read side given to a
-// DB.View callback. Callers pass it on to the store's functions; only the
+// transaction (*Tx, from Store.Tx and its kin) or the read side given to a
+// Store.View callback. Callers pass it on to the store's functions; only the
 // store runs SQL on it (its methods are unexported), so SQL stays in this
 // package (internal/archtest/storeseam_test.go).
 type Querier interface {
@@ -24,8 +24,8 @@ type sqlQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Tx is a write transaction of the store, given to the callbacks of DB.Tx,
-// DB.TxKeepCaches, DB.RecordTx, DB.FiringTx, Group.Tx and Lane writers. It
+// Tx is a write transaction of the store, given to the callbacks of Store.Tx,
+// Store.TxKeepCaches, Store.RecordTx, Store.FiringTx, Group.Tx and Lane writers. It
 // is a Querier for the store's functions; code outside the store cannot run
 // SQL on it. It is valid only inside the callback it was given to.
 type Tx struct {

@@ -36,7 +36,7 @@ type Queue interface {
 }
 
 type Dispatcher struct {
-	DB       *store.DB
+	DB       *store.Store
 	Keys     *secret.Keyring
 	Sender   *send.Sender
 	Schedule send.Schedule

@@ -30,7 +30,7 @@ import (
 const InvitationTTL = 7 * 24 * time.Hour
 
 type Service struct {
-	DB    *store.DB
+	DB    *store.Store
 	Keys  *secret.Keyring
 	Plans map[string]config.Plan
 	// NewSigningSecret makes a callback signing secret (whsec_...).

@@ -1,15 +1,30 @@
-// Package store opens Firstmate's database (an embedded SQLite file or a shared
-// PostgreSQL) and holds its SQL, one file per aggregate. Both databases run
-// the same statements where they can: `$n` placeholders, RETURNING, ON
-// CONFLICT and unix millisecond times work unchanged on both. What differs
-// lives behind the dialect interface (dialect.go), one implementation per
-// database (dialect_sqlite.go, dialect_postgres.go), chosen once at Open;
-// callers outside the package ask capabilities (SupportsRowLocks, ...), never
-// which database it is.
+// Package store is Firstmate's storage: an embedded SQLite file or a shared
+// PostgreSQL, and all of Firstmate's SQL, one file per aggregate. Both
+// databases run the same statements where they can: `$n` placeholders,
+// RETURNING, ON CONFLICT and unix millisecond times work unchanged on both.
+// What differs lives behind the dialect interface (dialect.go), one
+// implementation per database (dialect_sqlite.go, dialect_postgres.go),
+// chosen once at Open; callers outside the package ask capabilities
+// (SupportsRowLocks, ...), never which database it is.
 //
-// Callers enter through DB.View (reads) and DB.Tx and its kin (writes). The
-// store.Querier and *store.Tx those hand out run SQL only inside this package
-// (tx.go): a caller passes them on to the store's functions.
+// The package has three layers:
+//   - conns (conn.go, connstmt.go, stmtcache.go, checkpoint.go): the
+//     SQL-connection layer. It opens either database and holds its pools,
+//     the prepared-statement caches and SQLite's checkpointer.
+//   - groupcommit (its own package): batching of concurrent writes, which
+//     knows nothing of SQL; the store's Lane and Group (lanes.go, group.go)
+//     hand it functions that write a batch in one transaction.
+//   - Store (this file): what callers hold. It owns the read caches
+//     (readcache.go, authcache.go), the group commit the lanes share, the
+//     write health (health.go) and the dialect, around the conns.
+//
+// Callers enter through Store.View (reads) and Store.Tx and its kin
+// (writes), or a named entry point that picks the connection itself. The
+// store.Querier and *store.Tx those hand out run SQL only inside this
+// package (tx.go): a caller passes them on to the store's functions. Every
+// error from the database is returned wrapped with what was being done
+// ("store: unable to ...", errors.go), so errors.Is still finds
+// sql.ErrNoRows and the drivers' errors underneath.
 package store
 
 import (
@@ -34,7 +49,7 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-// The databases' names (DB.Dialect): for logs, messages and tests that run
+// The databases' names (Store.Dialect): for logs, messages and tests that run
 // once per database. Code never compares against them; it asks the
 // capabilities in dialect.go.
 const (
@@ -42,10 +57,13 @@ const (
 	Postgres = "postgres"
 )
 
-// DB is the database handle: the connections (conns, conn.go), what differs
-// between the databases (dialect), and what the store keeps beside them: the
-// read caches, the group commit that lanes share, the write health.
-type DB struct {
+// Store is the storage a process holds, one per database. It embeds the
+// connection layer (conns, conn.go), which it alone uses, and owns what the
+// store keeps beside the connections: what differs between the databases
+// (dialect), the read caches, the group commit that lanes share and the
+// write health. Services hold a *Store (conventionally in a field named DB)
+// and enter it through View, Tx and the named entry points.
+type Store struct {
 	*conns
 	// Dialect is the database's name (SQLite or Postgres), for logs and
 	// messages.
@@ -72,13 +90,13 @@ type DB struct {
 
 // Open connects to databaseURL when it is a postgres:// URL, and otherwise to
 // the SQLite file firstmate.db inside dataDir.
-func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
+func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	if isPostgresURL(databaseURL) {
 		c, err := openPostgres(ctx, databaseURL)
 		if err != nil {
 			return nil, unable(err, "connect to postgres %s", redactURL(databaseURL))
 		}
-		return newDB(c, postgresDialect{}), nil
+		return newStore(c, postgresDialect{}), nil
 	}
 	if databaseURL != "" {
 		return nil, fmt.Errorf("store: unsupported database URL scheme (want postgres://): %s", redactURL(databaseURL))
@@ -86,7 +104,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
 	}
-	db := newDB(nil, sqliteDialect{})
+	db := newStore(nil, sqliteDialect{})
 	path := filepath.Join(dataDir, "firstmate.db")
 	c, err := openSQLite(ctx, path, db.noteWrite)
 	if err != nil {
@@ -96,9 +114,9 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 	return db, nil
 }
 
-// newDB puts the store's state around the connections c.
-func newDB(c *conns, d dialect) *DB {
-	db := &DB{conns: c, Dialect: d.name(), dialect: d}
+// newStore puts the store's state around the connections c.
+func newStore(c *conns, d dialect) *Store {
+	db := &Store{conns: c, Dialect: d.name(), dialect: d}
 	db.initCaches()
 	return db
 }
@@ -115,7 +133,7 @@ func Embedded(databaseURL string) bool { return !isPostgresURL(databaseURL) }
 // Migrate applies the embedded migrations. Safe to run from several
 // processes at once: PostgreSQL takes an advisory lock, SQLite serialises on
 // its write lock.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *Store) Migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrations, "migrations/"+db.dialect.name())
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
@@ -143,7 +161,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-func (db *DB) initCaches() {
+func (db *Store) initCaches() {
 	db.principals = newReadCache[model.Principal](db)
 	db.principals.valid = db.auth.valid
 	db.principals.genOf = db.auth.gen.Load
@@ -155,7 +173,7 @@ func (db *DB) initCaches() {
 // process holding the write lock past busy_timeout. Once it ends, the read
 // caches start over: the transaction may have changed what they hold. The
 // *Tx is valid only inside fn.
-func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	defer db.Invalidate()
 	return db.txRetry(ctx, fn)
 }
@@ -165,7 +183,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 // the live path's runs, charges and Smart Limit events, written by group
 // commit many times a second. A batch that loses a deadlock or a
 // serialisation conflict to another node runs again, a few times.
-func (db *DB) TxKeepCaches(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *Store) TxKeepCaches(ctx context.Context, fn func(tx *Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := db.txRetry(ctx, fn)
 		if err == nil || attempt >= 3 || !retryable(err) {
@@ -175,7 +193,7 @@ func (db *DB) TxKeepCaches(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 // txRetry is Tx without the cache invalidation.
-func (db *DB) txRetry(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *Store) txRetry(ctx context.Context, fn func(tx *Tx) error) error {
 	return retryBusy(ctx, func() error { return db.tx(ctx, fn) })
 }
 
@@ -196,13 +214,13 @@ func retryBusy(ctx context.Context, attempt func() error) error {
 	}
 }
 
-func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *Store) tx(ctx context.Context, fn func(tx *Tx) error) error {
 	err := db.txOnce(ctx, fn)
 	db.noteWrite(err)
 	return err
 }
 
-func (db *DB) txOnce(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *Store) txOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.dialect.copyFrom() {
 		// A connection of its own, so that COPY can run inside (copy.go).
 		return db.pgTx(ctx, fn)
@@ -250,7 +268,7 @@ func NullTime(ms sql.NullInt64) *time.Time {
 // it is how callers outside the store enter it (PocketBase's split): they
 // never choose a connection themselves. fn must only read; its error is
 // returned as it is.
-func (db *DB) View(ctx context.Context, fn func(q Querier) error) error {
+func (db *Store) View(ctx context.Context, fn func(q Querier) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
