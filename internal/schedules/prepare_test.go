@@ -44,7 +44,7 @@ func createEveryMinute(t *testing.T, env *apitest.Env, key string, n int, tag st
 	return uids
 }
 
-// built counts, across the nodes given, the rows the preparations' 
+// built counts, across the nodes given, the rows the preparations'
 // transactions have locked and built (Service.OnPrepared); wait returns
 // once want are, failing if Prepare returns first or after 2 minutes (the
 // deadline only bounds a failure).
