@@ -111,6 +111,15 @@ func (c *rctx) P() model.Principal { return *c.principal }
 
 func (c *rctx) path(name string) string { return c.r.PathValue(name) }
 
+// uid is the {uid} of the path, or the uid query parameter of the legacy
+// get routes (/v4/api/runs/get?uid=, /v4/api/schedules/get?uid=).
+func (c *rctx) uid() string {
+	if uid := c.path("uid"); uid != "" {
+		return uid
+	}
+	return c.r.URL.Query().Get("uid")
+}
+
 // decode validates the body against the route's schema, then fills dst.
 func (c *rctx) decode(dst any) error {
 	if len(c.body) == 0 && c.route.BodyOptional {

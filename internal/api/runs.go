@@ -197,15 +197,8 @@ func (s *Server) listRuns(c *rctx) error {
 	return c.ok(out)
 }
 
-func (s *Server) runUID(c *rctx) string {
-	if uid := c.path("uid"); uid != "" {
-		return uid
-	}
-	return c.r.URL.Query().Get("uid") // legacy /v4/api/runs/get?uid=
-}
-
 func (s *Server) getRun(c *rctx) error {
-	r, err := s.Runs.Get(c.ctx(), c.P().WorkspaceID, s.runUID(c))
+	r, err := s.Runs.Get(c.ctx(), c.P().WorkspaceID, c.uid())
 	if err != nil {
 		return err
 	}

@@ -278,15 +278,8 @@ func (s *Server) listSchedules(c *rctx) error {
 	return c.ok(out)
 }
 
-func (s *Server) scheduleUID(c *rctx) string {
-	if uid := c.path("uid"); uid != "" {
-		return uid
-	}
-	return c.r.URL.Query().Get("uid") // legacy /v4/api/schedules/get?uid=
-}
-
 func (s *Server) getSchedule(c *rctx) error {
-	sc, err := s.Schedules.Get(c.ctx(), c.P().WorkspaceID, s.scheduleUID(c))
+	sc, err := s.Schedules.Get(c.ctx(), c.P().WorkspaceID, c.uid())
 	if err != nil {
 		return err
 	}

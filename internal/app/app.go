@@ -168,35 +168,41 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	reconnects.useRuns(a.Runs)
 	a.openSchedules()
-	var limiter apilimit.Limiter = apilimit.NewMemory()
-	if db.SharedByNodes() {
-		// Several nodes may share this database: count in it.
-		limiter = apilimit.SQL{DB: db}
-	}
 	if !cfg.Operator {
 		if err := a.SeedManagedPool(ctx); err != nil {
 			a.Close()
 			return nil, fmt.Errorf("seed the managed pool: %w", err)
 		}
 	}
-	a.Agents = &agents.Service{DB: db, Routes: a.routes()}
-	a.API, err = api.New(api.Deps{DB: db, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter, Agents: a.Agents,
-		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL, Log: log,
-		Version: Version, AccessLog: cfg.AccessLog, BulkSubmissions: cfg.BulkSubmissions, Tracer: a.Tracing.Tracer()})
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	if err := a.registerOpsMetrics(); err != nil {
-		a.Close()
-		return nil, err
-	}
-	a.Console, err = console.New(console.Deps{API: a.API, Workspaces: a.Workspaces, Agents: a.Agents, PublicURL: a.PublicURL, Log: log})
-	if err != nil {
+	if err := a.openHTTP(); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// openHTTP builds the HTTP side over the services: the agents' rails, the
+// API (with its rate limiter: in memory, or in the database when several
+// nodes may share it) and the console in front of it.
+func (a *App) openHTTP() error {
+	var limiter apilimit.Limiter = apilimit.NewMemory()
+	if a.DB.SharedByNodes() {
+		// Several nodes may share this database: count in it.
+		limiter = apilimit.SQL{DB: a.DB}
+	}
+	a.Agents = &agents.Service{DB: a.DB, Routes: a.routes()}
+	var err error
+	a.API, err = api.New(api.Deps{DB: a.DB, Workspaces: a.Workspaces, Identities: a.Identities, Limiter: limiter, Agents: a.Agents,
+		Engine: a.Engine, Ledger: a.Ledger, Runs: a.Runs, Dispatch: a.Dispatch, Schedules: a.Schedules, PublicURL: a.PublicURL,
+		Log: a.Log, Version: Version, AccessLog: a.Cfg.AccessLog, BulkSubmissions: a.Cfg.BulkSubmissions, Tracer: a.Tracing.Tracer()})
+	if err != nil {
+		return err
+	}
+	if err := a.registerOpsMetrics(); err != nil {
+		return err
+	}
+	a.Console, err = console.New(console.Deps{API: a.API, Workspaces: a.Workspaces, Agents: a.Agents, PublicURL: a.PublicURL, Log: a.Log})
+	return err
 }
 
 // routes is what tells the agents which actions this server serves: the

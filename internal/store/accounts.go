@@ -73,7 +73,7 @@ func Accounts(ctx context.Context, q Querier, aq AccountQuery) ([]Account, error
 		statuses = []string{model.StatusValid}
 	}
 	where = append(where, "g.status IN ("+list(statuses)+")")
-	rows, err := q.queryContext(ctx, `
+	out, err := queryAll(ctx, q, scanAccount, `
 		SELECT `+identityCols+`, i.limit_overrides, i.user_agent, COALESCE(p.paused_until, 0), `+integrationCols+`
 		FROM integrations g
 		JOIN identities i ON i.id = g.identity_id
@@ -81,31 +81,26 @@ func Accounts(ctx context.Context, q Querier, aq AccountQuery) ([]Account, error
 		LEFT JOIN account_pauses p ON p.integration_id = g.id
 		WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY i.id, g.id`, args...)
-	if err != nil {
-		return nil, unable(err, "read accounts")
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		var a Account
-		var id model.Identity
-		var g model.Integration
-		var created, updated int64
-		var gfirst sql.NullInt64
-		var gcreated, gupdated int64
-		if err := rows.Scan(&id.ID, &id.UID, &id.WorkspaceID, &id.WorkspaceUID, &id.Name, &id.Timezone, &id.Type,
-			&id.Managed, &created, &updated, &a.Overrides, &a.UserAgent, &a.PausedUntil,
-			&g.ID, &g.UID, &g.WorkspaceID, &g.IdentityID, &g.IdentityUID, &g.Platform, &g.Name, &g.Permalink,
-			&g.AuthType, &g.SetupSource, &g.IsShared, &g.Level, &g.Status, &g.Checkpoint, &g.Error, &g.Meta,
-			&g.SecretKID, &g.Secret, &gfirst, &gcreated, &gupdated); err != nil {
-			return nil, unable(err, "read accounts")
-		}
-		id.CreatedAt, id.UpdatedAt = Time(created), Time(updated)
-		g.FirstConnectedAt, g.CreatedAt, g.UpdatedAt = NullTime(gfirst), Time(gcreated), Time(gupdated)
-		a.Identity, a.Integration = id, g
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, unable(err, "read accounts")
+}
+
+// scanAccount reads an account row of Accounts.
+func scanAccount(row scanner) (Account, error) {
+	var a Account
+	var id model.Identity
+	var g model.Integration
+	var created, updated int64
+	var gfirst sql.NullInt64
+	var gcreated, gupdated int64
+	err := row.Scan(&id.ID, &id.UID, &id.WorkspaceID, &id.WorkspaceUID, &id.Name, &id.Timezone, &id.Type,
+		&id.Managed, &created, &updated, &a.Overrides, &a.UserAgent, &a.PausedUntil,
+		&g.ID, &g.UID, &g.WorkspaceID, &g.IdentityID, &g.IdentityUID, &g.Platform, &g.Name, &g.Permalink,
+		&g.AuthType, &g.SetupSource, &g.IsShared, &g.Level, &g.Status, &g.Checkpoint, &g.Error, &g.Meta,
+		&g.SecretKID, &g.Secret, &gfirst, &gcreated, &gupdated)
+	id.CreatedAt, id.UpdatedAt = Time(created), Time(updated)
+	g.FirstConnectedAt, g.CreatedAt, g.UpdatedAt = NullTime(gfirst), Time(gcreated), Time(gupdated)
+	a.Identity, a.Integration = id, g
+	return a, err
 }
 
 // IdentityUIDsIn returns which of uids exist in the workspace.
@@ -120,19 +115,15 @@ func IdentityUIDsIn(ctx context.Context, q Querier, workspaceID int64, uids []st
 		args = append(args, u)
 		ph[i] = "$" + strconv.Itoa(len(args))
 	}
-	rows, err := q.queryContext(ctx, `SELECT uid FROM identities WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`)`, args...)
+	found, err := queryAll(ctx, q, scanString,
+		`SELECT uid FROM identities WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`)`, args...)
 	if err != nil {
-		return nil, unable(err, "read identity uids in")
+		return nil, unable(err, "read which of %d identities exist in workspace %d", len(uids), workspaceID)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			return nil, unable(err, "read identity uids in")
-		}
+	for _, u := range found {
 		out[u] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // MarkIntegrationConnected records a successful platform validation: status

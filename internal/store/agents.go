@@ -40,32 +40,30 @@ func nullBool(b *bool) any {
 // empty, the key's (zero values with nil fields when a row is missing).
 func AgentPolicies(ctx context.Context, q Querier, workspaceID int64, keyUID string) (ws, key AgentPolicy, err error) {
 	ws, key = AgentPolicy{WorkspaceID: workspaceID}, AgentPolicy{WorkspaceID: workspaceID, KeyUID: keyUID}
-	rows, err := q.queryContext(ctx, `
-		SELECT key_uid, outreach, approval, approval_ttl_seconds, updated_at FROM agent_policies
-		WHERE workspace_id = $1 AND key_uid IN ('', $2)`, workspaceID, keyUID)
-	if err != nil {
-		return ws, key, unable(err, "read agent policies")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var uid string
+	ps, err := queryAll(ctx, q, func(row scanner) (AgentPolicy, error) {
 		var out, appr, ttl sql.NullInt64
-		var upd int64
-		if err := rows.Scan(&uid, &out, &appr, &ttl, &upd); err != nil {
-			return ws, key, unable(err, "read agent policies")
-		}
-		p := AgentPolicy{WorkspaceID: workspaceID, KeyUID: uid, Outreach: boolPtr(out), Approval: boolPtr(appr), UpdatedAt: upd}
+		p := AgentPolicy{WorkspaceID: workspaceID}
+		err := row.Scan(&p.KeyUID, &out, &appr, &ttl, &p.UpdatedAt)
+		p.Outreach, p.Approval = boolPtr(out), boolPtr(appr)
 		if ttl.Valid {
 			t := int(ttl.Int64)
 			p.ApprovalTTL = &t
 		}
-		if uid == "" {
+		return p, err
+	}, `
+		SELECT key_uid, outreach, approval, approval_ttl_seconds, updated_at FROM agent_policies
+		WHERE workspace_id = $1 AND key_uid IN ('', $2)`, workspaceID, keyUID)
+	if err != nil {
+		return ws, key, unable(err, "read the agent policies of workspace %d", workspaceID)
+	}
+	for _, p := range ps {
+		if p.KeyUID == "" {
 			ws = p
 		} else {
 			key = p
 		}
 	}
-	return ws, key, rows.Err()
+	return ws, key, nil
 }
 
 // PutAgentPolicy stores a policy row, replacing the one it had.
@@ -170,21 +168,9 @@ func ListAgentApprovals(ctx context.Context, q Querier, workspaceID int64, f App
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	rows, err := q.queryContext(ctx, `SELECT `+approvalCols+` FROM agent_approvals WHERE `+where+
+	out, err := queryAll(ctx, q, scanApproval, `SELECT `+approvalCols+` FROM agent_approvals WHERE `+where+
 		` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(f.Limit)+` OFFSET `+strconv.Itoa(f.Offset), args...)
-	if err != nil {
-		return nil, unable(err, "list agent approvals")
-	}
-	defer rows.Close()
-	var out []AgentApproval
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, unable(err, "list agent approvals")
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, unable(err, "list the agent approvals of workspace %d", workspaceID)
 }
 
 // ErrApprovalNotPending: the approval was decided, or expired, before this

@@ -64,39 +64,23 @@ type Input struct {
 
 // PendingInputs lists a chunk's inputs still to work, in order.
 func PendingInputs(ctx context.Context, q Querier, runID int64, chunk int) ([]Input, error) {
-	rows, err := q.queryContext(ctx, `SELECT id, idx, input, custom_data, attempts FROM run_inputs
-		WHERE run_id = $1 AND chunk = $2 AND status = 'PENDING' ORDER BY idx`, runID, chunk)
-	if err != nil {
-		return nil, unable(err, "read pending inputs %v", runID)
-	}
-	defer rows.Close()
-	var out []Input
-	for rows.Next() {
+	out, err := queryAll(ctx, q, func(row scanner) (Input, error) {
 		var in Input
-		if err := rows.Scan(&in.ID, &in.Idx, &in.Input, &in.CustomData, &in.Attempts); err != nil {
-			return nil, unable(err, "read pending inputs %v", runID)
-		}
-		out = append(out, in)
-	}
-	return out, rows.Err()
+		err := row.Scan(&in.ID, &in.Idx, &in.Input, &in.CustomData, &in.Attempts)
+		return in, err
+	}, `SELECT id, idx, input, custom_data, attempts FROM run_inputs
+		WHERE run_id = $1 AND chunk = $2 AND status = 'PENDING' ORDER BY idx`, runID, chunk)
+	return out, unable(err, "read the pending inputs of run %d, chunk %d", runID, chunk)
 }
 
 // PendingChunks lists the chunks of a run that still have work.
 func PendingChunks(ctx context.Context, q Querier, runID int64) ([]int, error) {
-	rows, err := q.queryContext(ctx, `SELECT DISTINCT chunk FROM run_inputs WHERE run_id = $1 AND status = 'PENDING' ORDER BY chunk`, runID)
-	if err != nil {
-		return nil, unable(err, "read pending chunks %v", runID)
-	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
+	out, err := queryAll(ctx, q, func(row scanner) (int, error) {
 		var c int
-		if err := rows.Scan(&c); err != nil {
-			return nil, unable(err, "read pending chunks %v", runID)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		err := row.Scan(&c)
+		return c, err
+	}, `SELECT DISTINCT chunk FROM run_inputs WHERE run_id = $1 AND status = 'PENDING' ORDER BY chunk`, runID)
+	return out, unable(err, "read the pending chunks of run %d", runID)
 }
 
 // PendingChunksOf is PendingChunks for many runs in one query per 500 runs:
@@ -111,22 +95,17 @@ func PendingChunksOf(ctx context.Context, q Querier, runIDs []int64) (map[int64]
 		for i, id := range ids {
 			ph[i], args[i] = "$"+strconv.Itoa(i+1), id
 		}
-		rows, err := q.queryContext(ctx, `SELECT DISTINCT run_id, chunk FROM run_inputs WHERE run_id IN (`+strings.Join(ph, ", ")+
-			`) AND status = 'PENDING' ORDER BY run_id, chunk`, args...)
-		if err != nil {
-			return nil, unable(err, "read the pending chunks of %d runs", len(ids))
-		}
-		for rows.Next() {
+		err := queryEach(ctx, q, func(row scanner) error {
 			var id int64
 			var c int
-			if err := rows.Scan(&id, &c); err != nil {
-				rows.Close()
-				return nil, unable(err, "read the pending chunks of %d runs", len(ids))
+			if err := row.Scan(&id, &c); err != nil {
+				return err
 			}
 			out[id] = append(out[id], c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		}, `SELECT DISTINCT run_id, chunk FROM run_inputs WHERE run_id IN (`+strings.Join(ph, ", ")+
+			`) AND status = 'PENDING' ORDER BY run_id, chunk`, args...)
+		if err != nil {
 			return nil, unable(err, "read the pending chunks of %d runs", len(ids))
 		}
 	}
@@ -170,20 +149,9 @@ func (db *Store) InsertOutputs(ctx context.Context, q Querier, runID int64, out 
 
 // Outputs pages a run's results in the order they were stored.
 func Outputs(ctx context.Context, q Querier, runID int64, limit, offset int) ([]string, error) {
-	rows, err := q.queryContext(ctx, `SELECT data FROM run_outputs WHERE run_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, runID, limit, offset)
-	if err != nil {
-		return nil, unable(err, "read outputs %v", runID)
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, unable(err, "read outputs %v", runID)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	out, err := list(ctx, q, `SELECT data FROM run_outputs WHERE run_id = $1 ORDER BY id LIMIT $2 OFFSET $3`,
+		[]any{runID, limit, offset}, scanString)
+	return out, unable(err, "read the outputs of run %d", runID)
 }
 
 // RunProgress applies a chunk's counts to its run, if the run is still
@@ -356,21 +324,12 @@ func (db *Store) FinishInputs(ctx context.Context, q Querier, in []FinishedInput
 			// The timestamp comes last in the text, so it goes last.
 			args = append(args[1:], args[0])
 		}
-		rows, err := q.queryContext(ctx, sb.String(), args...)
+		ids, err := queryAll(ctx, q, scanInt64, sb.String(), args...)
 		if err != nil {
-			return nil, unable(err, "finish inputs")
+			return nil, unable(err, "finish %d inputs", len(in))
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, unable(err, "finish inputs")
-			}
+		for _, id := range ids {
 			owned[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, unable(err, "finish inputs")
 		}
 	}
 	return owned, nil

@@ -87,19 +87,11 @@ func ListAuditEvents(ctx context.Context, q Querier, workspaceID int64, f AuditF
 	}
 	args = append(args, f.Limit, f.Offset)
 	sqlText += " ORDER BY created_at DESC, id DESC LIMIT $" + strconv.Itoa(len(args)-1) + " OFFSET $" + strconv.Itoa(len(args))
-	rows, err := q.queryContext(ctx, sqlText, args...)
-	if err != nil {
-		return nil, unable(err, "list audit events")
-	}
-	defer rows.Close()
-	var out []AuditEvent
-	for rows.Next() {
+	out, err := queryAll(ctx, q, func(row scanner) (AuditEvent, error) {
 		var e AuditEvent
-		if err := rows.Scan(&e.UID, &e.WorkspaceID, &e.ActorMemberUID, &e.ActorKeyUID, &e.ActorKeyPrefix, &e.Action,
-			&e.TargetType, &e.TargetUID, &e.Detail, &e.CreatedAt); err != nil {
-			return nil, unable(err, "list audit events")
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		err := row.Scan(&e.UID, &e.WorkspaceID, &e.ActorMemberUID, &e.ActorKeyUID, &e.ActorKeyPrefix, &e.Action,
+			&e.TargetType, &e.TargetUID, &e.Detail, &e.CreatedAt)
+		return e, err
+	}, sqlText, args...)
+	return out, unable(err, "list the audit events of workspace %d", workspaceID)
 }

@@ -157,7 +157,7 @@ type ActionCharges struct {
 // created_at so that the (workspace_id, created_at) index skips earlier
 // periods.
 func (db *Store) ChargesByAction(ctx context.Context, workspaceID, period, runsSince int64) ([]ActionCharges, error) {
-	rows, err := db.r.queryContext(ctx, `
+	out, err := list(ctx, db.r, `
 		SELECT action, SUM(amount), SUM(runs), SUM(results)
 		FROM (
 			SELECT action_slug AS action, SUM(amount) AS amount, COUNT(DISTINCT run_uid) AS runs, SUM(results) AS results
@@ -171,23 +171,12 @@ func (db *Store) ChargesByAction(ctx context.Context, workspaceID, period, runsS
 			GROUP BY action_name
 		) charged
 		GROUP BY action
-		ORDER BY action`, workspaceID, period, runsSince)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to sum the charges of workspace %d by action: %w", workspaceID, err)
-	}
-	defer rows.Close()
-	out := []ActionCharges{}
-	for rows.Next() {
+		ORDER BY action`, []any{workspaceID, period, runsSince}, func(row scanner) (ActionCharges, error) {
 		var c ActionCharges
-		if err := rows.Scan(&c.Action, &c.Amount, &c.Runs, &c.Results); err != nil {
-			return nil, fmt.Errorf("store: unable to read the charges of workspace %d by action: %w", workspaceID, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to sum the charges of workspace %d by action: %w", workspaceID, err)
-	}
-	return out, nil
+		err := row.Scan(&c.Action, &c.Amount, &c.Runs, &c.Results)
+		return c, err
+	})
+	return out, unable(err, "sum the charges of workspace %d by action", workspaceID)
 }
 
 // WorkspaceWithUse reads a workspace row and its use of period in one

@@ -283,7 +283,7 @@ func (db *conns) Ping(ctx context.Context) error {
 		return unable(err, "ping")
 	}
 	var one int
-	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return unable(db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one), "ping")
 }
 
 // IsBusy reports a SQLite lock conflict with another process.

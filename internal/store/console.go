@@ -72,23 +72,13 @@ type MemberLogin struct {
 // MembersByEmail lists the members holding an email, in every workspace
 // (one person may belong to several), oldest first.
 func MembersByEmail(ctx context.Context, q Querier, email string) ([]MemberLogin, error) {
-	rows, err := q.queryContext(ctx, `SELECT `+memberCols+`, password_hash FROM members WHERE email = $1 ORDER BY id`, email)
-	if err != nil {
-		return nil, unable(err, "read members by email")
-	}
-	defer rows.Close()
-	var out []MemberLogin
-	for rows.Next() {
+	out, err := queryAll(ctx, q, func(row scanner) (MemberLogin, error) {
 		var ml MemberLogin
-		m := &ml.Member
-		var created, updated int64
-		if err := rows.Scan(&m.ID, &m.UID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &created, &updated, &ml.PasswordHash); err != nil {
-			return nil, unable(err, "read members by email")
-		}
-		m.CreatedAt, m.UpdatedAt = Time(created), Time(updated)
-		out = append(out, ml)
-	}
-	return out, rows.Err()
+		m, err := scanMember(withExtra{row: row, extra: &ml.PasswordHash})
+		ml.Member = m
+		return ml, err
+	}, `SELECT `+memberCols+`, password_hash FROM members WHERE email = $1 ORDER BY id`, email)
+	return out, unable(err, "read the members with an email")
 }
 
 // MemberByID reads a member whatever its workspace (for password links,
@@ -142,45 +132,34 @@ func RunActivity(ctx context.Context, q Querier, workspaceID, since, until int64
 	if until == 0 {
 		until = 1 << 62
 	}
-	rows, err := q.queryContext(ctx, `
+	out, err := queryAll(ctx, q, func(row scanner) (RunActivityRow, error) {
+		var r RunActivityRow
+		err := row.Scan(&r.Day, &r.Action, &r.Status, &r.Runs, &r.Millicredit)
+		return r, err
+	}, `
 		SELECT created_at / 86400000, action_name, status, COUNT(*), COALESCE(SUM(credits_used), 0)
 		FROM runs WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3
 		GROUP BY created_at / 86400000, action_name, status`, workspaceID, since, until)
-	if err != nil {
-		return nil, unable(err, "read run activity")
-	}
-	defer rows.Close()
-	var out []RunActivityRow
-	for rows.Next() {
-		var r RunActivityRow
-		if err := rows.Scan(&r.Day, &r.Action, &r.Status, &r.Runs, &r.Millicredit); err != nil {
-			return nil, unable(err, "read run activity")
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, unable(err, "read the run activity of workspace %d", workspaceID)
 }
 
 // IntegrationHealth counts a workspace's own (not managed) identities by
 // the status of their integrations; an identity with none counts as "NONE".
 func IntegrationHealth(ctx context.Context, q Querier, workspaceID int64) (map[string]int64, error) {
-	rows, err := q.queryContext(ctx, `
+	out := map[string]int64{}
+	err := queryEach(ctx, q, func(row scanner) error {
+		var s string
+		var n int64
+		err := row.Scan(&s, &n)
+		out[s] = n
+		return err
+	}, `
 		SELECT COALESCE(g.status, 'NONE'), COUNT(*)
 		FROM identities i LEFT JOIN integrations g ON g.identity_id = i.id
 		WHERE i.workspace_id = $1 AND i.managed = FALSE
 		GROUP BY COALESCE(g.status, 'NONE')`, workspaceID)
 	if err != nil {
-		return nil, unable(err, "read integration health")
+		return nil, unable(err, "read the integration health of workspace %d", workspaceID)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var s string
-		var n int64
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, unable(err, "read integration health")
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -19,18 +19,18 @@ func (db *Store) pgTx(ctx context.Context, fn func(tx *Tx) error) error {
 func (db *Store) pgTxOn(ctx context.Context, pool *sql.DB, fn func(tx *Tx) error) error {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
-		return err
+		return unable(err, "take a connection for a transaction")
 	}
 	defer conn.Close()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return unable(err, "begin a transaction")
 	}
 	if err := fn(&Tx{tx: tx, conn: conn}); err != nil {
 		_ = tx.Rollback()
-		return err
+		return err // the caller's, or wrapped by the store function that failed
 	}
-	return tx.Commit()
+	return unable(tx.Commit(), "commit a transaction")
 }
 
 // errNoCopy: the transaction was not begun by Store.Tx on PostgreSQL.
@@ -54,7 +54,7 @@ func (db *Store) copyIn(ctx context.Context, tx *Tx, table string, cols []string
 			return errNoCopy
 		}
 		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromSlice(n, row))
-		return err
+		return unable(err, "copy %d rows into %s", n, table)
 	})
 }
 

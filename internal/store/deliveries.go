@@ -138,17 +138,7 @@ func (db *Store) RecordTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.txRetry(ctx, fn)
 	}
 	for attempt := 0; ; attempt++ {
-		err := func() error {
-			tx, err := db.records.BeginTx(ctx, nil)
-			if err != nil {
-				return err
-			}
-			if err := fn(&Tx{tx: tx}); err != nil {
-				_ = tx.Rollback()
-				return err
-			}
-			return tx.Commit()
-		}()
+		err := runTx(ctx, db.records, "a transaction recording deliveries", fn)
 		if err == nil || attempt >= 3 || !retryable(err) {
 			return err
 		}

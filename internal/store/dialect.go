@@ -50,6 +50,9 @@ type dialect interface {
 	lockSchedules(ctx context.Context, tx *Tx, ids []int64, skipLocked bool) ([]int64, error)
 	// claimSchedules: see Store.ClaimSchedules.
 	claimSchedules(ctx context.Context, tx *Tx, cs []Claim, won map[int64]Claimed) error
+	// insertRuns writes the rows of runs (not their inputs) and fills each
+	// Run.ID: see Store.InsertRuns.
+	insertRuns(ctx context.Context, tx *Tx, rs []BulkRun, byUID map[string]int, now int64) error
 	// startRuns runs one statement of Store.StartRuns over ids, returning the
 	// ids it moved.
 	startRuns(ctx context.Context, tx *Tx, ids []int64, now int64) (*sql.Rows, error)

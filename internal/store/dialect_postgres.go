@@ -201,3 +201,14 @@ func (postgresDialect) listens() bool       { return true }
 func (postgresDialect) asyncCommit() bool { return true }
 
 func (postgresDialect) writableCTEs() bool { return true }
+
+// insertRuns: one INSERT ... SELECT FROM unnest per runsPerUnnest runs, with
+// an array parameter per column (insertRunsUnnest, slots.go).
+func (postgresDialect) insertRuns(ctx context.Context, tx *Tx, rs []BulkRun, byUID map[string]int, now int64) error {
+	for start := 0; start < len(rs); start += runsPerUnnest {
+		if err := insertRunsUnnest(ctx, tx, rs, start, min(start+runsPerUnnest, len(rs)), byUID, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}

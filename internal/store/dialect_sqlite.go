@@ -162,3 +162,14 @@ func (sqliteDialect) asyncCommit() bool   { return false }
 
 // writableCTEs: SQLite allows only SELECT inside WITH.
 func (sqliteDialect) writableCTEs() bool { return false }
+
+// insertRuns: SQLite binds no arrays, so a multi-row VALUES per
+// runsPerInsert runs (insertRunsValues, slots.go).
+func (d sqliteDialect) insertRuns(ctx context.Context, tx *Tx, rs []BulkRun, byUID map[string]int, now int64) error {
+	for start := 0; start < len(rs); start += runsPerInsert {
+		if err := insertRunsValues(ctx, tx, d, rs, start, min(start+runsPerInsert, len(rs)), byUID, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -55,23 +55,11 @@ func ListIdentities(ctx context.Context, q Querier, workspaceID int64, query str
 		filter = ` AND LOWER(i.name) LIKE $4 ESCAPE '\'`
 		args = append(args, "%"+escapeLike(strings.ToLower(query))+"%")
 	}
-	rows, err := q.queryContext(ctx, `
+	out, err := queryAll(ctx, q, scanIdentity, `
 		SELECT `+identityCols+` FROM identities i JOIN workspaces w ON w.id = i.workspace_id
 		WHERE i.workspace_id = $1 AND NOT i.managed`+filter+`
 		ORDER BY i.id DESC LIMIT $2 OFFSET $3`, args...)
-	if err != nil {
-		return nil, unable(err, "list identities")
-	}
-	defer rows.Close()
-	var out []model.Identity
-	for rows.Next() {
-		id, err := scanIdentity(rows)
-		if err != nil {
-			return nil, unable(err, "list identities")
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, unable(err, "list the identities of workspace %d", workspaceID)
 }
 
 func escapeLike(s string) string {
@@ -141,5 +129,6 @@ func RevokeLoginLinks(ctx context.Context, q Querier, identityID int64, except s
 	if err != nil {
 		return 0, fmt.Errorf("store: unable to revoke login links: %w", err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	return n, unable(err, "count revoked login links")
 }

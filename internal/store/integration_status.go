@@ -67,7 +67,7 @@ func ScheduleIntegrationCheck(ctx context.Context, q Querier, id int64, checkedA
 // row claimed by a concurrent tick is re-checked once its lock is released,
 // and skipped.
 func ClaimDueIntegrations(ctx context.Context, q Querier, now, leaseUntil int64, interval int64, limit int) ([]int64, error) {
-	rows, err := q.queryContext(ctx, `
+	ids, err := queryAll(ctx, q, scanInt64, `
 		UPDATE integrations SET next_check_at = $2
 		WHERE id IN (
 			SELECT id FROM integrations
@@ -76,19 +76,7 @@ func ClaimDueIntegrations(ctx context.Context, q Querier, now, leaseUntil int64,
 			LIMIT $3)
 		AND status IN ('VALID', 'LIMIT_REACHED') AND COALESCE(next_check_at, updated_at + $4) <= $1
 		RETURNING id`, now, leaseUntil, limit, interval)
-	if err != nil {
-		return nil, unable(err, "claim due integrations")
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, unable(err, "claim due integrations")
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, unable(err, "claim due integrations")
 }
 
 // IntegrationCheckTimes returns when an integration was last confirmed and

@@ -74,20 +74,15 @@ func IntegrationsOf(ctx context.Context, q Querier, workspaceID int64, identityI
 		args = append(args, id)
 		in += "$" + strconv.Itoa(len(args))
 	}
-	rows, err := q.queryContext(ctx, `SELECT `+integrationCols+integrationFrom+`
+	gs, err := queryAll(ctx, q, scanIntegration, `SELECT `+integrationCols+integrationFrom+`
 		WHERE g.workspace_id = $1 AND g.identity_id IN (`+in+`) ORDER BY g.id`, args...)
 	if err != nil {
-		return nil, unable(err, "read integrations of")
+		return nil, unable(err, "read the integrations of %d identities", len(identityIDs))
 	}
-	defer rows.Close()
-	for rows.Next() {
-		g, err := scanIntegration(rows)
-		if err != nil {
-			return nil, unable(err, "read integrations of")
-		}
+	for _, g := range gs {
 		out[g.IdentityID] = append(out[g.IdentityID], g)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeleteIntegration removes the row and with it the sealed secret.
@@ -109,35 +104,24 @@ func SetIntegrationStatus(ctx context.Context, q Querier, id int64, status, chec
 // commonest authenticated read; on PostgreSQL each query is a round trip,
 // and two of them were most of the request's time.
 func GetIdentityWithIntegrations(ctx context.Context, q Querier, workspaceID int64, uid string) (model.Identity, error) {
-	rows, err := q.queryContext(ctx, `SELECT `+identityCols+`,
-		g.id, g.uid, g.platform, g.name, g.permalink, g.auth_type, g.setup_source, g.is_shared, g.level, g.status,
-		g.checkpoint, g.error, g.meta, g.secret_kid, g.secret, g.first_connected_at, g.created_at, g.updated_at
-		FROM identities i JOIN workspaces w ON w.id = i.workspace_id
-		LEFT JOIN integrations g ON g.identity_id = i.id AND g.workspace_id = i.workspace_id
-		WHERE i.workspace_id = $1 AND i.uid = $2
-		ORDER BY g.id`, workspaceID, uid)
-	if err != nil {
-		return model.Identity{}, unable(err, "get identity with integrations %v", uid)
-	}
-	defer rows.Close()
 	var id model.Identity
 	found := false
-	for rows.Next() {
+	err := queryEach(ctx, q, func(row scanner) error {
 		var created, updated int64
 		var gid, first, gcreated, gupdated sql.NullInt64
 		var guid, platform, name, permalink, authType, setup, level, status, checkpoint, gerr, meta, kid sql.NullString
 		var shared sql.NullBool
 		var secret []byte
-		if err := rows.Scan(&id.ID, &id.UID, &id.WorkspaceID, &id.WorkspaceUID, &id.Name, &id.Timezone, &id.Type,
+		if err := row.Scan(&id.ID, &id.UID, &id.WorkspaceID, &id.WorkspaceUID, &id.Name, &id.Timezone, &id.Type,
 			&id.Managed, &created, &updated,
 			&gid, &guid, &platform, &name, &permalink, &authType, &setup, &shared, &level, &status,
 			&checkpoint, &gerr, &meta, &kid, &secret, &first, &gcreated, &gupdated); err != nil {
-			return model.Identity{}, unable(err, "get identity with integrations %v", uid)
+			return err
 		}
 		id.CreatedAt, id.UpdatedAt = Time(created), Time(updated)
 		found = true
 		if !gid.Valid {
-			continue
+			return nil // an identity without integrations: one row of NULLs
 		}
 		id.Integrations = append(id.Integrations, model.Integration{ID: gid.Int64, UID: guid.String,
 			WorkspaceID: id.WorkspaceID, IdentityID: id.ID, IdentityUID: id.UID, Platform: platform.String,
@@ -145,9 +129,16 @@ func GetIdentityWithIntegrations(ctx context.Context, q Querier, workspaceID int
 			IsShared: shared.Bool, Level: level.String, Status: status.String, Checkpoint: checkpoint.String,
 			Error: gerr.String, Meta: meta.String, SecretKID: kid.String, Secret: secret,
 			FirstConnectedAt: NullTime(first), CreatedAt: Time(gcreated.Int64), UpdatedAt: Time(gupdated.Int64)})
-	}
-	if err := rows.Err(); err != nil {
-		return model.Identity{}, unable(err, "get identity with integrations %v", uid)
+		return nil
+	}, `SELECT `+identityCols+`,
+		g.id, g.uid, g.platform, g.name, g.permalink, g.auth_type, g.setup_source, g.is_shared, g.level, g.status,
+		g.checkpoint, g.error, g.meta, g.secret_kid, g.secret, g.first_connected_at, g.created_at, g.updated_at
+		FROM identities i JOIN workspaces w ON w.id = i.workspace_id
+		LEFT JOIN integrations g ON g.identity_id = i.id AND g.workspace_id = i.workspace_id
+		WHERE i.workspace_id = $1 AND i.uid = $2
+		ORDER BY g.id`, workspaceID, uid)
+	if err != nil {
+		return model.Identity{}, unable(err, "get identity %s with its integrations", uid)
 	}
 	if !found {
 		return model.Identity{}, ErrNotFound

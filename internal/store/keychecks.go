@@ -28,20 +28,19 @@ func (db *Store) LockKeyChecks(ctx context.Context, tx *Tx) error {
 
 // KeyChecks returns the stored key checks by key id.
 func KeyChecks(ctx context.Context, q Querier) (map[string]KeyCheck, error) {
-	rows, err := q.queryContext(ctx, `SELECT kid, mac, created_at, activated_at IS NOT NULL FROM key_checks`)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to read the key checks: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]KeyCheck{}
-	for rows.Next() {
+	err := queryEach(ctx, q, func(row scanner) error {
 		var c KeyCheck
-		if err := rows.Scan(&c.KID, &c.MAC, &c.CreatedAt, &c.Activated); err != nil {
-			return nil, fmt.Errorf("store: unable to read the key checks: %w", err)
+		if err := row.Scan(&c.KID, &c.MAC, &c.CreatedAt, &c.Activated); err != nil {
+			return err
 		}
 		out[c.KID] = c
+		return nil
+	}, `SELECT kid, mac, created_at, activated_at IS NOT NULL FROM key_checks`)
+	if err != nil {
+		return nil, unable(err, "read the key checks")
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RecordKeyCheck stores a key's check unless one is stored for its id, and

@@ -33,25 +33,17 @@ func PrincipalByKeyHash(ctx context.Context, q Querier, hash string) (model.Prin
 }
 
 func ListAPIKeys(ctx context.Context, q Querier, memberID int64) ([]model.APIKey, error) {
-	rows, err := q.queryContext(ctx, `
-		SELECT id, uid, workspace_id, member_id, name, prefix, created_at, revoked_at
-		FROM api_keys WHERE member_id = $1 ORDER BY id`, memberID)
-	if err != nil {
-		return nil, unable(err, "list api keys")
-	}
-	defer rows.Close()
-	var out []model.APIKey
-	for rows.Next() {
+	out, err := queryAll(ctx, q, func(row scanner) (model.APIKey, error) {
 		var k model.APIKey
 		var created int64
 		var revoked sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.UID, &k.WorkspaceID, &k.MemberID, &k.Name, &k.Prefix, &created, &revoked); err != nil {
-			return nil, unable(err, "list api keys")
-		}
+		err := row.Scan(&k.ID, &k.UID, &k.WorkspaceID, &k.MemberID, &k.Name, &k.Prefix, &created, &revoked)
 		k.CreatedAt, k.RevokedAt = Time(created), NullTime(revoked)
-		out = append(out, k)
-	}
-	return out, rows.Err()
+		return k, err
+	}, `
+		SELECT id, uid, workspace_id, member_id, name, prefix, created_at, revoked_at
+		FROM api_keys WHERE member_id = $1 ORDER BY id`, memberID)
+	return out, unable(err, "list the API keys of member %d", memberID)
 }
 
 // RevokeAPIKey revokes one of a member's own keys; it reports whether the key

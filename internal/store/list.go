@@ -51,11 +51,7 @@ func (l *listQuery) page(selectFrom, order string, limit, offset int) string {
 // list runs query and scans every row; it never returns nil without an
 // error (an empty page is an empty list, in JSON too).
 func list[T any](ctx context.Context, q Querier, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
-	rows, err := q.queryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	out, err := scanAll(rows, scan)
+	out, err := queryAll(ctx, q, scan, query, args...)
 	if err != nil {
 		return nil, err
 	}

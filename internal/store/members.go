@@ -31,20 +31,8 @@ func InsertMember(ctx context.Context, q Querier, m model.Member, passwordHash s
 }
 
 func ListMembers(ctx context.Context, q Querier, workspaceID int64) ([]model.Member, error) {
-	rows, err := q.queryContext(ctx, `SELECT `+memberCols+` FROM members WHERE workspace_id = $1 ORDER BY id`, workspaceID)
-	if err != nil {
-		return nil, unable(err, "list members")
-	}
-	defer rows.Close()
-	var out []model.Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, unable(err, "list members")
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	out, err := queryAll(ctx, q, scanMember, `SELECT `+memberCols+` FROM members WHERE workspace_id = $1 ORDER BY id`, workspaceID)
+	return out, unable(err, "list the members of workspace %d", workspaceID)
 }
 
 // GetMember finds a member by uid inside one workspace only.
@@ -112,25 +100,17 @@ func ClaimInvitation(ctx context.Context, q Querier, tokenHash string) (model.In
 }
 
 func ListInvitations(ctx context.Context, q Querier, workspaceID int64) ([]model.Invitation, error) {
-	rows, err := q.queryContext(ctx, `
-		SELECT id, uid, workspace_id, email, role, expires_at, accepted_at, created_at
-		FROM invitations WHERE workspace_id = $1 ORDER BY id`, workspaceID)
-	if err != nil {
-		return nil, unable(err, "list invitations")
-	}
-	defer rows.Close()
-	var out []model.Invitation
-	for rows.Next() {
+	out, err := queryAll(ctx, q, func(row scanner) (model.Invitation, error) {
 		var inv model.Invitation
 		var expires, created int64
 		var accepted sql.NullInt64
-		if err := rows.Scan(&inv.ID, &inv.UID, &inv.WorkspaceID, &inv.Email, &inv.Role, &expires, &accepted, &created); err != nil {
-			return nil, unable(err, "list invitations")
-		}
+		err := row.Scan(&inv.ID, &inv.UID, &inv.WorkspaceID, &inv.Email, &inv.Role, &expires, &accepted, &created)
 		inv.ExpiresAt, inv.CreatedAt, inv.AcceptedAt = Time(expires), Time(created), NullTime(accepted)
-		out = append(out, inv)
-	}
-	return out, rows.Err()
+		return inv, err
+	}, `
+		SELECT id, uid, workspace_id, email, role, expires_at, accepted_at, created_at
+		FROM invitations WHERE workspace_id = $1 ORDER BY id`, workspaceID)
+	return out, unable(err, "list the invitations of workspace %d", workspaceID)
 }
 
 // DeleteInvitation removes a workspace's invitation that was not accepted

@@ -37,21 +37,15 @@ type OpsFigures struct {
 func (db *Store) OpsFigures(ctx context.Context) (OpsFigures, error) {
 	f := OpsFigures{RunsByStatus: map[[2]string]int64{}, Deliveries: map[[2]string]int64{}, Jobs: map[[2]string]int64{},
 		OldestAvailable: map[string]float64{}, Integrations: map[string]int64{}}
+	read := sqlQ{db.read}
 	pairs := func(q string, into map[[2]string]int64) error {
-		rows, err := db.read.QueryContext(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return queryEach(ctx, read, func(row scanner) error {
 			var a, b string
 			var n int64
-			if err := rows.Scan(&a, &b, &n); err != nil {
-				return err
-			}
+			err := row.Scan(&a, &b, &n)
 			into[[2]string{a, b}] = n
-		}
-		return rows.Err()
+			return err
+		}, q)
 	}
 	if err := pairs(`SELECT execution_mode, status, count(*) FROM runs GROUP BY execution_mode, status`, f.RunsByStatus); err != nil {
 		return f, fmt.Errorf("store: ops figures (runs): %w", err)
@@ -70,34 +64,26 @@ func (db *Store) OpsFigures(ctx context.Context) (OpsFigures, error) {
 		return f, fmt.Errorf("store: ops figures (jobs): %w", err)
 	}
 	age := db.dialect.secondsSince("min(scheduled_at)")
-	rows, err := db.read.QueryContext(ctx, `SELECT queue, `+age+` FROM river_job WHERE state = 'available' GROUP BY queue`)
+	err := queryEach(ctx, read, func(row scanner) error {
+		var q string
+		var s float64
+		err := row.Scan(&q, &s)
+		f.OldestAvailable[q] = max(s, 0)
+		return err
+	}, `SELECT queue, `+age+` FROM river_job WHERE state = 'available' GROUP BY queue`)
 	if err != nil {
 		return f, fmt.Errorf("store: ops figures (job age): %w", err)
 	}
-	for rows.Next() {
-		var q string
-		var s float64
-		if err := rows.Scan(&q, &s); err != nil {
-			rows.Close()
-			return f, unable(err, "read ops figures")
-		}
-		f.OldestAvailable[q] = max(s, 0)
-	}
-	rows.Close()
-	irows, err := db.read.QueryContext(ctx, `SELECT status, count(*) FROM integrations GROUP BY status`)
+	err = queryEach(ctx, read, func(row scanner) error {
+		var s string
+		var n int64
+		err := row.Scan(&s, &n)
+		f.Integrations[s] = n
+		return err
+	}, `SELECT status, count(*) FROM integrations GROUP BY status`)
 	if err != nil {
 		return f, fmt.Errorf("store: ops figures (integrations): %w", err)
 	}
-	for irows.Next() {
-		var s string
-		var n int64
-		if err := irows.Scan(&s, &n); err != nil {
-			irows.Close()
-			return f, unable(err, "read ops figures")
-		}
-		f.Integrations[s] = n
-	}
-	irows.Close()
 	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(sum(CASE WHEN healthy AND active THEN 1 ELSE 0 END), 0),
 			COALESCE(sum(CASE WHEN active THEN 1 ELSE 0 END), 0) FROM proxies`).Scan(&f.ProxiesHealthy, &f.ProxiesTotal); err != nil {
 		return f, fmt.Errorf("store: ops figures (proxies): %w", err)

@@ -127,7 +127,7 @@ func (db *Store) Columns(ctx context.Context, table string) (names, types []stri
 	if len(names) == 0 && rows.Err() == nil {
 		return nil, nil, fmt.Errorf("store: no table %s", table)
 	}
-	return names, types, rows.Err()
+	return names, types, unable(rows.Err(), "read the columns of %s", table)
 }
 
 // CopyReport says what CopyTo copied: rows per table.
@@ -458,5 +458,5 @@ func (db *Store) PendingJobs(ctx context.Context) ([]PendingJob, error) {
 		j.Args, j.ScheduledAt = []byte(args), time.UnixMilli(at).UTC()
 		out = append(out, j)
 	}
-	return out, rows.Err()
+	return out, unable(rows.Err(), "read pending jobs")
 }

@@ -62,25 +62,24 @@ func (db *Store) NodeStates(ctx context.Context, deadAfter time.Duration) (alive
 		(24 * time.Hour).Milliseconds()); err != nil {
 		return nil, nil, fmt.Errorf("store: prune nodes: %w", err)
 	}
-	rows, err := db.nodeConn().QueryContext(ctx, `SELECT id, heartbeat_at >= `+dbNowMillis+` - $1 FROM nodes`, deadAfter.Milliseconds())
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: node states: %w", err)
-	}
-	defer rows.Close()
 	alive, dead = map[string]bool{}, map[string]bool{}
-	for rows.Next() {
+	err = queryEach(ctx, sqlQ{db.nodeConn()}, func(row scanner) error {
 		var id string
 		var ok bool
-		if err := rows.Scan(&id, &ok); err != nil {
-			return nil, nil, unable(err, "read node states")
+		if err := row.Scan(&id, &ok); err != nil {
+			return err
 		}
 		if ok {
 			alive[id] = true
 		} else {
 			dead[id] = true
 		}
+		return nil
+	}, `SELECT id, heartbeat_at >= `+dbNowMillis+` - $1 FROM nodes`, deadAfter.Milliseconds())
+	if err != nil {
+		return nil, nil, unable(err, "read the node states")
 	}
-	return alive, dead, rows.Err()
+	return alive, dead, nil
 }
 
 // EvictLeader ends the River leadership of a dead node: its row goes, and
@@ -125,5 +124,6 @@ func (db *Store) MoveAvailableJobs(ctx context.Context, ids []int64, from, to st
 	if err != nil {
 		return 0, fmt.Errorf("store: move taken-over jobs to queue %s: %w", to, err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	return n, unable(err, "count the jobs moved to queue %s", to)
 }

@@ -15,24 +15,13 @@ import (
 // whose uid is ref, or else whose name is ref, compared without case.
 func WorkspacesByRef(ctx context.Context, q Querier, ref string) ([]model.Workspace, error) {
 	list := func(query string) ([]model.Workspace, error) {
-		rows, err := q.queryContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE NOT operator_pool AND `+query+` ORDER BY id`, ref)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to find workspace %q: %w", ref, err)
-		}
-		defer rows.Close()
-		var out []model.Workspace
-		for rows.Next() {
-			w, err := scanWorkspace(rows)
-			if err != nil {
-				return nil, fmt.Errorf("store: unable to read workspace %q: %w", ref, err)
-			}
-			out = append(out, w)
-		}
-		return out, rows.Err()
+		out, err := queryAll(ctx, q, scanWorkspace,
+			`SELECT `+workspaceCols+` FROM workspaces WHERE NOT operator_pool AND `+query+` ORDER BY id`, ref)
+		return out, unable(err, "find workspace %q", ref)
 	}
 	byUID, err := list(`uid = $1`)
 	if err != nil || len(byUID) > 0 {
-		return byUID, unable(err, "read workspaces by ref")
+		return byUID, err
 	}
 	return list(`LOWER(name) = LOWER($1)`)
 }
@@ -61,27 +50,19 @@ type WorkspaceKey struct {
 // ListWorkspaceKeys lists every API key of a workspace's members, revoked
 // ones included, oldest first.
 func ListWorkspaceKeys(ctx context.Context, q Querier, workspaceID int64) ([]WorkspaceKey, error) {
-	rows, err := q.queryContext(ctx, `
-		SELECT k.id, k.uid, k.workspace_id, k.member_id, k.name, k.prefix, k.created_at, k.revoked_at, m.uid, m.email, m.role
-		FROM api_keys k JOIN members m ON m.id = k.member_id
-		WHERE k.workspace_id = $1 ORDER BY k.id`, workspaceID)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list the workspace's API keys: %w", err)
-	}
-	defer rows.Close()
-	var out []WorkspaceKey
-	for rows.Next() {
+	out, err := queryAll(ctx, q, func(row scanner) (WorkspaceKey, error) {
 		var k WorkspaceKey
 		var created int64
 		var revoked sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.UID, &k.WorkspaceID, &k.MemberID, &k.Name, &k.Prefix, &created, &revoked,
-			&k.MemberUID, &k.MemberEmail, &k.MemberRole); err != nil {
-			return nil, fmt.Errorf("store: unable to read an API key: %w", err)
-		}
+		err := row.Scan(&k.ID, &k.UID, &k.WorkspaceID, &k.MemberID, &k.Name, &k.Prefix, &created, &revoked,
+			&k.MemberUID, &k.MemberEmail, &k.MemberRole)
 		k.CreatedAt, k.RevokedAt = Time(created), NullTime(revoked)
-		out = append(out, k)
-	}
-	return out, rows.Err()
+		return k, err
+	}, `
+		SELECT k.id, k.uid, k.workspace_id, k.member_id, k.name, k.prefix, k.created_at, k.revoked_at, m.uid, m.email, m.role
+		FROM api_keys k JOIN members m ON m.id = k.member_id
+		WHERE k.workspace_id = $1 ORDER BY k.id`, workspaceID)
+	return out, unable(err, "list the API keys of workspace %d", workspaceID)
 }
 
 // RevokeWorkspaceKey revokes a key of a workspace by id; it reports whether

@@ -46,27 +46,12 @@ func MarkOperatorPool(ctx context.Context, tx *Tx, workspaceID int64) error {
 // ManagedIdentityUIDs lists the uids of the workspace's managed identities,
 // oldest first.
 func (db *Store) ManagedIdentityUIDs(ctx context.Context, workspaceID int64) ([]string, error) {
-	rows, err := db.r.queryContext(ctx, `
+	uids, err := queryAll(ctx, db.r, scanString, `
 		SELECT uid
 		FROM identities
 		WHERE workspace_id = $1 AND managed
 		ORDER BY id`, workspaceID)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list the managed identities of workspace %d: %w", workspaceID, err)
-	}
-	defer rows.Close()
-	var uids []string
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			return nil, fmt.Errorf("store: unable to read a managed identity of workspace %d: %w", workspaceID, err)
-		}
-		uids = append(uids, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to list the managed identities of workspace %d: %w", workspaceID, err)
-	}
-	return uids, nil
+	return uids, unable(err, "list the managed identities of workspace %d", workspaceID)
 }
 
 // CountManagedIdentities counts the workspace's managed identities.

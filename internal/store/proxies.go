@@ -42,20 +42,8 @@ func scanProxy(row interface{ Scan(...any) error }) (Proxy, error) {
 }
 
 func queryProxies(ctx context.Context, q Querier, where string, args ...any) ([]Proxy, error) {
-	rows, err := q.queryContext(ctx, `SELECT `+proxyCols+proxyFrom+` `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Proxy
-	for rows.Next() {
-		p, err := scanProxy(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	out, err := queryAll(ctx, q, scanProxy, `SELECT `+proxyCols+proxyFrom+` `+where, args...)
+	return out, unable(err, "read proxies")
 }
 
 // DeactivateProxies marks every proxy inactive; a sync then reactivates the
@@ -85,7 +73,8 @@ func ReleaseInactiveProxies(ctx context.Context, q Querier) (int64, error) {
 	if err != nil {
 		return 0, unable(err, "release inactive proxies")
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	return n, unable(err, "count released proxies")
 }
 
 // FreeProxies lists the active proxies no identity holds.
@@ -173,19 +162,11 @@ type UnproxiedIdentity struct {
 
 // IdentitiesWithoutProxy lists identities that hold no proxy, oldest first.
 func IdentitiesWithoutProxy(ctx context.Context, q Querier) ([]UnproxiedIdentity, error) {
-	rows, err := q.queryContext(ctx, `SELECT i.id, i.timezone FROM identities i
-		WHERE NOT EXISTS (SELECT 1 FROM proxy_assignments a WHERE a.identity_id = i.id) ORDER BY i.id`)
-	if err != nil {
-		return nil, unable(err, "read identities without proxy")
-	}
-	defer rows.Close()
-	var out []UnproxiedIdentity
-	for rows.Next() {
+	out, err := queryAll(ctx, q, func(row scanner) (UnproxiedIdentity, error) {
 		var u UnproxiedIdentity
-		if err := rows.Scan(&u.ID, &u.Timezone); err != nil {
-			return nil, unable(err, "read identities without proxy")
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+		err := row.Scan(&u.ID, &u.Timezone)
+		return u, err
+	}, `SELECT i.id, i.timezone FROM identities i
+		WHERE NOT EXISTS (SELECT 1 FROM proxy_assignments a WHERE a.identity_id = i.id) ORDER BY i.id`)
+	return out, unable(err, "read the identities without a proxy")
 }

@@ -59,22 +59,10 @@ func ActiveRental(ctx context.Context, q Querier, identityID int64, platform str
 // DueRentals lists the active rentals that must end at now: their period is
 // over, or their shared integration is gone (deleted by the renter).
 func DueRentals(ctx context.Context, q Querier, now int64, limit int) ([]Rental, error) {
-	rows, err := q.queryContext(ctx, `SELECT `+rentalCols+` FROM rentals r JOIN identities i ON i.id = r.identity_id
+	out, err := queryAll(ctx, q, scanRental, `SELECT `+rentalCols+` FROM rentals r JOIN identities i ON i.id = r.identity_id
 		WHERE r.ended_at IS NULL AND (r.ends_at <= $1 OR NOT EXISTS (SELECT 1 FROM integrations g WHERE g.uid = r.integration_uid))
 		ORDER BY r.ends_at, r.id LIMIT $2`, now, limit)
-	if err != nil {
-		return nil, unable(err, "read due rentals")
-	}
-	defer rows.Close()
-	var out []Rental
-	for rows.Next() {
-		r, err := scanRental(rows)
-		if err != nil {
-			return nil, unable(err, "read due rentals")
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, unable(err, "read the due rentals")
 }
 
 // EndRental marks a rental ended at now; false when it already was.
@@ -89,20 +77,17 @@ func EndRental(ctx context.Context, q Querier, id, now int64) (bool, error) {
 
 // PoolRentalEnds returns, per pool identity id, when its active rental ends.
 func PoolRentalEnds(ctx context.Context, q Querier) (map[int64]int64, error) {
-	rows, err := q.queryContext(ctx, `SELECT pool_identity_id, ends_at FROM rentals WHERE ended_at IS NULL`)
-	if err != nil {
-		return nil, unable(err, "read pool rental ends")
-	}
-	defer rows.Close()
 	out := map[int64]int64{}
-	for rows.Next() {
+	err := queryEach(ctx, q, func(row scanner) error {
 		var id, ends int64
-		if err := rows.Scan(&id, &ends); err != nil {
-			return nil, unable(err, "read pool rental ends")
-		}
+		err := row.Scan(&id, &ends)
 		out[id] = ends
+		return err
+	}, `SELECT pool_identity_id, ends_at FROM rentals WHERE ended_at IS NULL`)
+	if err != nil {
+		return nil, unable(err, "read the pool's rental ends")
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // WorkspaceIDByUID finds a workspace by uid (operator commands).

@@ -29,11 +29,11 @@ func JobClientFromContext(ctx context.Context) *JobClient {
 // InsertJobs enqueues jobs inside tx: they become visible when tx commits.
 func InsertJobs(ctx context.Context, c *JobClient, tx *Tx, jobs []river.InsertManyParams) error {
 	_, err := c.InsertManyFastTx(ctx, tx.tx, jobs)
-	return err
+	return unable(err, "enqueue %d jobs", len(jobs))
 }
 
 // InsertJob enqueues one job inside tx (River's InsertTx).
 func InsertJob(ctx context.Context, c *JobClient, tx *Tx, args river.JobArgs, opts *river.InsertOpts) error {
 	_, err := c.InsertTx(ctx, tx.tx, args, opts)
-	return err
+	return unable(err, "enqueue a %s job", args.Kind())
 }

@@ -1,6 +1,9 @@
 package store
 
-import "database/sql"
+import (
+	"context"
+	"database/sql"
+)
 
 // scanner is what a row-scanning function reads: *sql.Row or *sql.Rows.
 type scanner = interface {
@@ -20,6 +23,28 @@ func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// queryAll runs query and reads every row with scan (nil when there is
+// none): the query-and-loop that most of the store's reads are. Its error
+// is the database's as it is; the caller wraps it with what it was doing.
+func queryAll[T any](ctx context.Context, q Querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.queryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, scan)
+}
+
+// queryEach runs query and calls fn for every row, as they arrive (rows
+// gathered into a map, or handed on); an error from fn stops the read and is
+// returned. Like queryAll, it leaves the wrapping to the caller.
+func queryEach(ctx context.Context, q Querier, fn func(scanner) error, query string, args ...any) error {
+	rows, err := q.queryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	return eachRow(rows, fn)
 }
 
 // eachRow calls fn for every row of rows, as they arrive, and closes rows;

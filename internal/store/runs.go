@@ -283,20 +283,12 @@ func RunsNotRunning(ctx context.Context, q Querier, ids []int64) (map[int64]bool
 		ph[i] = fmt.Sprintf("$%d", i+1)
 		out[id] = true // deleted unless found RUNNING below
 	}
-	rows, err := q.queryContext(ctx, `SELECT id FROM runs WHERE status = 'RUNNING' AND id IN (`+strings.Join(ph, ", ")+`)`, args...)
+	running, err := queryAll(ctx, q, scanInt64, `SELECT id FROM runs WHERE status = 'RUNNING' AND id IN (`+strings.Join(ph, ", ")+`)`, args...)
 	if err != nil {
-		return nil, unable(err, "read which runs are running")
+		return nil, unable(err, "read which of %d runs are running", len(ids))
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, unable(err, "read which runs are running")
-		}
+	for _, id := range running {
 		delete(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unable(err, "read which runs are running")
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -22,19 +21,16 @@ func RunsPostponedUntil(ctx context.Context, q Querier, workspaceID int64, uids 
 		args = append(args, u)
 		ph[i] = "$" + strconv.Itoa(len(args))
 	}
-	rows, err := q.queryContext(ctx, `SELECT uid, postponed_until FROM runs
-		WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`) AND postponed_until IS NOT NULL`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to read the runs' postponements: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := queryEach(ctx, q, func(row scanner) error {
 		var uid string
 		var at int64
-		if err := rows.Scan(&uid, &at); err != nil {
-			return nil, fmt.Errorf("store: unable to read the runs' postponements: %w", err)
-		}
+		err := row.Scan(&uid, &at)
 		out[uid] = Time(at)
+		return err
+	}, `SELECT uid, postponed_until FROM runs
+		WHERE workspace_id = $1 AND uid IN (`+strings.Join(ph, ", ")+`) AND postponed_until IS NOT NULL`, args...)
+	if err != nil {
+		return nil, unable(err, "read the postponements of %d runs", len(uids))
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -130,21 +130,23 @@ func dueSchedules(ctx context.Context, q Querier, op string, at time.Time, limit
 		WHERE s.status = 'ACTIVE' AND s.next_execution_at `+op+` $1
 		ORDER BY s.next_execution_at LIMIT $2`, Millis(at), limit)
 	if err != nil {
-		return err
+		return unable(err, "read the due schedules")
 	}
-	defer rows.Close()
-	for rows.Next() {
+	var stopped error // fn's, returned as it is
+	err = eachRow(rows, func(row scanner) error {
 		var d DueSchedule
-		s, err := scanSchedule(rows, false, &d.LastRunStatus)
+		s, err := scanSchedule(row, false, &d.LastRunStatus)
 		if err != nil {
 			return err
 		}
 		d.Schedule = s
-		if err := fn(d); err != nil {
-			return err
-		}
+		stopped = fn(d)
+		return stopped
+	})
+	if stopped != nil {
+		return stopped
 	}
-	return rows.Err()
+	return unable(err, "read the due schedules")
 }
 
 // NextDue is the earliest next_execution_at of the ACTIVE schedules (the
@@ -258,8 +260,9 @@ func scanClaimed(rows *sql.Rows, won map[int64]Claimed) error {
 
 // ScheduleRequest fills the stored request and sealed callback headers of s.
 func ScheduleRequest(ctx context.Context, q Querier, s *model.Schedule) error {
-	return q.queryRowContext(ctx, `SELECT request, callback_headers_kid, callback_headers FROM schedules WHERE id = $1`, s.ID).
+	err := q.queryRowContext(ctx, `SELECT request, callback_headers_kid, callback_headers FROM schedules WHERE id = $1`, s.ID).
 		Scan(&s.Request, &s.CallbackHeadersKID, &s.CallbackHeaders)
+	return unable(err, "read the request of schedule %d", s.ID)
 }
 
 // SetScheduleLastRun records the run a firing created.

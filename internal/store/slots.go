@@ -70,21 +70,9 @@ func Slots(ctx context.Context, q Querier, workspaceID int64) (int, error) {
 // QueuedRuns returns up to limit of a workspace's QUEUED async runs, oldest
 // first (index runs_queued).
 func QueuedRuns(ctx context.Context, q Querier, workspaceID int64, limit int) ([]int64, error) {
-	rows, err := q.queryContext(ctx, `SELECT id FROM runs WHERE workspace_id = $1 AND status = 'QUEUED' AND execution_mode = 'ASYNC'
+	out, err := queryAll(ctx, q, scanInt64, `SELECT id FROM runs WHERE workspace_id = $1 AND status = 'QUEUED' AND execution_mode = 'ASYNC'
 		ORDER BY id LIMIT $2`, workspaceID, limit)
-	if err != nil {
-		return nil, unable(err, "read queued runs")
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, unable(err, "read queued runs")
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, unable(err, "read the queued runs of workspace %d", workspaceID)
 }
 
 // WorkspacesWithQueuedRuns lists up to limit workspaces that have QUEUED
@@ -172,19 +160,80 @@ func insertRunsUnnest(ctx context.Context, tx *Tx, rs []BulkRun, start, end int,
 	if err != nil {
 		return unable(err, "insert runs")
 	}
-	defer rows.Close()
-	for rows.Next() {
+	return unable(scanInsertedRuns(rows, rs, byUID, now), "insert runs")
+}
+
+// scanInsertedRuns fills the ID and times of the runs an INSERT ... RETURNING
+// id, uid wrote, matched by uid.
+func scanInsertedRuns(rows *sql.Rows, rs []BulkRun, byUID map[string]int, now int64) error {
+	return eachRow(rows, func(row scanner) error {
 		var id int64
 		var uid string
-		if err := rows.Scan(&id, &uid); err != nil {
-			return unable(err, "insert runs")
+		if err := row.Scan(&id, &uid); err != nil {
+			return err
 		}
 		r := &rs[byUID[uid]].Run
 		r.ID = id
 		r.CreatedAt = Time(createdAt(*r, now))
 		r.UpdatedAt = r.CreatedAt
+		return nil
+	})
+}
+
+// storedRequest is how a new run's request is stored: its identity uids as
+// a JSON array, its parameters ("{}" for none) and its idempotency key
+// (NULL for none).
+func storedRequest(n NewRun) (ids, params string, idem sql.NullString) {
+	b, _ := json.Marshal(nonNil(n.Run.IdentityUIDs))
+	params = n.Run.Parameters
+	if params == "" {
+		params = "{}"
 	}
-	return unable(rows.Err(), "insert runs")
+	if n.IdempotencyKey != "" {
+		idem = sql.NullString{String: n.IdempotencyKey, Valid: true}
+	}
+	return string(b), params, idem
+}
+
+// insertRunsValues inserts rs[start:end] with one multi-row VALUES (23
+// parameters a run): the way on a database without array parameters.
+func insertRunsValues(ctx context.Context, tx *Tx, d dialect, rs []BulkRun, start, end int, byUID map[string]int, now int64) error {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO runs (uid, workspace_id, member_uid, action_name, execution_mode, status, identity_mode,
+		identity_uids, parameters, callback_url, callback_on, callback_headers_kid, callback_headers, input_count,
+		last_error, scheduled_run_uid, idempotency_key, started_at, finished_at, pending_count, chunk_count,
+		created_at, updated_at) VALUES `)
+	const cols = 23
+	args := make([]any, 0, (end-start)*cols)
+	for i, b := range rs[start:end] {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		rowPlaceholders(&sb, d, len(args), cols)
+		r := b.Run
+		ids, params, idem := storedRequest(b.NewRun)
+		var started, finished sql.NullInt64
+		if r.Status == "RUNNING" {
+			started = sql.NullInt64{Int64: now, Valid: true}
+		}
+		if r.FinishedAt != nil {
+			finished = sql.NullInt64{Int64: Millis(*r.FinishedAt), Valid: true}
+		}
+		pending := len(b.Inputs)
+		if isTerminal(r.Status) {
+			pending = 0
+		}
+		args = append(args, r.UID, r.WorkspaceID, r.MemberUID, r.ActionName, r.ExecutionMode, r.Status, r.IdentityMode,
+			ids, params, r.CallbackURL, r.CallbackOn, b.CallbackHeadersKID, b.CallbackHeaders, r.InputCount,
+			EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, pending, b.ChunkCount,
+			createdAt(r, now), createdAt(r, now))
+	}
+	sb.WriteString(` RETURNING id, uid`)
+	rows, err := tx.queryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return unable(err, "insert runs")
+	}
+	return unable(scanInsertedRuns(rows, rs, byUID, now), "insert runs")
 }
 
 // createdAt is the created_at (and updated_at) a run is inserted with:
@@ -211,73 +260,10 @@ func (db *Store) InsertRuns(ctx context.Context, tx *Tx, rs []BulkRun) error {
 	for i := range rs {
 		byUID[rs[i].Run.UID] = i
 	}
-	_, pg := db.dialect.(postgresDialect)
-	for start := 0; pg && start < len(rs); start += runsPerUnnest {
-		if err := insertRunsUnnest(ctx, tx, rs, start, min(start+runsPerUnnest, len(rs)), byUID, now); err != nil {
-			return err
-		}
-	}
-	for start := 0; !pg && start < len(rs); start += runsPerInsert {
-		end := min(start+runsPerInsert, len(rs))
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO runs (uid, workspace_id, member_uid, action_name, execution_mode, status, identity_mode,
-			identity_uids, parameters, callback_url, callback_on, callback_headers_kid, callback_headers, input_count,
-			last_error, scheduled_run_uid, idempotency_key, started_at, finished_at, pending_count, chunk_count,
-			created_at, updated_at) VALUES `)
-		const cols = 23
-		args := make([]any, 0, (end-start)*cols)
-		for i, b := range rs[start:end] {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			rowPlaceholders(&sb, db.dialect, len(args), cols)
-			r := b.Run
-			ids, _ := json.Marshal(nonNil(r.IdentityUIDs))
-			params := r.Parameters
-			if params == "" {
-				params = "{}"
-			}
-			var idem sql.NullString
-			if b.IdempotencyKey != "" {
-				idem = sql.NullString{String: b.IdempotencyKey, Valid: true}
-			}
-			var started, finished sql.NullInt64
-			if r.Status == "RUNNING" {
-				started = sql.NullInt64{Int64: now, Valid: true}
-			}
-			if r.FinishedAt != nil {
-				finished = sql.NullInt64{Int64: Millis(*r.FinishedAt), Valid: true}
-			}
-			pending := len(b.Inputs)
-			if isTerminal(r.Status) {
-				pending = 0
-			}
-			args = append(args, r.UID, r.WorkspaceID, r.MemberUID, r.ActionName, r.ExecutionMode, r.Status, r.IdentityMode,
-				string(ids), params, r.CallbackURL, r.CallbackOn, b.CallbackHeadersKID, b.CallbackHeaders, r.InputCount,
-				EncodeRunError(r.LastError), r.ScheduledRunUID, idem, started, finished, pending, b.ChunkCount,
-				createdAt(r, now), createdAt(r, now))
-		}
-		sb.WriteString(` RETURNING id, uid`)
-		rows, err := tx.queryContext(ctx, sb.String(), args...)
-		if err != nil {
-			return unable(err, "insert runs")
-		}
-		for rows.Next() {
-			var id int64
-			var uid string
-			if err := rows.Scan(&id, &uid); err != nil {
-				rows.Close()
-				return unable(err, "insert runs")
-			}
-			r := &rs[byUID[uid]].Run
-			r.ID = id
-			r.CreatedAt = Time(createdAt(*r, now))
-			r.UpdatedAt = r.CreatedAt
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return unable(err, "insert runs")
-		}
+	// How the runs' rows are written differs (dialect.insertRuns); their
+	// inputs are written alike.
+	if err := db.dialect.insertRuns(ctx, tx, rs, byUID, now); err != nil {
+		return err
 	}
 	// Every run's inputs, across runs, in multi-row INSERTs.
 	var sb strings.Builder
@@ -306,12 +292,12 @@ func (db *Store) InsertRuns(ctx context.Context, tx *Tx, rs []BulkRun) error {
 			args = append(args, b.Run.ID, x.Idx, x.Chunk, x.Input, cd, now)
 			if len(args) >= insertBatch*6 {
 				if err := flush(); err != nil {
-					return unable(err, "insert runs")
+					return unable(err, "insert the inputs of %d runs", len(rs))
 				}
 			}
 		}
 	}
-	return flush()
+	return unable(flush(), "insert the inputs of %d runs", len(rs))
 }
 
 // StartRuns moves the given QUEUED runs to RUNNING (started_at = at) with one

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"fmt"
 )
 
@@ -57,21 +55,13 @@ func (db *Store) StageInputs(ctx context.Context, runID int64, in []NewInput) er
 // another run of the workspace took the idempotency key first.
 func PublishStagedRun(ctx context.Context, q Querier, runID int64, n NewRun, inputs, chunks int) (bool, error) {
 	r := n.Run
-	ids, _ := json.Marshal(nonNil(r.IdentityUIDs))
-	params := r.Parameters
-	if params == "" {
-		params = "{}"
-	}
-	var idem sql.NullString
-	if n.IdempotencyKey != "" {
-		idem = sql.NullString{String: n.IdempotencyKey, Valid: true}
-	}
+	ids, params, idem := storedRequest(n)
 	res, err := q.execContext(ctx, `UPDATE runs SET status = 'QUEUED', identity_mode = $2, identity_uids = $3,
 			parameters = $4, callback_url = $5, callback_on = $6, callback_headers_kid = $7, callback_headers = $8,
 			input_count = $9, pending_count = $9, chunk_count = $10, idempotency_key = $11, request_hash = $13,
 			created_at = $12, updated_at = $12
 		WHERE id = $1 AND status = 'STAGED'`,
-		runID, r.IdentityMode, string(ids), params, r.CallbackURL, r.CallbackOn, n.CallbackHeadersKID, n.CallbackHeaders,
+		runID, r.IdentityMode, ids, params, r.CallbackURL, r.CallbackOn, n.CallbackHeadersKID, n.CallbackHeaders,
 		inputs, chunks, idem, Now(), n.RequestHash)
 	if err != nil {
 		return false, unable(err, "publish staged run %v", runID)
@@ -124,23 +114,10 @@ func (db *Store) DiscardStagedRun(ctx context.Context, runID int64) error {
 // ms), submissions cut short by a crash, and finishes discards cut short
 // the same way. It returns how many runs it discarded.
 func (db *Store) SweepStagedRuns(ctx context.Context, before int64) (int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id FROM runs
+	ids, err := queryAll(ctx, sqlQ{db.read}, scanInt64, `SELECT id FROM runs
 		WHERE (status = 'STAGED' OR status = 'DISCARDED') AND updated_at < $1`, before)
 	if err != nil {
-		return 0, fmt.Errorf("store: unable to list staged runs: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, unable(err, "sweep staged runs")
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, unable(err, "sweep staged runs")
+		return 0, unable(err, "list staged runs")
 	}
 	for i, id := range ids {
 		if err := db.DiscardStagedRun(ctx, id); err != nil {

@@ -225,19 +225,27 @@ func (db *Store) txOnce(ctx context.Context, fn func(tx *Tx) error) error {
 		// A connection of its own, so that COPY can run inside (copy.go).
 		return db.pgTx(ctx, fn)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
+	if err := runTx(ctx, db.write, "a write transaction", fn); err != nil {
 		return err
+	}
+	db.ckpt.committed()
+	return nil
+}
+
+// runTx runs fn in a transaction begun on pool and commits it, or rolls it
+// back when fn fails. fn's error is returned as it is (the caller's, or
+// already wrapped by the store function that failed); what names the
+// transaction in the errors of beginning and committing it.
+func runTx(ctx context.Context, pool *sql.DB, what string, fn func(tx *Tx) error) error {
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return unable(err, "begin %s", what)
 	}
 	if err := fn(&Tx{tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	db.ckpt.committed()
-	return nil
+	return unable(tx.Commit(), "commit %s", what)
 }
 
 // Now is the current time in the unit the schema stores.
