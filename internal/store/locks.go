@@ -17,12 +17,20 @@ import (
 // LockWorkspace holds the workspace's row until tx ends: counts of its
 // identities, owners or engagement identities read after it stay true until
 // the commit.
+//
+// FOR NO KEY UPDATE, not FOR UPDATE: lockers still wait for each other, but
+// not for the KEY SHARE lock that every uncommitted insert of a row
+// referencing the workspace takes (a run, an input, a schedule firing
+// prepared seconds ahead of its due time): with FOR UPDATE, creating an
+// identity waited for those transactions to end. Every insert that a
+// count read under this lock must see (identities, members' roles) takes
+// this lock first, so they stay serialised.
 func (db *Store) LockWorkspace(ctx context.Context, tx *Tx, workspaceID int64) error {
 	return db.lockRow(ctx, tx, "workspace", `
 		SELECT id
 		FROM workspaces
 		WHERE id = $1
-		FOR UPDATE`, workspaceID)
+		FOR NO KEY UPDATE`, workspaceID)
 }
 
 // LockIdentity holds the identity's row until tx ends: two concurrent
