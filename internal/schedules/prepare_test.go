@@ -44,7 +44,7 @@ func createEveryMinute(t *testing.T, env *apitest.Env, key string, n int, tag st
 	return uids
 }
 
-// built counts, across the nodes given, the rows the preparations' 
+// built counts, across the nodes given, the rows the preparations'
 // transactions have locked and built (Service.OnPrepared); wait returns
 // once want are, failing if Prepare returns first or after 2 minutes (the
 // deadline only bounds a failure).
@@ -342,5 +342,51 @@ func TestPrepareExactlyOnceAcrossNodes(t *testing.T) {
 	}
 	if bad > 0 || fired != n {
 		t.Fatalf("%d of %d schedules did not fire exactly once; %d firings counted", bad, n, fired)
+	}
+}
+
+// TestLoopPreparesAheadOfTheDueTime checks the wiring on PostgreSQL: the
+// firing loop (running, as App.Serve starts it) prepares the schedules due
+// at the next instant once it is within PrepareLead, and the runs appear
+// when the clock reaches it, created at it. It waits for events; the
+// deadlines only bound a failure.
+func TestLoopPreparesAheadOfTheDueTime(t *testing.T) {
+	if err := apitest.PostgresAvailable(); err != nil {
+		t.Skip(err)
+	}
+	env := apitest.Start(t, store.Postgres)
+	if err := env.App.Jobs.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: mustTime("2031-05-01T10:00:10Z")}
+	env.App.Schedules.SetClock(clk.Now)
+	b := newBuilt(env)
+	key := env.NewWorkspace("Loop", "unlimited")
+	const n = 20
+	uids := createEveryMinute(t, env, key, n, "loop")
+	due := mustTime("2031-05-01T10:01:00Z")
+	// Within the lead: the loop's next tick prepares them and holds them.
+	clk.Set(due.Add(-2 * time.Second))
+	b.wait(t, n, nil)
+	read := env.App.DB.Handles().Read
+	if got := len(firedRuns(t, read)); got != 0 {
+		t.Fatalf("%d schedules have runs before their due time", got)
+	}
+	clk.Set(due.Add(time.Millisecond))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got := firedRuns(t, read)
+		if len(got) == n {
+			for _, u := range uids {
+				if len(got[u]) != 1 || got[u][0] != store.Millis(due) {
+					t.Fatalf("schedule %s: runs created at %v, want one at %d", u, got[u], store.Millis(due))
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d schedules fired a minute after the due time", len(got), n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
