@@ -41,12 +41,11 @@ package schedules
 //     preparation to the due time, so an edit made in those last seconds
 //     waits for the firing's commit and applies after it, i.e. after the
 //     firing, as an edit committed a moment after the due time always did.
-//     The cost is that such an edit takes up to PrepareLead to answer. The
-//     same holds for what locks the workspace's row FOR UPDATE
-//     (store.LockWorkspace: an identity created, a member's role changed)
-//     while a preparation holds runs inserted in that workspace (their
-//     foreign key takes KEY SHARE on it). Admission does not wait:
-//     run_slots' lock is FOR UPDATE OF run_slots only.
+//     The cost is that such an edit takes up to PrepareLead to answer.
+//     Nothing else of the workspace waits: the prepared runs' foreign key
+//     holds KEY SHARE on the workspace's row, which store.LockWorkspace's
+//     FOR NO KEY UPDATE (an identity created, a member's role changed)
+//     does not conflict with, and admission locks run_slots only.
 //   - A burst whose preparation is not done by the due time commits what is
 //     built at the due time and the rest as soon as it is built (a new
 //     transaction per worker), created_at being then the insert's time.
