@@ -337,8 +337,7 @@ func (e *Engine) callAccount(ctx context.Context, drv platform.Driver, acc store
 		_ = e.Limits.Release(context.WithoutCancel(ctx), res)
 		switch {
 		case platform.IsSessionExpired(err):
-			msg := "the platform session expired; reconnect the account"
-			e.markInvalid(context.WithoutCancel(ctx), g, "NOT_CONNECTED", msg)
+			e.markInvalid(context.WithoutCancel(ctx), g, "NOT_CONNECTED")
 		case apperr.Is(err, platform.Label429) && platform.PausesOnRateLimit(drv):
 			err = e.pause(ctx, g, err)
 		}

@@ -89,7 +89,7 @@ func (e *Engine) downloadWith(ctx context.Context, dl platform.Downloader, id mo
 	f, err := dl.Download(dctx, hc, cred, fileURL)
 	g = e.keepSession(ctx, g, cred.Cookies, session)
 	if err != nil && platform.IsSessionExpired(err) {
-		e.markInvalid(context.WithoutCancel(ctx), g, "NOT_CONNECTED", "the platform session expired; reconnect the account")
+		e.markInvalid(context.WithoutCancel(ctx), g, "NOT_CONNECTED")
 	}
 	return f, err
 }

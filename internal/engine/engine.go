@@ -49,9 +49,6 @@ type Engine struct {
 	Identities *identity.Service
 	Ledger     *credits.Ledger
 	Limits     *smartlimits.Limiter
-	// OnIntegrationInvalid is told when a call finds a session expired, after
-	// the integration is marked INVALID (webhooks, blocking runs).
-	OnIntegrationInvalid func(ctx context.Context, g model.Integration, label, message string)
 	// LockWait bounds how long a call waits for a busy account.
 	LockWait time.Duration
 	// Budget bounds the node's upstream calls in flight (nil: unbounded);
@@ -380,17 +377,14 @@ func (e *Engine) credentials(ctx context.Context, g model.Integration, kept stri
 		Token: c.Token, UserAgent: e.userAgent(ctx, g.IdentityID, c.AuthType, kept, c.UserAgent)}, nil
 }
 
-// markInvalid records an expired session on the integration: INVALID, and
-// one AUTH_EXPIRED webhook however many calls find it expired (the hook too
-// runs only for the call that changed the status).
-func (e *Engine) markInvalid(ctx context.Context, g model.Integration, label, message string) {
+// markInvalid records an expired session on the integration: INVALID, once
+// however many calls find it expired. The webhook and the blocking of runs
+// follow from the transition (identity.Service's StatusListener).
+func (e *Engine) markInvalid(ctx context.Context, g model.Integration, label string) {
 	if changed, err := e.Identities.ExpireSession(ctx, g, label); err != nil || !changed {
 		return
 	}
 	e.ForgetCandidates(g.WorkspaceID)
-	if e.OnIntegrationInvalid != nil {
-		e.OnIntegrationInvalid(ctx, g, label, message)
-	}
 }
 
 func jsonString(v any) string {

@@ -137,13 +137,10 @@ func (e *Engine) CheckIntegration(ctx context.Context, integrationID int64, inte
 		return HealthDeferred, later(min(healthRetryDelay, interval), false)
 	case platform.IsSessionExpired(err):
 		wctx := context.WithoutCancel(ctx)
-		changed, err := e.Identities.ExpireSession(wctx, g, platform.LabelNotConnected)
-		if err != nil {
+		// The webhook and the blocking of runs follow from the transition
+		// (identity.Service's StatusListener).
+		if _, err := e.Identities.ExpireSession(wctx, g, platform.LabelNotConnected); err != nil {
 			return "", err
-		}
-		if changed && e.OnIntegrationInvalid != nil {
-			e.OnIntegrationInvalid(wctx, g, platform.LabelNotConnected,
-				"the health check found the platform session expired; reconnect the account")
 		}
 		return HealthExpired, nil
 	case ctx.Err() != nil:
