@@ -2,9 +2,9 @@ package app
 
 import (
 	"net"
-	"syscall"
 	"time"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // stopListening stops a TCP listener without resetting a connection the
@@ -31,12 +31,9 @@ func stopListening(ln net.Listener, limit time.Duration) {
 	for end := time.Now().Add(limit); ; {
 		stopped, last := false, time.Now().After(end)
 		cerr := rc.Control(func(fd uintptr) {
-			var info syscall.TCPInfo
-			size := uint32(unsafe.Sizeof(info))
-			_, _, errno := syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_INFO,
-				uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
-			if errno != 0 || info.Unacked == 0 || last {
-				stopped = syscall.Shutdown(int(fd), syscall.SHUT_RD) == nil
+			info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+			if err != nil || info.Unacked == 0 || last {
+				stopped = unix.Shutdown(int(fd), unix.SHUT_RD) == nil
 			}
 		})
 		if cerr != nil || stopped || last {
