@@ -130,25 +130,22 @@ func (s *Service) Prepare(ctx context.Context, at time.Time) (Stats, error) {
 			for {
 				res, n, more, err := s.prepareTx(ctx, work, at)
 				mu.Lock()
-				if err != nil {
-					// Rolled back: those schedules are still due and the
-					// ordinary firing at `at` fires them.
-					if firstErr == nil && ctx.Err() == nil {
-						firstErr = err
-					}
-				} else {
+				switch {
+				case err == nil:
 					total.add(res.st)
+					mine = append(mine, res.queued...)
+				case firstErr == nil && ctx.Err() == nil:
+					firstErr = err
 				}
 				mu.Unlock()
-				if err != nil && ctx.Err() == nil {
+				switch {
+				case err == nil:
+					s.notePromote(res.queued)
+				case ctx.Err() == nil:
+					// Rolled back: those schedules are still due and the
+					// ordinary firing at `at` fires them.
 					s.log().Warn("preparing schedule firings failed; they fire at their due time", "due", at,
 						"batches", n, "error", err)
-				}
-				if err == nil {
-					s.notePromote(res.queued)
-					mu.Lock()
-					mine = append(mine, res.queued...)
-					mu.Unlock()
 				}
 				if !more || n == 0 || ctx.Err() != nil {
 					return
