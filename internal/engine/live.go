@@ -215,8 +215,14 @@ func (e *Engine) admitAndCall(ctx context.Context, l Live, call platform.Call) (
 			opt.Guard = func(acc store.Account) *store.CreditGuard { return ad.bal.Guard(Price(a, req.IdentityMode, &acc)) }
 		}
 		done, err := e.Call(ctx, ad.cands, call, opt)
-		if errors.Is(err, store.ErrGuardStale) && !fresh {
-			continue
+		if errors.Is(err, store.ErrGuardStale) {
+			if !fresh {
+				continue
+			}
+			// Changed again since the fresh read: nothing was reserved or
+			// charged, and the client may simply retry.
+			err = apperr.Conflict("the workspace's plan changed while the call was being admitted; retry the call").
+				With("reason", "plan_changed")
 		}
 		return ad, done, err
 	}
