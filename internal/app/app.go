@@ -367,8 +367,10 @@ func (a *App) shutdown(srv *http.Server, ln net.Listener, conns *connTracker, er
 	}
 	drain = min(drain, timeout/4)
 	start := time.Now()
-	a.Log.Info("shutting down: not ready; finishing in-flight requests and jobs", "timeout", timeout.String(), "drain", drain.String())
+	// Draining first, then the log: what the log says (not ready, answers
+	// close their connections) already holds when it is written.
 	a.API.Drain()
+	a.Log.Info("shutting down: not ready; finishing in-flight requests and jobs", "timeout", timeout.String(), "drain", drain.String())
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	// Jobs and requests get what the timeout leaves less a margin to
