@@ -90,6 +90,18 @@ func (s *Service) CommitBatches() (batches, items, fallbacks int64) {
 	return s.batches.batches.Load(), s.batches.items.Load(), s.batches.fallbacks.Load()
 }
 
+// ChunkCommits is the group commit of chunk commits as metrics read it
+// (firstmate_group_commit_*_total{group="run_chunks"}): transactions and
+// the chunks they held.
+func (s *Service) ChunkCommits() groupcommit.Batches { return chunkCommits{s} }
+
+type chunkCommits struct{ s *Service }
+
+func (c chunkCommits) Stats() (batches, items int64) {
+	b, i, _ := c.s.CommitBatches()
+	return b, i
+}
+
 // batchedChunk is one chunk's commit, queued in its run's group commit.
 type batchedChunk struct {
 	ctx       context.Context // the pass's commit context (its deadline)
