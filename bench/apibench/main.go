@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -99,17 +100,22 @@ type caseResult struct {
 	db, name string
 	load     benchkit.LoadResult
 	peakKiB  int64
-	// cpu is the server's CPU time during the measured window.
-	cpu  time.Duration
-	note string
+	// cpu is the server's CPU time during the measured window; dbCPU its
+	// PostgreSQL backends' (0 on SQLite, which runs in the server), genCPU
+	// the load generator's (this process).
+	cpu, dbCPU, genCPU time.Duration
+	note               string
 }
 
 // cpuPerReq is the server's CPU time per measured request, in µs.
-func (c *caseResult) cpuPerReq() float64 {
+func (c *caseResult) cpuPerReq() float64 { return c.perReq(c.cpu) }
+
+// perReq is d per measured request, in µs.
+func (c *caseResult) perReq(d time.Duration) float64 {
 	if c.load.Total() == 0 {
 		return 0
 	}
-	return float64(c.cpu.Microseconds()) / float64(c.load.Total())
+	return float64(d.Microseconds()) / float64(c.load.Total())
 }
 
 // dbReport is everything measured on one database.
@@ -177,6 +183,7 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbRepor
 	rep.err = func() error {
 		dataDir := filepath.Join(tmp, db+"-data")
 		var dbURL string
+		var backends func() []int
 		if db == "postgres" {
 			u, drop, err := benchkit.PostgresSchema(ctx, o.postgresURL, "apibench")
 			if err != nil {
@@ -184,6 +191,7 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbRepor
 			}
 			defer drop()
 			dbURL = u
+			backends = sessionsOf(ctx, o.postgresURL, u)
 		}
 		devKey, _, _ := auth.NewAPIKey()
 		addr, err := benchkit.FreeAddr()
@@ -241,7 +249,7 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbRepor
 		}
 
 		getPath := "/v4/identities/" + uidU
-		rep.get = measure(ctx, o, db, "GET /v4/identities/{uid}", srv, pprofAddr,
+		rep.get = measure(ctx, o, db, "GET /v4/identities/{uid}", srv, pprofAddr, backends,
 			func(int, int) (*http.Request, error) {
 				return benchkit.Authed(http.MethodGet, srv.Base+getPath, ws.APIKey, nil)
 			},
@@ -251,7 +259,7 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbRepor
 		if err != nil {
 			return err
 		}
-		rep.post = measure(ctx, o, db, "POST /v4/identities", srv, pprofAddr,
+		rep.post = measure(ctx, o, db, "POST /v4/identities", srv, pprofAddr, backends,
 			func(w, seq int) (*http.Request, error) {
 				body := fmt.Sprintf(`{"name":"Bench identity %d-%d","timezone":"Europe/Paris"}`, w, seq)
 				return benchkit.Authed(http.MethodPost, srv.Base+"/v4/identities", ws.APIKey, []byte(body))
@@ -270,7 +278,7 @@ func benchDatabase(ctx context.Context, o options, bin, tmp, db string) *dbRepor
 		rep.post.note = fmt.Sprintf("%d identities in the workspace at the end", after)
 
 		devPath := "/v4/identities/" + uidD
-		rep.limit = measure(ctx, o, db, "GET /v4/identities/{uid}, developer plan (200 req/s)", srv, "",
+		rep.limit = measure(ctx, o, db, "GET /v4/identities/{uid}, developer plan (200 req/s)", srv, "", backends,
 			func(int, int) (*http.Request, error) {
 				return benchkit.Authed(http.MethodGet, srv.Base+devPath, devKey, nil)
 			},
@@ -338,7 +346,7 @@ func countIdentities(base, key string) (int, error) {
 
 // measure runs one case against srv, sampling its RSS, and fetches a CPU
 // profile of the measured window when pprofAddr is set.
-func measure(ctx context.Context, o options, db, name string, srv *benchkit.Server, pprofAddr string,
+func measure(ctx context.Context, o options, db, name string, srv *benchkit.Server, pprofAddr string, backends func() []int,
 	newReq func(w, seq int) (*http.Request, error), check func(int, []byte) benchkit.Outcome) *caseResult {
 	benchkit.Logf("%s: %s: %d clients, %v warm-up + %v", db, name, o.clients, o.warmup, o.duration)
 	client := benchkit.NewClient(o.clients)
@@ -358,14 +366,22 @@ func measure(ctx context.Context, o options, db, name string, srv *benchkit.Serv
 			}
 		}()
 	}
-	cpuc := make(chan time.Duration, 1)
+	cpuc := make(chan [3]time.Duration, 1)
 	go func() {
-		// The server's CPU time over the measured window only.
+		// CPU times over the measured window only: the server's, its
+		// PostgreSQL sessions' (the pool is warm by then), this process's.
 		time.Sleep(o.warmup)
+		var pids []int
+		if backends != nil {
+			pids = backends()
+		}
 		a, _ := benchkit.ProcCPU(srv.PID())
+		da := benchkit.PIDsCPU(pids)
+		ga, _ := benchkit.ProcCPU(os.Getpid())
 		time.Sleep(o.duration)
 		b, _ := benchkit.ProcCPU(srv.PID())
-		cpuc <- b - a
+		gb, _ := benchkit.ProcCPU(os.Getpid())
+		cpuc <- [3]time.Duration{b - a, benchkit.PIDsCPU(pids) - da, gb - ga}
 	}()
 	rss := benchkit.SampleRSS(srv.PID(), 20*time.Millisecond)
 	res := benchkit.RunLoad(ctx, benchkit.LoadSpec{Clients: o.clients, Warmup: o.warmup, Dur: o.duration,
@@ -377,7 +393,24 @@ func measure(ctx context.Context, o options, db, name string, srv *benchkit.Serv
 	if res.FirstError != "" {
 		benchkit.Logf("%s: %s: first error: %s", db, name, res.FirstError)
 	}
-	return &caseResult{db: db, name: name, load: res, peakKiB: peak, cpu: <-cpuc}
+	cpu := <-cpuc
+	return &caseResult{db: db, name: name, load: res, peakKiB: peak, cpu: cpu[0], dbCPU: cpu[1], genCPU: cpu[2]}
+}
+
+// sessionsOf returns the lister of the server's PostgreSQL backends: those
+// named after the bench's schema (the application_name of dbURL).
+func sessionsOf(ctx context.Context, base, dbURL string) func() []int {
+	app := ""
+	if u, err := url.Parse(dbURL); err == nil {
+		app = u.Query().Get("application_name")
+	}
+	return func() []int {
+		pids, err := benchkit.BackendPIDs(ctx, base, app)
+		if err != nil {
+			benchkit.Logf("PostgreSQL CPU not measured: %v", err)
+		}
+		return pids
+	}
 }
 
 // bareCase runs the baseline: this program re-executed with -bare, serving
@@ -403,7 +436,7 @@ func bareCase(ctx context.Context, o options, tmp, db, uid string, body []byte) 
 	}
 	defer srv.Stop()
 	u := srv.Base + "/v4/identities/" + uid
-	return measure(ctx, o, db, "bare net/http handler, same bytes", srv, "",
+	return measure(ctx, o, db, "bare net/http handler, same bytes", srv, "", nil,
 		func(int, int) (*http.Request, error) { return http.NewRequest(http.MethodGet, u, nil) },
 		exact(http.StatusOK, body)), nil
 }
@@ -455,11 +488,11 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 	fmt.Fprintf(w, "go run ./bench/apibench: %s, %s/%s, %d CPUs, %d clients (keep-alive HTTP/1.1), %v warm-up + %v measured per case, firstmate %s, run took %v, 1-min load average %s\n\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.clients, o.warmup, o.duration,
 		src, took.Round(time.Second), load)
-	fmt.Fprintln(w, "| database | case | req/s | correct/s | p50 | p99 | errors | 429s | peak RSS | server CPU/req |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| database | case | req/s | correct/s | p50 | p99 | errors | 429s | peak RSS | server CPU/req | PostgreSQL CPU/req | load generator CPU/req |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range reports {
 		if r.err != nil && r.bare == nil {
-			fmt.Fprintf(w, "| %s | not measured: %s | | | | | | | | |\n", r.db, strings.ReplaceAll(r.err.Error(), "\n", " "))
+			fmt.Fprintf(w, "| %s | not measured: %s | | | | | | | | | | |\n", r.db, strings.ReplaceAll(r.err.Error(), "\n", " "))
 			continue
 		}
 		for _, c := range []*caseResult{r.bare, r.get, r.post, r.limit} {
@@ -467,8 +500,13 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 				continue
 			}
 			l := c.load
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %s | %s | %d | %d | %s | %.0f µs |\n", c.db, c.name, l.AnsweredPerSec(),
-				l.OKPerSec(), benchkit.Ms(l.P(0.50)), benchkit.Ms(l.P(0.99)), l.Errors, l.Limited, benchkit.MiB(c.peakKiB), c.cpuPerReq())
+			dbCPU := "–"
+			if c.dbCPU > 0 {
+				dbCPU = fmt.Sprintf("%.0f µs", c.perReq(c.dbCPU))
+			}
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %s | %s | %d | %d | %s | %.0f µs | %s | %.0f µs |\n", c.db, c.name, l.AnsweredPerSec(),
+				l.OKPerSec(), benchkit.Ms(l.P(0.50)), benchkit.Ms(l.P(0.99)), l.Errors, l.Limited, benchkit.MiB(c.peakKiB), c.cpuPerReq(),
+				dbCPU, c.perReq(c.genCPU))
 		}
 	}
 	fmt.Fprintln(w)
@@ -477,7 +515,9 @@ func printReport(w io.Writer, o options, reports []*dbReport, took time.Duration
 	fmt.Fprintln(w, "Peak RSS is the highest VmRSS sampled every 20 ms during the case (warm-up included); the firstmate")
 	fmt.Fprintln(w, "process serves the GET, POST and developer-plan cases in turn, so its peak carries over from case to case.")
 	fmt.Fprintln(w, "Server CPU/req is the server process's user+system CPU time over the measured window divided by the")
-	fmt.Fprintln(w, "requests answered (PostgreSQL's own backends are not included). The load generator shares the same CPUs.")
+	fmt.Fprintln(w, "requests answered. PostgreSQL CPU/req is the same for the server's PostgreSQL backends (its sessions,")
+	fmt.Fprintln(w, "named after the bench's schema); on SQLite the database runs inside the server. Load generator CPU/req is")
+	fmt.Fprintln(w, "this program's own: it shares the same CPUs, so the three together bound the answers/s the machine can give.")
 	fmt.Fprintln(w)
 	for _, r := range reports {
 		if r.idleRSSKiB > 0 {

@@ -53,6 +53,9 @@ type conns struct {
 	// and the takeover of dead nodes' work (see nodeConn); nil on SQLite.
 	nodes    *sql.DB
 	nodePool *pgxpool.Pool
+	// readPool is the pgx pool under read on PostgreSQL (see readConns);
+	// nil on SQLite, where read has a pool of its own anyway.
+	readPool *pgxpool.Pool
 	// ckpt copies SQLite's WAL into the database file beside the writer
 	// (see checkpoint.go); nil on PostgreSQL.
 	ckpt *checkpointer
@@ -154,8 +157,8 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	}
 	// Trips (trips.go) counts statements per context, for tests.
 	cfg.ConnConfig.Tracer = tripTracer{}
-	// The floor keeps 18 connections for the main pool after the two
-	// small pools below.
+	// The floor keeps 12 connections for the main pool (write
+	// transactions, River) after the three small pools below.
 	if cfg.MaxConns < 20+firingConns {
 		cfg.MaxConns = 20 + firingConns
 	}
@@ -167,7 +170,11 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	rcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	fcfg := cfg.Copy()
 	fcfg.MaxConns, fcfg.MinConns = firingConns, 0
-	cfg.MaxConns -= recordConns + firingConns
+	// Reads (Store.View and the store's entry points outside a
+	// transaction) get connections of their own too, see readConns.
+	qcfg := cfg.Copy()
+	qcfg.MaxConns, qcfg.MinConns = readConns, 0
+	cfg.MaxConns -= recordConns + firingConns + readConns
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
@@ -183,12 +190,20 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 		rpool.Close()
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
+	qpool, err := pgxpool.NewWithConfig(ctx, qcfg)
+	if err != nil {
+		pool.Close()
+		rpool.Close()
+		fpool.Close()
+		return nil, fmt.Errorf("store: connect postgres: %w", err)
+	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
 		rpool.Close()
 		fpool.Close()
+		qpool.Close()
 		return nil, fmt.Errorf("store: connect postgres %s: %w", redactURL(dsn), err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
@@ -221,6 +236,7 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 		pool.Close()
 		rpool.Close()
 		fpool.Close()
+		qpool.Close()
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
 	nodes := stdlib.OpenDBFromPool(npool)
@@ -229,9 +245,12 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	firing := stdlib.OpenDBFromPool(fpool)
 	firing.SetMaxOpenConns(firingConns)
 	firing.SetMaxIdleConns(firingConns)
+	reads := stdlib.OpenDBFromPool(qpool)
+	reads.SetMaxOpenConns(readConns)
+	reads.SetMaxIdleConns(readConns)
 	// pgx already caches prepared statements per connection.
-	return &conns{write: db, read: db, Pool: pool, r: sqlQ{db}, records: records, recordPool: rpool,
-		firing: firing, firingPool: fpool, nodes: nodes, nodePool: npool}, nil
+	return &conns{write: db, read: reads, Pool: pool, r: sqlQ{reads}, records: records, recordPool: rpool,
+		firing: firing, firingPool: fpool, nodes: nodes, nodePool: npool, readPool: qpool}, nil
 }
 
 func redactURL(raw string) string {
@@ -257,6 +276,9 @@ func (db *conns) Close() error {
 	}
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
+	}
+	if db.readPool != nil {
+		db.readPool.Close()
 	}
 	if db.Pool != nil {
 		db.Pool.Close()
@@ -325,9 +347,8 @@ type PoolStats struct {
 	sql.DBStats
 }
 
-// PoolStats reports the writer's pool as "write" and, when reads have a pool
-// of their own (SQLite), that pool as "read"; on PostgreSQL both are one pool,
-// reported once.
+// PoolStats reports the writer's pool as "write" and the readers' as "read"
+// (each database gives reads a pool of their own).
 func (c *conns) PoolStats() []PoolStats {
 	out := []PoolStats{{Name: "write", DBStats: c.write.Stats()}}
 	if c.read != c.write {

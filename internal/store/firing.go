@@ -7,6 +7,16 @@ import "context"
 // (DueSchedules) while the others fire batches of them (FiringTx).
 const firingConns = 6
 
+// readConns is how many PostgreSQL connections of a node serve reads outside
+// a transaction (out of the node's pool_max_conns). Why a pool of their
+// own: a large async run's chunk commits queue for the write pool while
+// each waits its turn on the run's and the workspace's rows, and a read
+// queued behind them waited too. On 2026-12-07, during a 20,000-input run at
+// 500 ms of platform latency, GET /v4/workspaces of the same node took up
+// to 5.4 s (33 commits waiting for a connection). A read is one statement:
+// six connections keep two cores' worth of PostgreSQL busy.
+const readConns = 6
+
 // FiringTx runs fn in a write transaction like Tx, on PostgreSQL on the
 // connections reserved for firing schedules. Why a pool of its own: the
 // runs a burst of firings creates start at once, and their chunk commits

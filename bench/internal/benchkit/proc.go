@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Server is a child process serving HTTP: the real firstmate binary, the
@@ -249,4 +251,33 @@ func (s *RSSSampler) Stop() int64 {
 	close(s.stopc)
 	s.wg.Wait()
 	return s.Peak()
+}
+
+// BackendPIDs lists the PostgreSQL backends whose application_name is app
+// (PostgresSchema names a run's sessions after its schema), so that a
+// bench can count the database's CPU for its own sessions only, on a
+// server other programs use too.
+func BackendPIDs(ctx context.Context, base, app string) ([]int, error) {
+	c, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return nil, fmt.Errorf("list backends: %w", err)
+	}
+	defer c.Close(context.Background())
+	rows, err := c.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, app)
+	if err != nil {
+		return nil, fmt.Errorf("list backends: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
+}
+
+// PIDsCPU is the CPU time the processes pids have used so far; a process
+// that has exited counts for nothing.
+func PIDsCPU(pids []int) time.Duration {
+	var total time.Duration
+	for _, pid := range pids {
+		if c, err := ProcCPU(pid); err == nil {
+			total += c
+		}
+	}
+	return total
 }
