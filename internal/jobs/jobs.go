@@ -163,7 +163,13 @@ func New(db *store.Store, cfg Config, q *Queue, r *runs.Service, d *webhook.Disp
 			QueueDeliveries: {MaxWorkers: max(cfg.DeliveryWorkers, 1)},
 		},
 		Workers: workers,
-		Logger:  cfg.Logger,
+		// Every job's reads run on the node's main pool, not on the
+		// connections kept for API reads (store.Background).
+		Middleware: []rivertype.Middleware{river.WorkerMiddlewareFunc(
+			func(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
+				return doInner(store.Background(ctx))
+			})},
+		Logger: cfg.Logger,
 		// Chunks and deliveries set their own timeouts and are rescued by
 		// the sweep of rescue.go; River's rescuer takes the other kinds
 		// once their timeout and a margin have passed.

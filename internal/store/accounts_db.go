@@ -10,7 +10,7 @@ import (
 // handle it needs. Inside a transaction, call the function with the tx.
 
 func (db *Store) Accounts(ctx context.Context, aq AccountQuery) ([]Account, error) {
-	return Accounts(ctx, sqlQ{db.read}, aq)
+	return Accounts(ctx, db.rPlain, aq)
 }
 
 func (db *Store) LatestPauseEnd(ctx context.Context, identityID int64, key string, since int64) (int64, error) {

@@ -39,6 +39,9 @@ type conns struct {
 	// r runs reads like read, with prepared statements reused across
 	// calls. Hot read paths (authentication, lookups) use it.
 	r sqlQ
+	// rPlain runs reads like r without the statement cache (queries built
+	// per call).
+	rPlain sqlQ
 
 	cache *stmtCache
 	// records holds PostgreSQL connections of their own for recording
@@ -107,7 +110,7 @@ func openSQLite(ctx context.Context, path string, failed func(error)) (*conns, e
 		return nil, err
 	}
 	db.write, db.read, db.cache, db.ckpt = w, r, newStmtCache(r), ckpt
-	db.r = sqlQ{db.cache}
+	db.r, db.rPlain = sqlQ{db.cache}, sqlQ{r}
 	return db, nil
 }
 
@@ -249,7 +252,8 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	reads.SetMaxOpenConns(readConns)
 	reads.SetMaxIdleConns(readConns)
 	// pgx already caches prepared statements per connection.
-	return &conns{write: db, read: reads, Pool: pool, r: sqlQ{reads}, records: records, recordPool: rpool,
+	r := sqlQ{byCaller{api: reads, jobs: db}}
+	return &conns{write: db, read: reads, Pool: pool, r: r, rPlain: r, records: records, recordPool: rpool,
 		firing: firing, firingPool: fpool, nodes: nodes, nodePool: npool, readPool: qpool}, nil
 }
 
