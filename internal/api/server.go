@@ -96,6 +96,9 @@ func New(d Deps) (*Server, error) {
 	if d.Engine != nil {
 		s.registerGroupMetrics(d.Engine.WriteGroups())
 	}
+	if d.Runs != nil {
+		s.registerGroupMetrics(map[string]store.Batches{"run_chunks": d.Runs.ChunkCommits()})
+	}
 	s.routes = append(append(s.allRoutes(), s.scheduleRoutes()...), s.agentRoutes()...)
 	if err := compileRoutes(s.routes); err != nil {
 		return nil, err

@@ -32,6 +32,7 @@ var asyncPlans = []config.Plan{
 	{Name: "async_poor", CreditsPerPeriod: 5, Identities: 100, ConcurrentRuns: 10},
 	{Name: "async_many", CreditsPerPeriod: 10_000_000, Identities: 1000, ConcurrentRuns: 10},
 	{Name: "async_3000", CreditsPerPeriod: 3000, Identities: 100, ConcurrentRuns: 10},
+	{Name: "async_60", CreditsPerPeriod: 60, Identities: 100, ConcurrentRuns: 10},
 }
 
 // fastSchedule makes retries observable in seconds.

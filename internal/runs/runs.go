@@ -91,6 +91,11 @@ type Service struct {
 
 	haltOnce sync.Once
 	halts    haltWatch
+	// batches are the group commits of the runs' chunk commits (batch.go).
+	batches runBatches
+	// beforeCommit, when set (tests), is called by every pass right
+	// before it commits.
+	beforeCommit func(runID int64, chunk int)
 }
 
 // haltCtx is a context that ends when run leaves RUNNING (haltWatch), and

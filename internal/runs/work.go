@@ -224,7 +224,7 @@ func (s *Service) workChunk(ctx context.Context, runID int64, chunk int, resumed
 	if out.Retry == 0 && blockErr == nil && (ctx.Err() != nil || notRun(fetched)) {
 		out.Retry = time.Millisecond // the pass ended first: the next one goes on
 	}
-	if err := s.commit(commitCtx, run, a, done, transient, blockErr, out); err != nil {
+	if err := s.commitChunk(commitCtx, run, a, chunk, done, transient, blockErr, out, resumed); err != nil {
 		return Outcome{}, err
 	}
 	if s.MaxWait > 0 && out.Retry > s.MaxWait {
@@ -582,7 +582,8 @@ func (s *Service) commitTx(ctx context.Context, run model.Run, a *catalog.Action
 // their River jobs, the run's counters (the run's row, also where a
 // concurrent cancel is seen; when the run is done, finish), then the charge
 // (the workspace's balance row). The run and balance rows stay locked only
-// from their UPDATE to the commit.
+// from their UPDATE to the commit. A batch of chunks (batch.go) writes the
+// same parts: each chunk's own rows, then one hot-row section for all.
 func (s *Service) writeChunk(ctx context.Context, tx *store.Tx, run model.Run, a *catalog.Action, c chunkRecords,
 	blockErr error, out Outcome, failedOut *[]inputResult) error {
 	*failedOut = (*failedOut)[:0]
@@ -595,46 +596,11 @@ func (s *Service) writeChunk(ctx context.Context, tx *store.Tx, run model.Run, a
 	if err := s.DB.AsyncCommit(ctx, tx); err != nil {
 		return err
 	}
-	if err := store.BumpInputsAttempts(ctx, tx, c.retry); err != nil {
-		return err
-	}
-	owned, err := s.DB.FinishInputs(ctx, tx, c.fin)
+	t, err := s.writeRecords(ctx, tx, run, c)
 	if err != nil {
 		return err
 	}
-	var outputs, failed, finished int
-	var rows []store.NewOutput
-	var dels []model.Delivery
-	var groups []*chargeGroup
-	for i, r := range c.rec {
-		if !owned[r.in.ID] {
-			continue // recorded by an earlier pass
-		}
-		finished++
-		if r.err != nil {
-			failed++
-			*failedOut = append(*failedOut, r)
-		} else if len(r.results) > 0 {
-			outputs += len(r.results)
-			rows = append(rows, c.in[i].outputs...)
-			groups = addToGroup(groups, r)
-		}
-		if d := c.in[i].delivery; d != nil {
-			dels = append(dels, *d)
-		}
-	}
-	if err := s.DB.InsertOutputs(ctx, tx, run.ID, rows); err != nil {
-		return err
-	}
-	deliveries, err := s.DB.InsertDeliveries(ctx, tx, dels)
-	if err != nil {
-		return err
-	}
-	if len(deliveries) > 0 {
-		if err := s.Queue.Deliveries(ctx, tx, deliveries, time.Time{}); err != nil {
-			return err
-		}
-	}
+	*failedOut = append(*failedOut, t.failedInputs...)
 	// The two rows every chunk updates come last, so that their locks are
 	// held for as few round trips as possible: on PostgreSQL each is held
 	// from its UPDATE to the commit, and every other chunk of the run (the
@@ -650,87 +616,16 @@ func (s *Service) writeChunk(ctx context.Context, tx *store.Tx, run model.Run, a
 	// chunks never wait on each other in a cycle. The charge is all or
 	// nothing, so what it will cost is known before it is made; a pass the
 	// run's row refuses (cancelled meanwhile) rolls back with the charge.
-	var spent int64
 	var ws *model.Workspace
-	if len(groups) > 0 {
-		w, err := store.GetWorkspace(ctx, tx, run.WorkspaceID)
-		if err != nil {
-			return err
-		}
-		ws = &w
+	recs, err := s.recordCharges(ctx, tx, run, a, t.groups, &ws)
+	if err != nil {
+		return err
 	}
-	recs := make([]credits.Recorded, len(groups))
-	moves := 0 // charges with a balance still to move
-	for i, g := range groups {
-		spent += int64(g.results) * g.per
-		key := fmt.Sprintf("run:%s:%d-%d", run.UID, g.first, g.last)
-		if len(groups) > 1 {
-			key += fmt.Sprintf(":%d", g.per)
-		}
-		r, err := s.Ledger.Record(ctx, tx, credits.Charge{WorkspaceID: run.WorkspaceID, Workspace: ws, RunUID: run.UID, Key: key,
-			Action: a.Slug, Results: g.results, PerResult: g.per, AllOrNothing: true})
-		if err != nil {
-			return err
-		}
-		if r.Charged.Repeat {
-			// This pass owns these inputs, so no earlier pass can have
-			// charged them: a key collision is a bug, not a retry.
-			return fmt.Errorf("runs: charge %s recorded twice", key)
-		}
-		if !r.Done {
-			moves++
-		}
-		recs[i] = r
+	pending, postponed, paid, err := s.progressPaying(ctx, tx, run, t, recs)
+	if err != nil {
+		return err
 	}
-	var pending int
-	var postponed int64
-	var ok bool
-	paid := make([]credits.Charged, len(groups))
-	if moves == 1 {
-		// The common case: one price, one balance move, in the run's
-		// statement.
-		i := slices.IndexFunc(recs, func(r credits.Recorded) bool { return !r.Done })
-		var used int64
-		var moved bool
-		pending, postponed, ok, used, moved, err = s.DB.RunProgressPaying(ctx, tx, run.ID, outputs, failed, finished, spent,
-			len(c.retry), recs[i].Move)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errNotRunning
-		}
-		for j, r := range recs {
-			if j == i {
-				if paid[j], err = s.Ledger.Settle(ctx, tx, r, used, moved); err != nil {
-					return err
-				}
-			} else {
-				paid[j] = r.Charged
-			}
-		}
-	} else {
-		pending, postponed, ok, err = store.RunProgress(ctx, tx, run.ID, outputs, failed, finished, spent, len(c.retry))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errNotRunning
-		}
-		for j, r := range recs {
-			var used int64
-			var moved bool
-			if !r.Done {
-				if used, moved, err = store.MoveBalanceWithin(ctx, tx, r.Move); err != nil {
-					return err
-				}
-			}
-			if paid[j], err = s.Ledger.Settle(ctx, tx, r, used, moved); err != nil {
-				return err
-			}
-		}
-	}
-	for j, g := range groups {
+	for j, g := range t.groups {
 		if paid[j].Paid < g.results {
 			return errShort // rolls back the whole pass, see commit
 		}
@@ -740,24 +635,173 @@ func (s *Service) writeChunk(ctx context.Context, tx *store.Tx, run model.Run, a
 	}
 	switch {
 	case pending == 0:
-		if err := s.finish(ctx, tx, run.ID); err != nil {
-			return err
-		}
+		return s.finish(ctx, tx, run.ID)
 	case blockErr != nil:
-		if err := s.blockTx(ctx, tx, run, blockErr); err != nil {
-			return err
-		}
+		return s.blockTx(ctx, tx, run, blockErr)
 	case out.Retry > 0:
 		until := store.Millis(s.now().Add(out.Retry))
-		if err := store.SetRunPostponed(ctx, tx, run.ID, &until); err != nil {
-			return err
-		}
+		return store.SetRunPostponed(ctx, tx, run.ID, &until)
 	case postponed != 0:
-		if err := store.SetRunPostponed(ctx, tx, run.ID, nil); err != nil {
-			return err
-		}
+		return store.SetRunPostponed(ctx, tx, run.ID, nil)
 	}
 	return nil
+}
+
+// chunkTally is what a chunk's own rows came to: what it adds to the run's
+// counters, and its results by price, still to be charged.
+type chunkTally struct {
+	outputs, failed, finished, retries int
+	spent                              int64 // what groups cost, in millicredits
+	groups                             []*chargeGroup
+	// failedInputs are the inputs this pass recorded as FAILED (logged
+	// once it has committed).
+	failedInputs []inputResult
+}
+
+// add sums another chunk's counters into t (a batch's hot-row section).
+func (t *chunkTally) add(o chunkTally) {
+	t.outputs += o.outputs
+	t.failed += o.failed
+	t.finished += o.finished
+	t.retries += o.retries
+	t.spent += o.spent
+}
+
+// writeRecords writes a chunk's own rows in tx, those no other chunk
+// writes: its inputs' attempts and outcomes (FinishInputs decides which of
+// them this pass owns), its outputs, its callbacks and their River jobs.
+func (s *Service) writeRecords(ctx context.Context, tx *store.Tx, run model.Run, c chunkRecords) (chunkTally, error) {
+	if err := store.BumpInputsAttempts(ctx, tx, c.retry); err != nil {
+		return chunkTally{}, err
+	}
+	owned, err := s.DB.FinishInputs(ctx, tx, c.fin)
+	if err != nil {
+		return chunkTally{}, err
+	}
+	t := chunkTally{retries: len(c.retry)}
+	var rows []store.NewOutput
+	var dels []model.Delivery
+	for i, r := range c.rec {
+		if !owned[r.in.ID] {
+			continue // recorded by an earlier pass
+		}
+		t.finished++
+		if r.err != nil {
+			t.failed++
+			t.failedInputs = append(t.failedInputs, r)
+		} else if len(r.results) > 0 {
+			t.outputs += len(r.results)
+			t.spent += int64(len(r.results)) * r.per
+			rows = append(rows, c.in[i].outputs...)
+			t.groups = addToGroup(t.groups, r)
+		}
+		if d := c.in[i].delivery; d != nil {
+			dels = append(dels, *d)
+		}
+	}
+	if err := s.DB.InsertOutputs(ctx, tx, run.ID, rows); err != nil {
+		return chunkTally{}, err
+	}
+	deliveries, err := s.DB.InsertDeliveries(ctx, tx, dels)
+	if err != nil {
+		return chunkTally{}, err
+	}
+	if len(deliveries) > 0 {
+		if err := s.Queue.Deliveries(ctx, tx, deliveries, time.Time{}); err != nil {
+			return chunkTally{}, err
+		}
+	}
+	return t, nil
+}
+
+// recordCharges writes the charge rows of a chunk's price groups as fully
+// paid (credits.Ledger.Record), each under its own key, and returns them
+// with the balance moves still to make. *ws is the workspace's row, read
+// once per transaction (the first time a chunk has something to charge).
+func (s *Service) recordCharges(ctx context.Context, tx *store.Tx, run model.Run, a *catalog.Action, groups []*chargeGroup,
+	ws **model.Workspace) ([]credits.Recorded, error) {
+	if len(groups) > 0 && *ws == nil {
+		w, err := store.GetWorkspace(ctx, tx, run.WorkspaceID)
+		if err != nil {
+			return nil, err
+		}
+		*ws = &w
+	}
+	recs := make([]credits.Recorded, len(groups))
+	for i, g := range groups {
+		key := fmt.Sprintf("run:%s:%d-%d", run.UID, g.first, g.last)
+		if len(groups) > 1 {
+			key += fmt.Sprintf(":%d", g.per)
+		}
+		r, err := s.Ledger.Record(ctx, tx, credits.Charge{WorkspaceID: run.WorkspaceID, Workspace: *ws, RunUID: run.UID, Key: key,
+			Action: a.Slug, Results: g.results, PerResult: g.per, AllOrNothing: true})
+		if err != nil {
+			return nil, err
+		}
+		if r.Charged.Repeat {
+			// This pass owns these inputs, so no earlier pass can have
+			// charged them: a key collision is a bug, not a retry.
+			return nil, fmt.Errorf("runs: charge %s recorded twice", key)
+		}
+		recs[i] = r
+	}
+	return recs, nil
+}
+
+// progressPaying is a chunk's hot-row section: it adds t to the run's
+// counters (errNotRunning when the run's row refuses: cancelled meanwhile)
+// and moves the balance for the charges, and returns the run's pending
+// count and postponement and what each charge paid.
+func (s *Service) progressPaying(ctx context.Context, tx *store.Tx, run model.Run, t chunkTally,
+	recs []credits.Recorded) (pending int, postponed int64, paid []credits.Charged, err error) {
+	paid = make([]credits.Charged, len(recs))
+	moving := 0 // charges with a balance still to move
+	for _, r := range recs {
+		if !r.Done {
+			moving++
+		}
+	}
+	if moving == 1 {
+		// The common case: one price, one balance move, in the run's
+		// statement.
+		i := slices.IndexFunc(recs, func(r credits.Recorded) bool { return !r.Done })
+		var used int64
+		var moved, ok bool
+		pending, postponed, ok, used, moved, err = s.DB.RunProgressPaying(ctx, tx, run.ID, t.outputs, t.failed, t.finished,
+			t.spent, t.retries, recs[i].Move)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		if !ok {
+			return 0, 0, nil, errNotRunning
+		}
+		for j, r := range recs {
+			if paid[j], err = s.Ledger.Settle(ctx, tx, r, used, moved && j == i); err != nil {
+				return 0, 0, nil, err
+			}
+		}
+		return pending, postponed, paid, nil
+	}
+	pending, postponed, ok, err := store.RunProgress(ctx, tx, run.ID, t.outputs, t.failed, t.finished, t.spent, t.retries)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if !ok {
+		return 0, 0, nil, errNotRunning
+	}
+	for j, r := range recs {
+		var used int64
+		var moved bool
+		if !r.Done {
+			if used, moved, err = store.MoveBalanceWithin(ctx, tx, r.Move); err != nil {
+				return 0, 0, nil, err
+			}
+		}
+		if paid[j], err = s.Ledger.Settle(ctx, tx, r, used, moved); err != nil {
+			return 0, 0, nil, err
+		}
+	}
+	return pending, postponed, paid, nil
 }
 
 func addToGroup(groups []*chargeGroup, r inputResult) []*chargeGroup {
