@@ -166,61 +166,17 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 		cfg.MaxConns = 20 + firingConns
 	}
 	// Delivery attempts are recorded on a small pool of their own (see
-	// RecordTx), and schedules fired on another (see FiringTx), both taken
-	// from the node's connections.
+	// RecordTx), schedules fired on another (see FiringTx) and reads
+	// (Store.View and the store's entry points outside a transaction) on a
+	// third (see readConns), all taken from the node's connections.
 	rcfg := cfg.Copy()
 	rcfg.MaxConns, rcfg.MinConns = recordConns, 0
 	rcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	fcfg := cfg.Copy()
 	fcfg.MaxConns, fcfg.MinConns = firingConns, 0
-	// Reads (Store.View and the store's entry points outside a
-	// transaction) get connections of their own too, see readConns.
 	qcfg := cfg.Copy()
 	qcfg.MaxConns, qcfg.MinConns = readConns, 0
 	cfg.MaxConns -= recordConns + firingConns + readConns
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("store: connect postgres: %w", err)
-	}
-	rpool, err := pgxpool.NewWithConfig(ctx, rcfg)
-	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("store: connect postgres: %w", err)
-	}
-	fpool, err := pgxpool.NewWithConfig(ctx, fcfg)
-	if err != nil {
-		pool.Close()
-		rpool.Close()
-		return nil, fmt.Errorf("store: connect postgres: %w", err)
-	}
-	qpool, err := pgxpool.NewWithConfig(ctx, qcfg)
-	if err != nil {
-		pool.Close()
-		rpool.Close()
-		fpool.Close()
-		return nil, fmt.Errorf("store: connect postgres: %w", err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
-		rpool.Close()
-		fpool.Close()
-		qpool.Close()
-		return nil, fmt.Errorf("store: connect postgres %s: %w", redactURL(dsn), err)
-	}
-	db := stdlib.OpenDBFromPool(pool)
-	// database/sql must queue for connections itself: if it may open more
-	// than pgx holds, idle database/sql connections keep pgx connections
-	// while new opens block in pgx forever. Two pgx connections stay free
-	// for River's LISTEN. And it keeps them idle rather than handing each
-	// back to pgx after every query (the default keeps only 2).
-	open := int(cfg.MaxConns) - 2
-	db.SetMaxOpenConns(open)
-	db.SetMaxIdleConns(open)
-	records := stdlib.OpenDBFromPool(rpool)
-	records.SetMaxOpenConns(recordConns)
-	records.SetMaxIdleConns(recordConns)
 	// The heartbeat, the takeover scan and the readiness checks get a
 	// connection each, three more than the node's pool: on the shared pool they waited behind
 	// a busy node's chunk commits for seconds (measured at load 25: a
@@ -234,27 +190,51 @@ func openPostgres(ctx context.Context, dsn string) (*conns, error) {
 	// crash, it is a beat missed, written again within a beat of the
 	// restart; a takeover whose commit is lost finds the same jobs again.
 	ncfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-	npool, err := pgxpool.NewWithConfig(ctx, ncfg)
-	if err != nil {
-		pool.Close()
-		rpool.Close()
-		fpool.Close()
-		qpool.Close()
-		return nil, fmt.Errorf("store: connect postgres: %w", err)
+
+	// Each pool opened is closed again if a later step fails.
+	var pools []*pgxpool.Pool
+	closeAll := func() {
+		for _, p := range pools {
+			p.Close()
+		}
 	}
-	nodes := stdlib.OpenDBFromPool(npool)
-	nodes.SetMaxOpenConns(nodeConns)
-	nodes.SetMaxIdleConns(nodeConns)
-	firing := stdlib.OpenDBFromPool(fpool)
-	firing.SetMaxOpenConns(firingConns)
-	firing.SetMaxIdleConns(firingConns)
-	reads := stdlib.OpenDBFromPool(qpool)
-	reads.SetMaxOpenConns(readConns)
-	reads.SetMaxIdleConns(readConns)
+	for _, c := range []*pgxpool.Config{cfg, rcfg, fcfg, qcfg, ncfg} {
+		p, err := pgxpool.NewWithConfig(ctx, c)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("store: connect postgres: %w", err)
+		}
+		pools = append(pools, p)
+	}
+	pool, rpool, fpool, qpool, npool := pools[0], pools[1], pools[2], pools[3], pools[4]
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("store: connect postgres %s: %w", redactURL(dsn), err)
+	}
+	// database/sql must queue for connections itself: if it may open more
+	// than pgx holds, idle database/sql connections keep pgx connections
+	// while new opens block in pgx forever. Two pgx connections stay free
+	// for River's LISTEN. And it keeps them idle rather than handing each
+	// back to pgx after every query (the default keeps only 2).
+	db := sizedDB(pool, int(cfg.MaxConns)-2)
+	reads := sizedDB(qpool, readConns)
 	// pgx already caches prepared statements per connection.
 	r := sqlQ{byCaller{api: reads, jobs: db}}
-	return &conns{write: db, read: reads, Pool: pool, r: r, rPlain: r, records: records, recordPool: rpool,
-		firing: firing, firingPool: fpool, nodes: nodes, nodePool: npool, readPool: qpool}, nil
+	return &conns{write: db, read: reads, Pool: pool, r: r, rPlain: r,
+		records: sizedDB(rpool, recordConns), recordPool: rpool,
+		firing: sizedDB(fpool, firingConns), firingPool: fpool,
+		nodes: sizedDB(npool, nodeConns), nodePool: npool, readPool: qpool}, nil
+}
+
+// sizedDB is database/sql over a pgx pool, opening at most n connections and
+// keeping them all idle between uses.
+func sizedDB(p *pgxpool.Pool, n int) *sql.DB {
+	db := stdlib.OpenDBFromPool(p)
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return db
 }
 
 func redactURL(raw string) string {
